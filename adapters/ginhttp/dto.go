@@ -1,0 +1,108 @@
+package ginhttp
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/gatepass/gatepass/application"
+	"github.com/gatepass/gatepass/domain"
+)
+
+type officeAccessRequest struct {
+	OrgID *string `json:"orgId"`
+}
+
+type realtimeTokenRequest struct{}
+
+type officeAccessResponse struct {
+	URL       string `json:"url"`
+	Token     string `json:"token"`
+	TokenType string `json:"tokenType"`
+	ExpiresIn int64  `json:"expiresIn"`
+	ExpiresAt string `json:"expiresAt"`
+}
+
+type realtimeTokenResponse struct {
+	Token     string `json:"token"`
+	TokenType string `json:"tokenType"`
+	ExpiresIn int64  `json:"expiresIn"`
+	ExpiresAt string `json:"expiresAt"`
+}
+
+func toRequestOfficeAccess(p domain.Principal, body officeAccessRequest) application.RequestOfficeAccess {
+	cmd := application.RequestOfficeAccess{Caller: p}
+	if body.OrgID != nil {
+		cmd.OrgID = *body.OrgID
+	}
+	return cmd
+}
+
+func toIssueRealtimeToken(p domain.Principal, _ realtimeTokenRequest) application.IssueRealtimeToken {
+	return application.IssueRealtimeToken{Caller: p}
+}
+
+func fromOfficeGrant(g domain.OfficeGrant) officeAccessResponse {
+	return officeAccessResponse{
+		URL:       g.URL,
+		Token:     g.Token,
+		TokenType: "Bearer",
+		ExpiresIn: int64(g.TTL / time.Second),
+		ExpiresAt: g.ExpiresAt.UTC().Format(time.RFC3339),
+	}
+}
+
+func fromRealtimeGrant(g domain.Grant) realtimeTokenResponse {
+	return realtimeTokenResponse{
+		Token:     g.Token,
+		TokenType: "Bearer",
+		ExpiresIn: int64(g.TTL / time.Second),
+		ExpiresAt: g.ExpiresAt.UTC().Format(time.RFC3339),
+	}
+}
+
+// decodeBody reads an optional JSON object body of at most maxBytes into v.
+// An empty body leaves v as it is. Chunked bodies are bounded too: the
+// limit is on bytes read, not on the Content-Length header.
+func decodeBody(c *gin.Context, maxBytes int64, v any) error {
+	if c.Request.ContentLength > maxBytes {
+		return errBodyTooLarge
+	}
+	raw, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, maxBytes))
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return errBodyTooLarge
+		}
+		return fmt.Errorf("%w: %w", errMalformedBody, err)
+	}
+	if len(bytes.TrimSpace(raw)) == 0 {
+		return nil
+	}
+	mediaType, _, err := mime.ParseMediaType(c.GetHeader("Content-Type"))
+	if err != nil || (mediaType != "application/json" && !isJSONSuffix(mediaType)) {
+		return errUnsupportedMedia
+	}
+	if raw = bytes.TrimSpace(raw); raw[0] != '{' {
+		return fmt.Errorf("%w: body must be a JSON object", errMalformedBody)
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if err := dec.Decode(v); err != nil {
+		return fmt.Errorf("%w: %w", errMalformedBody, err)
+	}
+	if dec.More() {
+		return fmt.Errorf("%w: data after the JSON object", errMalformedBody)
+	}
+	return nil
+}
+
+func isJSONSuffix(mediaType string) bool {
+	return len(mediaType) > 5 && mediaType[len(mediaType)-5:] == "+json"
+}

@@ -1,0 +1,105 @@
+package ginhttp
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/gatepass/gatepass/domain"
+)
+
+// Errors the adapter finds itself, before any use case runs.
+var (
+	errNotBearer        = errors.New("authorization is not a bearer token")
+	errBearerTooLarge   = errors.New("authorization header is too large")
+	errBodyTooLarge     = errors.New("request body is too large")
+	errMalformedBody    = errors.New("malformed request body")
+	errUnsupportedMedia = errors.New("request body is not JSON")
+)
+
+// ProblemTypeBase prefixes the type URI of every problem; the stable code
+// follows it.
+const ProblemTypeBase = "urn:gatepass:problem:"
+
+// problem is an RFC 9457 problem detail with a stable machine code.
+type problem struct {
+	Type   string `json:"type"`
+	Title  string `json:"title"`
+	Status int    `json:"status"`
+	Detail string `json:"detail"`
+	Code   string `json:"code"`
+}
+
+func newProblem(status int, code, title, detail string) problem {
+	return problem{Type: ProblemTypeBase + code, Title: title, Status: status, Detail: detail, Code: code}
+}
+
+var (
+	problemMissingCredentials = newProblem(http.StatusUnauthorized, "missing_credentials", "Unauthorized",
+		"An Authorization header with a bearer access token is required.")
+	problemInvalidToken = newProblem(http.StatusUnauthorized, "invalid_token", "Unauthorized",
+		"The bearer access token is invalid, expired or not accepted here.")
+	problemNoOrganization = newProblem(http.StatusForbidden, "no_organization", "Forbidden",
+		"The caller does not act in an organization.")
+	problemOrganizationMismatch = newProblem(http.StatusForbidden, "organization_mismatch", "Forbidden",
+		"The requested organization is not the caller's current organization.")
+	problemMalformedBody = newProblem(http.StatusBadRequest, "malformed_body", "Bad Request",
+		"The request body must be empty or a JSON object of the documented shape.")
+	problemUnsupportedMedia = newProblem(http.StatusUnsupportedMediaType, "unsupported_media_type", "Unsupported Media Type",
+		"The request body must be application/json.")
+	problemBodyTooLarge = newProblem(http.StatusRequestEntityTooLarge, "body_too_large", "Content Too Large",
+		"The request body is larger than this endpoint accepts.")
+	problemNotFound = newProblem(http.StatusNotFound, "not_found", "Not Found",
+		"No resource at this path.")
+	problemMethodNotAllowed = newProblem(http.StatusMethodNotAllowed, "method_not_allowed", "Method Not Allowed",
+		"This method is not allowed on this resource.")
+	problemInternal = newProblem(http.StatusInternalServerError, "internal", "Internal Server Error",
+		"The request could not be completed.")
+)
+
+// problemFor is the one mapping of errors to HTTP answers.
+func problemFor(err error) problem {
+	switch {
+	case errors.Is(err, domain.ErrMissingCredentials):
+		return problemMissingCredentials
+	case errors.Is(err, domain.ErrInvalidCredentials), errors.Is(err, errNotBearer), errors.Is(err, errBearerTooLarge):
+		return problemInvalidToken
+	case errors.Is(err, domain.ErrNoOrganization):
+		return problemNoOrganization
+	case errors.Is(err, domain.ErrOrganizationMismatch):
+		return problemOrganizationMismatch
+	case errors.Is(err, errBodyTooLarge):
+		return problemBodyTooLarge
+	case errors.Is(err, errUnsupportedMedia):
+		return problemUnsupportedMedia
+	case errors.Is(err, errMalformedBody):
+		return problemMalformedBody
+	default:
+		return problemInternal
+	}
+}
+
+// fail answers err as a problem. Unexpected errors are logged; the caller
+// learns nothing of them. Credential failures are logged at debug level
+// with the error chain only (it never contains the token).
+func (h *handlers) fail(c *gin.Context, err error) {
+	p := problemFor(err)
+	switch {
+	case p.Status >= 500:
+		h.log.ErrorContext(c, "request failed", "route", c.FullPath(), "error", err)
+	case p.Status == http.StatusUnauthorized:
+		h.log.DebugContext(c, "authentication failed", "error", err)
+	}
+	writeProblem(c, p)
+}
+
+func writeProblem(c *gin.Context, p problem) {
+	if p.Status == http.StatusUnauthorized {
+		c.Header("WWW-Authenticate", `Bearer realm="gatepass", error="invalid_token"`)
+	}
+	c.Header("Cache-Control", "no-store")
+	c.Header("Content-Type", "application/problem+json")
+	c.Render(p.Status, problemRender{p})
+	c.Abort()
+}

@@ -1,0 +1,68 @@
+package jwtsigner
+
+import (
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/gatepass/gatepass/domain"
+)
+
+// registeredJWT is the wire form of domain.Registered: integer NumericDates
+// and a single-string aud, as the office-router and Supabase expect.
+type registeredJWT struct {
+	Iss string `json:"iss"`
+	Sub string `json:"sub"`
+	Aud string `json:"aud"`
+	Iat int64  `json:"iat"`
+	Nbf int64  `json:"nbf,omitempty"`
+	Exp int64  `json:"exp"`
+	Jti string `json:"jti"`
+}
+
+func fromRegistered(r domain.Registered) registeredJWT {
+	return registeredJWT{
+		Iss: r.Issuer,
+		Sub: r.Subject,
+		Aud: r.Audience,
+		Iat: r.IssuedAt.Unix(),
+		Nbf: r.NotBefore.Unix(),
+		Exp: r.ExpiresAt.Unix(),
+		Jti: r.ID,
+	}
+}
+
+// The jwt.Claims methods; golang-jwt needs them only to verify, which these
+// types never are, but the interface asks for them.
+
+func (r registeredJWT) GetExpirationTime() (*jwt.NumericDate, error) { return numeric(r.Exp), nil }
+func (r registeredJWT) GetIssuedAt() (*jwt.NumericDate, error)       { return numeric(r.Iat), nil }
+func (r registeredJWT) GetNotBefore() (*jwt.NumericDate, error)      { return numeric(r.Nbf), nil }
+func (r registeredJWT) GetIssuer() (string, error)                   { return r.Iss, nil }
+func (r registeredJWT) GetSubject() (string, error)                  { return r.Sub, nil }
+func (r registeredJWT) GetAudience() (jwt.ClaimStrings, error)       { return jwt.ClaimStrings{r.Aud}, nil }
+
+func numeric(sec int64) *jwt.NumericDate {
+	if sec == 0 {
+		return nil
+	}
+	return jwt.NewNumericDate(time.Unix(sec, 0))
+}
+
+type officeJWT struct {
+	registeredJWT
+	UserID string `json:"userId"`
+	OrgID  string `json:"orgId"`
+	Role   string `json:"role"`
+}
+
+type realtimeJWT struct {
+	registeredJWT
+	Role string          `json:"role"`
+	App  *appMetadataJWT `json:"app_metadata,omitempty"`
+}
+
+type appMetadataJWT struct {
+	OrgID   string `json:"org_id"`
+	OrgRole string `json:"org_role"`
+}

@@ -1,0 +1,60 @@
+package jwtsigner
+
+import (
+	"context"
+	"crypto"
+	"fmt"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/gatepass/gatepass/adapters/jwks"
+	"github.com/gatepass/gatepass/domain"
+)
+
+var _ domain.OfficeSigner = (*OfficeSigner)(nil)
+
+// OfficeSigner signs office-router grants with an asymmetric key.
+type OfficeSigner struct {
+	key    crypto.Signer
+	method *cryptoSignerMethod
+	kid    string
+}
+
+// NewOfficeSigner returns a signer for alg with key. The key id stamped on
+// every token is the RFC 7638 thumbprint of the key's public half.
+func NewOfficeSigner(key crypto.Signer, alg string) (*OfficeSigner, error) {
+	method, err := methodFor(alg)
+	if err != nil {
+		return nil, err
+	}
+	kid, err := jwks.Thumbprint(key.Public())
+	if err != nil {
+		return nil, fmt.Errorf("office signer key id: %w", err)
+	}
+	return &OfficeSigner{key: key, method: method, kid: kid}, nil
+}
+
+// KeyID is the kid header of the tokens this signer makes.
+func (s *OfficeSigner) KeyID() string { return s.kid }
+
+// Algorithm is the alg header of the tokens this signer makes.
+func (s *OfficeSigner) Algorithm() string { return s.method.Alg() }
+
+// Public is the verification key of this signer's tokens.
+func (s *OfficeSigner) Public() crypto.PublicKey { return s.key.Public() }
+
+// SignOffice signs c as a JWT with the office-router claim names.
+func (s *OfficeSigner) SignOffice(_ context.Context, c domain.OfficeClaims) (string, error) {
+	tok := jwt.NewWithClaims(s.method, officeJWT{
+		registeredJWT: fromRegistered(c.Registered),
+		UserID:        c.UserID,
+		OrgID:         c.OrgID,
+		Role:          c.Role,
+	})
+	tok.Header["kid"] = s.kid
+	signed, err := tok.SignedString(s.key)
+	if err != nil {
+		return "", fmt.Errorf("sign %s: %w", s.method.Alg(), err)
+	}
+	return signed, nil
+}

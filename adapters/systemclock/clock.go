@@ -1,0 +1,17 @@
+// Package systemclock is the domain Clock backed by the operating system's
+// wall clock.
+package systemclock
+
+import (
+	"time"
+
+	"github.com/gatepass/gatepass/domain"
+)
+
+var _ domain.Clock = Clock{}
+
+// Clock reads time.Now.
+type Clock struct{}
+
+// Now returns the current time.
+func (Clock) Now() time.Time { return time.Now() }

@@ -1,0 +1,50 @@
+// Package application holds gatepass's use cases: authenticating a caller and
+// issuing the two connection grants. Policy (who may have which grant, for
+// how long) lives here; adapters only translate.
+package application
+
+import (
+	"time"
+
+	"github.com/gatepass/gatepass/domain"
+)
+
+// Application groups the use cases the inbound adapters drive.
+type Application struct {
+	AuthenticateCaller  *AuthenticateCallerHandler
+	RequestOfficeAccess *RequestOfficeAccessHandler
+	IssueRealtimeToken  *IssueRealtimeTokenHandler
+}
+
+// OfficePolicy is how office-router grants are minted.
+type OfficePolicy struct {
+	Issuer   string
+	Audience string
+	TTL      time.Duration
+	// URL is the office-router WebSocket URL returned with each grant.
+	URL string
+}
+
+// RealtimePolicy is how Supabase Realtime tokens are minted.
+type RealtimePolicy struct {
+	Issuer string
+	TTL    time.Duration
+}
+
+// Ports are the outbound ports the use cases need.
+type Ports struct {
+	Identity domain.IdentityVerifier
+	Office   domain.OfficeSigner
+	Realtime domain.RealtimeSigner
+	Clock    domain.Clock
+	IDs      domain.IDSource
+}
+
+// New builds the Application from its ports and policies.
+func New(p Ports, office OfficePolicy, realtime RealtimePolicy) *Application {
+	return &Application{
+		AuthenticateCaller:  NewAuthenticateCallerHandler(p.Identity),
+		RequestOfficeAccess: NewRequestOfficeAccessHandler(office, p.Office, p.Clock, p.IDs),
+		IssueRealtimeToken:  NewIssueRealtimeTokenHandler(realtime, p.Realtime, p.Clock, p.IDs),
+	}
+}

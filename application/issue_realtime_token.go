@@ -1,0 +1,49 @@
+package application
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/gatepass/gatepass/domain"
+)
+
+// IssueRealtimeToken asks for a Supabase Realtime token.
+type IssueRealtimeToken struct {
+	Caller domain.Principal
+}
+
+// IssueRealtimeTokenHandler mints Supabase Realtime tokens.
+type IssueRealtimeTokenHandler struct {
+	policy RealtimePolicy
+	signer domain.RealtimeSigner
+	clock  domain.Clock
+	ids    domain.IDSource
+}
+
+// NewIssueRealtimeTokenHandler builds the handler.
+func NewIssueRealtimeTokenHandler(policy RealtimePolicy, signer domain.RealtimeSigner, clock domain.Clock, ids domain.IDSource) *IssueRealtimeTokenHandler {
+	return &IssueRealtimeTokenHandler{policy: policy, signer: signer, clock: clock, ids: ids}
+}
+
+// Handle mints a token for the caller; callers without an organization get
+// one too, without app_metadata.
+func (h *IssueRealtimeTokenHandler) Handle(ctx context.Context, cmd IssueRealtimeToken) (domain.Grant, error) {
+	id, err := h.ids.NewID()
+	if err != nil {
+		return domain.Grant{}, fmt.Errorf("realtime token id: %w", err)
+	}
+	claims, err := domain.NewRealtimeClaims(cmd.Caller, domain.Issuance{
+		Issuer: h.policy.Issuer,
+		ID:     id,
+		Now:    h.clock.Now(),
+		TTL:    h.policy.TTL,
+	})
+	if err != nil {
+		return domain.Grant{}, fmt.Errorf("realtime token claims: %w", err)
+	}
+	token, err := h.signer.SignRealtime(ctx, claims)
+	if err != nil {
+		return domain.Grant{}, fmt.Errorf("sign realtime token: %w", err)
+	}
+	return domain.Grant{Token: token, ExpiresAt: claims.ExpiresAt, TTL: claims.TTL()}, nil
+}

@@ -1,0 +1,306 @@
+// Package bootstrap is the one place that knows every concrete type: it
+// parses the configuration, checks it, and wires adapters to the
+// application with Google Wire.
+package bootstrap
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/caarlos0/env/v11"
+
+	"github.com/gatepass/gatepass/adapters/devidentity"
+	"github.com/gatepass/gatepass/adapters/jwksidentity"
+	"github.com/gatepass/gatepass/adapters/jwtsigner"
+	"github.com/gatepass/gatepass/adapters/pemkey"
+)
+
+// Environments.
+const (
+	EnvProduction  = "production"
+	EnvDevelopment = "development"
+)
+
+// Secret is a configuration value that is never printed: its String and
+// LogValue say only whether it is set.
+type Secret string
+
+// String masks the secret.
+func (s Secret) String() string {
+	if s == "" {
+		return "(unset)"
+	}
+	return "(set, masked)"
+}
+
+// LogValue masks the secret in structured logs.
+func (s Secret) LogValue() slog.Value { return slog.StringValue(s.String()) }
+
+// MarshalText masks the secret when encoded.
+func (s Secret) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// Config is gatepass's whole configuration, read once from the environment.
+type Config struct {
+	// AppEnv is "production" (the default) or "development".
+	AppEnv   string `env:"APP_ENV" envDefault:"production"`
+	LogLevel string `env:"LOG_LEVEL" envDefault:"info"`
+
+	HTTP     HTTPConfig     `envPrefix:"HTTP_"`
+	Office   OfficeConfig   `envPrefix:"JWT_"`
+	Realtime RealtimeConfig `envPrefix:"SUPABASE_JWT_"`
+	Auth     AuthConfig     `envPrefix:"AUTH_"`
+	// WebSocketBaseURL is the office-router URL returned with each grant.
+	WebSocketBaseURL string `env:"WEBSOCKET_BASE_URL"`
+	// DevDir keeps development key material across restarts.
+	DevDir string `env:"DEV_DIR" envDefault:".gatepass-dev"`
+}
+
+// HTTPConfig is the public listener.
+type HTTPConfig struct {
+	Addr              string        `env:"ADDR" envDefault:":8080"`
+	ReadHeaderTimeout time.Duration `env:"READ_HEADER_TIMEOUT" envDefault:"5s"`
+	ReadTimeout       time.Duration `env:"READ_TIMEOUT" envDefault:"10s"`
+	WriteTimeout      time.Duration `env:"WRITE_TIMEOUT" envDefault:"15s"`
+	IdleTimeout       time.Duration `env:"IDLE_TIMEOUT" envDefault:"60s"`
+	ShutdownTimeout   time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"20s"`
+	MaxBodyBytes      int64         `env:"MAX_BODY_BYTES" envDefault:"4096"`
+}
+
+// OfficeConfig is the office-router grant.
+type OfficeConfig struct {
+	Issuer         string        `env:"ISSUER"`
+	Audience       string        `env:"AUDIENCE"`
+	TTL            time.Duration `env:"TTL" envDefault:"60s"`
+	PrivateKey     Secret        `env:"PRIVATE_KEY"`
+	PrivateKeyFile Secret        `env:"PRIVATE_KEY_FILE,file"`
+	Algorithm      string        `env:"ALGORITHM" envDefault:"RS256"`
+}
+
+// RealtimeConfig is the Supabase Realtime token.
+type RealtimeConfig struct {
+	Secret     Secret        `env:"SECRET"`
+	SecretFile Secret        `env:"SECRET_FILE,file"`
+	Issuer     string        `env:"ISSUER" envDefault:"qubital-backend"`
+	TTL        time.Duration `env:"TTL" envDefault:"3600s"`
+}
+
+// AuthConfig is how callers' access tokens are verified.
+type AuthConfig struct {
+	JWKSURL            string        `env:"JWKS_URL"`
+	Issuer             string        `env:"ISSUER"`
+	Audience           string        `env:"AUDIENCE"`
+	Algorithms         []string      `env:"ALGORITHMS" envDefault:"RS256"`
+	Leeway             time.Duration `env:"LEEWAY" envDefault:"30s"`
+	OrgClaim           string        `env:"ORG_CLAIM" envDefault:"org_id"`
+	RoleClaim          string        `env:"ROLE_CLAIM" envDefault:"role"`
+	JWKSRefresh        time.Duration `env:"JWKS_REFRESH_INTERVAL" envDefault:"1h"`
+	JWKSUnknownKIDWait time.Duration `env:"JWKS_UNKNOWN_KID_INTERVAL" envDefault:"1m"`
+	JWKSTimeout        time.Duration `env:"JWKS_TIMEOUT" envDefault:"5s"`
+}
+
+// LoadConfig reads the configuration from environ (nil: the process
+// environment) and checks it. Every problem is reported at once.
+func LoadConfig(environ map[string]string) (Config, error) {
+	opts := env.Options{}
+	if environ != nil {
+		opts.Environment = environ
+	}
+	cfg, err := env.ParseAsWithOptions[Config](opts)
+	if err != nil {
+		return Config{}, fmt.Errorf("configuration: %w", redactEnvError(err))
+	}
+	if cfg.Development() {
+		cfg.applyDevelopmentDefaults()
+	}
+	if err := cfg.Validate(); err != nil {
+		return Config{}, err
+	}
+	return cfg, nil
+}
+
+// redactEnvError keeps env's messages, which name variables, but never
+// values: a parse error quotes the value it could not parse.
+func redactEnvError(err error) error {
+	var agg env.AggregateError
+	if !errors.As(err, &agg) {
+		return errors.New("cannot be parsed")
+	}
+	msgs := make([]string, 0, len(agg.Errors))
+	for _, e := range agg.Errors {
+		var pe env.ParseError
+		var fe env.LoadFileContentError
+		switch {
+		case errors.As(e, &pe):
+			msgs = append(msgs, fmt.Sprintf("%s: cannot be parsed as %s", pe.Name, pe.Type))
+		case errors.As(e, &fe):
+			msgs = append(msgs, fmt.Sprintf("%s: cannot read the file it names", fe.Key))
+		default:
+			msgs = append(msgs, e.Error())
+		}
+	}
+	return errors.New(strings.Join(msgs, "; "))
+}
+
+// Development defaults: what `make run` needs to serve with no settings.
+const (
+	DevOfficeIssuer   = "gatepass-dev"
+	DevOfficeAudience = "office-router"
+	DevWebSocketURL   = "ws://127.0.0.1:8787/ws"
+)
+
+func (c *Config) applyDevelopmentDefaults() {
+	if c.Office.Issuer == "" {
+		c.Office.Issuer = DevOfficeIssuer
+	}
+	if c.Office.Audience == "" {
+		c.Office.Audience = DevOfficeAudience
+	}
+	if c.WebSocketBaseURL == "" {
+		c.WebSocketBaseURL = DevWebSocketURL
+	}
+	if c.Auth.JWKSURL == "" && c.Auth.Issuer == "" {
+		c.Auth.Issuer = devidentity.Issuer
+	}
+}
+
+// LocalIdentity reports whether callers are verified against the
+// development identity key rather than a remote JWKS.
+func (c Config) LocalIdentity() bool { return c.Development() && c.Auth.JWKSURL == "" }
+
+// Development reports whether the embedded development default is on.
+func (c Config) Development() bool { return c.AppEnv == EnvDevelopment }
+
+// OfficeKeyPEM is the configured signing key, from JWT_PRIVATE_KEY or the
+// file named by JWT_PRIVATE_KEY_FILE.
+func (c Config) OfficeKeyPEM() string {
+	if c.Office.PrivateKey != "" {
+		return string(c.Office.PrivateKey)
+	}
+	return string(c.Office.PrivateKeyFile)
+}
+
+// SupabaseSecret is the configured HMAC secret.
+func (c Config) SupabaseSecret() string {
+	if c.Realtime.Secret != "" {
+		return string(c.Realtime.Secret)
+	}
+	return strings.TrimSpace(string(c.Realtime.SecretFile))
+}
+
+// Validate returns one error naming every missing or invalid setting. In
+// development, keys, the secret and the identity provider may be absent:
+// the development kit provides them.
+func (c Config) Validate() error {
+	var errs []error
+	bad := func(name, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: "+format, append([]any{name}, args...)...))
+	}
+	switch c.AppEnv {
+	case EnvProduction, EnvDevelopment:
+	default:
+		bad("APP_ENV", "must be %q or %q", EnvProduction, EnvDevelopment)
+	}
+	dev := c.Development()
+	if c.Office.Issuer == "" {
+		bad("JWT_ISSUER", "is required")
+	}
+	if c.Office.Audience == "" {
+		bad("JWT_AUDIENCE", "is required")
+	}
+	if c.Office.TTL < time.Second || c.Office.TTL > time.Hour {
+		bad("JWT_TTL", "must be between 1s and 1h")
+	}
+	if c.Office.Algorithm != "RS256" {
+		bad("JWT_ALGORITHM", "must be RS256")
+	}
+	if c.Office.PrivateKey != "" && c.Office.PrivateKeyFile != "" {
+		bad("JWT_PRIVATE_KEY", "and JWT_PRIVATE_KEY_FILE are both set; give one")
+	}
+	if pem := c.OfficeKeyPEM(); pem == "" {
+		if !dev {
+			bad("JWT_PRIVATE_KEY", "is required (or JWT_PRIVATE_KEY_FILE)")
+		}
+	} else if _, err := pemkey.ParsePrivateRSA(pem); err != nil {
+		bad("JWT_PRIVATE_KEY", "%v", err)
+	}
+	switch u, err := url.Parse(c.WebSocketBaseURL); {
+	case c.WebSocketBaseURL == "":
+		bad("WEBSOCKET_BASE_URL", "is required")
+	case err != nil || (u.Scheme != "ws" && u.Scheme != "wss") || u.Host == "":
+		bad("WEBSOCKET_BASE_URL", "must be a ws:// or wss:// URL")
+	}
+	if c.Realtime.Secret != "" && c.Realtime.SecretFile != "" {
+		bad("SUPABASE_JWT_SECRET", "and SUPABASE_JWT_SECRET_FILE are both set; give one")
+	}
+	if s := c.SupabaseSecret(); s == "" {
+		if !dev {
+			bad("SUPABASE_JWT_SECRET", "is required (or SUPABASE_JWT_SECRET_FILE)")
+		}
+	} else if len(s) < jwtsigner.MinSecretBytes {
+		bad("SUPABASE_JWT_SECRET", "must be at least %d bytes", jwtsigner.MinSecretBytes)
+	}
+	if c.Realtime.Issuer == "" {
+		bad("SUPABASE_JWT_ISSUER", "must not be empty")
+	}
+	if c.Realtime.TTL < time.Second || c.Realtime.TTL > 24*time.Hour {
+		bad("SUPABASE_JWT_TTL", "must be between 1s and 24h")
+	}
+	errs = append(errs, c.validateAuth(dev)...)
+	if len(errs) == 0 {
+		return nil
+	}
+	return fmt.Errorf("invalid configuration:\n  %w", joinLines(errs))
+}
+
+func (c Config) validateAuth(dev bool) []error {
+	var errs []error
+	bad := func(name, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: "+format, append([]any{name}, args...)...))
+	}
+	localIdentity := dev && c.LocalIdentity()
+	if c.Auth.JWKSURL == "" && !localIdentity {
+		bad("AUTH_JWKS_URL", "is required")
+	} else if c.Auth.JWKSURL != "" {
+		if err := jwksidentity.CheckURL(c.Auth.JWKSURL); err != nil {
+			bad("AUTH_JWKS_URL", "%v", err)
+		}
+	}
+	if c.Auth.Issuer == "" && !localIdentity {
+		bad("AUTH_ISSUER", "is required")
+	}
+	if c.Auth.Issuer != "" && (c.Auth.Issuer == c.Office.Issuer || c.Auth.Issuer == c.Realtime.Issuer) {
+		// gatepass's own tokens must never pass as a caller's identity.
+		bad("AUTH_ISSUER", "must differ from JWT_ISSUER and SUPABASE_JWT_ISSUER")
+	}
+	if err := jwksidentity.CheckAlgorithms(c.Auth.Algorithms); err != nil {
+		bad("AUTH_ALGORITHMS", "%v", err)
+	}
+	if c.Auth.Leeway < 0 || c.Auth.Leeway > 5*time.Minute {
+		bad("AUTH_LEEWAY", "must be between 0s and 5m")
+	}
+	if c.Auth.OrgClaim == "" {
+		bad("AUTH_ORG_CLAIM", "must not be empty")
+	}
+	if c.Auth.RoleClaim == "" {
+		bad("AUTH_ROLE_CLAIM", "must not be empty")
+	}
+	return errs
+}
+
+type lineErrors []error
+
+func (l lineErrors) Error() string {
+	parts := make([]string, len(l))
+	for i, e := range l {
+		parts[i] = e.Error()
+	}
+	return strings.Join(parts, "\n  ")
+}
+
+func (l lineErrors) Unwrap() []error { return l }
+
+func joinLines(errs []error) error { return lineErrors(errs) }

@@ -1,0 +1,119 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gatepass/gatepass/adapters/devidentity"
+	"github.com/gatepass/gatepass/bootstrap"
+)
+
+// maxHeaderBytes bounds request headers (431 past it).
+const maxHeaderBytes = 16 << 10
+
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := bootstrap.LoadConfig(nil)
+	if err != nil {
+		return err
+	}
+	logger := newLogger(stderr, cfg.LogLevel)
+	logger.Info("configuration", "env", cfg.AppEnv, "config", cfg)
+
+	srv, cleanup, err := bootstrap.InitializeServer(ctx, cfg, logger)
+	if err != nil {
+		return fmt.Errorf("start: %w", err)
+	}
+	defer cleanup()
+
+	ln, err := net.Listen("tcp", cfg.HTTP.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.HTTP.Addr, err)
+	}
+	httpServer := &http.Server{
+		Handler:           srv.Handler,
+		ReadHeaderTimeout: cfg.HTTP.ReadHeaderTimeout,
+		ReadTimeout:       cfg.HTTP.ReadTimeout,
+		WriteTimeout:      cfg.HTTP.WriteTimeout,
+		IdleTimeout:       cfg.HTTP.IdleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- httpServer.Serve(ln) }()
+	logger.Info("gatepass serving", "addr", ln.Addr().String(),
+		"office_kid", srv.Office.KeyID(), "office_alg", srv.Office.Algorithm())
+	if srv.Dev != nil {
+		if err := printDevWelcome(stdout, srv.Dev, ln.Addr()); err != nil {
+			logger.Warn("development welcome", "error", err)
+		}
+	}
+
+	select {
+	case err := <-serveErr:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down", "timeout", cfg.HTTP.ShutdownTimeout.String())
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.HTTP.ShutdownTimeout)
+	defer cancel()
+	if err := httpServer.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-serveErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve: %w", err)
+	}
+	logger.Info("stopped")
+	return nil
+}
+
+func newLogger(w io.Writer, level string) *slog.Logger {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		l = slog.LevelInfo
+	}
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l}))
+}
+
+// printDevWelcome prints a ready-to-paste curl for each endpoint, with a
+// development identity token the server accepts.
+func printDevWelcome(w io.Writer, dev *bootstrap.DevKit, addr net.Addr) error {
+	token, err := devidentity.Mint(dev.IdentityKey, devidentity.Identity{
+		UserID: "user_dev_01", OrgID: "org_dev_01", Role: "admin",
+	}, time.Now(), 12*time.Hour)
+	if err != nil {
+		return err
+	}
+	base := "http://" + loopbackAddr(addr)
+	var b strings.Builder
+	fmt.Fprintf(&b, "\ngatepass is running in development mode on %s\n", base)
+	fmt.Fprintf(&b, "Development identity: user_dev_01 in org_dev_01 as admin (token valid 12h).\n")
+	fmt.Fprintf(&b, "Mint others with: gatepass dev-token --user USER --org ORG --role ROLE\n\n")
+	fmt.Fprintf(&b, "Office-router grant:\n  curl -sS -X POST %s/api/v1/cloudflare/request-access -H 'Authorization: Bearer %s'\n\n", base, token)
+	fmt.Fprintf(&b, "Supabase Realtime token:\n  curl -sS -X POST %s/api/v1/realtime/token -H 'Authorization: Bearer %s'\n\n", base, token)
+	_, err = io.WriteString(w, b.String())
+	return err
+}
+
+// loopbackAddr names a listener bound to all interfaces by its loopback
+// address, which a curl on the same machine reaches.
+func loopbackAddr(addr net.Addr) string {
+	tcp, ok := addr.(*net.TCPAddr)
+	if !ok || !tcp.IP.IsUnspecified() {
+		return addr.String()
+	}
+	return fmt.Sprintf("127.0.0.1:%d", tcp.Port)
+}

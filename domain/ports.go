@@ -1,0 +1,34 @@
+package domain
+
+import (
+	"context"
+	"time"
+)
+
+//go:generate go tool mockgen -typed -destination=mocks/ports.go -package=mocks . OfficeSigner,RealtimeSigner,IdentityVerifier,Clock,IDSource
+
+// OfficeSigner signs office-router claims into a compact JWS.
+type OfficeSigner interface {
+	SignOffice(ctx context.Context, c OfficeClaims) (string, error)
+}
+
+// RealtimeSigner signs Supabase Realtime claims into a compact JWS.
+type RealtimeSigner interface {
+	SignRealtime(ctx context.Context, c RealtimeClaims) (string, error)
+}
+
+// IdentityVerifier verifies a caller's bearer token and returns who it is.
+// Any failure wraps ErrInvalidCredentials.
+type IdentityVerifier interface {
+	VerifyIdentity(ctx context.Context, bearer string) (Principal, error)
+}
+
+// Clock tells the time; tests inject a fixed one.
+type Clock interface {
+	Now() time.Time
+}
+
+// IDSource makes unique, unguessable token ids.
+type IDSource interface {
+	NewID() (string, error)
+}
