@@ -1,0 +1,51 @@
+# gatepass: `make run` serves on the development default; `make test` runs
+# every check on a fresh machine, installing what the tests need.
+SHELL := /bin/bash
+GO ?= go
+BIN := bin/gatepass
+PKGS := ./...
+
+.PHONY: all build run test unit check generate vet deps interop bench clean help
+
+all: build
+
+help:
+	@echo "make run       serve on the embedded development default (APP_ENV=development)"
+	@echo "make test      generation check, go vet, all Go tests with -race, interop tests"
+	@echo "make generate  regenerate Wire and the mocks"
+	@echo "make bench     benchmarks"
+
+build:
+	$(GO) build -o $(BIN) ./cmd/gatepass
+
+run: build
+	APP_ENV=$${APP_ENV:-development} ./$(BIN) serve
+
+generate:
+	$(GO) tool wire ./bootstrap
+	$(GO) generate ./domain/...
+
+# check fails when the checked-in generated code differs from what the
+# generators make now.
+check:
+	@scripts/check-generated.sh
+
+vet:
+	$(GO) vet $(PKGS)
+
+deps:
+	@scripts/deps.sh
+
+unit:
+	$(GO) test -race -count=1 $(PKGS)
+
+interop: build
+	@if [ -x test/interop/run.sh ]; then GATEPASS_BIN=$(CURDIR)/$(BIN) test/interop/run.sh; fi
+
+test: check vet deps unit interop
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+
+clean:
+	rm -rf bin

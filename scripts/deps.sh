@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Installs what the tests need on a fresh machine, or stops with a clear
+# message when it cannot. Each tool is checked first; nothing is installed
+# twice. Usage: scripts/deps.sh [redis] [softhsm] [npm] (none: all).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { printf 'deps: %s\n' "$*" >&2; }
+die() { say "$*"; exit 1; }
+
+apt_updated=""
+apt_install() {
+  if [ "$(id -u)" != 0 ]; then
+    die "need the Debian package(s) $*; run as root or install them: apt-get install -y $*"
+  fi
+  command -v apt-get >/dev/null || die "need $* but this machine has no apt-get; install them by hand"
+  if [ -z "$apt_updated" ]; then
+    say "apt-get update"
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null || die "apt-get update failed"
+    apt_updated=1
+  fi
+  say "installing $*"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null \
+    || die "apt-get install $* failed"
+}
+
+# --- redis (rate-limit tests) ---
+need_redis() {
+  command -v redis-server >/dev/null || apt_install redis-server
+}
+
+# --- softhsm (PKCS#11 signer tests) ---
+need_softhsm() {
+  if [ ! -e /usr/lib/softhsm/libsofthsm2.so ] || ! command -v softhsm2-util >/dev/null; then
+    apt_install softhsm2
+  fi
+}
+
+# --- npm (jose and workerd interop tests) ---
+need_npm() {
+  command -v node >/dev/null || die "need Node.js (node) for the interop tests"
+  command -v npm >/dev/null || die "need npm for the interop tests"
+  # npm ci only when the lock file changed since the last install.
+  if [ ! -f test/node_modules/.package-lock.json ] || ! cmp -s test/package-lock.json test/node_modules/.gatepass-lock; then
+    say "npm ci in test/"
+    (cd test && npm ci --no-audit --no-fund --loglevel=error) || die "npm ci failed in test/"
+    cp test/package-lock.json test/node_modules/.gatepass-lock
+  fi
+}
+
+targets=("$@")
+[ ${#targets[@]} -gt 0 ] || targets=(redis softhsm npm)
+for t in "${targets[@]}"; do
+  case "$t" in
+    redis) need_redis ;;
+    softhsm) need_softhsm ;;
+    npm) [ -f test/package-lock.json ] && need_npm ;;
+    *) die "unknown dependency $t" ;;
+  esac
+done
