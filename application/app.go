@@ -14,6 +14,7 @@ type Application struct {
 	AuthenticateCaller  *AuthenticateCallerHandler
 	RequestOfficeAccess *RequestOfficeAccessHandler
 	IssueRealtimeToken  *IssueRealtimeTokenHandler
+	ListKeys            *ListVerificationKeysHandler
 }
 
 // OfficePolicy is how office-router grants are minted.
@@ -38,6 +39,7 @@ type Ports struct {
 	Realtime domain.RealtimeSigner
 	Clock    domain.Clock
 	IDs      domain.IDSource
+	Keys     domain.KeySet
 }
 
 // New builds the Application from its ports and policies.
@@ -46,5 +48,6 @@ func New(p Ports, office OfficePolicy, realtime RealtimePolicy) *Application {
 		AuthenticateCaller:  NewAuthenticateCallerHandler(p.Identity),
 		RequestOfficeAccess: NewRequestOfficeAccessHandler(office, p.Office, p.Clock, p.IDs),
 		IssueRealtimeToken:  NewIssueRealtimeTokenHandler(realtime, p.Realtime, p.Clock, p.IDs),
+		ListKeys:            NewListVerificationKeysHandler(p.Keys),
 	}
 }

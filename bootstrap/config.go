@@ -4,6 +4,9 @@
 package bootstrap
 
 import (
+	"crypto"
+	"crypto/rsa"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -17,6 +20,7 @@ import (
 	"github.com/gatepass/gatepass/adapters/jwksidentity"
 	"github.com/gatepass/gatepass/adapters/jwtsigner"
 	"github.com/gatepass/gatepass/adapters/pemkey"
+	"github.com/gatepass/gatepass/adapters/statickeys"
 )
 
 // Environments.
@@ -77,7 +81,11 @@ type OfficeConfig struct {
 	TTL            time.Duration `env:"TTL" envDefault:"60s"`
 	PrivateKey     Secret        `env:"PRIVATE_KEY"`
 	PrivateKeyFile Secret        `env:"PRIVATE_KEY_FILE,file"`
-	Algorithm      string        `env:"ALGORITHM" envDefault:"RS256"`
+	// VerificationKeys are PEM public keys published beside the signing
+	// key but never used to sign: a rotation's previous and next keys.
+	VerificationKeys     string `env:"VERIFICATION_KEYS"`
+	VerificationKeysFile string `env:"VERIFICATION_KEYS_FILE,file"`
+	Algorithm            string `env:"ALGORITHM" envDefault:"RS256"`
 }
 
 // RealtimeConfig is the Supabase Realtime token.
@@ -103,8 +111,29 @@ type AuthConfig struct {
 }
 
 // LoadConfig reads the configuration from environ (nil: the process
-// environment) and checks it. Every problem is reported at once.
+// environment) and checks all of it. Every problem is reported at once.
 func LoadConfig(environ map[string]string) (Config, error) {
+	cfg, err := parseConfig(environ)
+	if err != nil {
+		return Config{}, err
+	}
+	return cfg, cfg.Validate()
+}
+
+// LoadKeysConfig reads the same configuration as LoadConfig but checks only
+// the office-router keys: what the `keys` commands need.
+func LoadKeysConfig(environ map[string]string) (Config, error) {
+	cfg, err := parseConfig(environ)
+	if err != nil {
+		return Config{}, err
+	}
+	if errs := cfg.validateKeys(); len(errs) > 0 {
+		return Config{}, fmt.Errorf("invalid configuration:\n  %w", joinLines(errs))
+	}
+	return cfg, nil
+}
+
+func parseConfig(environ map[string]string) (Config, error) {
 	opts := env.Options{}
 	if environ != nil {
 		opts.Environment = environ
@@ -115,9 +144,6 @@ func LoadConfig(environ map[string]string) (Config, error) {
 	}
 	if cfg.Development() {
 		cfg.applyDevelopmentDefaults()
-	}
-	if err := cfg.Validate(); err != nil {
-		return Config{}, err
 	}
 	return cfg, nil
 }
@@ -183,6 +209,14 @@ func (c Config) OfficeKeyPEM() string {
 	return string(c.Office.PrivateKeyFile)
 }
 
+// VerificationKeysPEM is the bundle of extra published keys.
+func (c Config) VerificationKeysPEM() string {
+	if c.Office.VerificationKeys != "" {
+		return c.Office.VerificationKeys
+	}
+	return c.Office.VerificationKeysFile
+}
+
 // SupabaseSecret is the configured HMAC secret.
 func (c Config) SupabaseSecret() string {
 	if c.Realtime.Secret != "" {
@@ -199,11 +233,6 @@ func (c Config) Validate() error {
 	bad := func(name, format string, args ...any) {
 		errs = append(errs, fmt.Errorf("%s: "+format, append([]any{name}, args...)...))
 	}
-	switch c.AppEnv {
-	case EnvProduction, EnvDevelopment:
-	default:
-		bad("APP_ENV", "must be %q or %q", EnvProduction, EnvDevelopment)
-	}
 	dev := c.Development()
 	if c.Office.Issuer == "" {
 		bad("JWT_ISSUER", "is required")
@@ -214,19 +243,7 @@ func (c Config) Validate() error {
 	if c.Office.TTL < time.Second || c.Office.TTL > time.Hour {
 		bad("JWT_TTL", "must be between 1s and 1h")
 	}
-	if c.Office.Algorithm != "RS256" {
-		bad("JWT_ALGORITHM", "must be RS256")
-	}
-	if c.Office.PrivateKey != "" && c.Office.PrivateKeyFile != "" {
-		bad("JWT_PRIVATE_KEY", "and JWT_PRIVATE_KEY_FILE are both set; give one")
-	}
-	if pem := c.OfficeKeyPEM(); pem == "" {
-		if !dev {
-			bad("JWT_PRIVATE_KEY", "is required (or JWT_PRIVATE_KEY_FILE)")
-		}
-	} else if _, err := pemkey.ParsePrivateRSA(pem); err != nil {
-		bad("JWT_PRIVATE_KEY", "%v", err)
-	}
+	errs = append(errs, c.validateKeys()...)
 	switch u, err := url.Parse(c.WebSocketBaseURL); {
 	case c.WebSocketBaseURL == "":
 		bad("WEBSOCKET_BASE_URL", "is required")
@@ -254,6 +271,71 @@ func (c Config) Validate() error {
 		return nil
 	}
 	return fmt.Errorf("invalid configuration:\n  %w", joinLines(errs))
+}
+
+// validateKeys checks the office-router signing and verification keys.
+func (c Config) validateKeys() []error {
+	var errs []error
+	bad := func(name, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: "+format, append([]any{name}, args...)...))
+	}
+	switch c.AppEnv {
+	case EnvProduction, EnvDevelopment:
+	default:
+		bad("APP_ENV", "must be %q or %q", EnvProduction, EnvDevelopment)
+	}
+	if c.Office.Algorithm != "RS256" {
+		bad("JWT_ALGORITHM", "must be RS256")
+	}
+	if c.Office.PrivateKey != "" && c.Office.PrivateKeyFile != "" {
+		bad("JWT_PRIVATE_KEY", "and JWT_PRIVATE_KEY_FILE are both set; give one")
+	}
+	var signing crypto.PublicKey
+	if keyPEM := c.OfficeKeyPEM(); keyPEM == "" {
+		if !c.Development() {
+			bad("JWT_PRIVATE_KEY", "is required (or JWT_PRIVATE_KEY_FILE)")
+		}
+	} else if n := countPEMBlocks(keyPEM); n != 1 {
+		bad("JWT_PRIVATE_KEY", "must hold exactly one key, found %d PEM blocks (publish other keys with JWT_VERIFICATION_KEYS)", n)
+	} else if key, err := pemkey.ParsePrivateRSA(keyPEM); err != nil {
+		bad("JWT_PRIVATE_KEY", "%v", err)
+	} else {
+		signing = &key.PublicKey
+	}
+	if c.Office.VerificationKeys != "" && c.Office.VerificationKeysFile != "" {
+		bad("JWT_VERIFICATION_KEYS", "and JWT_VERIFICATION_KEYS_FILE are both set; give one")
+	}
+	if bundle := c.VerificationKeysPEM(); bundle != "" {
+		if strings.Contains(bundle, "PRIVATE KEY") {
+			bad("JWT_VERIFICATION_KEYS", "must hold public keys only; a private key was given")
+		} else if pubs, err := pemkey.ParsePublicRSAs(bundle); err != nil {
+			bad("JWT_VERIFICATION_KEYS", "%v", err)
+		} else if signing != nil {
+			if _, err := statickeys.New(signing, c.Office.Algorithm, publicKeys(pubs)); err != nil {
+				bad("JWT_VERIFICATION_KEYS", "%v", err)
+			}
+		}
+	}
+	return errs
+}
+
+func countPEMBlocks(text string) int {
+	rest, n := []byte(pemkey.Normalize(text)), 0
+	for {
+		var block *pem.Block
+		if block, rest = pem.Decode(rest); block == nil {
+			return n
+		}
+		n++
+	}
+}
+
+func publicKeys(pubs []*rsa.PublicKey) []crypto.PublicKey {
+	out := make([]crypto.PublicKey, len(pubs))
+	for i, p := range pubs {
+		out[i] = p
+	}
+	return out
 }
 
 func (c Config) validateAuth(dev bool) []error {

@@ -2,6 +2,7 @@ package bootstrap
 
 import (
 	"context"
+	"crypto"
 	"crypto/rsa"
 	"fmt"
 	"log/slog"
@@ -14,6 +15,7 @@ import (
 	"github.com/gatepass/gatepass/adapters/jwksidentity"
 	"github.com/gatepass/gatepass/adapters/jwtsigner"
 	"github.com/gatepass/gatepass/adapters/pemkey"
+	"github.com/gatepass/gatepass/adapters/statickeys"
 	"github.com/gatepass/gatepass/application"
 )
 
@@ -33,7 +35,9 @@ type DevKit struct {
 
 // Material is the key material the signers and the identity verifier use.
 type Material struct {
-	OfficeKey      *rsa.PrivateKey
+	OfficeKey *rsa.PrivateKey
+	// Published are the extra verification keys of a rotation.
+	Published      []crypto.PublicKey
 	SupabaseSecret []byte
 	Dev            *DevKit
 }
@@ -63,6 +67,13 @@ func ProvideMaterial(cfg Config) (Material, error) {
 		return Material{}, fmt.Errorf("office signing key: %w", err)
 	}
 	m.OfficeKey, m.SupabaseSecret = key, []byte(secret)
+	if bundle := cfg.VerificationKeysPEM(); bundle != "" {
+		pubs, err := pemkey.ParsePublicRSAs(bundle)
+		if err != nil {
+			return Material{}, fmt.Errorf("verification keys: %w", err)
+		}
+		m.Published = publicKeys(pubs)
+	}
 	return m, nil
 }
 
@@ -72,6 +83,11 @@ func ProvideDevKit(m Material) *DevKit { return m.Dev }
 // ProvideOfficeSigner signs office-router grants with the active key.
 func ProvideOfficeSigner(cfg Config, m Material) (*jwtsigner.OfficeSigner, error) {
 	return jwtsigner.NewOfficeSigner(m.OfficeKey, cfg.Office.Algorithm)
+}
+
+// ProvideKeySet is the set of office-router keys the JWKS publishes.
+func ProvideKeySet(cfg Config, m Material) (*statickeys.KeySet, error) {
+	return statickeys.New(&m.OfficeKey.PublicKey, cfg.Office.Algorithm, m.Published)
 }
 
 // ProvideRealtimeSigner signs Supabase Realtime tokens.

@@ -6,6 +6,7 @@ import (
 	"github.com/gatepass/gatepass/adapters/cryptorand"
 	"github.com/gatepass/gatepass/adapters/jwksidentity"
 	"github.com/gatepass/gatepass/adapters/jwtsigner"
+	"github.com/gatepass/gatepass/adapters/statickeys"
 	"github.com/gatepass/gatepass/adapters/systemclock"
 	"github.com/gatepass/gatepass/application"
 	"github.com/gatepass/gatepass/domain"
@@ -17,6 +18,8 @@ var SignerSet = wire.NewSet(
 	ProvideDevKit,
 	ProvideOfficeSigner,
 	ProvideRealtimeSigner,
+	ProvideKeySet,
+	wire.Bind(new(domain.KeySet), new(*statickeys.KeySet)),
 	wire.Bind(new(domain.OfficeSigner), new(*jwtsigner.OfficeSigner)),
 	wire.Bind(new(domain.RealtimeSigner), new(*jwtsigner.RealtimeSigner)),
 )

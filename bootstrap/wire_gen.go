@@ -44,12 +44,18 @@ func InitializeServer(ctx context.Context, cfg Config, logger *slog.Logger) (*Se
 	}
 	clock := _wireClockValue
 	idSource := _wireIDsValue
+	keySet, err := ProvideKeySet(cfg, material)
+	if err != nil {
+		cleanup()
+		return nil, nil, err
+	}
 	ports := application.Ports{
 		Identity: verifier,
 		Office:   officeSigner,
 		Realtime: realtimeSigner,
 		Clock:    clock,
 		IDs:      idSource,
+		Keys:     keySet,
 	}
 	officePolicy := ProvideOfficePolicy(cfg)
 	realtimePolicy := ProvideRealtimePolicy(cfg)

@@ -17,4 +17,6 @@ var (
 	ErrOrganizationMismatch = errors.New("organization does not match the caller's")
 	// ErrInvalidClaims means grant claims could not be built from the given values.
 	ErrInvalidClaims = errors.New("invalid claims")
+	// ErrNoSigningKey means a key set holds no key that signs new grants.
+	ErrNoSigningKey = errors.New("no signing key in the key set")
 )

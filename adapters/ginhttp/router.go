@@ -59,6 +59,7 @@ func NewRouter(app *application.Application, o Options) http.Handler {
 
 	r.GET(RouteHealth, h.health)
 	r.HEAD(RouteHealth, h.health)
+	r.GET(RouteJWKS, h.jwks)
 	api := r.Group("/", h.authenticate)
 	api.POST(RouteOfficeAccess, h.requestOfficeAccess)
 	api.POST(RouteRealtimeToken, h.issueRealtimeToken)

@@ -29,6 +29,8 @@ const usage = `gatepass hands authenticated users short-lived connection grants.
 
 Usage:
   gatepass serve                  start the HTTP server (configuration from the environment)
+  gatepass keys generate|public|jwks
+                                  make a key pair, print the signing key's public PEM or the JWK Set
   gatepass dev-token [flags]      mint a development identity token (APP_ENV=development only)
   gatepass help                   show this help
 
@@ -46,6 +48,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runServe(ctx, args[1:], stdout, stderr)
 	case "dev-token":
 		return runDevToken(args[1:], stdout, stderr)
+	case "keys":
+		return runKeys(args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

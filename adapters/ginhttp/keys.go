@@ -1,0 +1,37 @@
+package ginhttp
+
+import (
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/gatepass/gatepass/adapters/jwks"
+	"github.com/gatepass/gatepass/domain"
+)
+
+// RouteJWKS publishes the office-router verification keys.
+const RouteJWKS = "/.well-known/jwks.json"
+
+func (h *handlers) jwks(c *gin.Context) {
+	keys, err := h.app.ListKeys.Handle(c)
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	body, err := jwks.SetJSON(fromVerificationKeys(keys))
+	if err != nil {
+		h.fail(c, err)
+		return
+	}
+	// Verifiers cache the set; a rotation waits this long (see the README).
+	c.Header("Cache-Control", "public, max-age=300")
+	c.Data(http.StatusOK, "application/json", body)
+}
+
+func fromVerificationKeys(keys []domain.VerificationKey) []jwks.Key {
+	out := make([]jwks.Key, len(keys))
+	for i, k := range keys {
+		out[i] = jwks.Key{Public: k.Public, Algorithm: k.Algorithm, KID: k.KID}
+	}
+	return out
+}
