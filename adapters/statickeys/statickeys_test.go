@@ -1,0 +1,52 @@
+package statickeys_test
+
+import (
+	"context"
+	"crypto"
+	"crypto/rand"
+	"crypto/rsa"
+	"errors"
+	"testing"
+
+	"github.com/gatepass/gatepass/adapters/jwks"
+	"github.com/gatepass/gatepass/adapters/statickeys"
+)
+
+func TestKeySet(t *testing.T) {
+	var pubs []crypto.PublicKey
+	for range 3 {
+		k, err := rsa.GenerateKey(rand.Reader, 2048)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pubs = append(pubs, &k.PublicKey)
+	}
+	set, err := statickeys.New(pubs[0], "RS256", pubs[1:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, _ := set.VerificationKeys(context.Background())
+	if len(keys) != 3 || !keys[0].Signing || keys[1].Signing || keys[2].Signing {
+		t.Fatalf("keys %+v", keys)
+	}
+	for i, k := range keys {
+		kid, _ := jwks.Thumbprint(pubs[i])
+		if k.KID != kid || k.Algorithm != "RS256" {
+			t.Errorf("key %d: kid %s alg %s", i, k.KID, k.Algorithm)
+		}
+	}
+	tests := []struct {
+		name  string
+		extra []crypto.PublicKey
+	}{
+		{name: "signing key published again", extra: []crypto.PublicKey{pubs[0]}},
+		{name: "verification key twice", extra: []crypto.PublicKey{pubs[1], pubs[1]}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := statickeys.New(pubs[0], "RS256", tt.extra); !errors.Is(err, statickeys.ErrDuplicateKey) {
+				t.Fatalf("err = %v", err)
+			}
+		})
+	}
+}
