@@ -5,22 +5,101 @@ package jwtsigner
 
 import (
 	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/rsa"
+	"encoding/asn1"
 	"errors"
 	"fmt"
+	"math/big"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/gatepass/gatepass/adapters/pemkey"
 )
 
-// ErrUnsupportedAlgorithm means no signing method exists for an algorithm name.
-var ErrUnsupportedAlgorithm = errors.New("unsupported signing algorithm")
+// The office-router signing algorithms (RFC 7518 and RFC 8037 names).
+const (
+	RS256 = "RS256" // RSASSA-PKCS1-v1_5 with SHA-256
+	PS256 = "PS256" // RSASSA-PSS with SHA-256, MGF1 SHA-256, salt of 32 bytes
+	ES256 = "ES256" // ECDSA on P-256 with SHA-256
+	EdDSA = "EdDSA" // Ed25519
+)
+
+// Errors of the office signing methods.
+var (
+	// ErrUnsupportedAlgorithm means no signing method exists for an algorithm name.
+	ErrUnsupportedAlgorithm = errors.New("unsupported signing algorithm")
+	// ErrKeyMismatch means a key cannot sign for an algorithm: wrong type,
+	// wrong curve or too short.
+	ErrKeyMismatch = errors.New("key does not fit the signing algorithm")
+	// ErrMalformedSignature means a crypto.Signer returned a signature that
+	// is not of the form its key type produces.
+	ErrMalformedSignature = errors.New("signer returned a malformed signature")
+)
+
+// Algorithms returns the algorithm names NewOfficeSigner accepts.
+func Algorithms() []string { return []string{RS256, PS256, ES256, EdDSA} }
+
+// KeyMatches reports whether pub, the public half of a signer, can sign for
+// alg: RS256 and PS256 need RSA of at least pemkey.MinRSABits (2048) bits,
+// ES256 needs ECDSA on P-256, EdDSA needs Ed25519. Run it at start-up, so a
+// wrong key fails there rather than on the first request. Errors wrap
+// ErrUnsupportedAlgorithm or ErrKeyMismatch.
+func KeyMatches(alg string, pub crypto.PublicKey) error {
+	switch alg {
+	case RS256, PS256:
+		k, ok := pub.(*rsa.PublicKey)
+		if !ok {
+			return fmt.Errorf("%w: %s needs an RSA key, got %s", ErrKeyMismatch, alg, keyKind(pub))
+		}
+		if bits := k.N.BitLen(); bits < pemkey.MinRSABits {
+			return fmt.Errorf("%w: %s needs RSA of at least %d bits, got %d", ErrKeyMismatch, alg, pemkey.MinRSABits, bits)
+		}
+	case ES256:
+		k, ok := pub.(*ecdsa.PublicKey)
+		if !ok {
+			return fmt.Errorf("%w: %s needs an ECDSA P-256 key, got %s", ErrKeyMismatch, alg, keyKind(pub))
+		}
+		if k.Curve != elliptic.P256() {
+			return fmt.Errorf("%w: %s needs curve P-256, got %s", ErrKeyMismatch, alg, k.Curve.Params().Name)
+		}
+	case EdDSA:
+		if _, ok := pub.(ed25519.PublicKey); !ok {
+			return fmt.Errorf("%w: %s needs an Ed25519 key, got %s", ErrKeyMismatch, alg, keyKind(pub))
+		}
+	default:
+		return fmt.Errorf("%w %q", ErrUnsupportedAlgorithm, alg)
+	}
+	return nil
+}
+
+func keyKind(pub crypto.PublicKey) string {
+	switch k := pub.(type) {
+	case *rsa.PublicKey:
+		return "RSA"
+	case *ecdsa.PublicKey:
+		return "ECDSA " + k.Curve.Params().Name
+	case ed25519.PublicKey:
+		return "Ed25519"
+	default:
+		return fmt.Sprintf("%T", pub)
+	}
+}
 
 // cryptoSignerMethod is a golang-jwt signing method whose key is a
 // crypto.Signer, so the private key may live anywhere that implements it.
 // Verification delegates to golang-jwt's own method.
 type cryptoSignerMethod struct {
 	verify jwt.SigningMethod
-	hash   crypto.Hash
+	// opts is what the crypto.Signer is asked for; its HashFunc is the
+	// digest applied first, or 0 (EdDSA) to sign the message itself.
+	opts crypto.SignerOpts
+	// rawSize is the byte length of each of r and s in a JWS ECDSA
+	// signature; 0 for the other key types, whose signatures pass as they are.
+	rawSize int
 }
 
 var _ jwt.SigningMethod = (*cryptoSignerMethod)(nil)
@@ -28,8 +107,20 @@ var _ jwt.SigningMethod = (*cryptoSignerMethod)(nil)
 // methodFor returns the crypto.Signer-based method for alg.
 func methodFor(alg string) (*cryptoSignerMethod, error) {
 	switch alg {
-	case "RS256":
-		return &cryptoSignerMethod{verify: jwt.SigningMethodRS256, hash: crypto.SHA256}, nil
+	case RS256:
+		return &cryptoSignerMethod{verify: jwt.SigningMethodRS256, opts: crypto.SHA256}, nil
+	case PS256:
+		// Salt as long as the hash: what RFC 7518 section 3.5 asks for and
+		// what jose and golang-jwt produce. crypto/rsa's default would be
+		// the longest salt the key allows.
+		return &cryptoSignerMethod{
+			verify: jwt.SigningMethodPS256,
+			opts:   &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash, Hash: crypto.SHA256},
+		}, nil
+	case ES256:
+		return &cryptoSignerMethod{verify: jwt.SigningMethodES256, opts: crypto.SHA256, rawSize: 32}, nil
+	case EdDSA:
+		return &cryptoSignerMethod{verify: jwt.SigningMethodEdDSA, opts: crypto.Hash(0)}, nil
 	default:
 		return nil, fmt.Errorf("%w %q", ErrUnsupportedAlgorithm, alg)
 	}
@@ -46,7 +137,40 @@ func (m *cryptoSignerMethod) Sign(signingString string, key any) ([]byte, error)
 	if !ok {
 		return nil, jwt.ErrInvalidKeyType
 	}
-	h := m.hash.New()
-	h.Write([]byte(signingString))
-	return signer.Sign(rand.Reader, h.Sum(nil), m.hash)
+	// A key of the wrong type would still sign, but under a false alg
+	// header; refuse instead. This is a type switch, cheap next to signing.
+	if err := KeyMatches(m.Alg(), signer.Public()); err != nil {
+		return nil, err
+	}
+	input := []byte(signingString)
+	if h := m.opts.HashFunc(); h != 0 {
+		d := h.New()
+		d.Write(input)
+		input = d.Sum(nil)
+	}
+	sig, err := signer.Sign(rand.Reader, input, m.opts)
+	if err != nil {
+		return nil, err
+	}
+	if m.rawSize > 0 {
+		return derToRaw(sig, m.rawSize)
+	}
+	return sig, nil
+}
+
+// derToRaw turns the ASN.1 DER ECDSA-Sig-Value that crypto.Signer returns
+// into the fixed-width big-endian r||s of JWS (RFC 7518 section 3.4).
+func derToRaw(der []byte, size int) ([]byte, error) {
+	var v struct{ R, S *big.Int }
+	rest, err := asn1.Unmarshal(der, &v)
+	if err != nil || len(rest) > 0 {
+		return nil, fmt.Errorf("%w: not an ECDSA DER signature", ErrMalformedSignature)
+	}
+	if v.R.Sign() <= 0 || v.S.Sign() <= 0 || v.R.BitLen() > 8*size || v.S.BitLen() > 8*size {
+		return nil, fmt.Errorf("%w: ECDSA r or s out of range", ErrMalformedSignature)
+	}
+	raw := make([]byte, 2*size)
+	v.R.FillBytes(raw[:size])
+	v.S.FillBytes(raw[size:])
+	return raw, nil
 }

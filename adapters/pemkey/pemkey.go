@@ -1,8 +1,13 @@
-// Package pemkey reads the RSA keys operators hand gatepass as PEM text:
-// PKCS#1 or PKCS#8 private keys, and SPKI or PKCS#1 public keys.
+// Package pemkey reads the keys operators hand gatepass as PEM text: RSA
+// (PKCS#1 or PKCS#8), ECDSA P-256 (SEC 1 or PKCS#8) and Ed25519 (PKCS#8)
+// private keys, and SPKI or PKCS#1 RSA public keys.
 package pemkey
 
 import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/pem"
@@ -21,6 +26,9 @@ var (
 	ErrWeakKey     = errors.New("RSA key is too short")
 	ErrUnparsable  = errors.New("key cannot be parsed")
 	ErrUnknownType = errors.New("unsupported PEM block type")
+	// ErrUnsupportedKey means a private key is of a type or curve no
+	// office signing algorithm uses.
+	ErrUnsupportedKey = errors.New("key is not RSA, ECDSA P-256 or Ed25519")
 )
 
 // Normalize turns literal "\n" sequences (as .env files and container
@@ -60,6 +68,50 @@ func ParsePrivateRSA(text string) (*rsa.PrivateKey, error) {
 	}
 	rsaKey.Precompute()
 	return rsaKey, nil
+}
+
+// ParsePrivate parses one private key that can sign office grants and
+// returns it as a Go crypto.Signer: an *rsa.PrivateKey of at least
+// MinRSABits (PEM "RSA PRIVATE KEY" or "PRIVATE KEY"), an *ecdsa.PrivateKey
+// on P-256 ("EC PRIVATE KEY" or "PRIVATE KEY") or an ed25519.PrivateKey
+// ("PRIVATE KEY"). Literal "\n" sequences are read as newlines (Normalize).
+func ParsePrivate(text string) (crypto.Signer, error) {
+	block, _ := pem.Decode([]byte(Normalize(text)))
+	if block == nil {
+		return nil, ErrNoPEM
+	}
+	var key any
+	var err error
+	switch block.Type {
+	case "RSA PRIVATE KEY":
+		key, err = x509.ParsePKCS1PrivateKey(block.Bytes)
+	case "EC PRIVATE KEY":
+		key, err = x509.ParseECPrivateKey(block.Bytes)
+	case "PRIVATE KEY":
+		key, err = x509.ParsePKCS8PrivateKey(block.Bytes)
+	default:
+		return nil, fmt.Errorf("%w %q", ErrUnknownType, block.Type)
+	}
+	if err != nil {
+		return nil, ErrUnparsable
+	}
+	switch k := key.(type) {
+	case *rsa.PrivateKey:
+		if err := checkBits(&k.PublicKey); err != nil {
+			return nil, err
+		}
+		k.Precompute()
+		return k, nil
+	case *ecdsa.PrivateKey:
+		if k.Curve != elliptic.P256() {
+			return nil, fmt.Errorf("%w: curve %s", ErrUnsupportedKey, k.Curve.Params().Name)
+		}
+		return k, nil
+	case ed25519.PrivateKey:
+		return k, nil
+	default:
+		return nil, fmt.Errorf("%w: %T", ErrUnsupportedKey, key)
+	}
 }
 
 // ParsePublicRSAs parses a bundle of PEM public keys (SPKI "PUBLIC KEY" or
@@ -103,6 +155,16 @@ func ParsePublicRSAs(text string) ([]*rsa.PublicKey, error) {
 
 // EncodePrivate returns the PKCS#8 PEM of key.
 func EncodePrivate(key *rsa.PrivateKey) ([]byte, error) {
+	der, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return nil, err
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), nil
+}
+
+// EncodePKCS8 returns the PKCS#8 PEM ("PRIVATE KEY") of an RSA, ECDSA or
+// Ed25519 private key.
+func EncodePKCS8(key crypto.Signer) ([]byte, error) {
 	der, err := x509.MarshalPKCS8PrivateKey(key)
 	if err != nil {
 		return nil, err

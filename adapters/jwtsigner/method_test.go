@@ -1,0 +1,232 @@
+package jwtsigner
+
+import (
+	"bytes"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"encoding/asn1"
+	"errors"
+	"io"
+	"math/big"
+	"testing"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+func TestKeyMatches(t *testing.T) {
+	rsa2048 := mustRSA(t, 2048)
+	rsa1024 := mustRSA(t, 1024)
+	p256, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p384, err := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	edPub, _, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	tests := []struct {
+		name    string
+		alg     string
+		pub     crypto.PublicKey
+		wantErr error
+	}{
+		{"RS256 RSA 2048", RS256, &rsa2048.PublicKey, nil},
+		{"PS256 RSA 2048", PS256, &rsa2048.PublicKey, nil},
+		{"ES256 P-256", ES256, &p256.PublicKey, nil},
+		{"EdDSA Ed25519", EdDSA, edPub, nil},
+		{"RS256 RSA 1024", RS256, &rsa1024.PublicKey, ErrKeyMismatch},
+		{"PS256 RSA 1024", PS256, &rsa1024.PublicKey, ErrKeyMismatch},
+		{"RS256 EC key", RS256, &p256.PublicKey, ErrKeyMismatch},
+		{"ES256 P-384", ES256, &p384.PublicKey, ErrKeyMismatch},
+		{"ES256 RSA key", ES256, &rsa2048.PublicKey, ErrKeyMismatch},
+		{"EdDSA EC key", EdDSA, &p256.PublicKey, ErrKeyMismatch},
+		{"RS256 private key", RS256, rsa2048, ErrKeyMismatch},
+		{"RS256 nil", RS256, nil, ErrKeyMismatch},
+		{"HS256", "HS256", &rsa2048.PublicKey, ErrUnsupportedAlgorithm},
+		{"lower-case rs256", "rs256", &rsa2048.PublicKey, ErrUnsupportedAlgorithm},
+		{"none", "none", &rsa2048.PublicKey, ErrUnsupportedAlgorithm},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := KeyMatches(tt.alg, tt.pub); !errors.Is(err, tt.wantErr) {
+				t.Errorf("KeyMatches(%s) = %v, want %v", tt.alg, err, tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestMethodForEveryAlgorithm(t *testing.T) {
+	for _, alg := range Algorithms() {
+		m, err := methodFor(alg)
+		if err != nil {
+			t.Fatalf("methodFor(%s): %v", alg, err)
+		}
+		if m.Alg() != alg {
+			t.Errorf("methodFor(%s).Alg() = %s", alg, m.Alg())
+		}
+	}
+	if _, err := methodFor("HS256"); !errors.Is(err, ErrUnsupportedAlgorithm) {
+		t.Errorf("methodFor(HS256) err = %v, want %v", err, ErrUnsupportedAlgorithm)
+	}
+}
+
+// recordingSigner records what the method asks of the crypto.Signer.
+type recordingSigner struct {
+	crypto.Signer
+	digest []byte
+	opts   crypto.SignerOpts
+}
+
+func (r *recordingSigner) Sign(rand io.Reader, digest []byte, opts crypto.SignerOpts) ([]byte, error) {
+	r.digest, r.opts = digest, opts
+	return r.Signer.Sign(rand, digest, opts)
+}
+
+func TestSignAsksTheSignerForTheAlgorithm(t *testing.T) {
+	const input = "header.payload"
+	sum := crypto.SHA256.New()
+	sum.Write([]byte(input))
+	digest := sum.Sum(nil)
+
+	rsaKey := mustRSA(t, 2048)
+	_, edKey, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		alg        string
+		key        crypto.Signer
+		wantDigest []byte
+		wantHash   crypto.Hash
+		wantPSS    bool
+	}{
+		{RS256, rsaKey, digest, crypto.SHA256, false},
+		{PS256, rsaKey, digest, crypto.SHA256, true},
+		{EdDSA, edKey, []byte(input), 0, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.alg, func(t *testing.T) {
+			m, err := methodFor(tt.alg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rec := &recordingSigner{Signer: tt.key}
+			sig, err := m.Sign(input, rec)
+			if err != nil {
+				t.Fatalf("Sign: %v", err)
+			}
+			if !bytes.Equal(rec.digest, tt.wantDigest) {
+				t.Errorf("signer got %x, want %x", rec.digest, tt.wantDigest)
+			}
+			if rec.opts.HashFunc() != tt.wantHash {
+				t.Errorf("signer hash = %v, want %v", rec.opts.HashFunc(), tt.wantHash)
+			}
+			pss, isPSS := rec.opts.(*rsa.PSSOptions)
+			if isPSS != tt.wantPSS || (isPSS && pss.SaltLength != rsa.PSSSaltLengthEqualsHash) {
+				t.Errorf("signer opts = %#v, want PSS %t with salt = hash length", rec.opts, tt.wantPSS)
+			}
+			if err := m.Verify(input, sig, tt.key.Public()); err != nil {
+				t.Errorf("Verify: %v", err)
+			}
+		})
+	}
+}
+
+// fixedSigner returns a canned signature.
+type fixedSigner struct {
+	pub crypto.PublicKey
+	sig []byte
+}
+
+func (f fixedSigner) Public() crypto.PublicKey { return f.pub }
+func (f fixedSigner) Sign(io.Reader, []byte, crypto.SignerOpts) ([]byte, error) {
+	return f.sig, nil
+}
+
+func TestES256RawSignature(t *testing.T) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der := func(r, s *big.Int) []byte {
+		b, err := asn1.Marshal(struct{ R, S *big.Int }{r, s})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	one := big.NewInt(1)
+	maxRS := new(big.Int).Sub(new(big.Int).Lsh(one, 256), one)
+	tooBig := new(big.Int).Lsh(one, 256)
+	valid := der(big.NewInt(0x0102), maxRS)
+
+	tests := []struct {
+		name    string
+		sig     []byte
+		want    []byte
+		wantErr error
+	}{
+		{
+			name: "short r is left-padded",
+			sig:  valid,
+			want: append(append(make([]byte, 30), 0x01, 0x02), bytes.Repeat([]byte{0xff}, 32)...),
+		},
+		{name: "r of 257 bits", sig: der(tooBig, one), wantErr: ErrMalformedSignature},
+		{name: "zero s", sig: der(one, big.NewInt(0)), wantErr: ErrMalformedSignature},
+		{name: "negative r", sig: der(big.NewInt(-1), one), wantErr: ErrMalformedSignature},
+		{name: "trailing bytes", sig: append(valid, 0), wantErr: ErrMalformedSignature},
+		{name: "raw instead of DER", sig: make([]byte, 64), wantErr: ErrMalformedSignature},
+	}
+	m, err := methodFor(ES256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := m.Sign("x.y", fixedSigner{pub: &key.PublicKey, sig: tt.sig})
+			if !errors.Is(err, tt.wantErr) {
+				t.Fatalf("Sign err = %v, want %v", err, tt.wantErr)
+			}
+			if tt.wantErr == nil && !bytes.Equal(got, tt.want) {
+				t.Errorf("Sign = %x, want %x", got, tt.want)
+			}
+		})
+	}
+
+	// And a real signature verifies with golang-jwt's ES256.
+	sig, err := m.Sign("x.y", key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := jwt.SigningMethodES256.Verify("x.y", sig, &key.PublicKey); err != nil {
+		t.Errorf("golang-jwt rejects the raw signature: %v", err)
+	}
+}
+
+func TestSignRejectsNonSigner(t *testing.T) {
+	m, err := methodFor(RS256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Sign("x.y", []byte("secret")); !errors.Is(err, jwt.ErrInvalidKeyType) {
+		t.Errorf("Sign with []byte err = %v, want %v", err, jwt.ErrInvalidKeyType)
+	}
+}
+
+func mustRSA(t *testing.T, bits int) *rsa.PrivateKey {
+	t.Helper()
+	k, err := rsa.GenerateKey(rand.Reader, bits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}

@@ -1,0 +1,381 @@
+// Package signertest is the conformance suite every office-signing backend
+// runs (gosigner, opensslsigner, pkcs11signer): whatever holds the key, the
+// crypto.Signer it provides must make tokens that golang-jwt verifies,
+// whose kid is the key's thumbprint, whose key publishes as a JWK Set, and
+// it must sign safely from many goroutines at once.
+package signertest
+
+import (
+	"context"
+	"crypto"
+	"crypto/rsa"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/gatepass/gatepass/adapters/jwks"
+	"github.com/gatepass/gatepass/adapters/jwtsigner"
+	"github.com/gatepass/gatepass/domain"
+)
+
+// The claims every test and benchmark signs.
+const (
+	issuer   = "gatepass-conformance"
+	audience = "office-router"
+	userID   = "user_01"
+	orgID    = "org_01"
+	role     = "admin"
+)
+
+// now is fixed so expiry checks are exact.
+var now = time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+
+// Concurrency of the concurrent-signing test: goroutines times signatures each.
+const (
+	goroutines   = 16
+	perGoroutine = 8
+)
+
+// RunConformance runs the suite for each of algs against the key newSigner
+// returns for it. newSigner is called once per algorithm, inside that
+// algorithm's subtest, so it may tie clean-up (closing a token session) to
+// t. Subtests are not parallel, so newSigner may use t.Setenv.
+func RunConformance(t *testing.T, newSigner func(t *testing.T, alg string) crypto.Signer, algs []string) {
+	t.Helper()
+	if len(algs) == 0 {
+		t.Fatal("signertest: no algorithms to test")
+	}
+	for _, alg := range algs {
+		t.Run(alg, func(t *testing.T) {
+			key := newSigner(t, alg)
+			if key == nil {
+				t.Fatalf("newSigner(%s) returned nil", alg)
+			}
+			tests := []struct {
+				name string
+				run  func(t *testing.T, key crypto.Signer, alg string)
+			}{
+				{"KeyMatches", testKeyMatches},
+				{"SignVerify", testSignVerify},
+				{"SignatureShape", testSignatureShape},
+				{"KeyID", testKeyID},
+				{"JWKS", testJWKS},
+				{"Tampered", testTampered},
+				{"WrongAlgorithm", testWrongAlgorithm},
+				{"Concurrent", testConcurrent},
+			}
+			for _, tt := range tests {
+				t.Run(tt.name, func(t *testing.T) { tt.run(t, key, alg) })
+			}
+		})
+	}
+}
+
+// BenchmarkSign measures SignOffice, a whole office grant, with key for
+// alg. Adapters call it from their own BenchmarkSign, one sub-benchmark per
+// algorithm.
+func BenchmarkSign(b *testing.B, key crypto.Signer, alg string) {
+	s, err := jwtsigner.NewOfficeSigner(key, alg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	c := claims(b, "bench")
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := s.SignOffice(ctx, c); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func claims(t testing.TB, id string) domain.OfficeClaims {
+	t.Helper()
+	p, err := domain.NewPrincipal(userID, orgID, role)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := domain.NewOfficeClaims(p, domain.Issuance{
+		Issuer: issuer, Audience: audience, ID: id, Now: now, TTL: time.Minute,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func newOfficeSigner(t *testing.T, key crypto.Signer, alg string) *jwtsigner.OfficeSigner {
+	t.Helper()
+	s, err := jwtsigner.NewOfficeSigner(key, alg)
+	if err != nil {
+		t.Fatalf("NewOfficeSigner(%s): %v", alg, err)
+	}
+	return s
+}
+
+func sign(t *testing.T, s *jwtsigner.OfficeSigner, id string) string {
+	t.Helper()
+	tok, err := s.SignOffice(context.Background(), claims(t, id))
+	if err != nil {
+		t.Fatalf("SignOffice: %v", err)
+	}
+	return tok
+}
+
+// officeClaims is how a verifier reads the grant.
+type officeClaims struct {
+	jwt.RegisteredClaims
+	UserID string `json:"userId"`
+	OrgID  string `json:"orgId"`
+	Role   string `json:"role"`
+}
+
+// verify parses tok as the office-router would, accepting only alg.
+func verify(tok string, pub crypto.PublicKey, alg string) (*jwt.Token, *officeClaims, error) {
+	var c officeClaims
+	parsed, err := jwt.ParseWithClaims(tok, &c, func(*jwt.Token) (any, error) { return pub, nil },
+		jwt.WithValidMethods([]string{alg}),
+		jwt.WithIssuer(issuer),
+		jwt.WithAudience(audience),
+		jwt.WithExpirationRequired(),
+		jwt.WithTimeFunc(func() time.Time { return now.Add(time.Second) }),
+	)
+	return parsed, &c, err
+}
+
+func testKeyMatches(t *testing.T, key crypto.Signer, alg string) {
+	if err := jwtsigner.KeyMatches(alg, key.Public()); err != nil {
+		t.Fatalf("KeyMatches(%s, %T): %v", alg, key.Public(), err)
+	}
+}
+
+func testSignVerify(t *testing.T, key crypto.Signer, alg string) {
+	s := newOfficeSigner(t, key, alg)
+	if got := s.Algorithm(); got != alg {
+		t.Errorf("Algorithm() = %q, want %q", got, alg)
+	}
+	tok := sign(t, s, "jti-verify")
+	parsed, c, err := verify(tok, key.Public(), alg)
+	if err != nil {
+		t.Fatalf("verify with golang-jwt: %v", err)
+	}
+	if got := parsed.Header["alg"]; got != alg {
+		t.Errorf("alg header = %v, want %s", got, alg)
+	}
+	if got := parsed.Header["typ"]; got != "JWT" {
+		t.Errorf("typ header = %v, want JWT", got)
+	}
+	want := officeClaims{UserID: userID, OrgID: orgID, Role: role}
+	if c.UserID != want.UserID || c.OrgID != want.OrgID || c.Role != want.Role {
+		t.Errorf("claims userId/orgId/role = %q/%q/%q, want %q/%q/%q",
+			c.UserID, c.OrgID, c.Role, want.UserID, want.OrgID, want.Role)
+	}
+	if c.Subject != userID || c.ID != "jti-verify" {
+		t.Errorf("sub/jti = %q/%q, want %q/%q", c.Subject, c.ID, userID, "jti-verify")
+	}
+	if c.IssuedAt == nil || !c.IssuedAt.Equal(now) || c.ExpiresAt == nil || !c.ExpiresAt.Equal(now.Add(time.Minute)) {
+		t.Errorf("iat/exp = %v/%v, want %v/%v", c.IssuedAt, c.ExpiresAt, now, now.Add(time.Minute))
+	}
+}
+
+// testSignatureShape pins what golang-jwt's verification lets pass but
+// other verifiers do not: the PSS salt length, and fixed-size signatures.
+func testSignatureShape(t *testing.T, key crypto.Signer, alg string) {
+	tok := sign(t, newOfficeSigner(t, key, alg), "jti-shape")
+	signingString, sig := split(t, tok)
+	switch alg {
+	case jwtsigner.RS256, jwtsigner.PS256:
+		pub := key.Public().(*rsa.PublicKey)
+		if len(sig) != pub.Size() {
+			t.Errorf("signature is %d bytes, want the modulus size %d", len(sig), pub.Size())
+		}
+		if alg == jwtsigner.PS256 {
+			// golang-jwt accepts any salt length; jose and RFC 7518 expect
+			// one as long as the hash.
+			digest := sha256.Sum256([]byte(signingString))
+			opts := &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash, Hash: crypto.SHA256}
+			if err := rsa.VerifyPSS(pub, crypto.SHA256, digest[:], sig, opts); err != nil {
+				t.Errorf("PS256 salt is not 32 bytes: %v", err)
+			}
+		}
+	case jwtsigner.ES256, jwtsigner.EdDSA:
+		if len(sig) != 64 {
+			t.Errorf("signature is %d bytes, want 64", len(sig))
+		}
+	}
+}
+
+func testKeyID(t *testing.T, key crypto.Signer, alg string) {
+	want, err := jwks.Thumbprint(key.Public())
+	if err != nil {
+		t.Fatalf("Thumbprint: %v", err)
+	}
+	s := newOfficeSigner(t, key, alg)
+	if got := s.KeyID(); got != want {
+		t.Errorf("KeyID() = %q, want thumbprint %q", got, want)
+	}
+	parsed, _, err := verify(sign(t, s, "jti-kid"), key.Public(), alg)
+	if err != nil {
+		t.Fatalf("verify: %v", err)
+	}
+	if got := parsed.Header["kid"]; got != want {
+		t.Errorf("kid header = %v, want thumbprint %q", got, want)
+	}
+}
+
+func testJWKS(t *testing.T, key crypto.Signer, alg string) {
+	s := newOfficeSigner(t, key, alg)
+	raw, err := jwks.SetJSON([]jwks.Key{{Public: s.Public(), Algorithm: alg, KID: s.KeyID()}})
+	if err != nil {
+		t.Fatalf("SetJSON: %v", err)
+	}
+	var set struct {
+		Keys []map[string]any `json:"keys"`
+	}
+	if err := json.Unmarshal(raw, &set); err != nil {
+		t.Fatalf("JWK Set is not JSON: %v", err)
+	}
+	if len(set.Keys) != 1 {
+		t.Fatalf("JWK Set has %d keys, want 1", len(set.Keys))
+	}
+	k := set.Keys[0]
+	if k["kid"] != s.KeyID() || k["alg"] != alg || k["use"] != "sig" {
+		t.Errorf("JWK kid/alg/use = %v/%v/%v, want %s/%s/sig", k["kid"], k["alg"], k["use"], s.KeyID(), alg)
+	}
+	for _, private := range []string{"d", "p", "q", "dp", "dq", "qi"} {
+		if _, ok := k[private]; ok {
+			t.Errorf("JWK publishes the private member %q", private)
+		}
+	}
+}
+
+func testTampered(t *testing.T, key crypto.Signer, alg string) {
+	tok := sign(t, newOfficeSigner(t, key, alg), "jti-tamper")
+	parts := strings.Split(tok, ".")
+
+	// A claim changed after signing.
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	forged := strings.Replace(string(payload), `"role":"`+role+`"`, `"role":"owner"`, 1)
+	if forged == string(payload) {
+		t.Fatal("test cannot find the role claim to forge")
+	}
+	claimsForged := parts[0] + "." + base64.RawURLEncoding.EncodeToString([]byte(forged)) + "." + parts[2]
+	if _, _, err := verify(claimsForged, key.Public(), alg); !errors.Is(err, jwt.ErrTokenSignatureInvalid) {
+		t.Errorf("forged claims: err = %v, want %v", err, jwt.ErrTokenSignatureInvalid)
+	}
+
+	// One bit of the signature flipped.
+	sig, err := base64.RawURLEncoding.DecodeString(parts[2])
+	if err != nil {
+		t.Fatal(err)
+	}
+	sig[len(sig)/2] ^= 0x01
+	sigForged := parts[0] + "." + parts[1] + "." + base64.RawURLEncoding.EncodeToString(sig)
+	if _, _, err := verify(sigForged, key.Public(), alg); !errors.Is(err, jwt.ErrTokenSignatureInvalid) {
+		t.Errorf("flipped signature bit: err = %v, want %v", err, jwt.ErrTokenSignatureInvalid)
+	}
+
+	// The right token, but a verifier that expects another algorithm.
+	if _, _, err := verify(tok, key.Public(), otherAlgorithm(alg)); err == nil {
+		t.Errorf("token verified under %s though signed with %s", otherAlgorithm(alg), alg)
+	}
+}
+
+// testWrongAlgorithm checks that the key refuses to sign under an
+// algorithm it does not fit, rather than making a token with a false header.
+func testWrongAlgorithm(t *testing.T, key crypto.Signer, alg string) {
+	wrong := map[string]string{
+		jwtsigner.RS256: jwtsigner.ES256,
+		jwtsigner.PS256: jwtsigner.EdDSA,
+		jwtsigner.ES256: jwtsigner.RS256,
+		jwtsigner.EdDSA: jwtsigner.ES256,
+	}[alg]
+	s, err := jwtsigner.NewOfficeSigner(key, wrong)
+	if err != nil {
+		// Refusing at construction is as good.
+		return
+	}
+	if _, err := s.SignOffice(context.Background(), claims(t, "jti-wrong")); !errors.Is(err, jwtsigner.ErrKeyMismatch) {
+		t.Errorf("a key for %s signed as %s: err = %v, want %v", alg, wrong, err, jwtsigner.ErrKeyMismatch)
+	}
+}
+
+func testConcurrent(t *testing.T, key crypto.Signer, alg string) {
+	s := newOfficeSigner(t, key, alg)
+	work := make([][]domain.OfficeClaims, goroutines)
+	for g := range work {
+		for i := range perGoroutine {
+			work[g] = append(work[g], claims(t, fmt.Sprintf("jti-%d-%d", g, i)))
+		}
+	}
+	tokens := make(chan string, goroutines*perGoroutine)
+	errs := make(chan error, goroutines*perGoroutine)
+	var wg sync.WaitGroup
+	for _, mine := range work {
+		wg.Go(func() {
+			for _, c := range mine {
+				tok, err := s.SignOffice(context.Background(), c)
+				if err != nil {
+					errs <- err
+					continue
+				}
+				tokens <- tok
+			}
+		})
+	}
+	wg.Wait()
+	close(tokens)
+	close(errs)
+	if n := len(errs); n > 0 {
+		t.Errorf("%d of %d concurrent SignOffice calls failed, first: %v", n, goroutines*perGoroutine, <-errs)
+	}
+	seen := map[string]bool{}
+	var bad int
+	for tok := range tokens {
+		_, c, err := verify(tok, key.Public(), alg)
+		if err != nil {
+			if bad++; bad == 1 {
+				t.Errorf("a concurrently signed token does not verify: %v", err)
+			}
+			continue
+		}
+		if seen[c.ID] {
+			t.Errorf("jti %q seen twice", c.ID)
+		}
+		seen[c.ID] = true
+	}
+	if len(seen) != goroutines*perGoroutine {
+		t.Errorf("%d tokens verified, want %d", len(seen), goroutines*perGoroutine)
+	}
+}
+
+func otherAlgorithm(alg string) string {
+	if alg == jwtsigner.RS256 {
+		return jwtsigner.PS256
+	}
+	return jwtsigner.RS256
+}
+
+func split(t *testing.T, tok string) (signingString string, sig []byte) {
+	t.Helper()
+	i := strings.LastIndexByte(tok, '.')
+	if i < 0 || strings.Count(tok, ".") != 2 {
+		t.Fatalf("not a compact JWS: %d dots", strings.Count(tok, "."))
+	}
+	sig, err := base64.RawURLEncoding.DecodeString(tok[i+1:])
+	if err != nil {
+		t.Fatalf("signature is not base64url: %v", err)
+	}
+	return tok[:i], sig
+}
