@@ -1,0 +1,201 @@
+package e2e_test
+
+import (
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/gatepass/gatepass/test/harness"
+)
+
+func TestProductionStartFailsFastNamingEverySetting(t *testing.T) {
+	idp := harness.NewIdentityProvider(t)
+	_, goodPEM := genKey(t, 2048)
+	_, weakPEM := genKey(t, 1024)
+	tests := []struct {
+		name string
+		env  map[string]string
+		want []string
+	}{
+		{name: "nothing set", env: map[string]string{}, want: []string{
+			"JWT_ISSUER", "JWT_AUDIENCE", "JWT_PRIVATE_KEY", "WEBSOCKET_BASE_URL", "SUPABASE_JWT_SECRET", "AUTH_JWKS_URL", "AUTH_ISSUER"}},
+		{name: "weak key, short secret, http websocket", env: with(baseEnv(t, idp, weakPEM), map[string]string{
+			"SUPABASE_JWT_SECRET": "short", "WEBSOCKET_BASE_URL": "https://office.example/ws"}),
+			want: []string{"JWT_PRIVATE_KEY: RSA key is too short", "SUPABASE_JWT_SECRET: must be at least 32 bytes", "WEBSOCKET_BASE_URL: must be a ws:// or wss://"}},
+		{name: "unparsable PEM", env: with(baseEnv(t, idp, goodPEM), map[string]string{"JWT_PRIVATE_KEY": "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----"}),
+			want: []string{"JWT_PRIVATE_KEY: key cannot be parsed"}},
+		{name: "two signing keys", env: with(baseEnv(t, idp, goodPEM), map[string]string{"JWT_PRIVATE_KEY": goodPEM + goodPEM}),
+			want: []string{"JWT_PRIVATE_KEY: must hold exactly one key"}},
+		{name: "plain http JWKS off loopback", env: with(baseEnv(t, idp, goodPEM), map[string]string{"AUTH_JWKS_URL": "http://auth.example.com/jwks"}),
+			want: []string{"AUTH_JWKS_URL: JWKS URL must be https://"}},
+		{name: "HMAC and none in the allow-list", env: with(baseEnv(t, idp, goodPEM), map[string]string{"AUTH_ALGORITHMS": "RS256,HS256"}),
+			want: []string{"AUTH_ALGORITHMS"}},
+		{name: "own issuer as identity issuer", env: with(baseEnv(t, idp, goodPEM), map[string]string{"AUTH_ISSUER": "https://gatepass.test.example"}),
+			want: []string{"AUTH_ISSUER: must differ"}},
+		{name: "unknown environment", env: with(baseEnv(t, idp, goodPEM), map[string]string{"APP_ENV": "staging"}),
+			want: []string{"APP_ENV"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := with(tt.env, map[string]string{"HTTP_ADDR": harness.FreeAddr(t)})
+			_, stderr, err := harness.Run(t, env, "serve")
+			if exit, ok := err.(*exec.ExitError); !ok || exit.ExitCode() != 1 {
+				t.Fatalf("serve exited with %v, want exit 1; stderr: %s", err, stderr)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(stderr, w) {
+					t.Errorf("stderr does not name %q:\n%s", w, stderr)
+				}
+			}
+			if strings.Contains(stderr, "BEGIN") || strings.Contains(stderr, "short\"") {
+				t.Errorf("the error quotes a secret:\n%s", stderr)
+			}
+		})
+	}
+}
+
+func with(base, over map[string]string) map[string]string {
+	out := map[string]string{}
+	for k, v := range base {
+		out[k] = v
+	}
+	for k, v := range over {
+		out[k] = v
+	}
+	return out
+}
+
+func TestKeysFromFilesAndEscapedNewlines(t *testing.T) {
+	idp := harness.NewIdentityProvider(t)
+	key, keyPEM := genKey(t, 2048)
+	dir := t.TempDir()
+	secretFile := filepath.Join(dir, "supabase-secret")
+	os.WriteFile(secretFile, []byte(supabaseSecret+"\n"), 0o600)
+	// PKCS#1 with literal \n, as a .env file carries it.
+	pkcs1 := string(pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)}))
+	escaped := strings.ReplaceAll(pkcs1, "\n", `\n`)
+	env := with(baseEnv(t, idp, escaped), map[string]string{"SUPABASE_JWT_SECRET": "", "SUPABASE_JWT_SECRET_FILE": secretFile})
+	s := harness.Start(t, env)
+	bearer := idp.Token(t, "user_1", "org_1", "member", time.Minute)
+	r := call(t, http.MethodPost, s.URL+officePath, bearer, "", nil)
+	if _, err := verifyRS256(r.json(t)["token"].(string), &key.PublicKey); err != nil {
+		t.Fatalf("office token: %v", err)
+	}
+	r = call(t, http.MethodPost, s.URL+realtimePath, bearer, "", nil)
+	if _, err := verifyHS256(r.json(t)["token"].(string), []byte(supabaseSecret)); err != nil {
+		t.Fatalf("realtime token with the secret from a file: %v", err)
+	}
+	_ = keyPEM
+}
+
+func TestLogsNeverCarryTokensOrSecrets(t *testing.T) {
+	s := startService(t)
+	bearer := s.idp.Token(t, "user_1", "org_1", "member", time.Minute)
+	call(t, http.MethodPost, s.URL+officePath, bearer, "", nil)
+	call(t, http.MethodPost, s.URL+realtimePath, bearer, "", nil)
+	call(t, http.MethodPost, s.URL+officePath, "garbage."+bearer, "", nil)
+	s.Signal(syscall.SIGTERM)
+	if err := s.Wait(10 * time.Second); err != nil {
+		t.Fatalf("exit: %v", err)
+	}
+	logs := s.Logs()
+	if !strings.Contains(logs, `"user_id":"user_1"`) || !strings.Contains(logs, `"route":"/api/v1/cloudflare/request-access"`) {
+		t.Fatalf("request logs missing:\n%s", logs)
+	}
+	for _, secret := range []string{"eyJ", supabaseSecret, "PRIVATE KEY", "Bearer "} {
+		if strings.Contains(logs, secret) {
+			t.Errorf("logs contain %q", secret)
+		}
+	}
+}
+
+func TestSIGTERMExitsCleanly(t *testing.T) {
+	s := startService(t)
+	if err := s.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Wait(15 * time.Second); err != nil {
+		t.Fatalf("exit after SIGTERM: %v\n%s", err, s.Logs())
+	}
+	if !strings.Contains(s.Logs(), `"msg":"stopped"`) {
+		t.Errorf("no orderly stop in logs:\n%s", s.Logs())
+	}
+}
+
+// TestDevelopmentQuickstart is what a newcomer does after `make run`: paste
+// the printed curl and get a token that verifies with `gatepass keys public`.
+func TestDevelopmentQuickstart(t *testing.T) {
+	dir := t.TempDir()
+	env := map[string]string{"APP_ENV": "development", "DEV_DIR": filepath.Join(dir, "dev")}
+	s := harness.Start(t, env)
+	deadline := time.Now().Add(5 * time.Second)
+	curls := regexp.MustCompile(`curl -sS -X POST (\S+) -H 'Authorization: Bearer (\S+)'`)
+	var found [][]string
+	for time.Now().Before(deadline) {
+		if found = curls.FindAllStringSubmatch(s.Stdout.String(), -1); len(found) == 2 {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if len(found) != 2 {
+		t.Fatalf("want two curl lines, stdout:\n%s", s.Stdout.String())
+	}
+	pubPEM, stderr, err := harness.Run(t, env, "keys", "public")
+	if err != nil {
+		t.Fatalf("keys public: %s", harness.ExitError(err, stderr))
+	}
+	block, _ := pem.Decode([]byte(pubPEM))
+	if block == nil || block.Type != "PUBLIC KEY" {
+		t.Fatalf("keys public printed %q", pubPEM)
+	}
+	pub, err := x509.ParsePKIXPublicKey(block.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range found {
+		url, bearer := m[1], m[2]
+		r := call(t, http.MethodPost, url, bearer, "", nil)
+		if r.Status != http.StatusOK {
+			t.Fatalf("%s: %d %s", url, r.Status, r.Body)
+		}
+		if strings.HasSuffix(url, officePath) {
+			got, err := verifyRS256(r.json(t)["token"].(string), pub.(*rsa.PublicKey))
+			if err != nil {
+				t.Fatalf("development grant does not verify with keys public: %v", err)
+			}
+			if got.Claims["orgId"] != "org_dev_01" {
+				t.Errorf("claims %v", got.Claims)
+			}
+		}
+	}
+	// dev-token mints more identities that the server accepts.
+	other, stderr, err := harness.Run(t, env, "dev-token", "--user", "user_x", "--org", "org_x", "--role", "viewer")
+	if err != nil {
+		t.Fatalf("dev-token: %s", harness.ExitError(err, stderr))
+	}
+	r := call(t, http.MethodPost, s.URL+realtimePath, strings.TrimSpace(other), "", nil)
+	if r.Status != http.StatusOK {
+		t.Fatalf("dev-token identity: %d %s", r.Status, r.Body)
+	}
+	// Key material is kept across restarts.
+	s.Kill()
+	before, _ := os.ReadFile(filepath.Join(dir, "dev", "office-key.pem"))
+	harness.Start(t, env)
+	after, _ := os.ReadFile(filepath.Join(dir, "dev", "office-key.pem"))
+	if len(before) == 0 || string(before) != string(after) {
+		t.Error("development key changed across restarts")
+	}
+	// Development tokens never work in production, and dev-token refuses.
+	if _, _, err := harness.Run(t, map[string]string{"APP_ENV": "production", "DEV_DIR": filepath.Join(dir, "dev")}, "dev-token"); err == nil {
+		t.Error("dev-token ran in production")
+	}
+}

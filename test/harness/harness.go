@@ -1,0 +1,219 @@
+// Package harness runs the real gatepass binary for end-to-end tests: it
+// builds it once, starts it on a free loopback port with a given
+// environment, waits until it serves, and stops it when the test ends. It
+// also stands in for the identity provider with a JWKS served on loopback.
+package harness
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+// Binary returns the gatepass binary under test: $GATEPASS_BIN when set,
+// otherwise one built once per test process into a temporary folder.
+func Binary(t testing.TB) string {
+	t.Helper()
+	if p := os.Getenv("GATEPASS_BIN"); p != "" {
+		return p
+	}
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "gatepass-bin-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "gatepass")
+		cmd := exec.Command("go", "build", "-o", binPath, "./cmd/gatepass")
+		cmd.Dir = moduleRoot()
+		if out, err := cmd.CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatalf("building gatepass: %v", buildErr)
+	}
+	return binPath
+}
+
+func moduleRoot() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "..", "..")
+}
+
+// FreeAddr returns a loopback address with a port that was free a moment ago.
+func FreeAddr(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// Buffer is a goroutine-safe output sink.
+type Buffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *Buffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+// String returns everything written so far.
+func (b *Buffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// Process is a running gatepass.
+type Process struct {
+	URL    string
+	Addr   string
+	Stdout *Buffer
+	Stderr *Buffer
+	cmd    *exec.Cmd
+	done   chan struct{}
+	err    error
+}
+
+// Run runs `gatepass args...` with env (and nothing of the test's own
+// environment but PATH and HOME) to completion and returns its output.
+func Run(t testing.TB, env map[string]string, args ...string) (stdout, stderr string, err error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, Binary(t), args...)
+	cmd.Env = environ(env)
+	var o, e bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &o, &e
+	err = cmd.Run()
+	return o.String(), e.String(), err
+}
+
+func environ(env map[string]string) []string {
+	out := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}
+	for k, v := range env {
+		out = append(out, k+"="+v)
+	}
+	return out
+}
+
+// Start starts `gatepass serve` with env on a free loopback port (unless
+// env sets HTTP_ADDR) and waits until /healthz answers. The process is
+// stopped when the test ends.
+func Start(t testing.TB, env map[string]string) *Process {
+	t.Helper()
+	p, err := StartErr(t, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// StartErr is Start, returning the error instead of failing the test.
+func StartErr(t testing.TB, env map[string]string) (*Process, error) {
+	t.Helper()
+	env = clone(env)
+	if env["HTTP_ADDR"] == "" {
+		env["HTTP_ADDR"] = FreeAddr(t)
+	}
+	p := &Process{Addr: env["HTTP_ADDR"], URL: "http://" + env["HTTP_ADDR"], Stdout: &Buffer{}, Stderr: &Buffer{}, done: make(chan struct{})}
+	p.cmd = exec.Command(Binary(t), "serve")
+	p.cmd.Env = environ(env)
+	p.cmd.Stdout, p.cmd.Stderr = p.Stdout, p.Stderr
+	if err := p.cmd.Start(); err != nil {
+		return nil, err
+	}
+	go func() { p.err = p.cmd.Wait(); close(p.done) }()
+	t.Cleanup(func() { p.Kill() })
+	if err := p.waitHealthy(20 * time.Second); err != nil {
+		p.Kill()
+		return nil, fmt.Errorf("%w\nstderr:\n%s", err, p.Stderr.String())
+	}
+	return p, nil
+}
+
+func clone(m map[string]string) map[string]string {
+	out := make(map[string]string, len(m)+1)
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+func (p *Process) waitHealthy(timeout time.Duration) error {
+	client := &http.Client{Timeout: time.Second}
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		select {
+		case <-p.done:
+			return fmt.Errorf("gatepass exited before serving: %v", p.err)
+		default:
+		}
+		resp, err := client.Get(p.URL + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return errors.New("gatepass did not answer /healthz in time")
+}
+
+// Signal sends sig to the process.
+func (p *Process) Signal(sig os.Signal) error { return p.cmd.Process.Signal(sig) }
+
+// Wait waits up to timeout for the process to exit and returns its exit
+// error (nil for exit 0).
+func (p *Process) Wait(timeout time.Duration) error {
+	select {
+	case <-p.done:
+		return p.err
+	case <-time.After(timeout):
+		return errors.New("gatepass did not exit in time")
+	}
+}
+
+// Kill stops the process if it still runs.
+func (p *Process) Kill() {
+	select {
+	case <-p.done:
+	default:
+		_ = p.cmd.Process.Signal(syscall.SIGKILL)
+		<-p.done
+	}
+}
+
+// Logs returns what the process wrote to stderr (its JSON logs).
+func (p *Process) Logs() string { return p.Stderr.String() }
+
+// ExitError renders an exit error with the process's output, for messages.
+func ExitError(err error, stderr string) string {
+	return fmt.Sprintf("%v: %s", err, strings.TrimSpace(stderr))
+}
