@@ -31,6 +31,7 @@ Usage:
   gatepass serve                  start the HTTP server (configuration from the environment)
   gatepass keys generate|public|jwks
                                   make a key pair, print the signing key's public PEM or the JWK Set
+  gatepass token inspect|verify    decode or verify a token (see gatepass token help)
   gatepass dev-token [flags]      mint a development identity token (APP_ENV=development only)
   gatepass help                   show this help
 
@@ -50,6 +51,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runDevToken(args[1:], stdout, stderr)
 	case "keys":
 		return runKeys(args[1:], stdout, stderr)
+	case "token":
+		return runToken(ctx, args[1:], os.Stdin, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -1,0 +1,175 @@
+package e2e_test
+
+import (
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gatepass/gatepass/test/harness"
+)
+
+func readPublic(t *testing.T, text string) *rsa.PublicKey {
+	t.Helper()
+	block, _ := pem.Decode([]byte(text))
+	if block == nil || block.Type != "PUBLIC KEY" {
+		t.Fatalf("not an SPKI PEM: %q", text)
+	}
+	pub, err := x509.ParsePKIXPublicKey(block.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pub.(*rsa.PublicKey)
+}
+
+func TestKeysCommands(t *testing.T) {
+	dir := t.TempDir()
+	out, stderr, err := harness.Run(t, nil, "keys", "generate", "--out", filepath.Join(dir, "k1"))
+	if err != nil {
+		t.Fatalf("generate: %s", harness.ExitError(err, stderr))
+	}
+	st, err := os.Stat(filepath.Join(dir, "k1", "private.pem"))
+	if err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("private.pem: %v %v", st, err)
+	}
+	if _, _, err := harness.Run(t, nil, "keys", "generate", "--out", filepath.Join(dir, "k1")); err == nil {
+		t.Fatal("generate overwrote an existing key")
+	}
+	harness.Run(t, nil, "keys", "generate", "--out", filepath.Join(dir, "k2"))
+	pub1, _ := os.ReadFile(filepath.Join(dir, "k1", "public.pem"))
+	pub2, _ := os.ReadFile(filepath.Join(dir, "k2", "public.pem"))
+	kid1 := rfc7638(readPublic(t, string(pub1)))
+	if !strings.Contains(out, kid1) {
+		t.Errorf("generate did not print the kid %s: %s", kid1, out)
+	}
+
+	env := map[string]string{"JWT_PRIVATE_KEY_FILE": filepath.Join(dir, "k1", "private.pem")}
+	public, stderr, err := harness.Run(t, env, "keys", "public")
+	if err != nil {
+		t.Fatalf("public: %s", harness.ExitError(err, stderr))
+	}
+	if public != string(pub1) {
+		t.Errorf("keys public printed\n%s\nwant\n%s", public, pub1)
+	}
+
+	env["JWT_VERIFICATION_KEYS"] = string(pub2)
+	set, stderr, err := harness.Run(t, env, "keys", "jwks")
+	if err != nil {
+		t.Fatalf("jwks: %s", harness.ExitError(err, stderr))
+	}
+	var jwks struct{ Keys []map[string]string }
+	if err := json.Unmarshal([]byte(set), &jwks); err != nil || len(jwks.Keys) != 2 {
+		t.Fatalf("jwks %s", set)
+	}
+	if jwks.Keys[0]["kid"] != kid1 || jwks.Keys[1]["kid"] != rfc7638(readPublic(t, string(pub2))) {
+		t.Errorf("jwks kids %s %s", jwks.Keys[0]["kid"], jwks.Keys[1]["kid"])
+	}
+
+	tests := []struct {
+		name string
+		env  map[string]string
+		want string
+	}{
+		{name: "duplicate published key", env: map[string]string{"JWT_PRIVATE_KEY_FILE": env["JWT_PRIVATE_KEY_FILE"], "JWT_VERIFICATION_KEYS": string(pub1)}, want: "duplicate"},
+		{name: "private key published", env: map[string]string{"JWT_PRIVATE_KEY_FILE": env["JWT_PRIVATE_KEY_FILE"], "JWT_VERIFICATION_KEYS_FILE": env["JWT_PRIVATE_KEY_FILE"]}, want: "public keys only"},
+		{name: "no key", env: map[string]string{}, want: "JWT_PRIVATE_KEY: is required"},
+		{name: "missing file", env: map[string]string{"JWT_PRIVATE_KEY_FILE": filepath.Join(dir, "nope.pem")}, want: "JWT_PRIVATE_KEY_FILE"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, stderr, err := harness.Run(t, tt.env, "keys", "jwks")
+			if err == nil || !strings.Contains(stderr, tt.want) {
+				t.Fatalf("err %v, stderr %q, want it to say %q", err, stderr, tt.want)
+			}
+			if strings.Contains(stderr, "BEGIN") {
+				t.Errorf("error quotes key material: %s", stderr)
+			}
+		})
+	}
+}
+
+func TestRotationPublishesBothKeys(t *testing.T) {
+	idp := harness.NewIdentityProvider(t)
+	oldKey, oldPEM := genKey(t, 2048)
+	newKey, newPEM := genKey(t, 2048)
+	bearer := idp.Token(t, "user_1", "org_1", "member", time.Minute)
+
+	before := harness.Start(t, baseEnv(t, idp, oldPEM))
+	oldToken := call(t, http.MethodPost, before.URL+officePath, bearer, "", nil).json(t)["token"].(string)
+	before.Kill()
+
+	oldPub, _ := x509.MarshalPKIXPublicKey(&oldKey.PublicKey)
+	env := with(baseEnv(t, idp, newPEM), map[string]string{
+		"JWT_VERIFICATION_KEYS": string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: oldPub}))})
+	after := harness.Start(t, env)
+	newToken := call(t, http.MethodPost, after.URL+officePath, bearer, "", nil).json(t)["token"].(string)
+	got, err := verifyRS256(newToken, &newKey.PublicKey)
+	if err != nil || got.Header["kid"] != rfc7638(&newKey.PublicKey) {
+		t.Fatalf("after the switch: %v, header %v", err, got.Header)
+	}
+	// Both tokens verify with `gatepass token verify` against the published set.
+	for name, tok := range map[string]string{"old": oldToken, "new": newToken} {
+		_, stderr, err := harness.Run(t, nil, "token", "verify", "--jwks", after.URL+"/.well-known/jwks.json",
+			"--issuer", "https://gatepass.test.example", "--audience", "office-router", tok)
+		if err != nil {
+			t.Errorf("%s token: %s", name, harness.ExitError(err, stderr))
+		}
+	}
+	after.Kill()
+	// Old key dropped: its tokens fail, and the CLI says so with exit 1.
+	dropped := harness.Start(t, baseEnv(t, idp, newPEM))
+	if _, _, err := harness.Run(t, nil, "token", "verify", "--jwks", dropped.URL+"/.well-known/jwks.json", oldToken); err == nil {
+		t.Error("old token still verifies after its key was dropped")
+	}
+}
+
+func TestTokenInspectAndVerify(t *testing.T) {
+	s := startService(t)
+	bearer := s.idp.Token(t, "user_1", "org_1", "member", time.Minute)
+	grant := call(t, http.MethodPost, s.URL+officePath, bearer, "", nil).json(t)["token"].(string)
+	rt := call(t, http.MethodPost, s.URL+realtimePath, bearer, "", nil).json(t)["token"].(string)
+	dir := t.TempDir()
+	pubDER, _ := x509.MarshalPKIXPublicKey(&s.key.PublicKey)
+	pubFile, secretFile := filepath.Join(dir, "pub.pem"), filepath.Join(dir, "secret")
+	os.WriteFile(pubFile, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pubDER}), 0o644)
+	os.WriteFile(secretFile, []byte(supabaseSecret), 0o600)
+
+	out, stderr, err := harness.Run(t, nil, "token", "inspect", grant)
+	if err != nil || !strings.Contains(stderr, "NOT VERIFIED") {
+		t.Fatalf("inspect: %v %s", err, stderr)
+	}
+	var parts struct{ Header, Claims map[string]any }
+	if err := json.Unmarshal([]byte(out), &parts); err != nil || parts.Claims["orgId"] != "org_1" || parts.Header["alg"] != "RS256" {
+		t.Fatalf("inspect printed %s", out)
+	}
+	tampered := grant[:len(grant)-4] + "AAAA"
+	tests := []struct {
+		name  string
+		args  []string
+		valid bool
+	}{
+		{name: "public key", args: []string{"--public-key", pubFile, "--issuer", "https://gatepass.test.example", grant}, valid: true},
+		{name: "jwks", args: []string{"--jwks", s.URL + "/.well-known/jwks.json", "--audience", "office-router", grant}, valid: true},
+		{name: "supabase secret", args: []string{"--secret-file", secretFile, "--audience", "authenticated", rt}, valid: true},
+		{name: "wrong issuer", args: []string{"--public-key", pubFile, "--issuer", "someone-else", grant}},
+		{name: "wrong audience", args: []string{"--public-key", pubFile, "--audience", "other", grant}},
+		{name: "tampered", args: []string{"--public-key", pubFile, tampered}},
+		{name: "HS256 token against a public key", args: []string{"--public-key", pubFile, rt}},
+		{name: "no key source", args: []string{grant}},
+		{name: "garbage", args: []string{"--public-key", pubFile, "garbage"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, stderr, err := harness.Run(t, nil, append([]string{"token", "verify"}, tt.args...)...)
+			if (err == nil) != tt.valid {
+				t.Fatalf("valid=%v, got err %v: %s", tt.valid, err, stderr)
+			}
+		})
+	}
+}
