@@ -20,7 +20,8 @@ const BEARER_PROTOCOL = "bearer";
 export default {
   async fetch(request, env) {
     if (request.headers.get("Upgrade")?.toLowerCase() !== "websocket") {
-      return problem(426, "upgrade_required", "connect with a WebSocket upgrade", { Upgrade: "websocket" });
+      // No Upgrade header here: the runtime strips it as hop-by-hop.
+      return problem(426, "upgrade_required", "connect with a WebSocket upgrade");
     }
     const credential = readCredential(request);
     if (credential.error) {
