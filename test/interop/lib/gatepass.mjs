@@ -1,0 +1,194 @@
+// Starts and drives the real gatepass binary named by GATEPASS_BIN: servers
+// on free loopback ports, the dev-token and keys subcommands, and the two
+// grant endpoints. Every process started here is killed when its test ends,
+// or when this process exits, whatever happened.
+import { execFile, spawn } from "node:child_process";
+import { generateKeyPairSync, randomBytes } from "node:crypto";
+import { accessSync, constants, mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+
+export const ISSUER = "gatepass-interop";
+export const AUDIENCE = "office-router-interop";
+export const WEBSOCKET_URL = "wss://office.example.test/ws";
+
+const running = new Set();
+process.on("exit", () => {
+  for (const child of running) child.kill("SIGKILL");
+});
+
+/** gatepassBin returns the binary under test, or throws saying how to get one. */
+export function gatepassBin() {
+  const bin = process.env.GATEPASS_BIN;
+  if (!bin) {
+    throw new Error("GATEPASS_BIN is not set: run test/interop/run.sh, which builds gatepass when it is unset");
+  }
+  try {
+    accessSync(bin, constants.X_OK);
+  } catch {
+    throw new Error(`GATEPASS_BIN=${bin} is not an executable file`);
+  }
+  return bin;
+}
+
+/** freePort asks the kernel for a loopback port that is free right now. */
+export async function freePort() {
+  const srv = createServer();
+  await new Promise((resolve, reject) => srv.listen(0, "127.0.0.1", resolve).on("error", reject));
+  const { port } = srv.address();
+  await new Promise((resolve) => srv.close(resolve));
+  return port;
+}
+
+/** rsaKeyPair makes a 2048-bit RSA key: PKCS#8 private and SPKI public PEM. */
+export function rsaKeyPair() {
+  const { privateKey, publicKey } = generateKeyPairSync("rsa", {
+    modulusLength: 2048,
+    privateKeyEncoding: { type: "pkcs8", format: "pem" },
+    publicKeyEncoding: { type: "spki", format: "pem" },
+  });
+  return { privateKey, publicKey };
+}
+
+/** supabaseSecret makes an HMAC secret longer than gatepass's 32-byte minimum. */
+export function supabaseSecret() {
+  return randomBytes(48).toString("base64url");
+}
+
+/**
+ * serverEnv is the environment of a development gatepass with its own
+ * folder. privateKey and verificationKeys are PEM; verificationKeys is only
+ * set when given.
+ */
+export function serverEnv({ devDir, port, privateKey, verificationKeys, secret, ttl }) {
+  const env = {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME ?? tmpdir(),
+    APP_ENV: "development",
+    DEV_DIR: devDir,
+    HTTP_ADDR: `127.0.0.1:${port}`,
+    JWT_ISSUER: ISSUER,
+    JWT_AUDIENCE: AUDIENCE,
+    WEBSOCKET_BASE_URL: WEBSOCKET_URL,
+    LOG_LEVEL: "warn",
+  };
+  if (privateKey) env.JWT_PRIVATE_KEY = privateKey;
+  if (verificationKeys) env.JWT_VERIFICATION_KEYS = verificationKeys;
+  if (secret) env.SUPABASE_JWT_SECRET = secret;
+  if (ttl) env.JWT_TTL = ttl;
+  return env;
+}
+
+/** runGatepass runs a gatepass subcommand to completion and returns its stdout. */
+export function runGatepass(args, env) {
+  const bin = gatepassBin();
+  return new Promise((resolve, reject) => {
+    execFile(bin, args, { env, timeout: 15_000, maxBuffer: 1 << 20 }, (err, stdout, stderr) => {
+      if (err) {
+        reject(new Error(`gatepass ${args[0]} failed (${err.code ?? err.signal}): ${stderr.trim()}`));
+        return;
+      }
+      resolve(stdout);
+    });
+  });
+}
+
+/**
+ * startGatepass starts `gatepass serve` and waits for /healthz. Options are
+ * those of serverEnv; port and devDir are chosen when not given, so a
+ * restart can keep both. The returned server is stopped by stop(), and by
+ * t.after when a test context t is given.
+ */
+export async function startGatepass(t, options = {}) {
+  const bin = gatepassBin();
+  const devDir = options.devDir ?? mkdtempSync(join(tmpdir(), "gatepass-interop-"));
+  const ownsDir = !options.devDir;
+  const port = options.port ?? (await freePort());
+  const env = serverEnv({ ...options, devDir, port });
+  const child = spawn(bin, ["serve"], { env, stdio: ["ignore", "ignore", "pipe"] });
+  running.add(child);
+  let stderr = "";
+  child.stderr.setEncoding("utf8").on("data", (d) => {
+    stderr = (stderr + d).slice(-8192);
+  });
+  const exited = new Promise((resolve) => child.once("exit", (code, signal) => resolve({ code, signal })));
+  exited.then(() => running.delete(child));
+
+  const baseURL = `http://127.0.0.1:${port}`;
+  const server = {
+    baseURL,
+    port,
+    devDir,
+    env,
+    logs: () => stderr,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill("SIGTERM");
+        const done = await Promise.race([exited, sleep(5_000, "timeout", { ref: false })]);
+        if (done === "timeout") {
+          child.kill("SIGKILL");
+          await exited;
+        }
+      }
+      if (ownsDir) rmSync(devDir, { recursive: true, force: true });
+    },
+    devToken: ({ user, org, role }) => devToken(env, { user, org, role }),
+    requestAccess: (identity, body) => post(`${baseURL}/api/v1/cloudflare/request-access`, identity, body),
+    realtimeToken: (identity) => post(`${baseURL}/api/v1/realtime/token`, identity),
+    /** grant mints an identity for user and returns a fresh office grant. */
+    async grant({ user, org, role }) {
+      const res = await server.requestAccess(await server.devToken({ user, org, role }));
+      if (res.status !== 200) throw new Error(`request-access answered ${res.status}: ${JSON.stringify(res.body)}`);
+      return res.body;
+    },
+  };
+  if (t) t.after(() => server.stop());
+
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    const state = await Promise.race([exited, sleep(50, "waiting")]);
+    if (state !== "waiting") {
+      throw new Error(`gatepass serve exited (${state.code ?? state.signal}) before it was healthy:\n${stderr}`);
+    }
+    try {
+      const res = await fetch(`${baseURL}/healthz`, { signal: AbortSignal.timeout(1_000) });
+      if (res.status === 200) break;
+    } catch {
+      // Not listening yet.
+    }
+    if (Date.now() > deadline) {
+      await server.stop();
+      throw new Error(`gatepass serve was not healthy on ${baseURL} within 15s:\n${stderr}`);
+    }
+  }
+  return server;
+}
+
+/** devToken mints a development identity token with `gatepass dev-token`. */
+export async function devToken(env, { user, org, role }) {
+  const out = await runGatepass(["dev-token", "--user", user, "--org", org ?? "", "--role", role ?? "member"], env);
+  const token = out.trim();
+  if (token.split(".").length !== 3) throw new Error(`dev-token printed no JWT: ${JSON.stringify(out)}`);
+  return token;
+}
+
+async function post(url, identity, body) {
+  const headers = { Authorization: `Bearer ${identity}` };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  const res = await fetch(url, {
+    method: "POST",
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+    signal: AbortSignal.timeout(5_000),
+  });
+  const text = await res.text();
+  let parsed;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    parsed = text;
+  }
+  return { status: res.status, headers: res.headers, body: parsed };
+}

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Runs the Node interop suites (jose, and the office-router Worker on
+# workerd) against a gatepass binary: GATEPASS_BIN, or one built here.
+# Exits non-zero when any test fails.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/../.." && pwd)"
+cd "$root"
+
+build_dir=""
+trap '[ -z "$build_dir" ] || rm -rf "$build_dir"' EXIT
+
+if [ -z "${GATEPASS_BIN:-}" ]; then
+  build_dir="$(mktemp -d)"
+  echo "interop: building gatepass" >&2
+  go build -o "$build_dir/gatepass" ./cmd/gatepass
+  GATEPASS_BIN="$build_dir/gatepass"
+fi
+case "$GATEPASS_BIN" in /*) ;; *) GATEPASS_BIN="$PWD/$GATEPASS_BIN" ;; esac
+if [ ! -x "$GATEPASS_BIN" ]; then
+  echo "interop: GATEPASS_BIN=$GATEPASS_BIN is not an executable file" >&2
+  exit 1
+fi
+export GATEPASS_BIN
+
+scripts/deps.sh npm
+
+cd test
+# One file at a time: each starts its own servers and workerd, and the
+# machine may have two cores. The per-test and overall limits keep a hung
+# peer from hanging the run.
+timeout --kill-after=10s 600s \
+  node --test --test-concurrency=1 --test-timeout=120000 interop/*.test.mjs
