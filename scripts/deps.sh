@@ -38,8 +38,11 @@ need_softhsm() {
 
 # --- npm (jose and workerd interop tests) ---
 need_npm() {
-  command -v node >/dev/null || die "need Node.js (node) for the interop tests"
+  command -v node >/dev/null || die "need Node.js 20.18.1 or later (node) for the interop tests"
   command -v npm >/dev/null || die "need npm for the interop tests"
+  # miniflare's HTTP client (undici 7) needs 20.18.1; Debian's nodejs is older.
+  node -e 'const [a,b,c]=process.versions.node.split(".").map(Number); process.exit(a>20||(a===20&&(b>18||(b===18&&c>=1)))?0:1)' \
+    || die "need Node.js 20.18.1 or later for the interop tests, found $(node --version)"
   # npm ci only when the lock file changed since the last install.
   if [ ! -f test/node_modules/.package-lock.json ] || ! cmp -s test/package-lock.json test/node_modules/.gatepass-lock; then
     say "npm ci in test/"
@@ -54,7 +57,7 @@ for t in "${targets[@]}"; do
   case "$t" in
     redis) need_redis ;;
     softhsm) need_softhsm ;;
-    npm) [ -f test/package-lock.json ] && need_npm ;;
+    npm) [ -f test/package-lock.json ] || die "test/package-lock.json is missing"; need_npm ;;
     *) die "unknown dependency $t" ;;
   esac
 done
