@@ -60,6 +60,7 @@ func NewRouter(app *application.Application, o Options) http.Handler {
 	r.GET(RouteHealth, h.health)
 	r.HEAD(RouteHealth, h.health)
 	r.GET(RouteJWKS, h.jwks)
+	r.GET(RouteOpenAPI, h.openapi)
 	api := r.Group("/", h.authenticate)
 	api.POST(RouteOfficeAccess, h.requestOfficeAccess)
 	api.POST(RouteRealtimeToken, h.issueRealtimeToken)
