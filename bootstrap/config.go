@@ -11,6 +11,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"reflect"
+	"strconv"
 	"strings"
 	"time"
 
@@ -134,7 +136,26 @@ func LoadKeysConfig(environ map[string]string) (Config, error) {
 }
 
 func parseConfig(environ map[string]string) (Config, error) {
-	opts := env.Options{}
+	// env reports a parse error by struct field, and quotes the value. The
+	// variable being parsed is known from OnSet, which env calls just
+	// before parsing each value; the parsers below name it, never the value.
+	var current string
+	named := func(what string, parse func(string) (any, error)) env.ParserFunc {
+		return func(v string) (any, error) {
+			out, err := parse(v)
+			if err != nil {
+				return nil, fmt.Errorf("%s: is not %s", current, what)
+			}
+			return out, nil
+		}
+	}
+	opts := env.Options{
+		OnSet: func(key string, _ any, _ bool) { current = key },
+		FuncMap: map[reflect.Type]env.ParserFunc{
+			reflect.TypeFor[time.Duration](): named("a duration such as 30s or 1m", func(v string) (any, error) { return time.ParseDuration(v) }),
+			reflect.TypeFor[int64](): named("a whole number", func(v string) (any, error) { return strconv.ParseInt(v, 10, 64) }),
+		},
+	}
 	if environ != nil {
 		opts.Environment = environ
 	}
@@ -161,7 +182,7 @@ func redactEnvError(err error) error {
 		var fe env.LoadFileContentError
 		switch {
 		case errors.As(e, &pe):
-			msgs = append(msgs, fmt.Sprintf("%s: cannot be parsed as %s", pe.Name, pe.Type))
+			msgs = append(msgs, pe.Err.Error())
 		case errors.As(e, &fe):
 			msgs = append(msgs, fmt.Sprintf("%s: cannot read the file it names", fe.Key))
 		default:
@@ -386,3 +407,28 @@ func (l lineErrors) Error() string {
 func (l lineErrors) Unwrap() []error { return l }
 
 func joinLines(errs []error) error { return lineErrors(errs) }
+
+// LogValue is the effective configuration as logged at start: durations
+// as text, secrets and keys masked.
+func (c Config) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("app_env", c.AppEnv),
+		slog.String("http_addr", c.HTTP.Addr),
+		slog.String("jwt_issuer", c.Office.Issuer),
+		slog.String("jwt_audience", c.Office.Audience),
+		slog.String("jwt_ttl", c.Office.TTL.String()),
+		slog.String("jwt_algorithm", c.Office.Algorithm),
+		slog.String("jwt_private_key", Secret(c.OfficeKeyPEM()).String()),
+		slog.Bool("jwt_verification_keys", c.VerificationKeysPEM() != ""),
+		slog.String("websocket_base_url", c.WebSocketBaseURL),
+		slog.String("supabase_jwt_issuer", c.Realtime.Issuer),
+		slog.String("supabase_jwt_ttl", c.Realtime.TTL.String()),
+		slog.String("supabase_jwt_secret", Secret(c.SupabaseSecret()).String()),
+		slog.String("auth_jwks_url", c.Auth.JWKSURL),
+		slog.String("auth_issuer", c.Auth.Issuer),
+		slog.String("auth_audience", c.Auth.Audience),
+		slog.Any("auth_algorithms", c.Auth.Algorithms),
+		slog.String("auth_leeway", c.Auth.Leeway.String()),
+		slog.Bool("local_identity", c.LocalIdentity()),
+	)
+}
