@@ -102,6 +102,19 @@ for (const [mode, keyVars] of Object.entries(MODES)) {
       assert.deepEqual(b.pending(), [], "org 1 heard org 2, or a sender heard itself");
     });
 
+    test("identities outside ASCII reach peers intact", async (t) => {
+      const [x, y] = await Promise.all([
+        server.grant({ user: "zoë-✓", org: "org_ü", role: "rôle" }),
+        server.grant({ user: "user_y", org: "org_ü", role: "member" }),
+      ]);
+      const sx = await connect(url, x.token);
+      t.after(() => sx.close());
+      const sy = await connect(url, y.token, "protocol");
+      t.after(() => sy.close());
+      sx.send("héllo");
+      assert.deepEqual(await sy.next(), { from: "zoë-✓", role: "rôle", data: "héllo" });
+    });
+
     test("a binary message closes the socket with 1003", async (t) => {
       const g = await server.grant({ user: "user_bin", org: "org_bin", role: "member" });
       const s = await connect(url, g.token);

@@ -34,19 +34,24 @@ export default {
     try {
       grant = await verifyGrant(credential.token, env);
     } catch (err) {
-      // The reason is logged as jose's code only: never the token.
-      console.log("grant refused:", err?.code ?? err?.name ?? "error");
+      // jose's code, or a configuration error: never the token.
+      console.log("grant refused:", err?.code ?? err?.message);
       const expired = err instanceof errors.JWTExpired;
       return problem(401, "invalid_token", expired ? "the token has expired" : "the token is not valid", {
         "WWW-Authenticate": 'Bearer error="invalid_token"',
       });
     }
     // Only what the Durable Object needs crosses over: the client's own
-    // headers (its token among them) stay here.
+    // headers (its token among them) stay here. The identity rides in the
+    // internal URL: header values are byte strings by the Fetch standard,
+    // and ids may be any Unicode.
     const stub = env.WEBSOCKET_SERVER.get(env.WEBSOCKET_SERVER.idFromName(grant.orgId));
-    const headers = new Headers({ Upgrade: "websocket", "X-User-Id": grant.userId, "X-Role": grant.role });
+    const inner = new URL("https://office.internal/connect");
+    inner.searchParams.set("userId", grant.userId);
+    inner.searchParams.set("role", grant.role);
+    const headers = new Headers({ Upgrade: "websocket" });
     if (credential.viaProtocol) headers.set("Sec-WebSocket-Protocol", BEARER_PROTOCOL);
-    return stub.fetch("https://office.internal/connect", { headers });
+    return stub.fetch(inner, { headers });
   },
 };
 
@@ -83,6 +88,7 @@ function verificationKey(env) {
   let key;
   if (env.CONN_JWKS_URL) {
     const cacheMs = Number(env.CONN_JWKS_CACHE_SECONDS ?? 300) * 1000;
+    if (!(cacheMs > 0)) throw new Error("CONN_JWKS_CACHE_SECONDS must be a positive number");
     key = createRemoteJWKSet(new URL(env.CONN_JWKS_URL), {
       cacheMaxAge: cacheMs,
       cooldownDuration: Math.min(cacheMs, 30_000),
@@ -138,8 +144,9 @@ function problem(status, error, message, headers = {}) {
 // the object being evicted from memory.
 export class WebSocketServer extends DurableObject {
   async fetch(request) {
-    const userId = request.headers.get("X-User-Id");
-    const role = request.headers.get("X-Role");
+    const { searchParams } = new URL(request.url);
+    const userId = searchParams.get("userId");
+    const role = searchParams.get("role");
     const [client, server] = Object.values(new WebSocketPair());
     this.ctx.acceptWebSocket(server);
     server.serializeAttachment({ userId, role });
