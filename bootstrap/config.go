@@ -110,6 +110,10 @@ type AuthConfig struct {
 	JWKSRefresh        time.Duration `env:"JWKS_REFRESH_INTERVAL" envDefault:"1h"`
 	JWKSUnknownKIDWait time.Duration `env:"JWKS_UNKNOWN_KID_INTERVAL" envDefault:"1m"`
 	JWKSTimeout        time.Duration `env:"JWKS_TIMEOUT" envDefault:"5s"`
+	// CacheSize bounds the cache of verified access tokens; 0 turns it off.
+	CacheSize int `env:"CACHE_SIZE" envDefault:"10000"`
+	// CacheMaxAge is the longest a verified token is remembered (never past its exp).
+	CacheMaxAge time.Duration `env:"CACHE_MAX_AGE" envDefault:"1m"`
 }
 
 // LoadConfig reads the configuration from environ (nil: the process
@@ -154,6 +158,10 @@ func parseConfig(environ map[string]string) (Config, error) {
 		FuncMap: map[reflect.Type]env.ParserFunc{
 			reflect.TypeFor[time.Duration](): named("a duration such as 30s or 1m", func(v string) (any, error) { return time.ParseDuration(v) }),
 			reflect.TypeFor[int64](): named("a whole number", func(v string) (any, error) { return strconv.ParseInt(v, 10, 64) }),
+			reflect.TypeFor[int](): named("a whole number", func(v string) (any, error) {
+				n, err := strconv.Atoi(v)
+				return n, err
+			}),
 		},
 	}
 	if environ != nil {
@@ -384,6 +392,12 @@ func (c Config) validateAuth(dev bool) []error {
 	}
 	if c.Auth.Leeway < 0 || c.Auth.Leeway > 5*time.Minute {
 		bad("AUTH_LEEWAY", "must be between 0s and 5m")
+	}
+	if c.Auth.CacheSize < 0 || c.Auth.CacheSize > 1_000_000 {
+		bad("AUTH_CACHE_SIZE", "must be between 0 and 1000000")
+	}
+	if c.Auth.CacheMaxAge < 0 || c.Auth.CacheMaxAge > time.Hour {
+		bad("AUTH_CACHE_MAX_AGE", "must be between 0s and 1h")
 	}
 	if c.Auth.OrgClaim == "" {
 		bad("AUTH_ORG_CLAIM", "must not be empty")

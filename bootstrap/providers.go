@@ -17,6 +17,7 @@ import (
 	"github.com/gatepass/gatepass/adapters/pemkey"
 	"github.com/gatepass/gatepass/adapters/statickeys"
 	"github.com/gatepass/gatepass/application"
+	"github.com/gatepass/gatepass/domain"
 )
 
 // Server is everything `gatepass serve` needs, built by InitializeServer.
@@ -130,6 +131,15 @@ func ProvideIdentityVerifier(cfg Config, keys keyfunc.Keyfunc) (*jwksidentity.Ve
 		OrgClaim:   cfg.Auth.OrgClaim,
 		RoleClaim:  cfg.Auth.RoleClaim,
 	})
+}
+
+// ProvideCachedIdentity puts the cache of verified access tokens in front of
+// the verifier, unless AUTH_CACHE_SIZE or AUTH_CACHE_MAX_AGE is 0.
+func ProvideCachedIdentity(cfg Config, v *jwksidentity.Verifier) (domain.IdentityVerifier, error) {
+	if cfg.Auth.CacheSize == 0 || cfg.Auth.CacheMaxAge == 0 {
+		return v, nil
+	}
+	return jwksidentity.NewCached(v, cfg.Auth.CacheSize, cfg.Auth.CacheMaxAge, nil)
 }
 
 // ProvideOfficePolicy is the office-router grant policy.

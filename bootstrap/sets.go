@@ -4,7 +4,6 @@ import (
 	"github.com/google/wire"
 
 	"github.com/gatepass/gatepass/adapters/cryptorand"
-	"github.com/gatepass/gatepass/adapters/jwksidentity"
 	"github.com/gatepass/gatepass/adapters/jwtsigner"
 	"github.com/gatepass/gatepass/adapters/statickeys"
 	"github.com/gatepass/gatepass/adapters/systemclock"
@@ -28,7 +27,7 @@ var SignerSet = wire.NewSet(
 var IdentitySet = wire.NewSet(
 	ProvideIdentityKeys,
 	ProvideIdentityVerifier,
-	wire.Bind(new(domain.IdentityVerifier), new(*jwksidentity.Verifier)),
+	ProvideCachedIdentity,
 )
 
 // ApplicationSet provides the use cases and their plain ports.

@@ -32,6 +32,11 @@ func InitializeServer(ctx context.Context, cfg Config, logger *slog.Logger) (*Se
 		cleanup()
 		return nil, nil, err
 	}
+	identityVerifier, err := ProvideCachedIdentity(cfg, verifier)
+	if err != nil {
+		cleanup()
+		return nil, nil, err
+	}
 	officeSigner, err := ProvideOfficeSigner(cfg, material)
 	if err != nil {
 		cleanup()
@@ -50,7 +55,7 @@ func InitializeServer(ctx context.Context, cfg Config, logger *slog.Logger) (*Se
 		return nil, nil, err
 	}
 	ports := application.Ports{
-		Identity: verifier,
+		Identity: identityVerifier,
 		Office:   officeSigner,
 		Realtime: realtimeSigner,
 		Clock:    clock,

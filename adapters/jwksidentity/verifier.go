@@ -110,6 +110,12 @@ var forbiddenHeaders = []string{"jku", "x5u", "jwk", "x5c", "crit"}
 
 // VerifyIdentity verifies bearer and maps its claims to a Principal.
 func (v *Verifier) VerifyIdentity(ctx context.Context, bearer string) (domain.Principal, error) {
+	p, _, err := v.verify(ctx, bearer)
+	return p, err
+}
+
+// verify is VerifyIdentity that also returns the token's exp.
+func (v *Verifier) verify(ctx context.Context, bearer string) (domain.Principal, time.Time, error) {
 	keyfunc := v.keys.KeyfuncCtx(ctx)
 	claims := jwt.MapClaims{}
 	tok, err := v.parser.ParseWithClaims(bearer, claims, func(t *jwt.Token) (any, error) {
@@ -130,19 +136,23 @@ func (v *Verifier) VerifyIdentity(ctx context.Context, bearer string) (domain.Pr
 		}
 	})
 	if err != nil {
-		return domain.Principal{}, fmt.Errorf("%w: %w", domain.ErrInvalidCredentials, err)
+		return domain.Principal{}, time.Time{}, fmt.Errorf("%w: %w", domain.ErrInvalidCredentials, err)
 	}
 	if tok == nil || !tok.Valid {
-		return domain.Principal{}, domain.ErrInvalidCredentials
+		return domain.Principal{}, time.Time{}, domain.ErrInvalidCredentials
+	}
+	exp, err := claims.GetExpirationTime()
+	if err != nil || exp == nil {
+		return domain.Principal{}, time.Time{}, domain.ErrInvalidCredentials
 	}
 	sub, _ := claims["sub"].(string)
 	org, _ := claims[v.orgClaim].(string)
 	role, _ := claims[v.roleClaim].(string)
 	p, err := domain.NewPrincipal(sub, org, role)
 	if err != nil {
-		return domain.Principal{}, fmt.Errorf("%w: %w", domain.ErrInvalidCredentials, err)
+		return domain.Principal{}, time.Time{}, fmt.Errorf("%w: %w", domain.ErrInvalidCredentials, err)
 	}
-	return p, nil
+	return p, exp.Time, nil
 }
 
 // AlgorithmsContain reports whether alg is allowed; used to check config.

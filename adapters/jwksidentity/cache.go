@@ -1,0 +1,71 @@
+package jwksidentity
+
+import (
+	"context"
+	"crypto/sha256"
+	"time"
+
+	lru "github.com/hashicorp/golang-lru/v2"
+
+	"github.com/gatepass/gatepass/domain"
+)
+
+// cachedPrincipal is a verified principal and when the cache must forget it.
+type cachedPrincipal struct {
+	principal domain.Principal
+	until     time.Time
+}
+
+// Cached is an IdentityVerifier that remembers successful verifications:
+// a caller presents the same access token for minutes, and a cache hit
+// skips the RSA verification. Only successes are cached, keyed by the
+// SHA-256 of the token (never the token itself), and never past the token's
+// exp nor past MaxAge, so a key dropped from the identity JWKS stops being
+// honoured within MaxAge.
+type Cached struct {
+	verifier *Verifier
+	cache    *lru.Cache[[sha256.Size]byte, cachedPrincipal]
+	maxAge   time.Duration
+	now      func() time.Time
+}
+
+var _ domain.IdentityVerifier = (*Cached)(nil)
+
+// NewCached wraps v with a bounded LRU cache of size entries. now may be nil.
+func NewCached(v *Verifier, size int, maxAge time.Duration, now func() time.Time) (*Cached, error) {
+	cache, err := lru.New[[sha256.Size]byte, cachedPrincipal](size)
+	if err != nil {
+		return nil, err
+	}
+	if now == nil {
+		now = time.Now
+	}
+	return &Cached{verifier: v, cache: cache, maxAge: maxAge, now: now}, nil
+}
+
+// VerifyIdentity answers from the cache when it can, and verifies otherwise.
+func (c *Cached) VerifyIdentity(ctx context.Context, bearer string) (domain.Principal, error) {
+	key := sha256.Sum256([]byte(bearer))
+	now := c.now()
+	if hit, ok := c.cache.Get(key); ok {
+		if now.Before(hit.until) {
+			return hit.principal, nil
+		}
+		c.cache.Remove(key)
+	}
+	p, exp, err := c.verifier.verify(ctx, bearer)
+	if err != nil {
+		return domain.Principal{}, err
+	}
+	until := now.Add(c.maxAge)
+	if exp.Before(until) {
+		until = exp
+	}
+	if now.Before(until) {
+		c.cache.Add(key, cachedPrincipal{principal: p, until: until})
+	}
+	return p, nil
+}
+
+// Len is the number of cached principals.
+func (c *Cached) Len() int { return c.cache.Len() }
