@@ -12,6 +12,7 @@ import (
 	"crypto"
 	"errors"
 	"fmt"
+	"log/slog"
 )
 
 // Errors of this package; none of them quotes the PIN.
@@ -53,6 +54,16 @@ func (c Config) String() string {
 		pin = "(set, masked)"
 	}
 	return fmt.Sprintf("module=%s token=%q key=%q pin=%s", c.Module, c.TokenLabel, c.KeyLabel, pin)
+}
+
+// LogValue describes the configuration without the PIN in structured logs.
+func (c Config) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("module", c.Module),
+		slog.String("token", c.TokenLabel),
+		slog.String("key", c.KeyLabel),
+		slog.Bool("pin_set", c.PIN != ""),
+	)
 }
 
 func (c Config) validate() error {

@@ -3,10 +3,12 @@
 package pkcs11signer_test
 
 import (
+	"bytes"
 	"context"
 	"crypto"
 	"crypto/sha256"
 	"errors"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -165,10 +167,15 @@ func TestCloseTwiceAndSignAfterClose(t *testing.T) {
 	}
 }
 
-func TestConfigStringMasksPIN(t *testing.T) {
+func TestConfigNeverPrintsPIN(t *testing.T) {
 	cfg := pkcs11signer.Config{Module: "/lib/x.so", TokenLabel: "tok", PIN: "s3cret-pin", KeyLabel: "key"}
 	if s := cfg.String(); strings.Contains(s, cfg.PIN) || !strings.Contains(s, "masked") {
 		t.Errorf("String() = %q", s)
+	}
+	var buf bytes.Buffer
+	slog.New(slog.NewJSONHandler(&buf, nil)).Info("signer", "pkcs11", cfg)
+	if out := buf.String(); strings.Contains(out, cfg.PIN) || !strings.Contains(out, `"pin_set":true`) {
+		t.Errorf("JSON log = %s", out)
 	}
 }
 
