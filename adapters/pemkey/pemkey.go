@@ -114,17 +114,19 @@ func ParsePrivate(text string) (crypto.Signer, error) {
 	}
 }
 
-// ParsePublicRSAs parses a bundle of PEM public keys (SPKI "PUBLIC KEY" or
-// PKCS#1 "RSA PUBLIC KEY"), each of at least MinRSABits.
-func ParsePublicRSAs(text string) ([]*rsa.PublicKey, error) {
+// ParsePublicKeys parses a bundle of PEM public keys (SPKI "PUBLIC KEY",
+// or PKCS#1 "RSA PUBLIC KEY"): RSA of at least MinRSABits, ECDSA P-256 or
+// Ed25519. Errors name the key by its position, never its content.
+func ParsePublicKeys(text string) ([]crypto.PublicKey, error) {
 	rest := []byte(Normalize(text))
-	var keys []*rsa.PublicKey
+	var keys []crypto.PublicKey
 	for {
 		var block *pem.Block
 		block, rest = pem.Decode(rest)
 		if block == nil {
 			break
 		}
+		n := len(keys) + 1
 		var key any
 		var err error
 		switch block.Type {
@@ -133,24 +135,56 @@ func ParsePublicRSAs(text string) ([]*rsa.PublicKey, error) {
 		case "RSA PUBLIC KEY":
 			key, err = x509.ParsePKCS1PublicKey(block.Bytes)
 		default:
-			return nil, fmt.Errorf("key %d: %w %q", len(keys)+1, ErrUnknownType, block.Type)
+			return nil, fmt.Errorf("key %d: %w %q", n, ErrUnknownType, block.Type)
 		}
 		if err != nil {
-			return nil, fmt.Errorf("key %d: %w", len(keys)+1, ErrUnparsable)
+			return nil, fmt.Errorf("key %d: %w", n, ErrUnparsable)
 		}
-		pub, ok := key.(*rsa.PublicKey)
-		if !ok {
-			return nil, fmt.Errorf("key %d: %w", len(keys)+1, ErrNotRSA)
+		switch pub := key.(type) {
+		case *rsa.PublicKey:
+			if err := checkBits(pub); err != nil {
+				return nil, fmt.Errorf("key %d: %w", n, err)
+			}
+		case *ecdsa.PublicKey:
+			if pub.Curve != elliptic.P256() {
+				return nil, fmt.Errorf("key %d: %w: curve %s", n, ErrUnsupportedKey, pub.Curve.Params().Name)
+			}
+		case ed25519.PublicKey:
+		default:
+			return nil, fmt.Errorf("key %d: %w: %T", n, ErrUnsupportedKey, key)
 		}
-		if err := checkBits(pub); err != nil {
-			return nil, fmt.Errorf("key %d: %w", len(keys)+1, err)
-		}
-		keys = append(keys, pub)
+		keys = append(keys, key)
 	}
 	if len(keys) == 0 {
 		return nil, ErrNoPEM
 	}
 	return keys, nil
+}
+
+// ParsePublicRSAs is ParsePublicKeys for bundles of RSA keys only.
+func ParsePublicRSAs(text string) ([]*rsa.PublicKey, error) {
+	keys, err := ParsePublicKeys(text)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*rsa.PublicKey, len(keys))
+	for i, k := range keys {
+		pub, ok := k.(*rsa.PublicKey)
+		if !ok {
+			return nil, fmt.Errorf("key %d: %w", i+1, ErrNotRSA)
+		}
+		out[i] = pub
+	}
+	return out, nil
+}
+
+// EncodePublicKey returns the SPKI PEM of any supported public key.
+func EncodePublicKey(pub crypto.PublicKey) ([]byte, error) {
+	der, err := x509.MarshalPKIXPublicKey(pub)
+	if err != nil {
+		return nil, err
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}), nil
 }
 
 // EncodePrivate returns the PKCS#8 PEM of key.
