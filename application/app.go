@@ -15,6 +15,7 @@ type Application struct {
 	RequestOfficeAccess *RequestOfficeAccessHandler
 	IssueRealtimeToken  *IssueRealtimeTokenHandler
 	ListKeys            *ListVerificationKeysHandler
+	CheckReadiness      *CheckReadinessHandler
 }
 
 // OfficePolicy is how office-router grants are minted.
@@ -40,14 +41,17 @@ type Ports struct {
 	Clock    domain.Clock
 	IDs      domain.IDSource
 	Keys     domain.KeySet
+	// Limiter may be nil when rate limits are off.
+	Limiter domain.RateLimiter
 }
 
 // New builds the Application from its ports and policies.
-func New(p Ports, office OfficePolicy, realtime RealtimePolicy) *Application {
+func New(p Ports, office OfficePolicy, realtime RealtimePolicy, limits RateLimitPolicy, checks []ReadinessCheck) *Application {
 	return &Application{
-		AuthenticateCaller:  NewAuthenticateCallerHandler(p.Identity),
-		RequestOfficeAccess: NewRequestOfficeAccessHandler(office, p.Office, p.Clock, p.IDs),
-		IssueRealtimeToken:  NewIssueRealtimeTokenHandler(realtime, p.Realtime, p.Clock, p.IDs),
+		AuthenticateCaller:  NewAuthenticateCallerHandler(p.Identity, p.Limiter, limits),
+		RequestOfficeAccess: NewRequestOfficeAccessHandler(office, limits, p.Limiter, p.Office, p.Clock, p.IDs),
+		IssueRealtimeToken:  NewIssueRealtimeTokenHandler(realtime, limits, p.Limiter, p.Realtime, p.Clock, p.IDs),
+		CheckReadiness:      NewCheckReadinessHandler(checks),
 		ListKeys:            NewListVerificationKeysHandler(p.Keys),
 	}
 }

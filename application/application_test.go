@@ -30,9 +30,20 @@ type fixture struct {
 	clock    *mocks.MockClock
 	ids      *mocks.MockIDSource
 	keys     *mocks.MockKeySet
+	limiter  *mocks.MockRateLimiter
 }
 
+var (
+	officeLimit   = domain.Limit{Rate: 30, Period: time.Minute, Burst: 10}
+	realtimeLimit = domain.Limit{Rate: 10, Period: time.Minute, Burst: 5}
+	authLimit     = domain.Limit{Rate: 60, Period: time.Minute, Burst: 20}
+)
+
 func newFixture(t *testing.T) fixture {
+	return newLimitedFixture(t, application.RateLimitPolicy{})
+}
+
+func newLimitedFixture(t *testing.T, limits application.RateLimitPolicy) fixture {
 	ctrl := gomock.NewController(t)
 	f := fixture{
 		identity: mocks.NewMockIdentityVerifier(ctrl),
@@ -41,10 +52,11 @@ func newFixture(t *testing.T) fixture {
 		clock:    mocks.NewMockClock(ctrl),
 		ids:      mocks.NewMockIDSource(ctrl),
 		keys:     mocks.NewMockKeySet(ctrl),
+		limiter:  mocks.NewMockRateLimiter(ctrl),
 	}
 	f.app = application.New(application.Ports{
-		Identity: f.identity, Office: f.office, Realtime: f.realtime, Clock: f.clock, IDs: f.ids, Keys: f.keys,
-	}, office, realtime)
+		Identity: f.identity, Office: f.office, Realtime: f.realtime, Clock: f.clock, IDs: f.ids, Keys: f.keys, Limiter: f.limiter,
+	}, office, realtime, limits, nil)
 	return f
 }
 

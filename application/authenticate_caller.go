@@ -2,6 +2,7 @@ package application
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -12,27 +13,39 @@ import (
 type AuthenticateCaller struct {
 	// Bearer is the access token without the "Bearer " scheme.
 	Bearer string
+	// ClientIP is the caller's address; failed authentications are
+	// counted against it.
+	ClientIP string
 }
 
 // AuthenticateCallerHandler verifies callers through the identity port.
 type AuthenticateCallerHandler struct {
 	identity domain.IdentityVerifier
+	limiter  domain.RateLimiter
+	limits   RateLimitPolicy
 }
 
-// NewAuthenticateCallerHandler builds the handler.
-func NewAuthenticateCallerHandler(identity domain.IdentityVerifier) *AuthenticateCallerHandler {
-	return &AuthenticateCallerHandler{identity: identity}
+// NewAuthenticateCallerHandler builds the handler; limiter may be nil.
+func NewAuthenticateCallerHandler(identity domain.IdentityVerifier, limiter domain.RateLimiter, limits RateLimitPolicy) *AuthenticateCallerHandler {
+	return &AuthenticateCallerHandler{identity: identity, limiter: limiter, limits: limits}
 }
 
 // Handle returns the verified Principal, or an error wrapping
-// ErrMissingCredentials or ErrInvalidCredentials.
+// ErrMissingCredentials or ErrInvalidCredentials. A client address past its
+// budget of failed authentications gets ErrRateLimited instead.
 func (h *AuthenticateCallerHandler) Handle(ctx context.Context, cmd AuthenticateCaller) (domain.Principal, error) {
 	if strings.TrimSpace(cmd.Bearer) == "" {
 		return domain.Principal{}, domain.ErrMissingCredentials
 	}
 	p, err := h.identity.VerifyIdentity(ctx, cmd.Bearer)
-	if err != nil {
-		return domain.Principal{}, fmt.Errorf("authenticate caller: %w", err)
+	if err == nil {
+		return p, nil
 	}
-	return p, nil
+	err = fmt.Errorf("authenticate caller: %w", err)
+	if cmd.ClientIP != "" {
+		if lerr := h.limits.spend(ctx, h.limiter, limitKeyAuthFailure+cmd.ClientIP, h.limits.AuthFailures); lerr != nil {
+			return domain.Principal{}, errors.Join(lerr, err)
+		}
+	}
+	return domain.Principal{}, err
 }

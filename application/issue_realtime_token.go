@@ -14,20 +14,26 @@ type IssueRealtimeToken struct {
 
 // IssueRealtimeTokenHandler mints Supabase Realtime tokens.
 type IssueRealtimeTokenHandler struct {
-	policy RealtimePolicy
-	signer domain.RealtimeSigner
+	policy  RealtimePolicy
+	limits  RateLimitPolicy
+	limiter domain.RateLimiter
+	signer  domain.RealtimeSigner
 	clock  domain.Clock
 	ids    domain.IDSource
 }
 
 // NewIssueRealtimeTokenHandler builds the handler.
-func NewIssueRealtimeTokenHandler(policy RealtimePolicy, signer domain.RealtimeSigner, clock domain.Clock, ids domain.IDSource) *IssueRealtimeTokenHandler {
-	return &IssueRealtimeTokenHandler{policy: policy, signer: signer, clock: clock, ids: ids}
+func NewIssueRealtimeTokenHandler(policy RealtimePolicy, limits RateLimitPolicy, limiter domain.RateLimiter,
+	signer domain.RealtimeSigner, clock domain.Clock, ids domain.IDSource) *IssueRealtimeTokenHandler {
+	return &IssueRealtimeTokenHandler{policy: policy, limits: limits, limiter: limiter, signer: signer, clock: clock, ids: ids}
 }
 
 // Handle mints a token for the caller; callers without an organization get
 // one too, without app_metadata.
 func (h *IssueRealtimeTokenHandler) Handle(ctx context.Context, cmd IssueRealtimeToken) (domain.Grant, error) {
+	if err := h.limits.spend(ctx, h.limiter, limitKeyRealtime+cmd.Caller.UserID, h.limits.Realtime); err != nil {
+		return domain.Grant{}, err
+	}
 	id, err := h.ids.NewID()
 	if err != nil {
 		return domain.Grant{}, fmt.Errorf("realtime token id: %w", err)

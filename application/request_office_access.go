@@ -16,15 +16,18 @@ type RequestOfficeAccess struct {
 
 // RequestOfficeAccessHandler mints office-router grants.
 type RequestOfficeAccessHandler struct {
-	policy OfficePolicy
-	signer domain.OfficeSigner
+	policy  OfficePolicy
+	limits  RateLimitPolicy
+	limiter domain.RateLimiter
+	signer  domain.OfficeSigner
 	clock  domain.Clock
 	ids    domain.IDSource
 }
 
 // NewRequestOfficeAccessHandler builds the handler.
-func NewRequestOfficeAccessHandler(policy OfficePolicy, signer domain.OfficeSigner, clock domain.Clock, ids domain.IDSource) *RequestOfficeAccessHandler {
-	return &RequestOfficeAccessHandler{policy: policy, signer: signer, clock: clock, ids: ids}
+func NewRequestOfficeAccessHandler(policy OfficePolicy, limits RateLimitPolicy, limiter domain.RateLimiter,
+	signer domain.OfficeSigner, clock domain.Clock, ids domain.IDSource) *RequestOfficeAccessHandler {
+	return &RequestOfficeAccessHandler{policy: policy, limits: limits, limiter: limiter, signer: signer, clock: clock, ids: ids}
 }
 
 // Handle grants the caller access to its organization's office for the
@@ -35,6 +38,9 @@ func (h *RequestOfficeAccessHandler) Handle(ctx context.Context, cmd RequestOffi
 	}
 	if cmd.OrgID != "" && cmd.OrgID != cmd.Caller.OrgID {
 		return domain.OfficeGrant{}, domain.ErrOrganizationMismatch
+	}
+	if err := h.limits.spend(ctx, h.limiter, limitKeyOffice+cmd.Caller.UserID, h.limits.Office); err != nil {
+		return domain.OfficeGrant{}, err
 	}
 	id, err := h.ids.NewID()
 	if err != nil {

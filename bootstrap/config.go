@@ -10,8 +10,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"net/url"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -19,10 +21,14 @@ import (
 	"github.com/caarlos0/env/v11"
 
 	"github.com/gatepass/gatepass/adapters/devidentity"
+	"github.com/gatepass/gatepass/adapters/gosigner"
 	"github.com/gatepass/gatepass/adapters/jwksidentity"
 	"github.com/gatepass/gatepass/adapters/jwtsigner"
 	"github.com/gatepass/gatepass/adapters/pemkey"
+	"github.com/gatepass/gatepass/adapters/redislimit"
 	"github.com/gatepass/gatepass/adapters/statickeys"
+	"github.com/gatepass/gatepass/application"
+	"github.com/gatepass/gatepass/domain"
 )
 
 // Environments.
@@ -63,6 +69,43 @@ type Config struct {
 	WebSocketBaseURL string `env:"WEBSOCKET_BASE_URL"`
 	// DevDir keeps development key material across restarts.
 	DevDir string `env:"DEV_DIR" envDefault:".gatepass-dev"`
+
+	// AdminAddr serves /metrics, /healthz and /readyz, off the public port.
+	AdminAddr string          `env:"ADMIN_ADDR" envDefault:"127.0.0.1:9090"`
+	PKCS11    PKCS11Config    `envPrefix:"PKCS11_"`
+	RateLimit RateLimitConfig `envPrefix:"RATE_LIMIT_"`
+	// RedisURL, when set, shares rate-limit budgets across replicas.
+	RedisURL Secret `env:"REDIS_URL"`
+	// TrustedProxies are CIDRs whose X-Forwarded-For is believed.
+	TrustedProxies []string `env:"TRUSTED_PROXIES"`
+	// CORSAllowedOrigins turns CORS on for exactly these origins.
+	CORSAllowedOrigins []string `env:"CORS_ALLOWED_ORIGINS"`
+}
+
+// PKCS11Config says which key of which PKCS#11 token signs (JWT_SIGNER=pkcs11).
+type PKCS11Config struct {
+	Module     string `env:"MODULE"`
+	TokenLabel string `env:"TOKEN_LABEL"`
+	PIN        Secret `env:"PIN"`
+	PINFile    Secret `env:"PIN_FILE,file"`
+	KeyLabel   string `env:"KEY_LABEL"`
+}
+
+// RateLimitConfig are the request budgets.
+type RateLimitConfig struct {
+	Enabled bool `env:"ENABLED" envDefault:"true"`
+	// FailureMode is "open" (serve when Redis is unreachable) or "closed" (503).
+	FailureMode string `env:"FAILURE_MODE" envDefault:"open"`
+
+	OfficeRate     int           `env:"OFFICE_RATE" envDefault:"30"`
+	OfficePeriod   time.Duration `env:"OFFICE_PERIOD" envDefault:"1m"`
+	OfficeBurst    int           `env:"OFFICE_BURST" envDefault:"10"`
+	RealtimeRate   int           `env:"REALTIME_RATE" envDefault:"10"`
+	RealtimePeriod time.Duration `env:"REALTIME_PERIOD" envDefault:"1m"`
+	RealtimeBurst  int           `env:"REALTIME_BURST" envDefault:"5"`
+	AuthFailRate   int           `env:"AUTH_FAILURE_RATE" envDefault:"60"`
+	AuthFailPeriod time.Duration `env:"AUTH_FAILURE_PERIOD" envDefault:"1m"`
+	AuthFailBurst  int           `env:"AUTH_FAILURE_BURST" envDefault:"20"`
 }
 
 // HTTPConfig is the public listener.
@@ -83,6 +126,8 @@ type OfficeConfig struct {
 	TTL            time.Duration `env:"TTL" envDefault:"60s"`
 	PrivateKey     Secret        `env:"PRIVATE_KEY"`
 	PrivateKeyFile Secret        `env:"PRIVATE_KEY_FILE,file"`
+	// Signer is where the key signs: go, openssl, pkcs11 or auto.
+	Signer string `env:"SIGNER" envDefault:"auto"`
 	// VerificationKeys are PEM public keys published beside the signing
 	// key but never used to sign: a rotation's previous and next keys.
 	VerificationKeys     string `env:"VERIFICATION_KEYS"`
@@ -296,6 +341,7 @@ func (c Config) Validate() error {
 		bad("SUPABASE_JWT_TTL", "must be between 1s and 24h")
 	}
 	errs = append(errs, c.validateAuth(dev)...)
+	errs = append(errs, c.validateService()...)
 	if len(errs) == 0 {
 		return nil
 	}
@@ -313,8 +359,34 @@ func (c Config) validateKeys() []error {
 	default:
 		bad("APP_ENV", "must be %q or %q", EnvProduction, EnvDevelopment)
 	}
-	if c.Office.Algorithm != "RS256" {
-		bad("JWT_ALGORITHM", "must be RS256")
+	if !slices.Contains(jwtsigner.Algorithms(), c.Office.Algorithm) {
+		bad("JWT_ALGORITHM", "must be one of %s", strings.Join(jwtsigner.Algorithms(), ", "))
+	}
+	switch c.Office.Signer {
+	case SignerGo, SignerOpenSSL, SignerAuto:
+		errs = append(errs, c.validatePEMKey()...)
+	case SignerPKCS11:
+		errs = append(errs, c.validatePKCS11()...)
+	default:
+		bad("JWT_SIGNER", "must be go, openssl, pkcs11 or auto")
+	}
+	return errs
+}
+
+// Signer backends.
+const (
+	SignerGo      = "go"
+	SignerOpenSSL = "openssl"
+	SignerPKCS11  = "pkcs11"
+	SignerAuto    = "auto"
+)
+
+// validatePEMKey checks the signing key given as PEM and the published
+// verification keys against the algorithm.
+func (c Config) validatePEMKey() []error {
+	var errs []error
+	bad := func(name, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: "+format, append([]any{name}, args...)...))
 	}
 	if c.Office.PrivateKey != "" && c.Office.PrivateKeyFile != "" {
 		bad("JWT_PRIVATE_KEY", "and JWT_PRIVATE_KEY_FILE are both set; give one")
@@ -326,25 +398,134 @@ func (c Config) validateKeys() []error {
 		}
 	} else if n := countPEMBlocks(keyPEM); n != 1 {
 		bad("JWT_PRIVATE_KEY", "must hold exactly one key, found %d PEM blocks (publish other keys with JWT_VERIFICATION_KEYS)", n)
-	} else if key, err := pemkey.ParsePrivateRSA(keyPEM); err != nil {
+	} else if key, err := gosigner.Load(keyPEM); err != nil {
 		bad("JWT_PRIVATE_KEY", "%v", err)
+	} else if err := jwtsigner.KeyMatches(c.Office.Algorithm, key.Public()); err != nil {
+		bad("JWT_PRIVATE_KEY", "does not fit JWT_ALGORITHM=%s: %v", c.Office.Algorithm, err)
 	} else {
-		signing = &key.PublicKey
+		signing = key.Public()
+	}
+	return append(errs, c.validateVerificationKeys(signing)...)
+}
+
+// validatePKCS11 checks the token settings; the key itself is checked
+// when the token is opened at start.
+func (c Config) validatePKCS11() []error {
+	var errs []error
+	bad := func(name, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: "+format, append([]any{name}, args...)...))
+	}
+	if c.OfficeKeyPEM() != "" {
+		bad("JWT_PRIVATE_KEY", "must not be set with JWT_SIGNER=pkcs11: the key lives in the token")
+	}
+	for name, v := range map[string]string{"PKCS11_MODULE": c.PKCS11.Module, "PKCS11_TOKEN_LABEL": c.PKCS11.TokenLabel, "PKCS11_KEY_LABEL": c.PKCS11.KeyLabel} {
+		if v == "" {
+			bad(name, "is required with JWT_SIGNER=pkcs11")
+		}
+	}
+	switch {
+	case c.PKCS11.PIN != "" && c.PKCS11.PINFile != "":
+		bad("PKCS11_PIN", "and PKCS11_PIN_FILE are both set; give one")
+	case c.PKCS11.PIN == "" && c.PKCS11.PINFile == "":
+		bad("PKCS11_PIN", "is required with JWT_SIGNER=pkcs11 (or PKCS11_PIN_FILE)")
+	}
+	slices.SortFunc(errs, func(a, b error) int { return strings.Compare(a.Error(), b.Error()) })
+	return append(errs, c.validateVerificationKeys(nil)...)
+}
+
+// validateVerificationKeys checks the published keys; signing, when known,
+// is the signing key's public half.
+func (c Config) validateVerificationKeys(signing crypto.PublicKey) []error {
+	var errs []error
+	bad := func(format string, args ...any) {
+		errs = append(errs, fmt.Errorf("JWT_VERIFICATION_KEYS: "+format, args...))
 	}
 	if c.Office.VerificationKeys != "" && c.Office.VerificationKeysFile != "" {
-		bad("JWT_VERIFICATION_KEYS", "and JWT_VERIFICATION_KEYS_FILE are both set; give one")
+		bad("and JWT_VERIFICATION_KEYS_FILE are both set; give one")
 	}
-	if bundle := c.VerificationKeysPEM(); bundle != "" {
-		if strings.Contains(bundle, "PRIVATE KEY") {
-			bad("JWT_VERIFICATION_KEYS", "must hold public keys only; a private key was given")
-		} else if pubs, err := pemkey.ParsePublicRSAs(bundle); err != nil {
-			bad("JWT_VERIFICATION_KEYS", "%v", err)
-		} else if signing != nil {
-			if _, err := statickeys.New(signing, c.Office.Algorithm, publicKeys(pubs)); err != nil {
-				bad("JWT_VERIFICATION_KEYS", "%v", err)
+	bundle := c.VerificationKeysPEM()
+	if bundle == "" {
+		return errs
+	}
+	if strings.Contains(bundle, "PRIVATE KEY") {
+		bad("must hold public keys only; a private key was given")
+		return errs
+	}
+	pubs, err := pemkey.ParsePublicKeys(bundle)
+	if err != nil {
+		bad("%v", err)
+		return errs
+	}
+	for i, pub := range pubs {
+		if err := jwtsigner.KeyMatches(c.Office.Algorithm, pub); err != nil {
+			bad("key %d does not fit JWT_ALGORITHM=%s: %v", i+1, c.Office.Algorithm, err)
+		}
+	}
+	if signing != nil && len(errs) == 0 {
+		if _, err := statickeys.New(signing, c.Office.Algorithm, pubs); err != nil {
+			bad("%v", err)
+		}
+	}
+	return errs
+}
+
+// PKCS11PIN is the configured token PIN.
+func (c Config) PKCS11PIN() string {
+	if c.PKCS11.PIN != "" {
+		return string(c.PKCS11.PIN)
+	}
+	return strings.TrimSpace(string(c.PKCS11.PINFile))
+}
+
+// RateLimitPolicy is the configured request budgets.
+func (c Config) RateLimitPolicy() application.RateLimitPolicy {
+	r := c.RateLimit
+	return application.RateLimitPolicy{
+		Enabled:      r.Enabled,
+		FailOpen:     r.FailureMode != "closed",
+		Office:       domain.Limit{Rate: r.OfficeRate, Period: r.OfficePeriod, Burst: r.OfficeBurst},
+		Realtime:     domain.Limit{Rate: r.RealtimeRate, Period: r.RealtimePeriod, Burst: r.RealtimeBurst},
+		AuthFailures: domain.Limit{Rate: r.AuthFailRate, Period: r.AuthFailPeriod, Burst: r.AuthFailBurst},
+	}
+}
+
+func (c Config) validateService() []error {
+	var errs []error
+	bad := func(name, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: "+format, append([]any{name}, args...)...))
+	}
+	switch c.RateLimit.FailureMode {
+	case "open", "closed":
+	default:
+		bad("RATE_LIMIT_FAILURE_MODE", "must be open or closed")
+	}
+	p := c.RateLimitPolicy()
+	for name, l := range map[string]domain.Limit{"RATE_LIMIT_OFFICE": p.Office, "RATE_LIMIT_REALTIME": p.Realtime, "RATE_LIMIT_AUTH_FAILURE": p.AuthFailures} {
+		if !l.Valid() {
+			bad(name+"_RATE/_PERIOD/_BURST", "must all be positive")
+		}
+	}
+	if c.RedisURL != "" {
+		if _, err := redislimit.ParseURL(string(c.RedisURL)); err != nil {
+			bad("REDIS_URL", "is not a redis:// or rediss:// URL")
+		}
+	}
+	for _, cidr := range c.TrustedProxies {
+		if _, err := netip.ParsePrefix(cidr); err != nil {
+			if _, err := netip.ParseAddr(cidr); err != nil {
+				bad("TRUSTED_PROXIES", "%q is not a CIDR or an address", cidr)
 			}
 		}
 	}
+	for _, o := range c.CORSAllowedOrigins {
+		if u, err := url.Parse(o); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.Path != "" || o == "*" {
+			bad("CORS_ALLOWED_ORIGINS", "%q is not an origin such as https://app.example.com", o)
+		}
+	}
+	if c.AdminAddr == c.HTTP.Addr {
+		bad("ADMIN_ADDR", "must differ from HTTP_ADDR: metrics stay off the public port")
+	}
+	slices.SortFunc(errs, func(a, b error) int { return strings.Compare(a.Error(), b.Error()) })
 	return errs
 }
 
@@ -432,6 +613,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("jwt_audience", c.Office.Audience),
 		slog.String("jwt_ttl", c.Office.TTL.String()),
 		slog.String("jwt_algorithm", c.Office.Algorithm),
+		slog.String("jwt_signer", c.Office.Signer),
 		slog.String("jwt_private_key", Secret(c.OfficeKeyPEM()).String()),
 		slog.Bool("jwt_verification_keys", c.VerificationKeysPEM() != ""),
 		slog.String("websocket_base_url", c.WebSocketBaseURL),
@@ -444,5 +626,11 @@ func (c Config) LogValue() slog.Value {
 		slog.Any("auth_algorithms", c.Auth.Algorithms),
 		slog.String("auth_leeway", c.Auth.Leeway.String()),
 		slog.Bool("local_identity", c.LocalIdentity()),
+		slog.String("admin_addr", c.AdminAddr),
+		slog.Bool("rate_limit_enabled", c.RateLimit.Enabled),
+		slog.String("rate_limit_failure_mode", c.RateLimit.FailureMode),
+		slog.String("rate_limit_store", map[bool]string{true: "redis", false: "memory"}[c.RedisURL != ""]),
+		slog.Any("trusted_proxies", c.TrustedProxies),
+		slog.Any("cors_allowed_origins", c.CORSAllowedOrigins),
 	)
 }

@@ -4,17 +4,23 @@ import (
 	"context"
 	"crypto"
 	"crypto/rsa"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
-
-	"github.com/MicahParks/keyfunc/v3"
+	"time"
 
 	"github.com/gatepass/gatepass/adapters/devidentity"
 	"github.com/gatepass/gatepass/adapters/ginhttp"
+	"github.com/gatepass/gatepass/adapters/gosigner"
 	"github.com/gatepass/gatepass/adapters/jwksidentity"
 	"github.com/gatepass/gatepass/adapters/jwtsigner"
+	"github.com/gatepass/gatepass/adapters/memorylimit"
+	"github.com/gatepass/gatepass/adapters/opensslsigner"
 	"github.com/gatepass/gatepass/adapters/pemkey"
+	"github.com/gatepass/gatepass/adapters/pkcs11signer"
+	"github.com/gatepass/gatepass/adapters/prom"
+	"github.com/gatepass/gatepass/adapters/redislimit"
 	"github.com/gatepass/gatepass/adapters/statickeys"
 	"github.com/gatepass/gatepass/application"
 	"github.com/gatepass/gatepass/domain"
@@ -23,7 +29,11 @@ import (
 // Server is everything `gatepass serve` needs, built by InitializeServer.
 type Server struct {
 	Handler http.Handler
-	Office  *jwtsigner.OfficeSigner
+	// Admin serves /metrics, /healthz and /readyz on ADMIN_ADDR.
+	Admin  http.Handler
+	Office *jwtsigner.OfficeSigner
+	// Backend names where the office key signs: go, openssl or pkcs11.
+	Backend OfficeBackend
 	// Dev is the development kit; nil unless callers are verified against
 	// the local development identity key.
 	Dev *DevKit
@@ -36,7 +46,9 @@ type DevKit struct {
 
 // Material is the key material the signers and the identity verifier use.
 type Material struct {
-	OfficeKey *rsa.PrivateKey
+	// OfficeKey is the signing key as a Go key; nil with JWT_SIGNER=pkcs11,
+	// where the key never leaves the token.
+	OfficeKey crypto.Signer
 	// Published are the extra verification keys of a rotation.
 	Published      []crypto.PublicKey
 	SupabaseSecret []byte
@@ -47,14 +59,17 @@ type Material struct {
 // not configured comes from the development folder.
 func ProvideMaterial(cfg Config) (Material, error) {
 	officePEM, secret := cfg.OfficeKeyPEM(), cfg.SupabaseSecret()
+	pkcs11 := cfg.Office.Signer == SignerPKCS11
 	var m Material
-	if cfg.Development() && (officePEM == "" || secret == "" || cfg.LocalIdentity()) {
+	if cfg.Development() && ((officePEM == "" && !pkcs11) || secret == "" || cfg.LocalIdentity()) {
 		dev, err := devidentity.LoadOrCreate(cfg.DevDir)
 		if err != nil {
 			return Material{}, err
 		}
-		if officePEM == "" {
-			officePEM = dev.OfficeKeyPEM
+		if officePEM == "" && !pkcs11 {
+			if officePEM, err = devidentity.LoadOrCreateOfficeKey(cfg.DevDir, cfg.Office.Algorithm); err != nil {
+				return Material{}, err
+			}
 		}
 		if secret == "" {
 			secret = dev.SupabaseSecret
@@ -63,17 +78,20 @@ func ProvideMaterial(cfg Config) (Material, error) {
 			m.Dev = &DevKit{IdentityKey: dev.IdentityKey}
 		}
 	}
-	key, err := pemkey.ParsePrivateRSA(officePEM)
-	if err != nil {
-		return Material{}, fmt.Errorf("office signing key: %w", err)
+	if !pkcs11 {
+		key, err := gosigner.Load(officePEM)
+		if err != nil {
+			return Material{}, fmt.Errorf("office signing key: %w", err)
+		}
+		m.OfficeKey = key
 	}
-	m.OfficeKey, m.SupabaseSecret = key, []byte(secret)
+	m.SupabaseSecret = []byte(secret)
 	if bundle := cfg.VerificationKeysPEM(); bundle != "" {
-		pubs, err := pemkey.ParsePublicRSAs(bundle)
+		pubs, err := pemkey.ParsePublicKeys(bundle)
 		if err != nil {
 			return Material{}, fmt.Errorf("verification keys: %w", err)
 		}
-		m.Published = publicKeys(pubs)
+		m.Published = pubs
 	}
 	return m, nil
 }
@@ -81,14 +99,68 @@ func ProvideMaterial(cfg Config) (Material, error) {
 // ProvideDevKit exposes the development kit of the material.
 func ProvideDevKit(m Material) *DevKit { return m.Dev }
 
-// ProvideOfficeSigner signs office-router grants with the active key.
-func ProvideOfficeSigner(cfg Config, m Material) (*jwtsigner.OfficeSigner, error) {
-	return jwtsigner.NewOfficeSigner(m.OfficeKey, cfg.Office.Algorithm)
+// OfficeBackend is the crypto.Signer that holds the office key, and its name.
+type OfficeBackend struct {
+	Signer crypto.Signer
+	Name   string
+}
+
+// ProvideOfficeBackend chooses where the office key signs (JWT_SIGNER):
+// Go's crypto, OpenSSL's libcrypto, or a PKCS#11 token; auto takes OpenSSL
+// when libcrypto loads. The cleanup closes a token session.
+func ProvideOfficeBackend(cfg Config, m Material, logger *slog.Logger) (OfficeBackend, func(), error) {
+	nothing := func() {}
+	switch cfg.Office.Signer {
+	case SignerPKCS11:
+		s, err := pkcs11signer.Open(pkcs11signer.Config{
+			Module: cfg.PKCS11.Module, TokenLabel: cfg.PKCS11.TokenLabel, PIN: cfg.PKCS11PIN(), KeyLabel: cfg.PKCS11.KeyLabel,
+		})
+		if err != nil {
+			return OfficeBackend{}, nil, fmt.Errorf("JWT_SIGNER=pkcs11: %w", err)
+		}
+		return OfficeBackend{Signer: s, Name: SignerPKCS11}, func() { _ = s.Close() }, nil
+	case SignerOpenSSL:
+		s, err := opensslsigner.New(m.OfficeKey)
+		if err != nil {
+			return OfficeBackend{}, nil, fmt.Errorf("JWT_SIGNER=openssl: %w", err)
+		}
+		return OfficeBackend{Signer: s, Name: SignerOpenSSL}, nothing, nil
+	case SignerAuto:
+		if err := opensslsigner.Available(); err != nil {
+			logger.Info("OpenSSL libcrypto unavailable; signing with Go's crypto", "reason", err.Error())
+			return OfficeBackend{Signer: m.OfficeKey, Name: SignerGo}, nothing, nil
+		}
+		s, err := opensslsigner.New(m.OfficeKey)
+		if err != nil {
+			logger.Warn("OpenSSL cannot take the office key; signing with Go's crypto", "reason", err.Error())
+			return OfficeBackend{Signer: m.OfficeKey, Name: SignerGo}, nothing, nil
+		}
+		return OfficeBackend{Signer: s, Name: SignerOpenSSL}, nothing, nil
+	default:
+		return OfficeBackend{Signer: m.OfficeKey, Name: SignerGo}, nothing, nil
+	}
+}
+
+// ProvideOfficeSigner signs office-router grants with the backend, after a
+// check that its key fits JWT_ALGORITHM and a test signature that verifies:
+// a signer that cannot sign fails the start, not the first request.
+func ProvideOfficeSigner(cfg Config, b OfficeBackend) (*jwtsigner.OfficeSigner, error) {
+	if err := jwtsigner.KeyMatches(cfg.Office.Algorithm, b.Signer.Public()); err != nil {
+		return nil, fmt.Errorf("office key does not fit JWT_ALGORITHM=%s: %w", cfg.Office.Algorithm, err)
+	}
+	s, err := jwtsigner.NewOfficeSigner(b.Signer, cfg.Office.Algorithm)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.SelfTest(context.Background()); err != nil {
+		return nil, fmt.Errorf("office signer (%s) self-test: %w", b.Name, err)
+	}
+	return s, nil
 }
 
 // ProvideKeySet is the set of office-router keys the JWKS publishes.
-func ProvideKeySet(cfg Config, m Material) (*statickeys.KeySet, error) {
-	return statickeys.New(&m.OfficeKey.PublicKey, cfg.Office.Algorithm, m.Published)
+func ProvideKeySet(cfg Config, b OfficeBackend, m Material) (*statickeys.KeySet, error) {
+	return statickeys.New(b.Signer.Public(), cfg.Office.Algorithm, m.Published)
 }
 
 // ProvideRealtimeSigner signs Supabase Realtime tokens.
@@ -96,34 +168,56 @@ func ProvideRealtimeSigner(m Material) (*jwtsigner.RealtimeSigner, error) {
 	return jwtsigner.NewRealtimeSigner(m.SupabaseSecret)
 }
 
+// InstrumentedSigners are the signers as the application sees them: timed.
+type InstrumentedSigners struct {
+	Office   domain.OfficeSigner
+	Realtime domain.RealtimeSigner
+}
+
+// ProvideInstrumentedSigners wraps the signers with latency metrics.
+func ProvideInstrumentedSigners(m *prom.Metrics, o *jwtsigner.OfficeSigner, r *jwtsigner.RealtimeSigner) InstrumentedSigners {
+	return InstrumentedSigners{Office: m.OfficeSigner(o), Realtime: m.RealtimeSigner(r)}
+}
+
+// IdentityKeys is where caller tokens' keys come from, and whether they are
+// in hand.
+type IdentityKeys struct {
+	Source jwksidentity.KeySource
+	Ready  func(ctx context.Context) (string, error)
+}
+
 // ProvideIdentityKeys returns the identity provider's keys: the remote JWKS,
 // or the development identity key. The cleanup stops background refreshes.
-func ProvideIdentityKeys(ctx context.Context, cfg Config, m Material, logger *slog.Logger) (keyfunc.Keyfunc, func(), error) {
+func ProvideIdentityKeys(ctx context.Context, cfg Config, m Material, metrics *prom.Metrics, logger *slog.Logger) (IdentityKeys, func(), error) {
 	if m.Dev != nil {
 		set, err := devidentity.KeySetJSON(m.Dev.IdentityKey)
 		if err != nil {
-			return nil, nil, err
+			return IdentityKeys{}, nil, err
 		}
 		kf, err := jwksidentity.NewStaticKeys(set)
-		return kf, func() {}, err
+		if err != nil {
+			return IdentityKeys{}, nil, err
+		}
+		return IdentityKeys{Source: kf, Ready: func(context.Context) (string, error) { return "development identity key", nil }}, func() {}, nil
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	kf, err := jwksidentity.NewRemoteKeys(ctx, cfg.Auth.JWKSURL, jwksidentity.RemoteOptions{
+	keys, err := jwksidentity.NewRemoteKeys(ctx, cfg.Auth.JWKSURL, jwksidentity.RemoteOptions{
 		RefreshInterval:    cfg.Auth.JWKSRefresh,
 		UnknownKIDInterval: cfg.Auth.JWKSUnknownKIDWait,
 		HTTPTimeout:        cfg.Auth.JWKSTimeout,
+		OnRefresh:          metrics.IdentityRefresh,
 		Logger:             logger,
 	})
 	if err != nil {
 		cancel()
-		return nil, nil, fmt.Errorf("identity keys: %w", err)
+		return IdentityKeys{}, nil, fmt.Errorf("identity keys: %w", err)
 	}
-	return kf, cancel, nil
+	return IdentityKeys{Source: keys, Ready: keys.Ready}, cancel, nil
 }
 
 // ProvideIdentityVerifier verifies callers with the identity keys.
-func ProvideIdentityVerifier(cfg Config, keys keyfunc.Keyfunc) (*jwksidentity.Verifier, error) {
-	return jwksidentity.New(keys, jwksidentity.Options{
+func ProvideIdentityVerifier(cfg Config, keys IdentityKeys) (*jwksidentity.Verifier, error) {
+	return jwksidentity.New(keys.Source, jwksidentity.Options{
 		Issuer:     cfg.Auth.Issuer,
 		Audience:   cfg.Auth.Audience,
 		Algorithms: cfg.Auth.Algorithms,
@@ -142,6 +236,71 @@ func ProvideCachedIdentity(cfg Config, v *jwksidentity.Verifier) (domain.Identit
 	return jwksidentity.NewCached(v, cfg.Auth.CacheSize, cfg.Auth.CacheMaxAge, nil)
 }
 
+// Limiter is the rate limiter as the application sees it (nil when limits
+// are off), and its readiness probe.
+type Limiter struct {
+	Limiter domain.RateLimiter
+	Ready   func(ctx context.Context) (string, error)
+}
+
+// ProvideLimiter is the rate-limit store: Redis when REDIS_URL is set (one
+// budget across replicas), memory otherwise.
+func ProvideLimiter(cfg Config, metrics *prom.Metrics, logger *slog.Logger) (Limiter, func(), error) {
+	if !cfg.RateLimit.Enabled {
+		return Limiter{Ready: func(context.Context) (string, error) { return "rate limits off", nil }}, func() {}, nil
+	}
+	if cfg.RedisURL == "" {
+		l := memorylimit.New(nil, 0)
+		return Limiter{
+			Limiter: metrics.RateLimiter(l, logger, time.Minute),
+			Ready:   func(context.Context) (string, error) { return "memory", nil },
+		}, func() {}, nil
+	}
+	l, closeFn, err := redislimit.NewFromURL(string(cfg.RedisURL))
+	if err != nil {
+		return Limiter{}, nil, errors.New("REDIS_URL: cannot be used")
+	}
+	ready := func(ctx context.Context) (string, error) {
+		if err := l.Ping(ctx); err != nil {
+			if cfg.RateLimit.FailureMode == "open" {
+				// Failing open, an unreachable Redis does not stop serving.
+				return "redis unreachable, failing open", nil
+			}
+			return "", err
+		}
+		return "redis", nil
+	}
+	return Limiter{Limiter: metrics.RateLimiter(l, logger, time.Minute), Ready: ready}, func() { _ = closeFn() }, nil
+}
+
+// ProvidePorts gathers the application's ports.
+func ProvidePorts(identity domain.IdentityVerifier, s InstrumentedSigners, keys *statickeys.KeySet, l Limiter) application.Ports {
+	return application.Ports{
+		Identity: identity,
+		Office:   s.Office,
+		Realtime: s.Realtime,
+		Clock:    systemClock,
+		IDs:      randomIDs,
+		Keys:     keys,
+		Limiter:  l.Limiter,
+	}
+}
+
+// ProvideReadinessChecks are the conditions /readyz reports.
+func ProvideReadinessChecks(cfg Config, b OfficeBackend, s *jwtsigner.OfficeSigner, keys IdentityKeys, l Limiter) []application.ReadinessCheck {
+	signer := fmt.Sprintf("%s %s kid=%s (self-test passed at start)", b.Name, s.Algorithm(), s.KeyID())
+	return []application.ReadinessCheck{
+		{Name: "signer", Probe: func(context.Context) (string, error) { return signer, nil }},
+		{Name: "identity_keys", Probe: keys.Ready},
+		{Name: "rate_limiter", Probe: l.Ready},
+	}
+}
+
+// ProvideApplication builds the use cases.
+func ProvideApplication(cfg Config, p application.Ports, checks []application.ReadinessCheck) *application.Application {
+	return application.New(p, ProvideOfficePolicy(cfg), ProvideRealtimePolicy(cfg), cfg.RateLimitPolicy(), checks)
+}
+
 // ProvideOfficePolicy is the office-router grant policy.
 func ProvideOfficePolicy(cfg Config) application.OfficePolicy {
 	return application.OfficePolicy{
@@ -158,6 +317,29 @@ func ProvideRealtimePolicy(cfg Config) application.RealtimePolicy {
 }
 
 // ProvideRouter is the public HTTP API.
-func ProvideRouter(app *application.Application, cfg Config, logger *slog.Logger) http.Handler {
-	return ginhttp.NewRouter(app, ginhttp.Options{Logger: logger, MaxBodyBytes: cfg.HTTP.MaxBodyBytes})
+func ProvideRouter(app *application.Application, cfg Config, metrics *prom.Metrics, logger *slog.Logger) (*PublicHandler, error) {
+	h, err := ginhttp.NewRouter(app, ginhttp.Options{
+		Logger:         logger,
+		MaxBodyBytes:   cfg.HTTP.MaxBodyBytes,
+		TrustedProxies: cfg.TrustedProxies,
+		CORSOrigins:    cfg.CORSAllowedOrigins,
+		Observer:       metrics,
+	})
+	return &PublicHandler{h}, err
+}
+
+// PublicHandler and AdminHandler tell the two listeners' handlers apart.
+type (
+	PublicHandler struct{ http.Handler }
+	AdminHandler  struct{ http.Handler }
+)
+
+// ProvideAdminRouter is the admin listener's handler.
+func ProvideAdminRouter(app *application.Application, metrics *prom.Metrics) *AdminHandler {
+	return &AdminHandler{ginhttp.NewAdminRouter(app, metrics.Handler())}
+}
+
+// ProvideServer assembles the Server.
+func ProvideServer(public *PublicHandler, admin *AdminHandler, office *jwtsigner.OfficeSigner, b OfficeBackend, dev *DevKit) *Server {
+	return &Server{Handler: public.Handler, Admin: admin.Handler, Office: office, Backend: b, Dev: dev}
 }

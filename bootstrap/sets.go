@@ -4,23 +4,25 @@ import (
 	"github.com/google/wire"
 
 	"github.com/gatepass/gatepass/adapters/cryptorand"
-	"github.com/gatepass/gatepass/adapters/jwtsigner"
-	"github.com/gatepass/gatepass/adapters/statickeys"
+	"github.com/gatepass/gatepass/adapters/prom"
 	"github.com/gatepass/gatepass/adapters/systemclock"
-	"github.com/gatepass/gatepass/application"
 	"github.com/gatepass/gatepass/domain"
 )
 
-// SignerSet provides the grant signers and binds them to their ports.
+var (
+	systemClock domain.Clock    = systemclock.Clock{}
+	randomIDs   domain.IDSource = cryptorand.IDs{}
+)
+
+// SignerSet provides the grant signers and the published key set.
 var SignerSet = wire.NewSet(
 	ProvideMaterial,
 	ProvideDevKit,
+	ProvideOfficeBackend,
 	ProvideOfficeSigner,
 	ProvideRealtimeSigner,
+	ProvideInstrumentedSigners,
 	ProvideKeySet,
-	wire.Bind(new(domain.KeySet), new(*statickeys.KeySet)),
-	wire.Bind(new(domain.OfficeSigner), new(*jwtsigner.OfficeSigner)),
-	wire.Bind(new(domain.RealtimeSigner), new(*jwtsigner.RealtimeSigner)),
 )
 
 // IdentitySet provides the caller identity verifier.
@@ -30,21 +32,21 @@ var IdentitySet = wire.NewSet(
 	ProvideCachedIdentity,
 )
 
-// ApplicationSet provides the use cases and their plain ports.
+// ApplicationSet provides the use cases, their ports and readiness checks.
 var ApplicationSet = wire.NewSet(
-	wire.InterfaceValue(new(domain.Clock), systemclock.Clock{}),
-	wire.InterfaceValue(new(domain.IDSource), cryptorand.IDs{}),
-	wire.Struct(new(application.Ports), "*"),
-	ProvideOfficePolicy,
-	ProvideRealtimePolicy,
-	application.New,
+	ProvideLimiter,
+	ProvidePorts,
+	ProvideReadinessChecks,
+	ProvideApplication,
 )
 
 // ServerSet is the whole service.
 var ServerSet = wire.NewSet(
+	prom.New,
 	SignerSet,
 	IdentitySet,
 	ApplicationSet,
 	ProvideRouter,
-	wire.Struct(new(Server), "*"),
+	ProvideAdminRouter,
+	ProvideServer,
 )

@@ -8,9 +8,7 @@ package bootstrap
 
 import (
 	"context"
-	"github.com/gatepass/gatepass/adapters/cryptorand"
-	"github.com/gatepass/gatepass/adapters/systemclock"
-	"github.com/gatepass/gatepass/application"
+	"github.com/gatepass/gatepass/adapters/prom"
 	"log/slog"
 )
 
@@ -23,11 +21,12 @@ func InitializeServer(ctx context.Context, cfg Config, logger *slog.Logger) (*Se
 	if err != nil {
 		return nil, nil, err
 	}
-	keyfunc, cleanup, err := ProvideIdentityKeys(ctx, cfg, material, logger)
+	metrics := prom.New()
+	identityKeys, cleanup, err := ProvideIdentityKeys(ctx, cfg, material, metrics, logger)
 	if err != nil {
 		return nil, nil, err
 	}
-	verifier, err := ProvideIdentityVerifier(cfg, keyfunc)
+	verifier, err := ProvideIdentityVerifier(cfg, identityKeys)
 	if err != nil {
 		cleanup()
 		return nil, nil, err
@@ -37,47 +36,52 @@ func InitializeServer(ctx context.Context, cfg Config, logger *slog.Logger) (*Se
 		cleanup()
 		return nil, nil, err
 	}
-	officeSigner, err := ProvideOfficeSigner(cfg, material)
+	officeBackend, cleanup2, err := ProvideOfficeBackend(cfg, material, logger)
 	if err != nil {
+		cleanup()
+		return nil, nil, err
+	}
+	officeSigner, err := ProvideOfficeSigner(cfg, officeBackend)
+	if err != nil {
+		cleanup2()
 		cleanup()
 		return nil, nil, err
 	}
 	realtimeSigner, err := ProvideRealtimeSigner(material)
 	if err != nil {
+		cleanup2()
 		cleanup()
 		return nil, nil, err
 	}
-	clock := _wireClockValue
-	idSource := _wireIDsValue
-	keySet, err := ProvideKeySet(cfg, material)
+	instrumentedSigners := ProvideInstrumentedSigners(metrics, officeSigner, realtimeSigner)
+	keySet, err := ProvideKeySet(cfg, officeBackend, material)
 	if err != nil {
+		cleanup2()
 		cleanup()
 		return nil, nil, err
 	}
-	ports := application.Ports{
-		Identity: identityVerifier,
-		Office:   officeSigner,
-		Realtime: realtimeSigner,
-		Clock:    clock,
-		IDs:      idSource,
-		Keys:     keySet,
+	limiter, cleanup3, err := ProvideLimiter(cfg, metrics, logger)
+	if err != nil {
+		cleanup2()
+		cleanup()
+		return nil, nil, err
 	}
-	officePolicy := ProvideOfficePolicy(cfg)
-	realtimePolicy := ProvideRealtimePolicy(cfg)
-	applicationApplication := application.New(ports, officePolicy, realtimePolicy)
-	handler := ProvideRouter(applicationApplication, cfg, logger)
+	ports := ProvidePorts(identityVerifier, instrumentedSigners, keySet, limiter)
+	v := ProvideReadinessChecks(cfg, officeBackend, officeSigner, identityKeys, limiter)
+	application := ProvideApplication(cfg, ports, v)
+	publicHandler, err := ProvideRouter(application, cfg, metrics, logger)
+	if err != nil {
+		cleanup3()
+		cleanup2()
+		cleanup()
+		return nil, nil, err
+	}
+	adminHandler := ProvideAdminRouter(application, metrics)
 	devKit := ProvideDevKit(material)
-	server := &Server{
-		Handler: handler,
-		Office:  officeSigner,
-		Dev:     devKit,
-	}
+	server := ProvideServer(publicHandler, adminHandler, officeSigner, officeBackend, devKit)
 	return server, func() {
+		cleanup3()
+		cleanup2()
 		cleanup()
 	}, nil
 }
-
-var (
-	_wireClockValue = systemclock.Clock{}
-	_wireIDsValue   = cryptorand.IDs{}
-)

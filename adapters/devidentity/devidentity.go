@@ -17,6 +17,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/gatepass/gatepass/adapters/gosigner"
 	"github.com/gatepass/gatepass/adapters/jwks"
 	"github.com/gatepass/gatepass/adapters/pemkey"
 )
@@ -140,4 +141,25 @@ func Mint(key *rsa.PrivateKey, who Identity, now time.Time, ttl time.Duration) (
 	tok := jwt.NewWithClaims(jwt.SigningMethodRS256, claims)
 	tok.Header["kid"] = kid
 	return tok.SignedString(key)
+}
+
+// LoadOrCreateOfficeKey returns the PEM of the development office key for
+// alg: the RSA key of LoadOrCreate for RS256 and PS256, a key of the right
+// type in its own file otherwise.
+func LoadOrCreateOfficeKey(dir, alg string) (string, error) {
+	name := OfficeKeyFile
+	if alg != "RS256" && alg != "PS256" {
+		name = "office-key-" + strings.ToLower(alg) + ".pem"
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", fmt.Errorf("development folder: %w", err)
+	}
+	return loadOrCreate(filepath.Join(dir, name), func() (string, error) {
+		key, err := gosigner.Generate(alg)
+		if err != nil {
+			return "", err
+		}
+		b, err := pemkey.EncodePKCS8(key)
+		return string(b), err
+	})
 }

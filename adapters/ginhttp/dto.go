@@ -37,6 +37,28 @@ type realtimeTokenResponse struct {
 	ExpiresAt string `json:"expiresAt"`
 }
 
+type readinessResponse struct {
+	Status string                    `json:"status"`
+	Checks map[string]readinessCheck `json:"checks"`
+}
+
+type readinessCheck struct {
+	Status string `json:"status"`
+	Detail string `json:"detail,omitempty"`
+}
+
+func fromReadiness(status string, r application.Readiness) readinessResponse {
+	out := readinessResponse{Status: status, Checks: make(map[string]readinessCheck, len(r.Checks))}
+	for _, c := range r.Checks {
+		s := "ok"
+		if !c.Ready {
+			s = "failing"
+		}
+		out.Checks[c.Name] = readinessCheck{Status: s, Detail: c.Detail}
+	}
+	return out
+}
+
 func toRequestOfficeAccess(p domain.Principal, body officeAccessRequest) application.RequestOfficeAccess {
 	cmd := application.RequestOfficeAccess{Caller: p}
 	if body.OrgID != nil {

@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"unicode"
 
 	"github.com/gin-gonic/gin"
 
@@ -16,6 +17,7 @@ type handlers struct {
 	log       *slog.Logger
 	maxBody   int64
 	maxBearer int
+	obs       Observer
 }
 
 const principalKey = "gatepass.principal"
@@ -30,7 +32,7 @@ func (h *handlers) authenticate(c *gin.Context) {
 	bearer, err := bearerToken(c.GetHeader("Authorization"), h.maxBearer)
 	if err == nil {
 		var p domain.Principal
-		p, err = h.app.AuthenticateCaller.Handle(c, application.AuthenticateCaller{Bearer: bearer})
+		p, err = h.app.AuthenticateCaller.Handle(c, application.AuthenticateCaller{Bearer: bearer, ClientIP: c.ClientIP()})
 		if err == nil {
 			c.Set(principalKey, p)
 			c.Next()
@@ -54,6 +56,7 @@ func (h *handlers) requestOfficeAccess(c *gin.Context) {
 		return
 	}
 	grant, err := h.app.RequestOfficeAccess.Handle(c, toRequestOfficeAccess(principal(c), body))
+	h.obs.GrantIssued("office", grantResult(err))
 	if err != nil {
 		h.fail(c, err)
 		return
@@ -69,12 +72,32 @@ func (h *handlers) issueRealtimeToken(c *gin.Context) {
 		return
 	}
 	grant, err := h.app.IssueRealtimeToken.Handle(c, toIssueRealtimeToken(principal(c), body))
+	h.obs.GrantIssued("realtime", grantResult(err))
 	if err != nil {
 		h.fail(c, err)
 		return
 	}
 	noStore(c)
 	c.JSON(http.StatusOK, fromRealtimeGrant(grant))
+}
+
+// grantResult is the metrics label of a grant attempt: "issued" or the
+// problem code that refused it.
+func grantResult(err error) string {
+	if err == nil {
+		return "issued"
+	}
+	return problemFor(err).Code
+}
+
+func (h *handlers) ready(c *gin.Context) {
+	r := h.app.CheckReadiness.Handle(c)
+	status, code := http.StatusOK, "ready"
+	if !r.Ready {
+		status, code = http.StatusServiceUnavailable, "not_ready"
+	}
+	c.Header("Cache-Control", "no-store")
+	c.JSON(status, fromReadiness(code, r))
 }
 
 func noStore(c *gin.Context) {
@@ -96,7 +119,9 @@ func bearerToken(header string, maxBytes int) (string, error) {
 		return "", errNotBearer
 	}
 	token = strings.TrimSpace(token)
-	if token == "" || strings.ContainsAny(token, " \t") {
+	// Any white space, not only SP and HTAB: header values may carry
+	// obs-text such as U+00A0, and a token never holds a space.
+	if token == "" || strings.IndexFunc(token, unicode.IsSpace) >= 0 {
 		return "", errNotBearer
 	}
 	return token, nil

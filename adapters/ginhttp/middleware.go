@@ -1,12 +1,15 @@
 package ginhttp
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
 
+	"github.com/gin-contrib/cors"
 	"github.com/gin-gonic/gin"
 )
 
@@ -22,6 +25,56 @@ func (problemRender) WriteContentType(w http.ResponseWriter) {
 	w.Header().Set("Content-Type", "application/problem+json")
 }
 
+const requestIDKey = "gatepass.request_id"
+
+// requestID honours a sane X-Request-ID from the caller or makes one, and
+// echoes it, so a request can be followed across logs.
+func (h *handlers) requestID(c *gin.Context) {
+	id := c.GetHeader("X-Request-ID")
+	if !saneRequestID(id) {
+		var b [12]byte
+		_, _ = rand.Read(b[:])
+		id = hex.EncodeToString(b[:])
+	}
+	c.Set(requestIDKey, id)
+	c.Header("X-Request-ID", id)
+	c.Next()
+}
+
+func saneRequestID(id string) bool {
+	if id == "" || len(id) > 128 {
+		return false
+	}
+	for _, r := range id {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+// securityHeaders go on every response, errors included.
+func securityHeaders(c *gin.Context) {
+	h := c.Writer.Header()
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "no-referrer")
+	c.Next()
+}
+
+// corsFor allows exactly the listed origins to call the API from a browser
+// (or an Electron renderer); credentials travel in Authorization, not
+// cookies.
+func corsFor(origins []string) gin.HandlerFunc {
+	return cors.New(cors.Config{
+		AllowOrigins:     origins,
+		AllowMethods:     []string{http.MethodGet, http.MethodPost, http.MethodOptions},
+		AllowHeaders:     []string{"Authorization", "Content-Type", "X-Request-ID"},
+		ExposeHeaders:    []string{"Retry-After", "X-Request-ID"},
+		AllowCredentials: false,
+		MaxAge:           10 * time.Minute,
+	})
+}
+
 // requestLog logs one line per request: never a header value, a body or a
 // token, only what identifies the request and how it went.
 func (h *handlers) requestLog(c *gin.Context) {
@@ -31,11 +84,15 @@ func (h *handlers) requestLog(c *gin.Context) {
 	if route == "" {
 		route = "unmatched"
 	}
+	elapsed := time.Since(start)
+	h.obs.ObserveRequest(route, c.Request.Method, c.Writer.Status(), elapsed)
 	attrs := []any{
+		"request_id", c.GetString(requestIDKey),
 		"method", c.Request.Method,
 		"route", route,
 		"status", c.Writer.Status(),
-		"latency_ms", float64(time.Since(start).Microseconds()) / 1000,
+		"latency_ms", float64(elapsed.Microseconds()) / 1000,
+		"client_ip", c.ClientIP(),
 	}
 	if p := principal(c); p.UserID != "" {
 		attrs = append(attrs, "user_id", p.UserID)

@@ -69,8 +69,12 @@ func newAPI(t *testing.T) api {
 		Identity: verifier, Office: office, Realtime: realtime,
 		Clock: systemclock.Clock{}, IDs: cryptorand.IDs{}, Keys: keys,
 	}, application.OfficePolicy{Issuer: "gatepass", Audience: "office-router", TTL: time.Minute, URL: "wss://office.example/ws"},
-		application.RealtimePolicy{Issuer: "qubital-backend", TTL: time.Hour})
-	return api{handler: ginhttp.NewRouter(app, ginhttp.Options{}), idKey: idKey}
+		application.RealtimePolicy{Issuer: "qubital-backend", TTL: time.Hour}, application.RateLimitPolicy{}, nil)
+	h, err := ginhttp.NewRouter(app, ginhttp.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return api{handler: h, idKey: idKey}
 }
 
 func (a api) bearer(t *testing.T, org string) string {

@@ -3,6 +3,8 @@ package ginhttp
 import (
 	"errors"
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -54,6 +56,10 @@ var (
 		"No resource at this path.")
 	problemMethodNotAllowed = newProblem(http.StatusMethodNotAllowed, "method_not_allowed", "Method Not Allowed",
 		"This method is not allowed on this resource.")
+	problemRateLimited = newProblem(http.StatusTooManyRequests, "rate_limited", "Too Many Requests",
+		"Too many requests; retry after the number of seconds in Retry-After.")
+	problemLimiterUnavailable = newProblem(http.StatusServiceUnavailable, "rate_limiter_unavailable", "Service Unavailable",
+		"The service cannot check request budgets right now; retry shortly.")
 	problemInternal = newProblem(http.StatusInternalServerError, "internal", "Internal Server Error",
 		"The request could not be completed.")
 )
@@ -61,6 +67,10 @@ var (
 // problemFor is the one mapping of errors to HTTP answers.
 func problemFor(err error) problem {
 	switch {
+	case errors.Is(err, domain.ErrRateLimited):
+		return problemRateLimited
+	case errors.Is(err, domain.ErrLimiterUnavailable):
+		return problemLimiterUnavailable
 	case errors.Is(err, domain.ErrMissingCredentials):
 		return problemMissingCredentials
 	case errors.Is(err, domain.ErrInvalidCredentials), errors.Is(err, errNotBearer), errors.Is(err, errBearerTooLarge):
@@ -85,13 +95,26 @@ func problemFor(err error) problem {
 // with the error chain only (it never contains the token).
 func (h *handlers) fail(c *gin.Context, err error) {
 	p := problemFor(err)
+	var limited *domain.RateLimitedError
+	if errors.As(err, &limited) {
+		c.Header("Retry-After", strconv.Itoa(retryAfterSeconds(limited.RetryAfter)))
+	}
 	switch {
+	case p.Status == http.StatusServiceUnavailable:
+		h.log.WarnContext(c, "request refused", "route", c.FullPath(), "error", err)
 	case p.Status >= 500:
-		h.log.ErrorContext(c, "request failed", "route", c.FullPath(), "error", err)
+		h.log.ErrorContext(c, "request failed", "route", c.FullPath(), "request_id", c.GetString(requestIDKey), "error", err)
 	case p.Status == http.StatusUnauthorized:
 		h.log.DebugContext(c, "authentication failed", "error", err)
 	}
 	writeProblem(c, p)
+}
+
+// retryAfterSeconds rounds up to whole seconds, at least one: a client
+// that waits that long is never early.
+func retryAfterSeconds(d time.Duration) int {
+	s := int((d + time.Second - 1) / time.Second)
+	return max(s, 1)
 }
 
 func writeProblem(c *gin.Context, p problem) {

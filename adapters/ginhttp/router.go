@@ -4,8 +4,10 @@
 package ginhttp
 
 import (
+	"fmt"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -25,6 +27,18 @@ const (
 	RouteRealtimeToken = "/api/v1/realtime/token"
 )
 
+// Observer is told how requests and grants went; the metrics adapter
+// implements it.
+type Observer interface {
+	ObserveRequest(route, method string, status int, elapsed time.Duration)
+	GrantIssued(kind, result string)
+}
+
+type nopObserver struct{}
+
+func (nopObserver) ObserveRequest(string, string, int, time.Duration) {}
+func (nopObserver) GrantIssued(string, string)                        {}
+
 // Options tune the router.
 type Options struct {
 	Logger *slog.Logger
@@ -32,10 +46,21 @@ type Options struct {
 	MaxBodyBytes int64
 	// MaxBearerBytes bounds the Authorization header (401 past it).
 	MaxBearerBytes int
+	// TrustedProxies are the CIDRs whose X-Forwarded-For is believed when
+	// finding the client address; none by default.
+	TrustedProxies []string
+	// CORSOrigins are the browser origins allowed to call the API; CORS is
+	// off when empty.
+	CORSOrigins []string
+	Observer    Observer
 }
 
-// NewRouter returns the public API handler.
-func NewRouter(app *application.Application, o Options) http.Handler {
+// RouteReady answers whether the service is ready for traffic.
+const RouteReady = "/readyz"
+
+// NewRouter returns the public API handler. It fails only on an invalid
+// proxy CIDR.
+func NewRouter(app *application.Application, o Options) (http.Handler, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -45,15 +70,24 @@ func NewRouter(app *application.Application, o Options) http.Handler {
 	if o.MaxBearerBytes <= 0 {
 		o.MaxBearerBytes = DefaultMaxBearerBytes
 	}
+	if o.Observer == nil {
+		o.Observer = nopObserver{}
+	}
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
 	r.ContextWithFallback = true
-	// No proxy is trusted unless configured: X-Forwarded-For is not believed.
-	_ = r.SetTrustedProxies(nil)
+	// No proxy is trusted unless configured: a spoofed X-Forwarded-For
+	// cannot dodge the per-address limit.
+	if err := r.SetTrustedProxies(o.TrustedProxies); err != nil {
+		return nil, fmt.Errorf("trusted proxies: %w", err)
+	}
 
-	h := &handlers{app: app, log: o.Logger, maxBody: o.MaxBodyBytes, maxBearer: o.MaxBearerBytes}
-	r.Use(h.requestLog, h.recover)
+	h := &handlers{app: app, log: o.Logger, maxBody: o.MaxBodyBytes, maxBearer: o.MaxBearerBytes, obs: o.Observer}
+	r.Use(securityHeaders, h.requestID, h.requestLog, h.recover)
+	if len(o.CORSOrigins) > 0 {
+		r.Use(corsFor(o.CORSOrigins))
+	}
 	r.NoRoute(func(c *gin.Context) { writeProblem(c, problemNotFound) })
 	r.NoMethod(func(c *gin.Context) { writeProblem(c, problemMethodNotAllowed) })
 
@@ -61,8 +95,25 @@ func NewRouter(app *application.Application, o Options) http.Handler {
 	r.HEAD(RouteHealth, h.health)
 	r.GET(RouteJWKS, h.jwks)
 	r.GET(RouteOpenAPI, h.openapi)
+	r.GET(RouteReady, h.ready)
 	api := r.Group("/", h.authenticate)
 	api.POST(RouteOfficeAccess, h.requestOfficeAccess)
 	api.POST(RouteRealtimeToken, h.issueRealtimeToken)
+	return r, nil
+}
+
+// NewAdminRouter returns the admin listener's handler: metrics, liveness
+// and readiness, kept off the public port.
+func NewAdminRouter(app *application.Application, metrics http.Handler) http.Handler {
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	h := &handlers{app: app, log: slog.New(slog.DiscardHandler), obs: nopObserver{}}
+	r.Use(securityHeaders, h.recover)
+	r.NoRoute(func(c *gin.Context) { writeProblem(c, problemNotFound) })
+	r.GET(RouteHealth, h.health)
+	r.GET(RouteReady, h.ready)
+	if metrics != nil {
+		r.GET("/metrics", gin.WrapH(metrics))
+	}
 	return r
 }

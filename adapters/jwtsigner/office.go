@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto"
 	"fmt"
+	"time"
 
 	"github.com/golang-jwt/jwt/v5"
 
@@ -57,4 +58,21 @@ func (s *OfficeSigner) SignOffice(_ context.Context, c domain.OfficeClaims) (str
 		return "", fmt.Errorf("sign %s: %w", s.method.Alg(), err)
 	}
 	return signed, nil
+}
+
+// SelfTest signs a probe token and verifies it with the public key, so a
+// signer that cannot sign (a locked token, a broken library) is found at
+// start rather than by the first caller.
+func (s *OfficeSigner) SelfTest(ctx context.Context) error {
+	now := time.Now().Truncate(time.Second)
+	tok, err := s.SignOffice(ctx, domain.OfficeClaims{
+		Registered: domain.Registered{Issuer: "gatepass-self-test", Subject: "self-test", Audience: "self-test", ID: "self-test",
+			IssuedAt: now, NotBefore: now, ExpiresAt: now.Add(time.Minute)},
+		UserID: "self-test", OrgID: "self-test", Role: "self-test",
+	})
+	if err != nil {
+		return err
+	}
+	_, err = jwt.NewParser(jwt.WithValidMethods([]string{s.method.Alg()})).Parse(tok, func(*jwt.Token) (any, error) { return s.key.Public(), nil })
+	return err
 }

@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 
@@ -101,14 +102,17 @@ func writeNew(path string, data []byte, mode os.FileMode) error {
 	return f.Close()
 }
 
-// configuredKeys loads the office-router key material as `serve` would.
-func configuredKeys() (bootstrap.Config, bootstrap.Material, error) {
-	cfg, err := bootstrap.LoadKeysConfig(nil)
-	if err != nil {
-		return bootstrap.Config{}, bootstrap.Material{}, err
+// configuredKeys loads the office-router key material as `serve` would,
+// from a PEM or from a PKCS#11 token; close releases the token.
+func configuredKeys() (cfg bootstrap.Config, m bootstrap.Material, b bootstrap.OfficeBackend, close func(), err error) {
+	if cfg, err = bootstrap.LoadKeysConfig(nil); err != nil {
+		return
 	}
-	m, err := bootstrap.ProvideMaterial(cfg)
-	return cfg, m, err
+	if m, err = bootstrap.ProvideMaterial(cfg); err != nil {
+		return
+	}
+	b, close, err = bootstrap.ProvideOfficeBackend(cfg, m, slog.New(slog.DiscardHandler))
+	return
 }
 
 func runKeysPublic(args []string, stdout, stderr io.Writer) error {
@@ -117,11 +121,12 @@ func runKeysPublic(args []string, stdout, stderr io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	_, m, err := configuredKeys()
+	_, _, b, closeKeys, err := configuredKeys()
 	if err != nil {
 		return err
 	}
-	pub, err := pemkey.EncodePublic(&m.OfficeKey.PublicKey)
+	defer closeKeys()
+	pub, err := pemkey.EncodePublicKey(b.Signer.Public())
 	if err != nil {
 		return err
 	}
@@ -135,11 +140,12 @@ func runKeysJWKS(args []string, stdout, stderr io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	cfg, m, err := configuredKeys()
+	cfg, m, b, closeKeys, err := configuredKeys()
 	if err != nil {
 		return err
 	}
-	set, err := bootstrap.ProvideKeySet(cfg, m)
+	defer closeKeys()
+	set, err := bootstrap.ProvideKeySet(cfg, b, m)
 	if err != nil {
 		return err
 	}

@@ -42,6 +42,20 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.HTTP.Addr, err)
 	}
+	adminLn, err := net.Listen("tcp", cfg.AdminAddr)
+	if err != nil {
+		ln.Close()
+		return fmt.Errorf("listen on ADMIN_ADDR %s: %w", cfg.AdminAddr, err)
+	}
+	adminServer := &http.Server{
+		Handler:           srv.Admin,
+		ReadHeaderTimeout: cfg.HTTP.ReadHeaderTimeout,
+		ReadTimeout:       cfg.HTTP.ReadTimeout,
+		WriteTimeout:      cfg.HTTP.WriteTimeout,
+		IdleTimeout:       cfg.HTTP.IdleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
 	httpServer := &http.Server{
 		Handler:           srv.Handler,
 		ReadHeaderTimeout: cfg.HTTP.ReadHeaderTimeout,
@@ -52,10 +66,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
-	serveErr := make(chan error, 1)
+	serveErr := make(chan error, 2)
 	go func() { serveErr <- httpServer.Serve(ln) }()
-	logger.Info("gatepass serving", "addr", ln.Addr().String(),
-		"office_kid", srv.Office.KeyID(), "office_alg", srv.Office.Algorithm())
+	go func() { serveErr <- adminServer.Serve(adminLn) }()
+	logger.Info("gatepass serving", "addr", ln.Addr().String(), "admin_addr", adminLn.Addr().String(),
+		"signer", srv.Backend.Name, "office_kid", srv.Office.KeyID(), "office_alg", srv.Office.Algorithm())
 	if srv.Dev != nil {
 		if err := printDevWelcome(stdout, srv.Dev, ln.Addr()); err != nil {
 			logger.Warn("development welcome", "error", err)
@@ -64,17 +79,28 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 	select {
 	case err := <-serveErr:
+		httpServer.Close()
+		adminServer.Close()
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
+	// Shutdown closes the listeners at once (new connections are refused),
+	// then waits for in-flight requests to complete.
 	logger.Info("shutting down", "timeout", cfg.HTTP.ShutdownTimeout.String())
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.HTTP.ShutdownTimeout)
 	defer cancel()
-	if err := httpServer.Shutdown(shutdownCtx); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
+	errs := make(chan error, 2)
+	go func() { errs <- adminServer.Shutdown(shutdownCtx) }()
+	go func() { errs <- httpServer.Shutdown(shutdownCtx) }()
+	for range 2 {
+		if err := <-errs; err != nil {
+			return fmt.Errorf("shutdown: %w", err)
+		}
 	}
-	if err := <-serveErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("serve: %w", err)
+	for range 2 {
+		if err := <-serveErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("serve: %w", err)
+		}
 	}
 	logger.Info("stopped")
 	return nil

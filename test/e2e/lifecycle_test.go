@@ -30,9 +30,9 @@ func TestProductionStartFailsFastNamingEverySetting(t *testing.T) {
 			"JWT_ISSUER", "JWT_AUDIENCE", "JWT_PRIVATE_KEY", "WEBSOCKET_BASE_URL", "SUPABASE_JWT_SECRET", "AUTH_JWKS_URL", "AUTH_ISSUER"}},
 		{name: "weak key, short secret, http websocket", env: with(baseEnv(t, idp, weakPEM), map[string]string{
 			"SUPABASE_JWT_SECRET": "short", "WEBSOCKET_BASE_URL": "https://office.example/ws"}),
-			want: []string{"JWT_PRIVATE_KEY: RSA key is too short", "SUPABASE_JWT_SECRET: must be at least 32 bytes", "WEBSOCKET_BASE_URL: must be a ws:// or wss://"}},
+			want: []string{"JWT_PRIVATE_KEY: load signing key: RSA key is too short", "SUPABASE_JWT_SECRET: must be at least 32 bytes", "WEBSOCKET_BASE_URL: must be a ws:// or wss://"}},
 		{name: "unparsable PEM", env: with(baseEnv(t, idp, goodPEM), map[string]string{"JWT_PRIVATE_KEY": "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----"}),
-			want: []string{"JWT_PRIVATE_KEY: key cannot be parsed"}},
+			want: []string{"JWT_PRIVATE_KEY: load signing key: key cannot be parsed"}},
 		{name: "two signing keys", env: with(baseEnv(t, idp, goodPEM), map[string]string{"JWT_PRIVATE_KEY": goodPEM + goodPEM}),
 			want: []string{"JWT_PRIVATE_KEY: must hold exactly one key"}},
 		{name: "plain http JWKS off loopback", env: with(baseEnv(t, idp, goodPEM), map[string]string{"AUTH_JWKS_URL": "http://auth.example.com/jwks"}),

@@ -93,6 +93,8 @@ func (b *Buffer) String() string {
 type Process struct {
 	URL    string
 	Addr   string
+	// AdminURL is the admin listener (metrics, health, readiness).
+	AdminURL string
 	Stdout *Buffer
 	Stderr *Buffer
 	cmd    *exec.Cmd
@@ -141,7 +143,11 @@ func StartErr(t testing.TB, env map[string]string) (*Process, error) {
 	if env["HTTP_ADDR"] == "" {
 		env["HTTP_ADDR"] = FreeAddr(t)
 	}
-	p := &Process{Addr: env["HTTP_ADDR"], URL: "http://" + env["HTTP_ADDR"], Stdout: &Buffer{}, Stderr: &Buffer{}, done: make(chan struct{})}
+	if env["ADMIN_ADDR"] == "" {
+		env["ADMIN_ADDR"] = FreeAddr(t)
+	}
+	p := &Process{Addr: env["HTTP_ADDR"], URL: "http://" + env["HTTP_ADDR"], AdminURL: "http://" + env["ADMIN_ADDR"],
+		Stdout: &Buffer{}, Stderr: &Buffer{}, done: make(chan struct{})}
 	p.cmd = exec.Command(Binary(t), "serve")
 	p.cmd.Env = environ(env)
 	p.cmd.Stdout, p.cmd.Stderr = p.Stdout, p.Stderr

@@ -69,6 +69,8 @@ export function serverEnv({ devDir, port, privateKey, verificationKeys, secret, 
     APP_ENV: "development",
     DEV_DIR: devDir,
     HTTP_ADDR: `127.0.0.1:${port}`,
+    // The admin listener (metrics, readiness) is not used here: any free port.
+    ADMIN_ADDR: "127.0.0.1:0",
     JWT_ISSUER: ISSUER,
     JWT_AUDIENCE: AUDIENCE,
     WEBSOCKET_BASE_URL: WEBSOCKET_URL,
