@@ -256,6 +256,7 @@ func ProvideLimiter(cfg Config, metrics *prom.Metrics, logger *slog.Logger) (Lim
 			Ready:   func(context.Context) (string, error) { return "memory", nil },
 		}, func() {}, nil
 	}
+	redislimit.RouteClientLogs(logger)
 	l, closeFn, err := redislimit.NewFromURL(string(cfg.RedisURL))
 	if err != nil {
 		return Limiter{}, nil, errors.New("REDIS_URL: cannot be used")

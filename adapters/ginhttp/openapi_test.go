@@ -22,9 +22,12 @@ import (
 	"github.com/gatepass/gatepass/adapters/ginhttp"
 	"github.com/gatepass/gatepass/adapters/jwksidentity"
 	"github.com/gatepass/gatepass/adapters/jwtsigner"
+	"github.com/gatepass/gatepass/adapters/memorylimit"
+	"github.com/gatepass/gatepass/adapters/redislimit"
 	"github.com/gatepass/gatepass/adapters/statickeys"
 	"github.com/gatepass/gatepass/adapters/systemclock"
 	"github.com/gatepass/gatepass/application"
+	"github.com/gatepass/gatepass/domain"
 )
 
 // api is the real router over real adapters, with identity tokens from a
@@ -34,7 +37,9 @@ type api struct {
 	idKey   *rsa.PrivateKey
 }
 
-func newAPI(t *testing.T) api {
+func newAPI(t *testing.T) api { return newAPIWith(t, application.RateLimitPolicy{}, nil, ginhttp.Options{}) }
+
+func newAPIWith(t *testing.T, limits application.RateLimitPolicy, limiter domain.RateLimiter, opts ginhttp.Options) api {
 	t.Helper()
 	officeKey, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
@@ -67,10 +72,11 @@ func newAPI(t *testing.T) api {
 	}
 	app := application.New(application.Ports{
 		Identity: verifier, Office: office, Realtime: realtime,
-		Clock: systemclock.Clock{}, IDs: cryptorand.IDs{}, Keys: keys,
+		Clock: systemclock.Clock{}, IDs: cryptorand.IDs{}, Keys: keys, Limiter: limiter,
 	}, application.OfficePolicy{Issuer: "gatepass", Audience: "office-router", TTL: time.Minute, URL: "wss://office.example/ws"},
-		application.RealtimePolicy{Issuer: "qubital-backend", TTL: time.Hour}, application.RateLimitPolicy{}, nil)
-	h, err := ginhttp.NewRouter(app, ginhttp.Options{})
+		application.RealtimePolicy{Issuer: "qubital-backend", TTL: time.Hour}, limits,
+		[]application.ReadinessCheck{{Name: "signer", Probe: func(context.Context) (string, error) { return "go RS256", nil }}})
+	h, err := ginhttp.NewRouter(app, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,6 +146,7 @@ func TestResponsesMatchTheOpenAPIDocument(t *testing.T) {
 		{name: "jwks", method: "GET", path: "/.well-known/jwks.json", status: 200},
 		{name: "health", method: "GET", path: "/healthz", status: 200},
 		{name: "openapi", method: "GET", path: "/openapi.json", status: 200},
+		{name: "ready", method: "GET", path: "/readyz", status: 200},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -155,22 +162,69 @@ func TestResponsesMatchTheOpenAPIDocument(t *testing.T) {
 			if rec.Code != tt.status {
 				t.Fatalf("status %d, want %d: %s", rec.Code, tt.status, rec.Body)
 			}
-			route, params, err := router.FindRoute(req)
-			if err != nil {
-				t.Fatalf("%s %s is not in the document: %v", tt.method, tt.path, err)
-			}
-			input := &openapi3filter.ResponseValidationInput{
-				RequestValidationInput: &openapi3filter.RequestValidationInput{
-					Request: req, PathParams: params, Route: route,
-					Options: &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc},
-				},
-				Status:  rec.Code,
-				Header:  rec.Header(),
-				Options: &openapi3filter.Options{IncludeResponseStatus: true},
-			}
-			input.SetBodyBytes(rec.Body.Bytes())
-			if err := openapi3filter.ValidateResponse(context.Background(), input); err != nil {
-				t.Fatalf("response does not match the document: %v\nbody: %s", err, rec.Body)
+			validate(t, router, req, rec)
+		})
+	}
+}
+
+func validate(t *testing.T, router routers.Router, req *http.Request, rec *httptest.ResponseRecorder) {
+	t.Helper()
+	route, params, err := router.FindRoute(req)
+	if err != nil {
+		t.Fatalf("%s %s is not in the document: %v", req.Method, req.URL.Path, err)
+	}
+	input := &openapi3filter.ResponseValidationInput{
+		RequestValidationInput: &openapi3filter.RequestValidationInput{
+			Request: req, PathParams: params, Route: route,
+			Options: &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc},
+		},
+		Status:  rec.Code,
+		Header:  rec.Header(),
+		Options: &openapi3filter.Options{IncludeResponseStatus: true},
+	}
+	input.SetBodyBytes(rec.Body.Bytes())
+	if err := openapi3filter.ValidateResponse(context.Background(), input); err != nil {
+		t.Fatalf("response does not match the document: %v\nbody: %s", err, rec.Body)
+	}
+}
+
+// TestLimitAnswersMatchTheDocument drives 429 and 503 through real limiters:
+// memory with a budget of one, and Redis on a port where nothing listens.
+func TestLimitAnswersMatchTheDocument(t *testing.T) {
+	_, router := loadDocument(t)
+	one := domain.Limit{Rate: 1, Period: time.Hour, Burst: 1}
+	limits := application.RateLimitPolicy{Enabled: true, Office: one, Realtime: one, AuthFailures: one}
+	deadRedis, closeRedis, err := redislimit.NewFromURL("redis://127.0.0.1:1/0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { closeRedis() })
+	tests := []struct {
+		name    string
+		limiter domain.RateLimiter
+		path    string
+		want    []int
+	}{
+		{name: "office budget", limiter: memorylimit.New(nil, 0), path: "/api/v1/cloudflare/request-access", want: []int{200, 429}},
+		{name: "realtime budget", limiter: memorylimit.New(nil, 0), path: "/api/v1/realtime/token", want: []int{200, 429}},
+		{name: "store down, closed", limiter: deadRedis, path: "/api/v1/realtime/token", want: []int{503}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := newAPIWith(t, limits, tt.limiter, ginhttp.Options{})
+			bearer := a.bearer(t, "org_1")
+			for _, want := range tt.want {
+				req := httptest.NewRequest("POST", "http://gatepass.test"+tt.path, nil)
+				req.Header.Set("Authorization", "Bearer "+bearer)
+				rec := httptest.NewRecorder()
+				a.handler.ServeHTTP(rec, req)
+				if rec.Code != want {
+					t.Fatalf("status %d, want %d: %s", rec.Code, want, rec.Body)
+				}
+				if want == 429 && rec.Header().Get("Retry-After") == "" {
+					t.Fatal("429 without Retry-After")
+				}
+				validate(t, router, req, rec)
 			}
 		})
 	}

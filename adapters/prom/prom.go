@@ -163,3 +163,11 @@ func (l *limiter) Allow(ctx context.Context, key string, limit domain.Limit) (do
 	}
 	return d, err
 }
+
+// RateLimitRejections is the rejection counter of one limit, for tests.
+func (m *Metrics) RateLimitRejections(limit string) prometheus.Counter {
+	return m.rateLimited.WithLabelValues(limit)
+}
+
+// LimiterErrors is the rate-limit store error counter, for tests.
+func (m *Metrics) LimiterErrors() prometheus.Counter { return m.limiterErrors }

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"net/url"
 	"time"
@@ -183,3 +184,15 @@ func redact(rawURL string) string {
 	}
 	return u.Redacted()
 }
+
+// slogLogging routes go-redis's own log lines (failed dials, pool
+// trouble) into the service's structured log at debug level; the limiter's
+// callers already see every failure as ErrLimiterUnavailable.
+type slogLogging struct{ l *slog.Logger }
+
+func (s slogLogging) Printf(ctx context.Context, format string, v ...any) {
+	s.l.DebugContext(ctx, "redis client", "detail", fmt.Sprintf(format, v...))
+}
+
+// RouteClientLogs sends go-redis's process-wide log output to l.
+func RouteClientLogs(l *slog.Logger) { redis.SetLogger(slogLogging{l: l}) }
