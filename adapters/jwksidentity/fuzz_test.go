@@ -126,6 +126,10 @@ func FuzzVerifyIdentity(f *testing.F) {
 		withHeader(`{"alg":"RS256","kid":7}`),
 		withHeader(`{"alg":"RS256","kid":"../../etc/passwd"}`),
 		compact(header, `{"iss":"`+fuzzIssuer+`","aud":"`+fuzzAudience+`","sub":"a","sub":"b","exp":1e30}`, rs256(key)),
+		// Out-of-range dates: golang-jwt's float-to-int64 conversion wraps
+		// them on amd64, so a far-future nbf or iat read as the past.
+		compact(header, strings.Replace(claims, `"iat":`, `"nbf":1e30,"iat":`, 1), rs256(key)),
+		compact(header, strings.Replace(claims, fmt.Sprintf(`"iat":%d`, fuzzNow.Unix()), `"iat":1e30`, 1), rs256(key)),
 		parts[0] + "." + parts[1] + ".",
 		parts[0] + "." + parts[1] + "." + parts[2][:len(parts[2])/2],
 		// The signature segment spelled differently: padding, a line
@@ -226,6 +230,19 @@ func strictRS256(token string, pub *rsa.PublicKey) (string, error) {
 	}
 	if e, err := exp.Float64(); err != nil || e+30 <= float64(fuzzNow.Unix()) {
 		return "", fmt.Errorf("exp %v", exp)
+	}
+	for _, name := range []string{"nbf", "iat"} {
+		v, present := claims[name]
+		if !present {
+			continue
+		}
+		n, ok := v.(json.Number)
+		if !ok {
+			return "", fmt.Errorf("%s %v", name, v)
+		}
+		if f, err := n.Float64(); err != nil || f-30 > float64(fuzzNow.Unix()) {
+			return "", fmt.Errorf("%s %v in the future", name, n)
+		}
 	}
 	sub, _ := claims["sub"].(string)
 	if sub == "" {

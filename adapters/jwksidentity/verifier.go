@@ -27,6 +27,7 @@ var (
 	ErrBadAlgorithmList = errors.New("algorithm allow-list is empty or holds none or an HMAC algorithm")
 	ErrNoIssuer         = errors.New("issuer is required")
 	ErrNotCompact       = errors.New("token is not three canonical base64url segments")
+	ErrDateOutOfRange   = errors.New("exp, nbf or iat is not a date between 1970 and 9999")
 )
 
 // KeySource returns the verification key for a parsed, not yet verified
@@ -148,6 +149,9 @@ func (v *Verifier) verify(ctx context.Context, bearer string) (domain.Principal,
 	if tok == nil || !tok.Valid {
 		return domain.Principal{}, time.Time{}, domain.ErrInvalidCredentials
 	}
+	if err := datesInRange(claims); err != nil {
+		return domain.Principal{}, time.Time{}, fmt.Errorf("%w: %w", domain.ErrInvalidCredentials, err)
+	}
 	exp, err := claims.GetExpirationTime()
 	if err != nil || exp == nil {
 		return domain.Principal{}, time.Time{}, domain.ErrInvalidCredentials
@@ -160,6 +164,27 @@ func (v *Verifier) verify(ctx context.Context, bearer string) (domain.Principal,
 		return domain.Principal{}, time.Time{}, fmt.Errorf("%w: %w", domain.ErrInvalidCredentials, err)
 	}
 	return p, exp.Time, nil
+}
+
+// maxNumericDate is 9999-12-31T23:59:59Z. golang-jwt turns a NumericDate
+// into a time with a float-to-int64 conversion whose result is
+// platform-dependent out of range: on amd64 an nbf or iat of 1e30 became a
+// date in the past and passed, on arm64 an exp of 1e30 never expires.
+const maxNumericDate = 253402300799
+
+// datesInRange refuses exp, nbf and iat outside 1970 to 9999, so that no
+// time check depends on an overflow.
+func datesInRange(claims jwt.MapClaims) error {
+	for _, name := range []string{"exp", "nbf", "iat"} {
+		v, present := claims[name]
+		if !present {
+			continue
+		}
+		if f, ok := v.(float64); !ok || f < 0 || f > maxNumericDate {
+			return fmt.Errorf("%w: %s", ErrDateOutOfRange, name)
+		}
+	}
+	return nil
 }
 
 // compactAlphabet reports whether s holds only base64url characters and
