@@ -1,0 +1,443 @@
+// Package deploy_test keeps the container image and the Kubernetes
+// manifests in step with the binary they run: the listeners' ports, the
+// probe paths, the setting names, the CLI and the shutdown budget. No
+// container engine or cluster is needed: the files are parsed and the real
+// binary is started where behaviour is the thing checked.
+package deploy_test
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"go.yaml.in/yaml/v4"
+
+	"github.com/gatepass/gatepass/bootstrap"
+)
+
+// Paths relative to this package, where `go test` runs it.
+const (
+	repoRoot   = "../.."
+	deployDir  = repoRoot + "/deploy"
+	k8sDir     = deployDir + "/kubernetes"
+	dockerfile = repoRoot + "/Dockerfile"
+
+	kustomizationFile = "kustomization.yaml"
+	secretExampleFile = "secret.example.yaml"
+
+	// The gatepass Deployment and its container, and the names of its ports.
+	appName   = "gatepass"
+	portHTTP  = "http"
+	portAdmin = "admin"
+)
+
+// document is one YAML document of a manifest file.
+type document struct {
+	File       string     `yaml:"-"`
+	Index      int        `yaml:"-"`
+	APIVersion string     `yaml:"apiVersion"`
+	Kind       string     `yaml:"kind"`
+	Metadata   objectMeta `yaml:"metadata"`
+	node       *yaml.Node
+}
+
+func (d document) String() string {
+	return fmt.Sprintf("%s#%d (%s %q)", d.File, d.Index+1, d.Kind, d.Metadata.Name)
+}
+
+// decode loads the whole document into out.
+func (d document) decode(t *testing.T, out any) {
+	t.Helper()
+	if err := d.node.Load(out); err != nil {
+		t.Fatalf("%s: %v", d, err)
+	}
+}
+
+type objectMeta struct {
+	Name        string            `yaml:"name"`
+	Namespace   string            `yaml:"namespace"`
+	Labels      map[string]string `yaml:"labels"`
+	Annotations map[string]string `yaml:"annotations"`
+}
+
+type labelSelector struct {
+	MatchLabels map[string]string `yaml:"matchLabels"`
+}
+
+// matches reports whether the selector selects labels. An empty selector
+// is treated as matching nothing: none of ours should be empty.
+func (s labelSelector) matches(labels map[string]string) bool {
+	if len(s.MatchLabels) == 0 {
+		return false
+	}
+	for k, v := range s.MatchLabels {
+		if labels[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+type deployment struct {
+	Spec struct {
+		Replicas int           `yaml:"replicas"`
+		Selector labelSelector `yaml:"selector"`
+		Template struct {
+			Metadata objectMeta `yaml:"metadata"`
+			Spec     podSpec    `yaml:"spec"`
+		} `yaml:"template"`
+	} `yaml:"spec"`
+}
+
+type podSpec struct {
+	TerminationGracePeriodSeconds *int `yaml:"terminationGracePeriodSeconds"`
+	SecurityContext               struct {
+		RunAsNonRoot *bool  `yaml:"runAsNonRoot"`
+		RunAsUser    *int64 `yaml:"runAsUser"`
+	} `yaml:"securityContext"`
+	Containers []container `yaml:"containers"`
+	Volumes    []struct {
+		Name   string `yaml:"name"`
+		Secret *struct {
+			SecretName string `yaml:"secretName"`
+		} `yaml:"secret"`
+	} `yaml:"volumes"`
+}
+
+type container struct {
+	Name    string   `yaml:"name"`
+	Image   string   `yaml:"image"`
+	Command []string `yaml:"command"`
+	Args    []string `yaml:"args"`
+	Ports   []struct {
+		Name          string `yaml:"name"`
+		ContainerPort int    `yaml:"containerPort"`
+	} `yaml:"ports"`
+	Env []struct {
+		Name      string `yaml:"name"`
+		Value     string `yaml:"value"`
+		ValueFrom any    `yaml:"valueFrom"`
+	} `yaml:"env"`
+	EnvFrom []struct {
+		Prefix       string `yaml:"prefix"`
+		ConfigMapRef *struct {
+			Name string `yaml:"name"`
+		} `yaml:"configMapRef"`
+		SecretRef *struct {
+			Name string `yaml:"name"`
+		} `yaml:"secretRef"`
+	} `yaml:"envFrom"`
+	VolumeMounts []struct {
+		Name      string `yaml:"name"`
+		MountPath string `yaml:"mountPath"`
+		ReadOnly  bool   `yaml:"readOnly"`
+	} `yaml:"volumeMounts"`
+	Resources struct {
+		Requests map[string]string `yaml:"requests"`
+		Limits   map[string]string `yaml:"limits"`
+	} `yaml:"resources"`
+	StartupProbe   *probe `yaml:"startupProbe"`
+	ReadinessProbe *probe `yaml:"readinessProbe"`
+	LivenessProbe  *probe `yaml:"livenessProbe"`
+	Lifecycle      struct {
+		PreStop *struct {
+			Exec *struct {
+				Command []string `yaml:"command"`
+			} `yaml:"exec"`
+			Sleep *struct {
+				Seconds int `yaml:"seconds"`
+			} `yaml:"sleep"`
+		} `yaml:"preStop"`
+	} `yaml:"lifecycle"`
+	SecurityContext struct {
+		AllowPrivilegeEscalation *bool `yaml:"allowPrivilegeEscalation"`
+		ReadOnlyRootFilesystem   *bool `yaml:"readOnlyRootFilesystem"`
+		RunAsNonRoot             *bool `yaml:"runAsNonRoot"`
+		Capabilities             struct {
+			Drop []string `yaml:"drop"`
+		} `yaml:"capabilities"`
+	} `yaml:"securityContext"`
+}
+
+type probe struct {
+	HTTPGet *struct {
+		Path string `yaml:"path"`
+		// Port is a port name or number, as Kubernetes allows.
+		Port string `yaml:"port"`
+	} `yaml:"httpGet"`
+}
+
+type service struct {
+	Spec struct {
+		Selector map[string]string `yaml:"selector"`
+		Ports    []struct {
+			Name       string `yaml:"name"`
+			Port       int    `yaml:"port"`
+			TargetPort string `yaml:"targetPort"`
+		} `yaml:"ports"`
+	} `yaml:"spec"`
+}
+
+type configMap struct {
+	Data map[string]string `yaml:"data"`
+}
+
+type secret struct {
+	Data       map[string]string `yaml:"data"`
+	StringData map[string]string `yaml:"stringData"`
+}
+
+type kustomization struct {
+	Namespace string   `yaml:"namespace"`
+	Resources []string `yaml:"resources"`
+}
+
+// loadFile parses every document of one YAML file. Empty documents (a
+// file that is all comments) are skipped.
+func loadFile(t *testing.T, path string) []document {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rel, _ := filepath.Rel(repoRoot, path)
+	loader, err := yaml.NewLoader(bytes.NewReader(data))
+	if err != nil {
+		t.Fatalf("%s: %v", rel, err)
+	}
+	var docs []document
+	for i := 0; ; i++ {
+		var n yaml.Node
+		err := loader.Load(&n)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatalf("%s: document %d does not parse: %v", rel, i+1, err)
+		}
+		if n.Kind == 0 || (n.Kind == yaml.DocumentNode && len(n.Content) == 0) {
+			continue
+		}
+		d := document{File: filepath.ToSlash(rel), Index: i, node: &n}
+		if err := n.Load(&d); err != nil {
+			t.Fatalf("%s: document %d: %v", rel, i+1, err)
+		}
+		docs = append(docs, d)
+	}
+	return docs
+}
+
+// yamlFiles lists every YAML file under dir.
+func yamlFiles(t *testing.T, dir string) []string {
+	t.Helper()
+	var files []string
+	err := filepath.WalkDir(dir, func(path string, e fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if ext := filepath.Ext(path); !e.IsDir() && (ext == ".yaml" || ext == ".yml") {
+			files = append(files, path)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) == 0 {
+		t.Fatalf("no YAML under %s", dir)
+	}
+	return files
+}
+
+// applied is every document that `kubectl apply -k` creates: those of the
+// files kustomization.yaml lists.
+func applied(t *testing.T) []document {
+	t.Helper()
+	var docs []document
+	for _, f := range readKustomization(t).Resources {
+		docs = append(docs, loadFile(t, filepath.Join(k8sDir, f))...)
+	}
+	return docs
+}
+
+func readKustomization(t *testing.T) kustomization {
+	t.Helper()
+	docs := loadFile(t, filepath.Join(k8sDir, kustomizationFile))
+	if len(docs) != 1 || docs[0].Kind != "Kustomization" {
+		t.Fatalf("%s: want one Kustomization, got %v", kustomizationFile, docs)
+	}
+	var k kustomization
+	docs[0].decode(t, &k)
+	return k
+}
+
+// find decodes the one applied object of kind and name.
+func find[T any](t *testing.T, docs []document, kind, name string) T {
+	t.Helper()
+	var out T
+	found := 0
+	for _, d := range docs {
+		if d.Kind == kind && d.Metadata.Name == name {
+			d.decode(t, &out)
+			found++
+		}
+	}
+	if found != 1 {
+		t.Fatalf("want one %s %q in the manifests, found %d", kind, name, found)
+	}
+	return out
+}
+
+func ofKind(docs []document, kind string) []document {
+	var out []document
+	for _, d := range docs {
+		if d.Kind == kind {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// app returns the gatepass Deployment and its gatepass container.
+func app(t *testing.T, docs []document) (deployment, container) {
+	t.Helper()
+	dep := find[deployment](t, docs, "Deployment", appName)
+	for _, c := range dep.Spec.Template.Spec.Containers {
+		if c.Name == appName {
+			return dep, c
+		}
+	}
+	t.Fatalf("Deployment %q has no container %q", appName, appName)
+	return dep, container{}
+}
+
+// containerPort returns the number of the container port called name.
+func containerPort(t *testing.T, c container, name string) int {
+	t.Helper()
+	for _, p := range c.Ports {
+		if p.Name == name {
+			return p.ContainerPort
+		}
+	}
+	t.Fatalf("container %q has no port named %q", c.Name, name)
+	return 0
+}
+
+// resolvePort resolves a probe's or Service's port (a name or a number) to
+// the container port's name.
+func resolvePort(c container, port string) (string, bool) {
+	for _, p := range c.Ports {
+		if port == p.Name || port == strconv.Itoa(p.ContainerPort) {
+			return p.Name, true
+		}
+	}
+	return "", false
+}
+
+// environment is the container's environment as the kubelet builds it:
+// the ConfigMaps of envFrom, then env, which wins. Values from secretKeyRef
+// and the like are present with an empty value.
+func environment(t *testing.T, docs []document, c container) map[string]string {
+	t.Helper()
+	env := map[string]string{}
+	for _, from := range c.EnvFrom {
+		switch {
+		case from.ConfigMapRef != nil:
+			cm := find[configMap](t, docs, "ConfigMap", from.ConfigMapRef.Name)
+			for k, v := range cm.Data {
+				env[from.Prefix+k] = v
+			}
+		case from.SecretRef != nil:
+			// Secret data is not in the applied manifests; the names are
+			// then unknown to these tests, so refuse the construct.
+			t.Fatalf("container %q takes envFrom a Secret: mount secrets as files instead", c.Name)
+		}
+	}
+	for _, e := range c.Env {
+		env[e.Name] = e.Value
+	}
+	return env
+}
+
+// setting is one environment variable that bootstrap.Config reads.
+type setting struct {
+	Default    string
+	HasDefault bool
+}
+
+// configSettings walks bootstrap.Config as the env parser does: a field
+// with an `env` tag is a variable, a nested struct adds its envPrefix.
+func configSettings() map[string]setting {
+	out := map[string]setting{}
+	var walk func(t reflect.Type, prefix string)
+	walk = func(t reflect.Type, prefix string) {
+		for f := range t.Fields() {
+			if !f.IsExported() {
+				continue
+			}
+			if tag, ok := f.Tag.Lookup("env"); ok {
+				if name, _, _ := strings.Cut(tag, ","); name != "" {
+					def, has := f.Tag.Lookup("envDefault")
+					out[prefix+name] = setting{Default: def, HasDefault: has}
+					continue
+				}
+			}
+			ft := f.Type
+			if ft.Kind() == reflect.Pointer {
+				ft = ft.Elem()
+			}
+			if ft.Kind() == reflect.Struct {
+				walk(ft, prefix+f.Tag.Get("envPrefix"))
+			}
+		}
+	}
+	walk(reflect.TypeFor[bootstrap.Config](), "")
+	return out
+}
+
+// effective is the value a setting takes in the container: the manifest's,
+// else bootstrap.Config's default. ok is false when the setting is neither
+// set nor known with a default.
+func effective(env map[string]string, settings map[string]setting, name string) (string, bool) {
+	if v, ok := env[name]; ok {
+		return v, true
+	}
+	s, ok := settings[name]
+	if !ok || !s.HasDefault {
+		return "", false
+	}
+	return s.Default, true
+}
+
+// addrPort returns the port of a listen address such as ":8080".
+func addrPort(t *testing.T, name, addr string) (host string, port int) {
+	t.Helper()
+	host, p, err := net.SplitHostPort(addr)
+	if err != nil {
+		t.Fatalf("%s=%q: %v", name, addr, err)
+	}
+	port, err = strconv.Atoi(p)
+	if err != nil {
+		t.Fatalf("%s=%q: the port is not a number", name, addr)
+	}
+	return host, port
+}
+
+func sortedKeys[M ~map[string]V, V any](m M) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
