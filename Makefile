@@ -5,7 +5,7 @@ GO ?= go
 BIN := bin/gatepass
 PKGS := ./...
 
-.PHONY: all build run test unit check generate vet deps interop bench clean help
+.PHONY: all build run test unit check generate vet deps interop bench fuzz clean help
 
 all: build
 
@@ -13,7 +13,8 @@ help:
 	@echo "make run       serve on the embedded development default (APP_ENV=development)"
 	@echo "make test      generation check, go vet, all Go tests with -race, interop tests"
 	@echo "make generate  regenerate Wire and the mocks"
-	@echo "make bench     benchmarks"
+	@echo "make bench     benchmarks: Go benchmarks, HTTP load against the binary, ratios to the machine's limits"
+	@echo "make fuzz      run each fuzz target for FUZZTIME (default 60s); their seed corpora run in make test"
 
 build:
 	$(GO) build -o $(BIN) ./cmd/gatepass
@@ -46,6 +47,12 @@ test: check vet deps unit interop
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+
+FUZZTIME ?= 60s
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzBearerToken$$' -fuzztime $(FUZZTIME) ./adapters/ginhttp/
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeBody$$' -fuzztime $(FUZZTIME) ./adapters/ginhttp/
+	$(GO) test -run '^$$' -fuzz '^FuzzVerifyIdentity$$' -fuzztime $(FUZZTIME) ./adapters/jwksidentity/
 
 clean:
 	rm -rf bin
