@@ -1,6 +1,8 @@
 package ginhttp_test
 
 import (
+	"context"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -130,5 +132,33 @@ func TestMetricsOnlyOnTheAdminRouter(t *testing.T) {
 		if rec := serve(admin, "GET", path, nil); rec.Code != 200 {
 			t.Errorf("admin %s: %d %s", path, rec.Code, rec.Body)
 		}
+	}
+}
+
+// panickingKeys is a key set that fails as badly as code can.
+type panickingKeys struct{}
+
+func (panickingKeys) VerificationKeys(context.Context) ([]domain.VerificationKey, error) {
+	panic("key store exploded")
+}
+
+func TestPanicsAnswer500AndTheServiceKeepsServing(t *testing.T) {
+	var logs strings.Builder
+	app := application.New(application.Ports{Keys: panickingKeys{}}, application.OfficePolicy{}, application.RealtimePolicy{},
+		application.RateLimitPolicy{}, nil)
+	h, err := ginhttp.NewRouter(app, ginhttp.Options{Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := serve(h, "GET", "/.well-known/jwks.json", nil)
+	if rec.Code != 500 || rec.Header().Get("Content-Type") != "application/problem+json" ||
+		!strings.Contains(rec.Body.String(), `"code":"internal"`) || strings.Contains(rec.Body.String(), "exploded") {
+		t.Fatalf("panic answered %d %v %s", rec.Code, rec.Header(), rec.Body)
+	}
+	if !strings.Contains(logs.String(), "key store exploded") {
+		t.Fatalf("panic not logged: %s", logs.String())
+	}
+	if rec := serve(h, "GET", "/healthz", nil); rec.Code != 200 {
+		t.Fatalf("after a panic: %d", rec.Code)
 	}
 }
