@@ -1,0 +1,88 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/gatepass/gatepass/adapters/devidentity"
+	"github.com/gatepass/gatepass/adapters/ginhttp"
+	"github.com/gatepass/gatepass/bootstrap"
+)
+
+// BenchmarkRouter serves the two grant endpoints in process through the
+// very handler `gatepass serve` builds (bootstrap.InitializeServer, the
+// development configuration, rate limits off), without the socket: the
+// profile scripts/bench.sh takes of it shows where a request's CPU time
+// goes. JWT_SIGNER, LOG_LEVEL and DEV_DIR are taken from the environment
+// (a DEV_DIR that already holds the development keys keeps their
+// generation out of the profile); request logs go to a file, as the
+// server's go to its stderr.
+func BenchmarkRouter(b *testing.B) {
+	env := map[string]string{
+		"APP_ENV":            "development",
+		"DEV_DIR":            b.TempDir(),
+		"RATE_LIMIT_ENABLED": "false",
+	}
+	for _, k := range []string{"JWT_SIGNER", "LOG_LEVEL", "DEV_DIR"} {
+		if v := os.Getenv(k); v != "" {
+			env[k] = v
+		}
+	}
+	cfg, err := bootstrap.LoadConfig(env)
+	if err != nil {
+		b.Fatal(err)
+	}
+	logs, err := os.Create(filepath.Join(b.TempDir(), "gatepass.log"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { logs.Close() })
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(cfg.LogLevel)); err != nil {
+		b.Fatal(err)
+	}
+	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: level}))
+
+	ctx, cancel := context.WithCancel(context.Background())
+	b.Cleanup(cancel)
+	srv, cleanup, err := bootstrap.InitializeServer(ctx, cfg, logger)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(cleanup)
+	if srv.Dev == nil {
+		b.Fatal("the development configuration did not verify callers locally")
+	}
+	bearer, err := devidentity.Mint(srv.Dev.IdentityKey, devidentity.Identity{
+		UserID: "user_bench", OrgID: "org_bench", Role: "member",
+	}, time.Now(), time.Hour)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("signer %s", srv.Backend.Name)
+
+	for _, route := range []struct{ name, path string }{
+		{"office", ginhttp.RouteOfficeAccess},
+		{"realtime", ginhttp.RouteRealtimeToken},
+	} {
+		b.Run(route.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				req := httptest.NewRequest(http.MethodPost, route.path, nil)
+				req.RemoteAddr = "127.0.0.1:40000"
+				req.Header.Set("Authorization", "Bearer "+bearer)
+				rec := httptest.NewRecorder()
+				srv.Handler.ServeHTTP(rec, req)
+				if rec.Code != http.StatusOK {
+					b.Fatalf("%s: status %d: %s", route.path, rec.Code, rec.Body)
+				}
+			}
+		})
+	}
+}
