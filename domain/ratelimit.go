@@ -14,6 +14,9 @@ var ErrRateLimited = errors.New("rate limited")
 // ErrLimiterUnavailable means the rate-limit store could not be reached.
 var ErrLimiterUnavailable = errors.New("rate limiter unavailable")
 
+// ErrInvalidLimit means a limit cannot be enforced.
+var ErrInvalidLimit = errors.New("invalid rate limit")
+
 // Limit is a budget: Rate events per Period on average, with room for a
 // Burst of events at once.
 type Limit struct {
@@ -24,6 +27,23 @@ type Limit struct {
 
 // Valid reports whether the limit can be enforced.
 func (l Limit) Valid() bool { return l.Rate > 0 && l.Period > 0 && l.Burst > 0 }
+
+// GCRA returns the limit as the generic cell rate algorithm sees it: the
+// emission interval (Period/Rate, the time one event costs) and the burst
+// offset (the time Burst events cost). Every backend refuses the same
+// limits: a non-positive field, an interval under a nanosecond, or a burst
+// offset past what a time.Duration holds.
+func (l Limit) GCRA() (interval, burstOffset time.Duration, err error) {
+	if !l.Valid() {
+		return 0, 0, fmt.Errorf("%w: %d per %s, burst %d", ErrInvalidLimit, l.Rate, l.Period, l.Burst)
+	}
+	interval = l.Period / time.Duration(l.Rate)
+	burstOffset = interval * time.Duration(l.Burst)
+	if interval <= 0 || burstOffset/time.Duration(l.Burst) != interval {
+		return 0, 0, fmt.Errorf("%w: %d per %s, burst %d", ErrInvalidLimit, l.Rate, l.Period, l.Burst)
+	}
+	return interval, burstOffset, nil
+}
 
 // Decision is a rate limiter's answer for one event.
 type Decision struct {

@@ -13,8 +13,6 @@ package memorylimit
 import (
 	"container/heap"
 	"context"
-	"errors"
-	"fmt"
 	"sync"
 	"time"
 
@@ -29,7 +27,7 @@ const DefaultMaxKeys = 100_000
 
 // ErrInvalidLimit means a limit cannot be enforced: Rate, Period or Burst
 // is not positive, or Period/Rate is under a nanosecond.
-var ErrInvalidLimit = errors.New("invalid rate limit")
+var ErrInvalidLimit = domain.ErrInvalidLimit
 
 // Limiter is a GCRA rate limiter held in memory. It is safe for concurrent
 // use.
@@ -57,7 +55,7 @@ func New(now func() time.Time, maxKeys int) *Limiter {
 // Allow counts one event for key against limit. A refused event costs
 // nothing.
 func (l *Limiter) Allow(_ context.Context, key string, limit domain.Limit) (domain.Decision, error) {
-	interval, burstOffset, err := gcra(limit)
+	interval, burstOffset, err := limit.GCRA()
 	if err != nil {
 		return domain.Decision{}, err
 	}
@@ -89,20 +87,6 @@ func (l *Limiter) Len() int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return len(l.keys)
-}
-
-// gcra returns the emission interval (Period/Rate, the time one event
-// costs) and the burst offset (the time Burst events cost).
-func gcra(limit domain.Limit) (interval, burstOffset time.Duration, err error) {
-	if !limit.Valid() {
-		return 0, 0, fmt.Errorf("%w: %d per %s, burst %d", ErrInvalidLimit, limit.Rate, limit.Period, limit.Burst)
-	}
-	interval = limit.Period / time.Duration(limit.Rate)
-	burstOffset = interval * time.Duration(limit.Burst)
-	if interval <= 0 || burstOffset/time.Duration(limit.Burst) != interval {
-		return 0, 0, fmt.Errorf("%w: %d per %s, burst %d", ErrInvalidLimit, limit.Rate, limit.Period, limit.Burst)
-	}
-	return interval, burstOffset, nil
 }
 
 // forgetRefilled drops keys whose budget is full again; the caller holds mu.

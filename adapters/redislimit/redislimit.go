@@ -39,7 +39,7 @@ const (
 var (
 	// ErrInvalidLimit means a limit cannot be enforced: Rate, Period or
 	// Burst is not positive, or Period/Rate is under a nanosecond.
-	ErrInvalidLimit = errors.New("invalid rate limit")
+	ErrInvalidLimit = domain.ErrInvalidLimit
 	// ErrInvalidURL means a Redis URL could not be parsed.
 	ErrInvalidURL = errors.New("invalid redis url")
 )
@@ -114,7 +114,7 @@ func ParseURL(rawURL string) (*redis.Options, error) {
 // Allow counts one event for key against limit. A refused event costs
 // nothing. Any failure to reach Redis wraps domain.ErrLimiterUnavailable.
 func (l *Limiter) Allow(ctx context.Context, key string, limit domain.Limit) (domain.Decision, error) {
-	interval, burstOffset, err := gcra(limit)
+	interval, burstOffset, err := limit.GCRA()
 	if err != nil {
 		return domain.Decision{}, err
 	}
@@ -139,21 +139,6 @@ func (l *Limiter) Ping(ctx context.Context) error {
 		return fmt.Errorf("%w: %w", domain.ErrLimiterUnavailable, err)
 	}
 	return nil
-}
-
-// gcra returns the emission interval (Period/Rate, the time one event
-// costs) and the burst offset (the time Burst events cost). It refuses the
-// limits the in-memory backend refuses.
-func gcra(limit domain.Limit) (interval, burstOffset time.Duration, err error) {
-	if !limit.Valid() {
-		return 0, 0, fmt.Errorf("%w: %d per %s, burst %d", ErrInvalidLimit, limit.Rate, limit.Period, limit.Burst)
-	}
-	interval = limit.Period / time.Duration(limit.Rate)
-	burstOffset = interval * time.Duration(limit.Burst)
-	if interval <= 0 || burstOffset/time.Duration(limit.Burst) != interval {
-		return 0, 0, fmt.Errorf("%w: %d per %s, burst %d", ErrInvalidLimit, limit.Rate, limit.Period, limit.Burst)
-	}
-	return interval, burstOffset, nil
 }
 
 // remaining recomputes the script's Remaining from its ResetAfter (how far
