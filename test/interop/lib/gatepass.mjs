@@ -42,14 +42,35 @@ export async function freePort() {
   return port;
 }
 
-/** rsaKeyPair makes a 2048-bit RSA key: PKCS#8 private and SPKI public PEM. */
-export function rsaKeyPair() {
-  const { privateKey, publicKey } = generateKeyPairSync("rsa", {
-    modulusLength: 2048,
+/** ALGORITHMS are the JWT_ALGORITHM values gatepass signs office grants with. */
+export const ALGORITHMS = ["RS256", "PS256", "ES256", "EdDSA"];
+
+// What generateKeyPairSync needs for a key that fits each algorithm.
+const KEY_TYPES = {
+  RS256: ["rsa", { modulusLength: 2048 }],
+  PS256: ["rsa", { modulusLength: 2048 }],
+  ES256: ["ec", { namedCurve: "P-256" }],
+  EdDSA: ["ed25519", {}],
+};
+
+/**
+ * keyPair makes a key that fits alg (RSA 2048, EC P-256 or Ed25519):
+ * PKCS#8 private and SPKI public PEM.
+ */
+export function keyPair(alg = "RS256") {
+  const [type, params] = KEY_TYPES[alg] ?? [];
+  if (!type) throw new Error(`no key type for algorithm ${alg}`);
+  const { privateKey, publicKey } = generateKeyPairSync(type, {
+    ...params,
     privateKeyEncoding: { type: "pkcs8", format: "pem" },
     publicKeyEncoding: { type: "spki", format: "pem" },
   });
   return { privateKey, publicKey };
+}
+
+/** rsaKeyPair makes a 2048-bit RSA key: PKCS#8 private and SPKI public PEM. */
+export function rsaKeyPair() {
+  return keyPair("RS256");
 }
 
 /** supabaseSecret makes an HMAC secret longer than gatepass's 32-byte minimum. */
@@ -60,9 +81,11 @@ export function supabaseSecret() {
 /**
  * serverEnv is the environment of a development gatepass with its own
  * folder. privateKey and verificationKeys are PEM; verificationKeys is only
- * set when given.
+ * set when given. algorithm and signer are JWT_ALGORITHM and JWT_SIGNER
+ * (gatepass's defaults when not given), logLevel is LOG_LEVEL (warn), and
+ * extraEnv is added last (a PKCS#11 token's settings, say).
  */
-export function serverEnv({ devDir, port, privateKey, verificationKeys, secret, ttl }) {
+export function serverEnv({ devDir, port, privateKey, verificationKeys, secret, ttl, algorithm, signer, logLevel, extraEnv }) {
   const env = {
     PATH: process.env.PATH,
     HOME: process.env.HOME ?? tmpdir(),
@@ -74,13 +97,18 @@ export function serverEnv({ devDir, port, privateKey, verificationKeys, secret, 
     JWT_ISSUER: ISSUER,
     JWT_AUDIENCE: AUDIENCE,
     WEBSOCKET_BASE_URL: WEBSOCKET_URL,
-    LOG_LEVEL: "warn",
+    LOG_LEVEL: logLevel ?? "warn",
+    // The suites ask for many grants for few users in a few seconds; the
+    // budgets have their own tests in Go.
+    RATE_LIMIT_ENABLED: "false",
   };
   if (privateKey) env.JWT_PRIVATE_KEY = privateKey;
   if (verificationKeys) env.JWT_VERIFICATION_KEYS = verificationKeys;
   if (secret) env.SUPABASE_JWT_SECRET = secret;
   if (ttl) env.JWT_TTL = ttl;
-  return env;
+  if (algorithm) env.JWT_ALGORITHM = algorithm;
+  if (signer) env.JWT_SIGNER = signer;
+  return { ...env, ...extraEnv };
 }
 
 /** runGatepass runs a gatepass subcommand to completion and returns its stdout. */
@@ -112,8 +140,23 @@ export async function startGatepass(t, options = {}) {
   const child = spawn(bin, ["serve"], { env, stdio: ["ignore", "ignore", "pipe"] });
   running.add(child);
   let stderr = "";
+  // The start record ("gatepass serving", logged at info) says which signer
+  // was chosen and where the admin listener is; it is kept apart, as the
+  // tail of stderr may have moved past it.
+  let startRecord;
+  let partial = "";
   child.stderr.setEncoding("utf8").on("data", (d) => {
     stderr = (stderr + d).slice(-8192);
+    const lines = (partial + d).split("\n");
+    partial = lines.pop();
+    for (const line of lines) {
+      if (startRecord || !line.includes('"gatepass serving"')) continue;
+      try {
+        startRecord = JSON.parse(line);
+      } catch {
+        // Not a JSON record.
+      }
+    }
   });
   const exited = new Promise((resolve) => child.once("exit", (code, signal) => resolve({ code, signal })));
   exited.then(() => running.delete(child));
@@ -125,6 +168,20 @@ export async function startGatepass(t, options = {}) {
     devDir,
     env,
     logs: () => stderr,
+    /** startRecord is the "gatepass serving" log record (needs logLevel "info"). */
+    startRecord: () => startRecord,
+    /** readyz fetches GET /readyz from the public port, or from base. */
+    async readyz(base = baseURL) {
+      const res = await fetch(new URL("/readyz", base), { signal: AbortSignal.timeout(5_000) });
+      return { status: res.status, body: await res.json() };
+    },
+    /** jwks fetches the served JWK Set. */
+    async jwks() {
+      const res = await fetch(new URL("/.well-known/jwks.json", baseURL), { signal: AbortSignal.timeout(5_000) });
+      if (res.status !== 200) throw new Error(`jwks.json answered ${res.status}`);
+      return res.json();
+    },
+    jwksURL: new URL("/.well-known/jwks.json", baseURL).href,
     async stop() {
       if (child.exitCode === null && child.signalCode === null) {
         child.kill("SIGTERM");
@@ -166,6 +223,27 @@ export async function startGatepass(t, options = {}) {
     }
   }
   return server;
+}
+
+/**
+ * serveExit runs `gatepass serve` with the options of startGatepass on a
+ * fresh folder and port, for settings that must stop it before it listens,
+ * and resolves to its exit { code, signal, stderr } (signal SIGKILL when it
+ * was still running after 10 s).
+ */
+export async function serveExit(options = {}) {
+  const bin = gatepassBin();
+  const devDir = mkdtempSync(join(tmpdir(), "gatepass-interop-"));
+  const env = serverEnv({ ...options, devDir, port: await freePort() });
+  try {
+    return await new Promise((resolve) => {
+      execFile(bin, ["serve"], { env, timeout: 10_000, killSignal: "SIGKILL" }, (err, _stdout, stderr) => {
+        resolve({ code: err ? err.code ?? null : 0, signal: err?.signal ?? null, stderr });
+      });
+    });
+  } finally {
+    rmSync(devDir, { recursive: true, force: true });
+  }
 }
 
 /** devToken mints a development identity token with `gatepass dev-token`. */

@@ -47,6 +47,26 @@ export async function connect(url, token, via = "header") {
   return r.socket;
 }
 
+/**
+ * relay connects two grants of one organization, the first by header and
+ * the second by subprotocol, sends text from the first and resolves to what
+ * the second received. Both sockets are closed before it returns.
+ */
+export async function relay(url, senderToken, receiverToken, text = "hello") {
+  const sender = await connect(url, senderToken, "header");
+  try {
+    const receiver = await connect(url, receiverToken, "protocol");
+    try {
+      sender.send(text);
+      return await receiver.next();
+    } finally {
+      receiver.close();
+    }
+  } finally {
+    sender.close();
+  }
+}
+
 /** Socket queues the JSON messages it receives. */
 export class Socket {
   #queue = [];
