@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the Node interop suites (jose, and the office-router Worker on
 # workerd) against a gatepass binary: GATEPASS_BIN, or one built here.
-# Exits non-zero when any test fails.
+# The PKCS#11 signer is tested on a SoftHSM2 token, which deps.sh installs
+# when missing (as root) or asks for. Exits non-zero when any test fails.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$root"
@@ -22,7 +23,7 @@ if [ ! -x "$GATEPASS_BIN" ]; then
 fi
 export GATEPASS_BIN
 
-scripts/deps.sh npm
+scripts/deps.sh npm softhsm
 
 cd test
 # One file at a time: each starts its own servers and workerd, and the
