@@ -16,7 +16,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 
 import { calculateJwkThumbprint, decodeProtectedHeader, exportJWK } from "jose";
 
-import { AUDIENCE, freePort, ISSUER, rsaKeyPair, startGatepass } from "./lib/gatepass.mjs";
+import { AUDIENCE, freePort, ISSUER, keyPair, rsaKeyPair, startGatepass } from "./lib/gatepass.mjs";
 import { startWorker } from "./lib/officerouter.mjs";
 import { attempt, connect, wsURL } from "./lib/sockets.mjs";
 
@@ -109,5 +109,54 @@ describe("key rotation seen by the office-router Worker (JWKS mode)", { timeout:
     await assertAdmitted(url, newGrant.token);
     assert.ok(Date.now() / 1000 < JSON.parse(Buffer.from(oldGrant.token.split(".")[1], "base64url")).exp,
       "the K1 grant had not simply expired");
+  });
+});
+
+// Switching algorithms is a rotation to a key of another type. gatepass
+// publishes keys of its JWT_ALGORITHM only, so there is no overlap phase:
+// the Worker allows both algorithms through the switch, new grants are
+// admitted without a redeploy, and a grant of the old algorithm still in
+// flight (at most JWT_TTL old) is refused; its client asks for a new one.
+describe("switching JWT_ALGORITHM from RS256 to ES256 (JWKS mode, Worker allowing both)", { timeout: 90_000 }, () => {
+  let port;
+  let devDir;
+  let server;
+  let worker;
+  let url;
+  let rsaGrant;
+
+  before(async () => {
+    port = await freePort();
+    devDir = mkdtempSync(join(tmpdir(), "gatepass-rotation-"));
+    server = await startGatepass(null, { port, devDir, algorithm: "RS256", privateKey: keyPair("RS256").privateKey });
+    worker = await startWorker(null, {
+      CONN_JWT_ISSUER: ISSUER,
+      CONN_JWT_AUDIENCE: AUDIENCE,
+      CONN_JWKS_URL: new URL("/.well-known/jwks.json", server.baseURL).href,
+      CONN_JWKS_CACHE_SECONDS: String(JWKS_CACHE_SECONDS),
+      CONN_JWT_ALGORITHMS: "RS256,ES256",
+    });
+    url = wsURL(worker.url);
+  });
+  after(async () => {
+    await worker?.stop();
+    await server?.stop();
+    if (devDir) rmSync(devDir, { recursive: true, force: true });
+  });
+
+  test("before: RS256 grants are admitted", async () => {
+    rsaGrant = await server.grant({ user: "user_a", org: "org_1", role: "admin" });
+    assert.equal(decodeProtectedHeader(rsaGrant.token).alg, "RS256");
+    await assertAdmitted(url, rsaGrant.token);
+  });
+
+  test("after: ES256 grants are admitted, the RS256 grant in flight is refused", async () => {
+    await server.stop();
+    server = await startGatepass(null, { port, devDir, algorithm: "ES256", privateKey: keyPair("ES256").privateKey });
+    const ecGrant = await server.grant({ user: "user_b", org: "org_1", role: "member" });
+    assert.equal(decodeProtectedHeader(ecGrant.token).alg, "ES256");
+    await sleep(CACHE_WAIT_MS);
+    await assertAdmitted(url, ecGrant.token);
+    await assertRefused(url, rsaGrant.token);
   });
 });

@@ -8,7 +8,9 @@
 //   CONN_JWKS_URL         gatepass's /.well-known/jwks.json (keys rotate with
 //                         no redeploy), or
 //   CONN_JWT_PUBLIC_KEY   one SPKI PEM public key (literal \n accepted)
-//   CONN_JWT_ALGORITHMS   comma-separated allow-list, default RS256
+//   CONN_JWT_ALGORITHMS   comma-separated allow-list, default RS256; set it
+//                         to gatepass's JWT_ALGORITHM (RS256, PS256, ES256
+//                         or EdDSA: WebCrypto on Workers verifies all four)
 //   CONN_JWKS_CACHE_SECONDS  how long fetched keys are trusted, default 300
 //                            (gatepass's Cache-Control max-age)
 import { DurableObject } from "cloudflare:workers";
