@@ -42,31 +42,17 @@ func Normalize(text string) string {
 
 // ParsePrivateRSA parses one RSA private key of at least MinRSABits.
 func ParsePrivateRSA(text string) (*rsa.PrivateKey, error) {
-	block, _ := pem.Decode([]byte(Normalize(text)))
-	if block == nil {
-		return nil, ErrNoPEM
-	}
-	var key any
-	var err error
-	switch block.Type {
-	case "RSA PRIVATE KEY":
-		key, err = x509.ParsePKCS1PrivateKey(block.Bytes)
-	case "PRIVATE KEY":
-		key, err = x509.ParsePKCS8PrivateKey(block.Bytes)
-	default:
-		return nil, fmt.Errorf("%w %q", ErrUnknownType, block.Type)
-	}
+	key, err := ParsePrivate(text)
 	if err != nil {
-		return nil, ErrUnparsable
+		if errors.Is(err, ErrUnsupportedKey) {
+			return nil, ErrNotRSA
+		}
+		return nil, err
 	}
 	rsaKey, ok := key.(*rsa.PrivateKey)
 	if !ok {
 		return nil, ErrNotRSA
 	}
-	if err := checkBits(&rsaKey.PublicKey); err != nil {
-		return nil, err
-	}
-	rsaKey.Precompute()
 	return rsaKey, nil
 }
 
