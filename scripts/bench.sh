@@ -1,0 +1,256 @@
+#!/usr/bin/env bash
+# Measures gatepass against the limits of the machine it runs on, and prints
+# one table with the target ratios:
+#   - the Go benchmarks (signers, use cases, limiters), one core;
+#   - `openssl speed rsa2048`, one core: the machine's RSA signing limit;
+#   - the real `gatepass serve` under HTTP load, per JWT_SIGNER, for both
+#     grant endpoints, and a bare gin server answering a body of the same
+#     size (the HTTP ceiling), each on CPU 0 with GOMAXPROCS=1 while the
+#     load generator runs on CPU 1, over loopback with keep-alive;
+#   - a CPU profile of the same requests served in process.
+# Raw results go to bench/out/<time>/ (git-ignored; bench/out/latest points
+# at the last run). Everything is built into a temporary folder.
+#
+# Knobs (environment):
+#   BENCH_SECONDS=10        measured seconds of each HTTP run and of each openssl speed phase
+#   BENCH_WARMUP=2          warm-up seconds before each HTTP measurement
+#   BENCH_CONCURRENCY=32    keep-alive connections, one request in flight each
+#   BENCH_SIGNERS="openssl go"   JWT_SIGNER values of the request-access runs
+#   BENCH_MAX_REQUESTS=2000000   cap on the requests of one measured window
+#   BENCH_LOG_LEVEL=info    LOG_LEVEL of the server (info logs every request, as in production)
+#   BENCH_GOBENCH=1         run the Go benchmarks (0: skip)
+#   BENCH_GOBENCHTIME=1s    -benchtime of the Go benchmarks
+#   BENCH_PROFILE=1         profile the in-process router (0: skip)
+#   BENCH_IDLE_WAIT=10      before each measurement, wait up to this many seconds for
+#                           the machine to be idle (other processes skew the numbers)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { printf 'bench: %s\n' "$*" >&2; }
+die() { say "$*"; exit 1; }
+
+seconds=${BENCH_SECONDS:-10}
+warmup=${BENCH_WARMUP:-2}
+conc=${BENCH_CONCURRENCY:-32}
+signers=${BENCH_SIGNERS:-openssl go}
+max_requests=${BENCH_MAX_REQUESTS:-2000000}
+log_level=${BENCH_LOG_LEVEL:-info}
+gobench=${BENCH_GOBENCH:-1}
+gobenchtime=${BENCH_GOBENCHTIME:-1s}
+profile=${BENCH_PROFILE:-1}
+idle_wait=${BENCH_IDLE_WAIT:-10}
+for v in seconds warmup conc max_requests idle_wait; do
+  [[ ${!v} =~ ^[0-9]+$ ]] || die "$v must be a whole number, got '${!v}'"
+done
+[ "$seconds" -ge 1 ] && [ "$seconds" -le 120 ] || die "BENCH_SECONDS must be between 1 and 120"
+[ "$warmup" -le 60 ] || die "BENCH_WARMUP must be at most 60"
+[ "$conc" -ge 1 ] && [ "$conc" -le 1024 ] || die "BENCH_CONCURRENCY must be between 1 and 1024"
+[ -n "$signers" ] || die "BENCH_SIGNERS is empty"
+
+stamp=$(date -u +%Y%m%dT%H%M%SZ)
+out=bench/out/$stamp
+mkdir -p "$out"
+ln -sfn "$stamp" bench/out/latest
+tmp=$(mktemp -d)
+server_pid=""
+cleanup() {
+  if [ -n "$server_pid" ]; then
+    kill "$server_pid" 2>/dev/null || true
+    wait "$server_pid" 2>/dev/null || true
+  fi
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# The server on CPU 0, everything that measures it on CPU 1.
+if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
+  server_pin=(taskset -c 0)
+  client_pin=(taskset -c 1)
+  server_core=0
+  placement="server on CPU 0 with GOMAXPROCS=1, load generator on CPU 1"
+else
+  say "taskset (util-linux) is missing or the machine has one CPU: running unpinned, numbers are less comparable"
+  server_pin=()
+  client_pin=()
+  server_core=-1
+  placement="UNPINNED (no taskset or one CPU), server with GOMAXPROCS=1"
+fi
+
+say "building into a temporary folder"
+go build -o "$tmp/gatepass" ./cmd/gatepass
+go build -o "$tmp/loadgen" ./test/loadgen
+go build -tags bench -o "$tmp/ceiling" ./test/bench
+loadgen=$tmp/loadgen
+wait_idle() {
+  if [ "$idle_wait" -gt 0 ]; then "$loadgen" -wait-idle "${idle_wait}s"; fi
+}
+
+commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+git diff --quiet HEAD 2>/dev/null || commit="$commit + uncommitted changes"
+{
+  echo "gatepass benchmarks, $(date -u +%Y-%m-%dT%H:%M:%SZ), commit $commit"
+  echo "machine: $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2- | sed 's/^ *//')), Linux $(uname -r), $(go env GOVERSION), $(openssl version 2>/dev/null | cut -d' ' -f1-2)"
+  echo "placement: $placement; $conc keep-alive connections, ${warmup}s warm-up, ${seconds}s measured; server LOG_LEVEL=$log_level, rate limits off"
+  echo "load average before the run: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null)"
+} >"$out/meta.txt"
+
+# --- Go benchmarks, one core ---
+if [ "$gobench" = 1 ]; then
+  mapfile -t bench_dirs < <(grep -rlE --include='*_test.go' --exclude-dir=node_modules --exclude-dir=.git '^func Benchmark' . |
+    xargs -n1 dirname | sort -u | grep -vx './test/bench')
+  say "Go benchmarks (-benchtime $gobenchtime) in ${bench_dirs[*]}"
+  : >"$out/gobench.txt"
+  for d in "${bench_dirs[@]}"; do
+    go test -c -o "$tmp/tests/$(echo "${d#./}" | tr / -).test" "$d" >>"$out/gobench.txt" 2>&1 ||
+      say "  $d: build failed (see gobench.txt)"
+  done
+  wait_idle
+  for d in "${bench_dirs[@]}"; do
+    bin="$tmp/tests/$(echo "${d#./}" | tr / -).test"
+    [ -x "$bin" ] || continue
+    (cd "$d" && "${server_pin[@]}" "$bin" -test.run '^$' -test.bench . -test.benchmem \
+      -test.benchtime "$gobenchtime" -test.cpu 1) >>"$out/gobench.txt" 2>&1 ||
+      say "  $d: benchmarks failed (see gobench.txt)"
+  done
+fi
+
+# --- The machine's RSA signing limit, one core ---
+if command -v openssl >/dev/null; then
+  say "openssl speed -seconds $seconds rsa2048 (sign, then verify)"
+  wait_idle
+  "${server_pin[@]}" openssl speed -seconds "$seconds" rsa2048 >"$out/openssl-speed.txt" 2>&1 ||
+    say "openssl speed failed (see openssl-speed.txt)"
+else
+  say "openssl is not installed: no RSA signing limit to compare with"
+fi
+
+# --- HTTP ---
+# free_port picks a loopback port nothing listens on, below the ephemeral
+# range so that no outgoing connection takes it before the server binds it.
+free_port() {
+  local p low
+  low=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+  [ "$low" -gt 12000 ] || low=32768
+  for _ in $(seq 100); do
+    p=$((10000 + RANDOM % (low - 10000)))
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+      echo "$p"
+      return 0
+    fi
+  done
+  die "no free loopback port"
+}
+
+# Development mode: keys under a temporary DEV_DIR, callers verified
+# against the local development identity key (cached after the first
+# request, as AUTH_CACHE_* defaults do in production).
+dev=$tmp/dev
+env -i PATH="$PATH" HOME="$HOME" APP_ENV=development DEV_DIR="$dev" \
+  "$tmp/gatepass" dev-token --user user_bench --org org_bench --role member --ttl 1h >"$tmp/bearer"
+
+# start_gatepass NAME JWT_SIGNER: serve in the background; sets server_pid,
+# server_url, admin_url and signer (what the server says it signs with).
+# A port taken between choosing and binding it means another try.
+start_gatepass() {
+  local name=$1 want=$2 port admin try
+  for try in 1 2 3; do
+    port=$(free_port)
+    admin=$(free_port)
+    "${server_pin[@]}" env -i PATH="$PATH" HOME="$HOME" GOMAXPROCS=1 \
+      APP_ENV=development DEV_DIR="$dev" HTTP_ADDR="127.0.0.1:$port" ADMIN_ADDR="127.0.0.1:$admin" \
+      RATE_LIMIT_ENABLED=false JWT_SIGNER="$want" LOG_LEVEL="$log_level" \
+      "$tmp/gatepass" serve >/dev/null 2>"$tmp/$name.log" &
+    server_pid=$!
+    server_url=http://127.0.0.1:$port
+    admin_url=http://127.0.0.1:$admin
+    if "$loadgen" -probe -wait 30s -server-pid "$server_pid" -method GET -url "$server_url/healthz" >/dev/null 2>&1; then
+      break
+    fi
+    stop_server
+    if [ "$try" = 3 ] || ! grep -q 'address already in use' "$tmp/$name.log"; then
+      tail -n 3 "$tmp/$name.log" >&2
+      die "gatepass ($name) did not start"
+    fi
+  done
+  grep -m1 '"gatepass serving"' "$tmp/$name.log" | sed 's/"addr":"[^"]*",//' >"$out/server-$name.log" || true
+  "$loadgen" -probe -method GET -url "$admin_url/readyz" >"$out/readyz-$name.json" 2>/dev/null || true
+  signer=$(grep -o '"signer":"[^"]*"' "$tmp/$name.log" | head -n1 | cut -d'"' -f4)
+  if [ -z "$signer" ]; then
+    say "  the server does not say which signer it uses (JWT_SIGNER not wired?); recorded as '$want?'"
+    signer="$want?"
+  elif [ "$signer" != "$want" ]; then
+    say "  asked for JWT_SIGNER=$want, the server signs with $signer"
+  fi
+}
+
+# start_ceiling BODY_BYTES: the bare gin server, pinned like gatepass.
+start_ceiling() {
+  local port
+  port=$(free_port)
+  "${server_pin[@]}" env GOMAXPROCS=1 "$tmp/ceiling" -addr "127.0.0.1:$port" -body-bytes "$1" 2>"$tmp/ceiling.log" &
+  server_pid=$!
+  server_url=http://127.0.0.1:$port
+  "$loadgen" -probe -wait 30s -server-pid "$server_pid" -method GET -url "$server_url/healthz" >/dev/null || die "the bare gin server did not start"
+  signer=""
+}
+
+stop_server() {
+  kill "$server_pid" 2>/dev/null || true
+  wait "$server_pid" 2>/dev/null || true
+  server_pid=""
+}
+
+# load FILE LABEL PATH: the measured run against the current server.
+load() {
+  wait_idle
+  "${client_pin[@]}" "$loadgen" -url "$server_url$3" -bearer-file "$tmp/bearer" -c "$conc" \
+    -warmup "${warmup}s" -duration "${seconds}s" -max-requests "$max_requests" \
+    -server-pid "$server_pid" -label "$2" -signer "$signer" -out "$out/$1" >/dev/null
+}
+
+n=1
+for s in $signers; do
+  say "gatepass, JWT_SIGNER=$s: POST /api/v1/cloudflare/request-access"
+  start_gatepass "office-$s" "$s"
+  load "http-$n-office-$s.json" request-access /api/v1/cloudflare/request-access
+  stop_server
+  n=$((n + 1))
+done
+
+s=${signers%% *}
+say "gatepass, JWT_SIGNER=$s: POST /api/v1/realtime/token"
+start_gatepass realtime "$s"
+body_bytes=$("$loadgen" -probe -url "$server_url/api/v1/realtime/token" -bearer-file "$tmp/bearer" | wc -c)
+[ "$body_bytes" -ge 100 ] || die "the realtime token endpoint did not answer 200 with a token"
+load "http-$n-realtime.json" realtime/token /api/v1/realtime/token
+stop_server
+n=$((n + 1))
+
+say "bare gin, a constant ${body_bytes}-byte JSON body (the size of a realtime token response)"
+start_ceiling "$body_bytes"
+load "http-$n-ceiling.json" "bare gin" /api/v1/realtime/token
+stop_server
+
+# --- Where the time goes: the same requests in process, profiled ---
+if [ "$profile" = 1 ]; then
+  say "CPU profile of the router in process (JWT_SIGNER=$s)"
+  go test -c -o "$tmp/router.test" ./test/bench
+  wait_idle
+  : >"$out/router.txt"
+  for ep in office realtime; do
+    (cd test/bench && env JWT_SIGNER="$s" LOG_LEVEL="$log_level" DEV_DIR="$dev" "${server_pin[@]}" "$tmp/router.test" \
+      -test.run '^$' -test.bench "^BenchmarkRouter/$ep\$" -test.benchmem -test.benchtime 3s -test.cpu 1 \
+      -test.cpuprofile "$OLDPWD/$out/profile-$ep.prof") >>"$out/router.txt" 2>&1 ||
+      say "  in-process $ep benchmark failed (see router.txt)"
+    if [ -s "$out/profile-$ep.prof" ]; then
+      go tool pprof -top -nodecount 40 "$tmp/router.test" "$out/profile-$ep.prof" >"$out/profile-$ep-top.txt" 2>/dev/null || true
+      go tool pprof -top -cum -nodecount 400 "$tmp/router.test" "$out/profile-$ep.prof" >"$out/profile-$ep-cum.txt" 2>/dev/null || true
+    fi
+  done
+fi
+
+echo
+"$loadgen" -report "$out" -server-core "$server_core" | tee "$out/summary.txt"
+echo
+say "raw results in $out ($SECONDS s)"
