@@ -366,6 +366,9 @@ func (c Config) validateKeys() []error {
 	case SignerGo, SignerOpenSSL, SignerAuto:
 		errs = append(errs, c.validatePEMKey()...)
 	case SignerPKCS11:
+		if c.Office.Algorithm == jwtsigner.EdDSA {
+			bad("JWT_ALGORITHM", "EdDSA is not offered with JWT_SIGNER=pkcs11 (PKCS#11 tokens through crypto11 have no Ed25519); use RS256, PS256 or ES256")
+		}
 		errs = append(errs, c.validatePKCS11()...)
 	default:
 		bad("JWT_SIGNER", "must be go, openssl, pkcs11 or auto")

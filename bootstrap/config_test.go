@@ -76,6 +76,18 @@ func TestLoadConfig(t *testing.T) {
 			wantErr: []string{"HTTP_MAX_BODY_BYTES: is not a whole number"}},
 		{name: "key and key file", edit: func(m map[string]string) { m["JWT_PRIVATE_KEY_FILE"] = writeFile(t, m["JWT_PRIVATE_KEY"]) },
 			wantErr: []string{"JWT_PRIVATE_KEY: and JWT_PRIVATE_KEY_FILE are both set"}},
+		{name: "EdDSA in a PKCS#11 token", edit: func(m map[string]string) {
+			delete(m, "JWT_PRIVATE_KEY")
+			m["JWT_SIGNER"], m["JWT_ALGORITHM"] = "pkcs11", "EdDSA"
+		}, wantErr: []string{"JWT_ALGORITHM: EdDSA is not offered with JWT_SIGNER=pkcs11", "PKCS11_MODULE: is required"}},
+		{name: "unknown signer", edit: func(m map[string]string) { m["JWT_SIGNER"] = "hsm" }, wantErr: []string{"JWT_SIGNER"}},
+		{name: "closed or open only", edit: func(m map[string]string) { m["RATE_LIMIT_FAILURE_MODE"] = "ajar" }, wantErr: []string{"RATE_LIMIT_FAILURE_MODE"}},
+		{name: "bad proxy and origin", edit: func(m map[string]string) {
+			m["TRUSTED_PROXIES"], m["CORS_ALLOWED_ORIGINS"] = "10.0.0.0/8,not-a-net", "https://app.example.com,*"
+		}, wantErr: []string{"TRUSTED_PROXIES: \"not-a-net\"", "CORS_ALLOWED_ORIGINS: \"*\""}},
+		{name: "zero budget", edit: func(m map[string]string) { m["RATE_LIMIT_OFFICE_BURST"] = "0" }, wantErr: []string{"RATE_LIMIT_OFFICE"}},
+		{name: "admin on the public port", edit: func(m map[string]string) { m["ADMIN_ADDR"] = ":8080" }, wantErr: []string{"ADMIN_ADDR"}},
+		{name: "redis URL", edit: func(m map[string]string) { m["REDIS_URL"] = "http://user:hunter2@redis:6379" }, wantErr: []string{"REDIS_URL"}},
 		{name: "ttl out of range", edit: func(m map[string]string) { m["JWT_TTL"] = "2h" }, wantErr: []string{"JWT_TTL"}},
 		{name: "leeway out of range", edit: func(m map[string]string) { m["AUTH_LEEWAY"] = "1h" }, wantErr: []string{"AUTH_LEEWAY"}},
 		{name: "empty org claim", edit: func(m map[string]string) { m["AUTH_ORG_CLAIM"] = "" }, check: func(t *testing.T, c bootstrap.Config) {
@@ -100,7 +112,7 @@ func TestLoadConfig(t *testing.T) {
 						t.Errorf("error %q does not say %q", err, w)
 					}
 				}
-				if strings.Contains(err.Error(), "sixty-secret") {
+				if strings.Contains(err.Error(), "sixty-secret") || strings.Contains(err.Error(), "hunter2") {
 					t.Errorf("error quotes the value: %v", err)
 				}
 				return

@@ -33,22 +33,18 @@ const (
 	IdentityKeyFile = "identity-key.pem"
 )
 
-// Material is the development key material.
+// Material is the development key material; the office key, whose type
+// depends on the algorithm, comes from LoadOrCreateOfficeKey.
 type Material struct {
-	OfficeKeyPEM   string
 	SupabaseSecret string
 	IdentityKey    *rsa.PrivateKey
 }
 
-// LoadOrCreate reads the material from dir, creating whatever is missing
+// LoadOrCreate reads the Supabase secret and the identity key from dir, creating whatever is missing
 // (the folder 0700, files 0600).
 func LoadOrCreate(dir string) (Material, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return Material{}, fmt.Errorf("development folder: %w", err)
-	}
-	office, err := loadOrCreate(filepath.Join(dir, OfficeKeyFile), newRSAPEM)
-	if err != nil {
-		return Material{}, err
 	}
 	secret, err := loadOrCreate(filepath.Join(dir, SupabaseFile), newSecret)
 	if err != nil {
@@ -62,7 +58,7 @@ func LoadOrCreate(dir string) (Material, error) {
 	if err != nil {
 		return Material{}, fmt.Errorf("%s: %w", IdentityKeyFile, err)
 	}
-	return Material{OfficeKeyPEM: office, SupabaseSecret: strings.TrimSpace(secret), IdentityKey: idKey}, nil
+	return Material{SupabaseSecret: strings.TrimSpace(secret), IdentityKey: idKey}, nil
 }
 
 func loadOrCreate(path string, create func() (string, error)) (string, error) {
@@ -144,8 +140,8 @@ func Mint(key *rsa.PrivateKey, who Identity, now time.Time, ttl time.Duration) (
 }
 
 // LoadOrCreateOfficeKey returns the PEM of the development office key for
-// alg: the RSA key of LoadOrCreate for RS256 and PS256, a key of the right
-// type in its own file otherwise.
+// alg, created on first use: one RSA key for RS256 and PS256, a key of the
+// right type in its own file otherwise.
 func LoadOrCreateOfficeKey(dir, alg string) (string, error) {
 	name := OfficeKeyFile
 	if alg != "RS256" && alg != "PS256" {
