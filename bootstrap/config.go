@@ -460,8 +460,8 @@ func (c Config) validateVerificationKeys(signing crypto.PublicKey) []error {
 		return errs
 	}
 	for i, pub := range pubs {
-		if err := jwtsigner.KeyMatches(c.Office.Algorithm, pub); err != nil {
-			bad("key %d does not fit JWT_ALGORITHM=%s: %v", i+1, c.Office.Algorithm, err)
+		if _, err := jwtsigner.AlgorithmFor(pub, c.Office.Algorithm); err != nil {
+			bad("key %d: %v", i+1, err)
 		}
 	}
 	if signing != nil && len(errs) == 0 {

@@ -76,6 +76,22 @@ func KeyMatches(alg string, pub crypto.PublicKey) error {
 	return nil
 }
 
+// AlgorithmFor is the algorithm a published verification key is announced
+// with: preferred when the key fits it, otherwise the usual one for its type
+// (RS256 for RSA, ES256 for P-256, EdDSA for Ed25519). It lets the previous
+// key of another algorithm stay published across an algorithm switch.
+func AlgorithmFor(pub crypto.PublicKey, preferred string) (string, error) {
+	if KeyMatches(preferred, pub) == nil {
+		return preferred, nil
+	}
+	for _, alg := range []string{RS256, ES256, EdDSA} {
+		if KeyMatches(alg, pub) == nil {
+			return alg, nil
+		}
+	}
+	return "", fmt.Errorf("%w: no algorithm fits a %s", ErrKeyMismatch, keyKind(pub))
+}
+
 func keyKind(pub crypto.PublicKey) string {
 	switch k := pub.(type) {
 	case *rsa.PublicKey:

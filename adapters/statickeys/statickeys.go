@@ -10,6 +10,7 @@ import (
 	"fmt"
 
 	"github.com/gatepass/gatepass/adapters/jwks"
+	"github.com/gatepass/gatepass/adapters/jwtsigner"
 	"github.com/gatepass/gatepass/domain"
 )
 
@@ -23,12 +24,21 @@ type KeySet struct {
 	keys []domain.VerificationKey
 }
 
-// New returns the set of the signing key's public half and the extra
-// verification keys, all for alg. A key given twice, or a verification key
-// equal to the signing key, is refused.
+// New returns the set of the signing key's public half, announced with alg,
+// and the extra verification keys, each announced with alg when it fits and
+// with the usual algorithm of its type otherwise (jwtsigner.AlgorithmFor),
+// so an algorithm switch can keep the previous key published. A key given
+// twice, or a verification key equal to the signing key, is refused.
 func New(signing crypto.PublicKey, alg string, verification []crypto.PublicKey) (*KeySet, error) {
 	seen := map[string]bool{}
 	add := func(s *KeySet, pub crypto.PublicKey, isSigning bool, n int) error {
+		keyAlg := alg
+		if !isSigning {
+			var err error
+			if keyAlg, err = jwtsigner.AlgorithmFor(pub, alg); err != nil {
+				return fmt.Errorf("verification key %d: %w", n, err)
+			}
+		}
 		kid, err := jwks.Thumbprint(pub)
 		if err != nil {
 			return fmt.Errorf("verification key %d: %w", n, err)
@@ -40,7 +50,7 @@ func New(signing crypto.PublicKey, alg string, verification []crypto.PublicKey) 
 			return fmt.Errorf("%w: key %d (kid %s) is already published", ErrDuplicateKey, n, kid)
 		}
 		seen[kid] = true
-		s.keys = append(s.keys, domain.VerificationKey{KID: kid, Algorithm: alg, Public: pub, Signing: isSigning})
+		s.keys = append(s.keys, domain.VerificationKey{KID: kid, Algorithm: keyAlg, Public: pub, Signing: isSigning})
 		return nil
 	}
 	s := &KeySet{}

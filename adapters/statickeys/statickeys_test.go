@@ -3,6 +3,8 @@ package statickeys_test
 import (
 	"context"
 	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
 	"errors"
@@ -48,5 +50,29 @@ func TestKeySet(t *testing.T) {
 				t.Fatalf("err = %v", err)
 			}
 		})
+	}
+}
+
+func TestKeySetKeepsThePreviousAlgorithmsKeyPublished(t *testing.T) {
+	rsaKey, _ := rsa.GenerateKey(rand.Reader, 2048)
+	ecKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	set, err := statickeys.New(&ecKey.PublicKey, "ES256", []crypto.PublicKey{&rsaKey.PublicKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, _ := set.VerificationKeys(context.Background())
+	if keys[0].Algorithm != "ES256" || keys[1].Algorithm != "RS256" {
+		t.Fatalf("algorithms %s, %s", keys[0].Algorithm, keys[1].Algorithm)
+	}
+	// An RSA key published beside a PS256 signing key is announced as PS256.
+	other, _ := rsa.GenerateKey(rand.Reader, 2048)
+	set, _ = statickeys.New(&rsaKey.PublicKey, "PS256", []crypto.PublicKey{&other.PublicKey})
+	keys, _ = set.VerificationKeys(context.Background())
+	if keys[1].Algorithm != "PS256" {
+		t.Fatalf("algorithm %s", keys[1].Algorithm)
+	}
+	weak, _ := rsa.GenerateKey(rand.Reader, 1024)
+	if _, err := statickeys.New(&rsaKey.PublicKey, "RS256", []crypto.PublicKey{&weak.PublicKey}); err == nil {
+		t.Fatal("a 1024-bit verification key was published")
 	}
 }

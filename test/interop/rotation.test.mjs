@@ -112,11 +112,11 @@ describe("key rotation seen by the office-router Worker (JWKS mode)", { timeout:
   });
 });
 
-// Switching algorithms is a rotation to a key of another type. gatepass
-// publishes keys of its JWT_ALGORITHM only, so there is no overlap phase:
-// the Worker allows both algorithms through the switch, new grants are
-// admitted without a redeploy, and a grant of the old algorithm still in
-// flight (at most JWT_TTL old) is refused; its client asks for a new one.
+// Switching algorithms is a rotation to a key of another type. The Worker
+// allows both algorithms through the switch; gatepass keeps the previous
+// RSA key published (announced as RS256) beside the new EC key, so a grant
+// of the old algorithm still in flight keeps working until that key is
+// dropped.
 describe("switching JWT_ALGORITHM from RS256 to ES256 (JWKS mode, Worker allowing both)", { timeout: 90_000 }, () => {
   let port;
   let devDir;
@@ -124,11 +124,13 @@ describe("switching JWT_ALGORITHM from RS256 to ES256 (JWKS mode, Worker allowin
   let worker;
   let url;
   let rsaGrant;
+  const rsa = keyPair("RS256");
+  const ec = keyPair("ES256");
 
   before(async () => {
     port = await freePort();
     devDir = mkdtempSync(join(tmpdir(), "gatepass-rotation-"));
-    server = await startGatepass(null, { port, devDir, algorithm: "RS256", privateKey: keyPair("RS256").privateKey });
+    server = await startGatepass(null, { port, devDir, algorithm: "RS256", privateKey: rsa.privateKey });
     worker = await startWorker(null, {
       CONN_JWT_ISSUER: ISSUER,
       CONN_JWT_AUDIENCE: AUDIENCE,
@@ -150,13 +152,26 @@ describe("switching JWT_ALGORITHM from RS256 to ES256 (JWKS mode, Worker allowin
     await assertAdmitted(url, rsaGrant.token);
   });
 
-  test("after: ES256 grants are admitted, the RS256 grant in flight is refused", async () => {
+  test("switch: ES256 grants are admitted, and so is the RS256 grant in flight", async () => {
     await server.stop();
-    server = await startGatepass(null, { port, devDir, algorithm: "ES256", privateKey: keyPair("ES256").privateKey });
+    server = await startGatepass(null, { port, devDir, algorithm: "ES256", privateKey: ec.privateKey, verificationKeys: rsa.publicKey });
+    const algs = (await (await fetch(new URL("/.well-known/jwks.json", server.baseURL))).json()).keys.map((k) => k.alg);
+    assert.deepEqual(algs, ["ES256", "RS256"]);
     const ecGrant = await server.grant({ user: "user_b", org: "org_1", role: "member" });
     assert.equal(decodeProtectedHeader(ecGrant.token).alg, "ES256");
     await sleep(CACHE_WAIT_MS);
     await assertAdmitted(url, ecGrant.token);
+    await assertAdmitted(url, rsaGrant.token);
+  });
+
+  test("drop: without the RSA key the RS256 grant is refused", async () => {
+    await server.stop();
+    server = await startGatepass(null, { port, devDir, algorithm: "ES256", privateKey: ec.privateKey });
+    const ecGrant = await server.grant({ user: "user_c", org: "org_1", role: "member" });
+    await sleep(CACHE_WAIT_MS);
+    await assertAdmitted(url, ecGrant.token);
     await assertRefused(url, rsaGrant.token);
+    assert.ok(Date.now() / 1000 < JSON.parse(Buffer.from(rsaGrant.token.split(".")[1], "base64url")).exp,
+      "the RS256 grant had not simply expired");
   });
 });
