@@ -18,8 +18,8 @@ type IssueRealtimeTokenHandler struct {
 	limits  RateLimitPolicy
 	limiter domain.RateLimiter
 	signer  domain.RealtimeSigner
-	clock  domain.Clock
-	ids    domain.IDSource
+	clock   domain.Clock
+	ids     domain.IDSource
 }
 
 // NewIssueRealtimeTokenHandler builds the handler.

@@ -20,8 +20,8 @@ type RequestOfficeAccessHandler struct {
 	limits  RateLimitPolicy
 	limiter domain.RateLimiter
 	signer  domain.OfficeSigner
-	clock  domain.Clock
-	ids    domain.IDSource
+	clock   domain.Clock
+	ids     domain.IDSource
 }
 
 // NewRequestOfficeAccessHandler builds the handler.

@@ -202,7 +202,7 @@ func parseConfig(environ map[string]string) (Config, error) {
 		OnSet: func(key string, _ any, _ bool) { current = key },
 		FuncMap: map[reflect.Type]env.ParserFunc{
 			reflect.TypeFor[time.Duration](): named("a duration such as 30s or 1m", func(v string) (any, error) { return time.ParseDuration(v) }),
-			reflect.TypeFor[int64](): named("a whole number", func(v string) (any, error) { return strconv.ParseInt(v, 10, 64) }),
+			reflect.TypeFor[int64]():         named("a whole number", func(v string) (any, error) { return strconv.ParseInt(v, 10, 64) }),
 			reflect.TypeFor[int](): named("a whole number", func(v string) (any, error) {
 				n, err := strconv.Atoi(v)
 				return n, err

@@ -37,7 +37,9 @@ type api struct {
 	idKey   *rsa.PrivateKey
 }
 
-func newAPI(t *testing.T) api { return newAPIWith(t, application.RateLimitPolicy{}, nil, ginhttp.Options{}) }
+func newAPI(t *testing.T) api {
+	return newAPIWith(t, application.RateLimitPolicy{}, nil, ginhttp.Options{})
+}
 
 func newAPIWith(t *testing.T, limits application.RateLimitPolicy, limiter domain.RateLimiter, opts ginhttp.Options) api {
 	t.Helper()

@@ -91,15 +91,15 @@ func (b *Buffer) String() string {
 
 // Process is a running gatepass.
 type Process struct {
-	URL    string
-	Addr   string
+	URL  string
+	Addr string
 	// AdminURL is the admin listener (metrics, health, readiness).
 	AdminURL string
-	Stdout *Buffer
-	Stderr *Buffer
-	cmd    *exec.Cmd
-	done   chan struct{}
-	err    error
+	Stdout   *Buffer
+	Stderr   *Buffer
+	cmd      *exec.Cmd
+	done     chan struct{}
+	err      error
 }
 
 // Run runs `gatepass args...` with env (and nothing of the test's own
