@@ -5,7 +5,7 @@ GO ?= go
 BIN := bin/gatepass
 PKGS := ./...
 
-.PHONY: all build run test unit check generate vet deps interop bench fuzz clean help
+.PHONY: all build run test unit check lint generate vet deps interop bench fuzz clean help
 
 all: build
 
@@ -30,6 +30,13 @@ generate:
 # generators make now.
 check:
 	@scripts/check-generated.sh
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './test/node_modules/*')); \
+	if [ -n "$$unformatted" ]; then echo "not gofmt-ed (run gofmt -w):" $$unformatted >&2; exit 1; fi
+
+# lint: go vet plus the layer rules of test/architecture (what a depguard
+# rule set would enforce).
+lint: vet
+	$(GO) test -count=1 ./test/architecture/
 
 vet:
 	$(GO) vet $(PKGS)
