@@ -1,0 +1,113 @@
+package resilience_test
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gatepass/gatepass/test/harness"
+	"github.com/gatepass/gatepass/test/redisserver"
+)
+
+// redisRecovery bounds the wait for gatepass to use a restarted Redis: the
+// client redials on its next command, but a pooled connection may fail one
+// call first.
+const redisRecovery = 15 * time.Second
+
+// enforcedAgain reports whether a fresh user's office burst is admitted and
+// the next request refused: the limits are back.
+func enforcedAgain(t *testing.T, idp *harness.IdentityProvider, p *harness.Process, burst int, round *int) bool {
+	*round++
+	token := idp.Token(t, fmt.Sprintf("user_recovery_%d", *round), "org_1", "member", 10*time.Minute)
+	for range burst {
+		if post(t, p.URL+officePath, token).Status != http.StatusOK {
+			return false
+		}
+	}
+	return post(t, p.URL+officePath, token).Status == http.StatusTooManyRequests
+}
+
+func TestRedisDiesFailingOpen(t *testing.T) {
+	idp := harness.NewIdentityProvider(t)
+	redis := redisserver.Start(t)
+	const burst = 3
+	p := harness.Start(t, productionEnv(idp, with(slowLimits(burst, 2, 5), map[string]string{
+		"REDIS_URL": redis.URL(), "RATE_LIMIT_FAILURE_MODE": "open",
+	})))
+	alice := idp.Token(t, "user_alice", "org_1", "member", 10*time.Minute)
+	spend(t, "alice before Redis dies", burst, p.URL+officePath, alice, http.StatusOK)
+	wantLimited(t, "alice past her burst", post(t, p.URL+officePath, alice))
+	errorsBefore := harness.Scrape(t, p.AdminURL+"/metrics").Sum("gatepass_rate_limiter_errors_total")
+
+	redis.Stop()
+	// Failing open, nobody is limited: not alice, whose budget is spent,
+	// nor bob far past his burst.
+	bob := idp.Token(t, "user_bob", "org_1", "member", 10*time.Minute)
+	spend(t, "alice while Redis is down", 2, p.URL+officePath, alice, http.StatusOK)
+	spend(t, "bob office while Redis is down", 3*burst, p.URL+officePath, bob, http.StatusOK)
+	spend(t, "bob realtime while Redis is down", 3*burst, p.URL+realtimePath, bob, http.StatusOK)
+	errorsDown := harness.Scrape(t, p.AdminURL+"/metrics").Sum("gatepass_rate_limiter_errors_total")
+	if errorsDown <= errorsBefore {
+		t.Errorf("gatepass_rate_limiter_errors_total went from %v to %v while Redis was down", errorsBefore, errorsDown)
+	}
+	for _, base := range []string{p.AdminURL, p.URL} {
+		status, body := ready(t, base)
+		if status != http.StatusOK || !strings.Contains(body.Checks["rate_limiter"].Detail, "failing open") {
+			t.Errorf("%s/readyz with Redis down: %d %+v, want 200 failing open", base, status, body)
+		}
+	}
+
+	redis.Restart()
+	round := 0
+	if !eventually(redisRecovery, 200*time.Millisecond, func() bool { return enforcedAgain(t, idp, p, burst, &round) }) {
+		t.Fatalf("limits not enforced %s after Redis came back (%d rounds)\n%s", redisRecovery, round, p.Logs())
+	}
+	status, body := ready(t, p.AdminURL)
+	if status != http.StatusOK || body.Checks["rate_limiter"].Detail != "redis" {
+		t.Errorf("/readyz after Redis came back: %d %+v", status, body)
+	}
+}
+
+func TestRedisDiesFailingClosed(t *testing.T) {
+	idp := harness.NewIdentityProvider(t)
+	redis := redisserver.Start(t)
+	const burst = 3
+	p := harness.Start(t, productionEnv(idp, with(slowLimits(burst, 2, 5), map[string]string{
+		"REDIS_URL": redis.URL(), "RATE_LIMIT_FAILURE_MODE": "closed",
+	})))
+	alice := idp.Token(t, "user_alice", "org_1", "member", 10*time.Minute)
+	wantStatus(t, "alice with Redis up", post(t, p.URL+officePath, alice), http.StatusOK)
+
+	redis.Stop()
+	for i := range 3 {
+		wantProblem(t, fmt.Sprintf("office with Redis down #%d", i+1), post(t, p.URL+officePath, alice),
+			http.StatusServiceUnavailable, "rate_limiter_unavailable")
+		wantProblem(t, fmt.Sprintf("realtime with Redis down #%d", i+1), post(t, p.URL+realtimePath, alice),
+			http.StatusServiceUnavailable, "rate_limiter_unavailable")
+	}
+	status, body := ready(t, p.AdminURL)
+	if status != http.StatusServiceUnavailable || body.Status != "not_ready" || body.Checks["rate_limiter"].Status != "failing" ||
+		body.Checks["identity_keys"].Status != "ok" {
+		t.Errorf("/readyz with Redis down: %d %+v, want 503 with only rate_limiter failing", status, body)
+	}
+	if got := harness.Scrape(t, p.AdminURL+"/metrics").Sum("gatepass_rate_limiter_errors_total"); got < 6 {
+		t.Errorf("gatepass_rate_limiter_errors_total = %v after 6 refused requests", got)
+	}
+
+	redis.Restart()
+	if !eventually(redisRecovery, 200*time.Millisecond, func() bool {
+		return post(t, p.URL+officePath, alice).Status == http.StatusOK
+	}) {
+		t.Fatalf("still refusing %s after Redis came back\n%s", redisRecovery, p.Logs())
+	}
+	if status, body := ready(t, p.AdminURL); status != http.StatusOK {
+		t.Errorf("/readyz after Redis came back: %d %+v", status, body)
+	}
+	// The restarted Redis is empty: a fresh budget, enforced.
+	round := 0
+	if !eventually(redisRecovery, 200*time.Millisecond, func() bool { return enforcedAgain(t, idp, p, burst, &round) }) {
+		t.Fatalf("limits not enforced after Redis came back (%d rounds)", round)
+	}
+}
