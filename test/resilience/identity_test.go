@@ -1,0 +1,140 @@
+package resilience_test
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/gatepass/gatepass/test/harness"
+)
+
+// noCache makes every request reach the identity verifier.
+var noCache = map[string]string{"AUTH_CACHE_SIZE": "0"}
+
+func TestIdentityJWKSDownAtStart(t *testing.T) {
+	idp := harness.NewIdentityProvider(t)
+	idp.Down.Store(true)
+	// harness.Start waits for /healthz, which is liveness: gatepass serves
+	// while it keeps trying to fetch the keys.
+	p := harness.Start(t, productionEnv(idp, noCache))
+	alice := idp.Token(t, "user_alice", "org_1", "member", 10*time.Minute)
+
+	for _, base := range []string{p.AdminURL, p.URL} {
+		status, body := ready(t, base)
+		if status != http.StatusServiceUnavailable || body.Status != "not_ready" || body.Checks["identity_keys"].Status != "failing" ||
+			body.Checks["signer"].Status != "ok" {
+			t.Fatalf("%s/readyz with the JWKS down: %d %+v, want 503 with identity_keys failing", base, status, body)
+		}
+	}
+	wantProblem(t, "office without identity keys", post(t, p.URL+officePath, alice), http.StatusUnauthorized, "invalid_token")
+	wantProblem(t, "realtime without identity keys", post(t, p.URL+realtimePath, alice), http.StatusUnauthorized, "invalid_token")
+	// Let a retry or two fail before the provider comes back.
+	if !eventually(5*time.Second, 50*time.Millisecond, func() bool { return idp.Fetches.Load() >= 2 }) {
+		t.Fatalf("gatepass fetched the JWKS %d times in 5s while it was down, want retries", idp.Fetches.Load())
+	}
+
+	idp.Down.Store(false)
+	// Retries back off 0.5s doubling; after about a second down the next
+	// one comes within a few seconds. The bound is generous for a loaded
+	// machine.
+	if !eventually(15*time.Second, 100*time.Millisecond, func() bool {
+		status, _ := ready(t, p.AdminURL)
+		return status == http.StatusOK
+	}) {
+		_, body := ready(t, p.AdminURL)
+		t.Fatalf("not ready 15s after the JWKS came back: %+v\n%s", body, p.Logs())
+	}
+	wantStatus(t, "office once the keys are in", post(t, p.URL+officePath, alice), http.StatusOK)
+	wantStatus(t, "realtime once the keys are in", post(t, p.URL+realtimePath, alice), http.StatusOK)
+}
+
+func TestIdentityJWKSDownLaterKeepsKeys(t *testing.T) {
+	idp := harness.NewIdentityProvider(t)
+	p := harness.Start(t, productionEnv(idp, with(noCache, map[string]string{"AUTH_JWKS_REFRESH_INTERVAL": "200ms"})))
+	alice := idp.Token(t, "user_alice", "org_1", "member", 10*time.Minute)
+	wantStatus(t, "office with the JWKS up", post(t, p.URL+officePath, alice), http.StatusOK)
+
+	idp.Down.Store(true)
+	down := idp.Fetches.Load()
+	// Several background refreshes must fail while down.
+	if !eventually(10*time.Second, 50*time.Millisecond, func() bool { return idp.Fetches.Load() >= down+3 }) {
+		t.Fatalf("only %d refreshes in 10s at a 200ms interval", idp.Fetches.Load()-down)
+	}
+	if !eventually(5*time.Second, 100*time.Millisecond, func() bool {
+		return harness.Scrape(t, p.AdminURL+"/metrics").Sum("gatepass_identity_key_refreshes_total", "result", "error") >= 1
+	}) {
+		t.Errorf("no failed refresh counted in gatepass_identity_key_refreshes_total{result=\"error\"}")
+	}
+	for i := range 5 {
+		// A fresh token each time: nothing but the keys in hand verifies it.
+		bob := idp.Token(t, fmt.Sprintf("user_bob_%d", i), "org_1", "member", 10*time.Minute)
+		wantStatus(t, fmt.Sprintf("office with the JWKS down #%d", i+1), post(t, p.URL+officePath, bob), http.StatusOK)
+		wantStatus(t, fmt.Sprintf("realtime with the JWKS down #%d", i+1), post(t, p.URL+realtimePath, bob), http.StatusOK)
+	}
+	if status, body := ready(t, p.AdminURL); status != http.StatusOK || body.Checks["identity_keys"].Status != "ok" {
+		t.Errorf("/readyz with the JWKS down after start: %d %+v, want ready on the cached keys", status, body)
+	}
+	idp.Down.Store(false)
+	wantStatus(t, "office after the JWKS came back", post(t, p.URL+officePath, alice), http.StatusOK)
+}
+
+func TestUnknownKIDFloodRefreshesAtMostOnce(t *testing.T) {
+	idp := harness.NewIdentityProvider(t)
+	// Failed authentications are limited per address; this test counts
+	// verifications, so the budget is out of the way.
+	p := harness.Start(t, productionEnv(idp, with(noCache, map[string]string{"RATE_LIMIT_AUTH_FAILURE_BURST": "100000"})))
+	wantStatus(t, "warm-up", post(t, p.URL+officePath, idp.Token(t, "user_alice", "org_1", "member", 10*time.Minute)), http.StatusOK)
+	before := idp.Fetches.Load()
+
+	const flood, workers = 200, 8
+	tokens := make(chan string, flood)
+	for range flood {
+		var kid [8]byte
+		_, _ = rand.Read(kid[:])
+		now := time.Now()
+		tokens <- idp.Sign(t, jwt.MapClaims{
+			"iss": idp.Issuer, "aud": idp.Audience, "sub": "user_flood", "org_id": "org_1",
+			"iat": now.Unix(), "exp": now.Add(time.Minute).Unix(),
+		}, func(tok *jwt.Token) { tok.Header["kid"] = "unknown-" + hex.EncodeToString(kid[:]) })
+	}
+	close(tokens)
+	var (
+		mu      sync.Mutex
+		answers = map[string]int{}
+		wg      sync.WaitGroup
+	)
+	for range workers {
+		wg.Go(func() {
+			for tok := range tokens {
+				r, err := callErr(client, http.MethodPost, p.URL+officePath, tok)
+				key := fmt.Sprint(r.Status)
+				if err != nil {
+					key = "error: " + err.Error()
+				} else if r.Status == http.StatusUnauthorized {
+					var pr problem
+					if jsonErr := json.Unmarshal(r.Body, &pr); jsonErr == nil {
+						key += " " + pr.Code
+					}
+				}
+				mu.Lock()
+				answers[key]++
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if answers["401 invalid_token"] != flood || len(answers) != 1 {
+		t.Fatalf("answers to %d tokens with unknown kids: %v, want all 401 invalid_token", flood, answers)
+	}
+	if grew := idp.Fetches.Load() - before; grew > 2 {
+		t.Errorf("the flood made %d JWKS fetches, want at most 2", grew)
+	}
+	wantStatus(t, "valid token after the flood", post(t, p.URL+officePath, idp.Token(t, "user_bob", "org_1", "member", 10*time.Minute)), http.StatusOK)
+}
