@@ -41,6 +41,7 @@ func TestIdentityJWKSDownAtStart(t *testing.T) {
 	}
 
 	idp.Down.Store(false)
+	up := time.Now()
 	// Retries back off 0.5s doubling; after about a second down the next
 	// one comes within a few seconds. The bound is generous for a loaded
 	// machine.
@@ -51,6 +52,7 @@ func TestIdentityJWKSDownAtStart(t *testing.T) {
 		_, body := ready(t, p.AdminURL)
 		t.Fatalf("not ready 15s after the JWKS came back: %+v\n%s", body, p.Logs())
 	}
+	t.Logf("ready %s after the JWKS came back", time.Since(up).Round(time.Millisecond))
 	wantStatus(t, "office once the keys are in", post(t, p.URL+officePath, alice), http.StatusOK)
 	wantStatus(t, "realtime once the keys are in", post(t, p.URL+realtimePath, alice), http.StatusOK)
 }
@@ -133,8 +135,10 @@ func TestUnknownKIDFloodRefreshesAtMostOnce(t *testing.T) {
 	if answers["401 invalid_token"] != flood || len(answers) != 1 {
 		t.Fatalf("answers to %d tokens with unknown kids: %v, want all 401 invalid_token", flood, answers)
 	}
-	if grew := idp.Fetches.Load() - before; grew > 2 {
+	grew := idp.Fetches.Load() - before
+	if grew > 2 {
 		t.Errorf("the flood made %d JWKS fetches, want at most 2", grew)
 	}
+	t.Logf("%d tokens with unknown kids: %v, %d JWKS fetches", flood, answers, grew)
 	wantStatus(t, "valid token after the flood", post(t, p.URL+officePath, idp.Token(t, "user_bob", "org_1", "member", 10*time.Minute)), http.StatusOK)
 }

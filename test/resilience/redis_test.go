@@ -60,10 +60,11 @@ func TestRedisDiesFailingOpen(t *testing.T) {
 	}
 
 	redis.Restart()
-	round := 0
+	restarted, round := time.Now(), 0
 	if !eventually(redisRecovery, 200*time.Millisecond, func() bool { return enforcedAgain(t, idp, p, burst, &round) }) {
 		t.Fatalf("limits not enforced %s after Redis came back (%d rounds)\n%s", redisRecovery, round, p.Logs())
 	}
+	t.Logf("limits enforced again %s after Redis came back (round %d)", time.Since(restarted).Round(time.Millisecond), round)
 	status, body := ready(t, p.AdminURL)
 	if status != http.StatusOK || body.Checks["rate_limiter"].Detail != "redis" {
 		t.Errorf("/readyz after Redis came back: %d %+v", status, body)
@@ -97,11 +98,13 @@ func TestRedisDiesFailingClosed(t *testing.T) {
 	}
 
 	redis.Restart()
+	restarted := time.Now()
 	if !eventually(redisRecovery, 200*time.Millisecond, func() bool {
 		return post(t, p.URL+officePath, alice).Status == http.StatusOK
 	}) {
 		t.Fatalf("still refusing %s after Redis came back\n%s", redisRecovery, p.Logs())
 	}
+	t.Logf("serving again %s after Redis came back", time.Since(restarted).Round(time.Millisecond))
 	if status, body := ready(t, p.AdminURL); status != http.StatusOK {
 		t.Errorf("/readyz after Redis came back: %d %+v", status, body)
 	}
