@@ -114,3 +114,40 @@ func TestRedisDiesFailingClosed(t *testing.T) {
 		t.Fatalf("limits not enforced after Redis came back (%d rounds)", round)
 	}
 }
+
+func TestRedisHangsFailingOpen(t *testing.T) {
+	idp := harness.NewIdentityProvider(t)
+	redis := redisserver.Start(t)
+	const burst = 3
+	p := harness.Start(t, productionEnv(idp, with(slowLimits(burst, 2, 5), map[string]string{
+		"REDIS_URL": redis.URL(), "RATE_LIMIT_FAILURE_MODE": "open",
+	})))
+	alice := idp.Token(t, "user_alice", "org_1", "member", 10*time.Minute)
+	spend(t, "alice before Redis hangs", burst, p.URL+officePath, alice, http.StatusOK)
+
+	// A frozen Redis answers nothing and closes nothing: only gatepass's
+	// own timeouts end each call, well within the client's.
+	redis.Pause()
+	resumed := false
+	defer func() {
+		if !resumed {
+			redis.Resume()
+		}
+	}()
+	spend(t, "alice while Redis hangs", 3, p.URL+officePath, alice, http.StatusOK)
+	spend(t, "alice realtime while Redis hangs", 3, p.URL+realtimePath, alice, http.StatusOK)
+	if status, body := ready(t, p.AdminURL); status != http.StatusOK || !strings.Contains(body.Checks["rate_limiter"].Detail, "failing open") {
+		t.Errorf("/readyz with Redis hung: %d %+v, want 200 failing open", status, body)
+	}
+	if got := harness.Scrape(t, p.AdminURL+"/metrics").Sum("gatepass_rate_limiter_errors_total"); got < 6 {
+		t.Errorf("gatepass_rate_limiter_errors_total = %v after 6 requests against a hung Redis", got)
+	}
+
+	redis.Resume()
+	resumed = true
+	round := 0
+	if !eventually(redisRecovery, 200*time.Millisecond, func() bool { return enforcedAgain(t, idp, p, burst, &round) }) {
+		t.Fatalf("limits not enforced %s after Redis thawed (%d rounds)", redisRecovery, round)
+	}
+	wantLimited(t, "alice, whose budget Redis kept", post(t, p.URL+officePath, alice))
+}
