@@ -78,7 +78,7 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.Int64Var(&o.maxRequests, "max-requests", 5_000_000, "end the measured window early after this many requests")
 	fs.DurationVar(&o.timeout, "timeout", 5*time.Second, "deadline of one request")
 	fs.DurationVar(&o.wait, "wait", 0, "first wait up to this long for the target to answer at all")
-	fs.IntVar(&o.serverPID, "server-pid", 0, "`pid` of the server, to report its CPU time and peak RSS (Linux /proc)")
+	fs.IntVar(&o.serverPID, "server-pid", 0, "`pid` of the server, to report its CPU time and peak RSS, and to stop -wait early when it exits (Linux /proc)")
 	fs.StringVar(&o.label, "label", "", "name of this run in the result")
 	fs.StringVar(&o.signer, "signer", "", "signer the server uses, recorded in the result")
 	fs.StringVar(&o.report, "report", "", "print the table of the results in `dir` (written by scripts/bench.sh) and exit")
@@ -136,7 +136,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	addr := hostPort(o.target)
 
 	if o.wait > 0 {
-		if err := waitForServer(ctx, addr, req, o.timeout, o.wait); err != nil {
+		if err := waitForServer(ctx, addr, req, o.timeout, o.wait, o.serverPID); err != nil {
 			return err
 		}
 	}
@@ -192,10 +192,14 @@ func buildRequest(method string, u *url.URL, bearer, contentType, body string) [
 }
 
 // waitForServer retries one request until the server answers with any
-// status, or gives up after wait.
-func waitForServer(ctx context.Context, addr string, req []byte, timeout, wait time.Duration) error {
+// status, or gives up after wait, or at once when the server process pid
+// (if not 0) has exited.
+func waitForServer(ctx context.Context, addr string, req []byte, timeout, wait time.Duration, pid int) error {
 	deadline := time.Now().Add(wait)
 	for {
+		if pid > 0 && !processAlive(pid) {
+			return fmt.Errorf("server process %d exited", pid)
+		}
 		c, err := dial(addr, timeout)
 		if err == nil {
 			_, _, err = c.do(req, timeout, false)

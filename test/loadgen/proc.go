@@ -168,3 +168,15 @@ func percents(fs []float64) string {
 	}
 	return strings.Join(out, " ")
 }
+
+// processAlive reports whether pid runs: it exists and is not a zombie
+// waiting for its parent.
+func processAlive(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	i := bytes.LastIndexByte(b, ')')
+	f := strings.Fields(string(b[i+1:]))
+	return len(f) > 0 && f[0] != "Z" && f[0] != "X"
+}
