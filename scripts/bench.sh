@@ -175,7 +175,11 @@ start_gatepass() {
   done
   grep -m1 '"gatepass serving"' "$tmp/$name.log" | sed 's/"addr":"[^"]*",//' >"$out/server-$name.log" || true
   "$loadgen" -probe -method GET -url "$admin_url/readyz" >"$out/readyz-$name.json" 2>/dev/null || true
-  signer=$(grep -o '"signer":"[^"]*"' "$tmp/$name.log" | head -n1 | cut -d'"' -f4)
+  # The start log names the signer; below LOG_LEVEL=info, /readyz does.
+  signer=$(grep -o '"signer":"[^"]*"' "$tmp/$name.log" | head -n1 | cut -d'"' -f4 || true)
+  if [ -z "$signer" ]; then
+    signer=$(grep -o '"signer":{[^}]*"detail":"[a-z0-9]*' "$out/readyz-$name.json" | sed 's/.*"detail":"//' || true)
+  fi
   if [ -z "$signer" ]; then
     say "  the server does not say which signer it uses (JWT_SIGNER not wired?); recorded as '$want?'"
     signer="$want?"
