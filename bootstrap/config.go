@@ -116,6 +116,10 @@ type HTTPConfig struct {
 	WriteTimeout      time.Duration `env:"WRITE_TIMEOUT" envDefault:"15s"`
 	IdleTimeout       time.Duration `env:"IDLE_TIMEOUT" envDefault:"60s"`
 	ShutdownTimeout   time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"20s"`
+	// DrainDelay is how long a shutdown keeps accepting requests, answering
+	// not ready and closing keep-alive connections, before it stops
+	// listening: time for a load balancer to notice.
+	DrainDelay time.Duration `env:"DRAIN_DELAY" envDefault:"0s"`
 	MaxBodyBytes      int64         `env:"MAX_BODY_BYTES" envDefault:"4096"`
 }
 
@@ -524,6 +528,9 @@ func (c Config) validateService() []error {
 		if u, err := url.Parse(o); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.Path != "" || o == "*" {
 			bad("CORS_ALLOWED_ORIGINS", "%q is not an origin such as https://app.example.com", o)
 		}
+	}
+	if c.HTTP.DrainDelay < 0 || c.HTTP.DrainDelay >= c.HTTP.ShutdownTimeout {
+		bad("HTTP_DRAIN_DELAY", "must be at least 0s and shorter than HTTP_SHUTDOWN_TIMEOUT")
 	}
 	if c.AdminAddr == c.HTTP.Addr {
 		bad("ADMIN_ADDR", "must differ from HTTP_ADDR: metrics stay off the public port")

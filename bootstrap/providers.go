@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/gatepass/gatepass/adapters/devidentity"
@@ -37,6 +38,8 @@ type Server struct {
 	// Dev is the development kit; nil unless callers are verified against
 	// the local development identity key.
 	Dev *DevKit
+	// Lifecycle turns readiness off when a shutdown begins.
+	Lifecycle *Lifecycle
 }
 
 // DevKit mints development identity tokens the server accepts.
@@ -267,7 +270,10 @@ func ProvideLimiter(cfg Config, metrics *prom.Metrics, logger *slog.Logger) (Lim
 				// Failing open, an unreachable Redis does not stop serving.
 				return "redis unreachable, failing open", nil
 			}
-			return "", err
+			// The cause names internal hosts; /readyz is on the public
+			// port too, so it says only what fails (the log has the rest).
+			logger.WarnContext(ctx, "readiness: redis unreachable", "error", err)
+			return "", errors.New("redis unreachable, failing closed")
 		}
 		return "redis", nil
 	}
@@ -287,13 +293,34 @@ func ProvidePorts(identity domain.IdentityVerifier, s InstrumentedSigners, keys 
 	}
 }
 
+// Lifecycle is the process's own state that readiness reports: once a
+// shutdown begins, the instance says it is not ready so load balancers
+// stop sending to it while in-flight requests finish.
+type Lifecycle struct {
+	draining atomic.Bool
+}
+
+// ProvideLifecycle makes the Lifecycle.
+func ProvideLifecycle() *Lifecycle { return &Lifecycle{} }
+
+// Drain marks the start of a shutdown.
+func (l *Lifecycle) Drain() { l.draining.Store(true) }
+
+func (l *Lifecycle) ready(context.Context) (string, error) {
+	if l.draining.Load() {
+		return "", errors.New("shutting down")
+	}
+	return "serving", nil
+}
+
 // ProvideReadinessChecks are the conditions /readyz reports.
-func ProvideReadinessChecks(cfg Config, b OfficeBackend, s *jwtsigner.OfficeSigner, keys IdentityKeys, l Limiter) []application.ReadinessCheck {
+func ProvideReadinessChecks(b OfficeBackend, s *jwtsigner.OfficeSigner, keys IdentityKeys, l Limiter, life *Lifecycle) []application.ReadinessCheck {
 	signer := fmt.Sprintf("%s %s kid=%s (self-test passed at start)", b.Name, s.Algorithm(), s.KeyID())
 	return []application.ReadinessCheck{
 		{Name: "signer", Probe: func(context.Context) (string, error) { return signer, nil }},
 		{Name: "identity_keys", Probe: keys.Ready},
 		{Name: "rate_limiter", Probe: l.Ready},
+		{Name: "lifecycle", Probe: life.ready},
 	}
 }
 
@@ -341,6 +368,6 @@ func ProvideAdminRouter(app *application.Application, metrics *prom.Metrics) *Ad
 }
 
 // ProvideServer assembles the Server.
-func ProvideServer(public *PublicHandler, admin *AdminHandler, office *jwtsigner.OfficeSigner, b OfficeBackend, dev *DevKit) *Server {
-	return &Server{Handler: public.Handler, Admin: admin.Handler, Office: office, Backend: b, Dev: dev}
+func ProvideServer(public *PublicHandler, admin *AdminHandler, office *jwtsigner.OfficeSigner, b OfficeBackend, dev *DevKit, life *Lifecycle) *Server {
+	return &Server{Handler: public.Handler, Admin: admin.Handler, Office: office, Backend: b, Dev: dev, Lifecycle: life}
 }

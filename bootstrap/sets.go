@@ -35,6 +35,7 @@ var IdentitySet = wire.NewSet(
 // ApplicationSet provides the use cases, their ports and readiness checks.
 var ApplicationSet = wire.NewSet(
 	ProvideLimiter,
+	ProvideLifecycle,
 	ProvidePorts,
 	ProvideReadinessChecks,
 	ProvideApplication,

@@ -67,7 +67,8 @@ func InitializeServer(ctx context.Context, cfg Config, logger *slog.Logger) (*Se
 		return nil, nil, err
 	}
 	ports := ProvidePorts(identityVerifier, instrumentedSigners, keySet, limiter)
-	v := ProvideReadinessChecks(cfg, officeBackend, officeSigner, identityKeys, limiter)
+	lifecycle := ProvideLifecycle()
+	v := ProvideReadinessChecks(officeBackend, officeSigner, identityKeys, limiter, lifecycle)
 	application := ProvideApplication(cfg, ports, v)
 	publicHandler, err := ProvideRouter(application, cfg, metrics, logger)
 	if err != nil {
@@ -78,7 +79,7 @@ func InitializeServer(ctx context.Context, cfg Config, logger *slog.Logger) (*Se
 	}
 	adminHandler := ProvideAdminRouter(application, metrics)
 	devKit := ProvideDevKit(material)
-	server := ProvideServer(publicHandler, adminHandler, officeSigner, officeBackend, devKit)
+	server := ProvideServer(publicHandler, adminHandler, officeSigner, officeBackend, devKit, lifecycle)
 	return server, func() {
 		cleanup3()
 		cleanup2()

@@ -199,3 +199,46 @@ func TestDevelopmentQuickstart(t *testing.T) {
 		t.Error("dev-token ran in production")
 	}
 }
+
+// TestSIGTERMDrainsBeforeClosing: during HTTP_DRAIN_DELAY the instance
+// still answers, says it is not ready, and closes keep-alive connections
+// after each response, so a load balancer and its clients move on.
+func TestSIGTERMDrainsBeforeClosing(t *testing.T) {
+	idp := harness.NewIdentityProvider(t)
+	_, keyPEM := genKey(t, 2048)
+	s := harness.Start(t, with(baseEnv(t, idp, keyPEM), map[string]string{"HTTP_DRAIN_DELAY": "2s", "HTTP_SHUTDOWN_TIMEOUT": "10s"}))
+	if code, _ := readiness(t, s.URL); code != 200 {
+		t.Fatalf("readyz before SIGTERM: %d", code)
+	}
+	if err := s.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(1500 * time.Millisecond)
+	var code int
+	var body map[string]any
+	for time.Now().Before(deadline) {
+		if code, body = readiness(t, s.URL); code == 503 {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	checks, _ := body["checks"].(map[string]any)
+	if code != 503 || checks["lifecycle"] == nil {
+		t.Fatalf("readyz while draining: %d %v", code, body)
+	}
+	bearer := idp.Token(t, "user_1", "org_1", "member", time.Minute)
+	req, _ := http.NewRequest(http.MethodPost, s.URL+realtimePath, nil)
+	req.Header.Set("Authorization", "Bearer "+bearer)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	// resp.Close reports the server's "Connection: close".
+	if resp.StatusCode != 200 || !resp.Close {
+		t.Fatalf("while draining: %d, close %v", resp.StatusCode, resp.Close)
+	}
+	if err := s.Wait(15 * time.Second); err != nil {
+		t.Fatalf("exit: %v", err)
+	}
+}
