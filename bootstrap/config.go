@@ -119,8 +119,8 @@ type HTTPConfig struct {
 	// DrainDelay is how long a shutdown keeps accepting requests, answering
 	// not ready and closing keep-alive connections, before it stops
 	// listening: time for a load balancer to notice.
-	DrainDelay time.Duration `env:"DRAIN_DELAY" envDefault:"0s"`
-	MaxBodyBytes      int64         `env:"MAX_BODY_BYTES" envDefault:"4096"`
+	DrainDelay   time.Duration `env:"DRAIN_DELAY" envDefault:"0s"`
+	MaxBodyBytes int64         `env:"MAX_BODY_BYTES" envDefault:"4096"`
 }
 
 // OfficeConfig is the office-router grant.
