@@ -31,11 +31,18 @@ func NewAuthenticateCallerHandler(identity domain.IdentityVerifier, limiter doma
 }
 
 // Handle returns the verified Principal, or an error wrapping
-// ErrMissingCredentials or ErrInvalidCredentials. A client address past its
-// budget of failed authentications gets ErrRateLimited instead.
+// ErrMissingCredentials or ErrInvalidCredentials. A client address that has
+// spent its budget of failed authentications gets ErrRateLimited, before
+// any verification: a credential-stuffing run learns nothing more, valid
+// token or not, until the budget refills.
 func (h *AuthenticateCallerHandler) Handle(ctx context.Context, cmd AuthenticateCaller) (domain.Principal, error) {
 	if strings.TrimSpace(cmd.Bearer) == "" {
 		return domain.Principal{}, domain.ErrMissingCredentials
+	}
+	if cmd.ClientIP != "" {
+		if err := h.limits.check(ctx, h.limiter, limitKeyAuthFailure+cmd.ClientIP, h.limits.AuthFailures); err != nil {
+			return domain.Principal{}, err
+		}
 	}
 	p, err := h.identity.VerifyIdentity(ctx, cmd.Bearer)
 	if err == nil {

@@ -39,6 +39,19 @@ func (p RateLimitPolicy) spend(ctx context.Context, limiter domain.RateLimiter, 
 		return nil
 	}
 	d, err := limiter.Allow(ctx, key, limit)
+	return p.decide(key, d, err)
+}
+
+// check is spend without spending: it refuses when key's budget is spent.
+func (p RateLimitPolicy) check(ctx context.Context, limiter domain.RateLimiter, key string, limit domain.Limit) error {
+	if !p.Enabled || limiter == nil {
+		return nil
+	}
+	d, err := limiter.Peek(ctx, key, limit)
+	return p.decide(key, d, err)
+}
+
+func (p RateLimitPolicy) decide(key string, d domain.Decision, err error) error {
 	switch {
 	case err == nil && d.Allowed:
 		return nil

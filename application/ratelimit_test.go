@@ -76,23 +76,35 @@ func TestRefusedCallersSpendNoGrantBudget(t *testing.T) {
 }
 
 func TestFailedAuthenticationsAreLimitedPerAddress(t *testing.T) {
+	spent := domain.Decision{RetryAfter: 2 * time.Second}
+	open := domain.Decision{Allowed: true, Remaining: 5}
 	tests := []struct {
 		name     string
-		verify   error
+		failOpen bool
+		peek     domain.Decision
+		peekErr  error
+		verify   *error // nil: the verifier is not asked
 		allow    *domain.Decision
 		wantErr  []error
 		notError error
 	}{
-		{name: "success spends nothing", verify: nil},
-		{name: "failure within budget", verify: domain.ErrInvalidCredentials, allow: &domain.Decision{Allowed: true},
+		{name: "success spends nothing", peek: open, verify: ptr(error(nil))},
+		{name: "failure within budget is counted", peek: open, verify: ptr(domain.ErrInvalidCredentials), allow: &domain.Decision{Allowed: true},
 			wantErr: []error{domain.ErrInvalidCredentials}, notError: domain.ErrRateLimited},
-		{name: "failure past budget", verify: domain.ErrInvalidCredentials, allow: &domain.Decision{RetryAfter: time.Second},
+		{name: "the failure that spends the budget", peek: open, verify: ptr(domain.ErrInvalidCredentials), allow: &spent,
 			wantErr: []error{domain.ErrRateLimited, domain.ErrInvalidCredentials}},
+		{name: "spent budget: refused before verifying, even a valid token", peek: spent,
+			wantErr: []error{domain.ErrRateLimited}, notError: domain.ErrInvalidCredentials},
+		{name: "store down, fail open: verified as usual", failOpen: true, peekErr: unavailable, verify: ptr(error(nil))},
+		{name: "store down, fail closed", peekErr: unavailable, wantErr: []error{domain.ErrLimiterUnavailable}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := newLimitedFixture(t, limits(true))
-			f.identity.EXPECT().VerifyIdentity(gomock.Any(), "tok").Return(member, tt.verify)
+			f := newLimitedFixture(t, limits(tt.failOpen))
+			f.limiter.EXPECT().Peek(gomock.Any(), "authfail:203.0.113.7", authLimit).Return(tt.peek, tt.peekErr)
+			if tt.verify != nil {
+				f.identity.EXPECT().VerifyIdentity(gomock.Any(), "tok").Return(member, *tt.verify)
+			}
 			if tt.allow != nil {
 				f.limiter.EXPECT().Allow(gomock.Any(), "authfail:203.0.113.7", authLimit).Return(*tt.allow, nil)
 			}
@@ -111,6 +123,8 @@ func TestFailedAuthenticationsAreLimitedPerAddress(t *testing.T) {
 		})
 	}
 }
+
+func ptr[T any](v T) *T { return &v }
 
 func TestDisabledLimitsNeverAskTheLimiter(t *testing.T) {
 	policy := limits(false)

@@ -147,6 +147,17 @@ func (m *Metrics) RateLimiter(next domain.RateLimiter, logger *slog.Logger, logE
 
 func (l *limiter) Allow(ctx context.Context, key string, limit domain.Limit) (domain.Decision, error) {
 	d, err := l.next.Allow(ctx, key, limit)
+	l.observe(ctx, key, d, err)
+	return d, err
+}
+
+func (l *limiter) Peek(ctx context.Context, key string, limit domain.Limit) (domain.Decision, error) {
+	d, err := l.next.Peek(ctx, key, limit)
+	l.observe(ctx, key, d, err)
+	return d, err
+}
+
+func (l *limiter) observe(ctx context.Context, key string, d domain.Decision, err error) {
 	switch {
 	case err != nil:
 		l.m.limiterErrors.Inc()
@@ -161,7 +172,6 @@ func (l *limiter) Allow(ctx context.Context, key string, limit domain.Limit) (do
 		name, _, _ := strings.Cut(key, ":")
 		l.m.rateLimited.WithLabelValues(name).Inc()
 	}
-	return d, err
 }
 
 // RateLimitRejections is the rejection counter of one limit, for tests.

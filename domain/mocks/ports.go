@@ -395,6 +395,45 @@ func (c *MockRateLimiterAllowCall) DoAndReturn(f func(context.Context, string, d
 	return c
 }
 
+// Peek mocks base method.
+func (m *MockRateLimiter) Peek(ctx context.Context, key string, limit domain.Limit) (domain.Decision, error) {
+	m.ctrl.T.Helper()
+	ret := m.ctrl.Call(m, "Peek", ctx, key, limit)
+	ret0, _ := ret[0].(domain.Decision)
+	ret1, _ := ret[1].(error)
+	return ret0, ret1
+}
+
+// Peek indicates an expected call of Peek.
+func (mr *MockRateLimiterMockRecorder) Peek(ctx, key, limit any) *MockRateLimiterPeekCall {
+	mr.mock.ctrl.T.Helper()
+	call := mr.mock.ctrl.RecordCallWithMethodType(mr.mock, "Peek", reflect.TypeOf((*MockRateLimiter)(nil).Peek), ctx, key, limit)
+	return &MockRateLimiterPeekCall{Call: call}
+}
+
+// MockRateLimiterPeekCall wrap *gomock.Call
+type MockRateLimiterPeekCall struct {
+	*gomock.Call
+}
+
+// Return rewrite *gomock.Call.Return
+func (c *MockRateLimiterPeekCall) Return(arg0 domain.Decision, arg1 error) *MockRateLimiterPeekCall {
+	c.Call = c.Call.Return(arg0, arg1)
+	return c
+}
+
+// Do rewrite *gomock.Call.Do
+func (c *MockRateLimiterPeekCall) Do(f func(context.Context, string, domain.Limit) (domain.Decision, error)) *MockRateLimiterPeekCall {
+	c.Call = c.Call.Do(f)
+	return c
+}
+
+// DoAndReturn rewrite *gomock.Call.DoAndReturn
+func (c *MockRateLimiterPeekCall) DoAndReturn(f func(context.Context, string, domain.Limit) (domain.Decision, error)) *MockRateLimiterPeekCall {
+	c.Call = c.Call.DoAndReturn(f)
+	return c
+}
+
 // MockKeySet is a mock of KeySet interface.
 type MockKeySet struct {
 	ctrl     *gomock.Controller
