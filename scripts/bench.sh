@@ -241,7 +241,7 @@ if [ "$profile" = 1 ]; then
   say "CPU profile of the router in process (JWT_SIGNER=$s)"
   go test -c -o "$tmp/router.test" ./test/bench
   wait_idle
-  : >"$out/router.txt"
+  echo "JWT_SIGNER=$s LOG_LEVEL=$log_level" >"$out/router.txt"
   for ep in office realtime; do
     (cd test/bench && env JWT_SIGNER="$s" LOG_LEVEL="$log_level" DEV_DIR="$dev" "${server_pin[@]}" "$tmp/router.test" \
       -test.run '^$' -test.bench "^BenchmarkRouter/$ep\$" -test.benchmem -test.benchtime 3s -test.cpu 1 \
