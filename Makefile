@@ -20,7 +20,7 @@ build:
 	$(GO) build -o $(BIN) ./cmd/gatepass
 
 run: build
-	APP_ENV=$${APP_ENV:-development} ./$(BIN) serve
+	APP_ENV=$${APP_ENV:-development} HTTP_ADDR=$${HTTP_ADDR:-127.0.0.1:8080} ./$(BIN) serve
 
 generate:
 	$(GO) tool wire ./bootstrap
@@ -48,7 +48,7 @@ unit:
 	$(GO) test -race -count=1 $(PKGS)
 
 interop: build
-	@if [ -x test/interop/run.sh ]; then GATEPASS_BIN=$(CURDIR)/$(BIN) test/interop/run.sh; fi
+	GATEPASS_BIN=$(CURDIR)/$(BIN) bash test/interop/run.sh
 
 test: check vet deps unit interop
 

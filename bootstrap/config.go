@@ -5,7 +5,6 @@ package bootstrap
 
 import (
 	"crypto"
-	"crypto/rsa"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -207,6 +206,7 @@ func parseConfig(environ map[string]string) (Config, error) {
 		FuncMap: map[reflect.Type]env.ParserFunc{
 			reflect.TypeFor[time.Duration](): named("a duration such as 30s or 1m", func(v string) (any, error) { return time.ParseDuration(v) }),
 			reflect.TypeFor[int64]():         named("a whole number", func(v string) (any, error) { return strconv.ParseInt(v, 10, 64) }),
+			reflect.TypeFor[bool]():          named("true or false", func(v string) (any, error) { return strconv.ParseBool(v) }),
 			reflect.TypeFor[int](): named("a whole number", func(v string) (any, error) {
 				n, err := strconv.Atoi(v)
 				return n, err
@@ -532,7 +532,14 @@ func (c Config) validateService() []error {
 	if c.HTTP.DrainDelay < 0 || c.HTTP.DrainDelay >= c.HTTP.ShutdownTimeout {
 		bad("HTTP_DRAIN_DELAY", "must be at least 0s and shorter than HTTP_SHUTDOWN_TIMEOUT")
 	}
-	if c.AdminAddr == c.HTTP.Addr {
+	if c.HTTP.MaxBodyBytes < 64 || c.HTTP.MaxBodyBytes > 1<<20 {
+		bad("HTTP_MAX_BODY_BYTES", "must be between 64 and 1048576")
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(c.LogLevel)); err != nil {
+		bad("LOG_LEVEL", "must be debug, info, warn or error")
+	}
+	if c.AdminAddr == c.HTTP.Addr && !strings.HasSuffix(c.AdminAddr, ":0") {
 		bad("ADMIN_ADDR", "must differ from HTTP_ADDR: metrics stay off the public port")
 	}
 	slices.SortFunc(errs, func(a, b error) int { return strings.Compare(a.Error(), b.Error()) })
@@ -548,14 +555,6 @@ func countPEMBlocks(text string) int {
 		}
 		n++
 	}
-}
-
-func publicKeys(pubs []*rsa.PublicKey) []crypto.PublicKey {
-	out := make([]crypto.PublicKey, len(pubs))
-	for i, p := range pubs {
-		out[i] = p
-	}
-	return out
 }
 
 func (c Config) validateAuth(dev bool) []error {
@@ -613,6 +612,28 @@ func (l lineErrors) Unwrap() []error { return l }
 
 func joinLines(errs []error) error { return lineErrors(errs) }
 
+// redactURL hides a URL's password, should an operator put one in it.
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparsable)"
+	}
+	return u.Redacted()
+}
+
+// LoadDevConfig reads the configuration for the development tools: it
+// refuses anything but the development default with local identities.
+func LoadDevConfig(environ map[string]string) (Config, error) {
+	cfg, err := parseConfig(environ)
+	if err != nil {
+		return Config{}, err
+	}
+	if !cfg.LocalIdentity() {
+		return Config{}, errors.New("this works only with APP_ENV=development and no AUTH_JWKS_URL (the default of make run): production identities come from the identity provider")
+	}
+	return cfg, cfg.Validate()
+}
+
 // LogValue is the effective configuration as logged at start: durations
 // as text, secrets and keys masked.
 func (c Config) LogValue() slog.Value {
@@ -630,7 +651,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("supabase_jwt_issuer", c.Realtime.Issuer),
 		slog.String("supabase_jwt_ttl", c.Realtime.TTL.String()),
 		slog.String("supabase_jwt_secret", Secret(c.SupabaseSecret()).String()),
-		slog.String("auth_jwks_url", c.Auth.JWKSURL),
+		slog.String("auth_jwks_url", redactURL(c.Auth.JWKSURL)),
 		slog.String("auth_issuer", c.Auth.Issuer),
 		slog.String("auth_audience", c.Auth.Audience),
 		slog.Any("auth_algorithms", c.Auth.Algorithms),

@@ -88,6 +88,10 @@ func TestLoadConfig(t *testing.T) {
 		{name: "zero budget", edit: func(m map[string]string) { m["RATE_LIMIT_OFFICE_BURST"] = "0" }, wantErr: []string{"RATE_LIMIT_OFFICE"}},
 		{name: "admin on the public port", edit: func(m map[string]string) { m["ADMIN_ADDR"] = ":8080" }, wantErr: []string{"ADMIN_ADDR"}},
 		{name: "redis URL", edit: func(m map[string]string) { m["REDIS_URL"] = "http://user:hunter2@redis:6379" }, wantErr: []string{"REDIS_URL"}},
+		{name: "unparsable bool names the variable", edit: func(m map[string]string) { m["RATE_LIMIT_ENABLED"] = "maybe-secret" },
+			wantErr: []string{"RATE_LIMIT_ENABLED: is not true or false"}},
+		{name: "bad log level and body limit", edit: func(m map[string]string) { m["LOG_LEVEL"], m["HTTP_MAX_BODY_BYTES"] = "loud", "0" },
+			wantErr: []string{"LOG_LEVEL", "HTTP_MAX_BODY_BYTES"}},
 		{name: "ttl out of range", edit: func(m map[string]string) { m["JWT_TTL"] = "2h" }, wantErr: []string{"JWT_TTL"}},
 		{name: "leeway out of range", edit: func(m map[string]string) { m["AUTH_LEEWAY"] = "1h" }, wantErr: []string{"AUTH_LEEWAY"}},
 		{name: "empty org claim", edit: func(m map[string]string) { m["AUTH_ORG_CLAIM"] = "" }, check: func(t *testing.T, c bootstrap.Config) {
@@ -112,7 +116,7 @@ func TestLoadConfig(t *testing.T) {
 						t.Errorf("error %q does not say %q", err, w)
 					}
 				}
-				if strings.Contains(err.Error(), "sixty-secret") || strings.Contains(err.Error(), "hunter2") {
+				if strings.Contains(err.Error(), "secret") || strings.Contains(err.Error(), "hunter2") {
 					t.Errorf("error quotes the value: %v", err)
 				}
 				return

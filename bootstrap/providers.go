@@ -272,7 +272,7 @@ func ProvideLimiter(cfg Config, metrics *prom.Metrics, logger *slog.Logger) (Lim
 			}
 			// The cause names internal hosts; /readyz is on the public
 			// port too, so it says only what fails (the log has the rest).
-			logger.WarnContext(ctx, "readiness: redis unreachable", "error", err)
+			logger.DebugContext(ctx, "readiness: redis unreachable", "error", err)
 			return "", errors.New("redis unreachable, failing closed")
 		}
 		return "redis", nil

@@ -39,8 +39,17 @@ func (h *handlers) authenticate(c *gin.Context) {
 			return
 		}
 	}
+	h.obs.GrantIssued(grantKind(c.FullPath()), grantResult(err))
 	h.fail(c, err)
 	c.Abort()
+}
+
+// grantKind is the metrics label of a grant route.
+func grantKind(route string) string {
+	if route == RouteOfficeAccess {
+		return "office"
+	}
+	return "realtime"
 }
 
 func principal(c *gin.Context) domain.Principal {
@@ -52,6 +61,7 @@ func principal(c *gin.Context) domain.Principal {
 func (h *handlers) requestOfficeAccess(c *gin.Context) {
 	var body officeAccessRequest
 	if err := decodeBody(c, h.maxBody, &body); err != nil {
+		h.obs.GrantIssued("office", grantResult(err))
 		h.fail(c, err)
 		return
 	}
@@ -68,6 +78,7 @@ func (h *handlers) requestOfficeAccess(c *gin.Context) {
 func (h *handlers) issueRealtimeToken(c *gin.Context) {
 	var body realtimeTokenRequest
 	if err := decodeBody(c, h.maxBody, &body); err != nil {
+		h.obs.GrantIssued("realtime", grantResult(err))
 		h.fail(c, err)
 		return
 	}

@@ -105,9 +105,18 @@ func (h *handlers) fail(c *gin.Context, err error) {
 	case p.Status >= 500:
 		h.log.ErrorContext(c, "request failed", "route", c.FullPath(), "request_id", c.GetString(requestIDKey), "error", err)
 	case p.Status == http.StatusUnauthorized:
-		h.log.DebugContext(c, "authentication failed", "error", err)
+		// The error may quote token header values (a kid): bounded, and
+		// only at debug level.
+		h.log.DebugContext(c, "authentication failed", "error", truncate(err.Error(), 200))
 	}
 	writeProblem(c, p)
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
 }
 
 // retryAfterSeconds rounds up to whole seconds, at least one: a client

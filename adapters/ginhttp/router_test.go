@@ -116,6 +116,8 @@ func TestMetricsOnlyOnTheAdminRouter(t *testing.T) {
 	m := prom.New()
 	a := newAPIWith(t, application.RateLimitPolicy{}, nil, ginhttp.Options{Observer: m})
 	serve(a.handler, "POST", "/api/v1/realtime/token", map[string]string{"Authorization": "Bearer " + a.bearer(t, "org_1")})
+	serve(a.handler, "POST", "/api/v1/cloudflare/request-access", nil)
+	serve(a.handler, "POST", "/api/v1/cloudflare/request-access", map[string]string{"Authorization": "Bearer x.y.z"})
 	if rec := serve(a.handler, "GET", "/metrics", nil); rec.Code != 404 {
 		t.Fatalf("public /metrics: %d", rec.Code)
 	}
@@ -123,7 +125,8 @@ func TestMetricsOnlyOnTheAdminRouter(t *testing.T) {
 		application.RateLimitPolicy{}, nil), m.Handler())
 	rec := serve(admin, "GET", "/metrics", nil)
 	body := rec.Body.String()
-	for _, want := range []string{`gatepass_grants_total{kind="realtime",result="issued"} 1`, `gatepass_http_request_duration_seconds_count{code="200",method="POST",route="/api/v1/realtime/token"} 1`, "go_goroutines"} {
+	for _, want := range []string{`gatepass_grants_total{kind="realtime",result="issued"} 1`,
+		`gatepass_grants_total{kind="office",result="missing_credentials"} 1`, `gatepass_grants_total{kind="office",result="invalid_token"} 1`, `gatepass_http_request_duration_seconds_count{code="200",method="POST",route="/api/v1/realtime/token"} 1`, "go_goroutines"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("metrics lack %q", want)
 		}

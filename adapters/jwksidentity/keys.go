@@ -93,6 +93,8 @@ func (o *RemoteOptions) defaults() {
 // log every caller out.
 type RemoteKeys struct {
 	url    string
+	// logURL is url without a password, for logs.
+	logURL string
 	opts   RemoteOptions
 	client *http.Client
 	kf     atomic.Pointer[keyfunc.Keyfunc]
@@ -108,13 +110,17 @@ func NewRemoteKeys(ctx context.Context, jwksURL string, o RemoteOptions) (*Remot
 		return nil, err
 	}
 	o.defaults()
-	r := &RemoteKeys{url: jwksURL, opts: o, client: &http.Client{
+	logURL := jwksURL
+	if u, err := url.Parse(jwksURL); err == nil {
+		logURL = u.Redacted()
+	}
+	r := &RemoteKeys{url: jwksURL, logURL: logURL, opts: o, client: &http.Client{
 		Timeout: o.HTTPTimeout,
 		// A JWKS endpoint that redirects elsewhere is not the configured one.
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}}
 	if err := r.load(ctx); err != nil {
-		o.Logger.WarnContext(ctx, "identity JWKS unavailable at start; retrying in the background", "url", jwksURL, "error", err)
+		o.Logger.WarnContext(ctx, "identity JWKS unavailable at start; retrying in the background", "url", r.logURL, "error", err)
 		go r.retry(ctx)
 	}
 	return r, nil
@@ -130,10 +136,10 @@ func (r *RemoteKeys) retry(ctx context.Context) {
 		}
 		err := r.load(ctx)
 		if err == nil {
-			r.opts.Logger.InfoContext(ctx, "identity JWKS loaded", "url", r.url)
+			r.opts.Logger.InfoContext(ctx, "identity JWKS loaded", "url", r.logURL)
 			return
 		}
-		r.opts.Logger.WarnContext(ctx, "identity JWKS still unavailable", "url", r.url, "error", err, "retry_in", wait.String())
+		r.opts.Logger.WarnContext(ctx, "identity JWKS still unavailable", "url", r.logURL, "error", err, "retry_in", wait.String())
 		wait = min(2*wait, r.opts.RetryMax)
 	}
 }
@@ -151,7 +157,7 @@ func (r *RemoteKeys) load(ctx context.Context) error {
 		Storage:         store,
 		RefreshErrorHandler: func(ctx context.Context, err error) {
 			r.opts.OnRefresh(err)
-			r.opts.Logger.WarnContext(ctx, "identity JWKS refresh failed; keeping the keys in hand", "url", r.url, "error", err)
+			r.opts.Logger.WarnContext(ctx, "identity JWKS refresh failed; keeping the keys in hand", "url", r.logURL, "error", err)
 		},
 	})
 	if err != nil {

@@ -10,7 +10,6 @@ import (
 	"crypto/rsa"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -199,6 +198,3 @@ func compactAlphabet(s string) bool {
 	}
 	return true
 }
-
-// AlgorithmsContain reports whether alg is allowed; used to check config.
-func AlgorithmsContain(algs []string, alg string) bool { return slices.Contains(algs, alg) }

@@ -5,6 +5,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/gatepass/gatepass/adapters/devidentity"
@@ -21,12 +23,14 @@ func runDevToken(args []string, stdout, stderr io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	cfg, err := bootstrap.LoadConfig(nil)
+	cfg, err := bootstrap.LoadDevConfig(nil)
 	if err != nil {
-		return err
+		return fmt.Errorf("dev-token: %w", err)
 	}
-	if !cfg.LocalIdentity() {
-		return errors.New("dev-token works only with APP_ENV=development and no AUTH_JWKS_URL: production identities come from the identity provider")
+	if _, err := os.Stat(filepath.Join(cfg.DevDir, devidentity.IdentityKeyFile)); err != nil {
+		// A new identity key here would mint tokens the running server
+		// refuses: say where the server's folder is expected instead.
+		return fmt.Errorf("dev-token: no development identity key in %s: start the server first (make run) from the same folder, or set DEV_DIR to its folder", cfg.DevDir)
 	}
 	if *ttl <= 0 || *ttl > 7*24*time.Hour {
 		return errors.New("--ttl must be between 1s and 168h")

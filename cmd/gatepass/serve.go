@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -72,7 +73,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	logger.Info("gatepass serving", "addr", ln.Addr().String(), "admin_addr", adminLn.Addr().String(),
 		"signer", srv.Backend.Name, "office_kid", srv.Office.KeyID(), "office_alg", srv.Office.Algorithm())
 	if srv.Dev != nil {
-		if err := printDevWelcome(stdout, srv.Dev, ln.Addr()); err != nil {
+		if err := printDevWelcome(stdout, srv.Dev, cfg.DevDir, ln.Addr()); err != nil {
 			logger.Warn("development welcome", "error", err)
 		}
 	}
@@ -123,7 +124,7 @@ func newLogger(w io.Writer, level string) *slog.Logger {
 
 // printDevWelcome prints a ready-to-paste curl for each endpoint, with a
 // development identity token the server accepts.
-func printDevWelcome(w io.Writer, dev *bootstrap.DevKit, addr net.Addr) error {
+func printDevWelcome(w io.Writer, dev *bootstrap.DevKit, devDir string, addr net.Addr) error {
 	token, err := devidentity.Mint(dev.IdentityKey, devidentity.Identity{
 		UserID: "user_dev_01", OrgID: "org_dev_01", Role: "admin",
 	}, time.Now(), 12*time.Hour)
@@ -134,7 +135,11 @@ func printDevWelcome(w io.Writer, dev *bootstrap.DevKit, addr net.Addr) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "\ngatepass is running in development mode on %s\n", base)
 	fmt.Fprintf(&b, "Development identity: user_dev_01 in org_dev_01 as admin (token valid 12h).\n")
-	fmt.Fprintf(&b, "Mint others with: gatepass dev-token --user USER --org ORG --role ROLE\n\n")
+	if abs, err := filepath.Abs(devDir); err == nil {
+		devDir = abs
+	}
+	fmt.Fprintf(&b, "Mint others with:\n  APP_ENV=development DEV_DIR=%s bin/gatepass dev-token --user USER --org ORG --role ROLE\n", devDir)
+	fmt.Fprintf(&b, "Check a grant with:\n  bin/gatepass token verify --jwks %s/.well-known/jwks.json TOKEN\n\n", base)
 	fmt.Fprintf(&b, "Office-router grant:\n  curl -sS -X POST %s/api/v1/cloudflare/request-access -H 'Authorization: Bearer %s'\n\n", base, token)
 	fmt.Fprintf(&b, "Supabase Realtime token:\n  curl -sS -X POST %s/api/v1/realtime/token -H 'Authorization: Bearer %s'\n\n", base, token)
 	_, err = io.WriteString(w, b.String())

@@ -136,6 +136,14 @@ func TestSIGTERMExitsCleanly(t *testing.T) {
 func TestDevelopmentQuickstart(t *testing.T) {
 	dir := t.TempDir()
 	env := map[string]string{"APP_ENV": "development", "DEV_DIR": filepath.Join(dir, "dev")}
+	// Before the server made its folder, dev-token says so rather than
+	// minting with a key the server would not know.
+	if _, stderr, err := harness.Run(t, env, "dev-token"); err == nil || !strings.Contains(stderr, "start the server first") {
+		t.Fatalf("dev-token before the server: %v %s", err, stderr)
+	}
+	if _, stderr, err := harness.Run(t, map[string]string{}, "dev-token"); err == nil || !strings.Contains(stderr, "APP_ENV=development") {
+		t.Fatalf("dev-token without APP_ENV: %v %s", err, stderr)
+	}
 	s := harness.Start(t, env)
 	deadline := time.Now().Add(5 * time.Second)
 	curls := regexp.MustCompile(`curl -sS -X POST (\S+) -H 'Authorization: Bearer (\S+)'`)
