@@ -86,18 +86,26 @@ func (h *handlers) requestLog(c *gin.Context) {
 	}
 	elapsed := time.Since(start)
 	h.obs.ObserveRequest(route, c.Request.Method, c.Writer.Status(), elapsed)
-	attrs := []any{
-		"request_id", c.GetString(requestIDKey),
-		"method", c.Request.Method,
-		"route", route,
-		"status", c.Writer.Status(),
-		"latency_ms", float64(elapsed.Microseconds()) / 1000,
-		"client_ip", c.ClientIP(),
+	level := levelFor(c.Writer.Status())
+	if !h.log.Enabled(c, level) {
+		return
 	}
+	// Typed attributes: this line is written for every request, and
+	// LogAttrs spares the boxing of a []any.
+	attrs := [7]slog.Attr{
+		slog.String("request_id", c.GetString(requestIDKey)),
+		slog.String("method", c.Request.Method),
+		slog.String("route", route),
+		slog.Int("status", c.Writer.Status()),
+		slog.Float64("latency_ms", float64(elapsed.Microseconds())/1000),
+		slog.String("client_ip", c.ClientIP()),
+	}
+	n := 6
 	if p := principal(c); p.UserID != "" {
-		attrs = append(attrs, "user_id", p.UserID)
+		attrs[n] = slog.String("user_id", p.UserID)
+		n++
 	}
-	h.log.Log(c, levelFor(c.Writer.Status()), "request", attrs...)
+	h.log.LogAttrs(c, level, "request", attrs[:n]...)
 }
 
 func levelFor(status int) slog.Level {
