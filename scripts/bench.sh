@@ -144,10 +144,14 @@ free_port() {
 
 # Development mode: keys under a temporary DEV_DIR, callers verified
 # against the local development identity key (cached after the first
-# request, as AUTH_CACHE_* defaults do in production).
+# request, as AUTH_CACHE_* defaults do in production). The first server
+# creates the keys; the bearer is minted from them once it runs.
 dev=$tmp/dev
-env -i PATH="$PATH" HOME="$HOME" APP_ENV=development DEV_DIR="$dev" \
-  "$tmp/gatepass" dev-token --user user_bench --org org_bench --role member --ttl 1h >"$tmp/bearer"
+mint_bearer() {
+  [ -s "$tmp/bearer" ] && return 0
+  env -i PATH="$PATH" HOME="$HOME" APP_ENV=development DEV_DIR="$dev" \
+    "$tmp/gatepass" dev-token --user user_bench --org org_bench --role member --ttl 1h >"$tmp/bearer"
+}
 
 # start_gatepass NAME JWT_SIGNER: serve in the background; sets server_pid,
 # server_url, admin_url and signer (what the server says it signs with).
@@ -173,6 +177,7 @@ start_gatepass() {
       die "gatepass ($name) did not start"
     fi
   done
+  mint_bearer
   grep -m1 '"gatepass serving"' "$tmp/$name.log" | sed 's/"addr":"[^"]*",//' >"$out/server-$name.log" || true
   "$loadgen" -probe -method GET -url "$admin_url/readyz" >"$out/readyz-$name.json" 2>/dev/null || true
   # The start log names the signer; below LOG_LEVEL=info, /readyz does.

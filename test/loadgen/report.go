@@ -323,8 +323,9 @@ func readGoBench(path string) []goBench {
 }
 
 // profileParts are the places a request's time goes, by a function whose
-// cumulative share of the profile covers it. The shares overlap where the
-// calls nest (the handlers run inside the middleware).
+// cumulative share of the profile covers it (the first of fn's
+// "|"-separated names found). The shares overlap where the calls nest (the
+// handlers run inside the middleware).
 var profileParts = []struct{ what, fn string }{
 	{"whole request (gin ServeHTTP)", "github.com/gin-gonic/gin.(*Engine).ServeHTTP"},
 	{"office grant use case", "github.com/gatepass/gatepass/application.(*RequestOfficeAccessHandler).Handle"},
@@ -336,7 +337,7 @@ var profileParts = []struct{ what, fn string }{
 	{"  claims to JSON (golang-jwt SigningString)", "github.com/golang-jwt/jwt/v5.(*Token).SigningString"},
 	{"  token id (crypto/rand)", "github.com/gatepass/gatepass/adapters/cryptorand.IDs.NewID"},
 	{"caller identity (cached)", "github.com/gatepass/gatepass/application.(*AuthenticateCallerHandler).Handle"},
-	{"request log line (slog JSON)", "log/slog.(*Logger).log"},
+	{"request log line (slog JSON)", "log/slog.(*Logger).log|log/slog.(*Logger).logAttrs"},
 	{"metrics (prometheus)", "github.com/gatepass/gatepass/adapters/prom.(*Metrics).ObserveRequest"},
 	{"response JSON (gin Render)", "github.com/gin-gonic/gin.(*Context).Render"},
 	{"memory allocation (mallocgc)", "runtime.mallocgc"},
@@ -357,14 +358,24 @@ func reportProfiles(dir string, w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "part\toffice\trealtime\t")
 	for _, p := range profileParts {
-		o, okO := office[p.fn]
-		r, okR := realtime[p.fn]
+		o, okO := lookup(office, p.fn)
+		r, okR := lookup(realtime, p.fn)
 		if !okO && !okR {
 			continue
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t\n", p.what, share(o, okO), share(r, okR))
 	}
 	return tw.Flush()
+}
+
+// lookup is the share of the first of the "|"-separated names in shares.
+func lookup(shares map[string]float64, names string) (float64, bool) {
+	for name := range strings.SplitSeq(names, "|") {
+		if v, ok := shares[name]; ok {
+			return v, true
+		}
+	}
+	return 0, false
 }
 
 func share(v float64, ok bool) string {
