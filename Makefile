@@ -53,7 +53,7 @@ interop: build
 test: check vet deps unit interop
 
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+	@scripts/bench.sh
 
 FUZZTIME ?= 60s
 fuzz:

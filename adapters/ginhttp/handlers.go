@@ -4,7 +4,6 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
-	"unicode"
 
 	"github.com/gin-gonic/gin"
 
@@ -130,10 +129,35 @@ func bearerToken(header string, maxBytes int) (string, error) {
 		return "", errNotBearer
 	}
 	token = strings.TrimSpace(token)
-	// Any white space, not only SP and HTAB: header values may carry
-	// obs-text such as U+00A0, and a token never holds a space.
-	if token == "" || strings.IndexFunc(token, unicode.IsSpace) >= 0 {
+	if !isB64Token(token) {
 		return "", errNotBearer
 	}
 	return token, nil
+}
+
+// isB64Token reports whether s is an RFC 6750 b64token: letters, digits,
+// "-._~+/", then optional "=" padding. Checked byte by byte, it refuses
+// white space of every kind (obs-text such as U+00A0 included) and costs
+// little on the hot path.
+func isB64Token(s string) bool {
+	if s == "" {
+		return false
+	}
+	i := 0
+	for ; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' ||
+			c == '-' || c == '.' || c == '_' || c == '~' || c == '+' || c == '/') {
+			break
+		}
+	}
+	if i == 0 {
+		return false
+	}
+	for ; i < len(s); i++ {
+		if s[i] != '=' {
+			return false
+		}
+	}
+	return true
 }
