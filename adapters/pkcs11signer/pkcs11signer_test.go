@@ -4,21 +4,18 @@ package pkcs11signer_test
 
 import (
 	"bytes"
-	"context"
 	"crypto"
 	"crypto/sha256"
 	"errors"
 	"log/slog"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/gatepass/gatepass/adapters/gosigner"
 	"github.com/gatepass/gatepass/adapters/jwtsigner"
 	"github.com/gatepass/gatepass/adapters/pkcs11signer"
 	"github.com/gatepass/gatepass/adapters/pkcs11signer/softhsmtest"
 	"github.com/gatepass/gatepass/adapters/signertest"
-	"github.com/gatepass/gatepass/domain"
 )
 
 // algorithms are those crypto11 signs with: no Ed25519.
@@ -60,8 +57,8 @@ func TestSameTokenAsGoSigner(t *testing.T) {
 	tok.Import(t, key, keyLabel)
 	hsm := open(t, tok.Config(keyLabel))
 
-	want := signOffice(t, key, jwtsigner.RS256)
-	if got := signOffice(t, hsm, jwtsigner.RS256); got != want {
+	want := signertest.SignFixed(t, key, jwtsigner.RS256)
+	if got := signertest.SignFixed(t, hsm, jwtsigner.RS256); got != want {
 		t.Errorf("PKCS#11 token differs from Go's:\n got %s\nwant %s", got, want)
 	}
 }
@@ -80,29 +77,6 @@ func TestImportedECKey(t *testing.T) {
 	}
 }
 
-func signOffice(t *testing.T, key crypto.Signer, alg string) string {
-	t.Helper()
-	s, err := jwtsigner.NewOfficeSigner(key, alg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := domain.NewPrincipal("user_1", "org_1", "member")
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := domain.NewOfficeClaims(p, domain.Issuance{
-		Issuer: "gatepass", Audience: "office-router", ID: "jti-1",
-		Now: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC), TTL: time.Minute,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	signed, err := s.SignOffice(context.Background(), c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return signed
-}
 
 func TestOpenErrors(t *testing.T) {
 	tok := softhsmtest.New(t)

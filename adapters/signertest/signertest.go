@@ -379,3 +379,30 @@ func split(t *testing.T, tok string) (signingString string, sig []byte) {
 	}
 	return tok[:i], sig
 }
+
+// SignFixed signs one fixed set of office claims with key: the same input
+// for every backend, so tests can compare their tokens byte for byte
+// (RS256 and EdDSA are deterministic).
+func SignFixed(t testing.TB, key crypto.Signer, alg string) string {
+	t.Helper()
+	s, err := jwtsigner.NewOfficeSigner(key, alg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := domain.NewPrincipal("user_1", "org_1", "member")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := domain.NewOfficeClaims(p, domain.Issuance{
+		Issuer: "gatepass", Audience: "office-router", ID: "jti-1",
+		Now: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC), TTL: time.Minute,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	signed, err := s.SignOffice(context.Background(), c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return signed
+}
