@@ -92,7 +92,7 @@ func (o *RemoteOptions) defaults() {
 // key never replaces the keys in hand, so a broken JWKS endpoint cannot
 // log every caller out.
 type RemoteKeys struct {
-	url    string
+	url string
 	// logURL is url without a password, for logs.
 	logURL string
 	opts   RemoteOptions

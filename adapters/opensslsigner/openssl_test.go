@@ -78,7 +78,6 @@ func TestSameTokenAsGoSigner(t *testing.T) {
 	}
 }
 
-
 // TestNewWithoutPrecomputedValues imports an RSA key whose CRT values were
 // never computed, and leaves the caller's key untouched.
 func TestNewWithoutPrecomputedValues(t *testing.T) {

@@ -77,7 +77,6 @@ func TestImportedECKey(t *testing.T) {
 	}
 }
 
-
 func TestOpenErrors(t *testing.T) {
 	tok := softhsmtest.New(t)
 	tok.Generate(t, jwtsigner.ES256, keyLabel)
