@@ -308,9 +308,7 @@ func (c Config) SupabaseSecret() string {
 // the development kit provides them.
 func (c Config) Validate() error {
 	var errs []error
-	bad := func(name, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("%s: "+format, append([]any{name}, args...)...))
-	}
+	bad := problemsInto(&errs)
 	dev := c.Development()
 	if c.Office.Issuer == "" {
 		bad("JWT_ISSUER", "is required")
@@ -355,9 +353,7 @@ func (c Config) Validate() error {
 // validateKeys checks the office-router signing and verification keys.
 func (c Config) validateKeys() []error {
 	var errs []error
-	bad := func(name, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("%s: "+format, append([]any{name}, args...)...))
-	}
+	bad := problemsInto(&errs)
 	switch c.AppEnv {
 	case EnvProduction, EnvDevelopment:
 	default:
@@ -392,9 +388,7 @@ const (
 // verification keys against the algorithm.
 func (c Config) validatePEMKey() []error {
 	var errs []error
-	bad := func(name, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("%s: "+format, append([]any{name}, args...)...))
-	}
+	bad := problemsInto(&errs)
 	if c.Office.PrivateKey != "" && c.Office.PrivateKeyFile != "" {
 		bad("JWT_PRIVATE_KEY", "and JWT_PRIVATE_KEY_FILE are both set; give one")
 	}
@@ -419,9 +413,7 @@ func (c Config) validatePEMKey() []error {
 // when the token is opened at start.
 func (c Config) validatePKCS11() []error {
 	var errs []error
-	bad := func(name, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("%s: "+format, append([]any{name}, args...)...))
-	}
+	bad := problemsInto(&errs)
 	if c.OfficeKeyPEM() != "" {
 		bad("JWT_PRIVATE_KEY", "must not be set with JWT_SIGNER=pkcs11: the key lives in the token")
 	}
@@ -444,9 +436,8 @@ func (c Config) validatePKCS11() []error {
 // is the signing key's public half.
 func (c Config) validateVerificationKeys(signing crypto.PublicKey) []error {
 	var errs []error
-	bad := func(format string, args ...any) {
-		errs = append(errs, fmt.Errorf("JWT_VERIFICATION_KEYS: "+format, args...))
-	}
+	add := problemsInto(&errs)
+	bad := func(format string, args ...any) { add("JWT_VERIFICATION_KEYS", format, args...) }
 	if c.Office.VerificationKeys != "" && c.Office.VerificationKeysFile != "" {
 		bad("and JWT_VERIFICATION_KEYS_FILE are both set; give one")
 	}
@@ -498,9 +489,7 @@ func (c Config) RateLimitPolicy() application.RateLimitPolicy {
 
 func (c Config) validateService() []error {
 	var errs []error
-	bad := func(name, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("%s: "+format, append([]any{name}, args...)...))
-	}
+	bad := problemsInto(&errs)
 	switch c.RateLimit.FailureMode {
 	case "open", "closed":
 	default:
@@ -546,6 +535,14 @@ func (c Config) validateService() []error {
 	return errs
 }
 
+// problemsInto returns a function that appends "NAME: problem" to errs:
+// every validator reports this way, so one message can name them all.
+func problemsInto(errs *[]error) func(name, format string, args ...any) {
+	return func(name, format string, args ...any) {
+		*errs = append(*errs, fmt.Errorf("%s: "+format, append([]any{name}, args...)...))
+	}
+}
+
 func countPEMBlocks(text string) int {
 	rest, n := []byte(pemkey.Normalize(text)), 0
 	for {
@@ -559,9 +556,7 @@ func countPEMBlocks(text string) int {
 
 func (c Config) validateAuth(dev bool) []error {
 	var errs []error
-	bad := func(name, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("%s: "+format, append([]any{name}, args...)...))
-	}
+	bad := problemsInto(&errs)
 	localIdentity := dev && c.LocalIdentity()
 	if c.Auth.JWKSURL == "" && !localIdentity {
 		bad("AUTH_JWKS_URL", "is required")
