@@ -306,6 +306,9 @@ func ProvideLifecycle() *Lifecycle { return &Lifecycle{} }
 // Drain marks the start of a shutdown.
 func (l *Lifecycle) Drain() { l.draining.Store(true) }
 
+// Draining reports whether a shutdown has begun.
+func (l *Lifecycle) Draining() bool { return l.draining.Load() }
+
 func (l *Lifecycle) ready(context.Context) (string, error) {
 	if l.draining.Load() {
 		return "", errors.New("shutting down")
@@ -345,8 +348,9 @@ func ProvideRealtimePolicy(cfg Config) application.RealtimePolicy {
 }
 
 // ProvideRouter is the public HTTP API.
-func ProvideRouter(app *application.Application, cfg Config, metrics *prom.Metrics, logger *slog.Logger) (*PublicHandler, error) {
+func ProvideRouter(app *application.Application, cfg Config, metrics *prom.Metrics, life *Lifecycle, logger *slog.Logger) (*PublicHandler, error) {
 	h, err := ginhttp.NewRouter(app, ginhttp.Options{
+		Draining:       life.Draining,
 		Logger:         logger,
 		MaxBodyBytes:   cfg.HTTP.MaxBodyBytes,
 		TrustedProxies: cfg.TrustedProxies,

@@ -70,7 +70,7 @@ func InitializeServer(ctx context.Context, cfg Config, logger *slog.Logger) (*Se
 	lifecycle := ProvideLifecycle()
 	v := ProvideReadinessChecks(officeBackend, officeSigner, identityKeys, limiter, lifecycle)
 	application := ProvideApplication(cfg, ports, v)
-	publicHandler, err := ProvideRouter(application, cfg, metrics, logger)
+	publicHandler, err := ProvideRouter(application, cfg, metrics, lifecycle, logger)
 	if err != nil {
 		cleanup3()
 		cleanup2()

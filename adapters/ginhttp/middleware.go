@@ -61,6 +61,18 @@ func securityHeaders(c *gin.Context) {
 	c.Next()
 }
 
+// closeWhen answers with "Connection: close" while draining: net/http then
+// closes the connection after the response, so keep-alive clients move to
+// another instance without a request lost to a closed idle connection.
+func closeWhen(draining func() bool) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if draining() {
+			c.Header("Connection", "close")
+		}
+		c.Next()
+	}
+}
+
 // corsFor allows exactly the listed origins to call the API from a browser
 // (or an Electron renderer); credentials travel in Authorization, not
 // cookies.

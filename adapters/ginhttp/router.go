@@ -53,6 +53,9 @@ type Options struct {
 	// off when empty.
 	CORSOrigins []string
 	Observer    Observer
+	// Draining, when set and true, asks clients to close their connection
+	// after each response: a shutdown has begun.
+	Draining func() bool
 }
 
 // RouteReady answers whether the service is ready for traffic.
@@ -85,6 +88,9 @@ func NewRouter(app *application.Application, o Options) (http.Handler, error) {
 
 	h := &handlers{app: app, log: o.Logger, maxBody: o.MaxBodyBytes, maxBearer: o.MaxBearerBytes, obs: o.Observer}
 	r.Use(securityHeaders, h.requestID, h.requestLog, h.recover)
+	if o.Draining != nil {
+		r.Use(closeWhen(o.Draining))
+	}
 	if len(o.CORSOrigins) > 0 {
 		r.Use(corsFor(o.CORSOrigins))
 	}

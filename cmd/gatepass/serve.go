@@ -85,15 +85,14 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
-	// Drain: readiness turns off and keep-alive connections are closed after
-	// their current response, so clients and load balancers move on; after
+	// Drain: readiness turns off and responses ask keep-alive clients to
+	// close their connection, so clients and load balancers move on; after
 	// HTTP_DRAIN_DELAY, Shutdown closes the listeners (new connections are
 	// refused) and waits for in-flight requests to complete.
 	logger.Info("shutting down", "drain", cfg.HTTP.DrainDelay.String(), "timeout", cfg.HTTP.ShutdownTimeout.String())
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.HTTP.ShutdownTimeout)
 	defer cancel()
 	srv.Lifecycle.Drain()
-	httpServer.SetKeepAlivesEnabled(false)
 	if cfg.HTTP.DrainDelay > 0 {
 		time.Sleep(cfg.HTTP.DrainDelay)
 	}
