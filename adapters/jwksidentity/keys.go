@@ -204,7 +204,7 @@ func (r *RemoteKeys) Ready(ctx context.Context) (string, error) {
 	if kf == nil {
 		return "", ErrKeysNotLoaded
 	}
-	n, err := KeyCount(ctx, *kf)
+	n, err := keyCount(ctx, *kf)
 	if err != nil {
 		return "", err
 	}
@@ -239,8 +239,8 @@ func NewStaticKeys(setJSON []byte) (keyfunc.Keyfunc, error) {
 	return keyfunc.NewJWKSetJSON(setJSON)
 }
 
-// KeyCount reports how many keys the set holds now.
-func KeyCount(ctx context.Context, kf keyfunc.Keyfunc) (int, error) {
+// keyCount reports how many keys the set holds now.
+func keyCount(ctx context.Context, kf keyfunc.Keyfunc) (int, error) {
 	all, err := kf.Storage().KeyReadAll(ctx)
 	if err != nil {
 		return 0, err

@@ -102,7 +102,7 @@ func newVerifier(t *testing.T, p *idp, audience string) *jwksidentity.Verifier {
 func TestVerifyIdentity(t *testing.T) {
 	p := newIDP(t)
 	other, _ := rsa.GenerateKey(rand.Reader, 2048)
-	pubPEM, _ := pemkey.EncodePublic(&p.key.PublicKey)
+	pubPEM, _ := pemkey.EncodePublicKey(&p.key.PublicKey)
 
 	hsWith := func(secret []byte) string {
 		tok := jwt.NewWithClaims(jwt.SigningMethodHS256, validClaims())

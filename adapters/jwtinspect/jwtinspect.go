@@ -89,22 +89,21 @@ func Verify(token string, o Options) (Parts, error) {
 var AsymmetricAlgorithms = []string{"RS256", "PS256", "ES256", "EdDSA"}
 
 // KeysFromPEMFile returns a key function for the public key in path (SPKI
-// PEM, or the public half of a private key PEM).
+// PEM, or the public half of a private key PEM): RSA, P-256 or Ed25519,
+// every key type gatepass signs with.
 func KeysFromPEMFile(path string) (jwt.Keyfunc, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
-	pubs, err := pemkey.ParsePublicRSAs(string(b))
-	if err != nil {
-		if key, perr := pemkey.ParsePrivateRSA(string(b)); perr == nil {
-			pubs, err = append(pubs[:0], &key.PublicKey), nil
-		}
-	}
-	if err != nil {
+	var pub crypto.PublicKey
+	if pubs, err := pemkey.ParsePublicKeys(string(b)); err == nil {
+		pub = pubs[0]
+	} else if key, perr := pemkey.ParsePrivate(string(b)); perr == nil {
+		pub = key.Public()
+	} else {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	var pub crypto.PublicKey = pubs[0]
 	return func(*jwt.Token) (any, error) { return pub, nil }, nil
 }
 

@@ -147,23 +147,6 @@ func ParsePublicKeys(text string) ([]crypto.PublicKey, error) {
 	return keys, nil
 }
 
-// ParsePublicRSAs is ParsePublicKeys for bundles of RSA keys only.
-func ParsePublicRSAs(text string) ([]*rsa.PublicKey, error) {
-	keys, err := ParsePublicKeys(text)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]*rsa.PublicKey, len(keys))
-	for i, k := range keys {
-		pub, ok := k.(*rsa.PublicKey)
-		if !ok {
-			return nil, fmt.Errorf("key %d: %w", i+1, ErrNotRSA)
-		}
-		out[i] = pub
-	}
-	return out, nil
-}
-
 // EncodePublicKey returns the SPKI PEM of any supported public key.
 func EncodePublicKey(pub crypto.PublicKey) ([]byte, error) {
 	der, err := x509.MarshalPKIXPublicKey(pub)
@@ -190,15 +173,6 @@ func EncodePKCS8(key crypto.Signer) ([]byte, error) {
 		return nil, err
 	}
 	return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), nil
-}
-
-// EncodePublic returns the SPKI PEM of key.
-func EncodePublic(key *rsa.PublicKey) ([]byte, error) {
-	der, err := x509.MarshalPKIXPublicKey(key)
-	if err != nil {
-		return nil, err
-	}
-	return pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}), nil
 }
 
 func checkBits(pub *rsa.PublicKey) error {

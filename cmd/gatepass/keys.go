@@ -68,7 +68,7 @@ func runKeysGenerate(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("keys generate: %w", err)
 	}
-	pubPEM, err := pemkey.EncodePublic(&key.PublicKey)
+	pubPEM, err := pemkey.EncodePublicKey(&key.PublicKey)
 	if err != nil {
 		return fmt.Errorf("keys generate: %w", err)
 	}

@@ -1,6 +1,11 @@
 package e2e_test
 
 import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/json"
@@ -169,6 +174,38 @@ func TestTokenInspectAndVerify(t *testing.T) {
 			_, stderr, err := harness.Run(t, nil, append([]string{"token", "verify"}, tt.args...)...)
 			if (err == nil) != tt.valid {
 				t.Fatalf("valid=%v, got err %v: %s", tt.valid, err, stderr)
+			}
+		})
+	}
+}
+
+// TestTokenVerifyWithEveryKeyType: --public-key takes the key types gatepass
+// signs with, as SPKI or as the private key's PEM.
+func TestTokenVerifyWithEveryKeyType(t *testing.T) {
+	idp := harness.NewIdentityProvider(t)
+	bearer := idp.Token(t, "user_1", "org_1", "member", time.Minute)
+	ecKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	_, edKey, _ := ed25519.GenerateKey(rand.Reader)
+	for alg, key := range map[string]crypto.Signer{"ES256": ecKey, "EdDSA": edKey} {
+		t.Run(alg, func(t *testing.T) {
+			privPEM := pkcs8PEM(t, key)
+			s := harness.Start(t, with(baseEnv(t, idp, privPEM), map[string]string{"JWT_ALGORITHM": alg}))
+			grant := call(t, http.MethodPost, s.URL+officePath, bearer, "", nil).json(t)["token"].(string)
+			pubDER, _ := x509.MarshalPKIXPublicKey(key.Public())
+			dir := t.TempDir()
+			pubFile, privFile := filepath.Join(dir, "pub.pem"), filepath.Join(dir, "priv.pem")
+			os.WriteFile(pubFile, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pubDER}), 0o644)
+			os.WriteFile(privFile, []byte(privPEM), 0o600)
+			for _, f := range []string{pubFile, privFile} {
+				if _, stderr, err := harness.Run(t, nil, "token", "verify", "--public-key", f, "--alg", alg, grant); err != nil {
+					t.Errorf("%s: %s", filepath.Base(f), harness.ExitError(err, stderr))
+				}
+			}
+			other, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+			otherDER, _ := x509.MarshalPKIXPublicKey(other.Public())
+			os.WriteFile(pubFile, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: otherDER}), 0o644)
+			if _, _, err := harness.Run(t, nil, "token", "verify", "--public-key", pubFile, grant); err == nil {
+				t.Error("verified with another key")
 			}
 		})
 	}
