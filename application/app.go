@@ -47,10 +47,11 @@ type Ports struct {
 
 // New builds the Application from its ports and policies.
 func New(p Ports, office OfficePolicy, realtime RealtimePolicy, limits RateLimitPolicy, checks []ReadinessCheck) *Application {
+	budgets := NewBudgets(p.Limiter, limits)
 	return &Application{
-		AuthenticateCaller:  NewAuthenticateCallerHandler(p.Identity, p.Limiter, limits),
-		RequestOfficeAccess: NewRequestOfficeAccessHandler(office, limits, p.Limiter, p.Office, p.Clock, p.IDs),
-		IssueRealtimeToken:  NewIssueRealtimeTokenHandler(realtime, limits, p.Limiter, p.Realtime, p.Clock, p.IDs),
+		AuthenticateCaller:  NewAuthenticateCallerHandler(p.Identity, budgets),
+		RequestOfficeAccess: NewRequestOfficeAccessHandler(office, budgets, p.Office, p.Clock, p.IDs),
+		IssueRealtimeToken:  NewIssueRealtimeTokenHandler(realtime, budgets, p.Realtime, p.Clock, p.IDs),
 		CheckReadiness:      NewCheckReadinessHandler(checks),
 		ListKeys:            NewListVerificationKeysHandler(p.Keys),
 	}

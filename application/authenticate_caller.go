@@ -21,13 +21,12 @@ type AuthenticateCaller struct {
 // AuthenticateCallerHandler verifies callers through the identity port.
 type AuthenticateCallerHandler struct {
 	identity domain.IdentityVerifier
-	limiter  domain.RateLimiter
-	limits   RateLimitPolicy
+	budgets  *Budgets
 }
 
-// NewAuthenticateCallerHandler builds the handler; limiter may be nil.
-func NewAuthenticateCallerHandler(identity domain.IdentityVerifier, limiter domain.RateLimiter, limits RateLimitPolicy) *AuthenticateCallerHandler {
-	return &AuthenticateCallerHandler{identity: identity, limiter: limiter, limits: limits}
+// NewAuthenticateCallerHandler builds the handler.
+func NewAuthenticateCallerHandler(identity domain.IdentityVerifier, budgets *Budgets) *AuthenticateCallerHandler {
+	return &AuthenticateCallerHandler{identity: identity, budgets: budgets}
 }
 
 // Handle returns the verified Principal, or an error wrapping
@@ -39,20 +38,16 @@ func (h *AuthenticateCallerHandler) Handle(ctx context.Context, cmd Authenticate
 	if strings.TrimSpace(cmd.Bearer) == "" {
 		return domain.Principal{}, domain.ErrMissingCredentials
 	}
-	if cmd.ClientIP != "" {
-		if err := h.limits.check(ctx, h.limiter, limitKeyAuthFailure+cmd.ClientIP, h.limits.AuthFailures); err != nil {
-			return domain.Principal{}, err
-		}
+	if err := h.budgets.RefuseSpentAddress(ctx, cmd.ClientIP); err != nil {
+		return domain.Principal{}, err
 	}
 	p, err := h.identity.VerifyIdentity(ctx, cmd.Bearer)
 	if err == nil {
 		return p, nil
 	}
 	err = fmt.Errorf("authenticate caller: %w", err)
-	if cmd.ClientIP != "" {
-		if lerr := h.limits.spend(ctx, h.limiter, limitKeyAuthFailure+cmd.ClientIP, h.limits.AuthFailures); lerr != nil {
-			return domain.Principal{}, errors.Join(lerr, err)
-		}
+	if lerr := h.budgets.SpendFailure(ctx, cmd.ClientIP); lerr != nil {
+		return domain.Principal{}, errors.Join(lerr, err)
 	}
 	return domain.Principal{}, err
 }

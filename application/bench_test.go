@@ -136,7 +136,7 @@ func BenchmarkAuthenticateCaller(b *testing.B) {
 		identity domain.IdentityVerifier
 	}{{"uncached", verifier}, {"cached", cached}} {
 		b.Run(v.name, func(b *testing.B) {
-			h := application.NewAuthenticateCallerHandler(v.identity, nil, application.RateLimitPolicy{})
+			h := application.NewAuthenticateCallerHandler(v.identity, application.Unlimited())
 			ctx := context.Background()
 			cmd := application.AuthenticateCaller{Bearer: bearer, ClientIP: "127.0.0.1"}
 			b.ReportAllocs()

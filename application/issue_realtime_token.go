@@ -15,23 +15,22 @@ type IssueRealtimeToken struct {
 // IssueRealtimeTokenHandler mints Supabase Realtime tokens.
 type IssueRealtimeTokenHandler struct {
 	policy  RealtimePolicy
-	limits  RateLimitPolicy
-	limiter domain.RateLimiter
+	budgets *Budgets
 	signer  domain.RealtimeSigner
 	clock   domain.Clock
 	ids     domain.IDSource
 }
 
 // NewIssueRealtimeTokenHandler builds the handler.
-func NewIssueRealtimeTokenHandler(policy RealtimePolicy, limits RateLimitPolicy, limiter domain.RateLimiter,
+func NewIssueRealtimeTokenHandler(policy RealtimePolicy, budgets *Budgets,
 	signer domain.RealtimeSigner, clock domain.Clock, ids domain.IDSource) *IssueRealtimeTokenHandler {
-	return &IssueRealtimeTokenHandler{policy: policy, limits: limits, limiter: limiter, signer: signer, clock: clock, ids: ids}
+	return &IssueRealtimeTokenHandler{policy: policy, budgets: budgets, signer: signer, clock: clock, ids: ids}
 }
 
 // Handle mints a token for the caller; callers without an organization get
 // one too, without app_metadata.
 func (h *IssueRealtimeTokenHandler) Handle(ctx context.Context, cmd IssueRealtimeToken) (domain.Grant, error) {
-	if err := h.limits.spend(ctx, h.limiter, limitKeyRealtime+cmd.Caller.UserID, h.limits.Realtime); err != nil {
+	if err := h.budgets.SpendGrant(ctx, domain.GrantRealtime, cmd.Caller.UserID); err != nil {
 		return domain.Grant{}, err
 	}
 	id, err := h.ids.NewID()

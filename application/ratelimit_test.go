@@ -13,7 +13,14 @@ import (
 )
 
 func limits(failOpen bool) application.RateLimitPolicy {
-	return application.RateLimitPolicy{Enabled: true, FailOpen: failOpen, Office: officeLimit, Realtime: realtimeLimit, AuthFailures: authLimit}
+	mode := application.FailClosed
+	if failOpen {
+		mode = application.FailOpen
+	}
+	return application.RateLimitPolicy{
+		Enabled: true, FailureMode: mode, AuthFailures: authLimit,
+		Grants: map[domain.GrantKind]domain.Limit{domain.GrantOffice: officeLimit, domain.GrantRealtime: realtimeLimit},
+	}
 }
 
 var unavailable = errors.Join(domain.ErrLimiterUnavailable, errors.New("dial tcp: connection refused"))

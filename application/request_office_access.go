@@ -17,17 +17,16 @@ type RequestOfficeAccess struct {
 // RequestOfficeAccessHandler mints office-router grants.
 type RequestOfficeAccessHandler struct {
 	policy  OfficePolicy
-	limits  RateLimitPolicy
-	limiter domain.RateLimiter
+	budgets *Budgets
 	signer  domain.OfficeSigner
 	clock   domain.Clock
 	ids     domain.IDSource
 }
 
 // NewRequestOfficeAccessHandler builds the handler.
-func NewRequestOfficeAccessHandler(policy OfficePolicy, limits RateLimitPolicy, limiter domain.RateLimiter,
+func NewRequestOfficeAccessHandler(policy OfficePolicy, budgets *Budgets,
 	signer domain.OfficeSigner, clock domain.Clock, ids domain.IDSource) *RequestOfficeAccessHandler {
-	return &RequestOfficeAccessHandler{policy: policy, limits: limits, limiter: limiter, signer: signer, clock: clock, ids: ids}
+	return &RequestOfficeAccessHandler{policy: policy, budgets: budgets, signer: signer, clock: clock, ids: ids}
 }
 
 // Handle grants the caller access to its organization's office for the
@@ -39,7 +38,7 @@ func (h *RequestOfficeAccessHandler) Handle(ctx context.Context, cmd RequestOffi
 	if cmd.OrgID != "" && cmd.OrgID != cmd.Caller.OrgID {
 		return domain.OfficeGrant{}, domain.ErrOrganizationMismatch
 	}
-	if err := h.limits.spend(ctx, h.limiter, limitKeyOffice+cmd.Caller.UserID, h.limits.Office); err != nil {
+	if err := h.budgets.SpendGrant(ctx, domain.GrantOffice, cmd.Caller.UserID); err != nil {
 		return domain.OfficeGrant{}, err
 	}
 	id, err := h.ids.NewID()

@@ -49,7 +49,7 @@ func TestLoadConfig(t *testing.T) {
 		check   func(*testing.T, bootstrap.Config)
 	}{
 		{name: "production defaults", check: func(t *testing.T, c bootstrap.Config) {
-			if c.AppEnv != "production" || c.HTTP.Addr != ":8080" || c.Office.TTL.Seconds() != 60 ||
+			if c.Env != bootstrap.EnvProduction || c.HTTP.Addr != ":8080" || c.Office.TTL.Seconds() != 60 ||
 				c.Realtime.TTL.Seconds() != 3600 || c.Realtime.Issuer != "qubital-backend" ||
 				len(c.Auth.Algorithms) != 1 || c.Auth.Algorithms[0] != "RS256" || c.Auth.Leeway.Seconds() != 30 ||
 				c.Auth.OrgClaim != "org_id" || c.Auth.RoleClaim != "role" {
@@ -59,12 +59,13 @@ func TestLoadConfig(t *testing.T) {
 		{name: "development needs nothing", edit: func(m map[string]string) {
 			clear(m)
 			m["APP_ENV"] = "development"
+			m["DEV_DIR"] = t.TempDir()
 		}, check: func(t *testing.T, c bootstrap.Config) {
-			if !c.LocalIdentity() || c.Office.Issuer == "" || c.WebSocketBaseURL == "" {
+			if !c.LocalIdentity() || c.Office.Issuer == "" || c.Office.URL == "" || c.Office.Key == nil || len(c.Realtime.Secret) < 32 {
 				t.Fatalf("development defaults %+v", c)
 			}
 		}},
-		{name: "development with a real identity provider is not local", edit: func(m map[string]string) { m["APP_ENV"] = "development" },
+		{name: "development with a real identity provider is not local", edit: func(m map[string]string) { m["APP_ENV"], m["DEV_DIR"] = "development", t.TempDir() },
 			check: func(t *testing.T, c bootstrap.Config) {
 				if c.LocalIdentity() {
 					t.Fatal("AUTH_JWKS_URL given but local identity on")
@@ -106,7 +107,7 @@ func TestLoadConfig(t *testing.T) {
 			if tt.edit != nil {
 				tt.edit(env)
 			}
-			cfg, err := bootstrap.LoadConfig(env)
+			cfg, err := bootstrap.Load(env)
 			if len(tt.wantErr) > 0 {
 				if err == nil {
 					t.Fatal("no error")
@@ -133,7 +134,7 @@ func TestLoadConfig(t *testing.T) {
 
 func TestConfigLogValueMasksSecrets(t *testing.T) {
 	env := production(t)
-	cfg, err := bootstrap.LoadConfig(env)
+	cfg, err := bootstrap.Load(env)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,10 +144,125 @@ func TestConfigLogValueMasksSecrets(t *testing.T) {
 	if strings.Contains(out, "PRIVATE KEY") || strings.Contains(out, env["SUPABASE_JWT_SECRET"]) {
 		t.Fatalf("secrets logged: %s", out)
 	}
-	if !strings.Contains(out, `"jwt_private_key":"(set, masked)"`) || !strings.Contains(out, `"jwt_ttl":"1m0s"`) {
+	if !strings.Contains(out, `"jwt_private_key":"(set, masked)"`) || !strings.Contains(out, `"jwt_ttl":"1m0s"`) ||
+		!strings.Contains(out, `"supabase_jwt_secret":"(set, masked)"`) || !strings.Contains(out, `"pkcs11_pin":"(unset)"`) {
 		t.Fatalf("log %s", out)
 	}
-	if bootstrap.Secret("x").String() != "(set, masked)" || bootstrap.Secret("").String() != "(unset)" {
-		t.Fatal("Secret.String")
+}
+
+// TestLogValueNamesEveryVariable keeps the start-up log complete: it comes
+// from the declaration, so a new setting cannot be left out, and every
+// secret is masked.
+func TestLogValueNamesEveryVariable(t *testing.T) {
+	env := production(t)
+	env["REDIS_URL"] = "redis://:hunter2@redis.internal:6379/0"
+	env["AUTH_JWKS_URL"] = "https://user:hunter3@idp.example/jwks"
+	cfg, err := bootstrap.Load(env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	slog.New(slog.NewJSONHandler(&b, nil)).Info("configuration", "config", cfg)
+	out := b.String()
+	for _, v := range bootstrap.Variables() {
+		if strings.HasSuffix(v.Name, "_FILE") {
+			continue
+		}
+		if !strings.Contains(out, `"`+strings.ToLower(v.Name)+`":`) {
+			t.Errorf("%s is not in the start-up log", v.Name)
+		}
+	}
+	if strings.Contains(out, "hunter2") || strings.Contains(out, "hunter3") {
+		t.Fatalf("a password is logged: %s", out)
+	}
+}
+
+// TestSecretsFollowOneRule: every secret, key and PIN, given as a value or
+// as a file, loses one trailing newline and is refused, by name, for any
+// other white space at its ends; both forms at once are refused.
+func TestSecretsFollowOneRule(t *testing.T) {
+	secret := strings.Repeat("s", 40)
+	tests := []struct {
+		name    string
+		edit    func(map[string]string)
+		wantErr string
+	}{
+		{name: "one trailing newline is removed", edit: func(m map[string]string) { m["SUPABASE_JWT_SECRET"] = secret + "\n" }},
+		{name: "one trailing CRLF in a file is removed", edit: func(m map[string]string) {
+			delete(m, "SUPABASE_JWT_SECRET")
+			m["SUPABASE_JWT_SECRET_FILE"] = writeFile(t, secret+"\r\n")
+		}},
+		{name: "two trailing newlines", edit: func(m map[string]string) { m["SUPABASE_JWT_SECRET"] = secret + "\n\n" },
+			wantErr: "SUPABASE_JWT_SECRET: has white space"},
+		{name: "a leading space in a file", edit: func(m map[string]string) {
+			delete(m, "SUPABASE_JWT_SECRET")
+			m["SUPABASE_JWT_SECRET_FILE"] = writeFile(t, " "+secret)
+		}, wantErr: "SUPABASE_JWT_SECRET_FILE: has white space"},
+		{name: "a trailing tab on a key", edit: func(m map[string]string) { m["JWT_PRIVATE_KEY"] += "\t" },
+			wantErr: "JWT_PRIVATE_KEY: has white space"},
+		{name: "value and file", edit: func(m map[string]string) { m["SUPABASE_JWT_SECRET_FILE"] = writeFile(t, secret) },
+			wantErr: "SUPABASE_JWT_SECRET: and SUPABASE_JWT_SECRET_FILE are both set"},
+		{name: "a file that is a folder", edit: func(m map[string]string) {
+			delete(m, "SUPABASE_JWT_SECRET")
+			m["SUPABASE_JWT_SECRET_FILE"] = t.TempDir()
+		}, wantErr: "SUPABASE_JWT_SECRET_FILE: "},
+		{name: "a missing file names its path", edit: func(m map[string]string) {
+			delete(m, "SUPABASE_JWT_SECRET")
+			m["SUPABASE_JWT_SECRET_FILE"] = "/nonexistent/gatepass/secret"
+		}, wantErr: "SUPABASE_JWT_SECRET_FILE: open /nonexistent/gatepass/secret: no such file or directory"},
+		{name: "an endless file is not read whole", edit: func(m map[string]string) {
+			delete(m, "SUPABASE_JWT_SECRET")
+			m["SUPABASE_JWT_SECRET_FILE"] = "/dev/zero"
+		}, wantErr: "SUPABASE_JWT_SECRET_FILE: /dev/zero is not a regular file"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := production(t)
+			tt.edit(env)
+			cfg, err := bootstrap.Load(env)
+			if tt.wantErr == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if string(cfg.Realtime.Secret) != secret && tt.name != "a trailing tab on a key" {
+					t.Fatalf("secret of %d bytes, want the %d bytes given", len(cfg.Realtime.Secret), len(secret))
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("error %v, want %q", err, tt.wantErr)
+			}
+			if strings.Contains(err.Error(), secret) {
+				t.Fatalf("error quotes the secret: %v", err)
+			}
+		})
+	}
+}
+
+// TestEveryProblemAtOnce: parse errors and validation errors come in one
+// message, APP_ENV's first, each naming its variable once.
+func TestEveryProblemAtOnce(t *testing.T) {
+	env := production(t)
+	env["APP_ENV"] = "staging"
+	env["JWT_TTL"] = "soon"
+	env["AUTH_LEEWAY"] = "1h"
+	env["RATE_LIMIT_OFFICE_BURST"] = "many"
+	delete(env, "JWT_ISSUER")
+	_, err := bootstrap.Load(env)
+	if err == nil {
+		t.Fatal("no error")
+	}
+	msg := err.Error()
+	lines := strings.Split(msg, "\n")
+	if len(lines) < 2 || !strings.HasPrefix(strings.TrimSpace(lines[1]), "APP_ENV:") {
+		t.Fatalf("APP_ENV is not first:\n%s", msg)
+	}
+	for _, want := range []string{"JWT_TTL: is not a duration", "AUTH_LEEWAY: must be between", "RATE_LIMIT_OFFICE_BURST: is not a whole number", "JWT_ISSUER: is required"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("message does not say %q:\n%s", want, msg)
+		}
+	}
+	if strings.Count(msg, "JWT_TTL") != 1 {
+		t.Errorf("JWT_TTL is reported more than once:\n%s", msg)
 	}
 }

@@ -2,7 +2,6 @@ package bootstrap
 
 import (
 	"context"
-	"crypto"
 	"crypto/rsa"
 	"errors"
 	"fmt"
@@ -11,15 +10,9 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/gatepass/gatepass/adapters/devidentity"
 	"github.com/gatepass/gatepass/adapters/ginhttp"
-	"github.com/gatepass/gatepass/adapters/gosigner"
-	"github.com/gatepass/gatepass/adapters/jwksidentity"
 	"github.com/gatepass/gatepass/adapters/jwtsigner"
 	"github.com/gatepass/gatepass/adapters/memorylimit"
-	"github.com/gatepass/gatepass/adapters/opensslsigner"
-	"github.com/gatepass/gatepass/adapters/pemkey"
-	"github.com/gatepass/gatepass/adapters/pkcs11signer"
 	"github.com/gatepass/gatepass/adapters/prom"
 	"github.com/gatepass/gatepass/adapters/redislimit"
 	"github.com/gatepass/gatepass/adapters/statickeys"
@@ -47,196 +40,13 @@ type DevKit struct {
 	IdentityKey *rsa.PrivateKey
 }
 
-// Material is the key material the signers and the identity verifier use.
-type Material struct {
-	// OfficeKey is the signing key as a Go key; nil with JWT_SIGNER=pkcs11,
-	// where the key never leaves the token.
-	OfficeKey crypto.Signer
-	// Published are the extra verification keys of a rotation.
-	Published      []crypto.PublicKey
-	SupabaseSecret []byte
-	Dev            *DevKit
-}
-
-// ProvideMaterial parses the configured keys; in development, whatever is
-// not configured comes from the development folder.
-func ProvideMaterial(cfg Config) (Material, error) {
-	officePEM, secret := cfg.OfficeKeyPEM(), cfg.SupabaseSecret()
-	pkcs11 := cfg.Office.Signer == SignerPKCS11
-	var m Material
-	if cfg.Development() && ((officePEM == "" && !pkcs11) || secret == "" || cfg.LocalIdentity()) {
-		dev, err := devidentity.LoadOrCreate(cfg.DevDir)
-		if err != nil {
-			return Material{}, err
-		}
-		if officePEM == "" && !pkcs11 {
-			if officePEM, err = devidentity.LoadOrCreateOfficeKey(cfg.DevDir, cfg.Office.Algorithm); err != nil {
-				return Material{}, err
-			}
-		}
-		if secret == "" {
-			secret = dev.SupabaseSecret
-		}
-		if cfg.LocalIdentity() {
-			m.Dev = &DevKit{IdentityKey: dev.IdentityKey}
-		}
+// ProvideDevKit is the development kit; nil unless callers are verified
+// against the local development identity key.
+func ProvideDevKit(cfg Config) *DevKit {
+	if cfg.DevIdentityKey == nil {
+		return nil
 	}
-	if !pkcs11 {
-		key, err := gosigner.Load(officePEM)
-		if err != nil {
-			return Material{}, fmt.Errorf("office signing key: %w", err)
-		}
-		m.OfficeKey = key
-	}
-	m.SupabaseSecret = []byte(secret)
-	if bundle := cfg.VerificationKeysPEM(); bundle != "" {
-		pubs, err := pemkey.ParsePublicKeys(bundle)
-		if err != nil {
-			return Material{}, fmt.Errorf("verification keys: %w", err)
-		}
-		m.Published = pubs
-	}
-	return m, nil
-}
-
-// ProvideDevKit exposes the development kit of the material.
-func ProvideDevKit(m Material) *DevKit { return m.Dev }
-
-// OfficeBackend is the crypto.Signer that holds the office key, and its name.
-type OfficeBackend struct {
-	Signer crypto.Signer
-	Name   string
-}
-
-// ProvideOfficeBackend chooses where the office key signs (JWT_SIGNER):
-// Go's crypto, OpenSSL's libcrypto, or a PKCS#11 token; auto takes OpenSSL
-// when libcrypto loads. The cleanup closes a token session.
-func ProvideOfficeBackend(cfg Config, m Material, logger *slog.Logger) (OfficeBackend, func(), error) {
-	nothing := func() {}
-	switch cfg.Office.Signer {
-	case SignerPKCS11:
-		s, err := pkcs11signer.Open(pkcs11signer.Config{
-			Module: cfg.PKCS11.Module, TokenLabel: cfg.PKCS11.TokenLabel, PIN: cfg.PKCS11PIN(), KeyLabel: cfg.PKCS11.KeyLabel,
-		})
-		if err != nil {
-			return OfficeBackend{}, nil, fmt.Errorf("JWT_SIGNER=pkcs11: %w", err)
-		}
-		return OfficeBackend{Signer: s, Name: SignerPKCS11}, func() { _ = s.Close() }, nil
-	case SignerOpenSSL:
-		s, err := opensslsigner.New(m.OfficeKey)
-		if err != nil {
-			return OfficeBackend{}, nil, fmt.Errorf("JWT_SIGNER=openssl: %w", err)
-		}
-		return OfficeBackend{Signer: s, Name: SignerOpenSSL}, nothing, nil
-	case SignerAuto:
-		if err := opensslsigner.Available(); err != nil {
-			logger.Info("OpenSSL libcrypto unavailable; signing with Go's crypto", "reason", err.Error())
-			return OfficeBackend{Signer: m.OfficeKey, Name: SignerGo}, nothing, nil
-		}
-		s, err := opensslsigner.New(m.OfficeKey)
-		if err != nil {
-			logger.Warn("OpenSSL cannot take the office key; signing with Go's crypto", "reason", err.Error())
-			return OfficeBackend{Signer: m.OfficeKey, Name: SignerGo}, nothing, nil
-		}
-		return OfficeBackend{Signer: s, Name: SignerOpenSSL}, nothing, nil
-	default:
-		return OfficeBackend{Signer: m.OfficeKey, Name: SignerGo}, nothing, nil
-	}
-}
-
-// ProvideOfficeSigner signs office-router grants with the backend, after a
-// check that its key fits JWT_ALGORITHM and a test signature that verifies:
-// a signer that cannot sign fails the start, not the first request.
-func ProvideOfficeSigner(cfg Config, b OfficeBackend) (*jwtsigner.OfficeSigner, error) {
-	if err := jwtsigner.KeyMatches(cfg.Office.Algorithm, b.Signer.Public()); err != nil {
-		return nil, fmt.Errorf("office key does not fit JWT_ALGORITHM=%s: %w", cfg.Office.Algorithm, err)
-	}
-	s, err := jwtsigner.NewOfficeSigner(b.Signer, cfg.Office.Algorithm)
-	if err != nil {
-		return nil, err
-	}
-	if err := s.SelfTest(context.Background()); err != nil {
-		return nil, fmt.Errorf("office signer (%s) self-test: %w", b.Name, err)
-	}
-	return s, nil
-}
-
-// ProvideKeySet is the set of office-router keys the JWKS publishes.
-func ProvideKeySet(cfg Config, b OfficeBackend, m Material) (*statickeys.KeySet, error) {
-	return statickeys.New(b.Signer.Public(), cfg.Office.Algorithm, m.Published)
-}
-
-// ProvideRealtimeSigner signs Supabase Realtime tokens.
-func ProvideRealtimeSigner(m Material) (*jwtsigner.RealtimeSigner, error) {
-	return jwtsigner.NewRealtimeSigner(m.SupabaseSecret)
-}
-
-// InstrumentedSigners are the signers as the application sees them: timed.
-type InstrumentedSigners struct {
-	Office   domain.OfficeSigner
-	Realtime domain.RealtimeSigner
-}
-
-// ProvideInstrumentedSigners wraps the signers with latency metrics.
-func ProvideInstrumentedSigners(m *prom.Metrics, o *jwtsigner.OfficeSigner, r *jwtsigner.RealtimeSigner) InstrumentedSigners {
-	return InstrumentedSigners{Office: m.OfficeSigner(o), Realtime: m.RealtimeSigner(r)}
-}
-
-// IdentityKeys is where caller tokens' keys come from, and whether they are
-// in hand.
-type IdentityKeys struct {
-	Source jwksidentity.KeySource
-	Ready  func(ctx context.Context) (string, error)
-}
-
-// ProvideIdentityKeys returns the identity provider's keys: the remote JWKS,
-// or the development identity key. The cleanup stops background refreshes.
-func ProvideIdentityKeys(ctx context.Context, cfg Config, m Material, metrics *prom.Metrics, logger *slog.Logger) (IdentityKeys, func(), error) {
-	if m.Dev != nil {
-		set, err := devidentity.KeySetJSON(m.Dev.IdentityKey)
-		if err != nil {
-			return IdentityKeys{}, nil, err
-		}
-		kf, err := jwksidentity.NewStaticKeys(set)
-		if err != nil {
-			return IdentityKeys{}, nil, err
-		}
-		return IdentityKeys{Source: kf, Ready: func(context.Context) (string, error) { return "development identity key", nil }}, func() {}, nil
-	}
-	ctx, cancel := context.WithCancel(ctx)
-	keys, err := jwksidentity.NewRemoteKeys(ctx, cfg.Auth.JWKSURL, jwksidentity.RemoteOptions{
-		RefreshInterval:    cfg.Auth.JWKSRefresh,
-		UnknownKIDInterval: cfg.Auth.JWKSUnknownKIDWait,
-		HTTPTimeout:        cfg.Auth.JWKSTimeout,
-		OnRefresh:          metrics.IdentityRefresh,
-		Logger:             logger,
-	})
-	if err != nil {
-		cancel()
-		return IdentityKeys{}, nil, fmt.Errorf("identity keys: %w", err)
-	}
-	return IdentityKeys{Source: keys, Ready: keys.Ready}, cancel, nil
-}
-
-// ProvideIdentityVerifier verifies callers with the identity keys.
-func ProvideIdentityVerifier(cfg Config, keys IdentityKeys) (*jwksidentity.Verifier, error) {
-	return jwksidentity.New(keys.Source, jwksidentity.Options{
-		Issuer:     cfg.Auth.Issuer,
-		Audience:   cfg.Auth.Audience,
-		Algorithms: cfg.Auth.Algorithms,
-		Leeway:     cfg.Auth.Leeway,
-		OrgClaim:   cfg.Auth.OrgClaim,
-		RoleClaim:  cfg.Auth.RoleClaim,
-	})
-}
-
-// ProvideCachedIdentity puts the cache of verified access tokens in front of
-// the verifier, unless AUTH_CACHE_SIZE or AUTH_CACHE_MAX_AGE is 0.
-func ProvideCachedIdentity(cfg Config, v *jwksidentity.Verifier) (domain.IdentityVerifier, error) {
-	if cfg.Auth.CacheSize == 0 || cfg.Auth.CacheMaxAge == 0 {
-		return v, nil
-	}
-	return jwksidentity.NewCached(v, cfg.Auth.CacheSize, cfg.Auth.CacheMaxAge, nil)
+	return &DevKit{IdentityKey: cfg.DevIdentityKey}
 }
 
 // Limiter is the rate limiter as the application sees it (nil when limits
@@ -260,13 +70,13 @@ func ProvideLimiter(cfg Config, metrics *prom.Metrics, logger *slog.Logger) (Lim
 		}, func() {}, nil
 	}
 	redislimit.RouteClientLogs(logger)
-	l, closeFn, err := redislimit.NewFromURL(string(cfg.RedisURL))
+	l, closeFn, err := redislimit.NewFromURL(cfg.RedisURL)
 	if err != nil {
 		return Limiter{}, nil, errors.New("REDIS_URL: cannot be used")
 	}
 	ready := func(ctx context.Context) (string, error) {
 		if err := l.Ping(ctx); err != nil {
-			if cfg.RateLimit.FailureMode == "open" {
+			if cfg.RateLimit.FailureMode == application.FailOpen {
 				// Failing open, an unreachable Redis does not stop serving.
 				return "redis unreachable, failing open", nil
 			}
@@ -329,7 +139,7 @@ func ProvideReadinessChecks(b OfficeBackend, s *jwtsigner.OfficeSigner, keys Ide
 
 // ProvideApplication builds the use cases.
 func ProvideApplication(cfg Config, p application.Ports, checks []application.ReadinessCheck) *application.Application {
-	return application.New(p, ProvideOfficePolicy(cfg), ProvideRealtimePolicy(cfg), cfg.RateLimitPolicy(), checks)
+	return application.New(p, ProvideOfficePolicy(cfg), ProvideRealtimePolicy(cfg), cfg.RateLimit, checks)
 }
 
 // ProvideOfficePolicy is the office-router grant policy.
@@ -338,7 +148,7 @@ func ProvideOfficePolicy(cfg Config) application.OfficePolicy {
 		Issuer:   cfg.Office.Issuer,
 		Audience: cfg.Office.Audience,
 		TTL:      cfg.Office.TTL,
-		URL:      cfg.WebSocketBaseURL,
+		URL:      cfg.Office.URL,
 	}
 }
 

@@ -16,7 +16,6 @@ var (
 
 // SignerSet provides the grant signers and the published key set.
 var SignerSet = wire.NewSet(
-	ProvideMaterial,
 	ProvideDevKit,
 	ProvideOfficeBackend,
 	ProvideOfficeSigner,

@@ -17,12 +17,8 @@ import (
 // InitializeServer builds the server for cfg. The cleanup stops background
 // work (identity key refreshes).
 func InitializeServer(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, func(), error) {
-	material, err := ProvideMaterial(cfg)
-	if err != nil {
-		return nil, nil, err
-	}
 	metrics := prom.New()
-	identityKeys, cleanup, err := ProvideIdentityKeys(ctx, cfg, material, metrics, logger)
+	identityKeys, cleanup, err := ProvideIdentityKeys(ctx, cfg, metrics, logger)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -36,7 +32,7 @@ func InitializeServer(ctx context.Context, cfg Config, logger *slog.Logger) (*Se
 		cleanup()
 		return nil, nil, err
 	}
-	officeBackend, cleanup2, err := ProvideOfficeBackend(cfg, material, logger)
+	officeBackend, cleanup2, err := ProvideOfficeBackend(cfg, logger)
 	if err != nil {
 		cleanup()
 		return nil, nil, err
@@ -47,14 +43,14 @@ func InitializeServer(ctx context.Context, cfg Config, logger *slog.Logger) (*Se
 		cleanup()
 		return nil, nil, err
 	}
-	realtimeSigner, err := ProvideRealtimeSigner(material)
+	realtimeSigner, err := ProvideRealtimeSigner(cfg)
 	if err != nil {
 		cleanup2()
 		cleanup()
 		return nil, nil, err
 	}
 	instrumentedSigners := ProvideInstrumentedSigners(metrics, officeSigner, realtimeSigner)
-	keySet, err := ProvideKeySet(cfg, officeBackend, material)
+	keySet, err := ProvideKeySet(cfg, officeBackend)
 	if err != nil {
 		cleanup2()
 		cleanup()
@@ -78,7 +74,7 @@ func InitializeServer(ctx context.Context, cfg Config, logger *slog.Logger) (*Se
 		return nil, nil, err
 	}
 	adminHandler := ProvideAdminRouter(application, metrics)
-	devKit := ProvideDevKit(material)
+	devKit := ProvideDevKit(cfg)
 	server := ProvideServer(publicHandler, adminHandler, officeSigner, officeBackend, devKit, lifecycle)
 	return server, func() {
 		cleanup3()

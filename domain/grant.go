@@ -15,3 +15,23 @@ type OfficeGrant struct {
 	Grant
 	URL string
 }
+
+// GrantKind names what one grant endpoint issues. It is the route table's
+// key, the metrics' kind label, the rate-limit scope and the log line's
+// grant_kind: one closed set, so no layer recovers it from a path or a
+// string of another layer.
+type GrantKind string
+
+// The grant kinds gatepass issues.
+const (
+	// GrantOffice is an office-router connection grant.
+	GrantOffice GrantKind = "office"
+	// GrantRealtime is a Supabase Realtime token.
+	GrantRealtime GrantKind = "realtime"
+)
+
+// GrantKinds lists every grant kind, in a stable order.
+func GrantKinds() []GrantKind { return []GrantKind{GrantOffice, GrantRealtime} }
+
+// String returns the kind's name.
+func (k GrantKind) String() string { return string(k) }

@@ -19,7 +19,23 @@ type handlers struct {
 	obs       Observer
 }
 
-const principalKey = "gatepass.principal"
+// grantKindKey keeps the grant kind of the route in gin's keys, for the
+// handlers, the metrics and the request log.
+const grantKindKey = "gatepass.grant_kind"
+
+// grantKind marks the request with the kind of grant its route issues.
+func (h *handlers) grantKind(kind domain.GrantKind) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		c.Set(grantKindKey, kind)
+		c.Next()
+	}
+}
+
+func kindOf(c *gin.Context) domain.GrantKind {
+	k, _ := c.Get(grantKindKey)
+	kind, _ := k.(domain.GrantKind)
+	return kind
+}
 
 func (h *handlers) health(c *gin.Context) {
 	c.JSON(http.StatusOK, gin.H{"status": "ok"})
@@ -33,39 +49,30 @@ func (h *handlers) authenticate(c *gin.Context) {
 		var p domain.Principal
 		p, err = h.app.AuthenticateCaller.Handle(c, application.AuthenticateCaller{Bearer: bearer, ClientIP: c.ClientIP()})
 		if err == nil {
-			c.Set(principalKey, p)
+			c.Request = c.Request.WithContext(application.WithPrincipal(c.Request.Context(), p))
 			c.Next()
 			return
 		}
 	}
-	h.obs.GrantIssued(grantKind(c.FullPath()), grantResult(err))
+	h.obs.GrantIssued(kindOf(c), grantResult(err))
 	h.fail(c, err)
 	c.Abort()
 }
 
-// grantKind is the metrics label of a grant route.
-func grantKind(route string) string {
-	if route == RouteOfficeAccess {
-		return "office"
-	}
-	return "realtime"
-}
-
 func principal(c *gin.Context) domain.Principal {
-	p, _ := c.Get(principalKey)
-	pr, _ := p.(domain.Principal)
-	return pr
+	p, _ := application.PrincipalFrom(c.Request.Context())
+	return p
 }
 
 func (h *handlers) requestOfficeAccess(c *gin.Context) {
 	var body officeAccessRequest
 	if err := decodeBody(c, h.maxBody, &body); err != nil {
-		h.obs.GrantIssued("office", grantResult(err))
+		h.obs.GrantIssued(domain.GrantOffice, grantResult(err))
 		h.fail(c, err)
 		return
 	}
 	grant, err := h.app.RequestOfficeAccess.Handle(c, toRequestOfficeAccess(principal(c), body))
-	h.obs.GrantIssued("office", grantResult(err))
+	h.obs.GrantIssued(domain.GrantOffice, grantResult(err))
 	if err != nil {
 		h.fail(c, err)
 		return
@@ -77,12 +84,12 @@ func (h *handlers) requestOfficeAccess(c *gin.Context) {
 func (h *handlers) issueRealtimeToken(c *gin.Context) {
 	var body realtimeTokenRequest
 	if err := decodeBody(c, h.maxBody, &body); err != nil {
-		h.obs.GrantIssued("realtime", grantResult(err))
+		h.obs.GrantIssued(domain.GrantRealtime, grantResult(err))
 		h.fail(c, err)
 		return
 	}
 	grant, err := h.app.IssueRealtimeToken.Handle(c, toIssueRealtimeToken(principal(c), body))
-	h.obs.GrantIssued("realtime", grantResult(err))
+	h.obs.GrantIssued(domain.GrantRealtime, grantResult(err))
 	if err != nil {
 		h.fail(c, err)
 		return

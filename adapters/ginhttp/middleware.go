@@ -11,6 +11,8 @@ import (
 
 	"github.com/gin-contrib/cors"
 	"github.com/gin-gonic/gin"
+
+	"github.com/gatepass/gatepass/application"
 )
 
 // problemRender writes a problem as JSON under the problem+json type.
@@ -25,8 +27,6 @@ func (problemRender) WriteContentType(w http.ResponseWriter) {
 	w.Header().Set("Content-Type", "application/problem+json")
 }
 
-const requestIDKey = "gatepass.request_id"
-
 // requestID honours a sane X-Request-ID from the caller or makes one, and
 // echoes it, so a request can be followed across logs.
 func (h *handlers) requestID(c *gin.Context) {
@@ -36,7 +36,7 @@ func (h *handlers) requestID(c *gin.Context) {
 		_, _ = rand.Read(b[:])
 		id = hex.EncodeToString(b[:])
 	}
-	c.Set(requestIDKey, id)
+	c.Request = c.Request.WithContext(application.WithRequestID(c.Request.Context(), id))
 	c.Header("X-Request-ID", id)
 	c.Next()
 }
@@ -103,16 +103,20 @@ func (h *handlers) requestLog(c *gin.Context) {
 		return
 	}
 	// Typed attributes: this line is written for every request, and
-	// LogAttrs spares the boxing of a []any.
+	// LogAttrs spares the boxing of a []any. The request id comes from
+	// the context, through the logger's handler.
 	attrs := [7]slog.Attr{
-		slog.String("request_id", c.GetString(requestIDKey)),
 		slog.String("method", c.Request.Method),
 		slog.String("route", route),
 		slog.Int("status", c.Writer.Status()),
 		slog.Float64("latency_ms", float64(elapsed.Microseconds())/1000),
 		slog.String("client_ip", c.ClientIP()),
 	}
-	n := 6
+	n := 5
+	if kind := kindOf(c); kind != "" {
+		attrs[n] = slog.String("grant_kind", kind.String())
+		n++
+	}
 	if p := principal(c); p.UserID != "" {
 		attrs[n] = slog.String("user_id", p.UserID)
 		n++

@@ -195,7 +195,7 @@ func validate(t *testing.T, router routers.Router, req *http.Request, rec *httpt
 func TestLimitAnswersMatchTheDocument(t *testing.T) {
 	_, router := loadDocument(t)
 	one := domain.Limit{Rate: 1, Period: time.Hour, Burst: 1}
-	limits := application.RateLimitPolicy{Enabled: true, Office: one, Realtime: one, AuthFailures: one}
+	limits := application.RateLimitPolicy{Enabled: true, FailureMode: application.FailClosed, AuthFailures: one, Grants: map[domain.GrantKind]domain.Limit{domain.GrantOffice: one, domain.GrantRealtime: one}}
 	deadRedis, closeRedis, err := redislimit.NewFromURL("redis://127.0.0.1:1/0")
 	if err != nil {
 		t.Fatal(err)

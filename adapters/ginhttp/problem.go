@@ -103,7 +103,7 @@ func (h *handlers) fail(c *gin.Context, err error) {
 	case p.Status == http.StatusServiceUnavailable:
 		h.log.WarnContext(c, "request refused", "route", c.FullPath(), "error", err)
 	case p.Status >= 500:
-		h.log.ErrorContext(c, "request failed", "route", c.FullPath(), "request_id", c.GetString(requestIDKey), "error", err)
+		h.log.ErrorContext(c, "request failed", "route", c.FullPath(), "error", err)
 	case p.Status == http.StatusUnauthorized:
 		// The error may quote token header values (a kid): bounded, and
 		// only at debug level.

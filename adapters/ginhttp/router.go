@@ -12,6 +12,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/gatepass/gatepass/application"
+	"github.com/gatepass/gatepass/domain"
 )
 
 // Defaults of Options.
@@ -31,13 +32,13 @@ const (
 // implements it.
 type Observer interface {
 	ObserveRequest(route, method string, status int, elapsed time.Duration)
-	GrantIssued(kind, result string)
+	GrantIssued(kind domain.GrantKind, result string)
 }
 
 type nopObserver struct{}
 
 func (nopObserver) ObserveRequest(string, string, int, time.Duration) {}
-func (nopObserver) GrantIssued(string, string)                        {}
+func (nopObserver) GrantIssued(domain.GrantKind, string)              {}
 
 // Options tune the router.
 type Options struct {
@@ -102,10 +103,26 @@ func NewRouter(app *application.Application, o Options) (http.Handler, error) {
 	r.GET(RouteJWKS, h.jwks)
 	r.GET(RouteOpenAPI, h.openapi)
 	r.GET(RouteReady, h.ready)
-	api := r.Group("/", h.authenticate)
-	api.POST(RouteOfficeAccess, h.requestOfficeAccess)
-	api.POST(RouteRealtimeToken, h.issueRealtimeToken)
+	for _, g := range h.grantRoutes() {
+		r.POST(g.path, h.grantKind(g.kind), h.authenticate, g.handle)
+	}
 	return r, nil
+}
+
+// grantRoute is one grant endpoint: its path, the kind of grant it issues
+// and the handler that runs once the caller is verified.
+type grantRoute struct {
+	path   string
+	kind   domain.GrantKind
+	handle gin.HandlerFunc
+}
+
+// grantRoutes is the route table of the grant endpoints.
+func (h *handlers) grantRoutes() []grantRoute {
+	return []grantRoute{
+		{path: RouteOfficeAccess, kind: domain.GrantOffice, handle: h.requestOfficeAccess},
+		{path: RouteRealtimeToken, kind: domain.GrantRealtime, handle: h.issueRealtimeToken},
+	}
 }
 
 // NewAdminRouter returns the admin listener's handler: metrics, liveness

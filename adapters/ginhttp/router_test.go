@@ -90,7 +90,7 @@ func TestCORS(t *testing.T) {
 // give a fresh budget unless the peer is a trusted proxy.
 func TestForwardedForIsBelievedOnlyFromTrustedProxies(t *testing.T) {
 	one := domain.Limit{Rate: 1, Period: time.Hour, Burst: 1}
-	limits := application.RateLimitPolicy{Enabled: true, Office: one, Realtime: one, AuthFailures: one}
+	limits := application.RateLimitPolicy{Enabled: true, FailureMode: application.FailClosed, AuthFailures: one, Grants: map[domain.GrantKind]domain.Limit{domain.GrantOffice: one, domain.GrantRealtime: one}}
 	bad := func(xff string) map[string]string {
 		return map[string]string{"Authorization": "Bearer not.a.token", "X-Forwarded-For": xff}
 	}

@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -80,7 +79,9 @@ func (m *Metrics) ObserveRequest(route, method string, status int, elapsed time.
 }
 
 // GrantIssued counts one grant attempt.
-func (m *Metrics) GrantIssued(kind, result string) { m.grants.WithLabelValues(kind, result).Inc() }
+func (m *Metrics) GrantIssued(kind domain.GrantKind, result string) {
+	m.grants.WithLabelValues(kind.String(), result).Inc()
+}
 
 // IdentityRefresh counts one fetch of the identity JWKS.
 func (m *Metrics) IdentityRefresh(err error) {
@@ -104,9 +105,9 @@ func (m *Metrics) OfficeSigner(next domain.OfficeSigner) domain.OfficeSigner {
 func (s officeSigner) SignOffice(ctx context.Context, c domain.OfficeClaims) (string, error) {
 	start := time.Now()
 	tok, err := s.next.SignOffice(ctx, c)
-	s.m.signer.WithLabelValues("office").Observe(time.Since(start).Seconds())
+	s.m.signer.WithLabelValues(domain.GrantOffice.String()).Observe(time.Since(start).Seconds())
 	if err != nil {
-		s.m.signerErrors.WithLabelValues("office").Inc()
+		s.m.signerErrors.WithLabelValues(domain.GrantOffice.String()).Inc()
 	}
 	return tok, err
 }
@@ -124,9 +125,9 @@ func (m *Metrics) RealtimeSigner(next domain.RealtimeSigner) domain.RealtimeSign
 func (s realtimeSigner) SignRealtime(ctx context.Context, c domain.RealtimeClaims) (string, error) {
 	start := time.Now()
 	tok, err := s.next.SignRealtime(ctx, c)
-	s.m.signer.WithLabelValues("realtime").Observe(time.Since(start).Seconds())
+	s.m.signer.WithLabelValues(domain.GrantRealtime.String()).Observe(time.Since(start).Seconds())
 	if err != nil {
-		s.m.signerErrors.WithLabelValues("realtime").Inc()
+		s.m.signerErrors.WithLabelValues(domain.GrantRealtime.String()).Inc()
 	}
 	return tok, err
 }
@@ -147,17 +148,17 @@ func (m *Metrics) RateLimiter(next domain.RateLimiter, logger *slog.Logger, logE
 
 func (l *limiter) Allow(ctx context.Context, key string, limit domain.Limit) (domain.Decision, error) {
 	d, err := l.next.Allow(ctx, key, limit)
-	l.observe(ctx, key, d, err)
+	l.observe(ctx, limit.Scope, d, err)
 	return d, err
 }
 
 func (l *limiter) Peek(ctx context.Context, key string, limit domain.Limit) (domain.Decision, error) {
 	d, err := l.next.Peek(ctx, key, limit)
-	l.observe(ctx, key, d, err)
+	l.observe(ctx, limit.Scope, d, err)
 	return d, err
 }
 
-func (l *limiter) observe(ctx context.Context, key string, d domain.Decision, err error) {
+func (l *limiter) observe(ctx context.Context, scope domain.LimitScope, d domain.Decision, err error) {
 	switch {
 	case err != nil:
 		l.m.limiterErrors.Inc()
@@ -169,14 +170,13 @@ func (l *limiter) observe(ctx context.Context, key string, d domain.Decision, er
 			}
 		}
 	case !d.Allowed:
-		name, _, _ := strings.Cut(key, ":")
-		l.m.rateLimited.WithLabelValues(name).Inc()
+		l.m.rateLimited.WithLabelValues(string(scope)).Inc()
 	}
 }
 
 // RateLimitRejections is the rejection counter of one limit, for tests.
-func (m *Metrics) RateLimitRejections(limit string) prometheus.Counter {
-	return m.rateLimited.WithLabelValues(limit)
+func (m *Metrics) RateLimitRejections(scope domain.LimitScope) prometheus.Counter {
+	return m.rateLimited.WithLabelValues(string(scope))
 }
 
 // LimiterErrors is the rate-limit store error counter, for tests.

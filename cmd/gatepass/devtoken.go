@@ -5,8 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/gatepass/gatepass/adapters/devidentity"
@@ -23,23 +21,14 @@ func runDevToken(args []string, stdout, stderr io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	cfg, err := bootstrap.LoadDevConfig(nil)
+	cfg, err := bootstrap.LoadDev(nil)
 	if err != nil {
 		return fmt.Errorf("dev-token: %w", err)
-	}
-	if _, err := os.Stat(filepath.Join(cfg.DevDir, devidentity.IdentityKeyFile)); err != nil {
-		// A new identity key here would mint tokens the running server
-		// refuses: say where the server's folder is expected instead.
-		return fmt.Errorf("dev-token: no development identity key in %s: start the server first (make run) from the same folder, or set DEV_DIR to its folder", cfg.DevDir)
 	}
 	if *ttl <= 0 || *ttl > 7*24*time.Hour {
 		return errors.New("--ttl must be between 1s and 168h")
 	}
-	m, err := devidentity.LoadOrCreate(cfg.DevDir)
-	if err != nil {
-		return err
-	}
-	token, err := devidentity.Mint(m.IdentityKey, devidentity.Identity{UserID: *user, OrgID: *org, Role: *role}, time.Now(), *ttl)
+	token, err := devidentity.Mint(cfg.DevIdentityKey, devidentity.Identity{UserID: *user, OrgID: *org, Role: *role}, time.Now(), *ttl)
 	if err != nil {
 		return err
 	}

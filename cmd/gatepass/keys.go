@@ -104,14 +104,11 @@ func writeNew(path string, data []byte, mode os.FileMode) error {
 
 // configuredKeys loads the office-router key material as `serve` would,
 // from a PEM or from a PKCS#11 token; close releases the token.
-func configuredKeys() (cfg bootstrap.Config, m bootstrap.Material, b bootstrap.OfficeBackend, close func(), err error) {
-	if cfg, err = bootstrap.LoadKeysConfig(nil); err != nil {
+func configuredKeys() (cfg bootstrap.Config, b bootstrap.OfficeBackend, close func(), err error) {
+	if cfg, err = bootstrap.LoadKeys(nil); err != nil {
 		return
 	}
-	if m, err = bootstrap.ProvideMaterial(cfg); err != nil {
-		return
-	}
-	b, close, err = bootstrap.ProvideOfficeBackend(cfg, m, slog.New(slog.DiscardHandler))
+	b, close, err = bootstrap.ProvideOfficeBackend(cfg, slog.New(slog.DiscardHandler))
 	return
 }
 
@@ -121,7 +118,7 @@ func runKeysPublic(args []string, stdout, stderr io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	_, _, b, closeKeys, err := configuredKeys()
+	_, b, closeKeys, err := configuredKeys()
 	if err != nil {
 		return err
 	}
@@ -140,12 +137,12 @@ func runKeysJWKS(args []string, stdout, stderr io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	cfg, m, b, closeKeys, err := configuredKeys()
+	cfg, b, closeKeys, err := configuredKeys()
 	if err != nil {
 		return err
 	}
 	defer closeKeys()
-	set, err := bootstrap.ProvideKeySet(cfg, b, m)
+	set, err := bootstrap.ProvideKeySet(cfg, b)
 	if err != nil {
 		return err
 	}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/gatepass/gatepass/adapters/devidentity"
+	"github.com/gatepass/gatepass/adapters/slogctx"
 	"github.com/gatepass/gatepass/bootstrap"
 )
 
@@ -26,12 +27,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	cfg, err := bootstrap.LoadConfig(nil)
+	cfg, err := bootstrap.Load(nil)
 	if err != nil {
 		return err
 	}
 	logger := newLogger(stderr, cfg.LogLevel)
-	logger.Info("configuration", "env", cfg.AppEnv, "config", cfg)
+	logger.Info("configuration", "env", cfg.Env, "config", cfg)
 
 	srv, cleanup, err := bootstrap.InitializeServer(ctx, cfg, logger)
 	if err != nil {
@@ -48,25 +49,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		ln.Close()
 		return fmt.Errorf("listen on ADMIN_ADDR %s: %w", cfg.AdminAddr, err)
 	}
-	adminServer := &http.Server{
-		Handler:           srv.Admin,
-		ReadHeaderTimeout: cfg.HTTP.ReadHeaderTimeout,
-		ReadTimeout:       cfg.HTTP.ReadTimeout,
-		WriteTimeout:      cfg.HTTP.WriteTimeout,
-		IdleTimeout:       cfg.HTTP.IdleTimeout,
-		MaxHeaderBytes:    maxHeaderBytes,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
-	}
-	httpServer := &http.Server{
-		Handler:           srv.Handler,
-		ReadHeaderTimeout: cfg.HTTP.ReadHeaderTimeout,
-		ReadTimeout:       cfg.HTTP.ReadTimeout,
-		WriteTimeout:      cfg.HTTP.WriteTimeout,
-		IdleTimeout:       cfg.HTTP.IdleTimeout,
-		MaxHeaderBytes:    maxHeaderBytes,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
-		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
-	}
+	adminServer := newHTTPServer(srv.Admin, cfg.HTTP, logger)
+	httpServer := newHTTPServer(srv.Handler, cfg.HTTP, logger)
+	httpServer.BaseContext = func(net.Listener) context.Context { return context.WithoutCancel(ctx) }
 	serveErr := make(chan error, 2)
 	go func() { serveErr <- httpServer.Serve(ln) }()
 	go func() { serveErr <- adminServer.Serve(adminLn) }()
@@ -113,12 +98,23 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	return nil
 }
 
-func newLogger(w io.Writer, level string) *slog.Logger {
-	var l slog.Level
-	if err := l.UnmarshalText([]byte(level)); err != nil {
-		l = slog.LevelInfo
+// newHTTPServer is one listener's server with the configured timeouts.
+func newHTTPServer(h http.Handler, c bootstrap.HTTPConfig, logger *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: c.ReadHeaderTimeout,
+		ReadTimeout:       c.ReadTimeout,
+		WriteTimeout:      c.WriteTimeout,
+		IdleTimeout:       c.IdleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
-	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l}))
+}
+
+// newLogger writes JSON lines; a line logged with a request's context
+// names the request's id.
+func newLogger(w io.Writer, level slog.Level) *slog.Logger {
+	return slog.New(slogctx.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level})))
 }
 
 // printDevWelcome prints a ready-to-paste curl for each endpoint, with a

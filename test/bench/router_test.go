@@ -36,7 +36,7 @@ func BenchmarkRouter(b *testing.B) {
 			env[k] = v
 		}
 	}
-	cfg, err := bootstrap.LoadConfig(env)
+	cfg, err := bootstrap.Load(env)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -45,11 +45,7 @@ func BenchmarkRouter(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { logs.Close() })
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(cfg.LogLevel)); err != nil {
-		b.Fatal(err)
-	}
-	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: level}))
+	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: cfg.LogLevel}))
 
 	ctx, cancel := context.WithCancel(context.Background())
 	b.Cleanup(cancel)

@@ -43,7 +43,7 @@ func TestManifestConfigurationValidates(t *testing.T) {
 	docs := applied(t)
 	dep, c := app(t, docs)
 	env := environment(t, docs, c)
-	if env["APP_ENV"] != bootstrap.EnvProduction {
+	if env["APP_ENV"] != string(bootstrap.EnvProduction) {
 		t.Errorf("APP_ENV=%q, want %q", env["APP_ENV"], bootstrap.EnvProduction)
 	}
 	mounts := secretMounts(t, dep, c)
@@ -62,7 +62,7 @@ func TestManifestConfigurationValidates(t *testing.T) {
 		}
 		env[name] = local
 	}
-	if _, err := bootstrap.LoadConfig(env); err != nil {
+	if _, err := bootstrap.Load(env); err != nil {
 		t.Errorf("the manifests' configuration is refused:\n%v", err)
 	}
 }

@@ -14,10 +14,8 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"reflect"
 	"slices"
 	"strconv"
-	"strings"
 	"testing"
 
 	"go.yaml.in/yaml/v4"
@@ -375,33 +373,13 @@ type setting struct {
 	HasDefault bool
 }
 
-// configSettings walks bootstrap.Config as the env parser does: a field
-// with an `env` tag is a variable, a nested struct adds its envPrefix.
+// configSettings is every variable gatepass reads, from its own
+// declaration.
 func configSettings() map[string]setting {
 	out := map[string]setting{}
-	var walk func(t reflect.Type, prefix string)
-	walk = func(t reflect.Type, prefix string) {
-		for f := range t.Fields() {
-			if !f.IsExported() {
-				continue
-			}
-			if tag, ok := f.Tag.Lookup("env"); ok {
-				if name, _, _ := strings.Cut(tag, ","); name != "" {
-					def, has := f.Tag.Lookup("envDefault")
-					out[prefix+name] = setting{Default: def, HasDefault: has}
-					continue
-				}
-			}
-			ft := f.Type
-			if ft.Kind() == reflect.Pointer {
-				ft = ft.Elem()
-			}
-			if ft.Kind() == reflect.Struct {
-				walk(ft, prefix+f.Tag.Get("envPrefix"))
-			}
-		}
+	for _, v := range bootstrap.Variables() {
+		out[v.Name] = setting{Default: v.Default, HasDefault: v.HasDefault}
 	}
-	walk(reflect.TypeFor[bootstrap.Config](), "")
 	return out
 }
 

@@ -192,11 +192,11 @@ func TestPKCS11Signer(t *testing.T) {
 		cfg := tok.Config("office")
 		env := with(baseEnv(t, idp, ""), map[string]string{
 			"JWT_PRIVATE_KEY": "", "JWT_SIGNER": "pkcs11", "PKCS11_MODULE": cfg.Module, "PKCS11_TOKEN_LABEL": cfg.TokenLabel,
-			"PKCS11_PIN": "0000", "PKCS11_KEY_LABEL": cfg.KeyLabel, "SOFTHSM2_CONF": os.Getenv("SOFTHSM2_CONF"),
+			"PKCS11_PIN": "wrong-pin-7d1e", "PKCS11_KEY_LABEL": cfg.KeyLabel, "SOFTHSM2_CONF": os.Getenv("SOFTHSM2_CONF"),
 			"HTTP_ADDR": harness.FreeAddr(t), "ADMIN_ADDR": harness.FreeAddr(t),
 		})
 		_, stderr, err := harness.Run(t, env, "serve")
-		if err == nil || !strings.Contains(stderr, "JWT_SIGNER=pkcs11") || strings.Contains(stderr, "0000") {
+		if err == nil || !strings.Contains(stderr, "JWT_SIGNER=pkcs11") || strings.Contains(stderr, "wrong-pin-7d1e") {
 			t.Fatalf("start with a wrong PIN: %v\n%s", err, stderr)
 		}
 	})

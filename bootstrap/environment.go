@@ -1,0 +1,183 @@
+package bootstrap
+
+import (
+	"fmt"
+	"log/slog"
+	"net/url"
+	"reflect"
+	"strings"
+	"time"
+)
+
+// environment declares every variable gatepass reads, as the environment
+// spells it, with its default. It is parsed once by Load into a Config;
+// nothing else reads it, but for the start-up log, which it masks by its
+// own declaration: a secret field's type masks it, a `log:"url"` tag
+// redacts a URL's password.
+type environment struct {
+	AppEnv   string `env:"APP_ENV" envDefault:"production"`
+	LogLevel string `env:"LOG_LEVEL" envDefault:"info"`
+
+	HTTP     httpEnv     `envPrefix:"HTTP_"`
+	Office   officeEnv   `envPrefix:"JWT_"`
+	Realtime realtimeEnv `envPrefix:"SUPABASE_JWT_"`
+	Auth     authEnv     `envPrefix:"AUTH_"`
+	// WebSocketBaseURL is the office-router URL returned with each grant.
+	WebSocketBaseURL string `env:"WEBSOCKET_BASE_URL"`
+	// DevDir keeps development key material across restarts.
+	DevDir string `env:"DEV_DIR" envDefault:".gatepass-dev"`
+	// AdminAddr serves /metrics, /healthz and /readyz, off the public port.
+	AdminAddr string       `env:"ADMIN_ADDR" envDefault:"127.0.0.1:9090"`
+	PKCS11    pkcs11Env    `envPrefix:"PKCS11_"`
+	RateLimit rateLimitEnv `envPrefix:"RATE_LIMIT_"`
+	// RedisURL, when set, shares rate-limit budgets across replicas; it
+	// may carry a password, so it is a secret.
+	RedisURL secret `env:"REDIS_URL"`
+	// TrustedProxies are CIDRs whose X-Forwarded-For is believed.
+	TrustedProxies []string `env:"TRUSTED_PROXIES"`
+	// CORSAllowedOrigins turns CORS on for exactly these origins.
+	CORSAllowedOrigins []string `env:"CORS_ALLOWED_ORIGINS"`
+}
+
+type httpEnv struct {
+	Addr              string        `env:"ADDR" envDefault:":8080"`
+	ReadHeaderTimeout time.Duration `env:"READ_HEADER_TIMEOUT" envDefault:"5s"`
+	ReadTimeout       time.Duration `env:"READ_TIMEOUT" envDefault:"10s"`
+	WriteTimeout      time.Duration `env:"WRITE_TIMEOUT" envDefault:"15s"`
+	IdleTimeout       time.Duration `env:"IDLE_TIMEOUT" envDefault:"60s"`
+	ShutdownTimeout   time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"20s"`
+	DrainDelay        time.Duration `env:"DRAIN_DELAY" envDefault:"0s"`
+	MaxBodyBytes      int64         `env:"MAX_BODY_BYTES" envDefault:"4096"`
+}
+
+type officeEnv struct {
+	Issuer           string        `env:"ISSUER"`
+	Audience         string        `env:"AUDIENCE"`
+	TTL              time.Duration `env:"TTL" envDefault:"60s"`
+	PrivateKey       secret        `env:"PRIVATE_KEY"`
+	Signer           string        `env:"SIGNER" envDefault:"auto"`
+	VerificationKeys secret        `env:"VERIFICATION_KEYS"`
+	Algorithm        string        `env:"ALGORITHM" envDefault:"RS256"`
+}
+
+type realtimeEnv struct {
+	Secret secret        `env:"SECRET"`
+	Issuer string        `env:"ISSUER" envDefault:"qubital-backend"`
+	TTL    time.Duration `env:"TTL" envDefault:"3600s"`
+}
+
+type authEnv struct {
+	JWKSURL            string        `env:"JWKS_URL" log:"url"`
+	Issuer             string        `env:"ISSUER"`
+	Audience           string        `env:"AUDIENCE"`
+	Algorithms         []string      `env:"ALGORITHMS" envDefault:"RS256"`
+	Leeway             time.Duration `env:"LEEWAY" envDefault:"30s"`
+	OrgClaim           string        `env:"ORG_CLAIM" envDefault:"org_id"`
+	RoleClaim          string        `env:"ROLE_CLAIM" envDefault:"role"`
+	JWKSRefresh        time.Duration `env:"JWKS_REFRESH_INTERVAL" envDefault:"1h"`
+	JWKSUnknownKIDWait time.Duration `env:"JWKS_UNKNOWN_KID_INTERVAL" envDefault:"1m"`
+	JWKSTimeout        time.Duration `env:"JWKS_TIMEOUT" envDefault:"5s"`
+	CacheSize          int           `env:"CACHE_SIZE" envDefault:"10000"`
+	CacheMaxAge        time.Duration `env:"CACHE_MAX_AGE" envDefault:"1m"`
+}
+
+type pkcs11Env struct {
+	Module     string `env:"MODULE"`
+	TokenLabel string `env:"TOKEN_LABEL"`
+	PIN        secret `env:"PIN"`
+	KeyLabel   string `env:"KEY_LABEL"`
+}
+
+type rateLimitEnv struct {
+	Enabled        bool          `env:"ENABLED" envDefault:"true"`
+	FailureMode    string        `env:"FAILURE_MODE" envDefault:"open"`
+	OfficeRate     int           `env:"OFFICE_RATE" envDefault:"30"`
+	OfficePeriod   time.Duration `env:"OFFICE_PERIOD" envDefault:"1m"`
+	OfficeBurst    int           `env:"OFFICE_BURST" envDefault:"10"`
+	RealtimeRate   int           `env:"REALTIME_RATE" envDefault:"10"`
+	RealtimePeriod time.Duration `env:"REALTIME_PERIOD" envDefault:"1m"`
+	RealtimeBurst  int           `env:"REALTIME_BURST" envDefault:"5"`
+	AuthFailRate   int           `env:"AUTH_FAILURE_RATE" envDefault:"60"`
+	AuthFailPeriod time.Duration `env:"AUTH_FAILURE_PERIOD" envDefault:"1m"`
+	AuthFailBurst  int           `env:"AUTH_FAILURE_BURST" envDefault:"20"`
+}
+
+// Variable is one environment variable gatepass reads.
+type Variable struct {
+	Name       string
+	Default    string
+	HasDefault bool
+	// Secret is true for values never logged: keys, secrets, PINs, and the
+	// NAME_FILE twin of each.
+	Secret bool
+}
+
+// Variables lists every variable gatepass reads, from the declaration
+// itself, so a deployment can be checked against it.
+func Variables() []Variable {
+	var out []Variable
+	walkEnv(reflect.ValueOf(&environment{}).Elem(), "", func(name string, f reflect.Value, sf reflect.StructField) {
+		def, has := sf.Tag.Lookup("envDefault")
+		_, isSecret := f.Addr().Interface().(*secret)
+		out = append(out, Variable{Name: name, Default: def, HasDefault: has, Secret: isSecret})
+		if isSecret {
+			out = append(out, Variable{Name: name + fileSuffix, Secret: true})
+		}
+	})
+	return out
+}
+
+// walkEnv calls fn for every variable of the struct v, with its full name:
+// a nested struct adds its envPrefix, as the env parser does.
+func walkEnv(v reflect.Value, prefix string, fn func(name string, f reflect.Value, sf reflect.StructField)) {
+	for i := range v.NumField() {
+		sf, f := v.Type().Field(i), v.Field(i)
+		if !sf.IsExported() {
+			continue
+		}
+		if p, ok := sf.Tag.Lookup("envPrefix"); ok {
+			walkEnv(f, prefix+p, fn)
+			continue
+		}
+		if name, _, _ := strings.Cut(sf.Tag.Get("env"), ","); name != "" {
+			fn(prefix+name, f, sf)
+		}
+	}
+}
+
+// logValue is the environment as the start-up log shows it: every variable
+// under its lower-case name, secrets masked, URLs without passwords.
+func (e environment) logValue() slog.Value {
+	var attrs []slog.Attr
+	walkEnv(reflect.ValueOf(&e).Elem(), "", func(name string, f reflect.Value, sf reflect.StructField) {
+		key := strings.ToLower(name)
+		switch v := f.Interface().(type) {
+		case secret:
+			attrs = append(attrs, slog.String(key, v.String()))
+		case time.Duration:
+			attrs = append(attrs, slog.String(key, v.String()))
+		case []string:
+			attrs = append(attrs, slog.Any(key, v))
+		case string:
+			if sf.Tag.Get("log") == "url" {
+				v = redactURL(v)
+			}
+			attrs = append(attrs, slog.String(key, v))
+		default:
+			attrs = append(attrs, slog.String(key, fmt.Sprint(v)))
+		}
+	})
+	return slog.GroupValue(attrs...)
+}
+
+// redactURL hides a URL's password, should an operator put one in it.
+func redactURL(raw string) string {
+	if raw == "" {
+		return ""
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparsable)"
+	}
+	return u.Redacted()
+}

@@ -1,0 +1,200 @@
+package bootstrap
+
+import (
+	"crypto"
+	"crypto/rsa"
+	"encoding/pem"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/gatepass/gatepass/adapters/devidentity"
+	"github.com/gatepass/gatepass/adapters/gosigner"
+	"github.com/gatepass/gatepass/adapters/jwtsigner"
+	"github.com/gatepass/gatepass/adapters/pemkey"
+	"github.com/gatepass/gatepass/adapters/pkcs11signer"
+)
+
+// Development defaults: what `make run` needs to serve with no settings.
+const (
+	DevOfficeIssuer   = "gatepass-dev"
+	DevOfficeAudience = "office-router"
+	DevWebSocketURL   = "ws://127.0.0.1:8787/ws"
+)
+
+func applyDevelopmentDefaults(e *environment) {
+	if e.Office.Issuer == "" {
+		e.Office.Issuer = DevOfficeIssuer
+	}
+	if e.Office.Audience == "" {
+		e.Office.Audience = DevOfficeAudience
+	}
+	if e.WebSocketBaseURL == "" {
+		e.WebSocketBaseURL = DevWebSocketURL
+	}
+	if e.Auth.JWKSURL == "" && e.Auth.Issuer == "" {
+		e.Auth.Issuer = devidentity.Issuer
+	}
+}
+
+// devMaterial is what the development folder supplies for settings left
+// unset.
+type devMaterial struct {
+	officeKeyPEM   string
+	supabaseSecret string
+	identityKey    *rsa.PrivateKey
+}
+
+// loadDevMaterial reads, or creates on first use, the development keys
+// that the settings leave unset.
+func loadDevMaterial(e environment, sc scope) (*devMaterial, error) {
+	var m devMaterial
+	var err error
+	if !e.Office.PrivateKey.Set() && SignerKind(e.Office.Signer) != SignerPKCS11 && slices.Contains(jwtsigner.Algorithms(), e.Office.Algorithm) {
+		if m.officeKeyPEM, err = devidentity.LoadOrCreateOfficeKey(e.DevDir, e.Office.Algorithm); err != nil {
+			return nil, err
+		}
+	}
+	if sc == scopeServe && (!e.Realtime.Secret.Set() || e.Auth.JWKSURL == "") {
+		dev, err := devidentity.LoadOrCreate(e.DevDir)
+		if err != nil {
+			return nil, err
+		}
+		m.supabaseSecret, m.identityKey = dev.SupabaseSecret, dev.IdentityKey
+	}
+	return &m, nil
+}
+
+// officeFrom reads the office-router grant's settings; with scopeKeys only
+// its keys.
+func officeFrom(e environment, dev *devMaterial, p *problems) OfficeConfig {
+	o := OfficeConfig{
+		Issuer: e.Office.Issuer, Audience: e.Office.Audience, TTL: e.Office.TTL, URL: e.WebSocketBaseURL,
+		Algorithm: e.Office.Algorithm, Signer: SignerKind(e.Office.Signer),
+	}
+	if !slices.Contains(jwtsigner.Algorithms(), o.Algorithm) {
+		p.add("JWT_ALGORITHM", "must be one of %s", strings.Join(jwtsigner.Algorithms(), ", "))
+	}
+	switch o.Signer {
+	case SignerGo, SignerOpenSSL, SignerAuto:
+		o.Key = signingKeyFrom(e, dev, p)
+	case SignerPKCS11:
+		o.PKCS11 = pkcs11From(e, p)
+		if o.Algorithm == jwtsigner.EdDSA {
+			p.add("JWT_ALGORITHM", "EdDSA is not offered with JWT_SIGNER=pkcs11 (PKCS#11 tokens through crypto11 have no Ed25519); use RS256, PS256 or ES256")
+		}
+	default:
+		p.add("JWT_SIGNER", "must be go, openssl, pkcs11 or auto")
+	}
+	o.Published = publishedKeysFrom(e, p)
+	return o
+}
+
+// checkOfficeGrant checks what the office grants say besides their keys.
+func checkOfficeGrant(o OfficeConfig, p *problems) {
+	if o.Issuer == "" {
+		p.add("JWT_ISSUER", "is required")
+	}
+	if o.Audience == "" {
+		p.add("JWT_AUDIENCE", "is required")
+	}
+	if o.TTL < time.Second || o.TTL > time.Hour {
+		p.add("JWT_TTL", "must be between 1s and 1h")
+	}
+	switch u, err := url.Parse(o.URL); {
+	case o.URL == "":
+		p.add("WEBSOCKET_BASE_URL", "is required")
+	case err != nil || (u.Scheme != "ws" && u.Scheme != "wss") || u.Host == "":
+		p.add("WEBSOCKET_BASE_URL", "must be a ws:// or wss:// URL")
+	}
+}
+
+// signingKeyFrom parses the signing key given as PEM and checks it against
+// JWT_ALGORITHM.
+func signingKeyFrom(e environment, dev *devMaterial, p *problems) crypto.Signer {
+	keyPEM := e.Office.PrivateKey.value
+	if keyPEM == "" && dev != nil {
+		keyPEM = dev.officeKeyPEM
+	}
+	name := "JWT_PRIVATE_KEY"
+	if e.Office.PrivateKey.file != "" {
+		name += fileSuffix
+	}
+	switch {
+	case keyPEM == "":
+		if !p.has(name) {
+			p.add(name, "is required (or JWT_PRIVATE_KEY_FILE)")
+		}
+		return nil
+	case countPEMBlocks(keyPEM) != 1:
+		p.add(name, "must hold exactly one key, found %d PEM blocks (publish other keys with JWT_VERIFICATION_KEYS)", countPEMBlocks(keyPEM))
+		return nil
+	}
+	key, err := gosigner.Load(keyPEM)
+	if err != nil {
+		p.add(name, "%v", err)
+		return nil
+	}
+	if slices.Contains(jwtsigner.Algorithms(), e.Office.Algorithm) {
+		if err := jwtsigner.KeyMatches(e.Office.Algorithm, key.Public()); err != nil {
+			p.add(name, "does not fit JWT_ALGORITHM=%s: %v", e.Office.Algorithm, err)
+			return nil
+		}
+	}
+	return key
+}
+
+// pkcs11From checks the token settings; the key itself is checked when the
+// token is opened at start.
+func pkcs11From(e environment, p *problems) pkcs11signer.Config {
+	if e.Office.PrivateKey.Set() {
+		p.add("JWT_PRIVATE_KEY", "must not be set with JWT_SIGNER=pkcs11: the key lives in the token")
+	}
+	c := pkcs11signer.Config{Module: e.PKCS11.Module, TokenLabel: e.PKCS11.TokenLabel, KeyLabel: e.PKCS11.KeyLabel, PIN: e.PKCS11.PIN.value}
+	for name, v := range map[string]string{"PKCS11_MODULE": c.Module, "PKCS11_TOKEN_LABEL": c.TokenLabel, "PKCS11_KEY_LABEL": c.KeyLabel} {
+		if v == "" {
+			p.add(name, "is required with JWT_SIGNER=pkcs11")
+		}
+	}
+	if c.PIN == "" && !p.has("PKCS11_PIN") && !p.has("PKCS11_PIN_FILE") {
+		p.add("PKCS11_PIN", "is required with JWT_SIGNER=pkcs11 (or PKCS11_PIN_FILE)")
+	}
+	return c
+}
+
+// publishedKeysFrom parses the public keys published beside the signing
+// key. Duplicates are refused when the key set is built at start.
+func publishedKeysFrom(e environment, p *problems) []crypto.PublicKey {
+	bundle := e.Office.VerificationKeys.value
+	if bundle == "" {
+		return nil
+	}
+	name := "JWT_VERIFICATION_KEYS"
+	if strings.Contains(bundle, "PRIVATE KEY") {
+		p.add(name, "must hold public keys only; a private key was given")
+		return nil
+	}
+	pubs, err := pemkey.ParsePublicKeys(bundle)
+	if err != nil {
+		p.add(name, "%v", err)
+		return nil
+	}
+	for i, pub := range pubs {
+		if _, err := jwtsigner.AlgorithmFor(pub, e.Office.Algorithm); err != nil {
+			p.add(name, "key %d: %v", i+1, err)
+		}
+	}
+	return pubs
+}
+
+func countPEMBlocks(text string) int {
+	rest, n := []byte(pemkey.Normalize(text)), 0
+	for {
+		var block *pem.Block
+		if block, rest = pem.Decode(rest); block == nil {
+			return n
+		}
+		n++
+	}
+}

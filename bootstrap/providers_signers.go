@@ -1,0 +1,98 @@
+package bootstrap
+
+import (
+	"context"
+	"crypto"
+	"fmt"
+	"log/slog"
+
+	"github.com/gatepass/gatepass/adapters/jwtsigner"
+	"github.com/gatepass/gatepass/adapters/opensslsigner"
+	"github.com/gatepass/gatepass/adapters/pkcs11signer"
+	"github.com/gatepass/gatepass/adapters/prom"
+	"github.com/gatepass/gatepass/adapters/statickeys"
+	"github.com/gatepass/gatepass/domain"
+)
+
+// OfficeBackend is the crypto.Signer that holds the office key, and its name.
+type OfficeBackend struct {
+	Signer crypto.Signer
+	Name   string
+}
+
+// ProvideOfficeBackend chooses where the office key signs (JWT_SIGNER):
+// Go's crypto, OpenSSL's libcrypto, or a PKCS#11 token; auto takes OpenSSL
+// when libcrypto loads. The cleanup closes a token session.
+func ProvideOfficeBackend(cfg Config, logger *slog.Logger) (OfficeBackend, func(), error) {
+	nothing := func() {}
+	key := cfg.Office.Key
+	switch cfg.Office.Signer {
+	case SignerPKCS11:
+		s, err := pkcs11signer.Open(cfg.Office.PKCS11)
+		if err != nil {
+			return OfficeBackend{}, nil, fmt.Errorf("JWT_SIGNER=pkcs11: %w", err)
+		}
+		return OfficeBackend{Signer: s, Name: string(SignerPKCS11)}, func() { _ = s.Close() }, nil
+	case SignerOpenSSL:
+		s, err := opensslsigner.New(key)
+		if err != nil {
+			return OfficeBackend{}, nil, fmt.Errorf("JWT_SIGNER=openssl: %w", err)
+		}
+		return OfficeBackend{Signer: s, Name: string(SignerOpenSSL)}, nothing, nil
+	case SignerAuto:
+		if err := opensslsigner.Available(); err != nil {
+			logger.Info("OpenSSL libcrypto unavailable; signing with Go's crypto", "reason", err.Error())
+			return OfficeBackend{Signer: key, Name: string(SignerGo)}, nothing, nil
+		}
+		s, err := opensslsigner.New(key)
+		if err != nil {
+			logger.Warn("OpenSSL cannot take the office key; signing with Go's crypto", "reason", err.Error())
+			return OfficeBackend{Signer: key, Name: string(SignerGo)}, nothing, nil
+		}
+		return OfficeBackend{Signer: s, Name: string(SignerOpenSSL)}, nothing, nil
+	default:
+		return OfficeBackend{Signer: key, Name: string(SignerGo)}, nothing, nil
+	}
+}
+
+// ProvideOfficeSigner signs office-router grants with the backend, after a
+// check that its key fits JWT_ALGORITHM and a test signature that verifies:
+// a signer that cannot sign fails the start, not the first request.
+func ProvideOfficeSigner(cfg Config, b OfficeBackend) (*jwtsigner.OfficeSigner, error) {
+	if err := jwtsigner.KeyMatches(cfg.Office.Algorithm, b.Signer.Public()); err != nil {
+		return nil, fmt.Errorf("office key does not fit JWT_ALGORITHM=%s: %w", cfg.Office.Algorithm, err)
+	}
+	s, err := jwtsigner.NewOfficeSigner(b.Signer, cfg.Office.Algorithm)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.SelfTest(context.Background()); err != nil {
+		return nil, fmt.Errorf("office signer (%s) self-test: %w", b.Name, err)
+	}
+	return s, nil
+}
+
+// ProvideKeySet is the set of office-router keys the JWKS publishes.
+func ProvideKeySet(cfg Config, b OfficeBackend) (*statickeys.KeySet, error) {
+	ks, err := statickeys.New(b.Signer.Public(), cfg.Office.Algorithm, cfg.Office.Published)
+	if err != nil {
+		return nil, fmt.Errorf("JWT_VERIFICATION_KEYS: %w", err)
+	}
+	return ks, nil
+}
+
+// ProvideRealtimeSigner signs Supabase Realtime tokens.
+func ProvideRealtimeSigner(cfg Config) (*jwtsigner.RealtimeSigner, error) {
+	return jwtsigner.NewRealtimeSigner(cfg.Realtime.Secret)
+}
+
+// InstrumentedSigners are the signers as the application sees them: timed.
+type InstrumentedSigners struct {
+	Office   domain.OfficeSigner
+	Realtime domain.RealtimeSigner
+}
+
+// ProvideInstrumentedSigners wraps the signers with latency metrics.
+func ProvideInstrumentedSigners(m *prom.Metrics, o *jwtsigner.OfficeSigner, r *jwtsigner.RealtimeSigner) InstrumentedSigners {
+	return InstrumentedSigners{Office: m.OfficeSigner(o), Realtime: m.RealtimeSigner(r)}
+}

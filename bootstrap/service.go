@@ -1,0 +1,156 @@
+package bootstrap
+
+import (
+	"log/slog"
+	"net/netip"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/gatepass/gatepass/adapters/jwksidentity"
+	"github.com/gatepass/gatepass/adapters/jwtsigner"
+	"github.com/gatepass/gatepass/adapters/redislimit"
+	"github.com/gatepass/gatepass/application"
+	"github.com/gatepass/gatepass/domain"
+)
+
+// realtimeFrom reads the Supabase Realtime token's settings.
+func realtimeFrom(e environment, dev *devMaterial, p *problems) RealtimeConfig {
+	r := RealtimeConfig{Issuer: e.Realtime.Issuer, TTL: e.Realtime.TTL, Secret: []byte(e.Realtime.Secret.value)}
+	name := "SUPABASE_JWT_SECRET"
+	if e.Realtime.Secret.file != "" {
+		name += fileSuffix
+	}
+	if len(r.Secret) == 0 && dev != nil {
+		r.Secret = []byte(dev.supabaseSecret)
+	}
+	switch {
+	case len(r.Secret) == 0:
+		if !p.has(name) && !p.has(name+fileSuffix) {
+			p.add(name, "is required (or SUPABASE_JWT_SECRET_FILE)")
+		}
+	case len(r.Secret) < jwtsigner.MinSecretBytes:
+		p.add(name, "must be at least %d bytes", jwtsigner.MinSecretBytes)
+	}
+	if r.Issuer == "" {
+		p.add("SUPABASE_JWT_ISSUER", "must not be empty")
+	}
+	if r.TTL < time.Second || r.TTL > 24*time.Hour {
+		p.add("SUPABASE_JWT_TTL", "must be between 1s and 24h")
+	}
+	return r
+}
+
+// authFrom reads how callers are verified. In development without
+// AUTH_JWKS_URL, callers are verified against the local development
+// identity key.
+func authFrom(e environment, dev bool, p *problems) AuthConfig {
+	a := e.Auth
+	c := AuthConfig{
+		JWKSURL: a.JWKSURL, Issuer: a.Issuer, Audience: a.Audience, Algorithms: a.Algorithms, Leeway: a.Leeway,
+		OrgClaim: a.OrgClaim, RoleClaim: a.RoleClaim, JWKSRefresh: a.JWKSRefresh, JWKSUnknownKIDWait: a.JWKSUnknownKIDWait,
+		JWKSTimeout: a.JWKSTimeout, CacheSize: a.CacheSize, CacheMaxAge: a.CacheMaxAge,
+	}
+	local := dev && c.JWKSURL == ""
+	if c.JWKSURL == "" && !local {
+		p.add("AUTH_JWKS_URL", "is required")
+	} else if c.JWKSURL != "" {
+		if err := jwksidentity.CheckURL(c.JWKSURL); err != nil {
+			p.add("AUTH_JWKS_URL", "%v", err)
+		}
+	}
+	if c.Issuer == "" && !local {
+		p.add("AUTH_ISSUER", "is required")
+	}
+	if c.Issuer != "" && (c.Issuer == e.Office.Issuer || c.Issuer == e.Realtime.Issuer) {
+		// gatepass's own tokens must never pass as a caller's identity.
+		p.add("AUTH_ISSUER", "must differ from JWT_ISSUER and SUPABASE_JWT_ISSUER")
+	}
+	if err := jwksidentity.CheckAlgorithms(c.Algorithms); err != nil {
+		p.add("AUTH_ALGORITHMS", "%v", err)
+	}
+	if c.Leeway < 0 || c.Leeway > 5*time.Minute {
+		p.add("AUTH_LEEWAY", "must be between 0s and 5m")
+	}
+	if c.CacheSize < 0 || c.CacheSize > 1_000_000 {
+		p.add("AUTH_CACHE_SIZE", "must be between 0 and 1000000")
+	}
+	if c.CacheMaxAge < 0 || c.CacheMaxAge > time.Hour {
+		p.add("AUTH_CACHE_MAX_AGE", "must be between 0s and 1h")
+	}
+	if c.OrgClaim == "" {
+		p.add("AUTH_ORG_CLAIM", "must not be empty")
+	}
+	if c.RoleClaim == "" {
+		p.add("AUTH_ROLE_CLAIM", "must not be empty")
+	}
+	return c
+}
+
+// serviceFrom reads the listeners, limits, proxies, CORS and logging, and
+// checks the office grant's own settings.
+func serviceFrom(e environment, cfg *Config, p *problems) {
+	checkOfficeGrant(cfg.Office, p)
+	cfg.AdminAddr = e.AdminAddr
+	cfg.HTTP = HTTPConfig(e.HTTP)
+	cfg.RateLimit = rateLimitsFrom(e.RateLimit, p)
+	cfg.RedisURL = e.RedisURL.value
+	if cfg.RedisURL != "" {
+		if _, err := redislimit.ParseURL(cfg.RedisURL); err != nil {
+			p.add("REDIS_URL", "is not a redis:// or rediss:// URL")
+		}
+	}
+	cfg.TrustedProxies = e.TrustedProxies
+	for _, cidr := range e.TrustedProxies {
+		if _, err := netip.ParsePrefix(cidr); err != nil {
+			if _, err := netip.ParseAddr(cidr); err != nil {
+				p.add("TRUSTED_PROXIES", "%q is not a CIDR or an address", cidr)
+			}
+		}
+	}
+	cfg.CORSAllowedOrigins = e.CORSAllowedOrigins
+	for _, o := range e.CORSAllowedOrigins {
+		if u, err := url.Parse(o); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.Path != "" || o == "*" {
+			p.add("CORS_ALLOWED_ORIGINS", "%q is not an origin such as https://app.example.com", o)
+		}
+	}
+	if h := cfg.HTTP; h.DrainDelay < 0 || h.DrainDelay >= h.ShutdownTimeout {
+		p.add("HTTP_DRAIN_DELAY", "must be at least 0s and shorter than HTTP_SHUTDOWN_TIMEOUT")
+	}
+	if n := cfg.HTTP.MaxBodyBytes; n < 64 || n > 1<<20 {
+		p.add("HTTP_MAX_BODY_BYTES", "must be between 64 and 1048576")
+	}
+	if err := cfg.LogLevel.UnmarshalText([]byte(e.LogLevel)); err != nil {
+		p.add("LOG_LEVEL", "must be debug, info, warn or error")
+		cfg.LogLevel = slog.LevelInfo
+	}
+	if cfg.AdminAddr == cfg.HTTP.Addr && !strings.HasSuffix(cfg.AdminAddr, ":0") {
+		p.add("ADMIN_ADDR", "must differ from HTTP_ADDR: metrics stay off the public port")
+	}
+}
+
+// rateLimitsFrom is the request budgets as the application enforces them.
+func rateLimitsFrom(r rateLimitEnv, p *problems) application.RateLimitPolicy {
+	policy := application.RateLimitPolicy{
+		Enabled:      r.Enabled,
+		AuthFailures: domain.Limit{Scope: domain.LimitAuthFailure, Rate: r.AuthFailRate, Period: r.AuthFailPeriod, Burst: r.AuthFailBurst},
+		Grants: map[domain.GrantKind]domain.Limit{
+			domain.GrantOffice:   {Scope: domain.LimitScopeOf(domain.GrantOffice), Rate: r.OfficeRate, Period: r.OfficePeriod, Burst: r.OfficeBurst},
+			domain.GrantRealtime: {Scope: domain.LimitScopeOf(domain.GrantRealtime), Rate: r.RealtimeRate, Period: r.RealtimePeriod, Burst: r.RealtimeBurst},
+		},
+	}
+	if err := policy.FailureMode.UnmarshalText([]byte(r.FailureMode)); err != nil {
+		p.add("RATE_LIMIT_FAILURE_MODE", "must be open or closed")
+	}
+	names := map[domain.LimitScope]string{
+		domain.LimitAuthFailure:                   "RATE_LIMIT_AUTH_FAILURE",
+		domain.LimitScopeOf(domain.GrantOffice):   "RATE_LIMIT_OFFICE",
+		domain.LimitScopeOf(domain.GrantRealtime): "RATE_LIMIT_REALTIME",
+	}
+	for _, l := range append([]domain.Limit{policy.AuthFailures}, policy.Grants[domain.GrantOffice], policy.Grants[domain.GrantRealtime]) {
+		if !l.Valid() {
+			p.add(names[l.Scope]+"_RATE/_PERIOD/_BURST", "must all be positive")
+		}
+	}
+	return policy
+}
