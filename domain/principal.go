@@ -15,6 +15,9 @@ type Principal struct {
 	UserID string
 	OrgID  string
 	Role   string
+	// Permissions are the permission slugs the identity carries; empty
+	// when it names none.
+	Permissions Permissions
 }
 
 // NewPrincipal builds a Principal from verified identity values. A user id is

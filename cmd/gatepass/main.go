@@ -33,6 +33,7 @@ Usage:
                                   make a key pair, print the signing key's public PEM or the JWK Set
   gatepass token inspect|verify    decode or verify a token (see gatepass token help)
   gatepass dev-token [flags]      mint a development identity token (APP_ENV=development only)
+  gatepass policy default|check   print the built-in transport policy, or validate a policy file
   gatepass help                   show this help
 
 See the README for every setting.
@@ -53,6 +54,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runKeys(args[1:], stdout, stderr)
 	case "token":
 		return runToken(ctx, args[1:], os.Stdin, stdout, stderr)
+	case "policy":
+		return runPolicy(args[1:], os.Stdin, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

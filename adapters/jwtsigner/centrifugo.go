@@ -1,0 +1,90 @@
+package jwtsigner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/gatepass/gatepass/domain"
+)
+
+var _ domain.CentrifugoSigner = (*CentrifugoSigner)(nil)
+
+// CentrifugoSigner signs Centrifugo connection and subscription tokens
+// with the office-router signing key: the same key, algorithm and kid, so
+// Centrifugo verifies them with gatepass's JWKS.
+type CentrifugoSigner struct {
+	office *OfficeSigner
+}
+
+// NewCentrifugoSigner returns a signer that signs through office.
+func NewCentrifugoSigner(office *OfficeSigner) (*CentrifugoSigner, error) {
+	if office == nil {
+		return nil, errors.New("centrifugo signer: no office signer")
+	}
+	return &CentrifugoSigner{office: office}, nil
+}
+
+// SignCentrifugoConnection signs a connection token: sub, iss, aud, iat,
+// exp, jti, info, and channels when there are server-side subscriptions.
+func (s *CentrifugoSigner) SignCentrifugoConnection(_ context.Context, c domain.CentrifugoConnectionClaims) (string, error) {
+	claims := centrifugoConnectionJWT{
+		registeredJWT: centrifugoRegistered(c.Registered),
+		Info:          fromCentrifugoInfo(c.Info),
+		Channels:      c.Channels,
+	}
+	return s.office.signClaims(claims)
+}
+
+// SignCentrifugoSubscription signs a subscription token: sub, channel,
+// iss, aud, iat, exp, jti, info.
+func (s *CentrifugoSigner) SignCentrifugoSubscription(_ context.Context, c domain.CentrifugoSubscriptionClaims) (string, error) {
+	claims := centrifugoSubscriptionJWT{
+		registeredJWT: centrifugoRegistered(c.Registered),
+		Channel:       c.Channel,
+		Info:          fromCentrifugoInfo(c.Info),
+	}
+	return s.office.signClaims(claims)
+}
+
+// signClaims signs any claims as the office-router grants are signed: the
+// signer's method and key, its kid in the header.
+func (s *OfficeSigner) signClaims(claims jwt.Claims) (string, error) {
+	tok := jwt.NewWithClaims(s.method, claims)
+	tok.Header["kid"] = s.kid
+	signed, err := tok.SignedString(s.key)
+	if err != nil {
+		return "", fmt.Errorf("sign %s: %w", s.method.Alg(), err)
+	}
+	return signed, nil
+}
+
+// centrifugoRegistered leaves nbf out: Centrifugo's tokens carry none.
+func centrifugoRegistered(r domain.Registered) registeredJWT {
+	reg := fromRegistered(r)
+	reg.Nbf = 0
+	return reg
+}
+
+type centrifugoInfoJWT struct {
+	OrgID string `json:"orgId"`
+	Role  string `json:"role"`
+}
+
+func fromCentrifugoInfo(i domain.CentrifugoInfo) centrifugoInfoJWT {
+	return centrifugoInfoJWT{OrgID: i.OrgID, Role: i.Role}
+}
+
+type centrifugoConnectionJWT struct {
+	registeredJWT
+	Info     centrifugoInfoJWT `json:"info"`
+	Channels []string          `json:"channels,omitempty"`
+}
+
+type centrifugoSubscriptionJWT struct {
+	registeredJWT
+	Channel string            `json:"channel"`
+	Info    centrifugoInfoJWT `json:"info"`
+}

@@ -1,0 +1,214 @@
+package application_test
+
+import (
+	"errors"
+	"slices"
+	"testing"
+
+	"github.com/gatepass/gatepass/application"
+	"github.com/gatepass/gatepass/domain"
+)
+
+func principal(t *testing.T, user, org, role string, permissions ...string) domain.Principal {
+	t.Helper()
+	p, err := domain.NewPrincipal(user, org, role)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Permissions, err = domain.NewPermissions(permissions); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestDefaultLiveKitRights(t *testing.T) {
+	policy := application.DefaultPolicy()
+	full := domain.LiveKitRights{CanPublish: true, CanSubscribe: true, CanPublishData: true}
+	tests := []struct {
+		name    string
+		caller  domain.Principal
+		want    domain.LiveKitRights
+		wantErr error
+	}{
+		{name: "admin administers its room", caller: principal(t, "u1", "org_1", "admin"),
+			want: domain.LiveKitRights{CanPublish: true, CanSubscribe: true, CanPublishData: true, RoomAdmin: true}},
+		{name: "member publishes", caller: principal(t, "u1", "org_1", "member"), want: full},
+		{name: "no role is member", caller: principal(t, "u1", "org_1", ""), want: full},
+		{name: "viewer joins and subscribes", caller: principal(t, "u1", "org_1", "viewer"), want: domain.LiveKitRights{CanSubscribe: true}},
+		{name: "unknown role gets least privilege", caller: principal(t, "u1", "org_1", "auditor"), want: domain.LiveKitRights{CanSubscribe: true}},
+		{name: "role names are case-sensitive", caller: principal(t, "u1", "org_1", "Admin"), want: domain.LiveKitRights{CanSubscribe: true}},
+		{name: "livekit:publish lets a viewer publish", caller: principal(t, "u1", "org_1", "viewer", application.PermissionLiveKitPublish), want: full},
+		{name: "livekit:publish adds nothing to an admin", caller: principal(t, "u1", "org_1", "admin", application.PermissionLiveKitPublish),
+			want: domain.LiveKitRights{CanPublish: true, CanSubscribe: true, CanPublishData: true, RoomAdmin: true}},
+		{name: "other permissions give nothing", caller: principal(t, "u1", "org_1", "viewer", "livekit:admin", "livekit:roomCreate"),
+			want: domain.LiveKitRights{CanSubscribe: true}},
+		{name: "no organization", caller: principal(t, "u1", "", ""), wantErr: domain.ErrNoOrganization},
+		{name: "organization id unfit for a room name", caller: principal(t, "u1", "org.1", "admin"), wantErr: domain.ErrUnsupportedIdentifier},
+		{name: "user id unfit for an identity", caller: principal(t, "u#1", "org_1", "admin"), wantErr: domain.ErrUnsupportedIdentifier},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := policy.LiveKitRights(tt.caller)
+			if !errors.Is(err, tt.wantErr) {
+				t.Fatalf("err = %v, want %v", err, tt.wantErr)
+			}
+			if got != tt.want {
+				t.Fatalf("rights %+v, want %+v", got, tt.want)
+			}
+			if got.CanUpdateOwnMetadata || got.RoomCreate {
+				t.Fatal("a default role updates its own metadata or creates rooms")
+			}
+		})
+	}
+}
+
+func TestDefaultCentrifugo(t *testing.T) {
+	policy := application.DefaultPolicy()
+	viewer := principal(t, "user_1", "org_1", "viewer")
+	admin := principal(t, "user_1", "org_1", "admin")
+	tests := []struct {
+		name    string
+		caller  domain.Principal
+		channel string
+		wantErr error
+	}{
+		{name: "org channel", caller: viewer, channel: "org:org_1"},
+		{name: "org sub-channel", caller: viewer, channel: "org:org_1.lobby"},
+		{name: "admin too", caller: admin, channel: "org:org_1.x_y-Z"},
+		{name: "another org", caller: admin, channel: "org:org_2", wantErr: domain.ErrChannelNotAllowed},
+		{name: "another org's sub-channel", caller: admin, channel: "org:org_2.lobby", wantErr: domain.ErrChannelNotAllowed},
+		{name: "prefix trick", caller: admin, channel: "org:org_1x.lobby", wantErr: domain.ErrChannelNotAllowed},
+		{name: "nested name", caller: admin, channel: "org:org_1.a.b", wantErr: domain.ErrChannelNotAllowed},
+		{name: "empty name", caller: admin, channel: "org:org_1.", wantErr: domain.ErrChannelNotAllowed},
+		{name: "user channel needs a rule", caller: admin, channel: "user:user_1", wantErr: domain.ErrChannelNotAllowed},
+		{name: "invalid channel", caller: admin, channel: "org:org_1 x", wantErr: domain.ErrInvalidChannel},
+		{name: "empty channel", caller: admin, channel: "", wantErr: domain.ErrInvalidChannel},
+		{name: "no organization", caller: principal(t, "user_1", "", ""), channel: "org:", wantErr: domain.ErrNoOrganization},
+		{name: "unsafe organization id", caller: principal(t, "user_1", "org.1", "admin"), channel: "org:org.1.x", wantErr: domain.ErrUnsupportedIdentifier},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := policy.MaySubscribe(tt.caller, tt.channel); !errors.Is(err, tt.wantErr) {
+				t.Fatalf("MaySubscribe(%q) = %v, want %v", tt.channel, err, tt.wantErr)
+			}
+		})
+	}
+	for _, caller := range []domain.Principal{viewer, admin, principal(t, "user_1", "org_1", "auditor")} {
+		if err := policy.MayConnectCentrifugo(caller); err != nil {
+			t.Errorf("%s may not connect: %v", caller.Role, err)
+		}
+		if ch, err := policy.CentrifugoServerChannels(caller); err != nil || ch != nil {
+			t.Errorf("%s server channels %q, %v; want none", caller.Role, ch, err)
+		}
+	}
+	if err := policy.MayConnectCentrifugo(principal(t, "user_1", "", "")); !errors.Is(err, domain.ErrNoOrganization) {
+		t.Errorf("no organization connects: %v", err)
+	}
+	if _, err := policy.CentrifugoServerChannels(principal(t, "user_1", "", "")); !errors.Is(err, domain.ErrNoOrganization) {
+		t.Errorf("no organization gets server channels: %v", err)
+	}
+}
+
+func customPolicy(t *testing.T) *application.Policy {
+	t.Helper()
+	p, err := application.NewPolicy(domain.PolicyRules{
+		Version: domain.PolicyVersion,
+		LiveKit: []domain.LiveKitRule{
+			{Subjects: domain.Subjects{Roles: []string{"host"}}, Rights: []domain.LiveKitRight{domain.CanPublish, domain.RoomCreate, domain.CanUpdateOwnMetadata}},
+			{Subjects: domain.Subjects{Permissions: []string{"lk:watch"}}, Rights: []domain.LiveKitRight{domain.CanSubscribe}},
+		},
+		Centrifugo: domain.CentrifugoRules{
+			Connect: []domain.Subjects{{Roles: []string{"host"}, Permissions: []string{"rt:connect"}}},
+			Subscribe: []domain.ChannelRule{
+				{Subjects: domain.Subjects{Roles: []string{"host"}}, Channels: []string{"user:{userId}", "org:{orgId}.{userId}.*", "news"}},
+			},
+			ServerSubscriptions: []domain.ChannelRule{
+				{Subjects: domain.Subjects{Roles: []string{"host"}}, Channels: []string{"user:{userId}", "org:{orgId}"}},
+				{Subjects: domain.Subjects{Permissions: []string{"rt:connect"}}, Channels: []string{"org:{orgId}", "news"}},
+			},
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestCustomPolicy(t *testing.T) {
+	p := customPolicy(t)
+	host := principal(t, "user_1", "org_1", "host")
+	hostWatcher := principal(t, "user_1", "org_1", "host", "lk:watch", "rt:connect")
+	member := principal(t, "user_2", "org_1", "member")
+	connector := principal(t, "user_3", "org_1", "member", "rt:connect")
+
+	if got, err := p.LiveKitRights(host); err != nil || got != (domain.LiveKitRights{CanPublish: true, RoomCreate: true, CanUpdateOwnMetadata: true}) {
+		t.Errorf("host rights %+v, %v", got, err)
+	}
+	if got, err := p.LiveKitRights(hostWatcher); err != nil || got != (domain.LiveKitRights{CanPublish: true, CanSubscribe: true, RoomCreate: true, CanUpdateOwnMetadata: true}) {
+		t.Errorf("rules add up: %+v, %v", got, err)
+	}
+	if _, err := p.LiveKitRights(member); !errors.Is(err, domain.ErrTransportNotAllowed) {
+		t.Errorf("no LiveKit rule for a member: %v", err)
+	}
+	if err := p.MayConnectCentrifugo(member); !errors.Is(err, domain.ErrTransportNotAllowed) {
+		t.Errorf("no connect rule for a member: %v", err)
+	}
+	if err := p.MaySubscribe(member, "news"); !errors.Is(err, domain.ErrTransportNotAllowed) {
+		t.Errorf("a caller that may not connect subscribes: %v", err)
+	}
+	if err := p.MayConnectCentrifugo(connector); err != nil {
+		t.Errorf("a permission connects: %v", err)
+	}
+	for channel, want := range map[string]error{
+		"user:user_1": nil, "org:org_1.user_1.x": nil, "news": nil,
+		"user:user_2": domain.ErrChannelNotAllowed, "org:org_1.user_2.x": domain.ErrChannelNotAllowed, "org:org_1": domain.ErrChannelNotAllowed,
+	} {
+		if err := p.MaySubscribe(host, channel); !errors.Is(err, want) {
+			t.Errorf("host MaySubscribe(%q) = %v, want %v", channel, err, want)
+		}
+	}
+	if err := p.MaySubscribe(connector, "news"); !errors.Is(err, domain.ErrChannelNotAllowed) {
+		t.Errorf("server-side subscriptions are not client subscriptions: %v", err)
+	}
+	if ch, err := p.CentrifugoServerChannels(hostWatcher); err != nil || !slices.Equal(ch, []string{"news", "org:org_1", "user:user_1"}) {
+		t.Errorf("server channels %q, %v", ch, err)
+	}
+	if ch, err := p.CentrifugoServerChannels(connector); err != nil || !slices.Equal(ch, []string{"news", "org:org_1"}) {
+		t.Errorf("server channels %q, %v", ch, err)
+	}
+	unsafe := principal(t, "user.1", "org_1", "host")
+	if _, err := p.CentrifugoServerChannels(unsafe); !errors.Is(err, domain.ErrUnsupportedIdentifier) {
+		t.Errorf("unsafe user id in a server channel: %v", err)
+	}
+	// An unsafe id refuses what needs it, not the rest.
+	if err := p.MaySubscribe(unsafe, "news"); err != nil {
+		t.Errorf("an exact channel needs no id: %v", err)
+	}
+	if err := p.MaySubscribe(unsafe, "user:user.1"); !errors.Is(err, domain.ErrUnsupportedIdentifier) {
+		t.Errorf("unsafe user id: %v", err)
+	}
+}
+
+func TestNewPolicyRefusesInvalidRules(t *testing.T) {
+	rules := application.DefaultPolicyRules()
+	rules.LiveKit[0].Rights = append(rules.LiveKit[0].Rights, "canFly")
+	rules.Centrifugo.Subscribe[0].Channels = append(rules.Centrifugo.Subscribe[0].Channels, "org:*")
+	_, err := application.NewPolicy(rules)
+	var pe *domain.PolicyError
+	if !errors.As(err, &pe) || len(pe.Problems) != 2 || !errors.Is(err, domain.ErrInvalidPolicy) {
+		t.Fatalf("err = %v, want both problems", err)
+	}
+}
+
+func TestPolicyOwnsItsRules(t *testing.T) {
+	rules := application.DefaultPolicyRules()
+	p, err := application.NewPolicy(rules)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rules.LiveKit[2].Rights[0] = domain.RoomAdmin
+	p.Rules().LiveKit[2].Rights[0] = domain.RoomAdmin
+	if got, _ := p.LiveKitRights(principal(t, "u", "o", "viewer")); got.RoomAdmin {
+		t.Fatal("changing the given or returned rules changed the policy")
+	}
+}

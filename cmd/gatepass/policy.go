@@ -1,0 +1,90 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+
+	"github.com/gatepass/gatepass/adapters/yamlpolicy"
+	"github.com/gatepass/gatepass/application"
+	"github.com/gatepass/gatepass/domain"
+)
+
+const policyUsage = `Usage:
+  gatepass policy default       print the built-in transport policy as a policy file (YAML, commented)
+  gatepass policy check FILE|-  validate a policy file (GATEPASS_POLICY_FILE); print every problem with its line and exit 1
+A FILE of "-" is read from standard input.
+`
+
+func runPolicy(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, policyUsage)
+		return errors.New("policy: a subcommand is required")
+	}
+	switch args[0] {
+	case "default":
+		return runPolicyDefault(args[1:], stdout, stderr)
+	case "check":
+		return runPolicyCheck(args[1:], stdin, stdout, stderr)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, policyUsage)
+		return nil
+	default:
+		fmt.Fprint(stderr, policyUsage)
+		return fmt.Errorf("policy: unknown subcommand %q", args[0])
+	}
+}
+
+func runPolicyDefault(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("policy default", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() != 0 {
+		return errors.New("policy default: takes no argument")
+	}
+	out, err := yamlpolicy.Format(application.DefaultPolicyRules())
+	if err != nil {
+		return fmt.Errorf("policy default: %w", err)
+	}
+	_, err = stdout.Write(out)
+	return err
+}
+
+func runPolicyCheck(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("policy check", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return errors.New("policy check: exactly one FILE (or -) is required")
+	}
+	name := fs.Arg(0)
+	var rules domain.PolicyRules
+	var err error
+	if name == "-" {
+		name = "standard input"
+		rules, err = yamlpolicy.Read(stdin)
+	} else {
+		rules, err = yamlpolicy.Load(name)
+	}
+	if err == nil {
+		_, err = application.NewPolicy(rules)
+	}
+	if pe := (*domain.PolicyError)(nil); errors.As(err, &pe) {
+		for _, p := range pe.Problems {
+			fmt.Fprintf(stderr, "%s: %s\n", name, p)
+		}
+		return fmt.Errorf("policy check: %s: %d problem(s)", name, len(pe.Problems))
+	}
+	if err != nil {
+		return fmt.Errorf("policy check: %s: %w", name, err)
+	}
+	c := rules.Centrifugo
+	fmt.Fprintf(stdout, "ok: %s: policy version %d: %d LiveKit rule(s); Centrifugo: %d connect, %d subscribe, %d server-side subscription rule(s)\n",
+		name, rules.Version, len(rules.LiveKit), len(c.Connect), len(c.Subscribe), len(c.ServerSubscriptions))
+	return nil
+}

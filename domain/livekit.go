@@ -1,0 +1,210 @@
+package domain
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"strings"
+	"unicode/utf8"
+)
+
+// Limits of what a caller may put into a LiveKit grant.
+const (
+	MaxRoomNameBytes        = 64
+	MaxDeviceLabelBytes     = 32
+	MaxParticipantNameBytes = 128
+	MaxMetadataBytes        = 1024
+	MaxAttributes           = 16
+	MaxAttributesBytes      = 1024
+	MaxRoomConfigBytes      = 4096
+)
+
+// IdentitySeparator joins a user id and a device label in a participant
+// identity: "user_01H#laptop".
+const IdentitySeparator = "#"
+
+// The participant attributes that always carry verified values; a caller's
+// values for them are dropped.
+const (
+	AttributeUserID = "userId"
+	AttributeOrgID  = "orgId"
+	AttributeRole   = "role"
+)
+
+// LiveKitRequest is what a caller asks of its LiveKit grant. Every field
+// but Room is optional.
+type LiveKitRequest struct {
+	// Room is the room's name inside the caller's organization: 1 to 64
+	// characters of A-Z a-z 0-9 _ -.
+	Room string
+	// Identity is the participant identity: empty or the caller's user id,
+	// or the user id, "#" and a device label of 1 to 32 characters of
+	// A-Z a-z 0-9 _ -, so one user may join from several devices.
+	Identity string
+	// Name is the participant's display name; the user id when empty.
+	Name string
+	// Metadata is the participant's opaque metadata.
+	Metadata string
+	// Attributes are the participant's attributes; see NewLiveKitClaims.
+	Attributes map[string]string
+	// RoomConfig is a LiveKit room configuration, a JSON object passed
+	// through as it is; it needs the RoomCreate right.
+	RoomConfig json.RawMessage
+}
+
+// LiveKitVideoGrant is the "video" claim of a LiveKit token. Joining is
+// always granted.
+type LiveKitVideoGrant struct {
+	// Room is "<orgId>/<room name>".
+	Room   string
+	Rights LiveKitRights
+}
+
+// LiveKitClaims are the claims of a LiveKit access token. Its issuer is
+// the LiveKit API key; its subject the participant identity. It has no
+// audience.
+type LiveKitClaims struct {
+	Registered
+	Name       string
+	Metadata   string
+	Attributes map[string]string
+	Video      LiveKitVideoGrant
+	// RoomConfig is the configuration of the room when this participant
+	// creates it: a compact JSON object, or nil. Only with RoomCreate.
+	RoomConfig json.RawMessage
+}
+
+// LiveKitRoom is the LiveKit room of an organization's room name: the
+// organization id, "/", the name. Errors wrap ErrNoOrganization,
+// ErrUnsupportedIdentifier or ErrInvalidRoom.
+func LiveKitRoom(orgID, name string) (string, error) {
+	switch {
+	case orgID == "":
+		return "", ErrNoOrganization
+	case !SafeIdentifier(orgID):
+		return "", fmt.Errorf("%w: organization id", ErrUnsupportedIdentifier)
+	case name == "":
+		return "", fmt.Errorf("%w: room name is empty", ErrInvalidRoom)
+	case len(name) > MaxRoomNameBytes:
+		return "", fmt.Errorf("%w: room name is %d bytes, at most %d", ErrInvalidRoom, len(name), MaxRoomNameBytes)
+	case !safeChars(name):
+		return "", fmt.Errorf("%w: room name holds characters other than A-Z a-z 0-9 _ -", ErrInvalidRoom)
+	}
+	return orgID + "/" + name, nil
+}
+
+// liveKitIdentity checks a requested identity against the caller's user id.
+func liveKitIdentity(userID, identity string) (string, error) {
+	if !SafeIdentifier(userID) {
+		return "", fmt.Errorf("%w: user id", ErrUnsupportedIdentifier)
+	}
+	if identity == "" || identity == userID {
+		return userID, nil
+	}
+	device, ok := strings.CutPrefix(identity, userID+IdentitySeparator)
+	if !ok || device == "" || len(device) > MaxDeviceLabelBytes || !safeChars(device) {
+		return "", fmt.Errorf("%w: want the user id, or the user id, %q and a device label of 1 to %d characters of A-Z a-z 0-9 _ -",
+			ErrIdentityMismatch, IdentitySeparator, MaxDeviceLabelBytes)
+	}
+	return identity, nil
+}
+
+// liveKitAttributes drops the caller's values for the reserved keys,
+// checks the limits on what is left, and adds the verified values.
+func liveKitAttributes(p Principal, given map[string]string) (map[string]string, error) {
+	out := make(map[string]string, len(given)+3)
+	size := 0
+	for k, v := range given {
+		if k == AttributeUserID || k == AttributeOrgID || k == AttributeRole {
+			continue
+		}
+		if k == "" || !utf8.ValidString(k) || !utf8.ValidString(v) {
+			return nil, fmt.Errorf("%w: an attribute key is empty, or a key or value is not valid UTF-8", ErrInvalidParticipant)
+		}
+		size += len(k) + len(v)
+		out[k] = v
+	}
+	if len(out) > MaxAttributes {
+		return nil, fmt.Errorf("%w: %d attributes, at most %d", ErrInvalidParticipant, len(out), MaxAttributes)
+	}
+	if size > MaxAttributesBytes {
+		return nil, fmt.Errorf("%w: attributes are %d bytes, at most %d", ErrInvalidParticipant, size, MaxAttributesBytes)
+	}
+	maps.Copy(out, map[string]string{AttributeUserID: p.UserID, AttributeOrgID: p.OrgID, AttributeRole: p.EffectiveRole()})
+	return out, nil
+}
+
+// NewLiveKitClaims builds the claims of a LiveKit token for a caller of an
+// organization with the rights the policy gave it. The issuance's issuer is
+// the LiveKit API key; its audience is ignored.
+//
+// The attributes userId, orgId and role always carry the verified values;
+// the caller's values for them are dropped. Of the caller's other
+// attributes there may be at most MaxAttributes, of at most
+// MaxAttributesBytes of keys and values in all.
+func NewLiveKitClaims(p Principal, rights LiveKitRights, req LiveKitRequest, in Issuance) (LiveKitClaims, error) {
+	room, err := LiveKitRoom(p.OrgID, req.Room)
+	if err != nil {
+		return LiveKitClaims{}, err
+	}
+	identity, err := liveKitIdentity(p.UserID, req.Identity)
+	if err != nil {
+		return LiveKitClaims{}, err
+	}
+	name := req.Name
+	if name == "" {
+		name = p.UserID
+	}
+	switch {
+	case len(name) > MaxParticipantNameBytes || !utf8.ValidString(name):
+		return LiveKitClaims{}, fmt.Errorf("%w: name must be valid UTF-8 of at most %d bytes", ErrInvalidParticipant, MaxParticipantNameBytes)
+	case len(req.Metadata) > MaxMetadataBytes || !utf8.ValidString(req.Metadata):
+		return LiveKitClaims{}, fmt.Errorf("%w: metadata must be valid UTF-8 of at most %d bytes", ErrInvalidParticipant, MaxMetadataBytes)
+	}
+	attrs, err := liveKitAttributes(p, req.Attributes)
+	if err != nil {
+		return LiveKitClaims{}, err
+	}
+	var config json.RawMessage
+	if len(req.RoomConfig) > 0 {
+		if !rights.RoomCreate {
+			return LiveKitClaims{}, fmt.Errorf("%w: a room configuration needs the %s right", ErrForbiddenField, RoomCreate)
+		}
+		if config, err = compactObject(req.RoomConfig); err != nil {
+			return LiveKitClaims{}, err
+		}
+	}
+	in.Audience = "-" // newRegistered wants one; LiveKit tokens carry none.
+	reg, err := newRegistered(identity, in)
+	if err != nil {
+		return LiveKitClaims{}, err
+	}
+	reg.Audience = ""
+	return LiveKitClaims{
+		Registered: reg,
+		Name:       name,
+		Metadata:   req.Metadata,
+		Attributes: attrs,
+		Video:      LiveKitVideoGrant{Room: room, Rights: rights},
+		RoomConfig: config,
+	}, nil
+}
+
+func compactObject(raw json.RawMessage) (json.RawMessage, error) {
+	if len(raw) > MaxRoomConfigBytes {
+		return nil, fmt.Errorf("%w: room configuration is %d bytes, at most %d", ErrInvalidRoom, len(raw), MaxRoomConfigBytes)
+	}
+	var obj map[string]json.RawMessage
+	if !utf8.Valid(raw) {
+		return nil, fmt.Errorf("%w: room configuration is not valid UTF-8", ErrInvalidRoom)
+	}
+	if err := json.Unmarshal(raw, &obj); err != nil || obj == nil {
+		return nil, fmt.Errorf("%w: room configuration is not a JSON object", ErrInvalidRoom)
+	}
+	var b bytes.Buffer
+	if err := json.Compact(&b, raw); err != nil {
+		return nil, fmt.Errorf("%w: room configuration is not a JSON object", ErrInvalidRoom)
+	}
+	return b.Bytes(), nil
+}

@@ -1,0 +1,143 @@
+package domain_test
+
+import (
+	"encoding/json"
+	"errors"
+	"maps"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gatepass/gatepass/domain"
+)
+
+func liveKitIssuance() domain.Issuance {
+	return domain.Issuance{Issuer: "APIkey1", ID: "jti-1", Now: issuedAt, TTL: 10 * time.Minute}
+}
+
+func TestNewLiveKitClaims(t *testing.T) {
+	caller := domain.Principal{UserID: "user_01H", OrgID: "org_01", Role: "member"}
+	memberRights := domain.LiveKitRights{CanPublish: true, CanSubscribe: true, CanPublishData: true}
+	creator := memberRights.With(domain.RoomCreate)
+	attrs := func(n, size int) map[string]string {
+		m := map[string]string{}
+		for i := range n {
+			m["k"+strconv.Itoa(i)] = strings.Repeat("v", size)
+		}
+		return m
+	}
+	tests := []struct {
+		name    string
+		caller  domain.Principal
+		rights  domain.LiveKitRights
+		req     domain.LiveKitRequest
+		check   func(t *testing.T, c domain.LiveKitClaims)
+		wantErr error
+	}{
+		{name: "defaults", req: domain.LiveKitRequest{Room: "standup"}, check: func(t *testing.T, c domain.LiveKitClaims) {
+			wantIat := time.Date(2026, 11, 29, 9, 0, 0, 0, time.UTC)
+			want := domain.Registered{Issuer: "APIkey1", Subject: "user_01H", ID: "jti-1",
+				IssuedAt: wantIat, NotBefore: wantIat, ExpiresAt: wantIat.Add(10 * time.Minute)}
+			if c.Registered != want {
+				t.Fatalf("registered\n got %+v\nwant %+v", c.Registered, want)
+			}
+			if c.Name != "user_01H" || c.Metadata != "" || c.RoomConfig != nil {
+				t.Fatalf("name %q metadata %q config %s", c.Name, c.Metadata, c.RoomConfig)
+			}
+			if c.Video != (domain.LiveKitVideoGrant{Room: "org_01/standup", Rights: memberRights}) {
+				t.Fatalf("video %+v", c.Video)
+			}
+			if !maps.Equal(c.Attributes, map[string]string{"userId": "user_01H", "orgId": "org_01", "role": "member"}) {
+				t.Fatalf("attributes %v", c.Attributes)
+			}
+		}},
+		{name: "everything given", req: domain.LiveKitRequest{Room: "a-B_9", Identity: "user_01H#phone-2", Name: "Ada",
+			Metadata: `{"seat":3}`, Attributes: map[string]string{"team": "blue", "userId": "forged", "orgId": "org_02", "role": "admin"}},
+			check: func(t *testing.T, c domain.LiveKitClaims) {
+				if c.Subject != "user_01H#phone-2" || c.Name != "Ada" || c.Metadata != `{"seat":3}` {
+					t.Fatalf("sub %q name %q metadata %q", c.Subject, c.Name, c.Metadata)
+				}
+				want := map[string]string{"team": "blue", "userId": "user_01H", "orgId": "org_01", "role": "member"}
+				if !maps.Equal(c.Attributes, want) {
+					t.Fatalf("attributes %v, want the verified values %v", c.Attributes, want)
+				}
+			}},
+		{name: "identity is the user id", req: domain.LiveKitRequest{Room: "r", Identity: "user_01H"}, check: func(t *testing.T, c domain.LiveKitClaims) {
+			if c.Subject != "user_01H" {
+				t.Fatalf("sub %q", c.Subject)
+			}
+		}},
+		{name: "no role is member", caller: domain.Principal{UserID: "u", OrgID: "o"}, req: domain.LiveKitRequest{Room: "r"},
+			check: func(t *testing.T, c domain.LiveKitClaims) {
+				if c.Attributes["role"] != domain.DefaultRole {
+					t.Fatalf("role attribute %q", c.Attributes["role"])
+				}
+			}},
+		{name: "room config with roomCreate", rights: creator, req: domain.LiveKitRequest{Room: "r", RoomConfig: json.RawMessage(`{ "emptyTimeout" : 30 }`)},
+			check: func(t *testing.T, c domain.LiveKitClaims) {
+				if string(c.RoomConfig) != `{"emptyTimeout":30}` || !c.Video.Rights.RoomCreate {
+					t.Fatalf("config %s rights %+v", c.RoomConfig, c.Video.Rights)
+				}
+			}},
+		{name: "limits reached", req: domain.LiveKitRequest{Room: strings.Repeat("r", 64), Identity: "user_01H#" + strings.Repeat("d", 32),
+			Name: strings.Repeat("n", 128), Metadata: strings.Repeat("m", 1024), Attributes: attrs(16, 1024/16-3)}},
+		{name: "reserved attributes do not count", req: domain.LiveKitRequest{Room: "r",
+			Attributes: func() map[string]string { m := attrs(16, 10); m["userId"] = strings.Repeat("x", 2000); return m }()}},
+
+		{name: "no organization", caller: domain.Principal{UserID: "u"}, req: domain.LiveKitRequest{Room: "r"}, wantErr: domain.ErrNoOrganization},
+		{name: "unsafe organization", caller: domain.Principal{UserID: "u", OrgID: "org/01"}, req: domain.LiveKitRequest{Room: "r"}, wantErr: domain.ErrUnsupportedIdentifier},
+		{name: "unsafe user", caller: domain.Principal{UserID: "u#1", OrgID: "o"}, req: domain.LiveKitRequest{Room: "r"}, wantErr: domain.ErrUnsupportedIdentifier},
+		{name: "empty room", req: domain.LiveKitRequest{}, wantErr: domain.ErrInvalidRoom},
+		{name: "room of 65", req: domain.LiveKitRequest{Room: strings.Repeat("r", 65)}, wantErr: domain.ErrInvalidRoom},
+		{name: "room with slash", req: domain.LiveKitRequest{Room: "org_02/x"}, wantErr: domain.ErrInvalidRoom},
+		{name: "room with dot", req: domain.LiveKitRequest{Room: "a.b"}, wantErr: domain.ErrInvalidRoom},
+		{name: "room with space", req: domain.LiveKitRequest{Room: "a b"}, wantErr: domain.ErrInvalidRoom},
+		{name: "another user", req: domain.LiveKitRequest{Room: "r", Identity: "user_02H"}, wantErr: domain.ErrIdentityMismatch},
+		{name: "a longer user id", req: domain.LiveKitRequest{Room: "r", Identity: "user_01Hx"}, wantErr: domain.ErrIdentityMismatch},
+		{name: "empty device", req: domain.LiveKitRequest{Room: "r", Identity: "user_01H#"}, wantErr: domain.ErrIdentityMismatch},
+		{name: "device of 33", req: domain.LiveKitRequest{Room: "r", Identity: "user_01H#" + strings.Repeat("d", 33)}, wantErr: domain.ErrIdentityMismatch},
+		{name: "device with hash", req: domain.LiveKitRequest{Room: "r", Identity: "user_01H#a#b"}, wantErr: domain.ErrIdentityMismatch},
+		{name: "device with space", req: domain.LiveKitRequest{Room: "r", Identity: "user_01H#a b"}, wantErr: domain.ErrIdentityMismatch},
+		{name: "name of 129 bytes", req: domain.LiveKitRequest{Room: "r", Name: strings.Repeat("n", 129)}, wantErr: domain.ErrInvalidParticipant},
+		{name: "name not UTF-8", req: domain.LiveKitRequest{Room: "r", Name: "\xff"}, wantErr: domain.ErrInvalidParticipant},
+		{name: "metadata over 1 KiB", req: domain.LiveKitRequest{Room: "r", Metadata: strings.Repeat("m", 1025)}, wantErr: domain.ErrInvalidParticipant},
+		{name: "17 attributes", req: domain.LiveKitRequest{Room: "r", Attributes: attrs(17, 1)}, wantErr: domain.ErrInvalidParticipant},
+		{name: "attributes over 1 KiB", req: domain.LiveKitRequest{Room: "r", Attributes: attrs(2, 511)}, wantErr: domain.ErrInvalidParticipant},
+		{name: "empty attribute key", req: domain.LiveKitRequest{Room: "r", Attributes: map[string]string{"": "x"}}, wantErr: domain.ErrInvalidParticipant},
+		{name: "room config without roomCreate", rights: memberRights, req: domain.LiveKitRequest{Room: "r", RoomConfig: json.RawMessage(`{}`)}, wantErr: domain.ErrForbiddenField},
+		{name: "room config not an object", rights: creator, req: domain.LiveKitRequest{Room: "r", RoomConfig: json.RawMessage(`[1]`)}, wantErr: domain.ErrInvalidRoom},
+		{name: "room config null", rights: creator, req: domain.LiveKitRequest{Room: "r", RoomConfig: json.RawMessage(`null`)}, wantErr: domain.ErrInvalidRoom},
+		{name: "room config not JSON", rights: creator, req: domain.LiveKitRequest{Room: "r", RoomConfig: json.RawMessage(`{x`)}, wantErr: domain.ErrInvalidRoom},
+		{name: "room config too large", rights: creator, req: domain.LiveKitRequest{Room: "r",
+			RoomConfig: json.RawMessage(`{"metadata":"` + strings.Repeat("m", 4096) + `"}`)}, wantErr: domain.ErrInvalidRoom},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := tt.caller
+			if c == (domain.Principal{}) {
+				c = caller
+			}
+			rights := tt.rights
+			if rights == (domain.LiveKitRights{}) {
+				rights = memberRights
+			}
+			given := maps.Clone(tt.req.Attributes)
+			got, err := domain.NewLiveKitClaims(c, rights, tt.req, liveKitIssuance())
+			if !errors.Is(err, tt.wantErr) {
+				t.Fatalf("err = %v, want %v", err, tt.wantErr)
+			}
+			if !maps.Equal(given, tt.req.Attributes) {
+				t.Fatal("the request's attributes were modified")
+			}
+			if err == nil && tt.check != nil {
+				tt.check(t, got)
+			}
+		})
+	}
+	in := liveKitIssuance()
+	in.Issuer = ""
+	if _, err := domain.NewLiveKitClaims(caller, memberRights, domain.LiveKitRequest{Room: "r"}, in); !errors.Is(err, domain.ErrInvalidClaims) {
+		t.Fatalf("no issuer: err = %v", err)
+	}
+}

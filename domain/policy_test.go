@@ -1,0 +1,145 @@
+package domain_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/gatepass/gatepass/domain"
+)
+
+func TestSafeIdentifier(t *testing.T) {
+	for s, want := range map[string]bool{
+		"org_01HXYZ": true, "user_01H-a": true, "A": true, strings.Repeat("a", domain.MaxIdentifierBytes): true,
+		"": false, "org.01": false, "org:01": false, "org/01": false, "a b": false, "é": false, "a#b": false, "{orgId}": false,
+		strings.Repeat("a", domain.MaxIdentifierBytes+1): false,
+	} {
+		if got := domain.SafeIdentifier(s); got != want {
+			t.Errorf("SafeIdentifier(%q) = %t, want %t", s, got, want)
+		}
+	}
+}
+
+func TestSubjectsMatches(t *testing.T) {
+	perms, err := domain.NewPermissions([]string{"livekit:publish"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	viewer := domain.Principal{UserID: "u", OrgID: "o", Role: "viewer", Permissions: perms}
+	tests := []struct {
+		name     string
+		subjects domain.Subjects
+		caller   domain.Principal
+		want     bool
+	}{
+		{"role", domain.Subjects{Roles: []string{"admin", "viewer"}}, viewer, true},
+		{"other role", domain.Subjects{Roles: []string{"admin"}}, viewer, false},
+		{"any role", domain.Subjects{Roles: []string{domain.AnyRole}}, viewer, true},
+		{"permission", domain.Subjects{Permissions: []string{"livekit:publish"}}, viewer, true},
+		{"other permission", domain.Subjects{Permissions: []string{"livekit:admin"}}, viewer, false},
+		{"no role is member", domain.Subjects{Roles: []string{domain.DefaultRole}}, domain.Principal{UserID: "u", OrgID: "o"}, true},
+		{"roles are case-sensitive", domain.Subjects{Roles: []string{"Viewer"}}, viewer, false},
+		{"empty", domain.Subjects{}, viewer, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.subjects.Matches(tt.caller); got != tt.want {
+				t.Fatalf("Matches = %t, want %t", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestLiveKitRightsWith(t *testing.T) {
+	var r domain.LiveKitRights
+	for _, right := range domain.LiveKitRightNames() {
+		if !right.Valid() {
+			t.Errorf("%s is not Valid", right)
+		}
+		r = r.With(right)
+	}
+	all := domain.LiveKitRights{CanPublish: true, CanSubscribe: true, CanPublishData: true, CanUpdateOwnMetadata: true, RoomAdmin: true, RoomCreate: true}
+	if r != all {
+		t.Fatalf("every right gives %+v", r)
+	}
+	if (domain.LiveKitRights{}).With("roomJoin") != (domain.LiveKitRights{}) || domain.LiveKitRight("roomJoin").Valid() {
+		t.Fatal("an unknown right counts")
+	}
+}
+
+func validRules() domain.PolicyRules {
+	return domain.PolicyRules{
+		Version: domain.PolicyVersion,
+		LiveKit: []domain.LiveKitRule{{Subjects: domain.Subjects{Roles: []string{"*"}}, Rights: []domain.LiveKitRight{domain.CanSubscribe}}},
+		Centrifugo: domain.CentrifugoRules{
+			Connect:             []domain.Subjects{{Permissions: []string{"rt:connect"}}},
+			Subscribe:           []domain.ChannelRule{{Subjects: domain.Subjects{Roles: []string{"admin"}}, Channels: []string{"org:{orgId}.*"}}},
+			ServerSubscriptions: []domain.ChannelRule{{Subjects: domain.Subjects{Roles: []string{"admin"}}, Channels: []string{"user:{userId}"}}},
+		},
+	}
+}
+
+func TestPolicyRulesProblems(t *testing.T) {
+	tests := []struct {
+		name     string
+		edit     func(*domain.PolicyRules)
+		wantPath string
+		wantMsg  string
+	}{
+		{"missing version", func(r *domain.PolicyRules) { r.Version = 0 }, "version", "missing"},
+		{"future version", func(r *domain.PolicyRules) { r.Version = 2 }, "version", "2 is not a supported version"},
+		{"empty livekit rule", func(r *domain.PolicyRules) { r.LiveKit[0].Roles = nil }, "livekit[0]", "empty rule"},
+		{"no right", func(r *domain.PolicyRules) { r.LiveKit[0].Rights = nil }, "livekit[0].rights", "grants no right"},
+		{"unknown right", func(r *domain.PolicyRules) { r.LiveKit[0].Rights = append(r.LiveKit[0].Rights, "roomJoin") }, "livekit[0].rights[1]", `unknown right "roomJoin"`},
+		{"duplicate right", func(r *domain.PolicyRules) { r.LiveKit[0].Rights = append(r.LiveKit[0].Rights, domain.CanSubscribe) }, "livekit[0].rights[1]", "duplicate right"},
+		{"duplicate role", func(r *domain.PolicyRules) { r.LiveKit[0].Roles = append(r.LiveKit[0].Roles, "*") }, "livekit[0].roles[1]", "duplicate role"},
+		{"blank role", func(r *domain.PolicyRules) { r.LiveKit[0].Roles = append(r.LiveKit[0].Roles, " ") }, "livekit[0].roles[1]", "white space"},
+		{"empty connect rule", func(r *domain.PolicyRules) { r.Centrifugo.Connect[0] = domain.Subjects{} }, "centrifugo.connect[0]", "empty rule"},
+		{"star permission", func(r *domain.PolicyRules) { r.Centrifugo.Connect[0].Permissions = []string{"*"} }, "centrifugo.connect[0].permissions[0]", "every role"},
+		{"duplicate permission", func(r *domain.PolicyRules) { r.Centrifugo.Connect[0].Permissions = []string{"a", "a"} }, "centrifugo.connect[0].permissions[1]", "duplicate permission"},
+		{"empty permission", func(r *domain.PolicyRules) { r.Centrifugo.Connect[0].Permissions = []string{""} }, "centrifugo.connect[0].permissions[0]", "empty"},
+		{"no channel", func(r *domain.PolicyRules) { r.Centrifugo.Subscribe[0].Channels = nil }, "centrifugo.subscribe[0].channels", "no channel"},
+		{"bad pattern", func(r *domain.PolicyRules) { r.Centrifugo.Subscribe[0].Channels = []string{"org:*"} }, "centrifugo.subscribe[0].channels[0]", "* may only end"},
+		{"duplicate pattern", func(r *domain.PolicyRules) { r.Centrifugo.Subscribe[0].Channels = []string{"a", "a"} }, "centrifugo.subscribe[0].channels[1]", "duplicate channel"},
+		{"wildcard server subscription", func(r *domain.PolicyRules) { r.Centrifugo.ServerSubscriptions[0].Channels = []string{"org:{orgId}.*"} },
+			"centrifugo.serverSubscriptions[0].channels[0]", "server-side subscription names one channel"},
+	}
+	if err := validRules().Validate(); err != nil {
+		t.Fatalf("valid rules: %v", err)
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := validRules()
+			tt.edit(&r)
+			problems := r.Problems()
+			if len(problems) != 1 {
+				t.Fatalf("problems %v, want exactly one", problems)
+			}
+			if got := problems[0].Path.String(); got != tt.wantPath || !strings.Contains(problems[0].Message, tt.wantMsg) {
+				t.Fatalf("problem %q at %q, want %q at %q", problems[0].Message, got, tt.wantMsg, tt.wantPath)
+			}
+			err := r.Validate()
+			var pe *domain.PolicyError
+			if !errors.Is(err, domain.ErrInvalidPolicy) || !errors.As(err, &pe) || len(pe.Problems) != 1 {
+				t.Fatalf("Validate = %v", err)
+			}
+		})
+	}
+}
+
+func TestPolicyErrorNamesEveryProblem(t *testing.T) {
+	r := validRules()
+	r.Version = 3
+	r.LiveKit[0].Rights = []domain.LiveKitRight{"fly"}
+	r.Centrifugo.Subscribe[0].Channels = []string{"{x}"}
+	err := r.Validate()
+	for _, want := range []string{"3 problem(s)", "version: 3", `livekit[0].rights[0]: unknown right "fly"`, `centrifugo.subscribe[0].channels[0]: pattern "{x}"`} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("%q lacks %q", err, want)
+		}
+	}
+	p := domain.PolicyProblem{Line: 7, Path: domain.PolicyPath{{Field: "livekit"}, {Index: 2}}, Message: "m"}
+	if p.String() != "line 7: livekit[2]: m" {
+		t.Errorf("String() = %q", p.String())
+	}
+}
