@@ -16,6 +16,40 @@ type Application struct {
 	IssueRealtimeToken  *IssueRealtimeTokenHandler
 	ListKeys            *ListVerificationKeysHandler
 	CheckReadiness      *CheckReadinessHandler
+	// The transports' use cases are nil while the transport is disabled.
+	IssueLiveKitToken              *IssueLiveKitTokenHandler
+	IssueCentrifugoConnectionToken *IssueCentrifugoConnectionTokenHandler
+	IssueCentrifugoSubscription    *IssueCentrifugoSubscriptionTokenHandler
+
+	budgets *Budgets
+}
+
+// Transports configures the real-time transports beyond the office-router
+// and Supabase: one policy decides every caller's rights; a nil transport
+// stays disabled.
+type Transports struct {
+	Policy     *Policy
+	LiveKit    *LiveKitPolicy
+	Centrifugo *CentrifugoPolicy
+	// LiveKitSigner and CentrifugoSigner sign the transports' tokens.
+	LiveKitSigner    domain.LiveKitSigner
+	CentrifugoSigner domain.CentrifugoSigner
+}
+
+// EnableTransports adds the use cases of the configured transports; they
+// spend the same budgets as the other grants.
+func (a *Application) EnableTransports(t Transports, p Ports) {
+	policy := t.Policy
+	if policy == nil {
+		policy = DefaultPolicy()
+	}
+	if t.LiveKit != nil {
+		a.IssueLiveKitToken = NewIssueLiveKitTokenHandler(*t.LiveKit, policy, a.budgets, t.LiveKitSigner, p.Clock, p.IDs)
+	}
+	if t.Centrifugo != nil {
+		a.IssueCentrifugoConnectionToken = NewIssueCentrifugoConnectionTokenHandler(*t.Centrifugo, policy, a.budgets, t.CentrifugoSigner, p.Clock, p.IDs)
+		a.IssueCentrifugoSubscription = NewIssueCentrifugoSubscriptionTokenHandler(*t.Centrifugo, policy, a.budgets, t.CentrifugoSigner, p.Clock, p.IDs)
+	}
 }
 
 // OfficePolicy is how office-router grants are minted.
@@ -54,5 +88,6 @@ func New(p Ports, office OfficePolicy, realtime RealtimePolicy, limits RateLimit
 		IssueRealtimeToken:  NewIssueRealtimeTokenHandler(realtime, budgets, p.Realtime, p.Clock, p.IDs),
 		CheckReadiness:      NewCheckReadinessHandler(checks),
 		ListKeys:            NewListVerificationKeysHandler(p.Keys),
+		budgets:             budgets,
 	}
 }

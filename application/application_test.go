@@ -145,7 +145,7 @@ func TestRequestOfficeAccess(t *testing.T) {
 				}
 				return
 			}
-			want := domain.OfficeGrant{Grant: domain.Grant{Token: "signed", ExpiresAt: now.Add(time.Minute), TTL: time.Minute}, URL: office.URL}
+			want := domain.OfficeGrant{Grant: domain.Grant{ID: "id-1", Token: "signed", ExpiresAt: now.Add(time.Minute), TTL: time.Minute}, URL: office.URL}
 			if got != want {
 				t.Fatalf("grant %+v, want %+v", got, want)
 			}
@@ -184,7 +184,7 @@ func TestIssueRealtimeToken(t *testing.T) {
 			if !errors.Is(err, tt.signErr) {
 				t.Fatalf("err = %v, want %v", err, tt.signErr)
 			}
-			if err == nil && got != (domain.Grant{Token: "signed", ExpiresAt: now.Add(time.Hour), TTL: time.Hour}) {
+			if err == nil && got != (domain.Grant{ID: "id-2", Token: "signed", ExpiresAt: now.Add(time.Hour), TTL: time.Hour}) {
 				t.Fatalf("grant %+v", got)
 			}
 		})

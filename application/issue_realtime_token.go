@@ -50,5 +50,5 @@ func (h *IssueRealtimeTokenHandler) Handle(ctx context.Context, cmd IssueRealtim
 	if err != nil {
 		return domain.Grant{}, fmt.Errorf("sign realtime token: %w", err)
 	}
-	return domain.Grant{Token: token, ExpiresAt: claims.ExpiresAt, TTL: claims.TTL()}, nil
+	return domain.Grant{ID: id, Token: token, ExpiresAt: claims.ExpiresAt, TTL: claims.TTL()}, nil
 }

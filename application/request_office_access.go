@@ -60,7 +60,7 @@ func (h *RequestOfficeAccessHandler) Handle(ctx context.Context, cmd RequestOffi
 		return domain.OfficeGrant{}, fmt.Errorf("sign office grant: %w", err)
 	}
 	return domain.OfficeGrant{
-		Grant: domain.Grant{Token: token, ExpiresAt: claims.ExpiresAt, TTL: claims.TTL()},
+		Grant: domain.Grant{ID: id, Token: token, ExpiresAt: claims.ExpiresAt, TTL: claims.TTL()},
 		URL:   h.policy.URL,
 	}, nil
 }

@@ -4,6 +4,8 @@ import "time"
 
 // Grant is a signed, short-lived token and when it stops being valid.
 type Grant struct {
+	// ID is the token's jti: what the audit trail names, never the token.
+	ID        string
 	Token     string
 	ExpiresAt time.Time
 	TTL       time.Duration
@@ -28,10 +30,35 @@ const (
 	GrantOffice GrantKind = "office"
 	// GrantRealtime is a Supabase Realtime token.
 	GrantRealtime GrantKind = "realtime"
+	// GrantLiveKit is a LiveKit participant token.
+	GrantLiveKit GrantKind = "livekit"
+	// GrantCentrifugoConnection is a Centrifugo connection token.
+	GrantCentrifugoConnection GrantKind = "centrifugo_connection"
+	// GrantCentrifugoSubscription is a Centrifugo channel subscription token.
+	GrantCentrifugoSubscription GrantKind = "centrifugo_subscription"
 )
 
 // GrantKinds lists every grant kind, in a stable order.
-func GrantKinds() []GrantKind { return []GrantKind{GrantOffice, GrantRealtime} }
+func GrantKinds() []GrantKind {
+	return []GrantKind{GrantOffice, GrantRealtime, GrantLiveKit, GrantCentrifugoConnection, GrantCentrifugoSubscription}
+}
+
+// LiveKitGrant is a LiveKit participant token with the server to join,
+// the room and the participant identity it admits.
+type LiveKitGrant struct {
+	Grant
+	ServerURL string
+	Room      string
+	Identity  string
+}
+
+// CentrifugoGrant is a Centrifugo token: a connection token with the
+// WebSocket URL, or a subscription token with its channel.
+type CentrifugoGrant struct {
+	Grant
+	URL     string
+	Channel string
+}
 
 // String returns the kind's name.
 func (k GrantKind) String() string { return string(k) }

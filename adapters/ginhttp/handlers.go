@@ -72,12 +72,11 @@ func (h *handlers) requestOfficeAccess(c *gin.Context) {
 		return
 	}
 	grant, err := h.app.RequestOfficeAccess.Handle(c, toRequestOfficeAccess(principal(c), body))
-	h.obs.GrantIssued(domain.GrantOffice, grantResult(err))
 	if err != nil {
-		h.fail(c, err)
+		h.refuse(c, domain.GrantOffice, err)
 		return
 	}
-	noStore(c)
+	h.issued(c, domain.GrantOffice, grant.Grant, "")
 	c.JSON(http.StatusOK, fromOfficeGrant(grant))
 }
 
@@ -89,12 +88,11 @@ func (h *handlers) issueRealtimeToken(c *gin.Context) {
 		return
 	}
 	grant, err := h.app.IssueRealtimeToken.Handle(c, toIssueRealtimeToken(principal(c), body))
-	h.obs.GrantIssued(domain.GrantRealtime, grantResult(err))
 	if err != nil {
-		h.fail(c, err)
+		h.refuse(c, domain.GrantRealtime, err)
 		return
 	}
-	noStore(c)
+	h.issued(c, domain.GrantRealtime, grant, "")
 	c.JSON(http.StatusOK, fromRealtimeGrant(grant))
 }
 

@@ -105,7 +105,7 @@ func (h *handlers) requestLog(c *gin.Context) {
 	// Typed attributes: this line is written for every request, and
 	// LogAttrs spares the boxing of a []any. The request id comes from
 	// the context, through the logger's handler.
-	attrs := [7]slog.Attr{
+	attrs := [12]slog.Attr{
 		slog.String("method", c.Request.Method),
 		slog.String("route", route),
 		slog.Int("status", c.Writer.Status()),
@@ -120,6 +120,15 @@ func (h *handlers) requestLog(c *gin.Context) {
 	if p := principal(c); p.UserID != "" {
 		attrs[n] = slog.String("user_id", p.UserID)
 		n++
+		if id := c.GetString(grantIDKey); id != "" {
+			// An issued grant: the audit trail names it, never its token.
+			attrs[n], attrs[n+1], attrs[n+2] = slog.String("jti", id), slog.String("org_id", p.OrgID), slog.String("role", p.Role)
+			n += 3
+			if target := c.GetString(grantTargetKey); target != "" {
+				attrs[n] = slog.String("target", target)
+				n++
+			}
+		}
 	}
 	h.log.LogAttrs(c, level, "request", attrs[:n]...)
 }

@@ -60,6 +60,24 @@ var (
 		"Too many requests; retry after the number of seconds in Retry-After.")
 	problemLimiterUnavailable = newProblem(http.StatusServiceUnavailable, "rate_limiter_unavailable", "Service Unavailable",
 		"The service cannot check request budgets right now; retry shortly.")
+	problemTransportDisabled = newProblem(http.StatusNotFound, "transport_disabled", "Not Found",
+		"This transport is not configured on this deployment.")
+	problemUnsupportedIdentifier = newProblem(http.StatusForbidden, "unsupported_identifier", "Forbidden",
+		"The caller's organization or user id cannot name a room or channel.")
+	problemChannelNotAllowed = newProblem(http.StatusForbidden, "channel_not_allowed", "Forbidden",
+		"The policy does not allow the caller this channel.")
+	problemTransportNotAllowed = newProblem(http.StatusForbidden, "transport_not_allowed", "Forbidden",
+		"The policy gives the caller no right on this transport.")
+	problemIdentityMismatch = newProblem(http.StatusForbidden, "identity_mismatch", "Forbidden",
+		"participant_identity must be the caller's user id, optionally followed by # and a device label.")
+	problemForbiddenField = newProblem(http.StatusForbidden, "forbidden_field", "Forbidden",
+		"The policy does not allow the caller to set this field.")
+	problemInvalidRoom = newProblem(http.StatusBadRequest, "invalid_room", "Bad Request",
+		"room_name is required: 1 to 64 characters of A-Z a-z 0-9 _ -.")
+	problemInvalidParticipant = newProblem(http.StatusBadRequest, "invalid_participant", "Bad Request",
+		"A participant name, metadata or attributes exceed their limits.")
+	problemInvalidChannel = newProblem(http.StatusBadRequest, "invalid_channel", "Bad Request",
+		"channel is required: at most 255 bytes, without white space or control characters.")
 	problemInternal = newProblem(http.StatusInternalServerError, "internal", "Internal Server Error",
 		"The request could not be completed.")
 )
@@ -79,6 +97,22 @@ func problemFor(err error) problem {
 		return problemNoOrganization
 	case errors.Is(err, domain.ErrOrganizationMismatch):
 		return problemOrganizationMismatch
+	case errors.Is(err, domain.ErrUnsupportedIdentifier):
+		return problemUnsupportedIdentifier
+	case errors.Is(err, domain.ErrChannelNotAllowed):
+		return problemChannelNotAllowed
+	case errors.Is(err, domain.ErrTransportNotAllowed):
+		return problemTransportNotAllowed
+	case errors.Is(err, domain.ErrIdentityMismatch):
+		return problemIdentityMismatch
+	case errors.Is(err, domain.ErrForbiddenField):
+		return problemForbiddenField
+	case errors.Is(err, domain.ErrInvalidRoom):
+		return problemInvalidRoom
+	case errors.Is(err, domain.ErrInvalidParticipant):
+		return problemInvalidParticipant
+	case errors.Is(err, domain.ErrInvalidChannel):
+		return problemInvalidChannel
 	case errors.Is(err, errBodyTooLarge):
 		return problemBodyTooLarge
 	case errors.Is(err, errUnsupportedMedia):

@@ -104,6 +104,10 @@ func NewRouter(app *application.Application, o Options) (http.Handler, error) {
 	r.GET(RouteOpenAPI, h.openapi)
 	r.GET(RouteReady, h.ready)
 	for _, g := range h.grantRoutes() {
+		if !g.enabled {
+			r.POST(g.path, h.grantKind(g.kind), transportDisabled)
+			continue
+		}
 		r.POST(g.path, h.grantKind(g.kind), h.authenticate, g.handle)
 	}
 	return r, nil
@@ -112,16 +116,23 @@ func NewRouter(app *application.Application, o Options) (http.Handler, error) {
 // grantRoute is one grant endpoint: its path, the kind of grant it issues
 // and the handler that runs once the caller is verified.
 type grantRoute struct {
-	path   string
-	kind   domain.GrantKind
-	handle gin.HandlerFunc
+	path    string
+	kind    domain.GrantKind
+	handle  gin.HandlerFunc
+	enabled bool
 }
 
 // grantRoutes is the route table of the grant endpoints.
 func (h *handlers) grantRoutes() []grantRoute {
 	return []grantRoute{
-		{path: RouteOfficeAccess, kind: domain.GrantOffice, handle: h.requestOfficeAccess},
-		{path: RouteRealtimeToken, kind: domain.GrantRealtime, handle: h.issueRealtimeToken},
+		{path: RouteOfficeAccess, kind: domain.GrantOffice, handle: h.requestOfficeAccess, enabled: true},
+		{path: RouteRealtimeToken, kind: domain.GrantRealtime, handle: h.issueRealtimeToken, enabled: true},
+		{path: RouteLiveKitToken, kind: domain.GrantLiveKit, handle: h.issueLiveKitToken,
+			enabled: h.app.IssueLiveKitToken != nil},
+		{path: RouteCentrifugoConnectionToken, kind: domain.GrantCentrifugoConnection, handle: h.issueCentrifugoConnectionToken,
+			enabled: h.app.IssueCentrifugoConnectionToken != nil},
+		{path: RouteCentrifugoSubscriptionToken, kind: domain.GrantCentrifugoSubscription, handle: h.issueCentrifugoSubscriptionToken,
+			enabled: h.app.IssueCentrifugoSubscription != nil},
 	}
 }
 

@@ -1,0 +1,148 @@
+package ginhttp
+
+import (
+	"encoding/json"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/gatepass/gatepass/application"
+	"github.com/gatepass/gatepass/domain"
+)
+
+// Routes of the transports' grant endpoints.
+const (
+	RouteLiveKitToken                = "/api/v1/livekit/token"
+	RouteCentrifugoConnectionToken   = "/api/v1/centrifugo/connection-token"
+	RouteCentrifugoSubscriptionToken = "/api/v1/centrifugo/subscription-token"
+)
+
+// liveKitBodyBytes bounds a LiveKit request's body: metadata, attributes
+// and a room configuration fit in it whatever HTTP_MAX_BODY_BYTES says.
+const liveKitBodyBytes = 16 << 10
+
+type liveKitTokenRequest struct {
+	RoomName              string            `json:"room_name"`
+	ParticipantName       string            `json:"participant_name"`
+	ParticipantMetadata   string            `json:"participant_metadata"`
+	ParticipantAttributes map[string]string `json:"participant_attributes"`
+	ParticipantIdentity   string            `json:"participant_identity"`
+	RoomConfig            json.RawMessage   `json:"room_config"`
+}
+
+type liveKitTokenResponse struct {
+	ServerURL        string `json:"server_url"`
+	ParticipantToken string `json:"participant_token"`
+	ExpiresIn        int64  `json:"expiresIn"`
+	ExpiresAt        string `json:"expiresAt"`
+}
+
+type centrifugoSubscriptionRequest struct {
+	Channel string `json:"channel"`
+}
+
+type centrifugoTokenResponse struct {
+	URL       string `json:"url,omitempty"`
+	Token     string `json:"token"`
+	TokenType string `json:"tokenType"`
+	ExpiresIn int64  `json:"expiresIn"`
+	ExpiresAt string `json:"expiresAt"`
+}
+
+func toIssueLiveKitToken(p domain.Principal, b liveKitTokenRequest) application.IssueLiveKitToken {
+	config := b.RoomConfig
+	if string(config) == "null" {
+		config = nil
+	}
+	return application.IssueLiveKitToken{Caller: p, Request: domain.LiveKitRequest{
+		Room: b.RoomName, Identity: b.ParticipantIdentity, Name: b.ParticipantName,
+		Metadata: b.ParticipantMetadata, Attributes: b.ParticipantAttributes, RoomConfig: config,
+	}}
+}
+
+func fromLiveKitGrant(g domain.LiveKitGrant) liveKitTokenResponse {
+	return liveKitTokenResponse{
+		ServerURL: g.ServerURL, ParticipantToken: g.Token,
+		ExpiresIn: int64(g.TTL / time.Second), ExpiresAt: g.ExpiresAt.UTC().Format(time.RFC3339),
+	}
+}
+
+func fromCentrifugoGrant(g domain.CentrifugoGrant) centrifugoTokenResponse {
+	return centrifugoTokenResponse{
+		URL: g.URL, Token: g.Token, TokenType: "Bearer",
+		ExpiresIn: int64(g.TTL / time.Second), ExpiresAt: g.ExpiresAt.UTC().Format(time.RFC3339),
+	}
+}
+
+// transportDisabled answers the routes of a transport that is not
+// configured, before any authentication.
+func transportDisabled(c *gin.Context) { writeProblem(c, problemTransportDisabled) }
+
+func (h *handlers) issueLiveKitToken(c *gin.Context) {
+	var body liveKitTokenRequest
+	if err := decodeBody(c, max(h.maxBody, liveKitBodyBytes), &body); err != nil {
+		h.refuse(c, domain.GrantLiveKit, err)
+		return
+	}
+	grant, err := h.app.IssueLiveKitToken.Handle(c, toIssueLiveKitToken(principal(c), body))
+	if err != nil {
+		h.refuse(c, domain.GrantLiveKit, err)
+		return
+	}
+	h.issued(c, domain.GrantLiveKit, grant.Grant, grant.Room)
+	c.JSON(http.StatusCreated, fromLiveKitGrant(grant))
+}
+
+func (h *handlers) issueCentrifugoConnectionToken(c *gin.Context) {
+	var body struct{}
+	if err := decodeBody(c, h.maxBody, &body); err != nil {
+		h.refuse(c, domain.GrantCentrifugoConnection, err)
+		return
+	}
+	grant, err := h.app.IssueCentrifugoConnectionToken.Handle(c, application.IssueCentrifugoConnectionToken{Caller: principal(c)})
+	if err != nil {
+		h.refuse(c, domain.GrantCentrifugoConnection, err)
+		return
+	}
+	h.issued(c, domain.GrantCentrifugoConnection, grant.Grant, "")
+	c.JSON(http.StatusOK, fromCentrifugoGrant(grant))
+}
+
+func (h *handlers) issueCentrifugoSubscriptionToken(c *gin.Context) {
+	var body centrifugoSubscriptionRequest
+	if err := decodeBody(c, h.maxBody, &body); err != nil {
+		h.refuse(c, domain.GrantCentrifugoSubscription, err)
+		return
+	}
+	grant, err := h.app.IssueCentrifugoSubscription.Handle(c, application.IssueCentrifugoSubscriptionToken{Caller: principal(c), Channel: body.Channel})
+	if err != nil {
+		h.refuse(c, domain.GrantCentrifugoSubscription, err)
+		return
+	}
+	h.issued(c, domain.GrantCentrifugoSubscription, grant.Grant, grant.Channel)
+	c.JSON(http.StatusOK, fromCentrifugoGrant(grant))
+}
+
+// refuse counts a refused grant and answers it.
+func (h *handlers) refuse(c *gin.Context, kind domain.GrantKind, err error) {
+	h.obs.GrantIssued(kind, grantResult(err))
+	h.fail(c, err)
+}
+
+// Keys of what the request log names of an issued grant.
+const (
+	grantIDKey     = "gatepass.grant_id"
+	grantTargetKey = "gatepass.grant_target"
+)
+
+// issued counts an issued grant, remembers its id and target (a room or a
+// channel) for the request log, and marks the answer uncacheable.
+func (h *handlers) issued(c *gin.Context, kind domain.GrantKind, g domain.Grant, target string) {
+	h.obs.GrantIssued(kind, grantResult(nil))
+	c.Set(grantIDKey, g.ID)
+	if target != "" {
+		c.Set(grantTargetKey, target)
+	}
+	noStore(c)
+}

@@ -1,0 +1,77 @@
+package application
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/gatepass/gatepass/domain"
+)
+
+// LiveKitPolicy is how LiveKit participant tokens are minted.
+type LiveKitPolicy struct {
+	// APIKey is the token's issuer: LiveKit looks up its secret by it.
+	APIKey string
+	TTL    time.Duration
+	// URL is the LiveKit server the client joins, returned with each token.
+	URL string
+}
+
+// IssueLiveKitToken asks for a token that joins a room of the caller's
+// organization.
+type IssueLiveKitToken struct {
+	Caller  domain.Principal
+	Request domain.LiveKitRequest
+}
+
+// IssueLiveKitTokenHandler mints LiveKit participant tokens with the rights
+// the policy gives the caller.
+type IssueLiveKitTokenHandler struct {
+	config  LiveKitPolicy
+	policy  *Policy
+	budgets *Budgets
+	signer  domain.LiveKitSigner
+	clock   domain.Clock
+	ids     domain.IDSource
+}
+
+// NewIssueLiveKitTokenHandler builds the handler.
+func NewIssueLiveKitTokenHandler(config LiveKitPolicy, policy *Policy, budgets *Budgets,
+	signer domain.LiveKitSigner, clock domain.Clock, ids domain.IDSource) *IssueLiveKitTokenHandler {
+	return &IssueLiveKitTokenHandler{config: config, policy: policy, budgets: budgets, signer: signer, clock: clock, ids: ids}
+}
+
+// Handle checks the caller's rights and the request, spends the caller's
+// budget and signs. A refused request spends nothing.
+func (h *IssueLiveKitTokenHandler) Handle(ctx context.Context, cmd IssueLiveKitToken) (domain.LiveKitGrant, error) {
+	rights, err := h.policy.LiveKitRights(cmd.Caller)
+	if err != nil {
+		return domain.LiveKitGrant{}, fmt.Errorf("livekit rights: %w", err)
+	}
+	in := domain.Issuance{Issuer: h.config.APIKey, Now: h.clock.Now(), TTL: h.config.TTL, ID: "pending"}
+	// The claims are built once to check the request before any budget is
+	// spent, then again with the token id.
+	if _, err := domain.NewLiveKitClaims(cmd.Caller, rights, cmd.Request, in); err != nil {
+		return domain.LiveKitGrant{}, fmt.Errorf("livekit claims: %w", err)
+	}
+	if err := h.budgets.SpendGrant(ctx, domain.GrantLiveKit, cmd.Caller.UserID); err != nil {
+		return domain.LiveKitGrant{}, err
+	}
+	if in.ID, err = h.ids.NewID(); err != nil {
+		return domain.LiveKitGrant{}, fmt.Errorf("livekit token id: %w", err)
+	}
+	claims, err := domain.NewLiveKitClaims(cmd.Caller, rights, cmd.Request, in)
+	if err != nil {
+		return domain.LiveKitGrant{}, fmt.Errorf("livekit claims: %w", err)
+	}
+	token, err := h.signer.SignLiveKit(ctx, claims)
+	if err != nil {
+		return domain.LiveKitGrant{}, fmt.Errorf("sign livekit token: %w", err)
+	}
+	return domain.LiveKitGrant{
+		Grant:     domain.Grant{ID: in.ID, Token: token, ExpiresAt: claims.ExpiresAt, TTL: claims.TTL()},
+		ServerURL: h.config.URL,
+		Room:      claims.Video.Room,
+		Identity:  claims.Subject,
+	}, nil
+}
