@@ -1,7 +1,7 @@
-// Package jwtinspect decodes and verifies tokens for operators: the
-// `gatepass token inspect` and `gatepass token verify` commands. It uses
-// golang-jwt and keyfunc, as the service's own verifier does, with the same
-// strict rules (algorithm allow-list, required exp, exact issuer).
+// Package jwtinspect decodes tokens and reads verification keys for
+// operators: the `gatepass token inspect` and `gatepass token verify`
+// commands. Verification itself is jwksidentity's, so that `token verify`
+// applies exactly the service's rules.
 package jwtinspect
 
 import (
@@ -12,12 +12,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"os"
 	"strings"
-	"time"
 
-	"github.com/MicahParks/keyfunc/v3"
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/gatepass/gatepass/adapters/pemkey"
@@ -53,87 +50,37 @@ func Decode(token string) (Parts, error) {
 	return p, nil
 }
 
-// Options are the verification rules.
-type Options struct {
-	// Keys returns the verification key for a token.
-	Keys       jwt.Keyfunc
-	Algorithms []string
-	Issuer     string // checked exactly when set
-	Audience   string // checked when set
-	Now        func() time.Time
-}
-
-// Verify checks token's signature and claims, then returns its parts.
-func Verify(token string, o Options) (Parts, error) {
-	if len(o.Algorithms) == 0 {
-		return Parts{}, errors.New("no algorithms allowed")
-	}
-	popts := []jwt.ParserOption{jwt.WithValidMethods(o.Algorithms), jwt.WithExpirationRequired(), jwt.WithIssuedAt()}
-	if o.Issuer != "" {
-		popts = append(popts, jwt.WithIssuer(o.Issuer))
-	}
-	if o.Audience != "" {
-		popts = append(popts, jwt.WithAudience(o.Audience))
-	}
-	if o.Now != nil {
-		popts = append(popts, jwt.WithTimeFunc(o.Now))
-	}
-	token = strings.TrimSpace(token)
-	if _, err := jwt.NewParser(popts...).Parse(token, o.Keys); err != nil {
-		return Parts{}, err
-	}
-	return Decode(token)
-}
-
 // AsymmetricAlgorithms are the algorithms a public key may verify.
 var AsymmetricAlgorithms = []string{"RS256", "PS256", "ES256", "EdDSA"}
 
-// KeysFromPEMFile returns a key function for the public key in path (SPKI
-// PEM, or the public half of a private key PEM): RSA, P-256 or Ed25519,
-// every key type gatepass signs with.
-func KeysFromPEMFile(path string) (jwt.Keyfunc, error) {
+// FixedKey is a key source of one public key, whatever the token's kid.
+type FixedKey struct{ Key crypto.PublicKey }
+
+// KeyfuncCtx returns the key.
+func (k FixedKey) KeyfuncCtx(context.Context) jwt.Keyfunc {
+	return func(*jwt.Token) (any, error) { return k.Key, nil }
+}
+
+// KeyFromPEMFile returns the public key in path (SPKI PEM, or the public
+// half of a private key PEM): RSA, P-256 or Ed25519, every key type
+// gatepass signs with.
+func KeyFromPEMFile(path string) (FixedKey, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return nil, err
+		return FixedKey{}, err
 	}
-	var pub crypto.PublicKey
 	if pubs, err := pemkey.ParsePublicKeys(string(b)); err == nil {
-		pub = pubs[0]
+		return FixedKey{Key: pubs[0]}, nil
 	} else if key, perr := pemkey.ParsePrivate(string(b)); perr == nil {
-		pub = key.Public()
+		return FixedKey{Key: key.Public()}, nil
 	} else {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return FixedKey{}, fmt.Errorf("%s: %w", path, err)
 	}
-	return func(*jwt.Token) (any, error) { return pub, nil }, nil
 }
 
-// KeysFromJWKS returns a key function over the JWK Set at url, fetched once.
-func KeysFromJWKS(ctx context.Context, url string) (jwt.Keyfunc, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return nil, err
-	}
-	resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("fetch JWKS: %w", err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("fetch JWKS: status %d", resp.StatusCode)
-	}
-	var raw json.RawMessage
-	if err := json.NewDecoder(http.MaxBytesReader(nil, resp.Body, 1<<20)).Decode(&raw); err != nil {
-		return nil, fmt.Errorf("fetch JWKS: %w", err)
-	}
-	kf, err := keyfunc.NewJWKSetJSON(raw)
-	if err != nil {
-		return nil, err
-	}
-	return kf.Keyfunc, nil
-}
-
-// KeysFromSecretFile returns a key function for an HMAC secret kept in path.
-func KeysFromSecretFile(path string) (jwt.Keyfunc, error) {
+// SecretFromFile returns the HMAC secret kept in path, without the white
+// space around it.
+func SecretFromFile(path string) ([]byte, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
@@ -142,5 +89,5 @@ func KeysFromSecretFile(path string) (jwt.Keyfunc, error) {
 	if len(secret) == 0 {
 		return nil, fmt.Errorf("%s is empty", path)
 	}
-	return func(*jwt.Token) (any, error) { return secret, nil }, nil
+	return secret, nil
 }

@@ -9,16 +9,18 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
-	"github.com/golang-jwt/jwt/v5"
-
+	"github.com/gatepass/gatepass/adapters/jwksidentity"
 	"github.com/gatepass/gatepass/adapters/jwtinspect"
 )
 
 const tokenUsage = `Usage:
   gatepass token inspect TOKEN|-      decode a token (NOT verified) and print its header and claims
-  gatepass token verify (--jwks URL | --public-key FILE | --secret-file FILE) [--issuer ISS] [--audience AUD] [--alg ALG] TOKEN|-
-                                      verify a token, print its header and claims; exit 1 on any failure
+  gatepass token verify (--jwks URL | --public-key FILE | --secret-file FILE) --issuer ISS [--audience AUD | --no-audience]
+                        [--alg ALG[,ALG...]] [--leeway D] [--org-claim C] [--role-claim C] TOKEN|-
+                                      verify a token with the service's own rules, print its header
+                                      and claims; exit 1 on any failure
 A TOKEN of "-" is read from standard input, which keeps it out of shell history.
 `
 
@@ -82,12 +84,16 @@ func runTokenInspect(args []string, stdin io.Reader, stdout, stderr io.Writer) e
 func runTokenVerify(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("token verify", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	jwksURL := fs.String("jwks", "", "URL of a JWK Set (e.g. http://127.0.0.1:8080/.well-known/jwks.json)")
+	jwksURL := fs.String("jwks", "", "URL of a JWK Set (https://, or http:// on loopback; redirects are not followed)")
 	pubFile := fs.String("public-key", "", "PEM file of the public key")
 	secretFile := fs.String("secret-file", "", "file holding an HMAC secret (Supabase tokens)")
-	issuer := fs.String("issuer", "", "required iss, exact")
-	audience := fs.String("audience", "", "required aud")
-	alg := fs.String("alg", "", "allowed algorithm (default: RS256, PS256, ES256, EdDSA for keys; HS256 for a secret)")
+	issuer := fs.String("issuer", "", "required iss, exact (required)")
+	audience := fs.String("audience", "", "aud must contain it")
+	noAudience := fs.Bool("no-audience", false, "the token must carry no aud (AUTH_AUDIENCE_REQUIRED=false)")
+	alg := fs.String("alg", "", "allowed algorithms, comma-separated (default: RS256, PS256, ES256, EdDSA for keys; HS256 for a secret)")
+	leeway := fs.Duration("leeway", 30*time.Second, "clock skew allowed on exp, nbf and iat (AUTH_LEEWAY)")
+	orgClaim := fs.String("org-claim", "org_id", "claim naming the organization (AUTH_ORG_CLAIM)")
+	roleClaim := fs.String("role-claim", "role", "claim naming the role (AUTH_ROLE_CLAIM)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -104,26 +110,48 @@ func runTokenVerify(ctx context.Context, args []string, stdin io.Reader, stdout,
 	if sources != 1 {
 		return errors.New("token verify: give exactly one of --jwks, --public-key, --secret-file")
 	}
-	var keys jwt.Keyfunc
-	algs := jwtinspect.AsymmetricAlgorithms
+	if *issuer == "" {
+		return errors.New("token verify: --issuer is required: the service checks iss exactly")
+	}
+	if *audience == "" && !*noAudience {
+		fmt.Fprintln(stderr, "aud NOT checked: give --audience AUD, or --no-audience for tokens that must carry none.")
+	}
+	o := jwksidentity.Options{Issuer: *issuer, Audience: *audience, NoAudience: *noAudience, Leeway: *leeway,
+		OrgClaim: *orgClaim, RoleClaim: *roleClaim, Algorithms: jwtinspect.AsymmetricAlgorithms}
+	if *alg != "" {
+		o.Algorithms = strings.Split(*alg, ",")
+	}
+	var v *jwksidentity.Verifier
 	switch {
 	case *jwksURL != "":
-		keys, err = jwtinspect.KeysFromJWKS(ctx, *jwksURL)
+		var keys jwksidentity.KeySource
+		if keys, err = jwksidentity.FetchKeys(ctx, *jwksURL, jwksidentity.RemoteOptions{}); err == nil {
+			v, err = jwksidentity.New(keys, o)
+		}
 	case *pubFile != "":
-		keys, err = jwtinspect.KeysFromPEMFile(*pubFile)
+		var key jwtinspect.FixedKey
+		if key, err = jwtinspect.KeyFromPEMFile(*pubFile); err == nil {
+			v, err = jwksidentity.New(key, o)
+		}
 	default:
-		keys, err = jwtinspect.KeysFromSecretFile(*secretFile)
-		algs = []string{"HS256"}
+		if *alg == "" {
+			o.Algorithms = []string{"HS256"}
+		}
+		var secret []byte
+		if secret, err = jwtinspect.SecretFromFile(*secretFile); err == nil {
+			v, err = jwksidentity.NewWithSecret(secret, o)
+		}
 	}
 	if err != nil {
 		return fmt.Errorf("token verify: %w", err)
 	}
-	if *alg != "" {
-		algs = []string{*alg}
-	}
-	p, err := jwtinspect.Verify(token, jwtinspect.Options{Keys: keys, Algorithms: algs, Issuer: *issuer, Audience: *audience})
-	if err != nil {
+	token = strings.TrimSpace(token)
+	if _, err := v.VerifyIdentity(ctx, token); err != nil {
 		return fmt.Errorf("token verify: INVALID: %w", err)
+	}
+	p, err := jwtinspect.Decode(token)
+	if err != nil {
+		return fmt.Errorf("token verify: %w", err)
 	}
 	fmt.Fprintln(stderr, "VALID")
 	return printParts(stdout, p)

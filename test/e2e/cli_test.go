@@ -129,10 +129,13 @@ func TestRotationPublishesBothKeys(t *testing.T) {
 	after.Kill()
 	// Old key dropped: its tokens fail, and the CLI says so with exit 1.
 	dropped := harness.Start(t, baseEnv(t, idp, newPEM))
-	if _, _, err := harness.Run(t, nil, "token", "verify", "--jwks", dropped.URL+"/.well-known/jwks.json", oldToken); err == nil {
+	if _, _, err := harness.Run(t, nil, "token", "verify", "--jwks", dropped.URL+"/.well-known/jwks.json", "--issuer", gatepassIssuer, oldToken); err == nil {
 		t.Error("old token still verifies after its key was dropped")
 	}
 }
+
+// gatepassIssuer is the iss of the grants of baseEnv's gatepass.
+const gatepassIssuer = "https://gatepass.test.example"
 
 func TestTokenInspectAndVerify(t *testing.T) {
 	s := startService(t)
@@ -160,12 +163,12 @@ func TestTokenInspectAndVerify(t *testing.T) {
 		valid bool
 	}{
 		{name: "public key", args: []string{"--public-key", pubFile, "--issuer", "https://gatepass.test.example", grant}, valid: true},
-		{name: "jwks", args: []string{"--jwks", s.URL + "/.well-known/jwks.json", "--audience", "office-router", grant}, valid: true},
-		{name: "supabase secret", args: []string{"--secret-file", secretFile, "--audience", "authenticated", rt}, valid: true},
+		{name: "jwks", args: []string{"--jwks", s.URL + "/.well-known/jwks.json", "--issuer", gatepassIssuer, "--audience", "office-router", grant}, valid: true},
+		{name: "supabase secret", args: []string{"--secret-file", secretFile, "--issuer", "qubital-backend", "--audience", "authenticated", rt}, valid: true},
 		{name: "wrong issuer", args: []string{"--public-key", pubFile, "--issuer", "someone-else", grant}},
-		{name: "wrong audience", args: []string{"--public-key", pubFile, "--audience", "other", grant}},
-		{name: "tampered", args: []string{"--public-key", pubFile, tampered}},
-		{name: "HS256 token against a public key", args: []string{"--public-key", pubFile, rt}},
+		{name: "wrong audience", args: []string{"--public-key", pubFile, "--issuer", gatepassIssuer, "--audience", "other", grant}},
+		{name: "tampered", args: []string{"--public-key", pubFile, "--issuer", gatepassIssuer, tampered}},
+		{name: "HS256 token against a public key", args: []string{"--public-key", pubFile, "--issuer", "qubital-backend", rt}},
 		{name: "no key source", args: []string{grant}},
 		{name: "garbage", args: []string{"--public-key", pubFile, "garbage"}},
 	}
@@ -197,14 +200,14 @@ func TestTokenVerifyWithEveryKeyType(t *testing.T) {
 			os.WriteFile(pubFile, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pubDER}), 0o644)
 			os.WriteFile(privFile, []byte(privPEM), 0o600)
 			for _, f := range []string{pubFile, privFile} {
-				if _, stderr, err := harness.Run(t, nil, "token", "verify", "--public-key", f, "--alg", alg, grant); err != nil {
+				if _, stderr, err := harness.Run(t, nil, "token", "verify", "--public-key", f, "--issuer", gatepassIssuer, "--alg", alg, grant); err != nil {
 					t.Errorf("%s: %s", filepath.Base(f), harness.ExitError(err, stderr))
 				}
 			}
 			other, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 			otherDER, _ := x509.MarshalPKIXPublicKey(other.Public())
 			os.WriteFile(pubFile, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: otherDER}), 0o644)
-			if _, _, err := harness.Run(t, nil, "token", "verify", "--public-key", pubFile, grant); err == nil {
+			if _, _, err := harness.Run(t, nil, "token", "verify", "--public-key", pubFile, "--issuer", gatepassIssuer, grant); err == nil {
 				t.Error("verified with another key")
 			}
 		})
