@@ -8,10 +8,10 @@ import (
 	"crypto/rsa"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"log/slog"
 	"maps"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -58,6 +58,11 @@ type Config struct {
 	RedisURL           string
 	TrustedProxies     []string
 	CORSAllowedOrigins []string
+	// Policy decides every caller's rights on the transports.
+	Policy *application.Policy
+	// LiveKit and Centrifugo are nil while the transport is disabled.
+	LiveKit    *LiveKitConfig
+	Centrifugo *application.CentrifugoPolicy
 	// DevIdentityKey verifies callers in development when no identity
 	// provider is configured; nil otherwise.
 	DevIdentityKey *rsa.PrivateKey
@@ -108,9 +113,13 @@ type RealtimeConfig struct {
 type AuthConfig struct {
 	// JWKSURL is the identity provider's key set; empty with the local
 	// development identity.
-	JWKSURL            string
-	Issuer             string
-	Audience           string
+	JWKSURL  string
+	Issuer   string
+	Audience string
+	// NoAudience says the provider's access tokens carry no aud, so a
+	// token that carries one is refused (AUTH_AUDIENCE_REQUIRED=false).
+	NoAudience         bool
+	PermissionsClaim   string
 	Algorithms         []string
 	Leeway             time.Duration
 	OrgClaim           string
@@ -122,6 +131,13 @@ type AuthConfig struct {
 	// either 0 turns it off.
 	CacheSize   int
 	CacheMaxAge time.Duration
+}
+
+// LiveKitConfig is the LiveKit transport: where clients join, and the API
+// key and secret its tokens are signed with.
+type LiveKitConfig struct {
+	application.LiveKitPolicy
+	APISecret []byte
 }
 
 // Load reads the configuration from environ (nil: the process
@@ -188,6 +204,7 @@ func load(environ map[string]string, sc scope) (Config, error) {
 		cfg.Realtime = realtimeFrom(e, dev, &p)
 		cfg.Auth = authFrom(e, cfg.Development(), &p)
 		serviceFrom(e, &cfg, &p)
+		transportsFrom(e, dev, &cfg, &p)
 		if dev != nil && cfg.Auth.JWKSURL == "" {
 			cfg.DevIdentityKey = dev.identityKey
 		}

@@ -38,6 +38,7 @@ func production(t *testing.T) map[string]string {
 		"JWT_ISSUER": "gatepass", "JWT_AUDIENCE": "office-router", "JWT_PRIVATE_KEY": keyPEM(t),
 		"WEBSOCKET_BASE_URL": "wss://office.example/ws", "SUPABASE_JWT_SECRET": strings.Repeat("s", 32),
 		"AUTH_JWKS_URL": "https://api.workos.com/sso/jwks/client_1", "AUTH_ISSUER": "https://api.workos.com",
+		"AUTH_AUDIENCE_REQUIRED": "false",
 	}
 }
 
@@ -95,6 +96,38 @@ func TestLoadConfig(t *testing.T) {
 			wantErr: []string{"LOG_LEVEL", "HTTP_MAX_BODY_BYTES"}},
 		{name: "ttl out of range", edit: func(m map[string]string) { m["JWT_TTL"] = "2h" }, wantErr: []string{"JWT_TTL"}},
 		{name: "leeway out of range", edit: func(m map[string]string) { m["AUTH_LEEWAY"] = "1h" }, wantErr: []string{"AUTH_LEEWAY"}},
+		{name: "production needs an audience rule", edit: func(m map[string]string) { delete(m, "AUTH_AUDIENCE_REQUIRED") },
+			wantErr: []string{"AUTH_AUDIENCE: is required; or set AUTH_AUDIENCE_REQUIRED=false"}},
+		{name: "an audience and no audience", edit: func(m map[string]string) { m["AUTH_AUDIENCE"] = "client_1" },
+			wantErr: []string{"AUTH_AUDIENCE_REQUIRED: is false, but AUTH_AUDIENCE is set"}},
+		{name: "an audience", edit: func(m map[string]string) { m["AUTH_AUDIENCE"], m["AUTH_AUDIENCE_REQUIRED"] = "client_1", "true" },
+			check: func(t *testing.T, c bootstrap.Config) {
+				if c.Auth.Audience != "client_1" || c.Auth.NoAudience || c.Auth.JWKSRefresh.Minutes() != 5 {
+					t.Fatalf("auth %+v", c.Auth)
+				}
+			}},
+		{name: "transports off by default", check: func(t *testing.T, c bootstrap.Config) {
+			if c.LiveKit != nil || c.Centrifugo != nil || c.Policy == nil {
+				t.Fatalf("transports %+v %+v", c.LiveKit, c.Centrifugo)
+			}
+		}},
+		{name: "livekit and centrifugo", edit: func(m map[string]string) {
+			m["LIVEKIT_URL"], m["LIVEKIT_API_KEY"], m["LIVEKIT_API_SECRET"] = "wss://lk.example", "key", strings.Repeat("l", 32)
+			m["CENTRIFUGO_URL"] = "wss://rt.example/connection/websocket"
+		}, check: func(t *testing.T, c bootstrap.Config) {
+			if c.LiveKit == nil || c.LiveKit.TTL.Minutes() != 10 || c.Centrifugo == nil || c.Centrifugo.Audience != "centrifugo" ||
+				c.Centrifugo.Issuer != "gatepass" || c.Centrifugo.SubscriptionTTL.Minutes() != 10 {
+				t.Fatalf("transports %+v %+v", c.LiveKit, c.Centrifugo)
+			}
+		}},
+		{name: "a partial livekit setting", edit: func(m map[string]string) { m["LIVEKIT_API_KEY"] = "key" },
+			wantErr: []string{"LIVEKIT_URL: is required", "LIVEKIT_API_SECRET: is required"}},
+		{name: "livekit over plain ws to another host, weak secret", edit: func(m map[string]string) {
+			m["LIVEKIT_URL"], m["LIVEKIT_API_KEY"], m["LIVEKIT_API_SECRET"] = "ws://lk.example", "key", "short-secret"
+		}, wantErr: []string{"LIVEKIT_URL: must be a wss:// URL", "LIVEKIT_API_SECRET: must be at least 32 bytes"}},
+		{name: "centrifugo with the office audience and PS256", edit: func(m map[string]string) {
+			m["CENTRIFUGO_URL"], m["CENTRIFUGO_AUDIENCE"], m["JWT_ALGORITHM"] = "ws://127.0.0.1:8000/connection/websocket", "office-router", "PS256"
+		}, wantErr: []string{"CENTRIFUGO_AUDIENCE: must differ from JWT_AUDIENCE", "JWT_ALGORITHM: PS256 cannot be used with CENTRIFUGO_URL"}},
 		{name: "empty org claim", edit: func(m map[string]string) { m["AUTH_ORG_CLAIM"] = "" }, check: func(t *testing.T, c bootstrap.Config) {
 			if c.Auth.OrgClaim != "org_id" {
 				t.Fatalf("org claim %q", c.Auth.OrgClaim)

@@ -37,6 +37,25 @@ type environment struct {
 	TrustedProxies []string `env:"TRUSTED_PROXIES"`
 	// CORSAllowedOrigins turns CORS on for exactly these origins.
 	CORSAllowedOrigins []string `env:"CORS_ALLOWED_ORIGINS"`
+
+	// PolicyFile replaces the built-in transport policy.
+	PolicyFile string        `env:"GATEPASS_POLICY_FILE"`
+	LiveKit    liveKitEnv    `envPrefix:"LIVEKIT_"`
+	Centrifugo centrifugoEnv `envPrefix:"CENTRIFUGO_"`
+}
+
+type liveKitEnv struct {
+	URL       string        `env:"URL"`
+	APIKey    string        `env:"API_KEY"`
+	APISecret secret        `env:"API_SECRET"`
+	TokenTTL  time.Duration `env:"TOKEN_TTL" envDefault:"10m"`
+}
+
+type centrifugoEnv struct {
+	URL             string        `env:"URL"`
+	Audience        string        `env:"AUDIENCE" envDefault:"centrifugo"`
+	TokenTTL        time.Duration `env:"TOKEN_TTL" envDefault:"10m"`
+	SubscriptionTTL time.Duration `env:"SUBSCRIPTION_TTL" envDefault:"10m"`
 }
 
 type httpEnv struct {
@@ -70,11 +89,13 @@ type authEnv struct {
 	JWKSURL            string        `env:"JWKS_URL" log:"url"`
 	Issuer             string        `env:"ISSUER"`
 	Audience           string        `env:"AUDIENCE"`
+	AudienceRequired   bool          `env:"AUDIENCE_REQUIRED" envDefault:"true"`
+	PermissionsClaim   string        `env:"PERMISSIONS_CLAIM" envDefault:"permissions"`
 	Algorithms         []string      `env:"ALGORITHMS" envDefault:"RS256"`
 	Leeway             time.Duration `env:"LEEWAY" envDefault:"30s"`
 	OrgClaim           string        `env:"ORG_CLAIM" envDefault:"org_id"`
 	RoleClaim          string        `env:"ROLE_CLAIM" envDefault:"role"`
-	JWKSRefresh        time.Duration `env:"JWKS_REFRESH_INTERVAL" envDefault:"1h"`
+	JWKSRefresh        time.Duration `env:"JWKS_REFRESH_INTERVAL" envDefault:"5m"`
 	JWKSUnknownKIDWait time.Duration `env:"JWKS_UNKNOWN_KID_INTERVAL" envDefault:"1m"`
 	JWKSTimeout        time.Duration `env:"JWKS_TIMEOUT" envDefault:"5s"`
 	CacheSize          int           `env:"CACHE_SIZE" envDefault:"10000"`
@@ -100,6 +121,16 @@ type rateLimitEnv struct {
 	AuthFailRate   int           `env:"AUTH_FAILURE_RATE" envDefault:"60"`
 	AuthFailPeriod time.Duration `env:"AUTH_FAILURE_PERIOD" envDefault:"1m"`
 	AuthFailBurst  int           `env:"AUTH_FAILURE_BURST" envDefault:"20"`
+
+	LiveKitRate                  int           `env:"LIVEKIT_RATE" envDefault:"30"`
+	LiveKitPeriod                time.Duration `env:"LIVEKIT_PERIOD" envDefault:"1m"`
+	LiveKitBurst                 int           `env:"LIVEKIT_BURST" envDefault:"10"`
+	CentrifugoConnectionRate     int           `env:"CENTRIFUGO_CONNECTION_RATE" envDefault:"30"`
+	CentrifugoConnectionPeriod   time.Duration `env:"CENTRIFUGO_CONNECTION_PERIOD" envDefault:"1m"`
+	CentrifugoConnectionBurst    int           `env:"CENTRIFUGO_CONNECTION_BURST" envDefault:"10"`
+	CentrifugoSubscriptionRate   int           `env:"CENTRIFUGO_SUBSCRIPTION_RATE" envDefault:"120"`
+	CentrifugoSubscriptionPeriod time.Duration `env:"CENTRIFUGO_SUBSCRIPTION_PERIOD" envDefault:"1m"`
+	CentrifugoSubscriptionBurst  int           `env:"CENTRIFUGO_SUBSCRIPTION_BURST" envDefault:"60"`
 }
 
 // Variable is one environment variable gatepass reads.

@@ -43,6 +43,7 @@ func applyDevelopmentDefaults(e *environment) {
 type devMaterial struct {
 	officeKeyPEM   string
 	supabaseSecret string
+	liveKitSecret  string
 	identityKey    *rsa.PrivateKey
 }
 
@@ -62,6 +63,11 @@ func loadDevMaterial(e environment, sc scope) (*devMaterial, error) {
 			return nil, err
 		}
 		m.supabaseSecret, m.identityKey = dev.SupabaseSecret, dev.IdentityKey
+	}
+	if sc == scopeServe && e.LiveKit.URL == "" && e.LiveKit.APIKey == "" && !e.LiveKit.APISecret.Set() {
+		if m.liveKitSecret, err = devidentity.LoadOrCreateSecret(e.DevDir, devidentity.LiveKitSecretFile); err != nil {
+			return nil, err
+		}
 	}
 	return &m, nil
 }

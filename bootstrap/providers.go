@@ -138,8 +138,10 @@ func ProvideReadinessChecks(b OfficeBackend, s *jwtsigner.OfficeSigner, keys Ide
 }
 
 // ProvideApplication builds the use cases.
-func ProvideApplication(cfg Config, p application.Ports, checks []application.ReadinessCheck) *application.Application {
-	return application.New(p, ProvideOfficePolicy(cfg), ProvideRealtimePolicy(cfg), cfg.RateLimit, checks)
+func ProvideApplication(cfg Config, p application.Ports, checks []application.ReadinessCheck, t application.Transports) *application.Application {
+	app := application.New(p, ProvideOfficePolicy(cfg), ProvideRealtimePolicy(cfg), cfg.RateLimit, checks)
+	app.EnableTransports(t, p)
+	return app
 }
 
 // ProvideOfficePolicy is the office-router grant policy.

@@ -56,6 +56,9 @@ func ProvideIdentityVerifier(cfg Config, keys IdentityKeys) (*jwksidentity.Verif
 		Leeway:     cfg.Auth.Leeway,
 		OrgClaim:   cfg.Auth.OrgClaim,
 		RoleClaim:  cfg.Auth.RoleClaim,
+		NoAudience: cfg.Auth.NoAudience,
+
+		PermissionsClaim: cfg.Auth.PermissionsClaim,
 	})
 }
 

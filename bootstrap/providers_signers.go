@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto"
 	"fmt"
+	"github.com/gatepass/gatepass/application"
 	"log/slog"
 
 	"github.com/gatepass/gatepass/adapters/jwtsigner"
@@ -95,4 +96,27 @@ type InstrumentedSigners struct {
 // ProvideInstrumentedSigners wraps the signers with latency metrics.
 func ProvideInstrumentedSigners(m *prom.Metrics, o *jwtsigner.OfficeSigner, r *jwtsigner.RealtimeSigner) InstrumentedSigners {
 	return InstrumentedSigners{Office: m.OfficeSigner(o), Realtime: m.RealtimeSigner(r)}
+}
+
+// ProvideTransports are the LiveKit and Centrifugo transports that are
+// configured, with their signers: LiveKit's with its API secret,
+// Centrifugo's with the office key, so Centrifugo verifies them through
+// gatepass's JWKS.
+func ProvideTransports(cfg Config, office *jwtsigner.OfficeSigner) (application.Transports, error) {
+	t := application.Transports{Policy: cfg.Policy, Centrifugo: cfg.Centrifugo}
+	if cfg.LiveKit != nil {
+		s, err := jwtsigner.NewLiveKitSigner(cfg.LiveKit.APIKey, cfg.LiveKit.APISecret)
+		if err != nil {
+			return application.Transports{}, fmt.Errorf("LIVEKIT_API_SECRET: %w", err)
+		}
+		t.LiveKit, t.LiveKitSigner = &cfg.LiveKit.LiveKitPolicy, s
+	}
+	if cfg.Centrifugo != nil {
+		s, err := jwtsigner.NewCentrifugoSigner(office)
+		if err != nil {
+			return application.Transports{}, fmt.Errorf("centrifugo signer: %w", err)
+		}
+		t.CentrifugoSigner = s
+	}
+	return t, nil
 }

@@ -47,7 +47,8 @@ func realtimeFrom(e environment, dev *devMaterial, p *problems) RealtimeConfig {
 func authFrom(e environment, dev bool, p *problems) AuthConfig {
 	a := e.Auth
 	c := AuthConfig{
-		JWKSURL: a.JWKSURL, Issuer: a.Issuer, Audience: a.Audience, Algorithms: a.Algorithms, Leeway: a.Leeway,
+		JWKSURL: a.JWKSURL, Issuer: a.Issuer, Audience: a.Audience, NoAudience: !a.AudienceRequired, PermissionsClaim: a.PermissionsClaim,
+		Algorithms: a.Algorithms, Leeway: a.Leeway,
 		OrgClaim: a.OrgClaim, RoleClaim: a.RoleClaim, JWKSRefresh: a.JWKSRefresh, JWKSUnknownKIDWait: a.JWKSUnknownKIDWait,
 		JWKSTimeout: a.JWKSTimeout, CacheSize: a.CacheSize, CacheMaxAge: a.CacheMaxAge,
 	}
@@ -61,6 +62,17 @@ func authFrom(e environment, dev bool, p *problems) AuthConfig {
 	}
 	if c.Issuer == "" && !local {
 		p.add("AUTH_ISSUER", "is required")
+	}
+	switch {
+	case c.Audience != "" && c.NoAudience:
+		p.add("AUTH_AUDIENCE_REQUIRED", "is false, but AUTH_AUDIENCE is set: give one")
+	case c.Audience == "" && !c.NoAudience && !dev:
+		// Without either, a token of the same provider for any other
+		// audience would be accepted.
+		p.add("AUTH_AUDIENCE", "is required; or set AUTH_AUDIENCE_REQUIRED=false when the provider's access tokens carry no aud (WorkOS AuthKit without an audience)")
+	}
+	if c.PermissionsClaim == "" {
+		p.add("AUTH_PERMISSIONS_CLAIM", "must not be empty")
 	}
 	if c.Issuer != "" && (c.Issuer == e.Office.Issuer || c.Issuer == e.Realtime.Issuer) {
 		// gatepass's own tokens must never pass as a caller's identity.
@@ -135,22 +147,27 @@ func rateLimitsFrom(r rateLimitEnv, p *problems) application.RateLimitPolicy {
 		Enabled:      r.Enabled,
 		AuthFailures: domain.Limit{Scope: domain.LimitAuthFailure, Rate: r.AuthFailRate, Period: r.AuthFailPeriod, Burst: r.AuthFailBurst},
 		Grants: map[domain.GrantKind]domain.Limit{
-			domain.GrantOffice:   {Scope: domain.LimitScopeOf(domain.GrantOffice), Rate: r.OfficeRate, Period: r.OfficePeriod, Burst: r.OfficeBurst},
-			domain.GrantRealtime: {Scope: domain.LimitScopeOf(domain.GrantRealtime), Rate: r.RealtimeRate, Period: r.RealtimePeriod, Burst: r.RealtimeBurst},
+			domain.GrantOffice:                 grantLimit(domain.GrantOffice, r.OfficeRate, r.OfficePeriod, r.OfficeBurst),
+			domain.GrantRealtime:               grantLimit(domain.GrantRealtime, r.RealtimeRate, r.RealtimePeriod, r.RealtimeBurst),
+			domain.GrantLiveKit:                grantLimit(domain.GrantLiveKit, r.LiveKitRate, r.LiveKitPeriod, r.LiveKitBurst),
+			domain.GrantCentrifugoConnection:   grantLimit(domain.GrantCentrifugoConnection, r.CentrifugoConnectionRate, r.CentrifugoConnectionPeriod, r.CentrifugoConnectionBurst),
+			domain.GrantCentrifugoSubscription: grantLimit(domain.GrantCentrifugoSubscription, r.CentrifugoSubscriptionRate, r.CentrifugoSubscriptionPeriod, r.CentrifugoSubscriptionBurst),
 		},
 	}
 	if err := policy.FailureMode.UnmarshalText([]byte(r.FailureMode)); err != nil {
 		p.add("RATE_LIMIT_FAILURE_MODE", "must be open or closed")
 	}
-	names := map[domain.LimitScope]string{
-		domain.LimitAuthFailure:                   "RATE_LIMIT_AUTH_FAILURE",
-		domain.LimitScopeOf(domain.GrantOffice):   "RATE_LIMIT_OFFICE",
-		domain.LimitScopeOf(domain.GrantRealtime): "RATE_LIMIT_REALTIME",
+	if !policy.AuthFailures.Valid() {
+		p.add("RATE_LIMIT_AUTH_FAILURE_RATE/_PERIOD/_BURST", "must all be positive")
 	}
-	for _, l := range append([]domain.Limit{policy.AuthFailures}, policy.Grants[domain.GrantOffice], policy.Grants[domain.GrantRealtime]) {
-		if !l.Valid() {
-			p.add(names[l.Scope]+"_RATE/_PERIOD/_BURST", "must all be positive")
+	for _, kind := range domain.GrantKinds() {
+		if !policy.Grants[kind].Valid() {
+			p.add("RATE_LIMIT_"+strings.ToUpper(kind.String())+"_RATE/_PERIOD/_BURST", "must all be positive")
 		}
 	}
 	return policy
+}
+
+func grantLimit(kind domain.GrantKind, rate int, period time.Duration, burst int) domain.Limit {
+	return domain.Limit{Scope: domain.LimitScopeOf(kind), Rate: rate, Period: period, Burst: burst}
 }

@@ -22,6 +22,7 @@ var SignerSet = wire.NewSet(
 	ProvideRealtimeSigner,
 	ProvideInstrumentedSigners,
 	ProvideKeySet,
+	ProvideTransports,
 )
 
 // IdentitySet provides the caller identity verifier.

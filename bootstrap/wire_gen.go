@@ -65,7 +65,14 @@ func InitializeServer(ctx context.Context, cfg Config, logger *slog.Logger) (*Se
 	ports := ProvidePorts(identityVerifier, instrumentedSigners, keySet, limiter)
 	lifecycle := ProvideLifecycle()
 	v := ProvideReadinessChecks(officeBackend, officeSigner, identityKeys, limiter, lifecycle)
-	application := ProvideApplication(cfg, ports, v)
+	transports, err := ProvideTransports(cfg, officeSigner)
+	if err != nil {
+		cleanup3()
+		cleanup2()
+		cleanup()
+		return nil, nil, err
+	}
+	application := ProvideApplication(cfg, ports, v, transports)
 	publicHandler, err := ProvideRouter(application, cfg, metrics, lifecycle, logger)
 	if err != nil {
 		cleanup3()

@@ -61,6 +61,20 @@ func LoadOrCreate(dir string) (Material, error) {
 	return Material{SupabaseSecret: strings.TrimSpace(secret), IdentityKey: idKey}, nil
 }
 
+// LiveKitSecretFile keeps the development LiveKit API secret, which
+// `livekit-server --dev --keys "devkey: <secret>"` must be given.
+const LiveKitSecretFile = "livekit-secret"
+
+// LoadOrCreateSecret reads a random development secret from dir/name,
+// creating it on first use.
+func LoadOrCreateSecret(dir, name string) (string, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return "", fmt.Errorf("development folder: %w", err)
+	}
+	v, err := loadOrCreate(filepath.Join(dir, name), newSecret)
+	return strings.TrimSpace(v), err
+}
+
 func loadOrCreate(path string, create func() (string, error)) (string, error) {
 	b, err := os.ReadFile(path)
 	if err == nil {

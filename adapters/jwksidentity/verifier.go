@@ -59,7 +59,11 @@ type Options struct {
 	Leeway     time.Duration
 	OrgClaim   string // default org_id
 	RoleClaim  string // default role
-	Now        func() time.Time
+	// PermissionsClaim names the caller's permissions, an array of
+	// strings (WorkOS's permissions); absent means none. Default
+	// permissions.
+	PermissionsClaim string
+	Now              func() time.Time
 }
 
 var _ domain.IdentityVerifier = (*Verifier)(nil)
@@ -76,6 +80,7 @@ type Verifier struct {
 	noAudience bool
 	orgClaim   string
 	roleClaim  string
+	permsClaim string
 	// checkKey refuses keys of the wrong kind for this verifier.
 	checkKey func(any) error
 }
@@ -142,7 +147,10 @@ func newVerifier(keys KeySource, o Options, checkKey func(any) error) (*Verifier
 		popts = append(popts, jwt.WithTimeFunc(o.Now))
 	}
 	v := &Verifier{keys: keys, parser: jwt.NewParser(popts...), algorithms: slices.Clone(o.Algorithms),
-		noAudience: o.NoAudience, orgClaim: o.OrgClaim, roleClaim: o.RoleClaim, checkKey: checkKey}
+		noAudience: o.NoAudience, orgClaim: o.OrgClaim, roleClaim: o.RoleClaim, permsClaim: o.PermissionsClaim, checkKey: checkKey}
+	if v.permsClaim == "" {
+		v.permsClaim = "permissions"
+	}
 	if v.orgClaim == "" {
 		v.orgClaim = "org_id"
 	}
@@ -298,7 +306,34 @@ func (v *Verifier) principal(claims jwt.MapClaims) (domain.Principal, error) {
 	if err != nil {
 		return domain.Principal{}, refused(domain.ReasonMalformedClaim, "", err)
 	}
+	if p.Permissions, err = v.permissions(claims); err != nil {
+		return domain.Principal{}, err
+	}
 	return p, nil
+}
+
+// permissions reads the permissions claim: absent or null is none; an
+// array of strings is the set; anything else is refused.
+func (v *Verifier) permissions(claims jwt.MapClaims) (domain.Permissions, error) {
+	raw, present := claims[v.permsClaim]
+	if !present || raw == nil {
+		return domain.Permissions{}, nil
+	}
+	list, ok := raw.([]any)
+	if !ok {
+		return domain.Permissions{}, refused(domain.ReasonMalformedClaim, v.permsClaim, ErrClaimType)
+	}
+	names := make([]string, len(list))
+	for i, item := range list {
+		if names[i], ok = item.(string); !ok {
+			return domain.Permissions{}, refused(domain.ReasonMalformedClaim, v.permsClaim, ErrClaimType)
+		}
+	}
+	perms, err := domain.NewPermissions(names)
+	if err != nil {
+		return domain.Permissions{}, refused(domain.ReasonMalformedClaim, v.permsClaim, err)
+	}
+	return perms, nil
 }
 
 // keyError classifies a key source's failure.

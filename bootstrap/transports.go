@@ -1,0 +1,123 @@
+package bootstrap
+
+import (
+	"errors"
+	"net"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/gatepass/gatepass/adapters/jwtsigner"
+	"github.com/gatepass/gatepass/adapters/yamlpolicy"
+	"github.com/gatepass/gatepass/application"
+)
+
+// Development defaults of the transports: the servers' own development
+// addresses on loopback.
+const (
+	DevLiveKitURL    = "ws://127.0.0.1:7880"
+	DevLiveKitAPIKey = "devkey"
+	DevCentrifugoURL = "ws://127.0.0.1:8000/connection/websocket"
+)
+
+// transportsFrom reads the policy and the LiveKit and Centrifugo settings.
+// A transport is enabled by its URL; a partial setting is refused.
+func transportsFrom(e environment, dev *devMaterial, cfg *Config, p *problems) {
+	cfg.Policy = application.DefaultPolicy()
+	if e.PolicyFile != "" {
+		rules, err := yamlpolicy.Load(e.PolicyFile)
+		if err == nil {
+			cfg.Policy, err = application.NewPolicy(rules)
+		}
+		if err != nil {
+			p.add("GATEPASS_POLICY_FILE", "%v", err)
+		}
+	}
+	lk := e.LiveKit
+	if dev != nil && lk.URL == "" && lk.APIKey == "" && !lk.APISecret.Set() {
+		lk.URL, lk.APIKey, lk.APISecret = DevLiveKitURL, DevLiveKitAPIKey, secret{value: dev.liveKitSecret}
+	}
+	if lk.URL != "" || lk.APIKey != "" || lk.APISecret.Set() {
+		cfg.LiveKit = liveKitFrom(lk, p)
+	}
+	ce := e.Centrifugo
+	if dev != nil && ce.URL == "" {
+		ce.URL = DevCentrifugoURL
+	}
+	if ce.URL != "" {
+		cfg.Centrifugo = centrifugoFrom(ce, cfg, p)
+	}
+}
+
+func liveKitFrom(e liveKitEnv, p *problems) *LiveKitConfig {
+	c := &LiveKitConfig{
+		LiveKitPolicy: application.LiveKitPolicy{APIKey: e.APIKey, TTL: e.TokenTTL, URL: e.URL},
+		APISecret:     []byte(e.APISecret.value),
+	}
+	if e.URL == "" {
+		p.add("LIVEKIT_URL", "is required when LIVEKIT_API_KEY or LIVEKIT_API_SECRET is set")
+	} else if err := checkWebSocketURL(e.URL); err != nil {
+		p.add("LIVEKIT_URL", "%v", err)
+	}
+	if e.APIKey == "" {
+		p.add("LIVEKIT_API_KEY", "is required with LIVEKIT_URL")
+	}
+	switch {
+	case len(c.APISecret) == 0:
+		if !p.has("LIVEKIT_API_SECRET") && !p.has("LIVEKIT_API_SECRET_FILE") {
+			p.add("LIVEKIT_API_SECRET", "is required with LIVEKIT_URL (or LIVEKIT_API_SECRET_FILE)")
+		}
+	case len(c.APISecret) < jwtsigner.MinSecretBytes:
+		p.add("LIVEKIT_API_SECRET", "must be at least %d bytes", jwtsigner.MinSecretBytes)
+	}
+	if e.TokenTTL < time.Minute || e.TokenTTL > 6*time.Hour {
+		p.add("LIVEKIT_TOKEN_TTL", "must be between 1m and 6h")
+	}
+	return c
+}
+
+func centrifugoFrom(e centrifugoEnv, cfg *Config, p *problems) *application.CentrifugoPolicy {
+	c := &application.CentrifugoPolicy{
+		Issuer: cfg.Office.Issuer, Audience: e.Audience, URL: e.URL,
+		ConnectionTTL: e.TokenTTL, SubscriptionTTL: e.SubscriptionTTL,
+	}
+	if err := checkWebSocketURL(e.URL); err != nil {
+		p.add("CENTRIFUGO_URL", "%v", err)
+	}
+	switch e.Audience {
+	case "":
+		p.add("CENTRIFUGO_AUDIENCE", "must not be empty")
+	case cfg.Office.Audience:
+		// Neither verifier may accept the other's grants.
+		p.add("CENTRIFUGO_AUDIENCE", "must differ from JWT_AUDIENCE")
+	}
+	if cfg.Office.Algorithm == jwtsigner.PS256 {
+		p.add("JWT_ALGORITHM", "PS256 cannot be used with CENTRIFUGO_URL: Centrifugo verifies RSA keys from a JWKS with PKCS#1 v1.5 (RS256) only")
+	}
+	for name, ttl := range map[string]time.Duration{"CENTRIFUGO_TOKEN_TTL": e.TokenTTL, "CENTRIFUGO_SUBSCRIPTION_TTL": e.SubscriptionTTL} {
+		if ttl < time.Minute || ttl > 24*time.Hour {
+			p.add(name, "must be between 1m and 24h")
+		}
+	}
+	return c
+}
+
+var errWebSocketURL = errors.New("must be a wss:// URL (ws:// only on loopback)")
+
+// checkWebSocketURL accepts wss://, and ws:// only to a loopback host.
+func checkWebSocketURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return errWebSocketURL
+	}
+	switch u.Scheme {
+	case "wss":
+		return nil
+	case "ws":
+		host := u.Hostname()
+		if ip := net.ParseIP(host); (ip != nil && ip.IsLoopback()) || strings.EqualFold(host, "localhost") {
+			return nil
+		}
+	}
+	return errWebSocketURL
+}
