@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-tar --exclude=./test/node_modules --exclude=./.git --exclude=./bin --exclude=./.gatepass-dev -cf - . | tar -xf - -C "$tmp"
+tar --exclude=./test/node_modules --exclude=./.git --exclude=./.cache --exclude=./bin --exclude=./.gatepass-dev -cf - . | tar -xf - -C "$tmp"
 (cd "$tmp" && make -s generate >"$tmp/.generate.log" 2>&1) || { cat "$tmp/.generate.log" >&2; exit 1; }
 status=0
 while IFS= read -r f; do

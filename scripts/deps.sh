@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the tests need on a fresh machine, or stops with a clear
 # message when it cannot. Each tool is checked first; nothing is installed
-# twice. Usage: scripts/deps.sh [redis] [softhsm] [npm] (none: all).
+# twice. Usage: scripts/deps.sh [redis] [softhsm] [npm] [peers] (none: all).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -51,13 +51,23 @@ need_npm() {
   fi
 }
 
+# --- peers (the LiveKit and Centrifugo servers the grant tests run) ---
+# Built with go install at pinned versions into .cache/peers, once; the
+# Go program says what it builds and how long it took.
+need_peers() {
+  command -v go >/dev/null || die "need Go to build the peer servers"
+  go run ./test/peers/buildpeers \
+    || die "building the peer servers failed (output above); retry with: go run ./test/peers/buildpeers"
+}
+
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(redis softhsm npm)
+[ ${#targets[@]} -gt 0 ] || targets=(redis softhsm npm peers)
 for t in "${targets[@]}"; do
   case "$t" in
     redis) need_redis ;;
     softhsm) need_softhsm ;;
     npm) [ -f test/package-lock.json ] || die "test/package-lock.json is missing"; need_npm ;;
+    peers) need_peers ;;
     *) die "unknown dependency $t" ;;
   esac
 done
