@@ -58,7 +58,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	logger.Info("gatepass serving", "addr", ln.Addr().String(), "admin_addr", adminLn.Addr().String(),
 		"signer", srv.Backend.Name, "office_kid", srv.Office.KeyID(), "office_alg", srv.Office.Algorithm())
 	if srv.Dev != nil {
-		if err := printDevWelcome(stdout, srv.Dev, cfg.DevDir, ln.Addr()); err != nil {
+		if err := printDevWelcome(stdout, srv.Dev, cfg, ln.Addr()); err != nil {
 			logger.Warn("development welcome", "error", err)
 		}
 	}
@@ -119,7 +119,8 @@ func newLogger(w io.Writer, level slog.Level) *slog.Logger {
 
 // printDevWelcome prints a ready-to-paste curl for each endpoint, with a
 // development identity token the server accepts.
-func printDevWelcome(w io.Writer, dev *bootstrap.DevKit, devDir string, addr net.Addr) error {
+func printDevWelcome(w io.Writer, dev *bootstrap.DevKit, cfg bootstrap.Config, addr net.Addr) error {
+	devDir := cfg.DevDir
 	token, err := devidentity.Mint(dev.IdentityKey, devidentity.Identity{
 		UserID: "user_dev_01", OrgID: "org_dev_01", Role: "admin",
 	}, time.Now(), 12*time.Hour)
@@ -134,9 +135,18 @@ func printDevWelcome(w io.Writer, dev *bootstrap.DevKit, devDir string, addr net
 		devDir = abs
 	}
 	fmt.Fprintf(&b, "Mint others with:\n  APP_ENV=development DEV_DIR=%s bin/gatepass dev-token --user USER --org ORG --role ROLE\n", devDir)
-	fmt.Fprintf(&b, "Check a grant with:\n  bin/gatepass token verify --jwks %s/.well-known/jwks.json TOKEN\n\n", base)
+	fmt.Fprintf(&b, "Check a grant with:\n  bin/gatepass token verify --jwks %s/.well-known/jwks.json --issuer %s --audience %s TOKEN\n\n", base, cfg.Office.Issuer, cfg.Office.Audience)
 	fmt.Fprintf(&b, "Office-router grant:\n  curl -sS -X POST %s/api/v1/cloudflare/request-access -H 'Authorization: Bearer %s'\n\n", base, token)
 	fmt.Fprintf(&b, "Supabase Realtime token:\n  curl -sS -X POST %s/api/v1/realtime/token -H 'Authorization: Bearer %s'\n\n", base, token)
+	if lk := cfg.LiveKit; lk != nil {
+		fmt.Fprintf(&b, "LiveKit token (%s; run the server with\n  livekit-server --dev --bind 127.0.0.1 --keys \"%s: $(cat %s)\"):\n", lk.URL, lk.APIKey, filepath.Join(devDir, devidentity.LiveKitSecretFile))
+		fmt.Fprintf(&b, "  curl -sS -X POST %s/api/v1/livekit/token -H 'Authorization: Bearer %s' -H 'Content-Type: application/json' -d '{\"room_name\":\"standup\"}'\n\n", base, token)
+	}
+	if cf := cfg.Centrifugo; cf != nil {
+		fmt.Fprintf(&b, "Centrifugo connection and subscription tokens (%s):\n", cf.URL)
+		fmt.Fprintf(&b, "  curl -sS -X POST %s/api/v1/centrifugo/connection-token -H 'Authorization: Bearer %s'\n", base, token)
+		fmt.Fprintf(&b, "  curl -sS -X POST %s/api/v1/centrifugo/subscription-token -H 'Authorization: Bearer %s' -H 'Content-Type: application/json' -d '{\"channel\":\"org:org_dev_01\"}'\n\n", base, token)
+	}
 	_, err = io.WriteString(w, b.String())
 	return err
 }
