@@ -98,9 +98,6 @@ type RemoteKeys struct {
 	opts   RemoteOptions
 	client *http.Client
 	kf     atomic.Pointer[keyfunc.Keyfunc]
-	// stop ends the background refreshes of the loaded set (they also end
-	// with the context given to NewRemoteKeys).
-	stop context.CancelFunc
 }
 
 // NewRemoteKeys fetches the key set at jwksURL once, and keeps trying in
@@ -183,7 +180,9 @@ func (r *RemoteKeys) load(ctx context.Context) error {
 		cancel()
 		return err
 	}
-	r.stop = cancel
+	// A loaded set refreshes until ctx ends; attempt is cancelled only
+	// when the attempt fails.
+	_ = cancel
 	r.kf.Store(&kf)
 	return nil
 }
