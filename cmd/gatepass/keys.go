@@ -64,7 +64,7 @@ func runKeysGenerate(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("keys generate: %w", err)
 	}
-	privPEM, err := pemkey.EncodePrivate(key)
+	privPEM, err := pemkey.EncodePKCS8(key)
 	if err != nil {
 		return fmt.Errorf("keys generate: %w", err)
 	}
