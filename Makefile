@@ -27,7 +27,8 @@ generate:
 	$(GO) generate ./domain/...
 
 # check fails when the checked-in generated code differs from what the
-# generators make now.
+# generators make now (`wire diff`, and mockgen into a temporary file), or
+# when a Go file is not gofmt-ed.
 check:
 	@scripts/check-generated.sh
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './test/node_modules/*')); \

@@ -98,7 +98,7 @@ func newRSAPEM() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	b, err := pemkey.EncodePrivate(key)
+	b, err := pemkey.EncodePKCS8(key)
 	return string(b), err
 }
 

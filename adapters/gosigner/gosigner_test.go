@@ -20,7 +20,7 @@ import (
 )
 
 func TestConformance(t *testing.T) {
-	signertest.RunConformance(t, func(t *testing.T, alg string) crypto.Signer {
+	signertest.RunConformanceTests(t, func(t *testing.T, alg string) crypto.Signer {
 		key, err := gosigner.Generate(alg)
 		if err != nil {
 			t.Fatal(err)

@@ -11,6 +11,8 @@ import (
 	"fmt"
 
 	"github.com/MicahParks/jwkset"
+
+	"github.com/gatepass/gatepass/domain"
 )
 
 // ErrUnsupportedKey means a key is not an RSA, ECDSA or Ed25519 public key.
@@ -80,6 +82,19 @@ func SetJSON(keys []Key) ([]byte, error) {
 		set.Keys = append(set.Keys, m)
 	}
 	return json.Marshal(set)
+}
+
+// VerificationSetJSON is the JWK Set of the office-router verification
+// keys, in the order given: the one mapping from the domain's keys to what
+// /.well-known/jwks.json and `gatepass keys jwks` print. Give it the keys
+// as application.ListVerificationKeysHandler orders them, the signing key
+// first.
+func VerificationSetJSON(keys []domain.VerificationKey) ([]byte, error) {
+	list := make([]Key, len(keys))
+	for i, k := range keys {
+		list[i] = Key{Public: k.Public, Algorithm: k.Algorithm, KID: k.KID}
+	}
+	return SetJSON(list)
 }
 
 func marshal(pub crypto.PublicKey, meta jwkset.JWKMetadataOptions) (jwkset.JWKMarshal, error) {

@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/gatepass/gatepass/adapters/jwks"
+	"github.com/gatepass/gatepass/domain"
 )
 
 // The example key and thumbprint of RFC 7638 section 3.1.
@@ -100,5 +101,48 @@ func TestSetJSONPublishesPublicMembersOnly(t *testing.T) {
 	}
 	if _, err := jwks.SetJSON([]jwks.Key{{Public: key, Algorithm: "RS256", KID: kid}}); err == nil {
 		t.Fatal("a private key was serialised")
+	}
+}
+
+func TestVerificationSetJSONKeepsTheOrderGiven(t *testing.T) {
+	rsaKey, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ec, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rsaKID, _ := jwks.Thumbprint(&rsaKey.PublicKey)
+	ecKID, _ := jwks.Thumbprint(&ec.PublicKey)
+	keys := []domain.VerificationKey{
+		{KID: ecKID, Algorithm: "ES256", Public: &ec.PublicKey, Signing: true},
+		{KID: rsaKID, Algorithm: "RS256", Public: &rsaKey.PublicKey},
+	}
+	body, err := jwks.VerificationSetJSON(keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var set struct {
+		Keys []map[string]any `json:"keys"`
+	}
+	if err := json.Unmarshal(body, &set); err != nil {
+		t.Fatal(err)
+	}
+	if len(set.Keys) != 2 || set.Keys[0]["kid"] != ecKID || set.Keys[0]["alg"] != "ES256" ||
+		set.Keys[1]["kid"] != rsaKID || set.Keys[1]["alg"] != "RS256" {
+		t.Fatalf("set %s, want the EC key then the RSA key", body)
+	}
+	// The same mapping as SetJSON, byte for byte.
+	same, err := jwks.SetJSON([]jwks.Key{
+		{Public: &ec.PublicKey, Algorithm: "ES256", KID: ecKID},
+		{Public: &rsaKey.PublicKey, Algorithm: "RS256", KID: rsaKID},
+	})
+	if err != nil || string(same) != string(body) {
+		t.Fatalf("SetJSON gave %s (%v), VerificationSetJSON %s", same, err, body)
+	}
+	keys[1].Public = rsaKey
+	if _, err := jwks.VerificationSetJSON(keys); !errors.Is(err, jwks.ErrUnsupportedKey) {
+		t.Fatalf("a private key: err = %v, want ErrUnsupportedKey", err)
 	}
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/gatepass/gatepass/adapters/jwksidentity"
 	"github.com/gatepass/gatepass/domain"
+	"github.com/gatepass/gatepass/test/kit"
 )
 
 type fakeClock struct{ t time.Time }
@@ -17,9 +18,9 @@ type fakeClock struct{ t time.Time }
 func (c *fakeClock) now() time.Time { return c.t }
 
 func TestCachedVerifier(t *testing.T) {
-	p := newIDP(t)
+	p := kit.NewIdentityProvider(t)
 	clock := &fakeClock{t: time.Now()}
-	keys, err := jwksidentity.NewRemoteKeys(t.Context(), p.server.URL, jwksidentity.RemoteOptions{})
+	keys, err := jwksidentity.NewRemoteKeys(t.Context(), p.JWKSURL(), jwksidentity.RemoteOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -33,20 +34,20 @@ func TestCachedVerifier(t *testing.T) {
 	}
 	ctx := context.Background()
 	exp := clock.t.Add(30 * time.Second)
-	tok := p.sign(t, jwt.MapClaims{"iss": issuer, "sub": "user_1", "org_id": "org_1", "iat": clock.t.Unix(), "exp": exp.Unix()}, nil)
+	tok := p.Sign(t, jwt.MapClaims{"iss": issuer, "sub": "user_1", "org_id": "org_1", "iat": clock.t.Unix(), "exp": exp.Unix()}, nil)
 
 	if _, err := c.VerifyIdentity(ctx, tok); err != nil {
 		t.Fatal(err)
 	}
-	fetches := p.fetches.Load()
+	fetches := p.Fetches.Load()
 	// A cache hit does not depend on the key set any more: make the set
 	// unusable and the cached principal still answers.
-	p.set.Store([]byte(`{"keys":[]}`))
+	p.Publish([]byte(`{"keys":[]}`))
 	got, err := c.VerifyIdentity(ctx, tok)
 	if err != nil || got.UserID != "user_1" || c.Len() != 1 {
 		t.Fatalf("cache hit: %+v %v len %d", got, err, c.Len())
 	}
-	if p.fetches.Load() != fetches {
+	if p.Fetches.Load() != fetches {
 		t.Fatal("a cache hit fetched the JWKS")
 	}
 
@@ -72,22 +73,22 @@ func TestCachedVerifier(t *testing.T) {
 }
 
 func TestCachedVerifierMaxAge(t *testing.T) {
-	p := newIDP(t)
+	p := kit.NewIdentityProvider(t)
 	clock := &fakeClock{t: time.Now()}
-	keys, err := jwksidentity.NewStaticKeys(p.set.Load().([]byte))
+	keys, err := jwksidentity.NewStaticKeys(p.Published())
 	if err != nil {
 		t.Fatal(err)
 	}
 	inner, _ := jwksidentity.New(keys, jwksidentity.Options{Issuer: issuer, Algorithms: []string{"RS256"}, Now: clock.now})
 	c, _ := jwksidentity.NewCached(inner, 16, time.Minute, clock.now)
-	tok := p.sign(t, jwt.MapClaims{"iss": issuer, "sub": "user_1", "iat": clock.t.Unix(), "exp": clock.t.Add(time.Hour).Unix()}, nil)
+	tok := p.Sign(t, jwt.MapClaims{"iss": issuer, "sub": "user_1", "iat": clock.t.Unix(), "exp": clock.t.Add(time.Hour).Unix()}, nil)
 	ctx := context.Background()
 	if _, err := c.VerifyIdentity(ctx, tok); err != nil {
 		t.Fatal(err)
 	}
 	// The identity key is dropped from the key set: within MaxAge the cache
 	// still answers, after it the token is verified again and refused.
-	if ok, err := keys.Storage().KeyDelete(ctx, p.kid); !ok || err != nil {
+	if ok, err := keys.Storage().KeyDelete(ctx, p.KID); !ok || err != nil {
 		t.Fatalf("delete key: %v %v", ok, err)
 	}
 	clock.t = clock.t.Add(30 * time.Second)

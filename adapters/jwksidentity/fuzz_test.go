@@ -10,8 +10,6 @@ import (
 	"bytes"
 	"context"
 	"crypto"
-	"crypto/hmac"
-	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/x509"
@@ -20,7 +18,6 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"math/big"
 	"os"
 	"strings"
 	"testing"
@@ -28,6 +25,7 @@ import (
 
 	"github.com/gatepass/gatepass/adapters/jwksidentity"
 	"github.com/gatepass/gatepass/domain"
+	"github.com/gatepass/gatepass/test/kit"
 )
 
 // The fuzz key is fixed (a test-only key in testdata) and so is the clock,
@@ -57,44 +55,10 @@ func fuzzKey(f *testing.F) *rsa.PrivateKey {
 	return key.(*rsa.PrivateKey)
 }
 
-func b64(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
-
-// compact builds a compact JWS from JSON texts, so seeds can hold what no
-// JWT library would produce; sign is given the signing input.
-func compact(header, claims string, sign func(input string) []byte) string {
-	input := b64([]byte(header)) + "." + b64([]byte(claims))
-	return input + "." + b64(sign(input))
-}
-
-func rs256(key *rsa.PrivateKey) func(string) []byte {
-	return func(input string) []byte {
-		digest := sha256.Sum256([]byte(input))
-		sig, err := rsa.SignPKCS1v15(rand.Reader, key, crypto.SHA256, digest[:])
-		if err != nil {
-			panic(err)
-		}
-		return sig
-	}
-}
-
-func hs256(secret []byte) func(string) []byte {
-	return func(input string) []byte {
-		mac := hmac.New(sha256.New, secret)
-		mac.Write([]byte(input))
-		return mac.Sum(nil)
-	}
-}
-
-func noSignature(string) []byte { return nil }
-
 func FuzzVerifyIdentity(f *testing.F) {
 	key := fuzzKey(f)
 	pub := &key.PublicKey
-	set, _ := json.Marshal(map[string]any{"keys": []map[string]string{{
-		"kty": "RSA", "use": "sig", "alg": "RS256", "kid": fuzzKID,
-		"n": b64(pub.N.Bytes()), "e": b64(big.NewInt(int64(pub.E)).Bytes()),
-	}}})
-	keys, err := jwksidentity.NewStaticKeys(set)
+	keys, err := jwksidentity.NewStaticKeys(kit.KeySet(kit.RSAJWK(fuzzKID, "RS256", pub)))
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -109,34 +73,34 @@ func FuzzVerifyIdentity(f *testing.F) {
 	header := `{"alg":"RS256","typ":"JWT","kid":"` + fuzzKID + `"}`
 	claims := fmt.Sprintf(`{"iss":%q,"aud":%q,"sub":"user_1","org_id":"org_1","role":"admin","iat":%d,"exp":%d}`,
 		fuzzIssuer, fuzzAudience, fuzzNow.Unix(), fuzzNow.Add(time.Hour).Unix())
-	valid := compact(header, claims, rs256(key))
+	valid := kit.JWS(f, header, claims, kit.RS256(key))
 	pubDER, _ := x509.MarshalPKIXPublicKey(pub)
 	pubPEM := pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pubDER})
-	withHeader := func(h string) string { return compact(h, claims, rs256(key)) }
+	withHeader := func(h string) string { return kit.JWS(f, h, claims, kit.RS256(key)) }
 	parts := strings.Split(valid, ".")
 
 	for _, seed := range []string{
 		valid,
-		compact(`{"alg":"none","typ":"JWT"}`, claims, noSignature),
-		compact(`{"alg":"None","kid":"`+fuzzKID+`"}`, claims, noSignature),
-		compact(`{"alg":"HS256","kid":"`+fuzzKID+`"}`, claims, hs256(pubPEM)),
-		compact(`{"alg":"HS256","kid":"`+fuzzKID+`"}`, claims, hs256(pub.N.Bytes())),
+		kit.JWS(f, `{"alg":"none","typ":"JWT"}`, claims, kit.Unsigned),
+		kit.JWS(f, `{"alg":"None","kid":"`+fuzzKID+`"}`, claims, kit.Unsigned),
+		kit.JWS(f, `{"alg":"HS256","kid":"`+fuzzKID+`"}`, claims, kit.HS256(pubPEM)),
+		kit.JWS(f, `{"alg":"HS256","kid":"`+fuzzKID+`"}`, claims, kit.HS256(pub.N.Bytes())),
 		withHeader(`{"alg":"RS256","kid":"` + fuzzKID + `","jku":"https://evil.example/jwks"}`),
 		withHeader(`{"alg":"RS256","kid":"` + fuzzKID + `","crit":["exp"]}`),
 		withHeader(`{"alg":"RS256","kid":7}`),
 		withHeader(`{"alg":"RS256","kid":"../../etc/passwd"}`),
-		compact(header, `{"iss":"`+fuzzIssuer+`","aud":"`+fuzzAudience+`","sub":"a","sub":"b","exp":1e30}`, rs256(key)),
+		kit.JWS(f, header, `{"iss":"`+fuzzIssuer+`","aud":"`+fuzzAudience+`","sub":"a","sub":"b","exp":1e30}`, kit.RS256(key)),
 		// Out-of-range dates: golang-jwt's float-to-int64 conversion wraps
 		// them on amd64, so a far-future nbf or iat read as the past.
-		compact(header, strings.Replace(claims, `"iat":`, `"nbf":1e30,"iat":`, 1), rs256(key)),
-		compact(header, strings.Replace(claims, fmt.Sprintf(`"iat":%d`, fuzzNow.Unix()), `"iat":1e30`, 1), rs256(key)),
+		kit.JWS(f, header, strings.Replace(claims, `"iat":`, `"nbf":1e30,"iat":`, 1), kit.RS256(key)),
+		kit.JWS(f, header, strings.Replace(claims, fmt.Sprintf(`"iat":%d`, fuzzNow.Unix()), `"iat":1e30`, 1), kit.RS256(key)),
 		parts[0] + "." + parts[1] + ".",
 		parts[0] + "." + parts[1] + "." + parts[2][:len(parts[2])/2],
 		// The signature segment spelled differently: padding, a line
 		// break, non-zero trailing bits of the last character.
 		valid + "==",
 		parts[0] + "." + parts[1] + "." + parts[2][:100] + "\n" + parts[2][100:],
-		parts[0] + "." + parts[1] + "." + parts[2][:len(parts[2])-1] + string(otherTrailingBits(parts[2][len(parts[2])-1])),
+		parts[0] + "." + parts[1] + "." + kit.OtherTrailingBits(parts[2]),
 		"garbage",
 		"a.b.c",
 		"..",
@@ -166,14 +130,6 @@ func FuzzVerifyIdentity(f *testing.F) {
 	})
 }
 
-// otherTrailingBits returns another base64url character that differs from c
-// only in the bits a 256-byte signature leaves unused in its last character.
-func otherTrailingBits(c byte) byte {
-	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
-	i := strings.IndexByte(alphabet, c)
-	return alphabet[i^1]
-}
-
 // strictRS256 is an RS256 check written from RFC 7515 and 7519 with the
 // standard library alone: exactly three canonical base64url segments, a
 // JSON header naming RS256 and the fuzz kid and nothing that points at
@@ -191,7 +147,7 @@ func strictRS256(token string, pub *rsa.PublicKey) (string, error) {
 			return "", fmt.Errorf("segment %d: %w", i, err)
 		}
 		// The decoder skips CR and LF; the canonical spelling has none.
-		if b64(b) != part {
+		if kit.B64(b) != part {
 			return "", fmt.Errorf("segment %d is not canonical base64url", i)
 		}
 		raw[i] = b

@@ -158,10 +158,6 @@ type RemoteKeys struct {
 	opts   RemoteOptions
 	client *http.Client
 	kf     atomic.Pointer[keyfunc.Keyfunc]
-	// stop ends the background refreshes of the loaded set (they also end
-	// with the context given to NewRemoteKeys).
-	stop context.CancelFunc
-
 	// life is the context given to NewRemoteKeys: fetches run under it,
 	// never under a caller's.
 	life context.Context

@@ -9,10 +9,11 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/gatepass/gatepass/domain"
+	"github.com/gatepass/gatepass/test/kit"
 )
 
 func TestPermissionsClaim(t *testing.T) {
-	p := newIDP(t)
+	p := kit.NewIdentityProvider(t)
 	v := newVerifier(t, p, "client_123")
 	tests := []struct {
 		name    string
@@ -31,7 +32,7 @@ func TestPermissionsClaim(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tok := p.sign(t, with(func(c jwt.MapClaims) {
+			tok := p.Sign(t, with(func(c jwt.MapClaims) {
 				if tt.present {
 					c["permissions"] = tt.value
 				}

@@ -12,12 +12,13 @@ import (
 
 	"github.com/gatepass/gatepass/adapters/jwksidentity"
 	"github.com/gatepass/gatepass/domain"
+	"github.com/gatepass/gatepass/test/kit"
 )
 
 // TestRefusalReasons: every refusal wraps ErrInvalidCredentials and a
 // CredentialError that says why, in a word fit for logs.
 func TestRefusalReasons(t *testing.T) {
-	p := newIDP(t)
+	p := kit.NewIdentityProvider(t)
 	v := newVerifier(t, p, "client_123")
 	noneToken := func() string {
 		tok := jwt.NewWithClaims(jwt.SigningMethodNone, validClaims())
@@ -25,13 +26,13 @@ func TestRefusalReasons(t *testing.T) {
 		return s
 	}
 	header := func(h string) string {
-		parts := strings.Split(p.sign(t, validClaims(), nil), ".")
+		parts := strings.Split(p.Sign(t, validClaims(), nil), ".")
 		return base64.RawURLEncoding.EncodeToString([]byte(h)) + "." + parts[1] + "." + parts[2]
 	}
 	typ := func(typ any) string {
-		return p.sign(t, validClaims(), func(tok *jwt.Token) { tok.Header["typ"] = typ })
+		return p.Sign(t, validClaims(), func(tok *jwt.Token) { tok.Header["typ"] = typ })
 	}
-	claims := func(edit func(jwt.MapClaims)) string { return p.sign(t, with(edit), nil) }
+	claims := func(edit func(jwt.MapClaims)) string { return p.Sign(t, with(edit), nil) }
 	tests := []struct {
 		name   string
 		token  string
@@ -40,19 +41,19 @@ func TestRefusalReasons(t *testing.T) {
 	}{
 		{"line break", "a.b\n.c", domain.ReasonMalformed, ""},
 		{"two segments", "a.b", domain.ReasonMalformed, ""},
-		{"jku", p.sign(t, validClaims(), func(tok *jwt.Token) { tok.Header["jku"] = "https://evil.example" }), domain.ReasonForbiddenHeader, "jku"},
-		{"crit", p.sign(t, validClaims(), func(tok *jwt.Token) { tok.Header["crit"] = []string{"exp"} }), domain.ReasonForbiddenHeader, "crit"},
+		{"jku", p.Sign(t, validClaims(), func(tok *jwt.Token) { tok.Header["jku"] = "https://evil.example" }), domain.ReasonForbiddenHeader, "jku"},
+		{"crit", p.Sign(t, validClaims(), func(tok *jwt.Token) { tok.Header["crit"] = []string{"exp"} }), domain.ReasonForbiddenHeader, "crit"},
 		{"typ logout+jwt", typ("logout+jwt"), domain.ReasonWrongType, "typ"},
 		{"typ id_token", typ("id_token+jwt"), domain.ReasonWrongType, "typ"},
 		{"typ dpop+jwt", typ("dpop+jwt"), domain.ReasonWrongType, "typ"},
 		{"typ empty", typ(""), domain.ReasonWrongType, "typ"},
 		{"typ a number", typ(1), domain.ReasonWrongType, "typ"},
 		{"alg none", noneToken(), domain.ReasonAlgorithmNotAllowed, "alg"},
-		{"alg NONE", header(`{"alg":"NONE","kid":"` + p.kid + `"}`), domain.ReasonAlgorithmNotAllowed, "alg"},
-		{"alg missing", header(`{"kid":"` + p.kid + `"}`), domain.ReasonAlgorithmNotAllowed, "alg"},
-		{"unknown kid", p.sign(t, validClaims(), func(tok *jwt.Token) { tok.Header["kid"] = "nope" }), domain.ReasonUnknownKey, "kid"},
-		{"no kid", p.sign(t, validClaims(), func(tok *jwt.Token) { delete(tok.Header, "kid") }), domain.ReasonUnknownKey, "kid"},
-		{"tampered signature", p.sign(t, validClaims(), nil)[:300] + "AAAA" + p.sign(t, validClaims(), nil)[304:], domain.ReasonBadSignature, ""},
+		{"alg NONE", header(`{"alg":"NONE","kid":"` + p.KID + `"}`), domain.ReasonAlgorithmNotAllowed, "alg"},
+		{"alg missing", header(`{"kid":"` + p.KID + `"}`), domain.ReasonAlgorithmNotAllowed, "alg"},
+		{"unknown kid", p.Sign(t, validClaims(), func(tok *jwt.Token) { tok.Header["kid"] = "nope" }), domain.ReasonUnknownKey, "kid"},
+		{"no kid", p.Sign(t, validClaims(), func(tok *jwt.Token) { delete(tok.Header, "kid") }), domain.ReasonUnknownKey, "kid"},
+		{"tampered signature", p.Sign(t, validClaims(), nil)[:300] + "AAAA" + p.Sign(t, validClaims(), nil)[304:], domain.ReasonBadSignature, ""},
 		{"expired", claims(func(c jwt.MapClaims) { c["exp"] = time.Now().Add(-time.Hour).Unix() }), domain.ReasonExpired, "exp"},
 		{"no exp", claims(func(c jwt.MapClaims) { delete(c, "exp") }), domain.ReasonMissingClaim, "exp"},
 		{"exp a string", claims(func(c jwt.MapClaims) { c["exp"] = "tomorrow" }), domain.ReasonMalformedClaim, "exp"},
@@ -102,15 +103,15 @@ func TestRefusalReasons(t *testing.T) {
 }
 
 func TestAccessTokenTypesAreAccepted(t *testing.T) {
-	p := newIDP(t)
+	p := kit.NewIdentityProvider(t)
 	v := newVerifier(t, p, "client_123")
 	for _, typ := range []string{"JWT", "jwt", "at+jwt", "AT+JWT", "application/at+jwt", "Application/AT+JWT"} {
-		tok := p.sign(t, validClaims(), func(tok *jwt.Token) { tok.Header["typ"] = typ })
+		tok := p.Sign(t, validClaims(), func(tok *jwt.Token) { tok.Header["typ"] = typ })
 		if _, err := v.VerifyIdentity(context.Background(), tok); err != nil {
 			t.Errorf("typ %q: %v", typ, err)
 		}
 	}
-	tok := p.sign(t, validClaims(), func(tok *jwt.Token) { delete(tok.Header, "typ") })
+	tok := p.Sign(t, validClaims(), func(tok *jwt.Token) { delete(tok.Header, "typ") })
 	if _, err := v.VerifyIdentity(context.Background(), tok); err != nil {
 		t.Errorf("no typ: %v", err)
 	}
@@ -119,17 +120,17 @@ func TestAccessTokenTypesAreAccepted(t *testing.T) {
 // TestMissingRoleDefaultsToMember: an absent role is WorkOS's default; a
 // malformed one (above) is never defaulted.
 func TestMissingRoleDefaultsToMember(t *testing.T) {
-	p := newIDP(t)
+	p := kit.NewIdentityProvider(t)
 	v := newVerifier(t, p, "client_123")
-	got, err := v.VerifyIdentity(context.Background(), p.sign(t, with(func(c jwt.MapClaims) { delete(c, "role") }), nil))
+	got, err := v.VerifyIdentity(context.Background(), p.Sign(t, with(func(c jwt.MapClaims) { delete(c, "role") }), nil))
 	if err != nil || got != (domain.Principal{UserID: "user_01H", OrgID: "org_01", Role: domain.DefaultRole}) {
 		t.Fatalf("got %+v, %v", got, err)
 	}
 }
 
 func TestNoAudienceMode(t *testing.T) {
-	p := newIDP(t)
-	keys, err := jwksidentity.NewStaticKeys(p.set.Load().([]byte))
+	p := kit.NewIdentityProvider(t)
+	keys, err := jwksidentity.NewStaticKeys(p.Published())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,11 +138,11 @@ func TestNoAudienceMode(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := v.VerifyIdentity(context.Background(), p.sign(t, with(func(c jwt.MapClaims) { delete(c, "aud") }), nil)); err != nil {
+	if _, err := v.VerifyIdentity(context.Background(), p.Sign(t, with(func(c jwt.MapClaims) { delete(c, "aud") }), nil)); err != nil {
 		t.Fatalf("token without aud: %v", err)
 	}
 	for name, aud := range map[string]any{"string": "client_other", "array": []string{"client_other"}, "empty": "", "empty array": []string{}} {
-		tok := p.sign(t, with(func(c jwt.MapClaims) { c["aud"] = aud }), nil)
+		tok := p.Sign(t, with(func(c jwt.MapClaims) { c["aud"] = aud }), nil)
 		_, err := v.VerifyIdentity(context.Background(), tok)
 		var ce *domain.CredentialError
 		if !errors.As(err, &ce) || ce.Reason != domain.ReasonWrongAudience {

@@ -4,68 +4,19 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
-	"encoding/base64"
 	"errors"
-	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
 
-	"github.com/gatepass/gatepass/adapters/jwks"
 	"github.com/gatepass/gatepass/adapters/jwksidentity"
-	"github.com/gatepass/gatepass/adapters/pemkey"
 	"github.com/gatepass/gatepass/domain"
+	"github.com/gatepass/gatepass/test/kit"
 )
 
 const issuer = "https://auth.example.com"
-
-type idp struct {
-	key     *rsa.PrivateKey
-	kid     string
-	server  *httptest.Server
-	fetches atomic.Int32
-	set     atomic.Value // []byte
-}
-
-func newIDP(t *testing.T) *idp {
-	t.Helper()
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kid, _ := jwks.Thumbprint(&key.PublicKey)
-	p := &idp{key: key, kid: kid}
-	set, err := jwks.SetJSON([]jwks.Key{{Public: &key.PublicKey, Algorithm: "RS256", KID: kid}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.set.Store(set)
-	p.server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p.fetches.Add(1)
-		w.Header().Set("Content-Type", "application/json")
-		w.Write(p.set.Load().([]byte))
-	}))
-	t.Cleanup(p.server.Close)
-	return p
-}
-
-func (p *idp) sign(t *testing.T, claims jwt.MapClaims, edit func(*jwt.Token)) string {
-	t.Helper()
-	tok := jwt.NewWithClaims(jwt.SigningMethodRS256, claims)
-	tok.Header["kid"] = p.kid
-	if edit != nil {
-		edit(tok)
-	}
-	s, err := tok.SignedString(p.key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
 
 func validClaims() jwt.MapClaims {
 	now := time.Now()
@@ -82,11 +33,11 @@ func with(edit func(jwt.MapClaims)) jwt.MapClaims {
 	return c
 }
 
-func newVerifier(t *testing.T, p *idp, audience string) *jwksidentity.Verifier {
+func newVerifier(t *testing.T, p *kit.IdentityProvider, audience string) *jwksidentity.Verifier {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	keys, err := jwksidentity.NewRemoteKeys(ctx, p.server.URL, jwksidentity.RemoteOptions{UnknownKIDInterval: time.Hour})
+	keys, err := jwksidentity.NewRemoteKeys(ctx, p.JWKSURL(), jwksidentity.RemoteOptions{UnknownKIDInterval: time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,13 +51,13 @@ func newVerifier(t *testing.T, p *idp, audience string) *jwksidentity.Verifier {
 }
 
 func TestVerifyIdentity(t *testing.T) {
-	p := newIDP(t)
+	p := kit.NewIdentityProvider(t)
 	other, _ := rsa.GenerateKey(rand.Reader, 2048)
-	pubPEM, _ := pemkey.EncodePublicKey(&p.key.PublicKey)
+	pubPEM := []byte(kit.PublicPEM(t, &p.Key.PublicKey))
 
 	hsWith := func(secret []byte) string {
 		tok := jwt.NewWithClaims(jwt.SigningMethodHS256, validClaims())
-		tok.Header["kid"] = p.kid
+		tok.Header["kid"] = p.KID
 		s, err := tok.SignedString(secret)
 		if err != nil {
 			t.Fatal(err)
@@ -115,7 +66,7 @@ func TestVerifyIdentity(t *testing.T) {
 	}
 	none := func() string {
 		tok := jwt.NewWithClaims(jwt.SigningMethodNone, validClaims())
-		tok.Header["kid"] = p.kid
+		tok.Header["kid"] = p.KID
 		s, err := tok.SignedString(jwt.UnsafeAllowNoneSignatureType)
 		if err != nil {
 			t.Fatal(err)
@@ -123,54 +74,49 @@ func TestVerifyIdentity(t *testing.T) {
 		return s
 	}
 	tampered := func() string {
-		parts := strings.Split(p.sign(t, validClaims(), nil), ".")
-		payload := base64.RawURLEncoding.EncodeToString([]byte(
+		parts := strings.Split(p.Sign(t, validClaims(), nil), ".")
+		payload := kit.B64([]byte(
 			`{"iss":"` + issuer + `","sub":"user_evil","aud":["client_123"],"org_id":"org_01","role":"admin","exp":9999999999}`))
 		return parts[0] + "." + payload + "." + parts[2]
 	}
 	noneCased := func(alg string) string {
-		h := base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"` + alg + `","typ":"JWT","kid":"` + p.kid + `"}`))
-		parts := strings.Split(p.sign(t, validClaims(), nil), ".")
+		h := kit.B64([]byte(`{"alg":"` + alg + `","typ":"JWT","kid":"` + p.KID + `"}`))
+		parts := strings.Split(p.Sign(t, validClaims(), nil), ".")
 		return h + "." + parts[1] + "."
 	}
-	otherKey := func() string {
-		tok := jwt.NewWithClaims(jwt.SigningMethodRS256, validClaims())
-		tok.Header["kid"] = p.kid
-		s, _ := tok.SignedString(other)
-		return s
-	}
+	otherKey := func() string { return kit.SignRS256(t, other, p.KID, validClaims(), nil) }
 
 	tests := []struct {
 		name  string
 		token string
 		want  domain.Principal
 	}{
-		{name: "valid", token: p.sign(t, validClaims(), nil), want: domain.Principal{UserID: "user_01H", OrgID: "org_01", Role: "admin"}},
-		{name: "valid without organization", token: p.sign(t, with(func(c jwt.MapClaims) { delete(c, "org_id"); delete(c, "role") }), nil),
+		{name: "valid", token: p.Sign(t, validClaims(), nil), want: domain.Principal{UserID: "user_01H", OrgID: "org_01", Role: "admin"}},
+		{name: "valid without organization", token: p.Sign(t, with(func(c jwt.MapClaims) { delete(c, "org_id"); delete(c, "role") }), nil),
 			want: domain.Principal{UserID: "user_01H"}},
-		{name: "expired", token: p.sign(t, with(func(c jwt.MapClaims) { c["exp"] = time.Now().Add(-time.Minute).Unix() }), nil)},
-		{name: "no exp", token: p.sign(t, with(func(c jwt.MapClaims) { delete(c, "exp") }), nil)},
-		{name: "future iat", token: p.sign(t, with(func(c jwt.MapClaims) { c["iat"] = time.Now().Add(time.Hour).Unix() }), nil)},
-		{name: "future nbf", token: p.sign(t, with(func(c jwt.MapClaims) { c["nbf"] = time.Now().Add(time.Hour).Unix() }), nil)},
-		{name: "wrong issuer", token: p.sign(t, with(func(c jwt.MapClaims) { c["iss"] = "https://evil.example.com" }), nil)},
-		{name: "issuer case changed", token: p.sign(t, with(func(c jwt.MapClaims) { c["iss"] = strings.ToUpper(issuer) }), nil)},
-		{name: "no issuer", token: p.sign(t, with(func(c jwt.MapClaims) { delete(c, "iss") }), nil)},
-		{name: "wrong audience", token: p.sign(t, with(func(c jwt.MapClaims) { c["aud"] = "client_other" }), nil)},
-		{name: "no subject", token: p.sign(t, with(func(c jwt.MapClaims) { delete(c, "sub") }), nil)},
-		{name: "unknown kid", token: p.sign(t, validClaims(), func(tok *jwt.Token) { tok.Header["kid"] = "unknown" })},
+		{name: "expired", token: p.Sign(t, with(func(c jwt.MapClaims) { c["exp"] = time.Now().Add(-time.Minute).Unix() }), nil)},
+		{name: "no exp", token: p.Sign(t, with(func(c jwt.MapClaims) { delete(c, "exp") }), nil)},
+		{name: "future iat", token: p.Sign(t, with(func(c jwt.MapClaims) { c["iat"] = time.Now().Add(time.Hour).Unix() }), nil)},
+		{name: "future nbf", token: p.Sign(t, with(func(c jwt.MapClaims) { c["nbf"] = time.Now().Add(time.Hour).Unix() }), nil)},
+		{name: "wrong issuer", token: p.Sign(t, with(func(c jwt.MapClaims) { c["iss"] = "https://evil.example.com" }), nil)},
+		{name: "issuer case changed", token: p.Sign(t, with(func(c jwt.MapClaims) { c["iss"] = strings.ToUpper(issuer) }), nil)},
+		{name: "no issuer", token: p.Sign(t, with(func(c jwt.MapClaims) { delete(c, "iss") }), nil)},
+		{name: "wrong audience", token: p.Sign(t, with(func(c jwt.MapClaims) { c["aud"] = "client_other" }), nil)},
+		{name: "no subject", token: p.Sign(t, with(func(c jwt.MapClaims) { delete(c, "sub") }), nil)},
+		{name: "unknown kid", token: p.Sign(t, validClaims(), func(tok *jwt.Token) { tok.Header["kid"] = "unknown" })},
 		{name: "signed by another key", token: otherKey()},
 		{name: "alg none", token: none()},
 		{name: "alg NONE", token: noneCased("NONE")},
 		{name: "alg nOnE", token: noneCased("nOnE")},
 		{name: "HS256 with the public key PEM as secret", token: hsWith(pubPEM)},
-		{name: "HS256 with the modulus as secret", token: hsWith(p.key.N.Bytes())},
+		{name: "HS256 with the modulus as secret", token: hsWith(p.Key.N.Bytes())},
 		{name: "tampered payload", token: tampered()},
-		{name: "truncated signature", token: p.sign(t, validClaims(), nil)[:200]},
-		{name: "stripped signature", token: strings.Join(strings.Split(p.sign(t, validClaims(), nil), ".")[:2], ".") + "."},
-		{name: "jku header", token: p.sign(t, validClaims(), func(tok *jwt.Token) { tok.Header["jku"] = "https://evil.example.com/jwks" })},
-		{name: "x5u header", token: p.sign(t, validClaims(), func(tok *jwt.Token) { tok.Header["x5u"] = "https://evil.example.com/cert" })},
-		{name: "jwk header", token: p.sign(t, validClaims(), func(tok *jwt.Token) { tok.Header["jwk"] = map[string]any{"kty": "RSA"} })},
-		{name: "crit header", token: p.sign(t, validClaims(), func(tok *jwt.Token) { tok.Header["crit"] = []string{"exp"} })},
+		{name: "truncated signature", token: p.Sign(t, validClaims(), nil)[:200]},
+		{name: "stripped signature", token: strings.Join(strings.Split(p.Sign(t, validClaims(), nil), ".")[:2], ".") + "."},
+		{name: "jku header", token: p.Sign(t, validClaims(), func(tok *jwt.Token) { tok.Header["jku"] = "https://evil.example.com/jwks" })},
+		{name: "x5u header", token: p.Sign(t, validClaims(), func(tok *jwt.Token) { tok.Header["x5u"] = "https://evil.example.com/cert" })},
+		{name: "jwk header", token: p.Sign(t, validClaims(), func(tok *jwt.Token) { tok.Header["jwk"] = map[string]any{"kty": "RSA"} })},
+		{name: "crit header", token: p.Sign(t, validClaims(), func(tok *jwt.Token) { tok.Header["crit"] = []string{"exp"} })},
 		{name: "garbage", token: "not.a.jwt"},
 	}
 	v := newVerifier(t, p, "client_123")
@@ -197,8 +143,8 @@ func TestVerifyIdentity(t *testing.T) {
 }
 
 func TestVerifyIdentityWithoutAudienceAndCustomClaims(t *testing.T) {
-	p := newIDP(t)
-	keys, err := jwksidentity.NewRemoteKeys(t.Context(), p.server.URL, jwksidentity.RemoteOptions{})
+	p := kit.NewIdentityProvider(t)
+	keys, err := jwksidentity.NewRemoteKeys(t.Context(), p.JWKSURL(), jwksidentity.RemoteOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -208,7 +154,7 @@ func TestVerifyIdentityWithoutAudienceAndCustomClaims(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tok := p.sign(t, with(func(c jwt.MapClaims) {
+	tok := p.Sign(t, with(func(c jwt.MapClaims) {
 		delete(c, "aud")
 		c["organization"], c["org_role"] = "org_9", "owner"
 	}), nil)
@@ -222,9 +168,9 @@ func TestVerifyIdentityWithoutAudienceAndCustomClaims(t *testing.T) {
 }
 
 func TestHMACKeyInTheSetIsNeverUsed(t *testing.T) {
-	p := newIDP(t)
+	p := kit.NewIdentityProvider(t)
 	secret := []byte("0123456789abcdef0123456789abcdef")
-	p.set.Store([]byte(`{"keys":[{"kty":"oct","kid":"hmac","k":"` + base64.RawURLEncoding.EncodeToString(secret) + `"}]}`))
+	p.Publish([]byte(`{"keys":[{"kty":"oct","kid":"hmac","k":"` + kit.B64(secret) + `"}]}`))
 	v := newVerifier(t, p, "")
 	tok := jwt.NewWithClaims(jwt.SigningMethodHS256, validClaims())
 	tok.Header["kid"] = "hmac"
@@ -235,16 +181,16 @@ func TestHMACKeyInTheSetIsNeverUsed(t *testing.T) {
 }
 
 func TestUnknownKIDRefreshesAreRateLimited(t *testing.T) {
-	p := newIDP(t)
+	p := kit.NewIdentityProvider(t)
 	v := newVerifier(t, p, "")
-	before := p.fetches.Load()
+	before := p.Fetches.Load()
 	for i := range 50 {
-		tok := p.sign(t, validClaims(), func(tok *jwt.Token) { tok.Header["kid"] = "unknown-" + string(rune('a'+i%26)) })
+		tok := p.Sign(t, validClaims(), func(tok *jwt.Token) { tok.Header["kid"] = "unknown-" + string(rune('a'+i%26)) })
 		if _, err := v.VerifyIdentity(context.Background(), tok); err == nil {
 			t.Fatal("unknown kid accepted")
 		}
 	}
-	if n := p.fetches.Load() - before; n > 1 {
+	if n := p.Fetches.Load() - before; n > 1 {
 		t.Fatalf("50 unknown kids caused %d refreshes, want at most 1", n)
 	}
 }

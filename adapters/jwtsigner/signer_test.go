@@ -13,9 +13,9 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
-	"github.com/gatepass/gatepass/adapters/jwks"
 	"github.com/gatepass/gatepass/adapters/jwtsigner"
 	"github.com/gatepass/gatepass/domain"
+	"github.com/gatepass/gatepass/test/kit"
 )
 
 var iat = time.Unix(1_800_000_000, 0).UTC()
@@ -52,7 +52,7 @@ func TestOfficeSignerRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantKID, _ := jwks.Thumbprint(&key.PublicKey)
+	wantKID := kit.Thumbprint(&key.PublicKey)
 	if s.KeyID() != wantKID || s.Algorithm() != "RS256" {
 		t.Fatalf("kid %s alg %s", s.KeyID(), s.Algorithm())
 	}

@@ -57,7 +57,7 @@ func TestAvailable(t *testing.T) {
 }
 
 func TestConformance(t *testing.T) {
-	signertest.RunConformance(t, func(t *testing.T, alg string) crypto.Signer {
+	signertest.RunConformanceTests(t, func(t *testing.T, alg string) crypto.Signer {
 		return newSigner(t, generate(t, alg))
 	}, algorithms)
 }

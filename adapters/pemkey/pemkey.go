@@ -156,15 +156,6 @@ func EncodePublicKey(pub crypto.PublicKey) ([]byte, error) {
 	return pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}), nil
 }
 
-// EncodePrivate returns the PKCS#8 PEM of key.
-func EncodePrivate(key *rsa.PrivateKey) ([]byte, error) {
-	der, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		return nil, err
-	}
-	return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), nil
-}
-
 // EncodePKCS8 returns the PKCS#8 PEM ("PRIVATE KEY") of an RSA, ECDSA or
 // Ed25519 private key.
 func EncodePKCS8(key crypto.Signer) ([]byte, error) {

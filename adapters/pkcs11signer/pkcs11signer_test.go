@@ -38,7 +38,7 @@ func open(t testing.TB, cfg pkcs11signer.Config) *pkcs11signer.Signer {
 }
 
 func TestConformance(t *testing.T) {
-	signertest.RunConformance(t, func(t *testing.T, alg string) crypto.Signer {
+	signertest.RunConformanceTests(t, func(t *testing.T, alg string) crypto.Signer {
 		tok := softhsmtest.New(t)
 		tok.Generate(t, alg, keyLabel)
 		return open(t, tok.Config(keyLabel))

@@ -44,11 +44,11 @@ const (
 	perGoroutine = 8
 )
 
-// RunConformance runs the suite for each of algs against the key newSigner
-// returns for it. newSigner is called once per algorithm, inside that
-// algorithm's subtest, so it may tie clean-up (closing a token session) to
-// t. Subtests are not parallel, so newSigner may use t.Setenv.
-func RunConformance(t *testing.T, newSigner func(t *testing.T, alg string) crypto.Signer, algs []string) {
+// RunConformanceTests runs the suite for each of algs against the key
+// newSigner returns for it. newSigner is called once per algorithm, inside
+// that algorithm's subtest, so it may tie clean-up (closing a token
+// session) to t. Subtests are not parallel, so newSigner may use t.Setenv.
+func RunConformanceTests(t *testing.T, newSigner func(t *testing.T, alg string) crypto.Signer, algs []string) {
 	t.Helper()
 	if len(algs) == 0 {
 		t.Fatal("signertest: no algorithms to test")

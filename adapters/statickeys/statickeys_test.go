@@ -10,8 +10,8 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/gatepass/gatepass/adapters/jwks"
 	"github.com/gatepass/gatepass/adapters/statickeys"
+	"github.com/gatepass/gatepass/test/kit"
 )
 
 func TestKeySet(t *testing.T) {
@@ -32,8 +32,7 @@ func TestKeySet(t *testing.T) {
 		t.Fatalf("keys %+v", keys)
 	}
 	for i, k := range keys {
-		kid, _ := jwks.Thumbprint(pubs[i])
-		if k.KID != kid || k.Algorithm != "RS256" {
+		if kid := kit.Thumbprint(pubs[i].(*rsa.PublicKey)); k.KID != kid || k.Algorithm != "RS256" {
 			t.Errorf("key %d: kid %s alg %s", i, k.KID, k.Algorithm)
 		}
 	}

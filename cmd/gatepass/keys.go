@@ -14,6 +14,7 @@ import (
 
 	"github.com/gatepass/gatepass/adapters/jwks"
 	"github.com/gatepass/gatepass/adapters/pemkey"
+	"github.com/gatepass/gatepass/application"
 	"github.com/gatepass/gatepass/bootstrap"
 )
 
@@ -64,7 +65,7 @@ func runKeysGenerate(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("keys generate: %w", err)
 	}
-	privPEM, err := pemkey.EncodePrivate(key)
+	privPEM, err := pemkey.EncodePKCS8(key)
 	if err != nil {
 		return fmt.Errorf("keys generate: %w", err)
 	}
@@ -146,15 +147,13 @@ func runKeysJWKS(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	keys, err := set.VerificationKeys(context.Background())
+	// What the server publishes, in its order: the application lists the
+	// keys, the signing key first, and jwks maps them.
+	keys, err := application.NewListVerificationKeysHandler(set).Handle(context.Background())
 	if err != nil {
 		return err
 	}
-	list := make([]jwks.Key, len(keys))
-	for i, k := range keys {
-		list[i] = jwks.Key{Public: k.Public, Algorithm: k.Algorithm, KID: k.KID}
-	}
-	body, err := jwks.SetJSON(list)
+	body, err := jwks.VerificationSetJSON(keys)
 	if err != nil {
 		return err
 	}

@@ -14,8 +14,6 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
-	"io"
-	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -23,111 +21,45 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gatepass/gatepass/test/harness"
-)
-
-const (
-	officePath     = "/api/v1/cloudflare/request-access"
-	realtimePath   = "/api/v1/realtime/token"
-	grantIssuer    = "https://gatepass.attack.example"
-	supabaseSecret = "attack-supabase-secret-of-more-than-32-bytes"
+	"github.com/gatepass/gatepass/test/kit"
 )
 
 type service struct {
-	*harness.Process
-	idp    *harness.IdentityProvider
-	client *http.Client
+	*kit.Service
 	// valid is a token the service must always accept.
 	valid string
 }
 
 func startService(t *testing.T) *service {
 	t.Helper()
-	idp := harness.NewIdentityProvider(t)
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
-	der, _ := x509.MarshalPKCS8PrivateKey(key)
-	env := map[string]string{
-		"APP_ENV":             "production",
-		"JWT_ISSUER":          grantIssuer,
-		"JWT_AUDIENCE":        "office-router",
-		"JWT_PRIVATE_KEY":     string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})),
-		"WEBSOCKET_BASE_URL":  "wss://office.attack.example/ws",
-		"SUPABASE_JWT_SECRET": supabaseSecret,
-		"LOG_LEVEL":           "warn",
+	s := &service{Service: kit.StartService(t, map[string]string{
+		"LOG_LEVEL": "warn",
 		// Failed authentications from one address are limited per IP; this
 		// suite sends many from loopback on purpose. Their limit has its
 		// own test.
 		"RATE_LIMIT_ENABLED":       "false",
 		"HTTP_READ_HEADER_TIMEOUT": "1s",
-	}
-	for k, v := range idp.Env() {
-		env[k] = v
-	}
-	s := &service{
-		Process: harness.Start(t, env),
-		idp:     idp,
-		client:  &http.Client{Timeout: 10 * time.Second},
-	}
-	s.valid = idp.Token(t, "user_valid", "org_valid", "admin", 10*time.Minute)
+	})}
+	s.valid = s.IDP.Token(t, "user_valid", "org_valid", "admin", 10*time.Minute)
 	return s
 }
 
-type response struct {
-	status int
-	header http.Header
-	body   []byte
-}
-
-func (s *service) post(t *testing.T, path, authorization string) response {
+// post sends a POST to path with authorization as the whole Authorization
+// header (none when empty).
+func (s *service) post(t *testing.T, path, authorization string) kit.Response {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, s.URL+path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	var opts []kit.Option
 	if authorization != "" {
-		req.Header.Set("Authorization", authorization)
+		opts = append(opts, kit.Authorization(authorization))
 	}
-	resp, err := s.client.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return response{status: resp.StatusCode, header: resp.Header, body: b}
+	return kit.Post(t, s.URL+path, opts...)
 }
 
 // stillServes fails the test unless a valid caller still gets a grant.
 func (s *service) stillServes(t *testing.T) {
 	t.Helper()
-	if r := s.post(t, realtimePath, "Bearer "+s.valid); r.status != http.StatusOK {
-		t.Fatalf("the service stopped serving valid callers: %d %s", r.status, r.body)
-	}
-}
-
-// assertProblem checks an RFC 9457 answer with the given status and code.
-func assertProblem(t *testing.T, r response, status int, code string) {
-	t.Helper()
-	if r.status >= 500 {
-		t.Fatalf("server error %d: %s", r.status, r.body)
-	}
-	if r.status != status {
-		t.Fatalf("status %d, want %d: %s", r.status, status, r.body)
-	}
-	if ct := r.header.Get("Content-Type"); ct != "application/problem+json" {
-		t.Errorf("Content-Type %q, want application/problem+json", ct)
-	}
-	var p map[string]any
-	if err := json.Unmarshal(r.body, &p); err != nil {
-		t.Fatalf("body %q is not JSON: %v", r.body, err)
-	}
-	if p["code"] != code || p["status"] != float64(status) || p["type"] != "urn:gatepass:problem:"+code {
-		t.Errorf("problem %s, want code %s", r.body, code)
-	}
-	if status == http.StatusUnauthorized && !strings.Contains(r.header.Get("WWW-Authenticate"), `error="invalid_token"`) {
-		t.Errorf("WWW-Authenticate %q", r.header.Get("WWW-Authenticate"))
+	if r := s.post(t, kit.RealtimePath, "Bearer "+s.valid); r.Status != http.StatusOK {
+		t.Fatalf("the service stopped serving valid callers: %s", r)
 	}
 }
 
@@ -151,7 +83,7 @@ func newTrap(t *testing.T, jwks []byte) *trap {
 
 func TestForgedAndHostileTokens(t *testing.T) {
 	s := startService(t)
-	idp := s.idp
+	idp := s.IDP
 	now := time.Now()
 
 	// claims are a valid access token's claims; edit may change them.
@@ -165,7 +97,7 @@ func TestForgedAndHostileTokens(t *testing.T) {
 		}
 		return c
 	}
-	validPayload := mustJSON(t, claims(nil))
+	validPayload := kit.MustJSON(t, claims(nil))
 	// header is the trusted key's RS256 header with extra members.
 	header := func(extra map[string]any) string {
 		h := map[string]any{"alg": "RS256", "typ": "JWT", "kid": idp.KID}
@@ -176,11 +108,11 @@ func TestForgedAndHostileTokens(t *testing.T) {
 			}
 			h[k] = v
 		}
-		return mustJSON(t, h)
+		return kit.MustJSON(t, h)
 	}
-	trusted := rs256(idp.Key)
-	signed := func(extra map[string]any, payload string) string { return jws(t, header(extra), payload, trusted) }
-	withClaims := func(edit func(map[string]any)) string { return signed(nil, mustJSON(t, claims(edit))) }
+	trusted := kit.RS256(idp.Key)
+	signed := func(extra map[string]any, payload string) string { return kit.JWS(t, header(extra), payload, trusted) }
+	withClaims := func(edit func(map[string]any)) string { return signed(nil, kit.MustJSON(t, claims(edit))) }
 
 	// An attacker's own keys, and a JWKS of the RSA one for the traps.
 	attackerRSA, err := rsa.GenerateKey(rand.Reader, 2048)
@@ -191,9 +123,8 @@ func TestForgedAndHostileTokens(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	attackerJWK := map[string]any{"kty": "RSA", "kid": "attacker", "alg": "RS256", "use": "sig",
-		"n": b64(attackerRSA.N.Bytes()), "e": b64(big.NewInt(int64(attackerRSA.E)).Bytes())}
-	attackerSet := []byte(mustJSON(t, map[string]any{"keys": []any{attackerJWK}}))
+	attackerJWK := kit.RSAJWK("attacker", "RS256", &attackerRSA.PublicKey)
+	attackerSet := kit.KeySet(attackerJWK)
 	jkuTrap, x5uTrap := newTrap(t, attackerSet), newTrap(t, attackerSet)
 
 	// The identity key as an HMAC secret, as a confused verifier would use it.
@@ -202,22 +133,22 @@ func TestForgedAndHostileTokens(t *testing.T) {
 	pkcs1PEM := pem.EncodeToMemory(&pem.Block{Type: "RSA PUBLIC KEY", Bytes: x509.MarshalPKCS1PublicKey(&idp.Key.PublicKey)})
 
 	validToken := signed(nil, validPayload)
-	vh, vp, vs := segments(t, validToken)
-	tamperedPayload := b64([]byte(mustJSON(t, claims(func(c map[string]any) { c["sub"] = "user_admin"; c["org_id"] = "org_other" }))))
+	vh, vp, vs := kit.Segments(t, validToken)
+	tamperedPayload := kit.B64([]byte(kit.MustJSON(t, claims(func(c map[string]any) { c["sub"] = "user_admin"; c["org_id"] = "org_other" }))))
 
 	// gatepass's own grants presented as identity.
 	var office, realtime map[string]any
-	if r := s.post(t, officePath, "Bearer "+s.valid); r.status != http.StatusOK || json.Unmarshal(r.body, &office) != nil {
-		t.Fatalf("office grant: %d %s", r.status, r.body)
+	if r := s.post(t, kit.OfficePath, "Bearer "+s.valid); r.Status != http.StatusOK || json.Unmarshal(r.Body, &office) != nil {
+		t.Fatalf("office grant: %s", r)
 	}
-	if r := s.post(t, realtimePath, "Bearer "+s.valid); r.status != http.StatusOK || json.Unmarshal(r.body, &realtime) != nil {
-		t.Fatalf("realtime token: %d %s", r.status, r.body)
+	if r := s.post(t, kit.RealtimePath, "Bearer "+s.valid); r.Status != http.StatusOK || json.Unmarshal(r.Body, &realtime) != nil {
+		t.Fatalf("realtime token: %s", r)
 	}
 	ownGrant, _ := office["token"].(string)
 	supabaseToken, _ := realtime["token"].(string)
 
 	noneWith := func(alg string) string {
-		return jws(t, header(map[string]any{"alg": alg}), validPayload, unsigned)
+		return kit.JWS(t, header(map[string]any{"alg": alg}), validPayload, kit.Unsigned)
 	}
 
 	tests := []struct {
@@ -230,45 +161,45 @@ func TestForgedAndHostileTokens(t *testing.T) {
 		{name: "alg None", token: noneWith("None")},
 		{name: "alg NONE", token: noneWith("NONE")},
 		{name: "alg nOnE", token: noneWith("nOnE")},
-		{name: "alg none with the original signature", token: b64([]byte(header(map[string]any{"alg": "none"}))) + "." + vp + "." + vs},
-		{name: "alg missing", token: jws(t, header(map[string]any{"alg": nil}), validPayload, trusted)},
-		{name: "alg empty", token: jws(t, header(map[string]any{"alg": ""}), validPayload, trusted)},
-		{name: "alg rs256 lower case", token: jws(t, header(map[string]any{"alg": "rs256"}), validPayload, trusted)},
-		{name: "alg not a string", token: jws(t, header(map[string]any{"alg": []string{"RS256"}}), validPayload, trusted)},
+		{name: "alg none with the original signature", token: kit.B64([]byte(header(map[string]any{"alg": "none"}))) + "." + vp + "." + vs},
+		{name: "alg missing", token: kit.JWS(t, header(map[string]any{"alg": nil}), validPayload, trusted)},
+		{name: "alg empty", token: kit.JWS(t, header(map[string]any{"alg": ""}), validPayload, trusted)},
+		{name: "alg rs256 lower case", token: kit.JWS(t, header(map[string]any{"alg": "rs256"}), validPayload, trusted)},
+		{name: "alg not a string", token: kit.JWS(t, header(map[string]any{"alg": []string{"RS256"}}), validPayload, trusted)},
 
 		// Algorithm confusion: the public identity key as an HMAC secret.
-		{name: "HS256 with the SPKI PEM as secret", token: jws(t, header(map[string]any{"alg": "HS256"}), validPayload, hs256(spkiPEM))},
-		{name: "HS256 with the PKCS#1 PEM as secret", token: jws(t, header(map[string]any{"alg": "HS256"}), validPayload, hs256(pkcs1PEM))},
-		{name: "HS256 with the modulus as secret", token: jws(t, header(map[string]any{"alg": "HS256"}), validPayload, hs256(idp.Key.N.Bytes()))},
-		{name: "HS256 with the Supabase secret", token: jws(t, header(map[string]any{"alg": "HS256"}), validPayload, hs256([]byte(supabaseSecret)))},
+		{name: "HS256 with the SPKI PEM as secret", token: kit.JWS(t, header(map[string]any{"alg": "HS256"}), validPayload, kit.HS256(spkiPEM))},
+		{name: "HS256 with the PKCS#1 PEM as secret", token: kit.JWS(t, header(map[string]any{"alg": "HS256"}), validPayload, kit.HS256(pkcs1PEM))},
+		{name: "HS256 with the modulus as secret", token: kit.JWS(t, header(map[string]any{"alg": "HS256"}), validPayload, kit.HS256(idp.Key.N.Bytes()))},
+		{name: "HS256 with the Supabase secret", token: kit.JWS(t, header(map[string]any{"alg": "HS256"}), validPayload, kit.HS256([]byte(kit.SupabaseSecret)))},
 
 		// Other algorithms than the RS256 allow-list, validly signed.
-		{name: "PS256 with the trusted key", token: jws(t, header(map[string]any{"alg": "PS256"}), validPayload, ps256(idp.Key))},
-		{name: "RS512 with the trusted key", token: jws(t, header(map[string]any{"alg": "RS512"}), validPayload, rs512(idp.Key))},
-		{name: "ES256 with an attacker's key and the trusted kid", token: jws(t, header(map[string]any{"alg": "ES256"}), validPayload, es256(attackerEC))},
-		{name: "ES256 with an attacker's key and its own kid", token: jws(t, header(map[string]any{"alg": "ES256", "kid": "attacker-ec"}), validPayload, es256(attackerEC))},
+		{name: "PS256 with the trusted key", token: kit.JWS(t, header(map[string]any{"alg": "PS256"}), validPayload, kit.PS256(idp.Key))},
+		{name: "RS512 with the trusted key", token: kit.JWS(t, header(map[string]any{"alg": "RS512"}), validPayload, kit.RS512(idp.Key))},
+		{name: "ES256 with an attacker's key and the trusted kid", token: kit.JWS(t, header(map[string]any{"alg": "ES256"}), validPayload, kit.ES256(attackerEC))},
+		{name: "ES256 with an attacker's key and its own kid", token: kit.JWS(t, header(map[string]any{"alg": "ES256", "kid": "attacker-ec"}), validPayload, kit.ES256(attackerEC))},
 
 		// Signatures stripped, cut, altered, or from another key.
 		{name: "stripped signature", token: vh + "." + vp + "."},
 		{name: "two segments", token: vh + "." + vp},
 		{name: "four segments", token: validToken + "." + vs},
 		{name: "truncated signature", token: vh + "." + vp + "." + vs[:len(vs)/2]},
-		{name: "signature one byte short", token: vh + "." + vp + "." + b64(mustDecode(t, vs)[:255])},
-		{name: "tampered signature", token: vh + "." + vp + "." + flipBit(t, vs, 128)},
-		{name: "signature respelled in unused bits", token: vh + "." + vp + "." + otherTrailingBits(vs)},
+		{name: "signature one byte short", token: vh + "." + vp + "." + kit.B64(kit.MustDecode(t, vs)[:255])},
+		{name: "tampered signature", token: vh + "." + vp + "." + kit.FlipBit(t, vs, 128)},
+		{name: "signature respelled in unused bits", token: vh + "." + vp + "." + kit.OtherTrailingBits(vs)},
 		{name: "signature with padding", token: validToken + "=="},
 		{name: "tampered payload", token: vh + "." + tamperedPayload + "." + vs},
-		{name: "tampered header", token: b64([]byte(header(map[string]any{"typ": "at+jwt"}))) + "." + vp + "." + vs},
-		{name: "signed by an attacker's key with the trusted kid", token: jws(t, header(nil), validPayload, rs256(attackerRSA))},
+		{name: "tampered header", token: kit.B64([]byte(header(map[string]any{"typ": "at+jwt"}))) + "." + vp + "." + vs},
+		{name: "signed by an attacker's key with the trusted kid", token: kit.JWS(t, header(nil), validPayload, kit.RS256(attackerRSA))},
 
 		// Key-source headers: never followed, never fetched.
-		{name: "jwk header with the attacker's key", token: jws(t, header(map[string]any{"jwk": attackerJWK, "kid": "attacker"}), validPayload, rs256(attackerRSA))},
+		{name: "jwk header with the attacker's key", token: kit.JWS(t, header(map[string]any{"jwk": attackerJWK, "kid": "attacker"}), validPayload, kit.RS256(attackerRSA))},
 		{name: "jwk header on a trusted signature", token: signed(map[string]any{"jwk": attackerJWK}, validPayload)},
-		{name: "jku header to a loopback JWKS", token: jws(t, header(map[string]any{"jku": jkuTrap.URL + "/jwks.json", "kid": "attacker"}), validPayload, rs256(attackerRSA))},
+		{name: "jku header to a loopback JWKS", token: kit.JWS(t, header(map[string]any{"jku": jkuTrap.URL + "/jwks.json", "kid": "attacker"}), validPayload, kit.RS256(attackerRSA))},
 		{name: "jku header on a trusted signature", token: signed(map[string]any{"jku": jkuTrap.URL + "/jwks.json"}, validPayload)},
-		{name: "x5u header to a loopback certificate", token: jws(t, header(map[string]any{"x5u": x5uTrap.URL + "/cert.pem", "kid": "attacker"}), validPayload, rs256(attackerRSA))},
+		{name: "x5u header to a loopback certificate", token: kit.JWS(t, header(map[string]any{"x5u": x5uTrap.URL + "/cert.pem", "kid": "attacker"}), validPayload, kit.RS256(attackerRSA))},
 		{name: "x5u header on a trusted signature", token: signed(map[string]any{"x5u": x5uTrap.URL + "/cert.pem"}, validPayload)},
-		{name: "x5c header", token: signed(map[string]any{"x5c": []string{b64(spki)}}, validPayload)},
+		{name: "x5c header", token: signed(map[string]any{"x5c": []string{kit.B64(spki)}}, validPayload)},
 		{name: "crit header", token: signed(map[string]any{"crit": []string{"exp"}}, validPayload)},
 		{name: "crit header naming an unknown extension", token: signed(map[string]any{"crit": []string{"urn:attack"}, "urn:attack": true}, validPayload)},
 
@@ -284,7 +215,7 @@ func TestForgedAndHostileTokens(t *testing.T) {
 		{name: "kid a number", token: signed(map[string]any{"kid": 1}, validPayload)},
 		{name: "kid an object", token: signed(map[string]any{"kid": map[string]any{"kid": idp.KID}}, validPayload)},
 		{name: "kid an array", token: signed(map[string]any{"kid": []string{idp.KID}}, validPayload)},
-		{name: "kid null", token: jws(t, `{"alg":"RS256","typ":"JWT","kid":null}`, validPayload, trusted)},
+		{name: "kid null", token: kit.JWS(t, `{"alg":"RS256","typ":"JWT","kid":null}`, validPayload, trusted)},
 		{name: "kid case changed", token: signed(map[string]any{"kid": strings.ToUpper(idp.KID)}, validPayload)},
 
 		// exp.
@@ -314,7 +245,7 @@ func TestForgedAndHostileTokens(t *testing.T) {
 		{name: "iss upper case", token: withClaims(func(c map[string]any) { c["iss"] = strings.ToUpper(idp.Issuer) })},
 		{name: "iss with a trailing slash", token: withClaims(func(c map[string]any) { c["iss"] = idp.Issuer + "/" })},
 		{name: "iss an array", token: withClaims(func(c map[string]any) { c["iss"] = []string{idp.Issuer} })},
-		{name: "iss of gatepass's own grants", token: withClaims(func(c map[string]any) { c["iss"] = grantIssuer })},
+		{name: "iss of gatepass's own grants", token: withClaims(func(c map[string]any) { c["iss"] = kit.GrantIssuer })},
 
 		// aud.
 		{name: "aud another client", token: withClaims(func(c map[string]any) { c["aud"] = "client_other" })},
@@ -334,7 +265,7 @@ func TestForgedAndHostileTokens(t *testing.T) {
 		{name: "gatepass's own Supabase token", token: supabaseToken},
 
 		// Not JSON, not base64, not a JWT.
-		{name: "header not JSON", token: jws(t, "not json", validPayload, trusted)},
+		{name: "header not JSON", token: kit.JWS(t, "not json", validPayload, trusted)},
 		{name: "payload not JSON", token: signed(nil, "not json")},
 		{name: "payload a JSON array", token: signed(nil, `["sub","user_attack"]`)},
 		{name: "payload with trailing data", token: signed(nil, validPayload+`{}`)},
@@ -362,10 +293,10 @@ func TestForgedAndHostileTokens(t *testing.T) {
 				}
 				auth = "Bearer " + tt.token
 			}
-			for _, path := range []string{officePath, realtimePath} {
+			for _, path := range []string{kit.OfficePath, kit.RealtimePath} {
 				r := s.post(t, path, auth)
-				assertProblem(t, r, http.StatusUnauthorized, "invalid_token")
-				if tt.token != "" && strings.Contains(string(r.body), tt.token) {
+				kit.WantProblem(t, path, r, http.StatusUnauthorized, "invalid_token")
+				if tt.token != "" && strings.Contains(string(r.Body), tt.token) {
 					t.Error("the problem echoes the token")
 				}
 			}
@@ -389,10 +320,10 @@ func TestForgedAndHostileTokens(t *testing.T) {
 // alike, so the principal is always the last sub, org_id and role, the
 // same one for every check. A duplicate is never a 5xx.
 func duplicateClaims(t *testing.T, s *service, signed func(map[string]any, string) string, claims func(func(map[string]any)) map[string]any) {
-	base := mustJSON(t, claims(func(c map[string]any) { delete(c, "sub"); delete(c, "org_id"); delete(c, "role") }))
+	base := kit.MustJSON(t, claims(func(c map[string]any) { delete(c, "sub"); delete(c, "org_id"); delete(c, "role") }))
 	with := func(members string) string { return signed(nil, "{"+members+","+base[1:]) }
-	issuer, past := s.idp.Issuer, time.Now().Add(-time.Hour).Unix()
-	noIssExp := mustJSON(t, claims(func(c map[string]any) { delete(c, "iss"); delete(c, "exp"); delete(c, "sub") }))
+	issuer, past := s.IDP.Issuer, time.Now().Add(-time.Hour).Unix()
+	noIssExp := kit.MustJSON(t, claims(func(c map[string]any) { delete(c, "iss"); delete(c, "exp"); delete(c, "sub") }))
 	withIssExp := func(members string) string { return signed(nil, "{"+members+","+noIssExp[1:]) }
 
 	tests := []struct {
@@ -419,34 +350,17 @@ func duplicateClaims(t *testing.T, s *service, signed func(map[string]any, strin
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var body io.Reader
+			opts := []kit.Option{kit.Bearer(tt.token)}
 			if tt.bodyOrg != "" {
-				body = strings.NewReader(`{"orgId":"` + tt.bodyOrg + `"}`)
+				opts = append(opts, kit.JSONBody(`{"orgId":"`+tt.bodyOrg+`"}`))
 			}
-			req, _ := http.NewRequest(http.MethodPost, s.URL+officePath, body)
-			req.Header.Set("Authorization", "Bearer "+tt.token)
-			if body != nil {
-				req.Header.Set("Content-Type", "application/json")
-			}
-			resp, err := s.client.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			b, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			r := response{status: resp.StatusCode, header: resp.Header, body: b}
+			r := kit.Post(t, s.URL+kit.OfficePath, opts...)
 			if tt.status != http.StatusOK {
-				assertProblem(t, r, tt.status, tt.code)
+				kit.WantProblem(t, tt.name, r, tt.status, tt.code)
 				return
 			}
-			if r.status != http.StatusOK {
-				t.Fatalf("status %d: %s", r.status, r.body)
-			}
-			var grant map[string]any
-			if err := json.Unmarshal(r.body, &grant); err != nil {
-				t.Fatal(err)
-			}
-			c := payloadOf(t, grant["token"].(string))
+			kit.WantStatus(t, tt.name, r, http.StatusOK)
+			c := kit.PayloadOf(t, r.Token(t))
 			if c["sub"] != tt.sub || c["userId"] != tt.sub || c["orgId"] != tt.org || c["role"] != tt.role {
 				t.Errorf("grant for sub %v userId %v orgId %v role %v, want %s %s %s", c["sub"], c["userId"], c["orgId"], c["role"], tt.sub, tt.org, tt.role)
 			}

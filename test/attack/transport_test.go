@@ -11,11 +11,13 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gatepass/gatepass/test/kit"
 )
 
 // exchange writes a raw request on a fresh connection while reading the
 // answer: the server may answer and close before the request is all sent.
-func exchange(t *testing.T, addr, head string, body func(io.Writer)) response {
+func exchange(t *testing.T, addr, head string, body func(io.Writer)) kit.Response {
 	t.Helper()
 	conn, err := net.Dial("tcp", addr)
 	if err != nil {
@@ -37,7 +39,7 @@ func exchange(t *testing.T, addr, head string, body func(io.Writer)) response {
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	return response{status: resp.StatusCode, header: resp.Header, body: b}
+	return kit.Response{Status: resp.StatusCode, Header: resp.Header, Body: b}
 }
 
 const mib = 1 << 20
@@ -72,24 +74,24 @@ func TestHostileTransport(t *testing.T) {
 		status int
 		code   string // empty for answers of the HTTP server itself
 	}{
-		{name: "1 MiB header", head: "POST " + realtimePath + " HTTP/1.1\r\nHost: x\r\n" + bearer + "X-Big: " + big + "\r\n\r\n",
+		{name: "1 MiB header", head: "POST " + kit.RealtimePath + " HTTP/1.1\r\nHost: x\r\n" + bearer + "X-Big: " + big + "\r\n\r\n",
 			status: http.StatusRequestHeaderFieldsTooLarge},
-		{name: "1 MiB Authorization header", head: "POST " + realtimePath + " HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + big + "\r\n\r\n",
+		{name: "1 MiB Authorization header", head: "POST " + kit.RealtimePath + " HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + big + "\r\n\r\n",
 			status: http.StatusRequestHeaderFieldsTooLarge},
-		{name: "ten thousand small headers", head: "POST " + realtimePath + " HTTP/1.1\r\nHost: x\r\n" + bearer + strings.Repeat("X-A: b\r\n", 10000) + "\r\n",
+		{name: "ten thousand small headers", head: "POST " + kit.RealtimePath + " HTTP/1.1\r\nHost: x\r\n" + bearer + strings.Repeat("X-A: b\r\n", 10000) + "\r\n",
 			status: http.StatusRequestHeaderFieldsTooLarge},
-		{name: "1 MiB body", head: fmt.Sprintf("POST %s HTTP/1.1\r\nHost: x\r\n%sContent-Type: application/json\r\nContent-Length: %d\r\n\r\n", officePath, bearer, bodyLen),
+		{name: "1 MiB body", head: fmt.Sprintf("POST %s HTTP/1.1\r\nHost: x\r\n%sContent-Type: application/json\r\nContent-Length: %d\r\n\r\n", kit.OfficePath, bearer, bodyLen),
 			body: bigBody, status: http.StatusRequestEntityTooLarge, code: "body_too_large"},
-		{name: "1 MiB chunked body", head: "POST " + officePath + " HTTP/1.1\r\nHost: x\r\n" + bearer + "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n",
+		{name: "1 MiB chunked body", head: "POST " + kit.OfficePath + " HTTP/1.1\r\nHost: x\r\n" + bearer + "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n",
 			body: chunks(mib), status: http.StatusRequestEntityTooLarge, code: "body_too_large"},
-		{name: "1 MiB chunked body to the realtime endpoint", head: "POST " + realtimePath + " HTTP/1.1\r\nHost: x\r\n" + bearer + "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n",
+		{name: "1 MiB chunked body to the realtime endpoint", head: "POST " + kit.RealtimePath + " HTTP/1.1\r\nHost: x\r\n" + bearer + "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n",
 			body: chunks(mib), status: http.StatusRequestEntityTooLarge, code: "body_too_large"},
 		// Credentials are checked before a byte of the body is read.
-		{name: "1 MiB body without credentials", head: fmt.Sprintf("POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n", officePath, bodyLen),
+		{name: "1 MiB body without credentials", head: fmt.Sprintf("POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n", kit.OfficePath, bodyLen),
 			body: bigBody, status: http.StatusUnauthorized, code: "missing_credentials"},
-		{name: "1 MiB chunked body with a forged token", head: "POST " + officePath + " HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer forged\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n",
+		{name: "1 MiB chunked body with a forged token", head: "POST " + kit.OfficePath + " HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer forged\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n",
 			body: chunks(mib), status: http.StatusUnauthorized, code: "invalid_token"},
-		{name: "9 KiB Authorization header", head: "POST " + officePath + " HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + strings.Repeat("a", 9<<10) + "\r\n\r\n",
+		{name: "9 KiB Authorization header", head: "POST " + kit.OfficePath + " HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + strings.Repeat("a", 9<<10) + "\r\n\r\n",
 			status: http.StatusUnauthorized, code: "invalid_token"},
 	}
 	for _, tt := range tests {
@@ -97,11 +99,11 @@ func TestHostileTransport(t *testing.T) {
 			r := exchange(t, s.Addr, tt.head, tt.body)
 			if tt.code == "" {
 				// The HTTP server answers these itself, in plain text.
-				if r.status != tt.status {
-					t.Fatalf("status %d, want %d: %.200s", r.status, tt.status, r.body)
+				if r.Status != tt.status {
+					t.Fatalf("status %d, want %d: %.200s", r.Status, tt.status, r.Body)
 				}
 			} else {
-				assertProblem(t, r, tt.status, tt.code)
+				kit.WantProblem(t, tt.name, r, tt.status, tt.code)
 			}
 			s.stillServes(t)
 		})
@@ -119,7 +121,7 @@ func TestHostileTransport(t *testing.T) {
 		stop := make(chan struct{})
 		defer close(stop)
 		go func() {
-			if _, err := io.WriteString(conn, "POST "+realtimePath+" HTTP/1.1\r\nHost: x\r\nX-Slow: "); err != nil {
+			if _, err := io.WriteString(conn, "POST "+kit.RealtimePath+" HTTP/1.1\r\nHost: x\r\nX-Slow: "); err != nil {
 				return
 			}
 			tick := time.NewTicker(100 * time.Millisecond)

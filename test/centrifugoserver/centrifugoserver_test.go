@@ -10,7 +10,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/gatepass/gatepass/test/centrifugoserver"
-	"github.com/gatepass/gatepass/test/harness"
+	"github.com/gatepass/gatepass/test/kit"
 )
 
 const (
@@ -23,7 +23,7 @@ const (
 // the provider's JWKS.
 type tokens struct {
 	t   *testing.T
-	idp *harness.IdentityProvider
+	idp *kit.IdentityProvider
 }
 
 func (k tokens) sign(claims jwt.MapClaims) string { return k.idp.Sign(k.t, claims, nil) }
@@ -55,7 +55,7 @@ func (k tokens) subscription(user, channel string, edit func(jwt.MapClaims)) str
 }
 
 func start(t *testing.T) (*centrifugoserver.Server, tokens) {
-	idp := harness.NewIdentityProvider(t)
+	idp := kit.NewIdentityProvider(t)
 	srv := centrifugoserver.Start(t, centrifugoserver.Config{JWKSURL: idp.JWKSURL(), Issuer: issuer, Audience: audience})
 	return srv, tokens{t: t, idp: idp}
 }
@@ -98,7 +98,7 @@ func TestConnectAndSubscribe(t *testing.T) {
 
 func TestSubscribeRefused(t *testing.T) {
 	srv, tok := start(t)
-	other := tokens{t: t, idp: harness.NewIdentityProvider(t)} // same kid, another key
+	other := tokens{t: t, idp: kit.NewIdentityProvider(t)} // same kid, another key
 
 	// Centrifugo answers a token it cannot verify (signature, aud, iss)
 	// with error 103, an expired one with 109, and a verified token for
@@ -140,7 +140,7 @@ func TestSubscribeRefused(t *testing.T) {
 
 func TestConnectRefused(t *testing.T) {
 	srv, tok := start(t)
-	other := tokens{t: t, idp: harness.NewIdentityProvider(t)} // same kid, another key
+	other := tokens{t: t, idp: kit.NewIdentityProvider(t)} // same kid, another key
 
 	tests := []struct {
 		name     string

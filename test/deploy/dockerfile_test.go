@@ -12,7 +12,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gatepass/gatepass/test/harness"
+	"github.com/gatepass/gatepass/test/kit"
 )
 
 // instruction is one Dockerfile instruction, continuation lines joined.
@@ -269,9 +269,9 @@ func TestImageExposesTheListenersPorts(t *testing.T) {
 // subcommands parses `gatepass help`'s listing: "  gatepass serve ...".
 func subcommands(t *testing.T) []string {
 	t.Helper()
-	out, stderr, err := harness.Run(t, nil, "help")
+	out, stderr, err := kit.Run(t, nil, "help")
 	if err != nil {
-		t.Fatalf("gatepass help: %s", harness.ExitError(err, stderr))
+		t.Fatalf("gatepass help: %s", kit.ExitError(err, stderr))
 	}
 	re := regexp.MustCompile(`(?m)^\s+gatepass ([a-z][a-z-]*)`)
 	var names []string
@@ -319,7 +319,7 @@ func TestImageCommandIsTheServeSubcommand(t *testing.T) {
 
 	// The binary dispatches CMD: with no settings, serve starts and refuses
 	// the missing production configuration.
-	_, stderr, err := harness.Run(t, nil, cmd...)
+	_, stderr, err := kit.Run(t, nil, cmd...)
 	if exit, ok := err.(*exec.ExitError); !ok || exit.ExitCode() != 1 {
 		t.Fatalf("gatepass %s without settings exited with %v, want 1; stderr: %s", strings.Join(cmd, " "), err, stderr)
 	}

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gatepass/gatepass/test/harness"
+	"github.com/gatepass/gatepass/test/kit"
 )
 
 // TestProbePathsAreServedOnTheAdminListener starts the real binary and asks
@@ -30,8 +30,8 @@ func TestProbePathsAreServedOnTheAdminListener(t *testing.T) {
 		paths[metricsPath] = false
 	}
 
-	admin := harness.FreeAddr(t)
-	p := harness.Start(t, map[string]string{
+	admin := kit.FreeAddr(t)
+	p := kit.Start(t, map[string]string{
 		"APP_ENV":    "development",
 		"DEV_DIR":    t.TempDir(),
 		"ADMIN_ADDR": admin,

@@ -10,14 +10,13 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/gatepass/gatepass/test/harness"
+	"github.com/gatepass/gatepass/test/kit"
 )
 
 func readPublic(t *testing.T, text string) *rsa.PublicKey {
@@ -35,44 +34,44 @@ func readPublic(t *testing.T, text string) *rsa.PublicKey {
 
 func TestKeysCommands(t *testing.T) {
 	dir := t.TempDir()
-	out, stderr, err := harness.Run(t, nil, "keys", "generate", "--out", filepath.Join(dir, "k1"))
+	out, stderr, err := kit.Run(t, nil, "keys", "generate", "--out", filepath.Join(dir, "k1"))
 	if err != nil {
-		t.Fatalf("generate: %s", harness.ExitError(err, stderr))
+		t.Fatalf("generate: %s", kit.ExitError(err, stderr))
 	}
 	st, err := os.Stat(filepath.Join(dir, "k1", "private.pem"))
 	if err != nil || st.Mode().Perm() != 0o600 {
 		t.Fatalf("private.pem: %v %v", st, err)
 	}
-	if _, _, err := harness.Run(t, nil, "keys", "generate", "--out", filepath.Join(dir, "k1")); err == nil {
+	if _, _, err := kit.Run(t, nil, "keys", "generate", "--out", filepath.Join(dir, "k1")); err == nil {
 		t.Fatal("generate overwrote an existing key")
 	}
-	harness.Run(t, nil, "keys", "generate", "--out", filepath.Join(dir, "k2"))
+	kit.Run(t, nil, "keys", "generate", "--out", filepath.Join(dir, "k2"))
 	pub1, _ := os.ReadFile(filepath.Join(dir, "k1", "public.pem"))
 	pub2, _ := os.ReadFile(filepath.Join(dir, "k2", "public.pem"))
-	kid1 := rfc7638(readPublic(t, string(pub1)))
+	kid1 := kit.Thumbprint(readPublic(t, string(pub1)))
 	if !strings.Contains(out, kid1) {
 		t.Errorf("generate did not print the kid %s: %s", kid1, out)
 	}
 
 	env := map[string]string{"JWT_PRIVATE_KEY_FILE": filepath.Join(dir, "k1", "private.pem")}
-	public, stderr, err := harness.Run(t, env, "keys", "public")
+	public, stderr, err := kit.Run(t, env, "keys", "public")
 	if err != nil {
-		t.Fatalf("public: %s", harness.ExitError(err, stderr))
+		t.Fatalf("public: %s", kit.ExitError(err, stderr))
 	}
 	if public != string(pub1) {
 		t.Errorf("keys public printed\n%s\nwant\n%s", public, pub1)
 	}
 
 	env["JWT_VERIFICATION_KEYS"] = string(pub2)
-	set, stderr, err := harness.Run(t, env, "keys", "jwks")
+	set, stderr, err := kit.Run(t, env, "keys", "jwks")
 	if err != nil {
-		t.Fatalf("jwks: %s", harness.ExitError(err, stderr))
+		t.Fatalf("jwks: %s", kit.ExitError(err, stderr))
 	}
 	var jwks struct{ Keys []map[string]string }
 	if err := json.Unmarshal([]byte(set), &jwks); err != nil || len(jwks.Keys) != 2 {
 		t.Fatalf("jwks %s", set)
 	}
-	if jwks.Keys[0]["kid"] != kid1 || jwks.Keys[1]["kid"] != rfc7638(readPublic(t, string(pub2))) {
+	if jwks.Keys[0]["kid"] != kid1 || jwks.Keys[1]["kid"] != kit.Thumbprint(readPublic(t, string(pub2))) {
 		t.Errorf("jwks kids %s %s", jwks.Keys[0]["kid"], jwks.Keys[1]["kid"])
 	}
 
@@ -88,7 +87,7 @@ func TestKeysCommands(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, stderr, err := harness.Run(t, tt.env, "keys", "jwks")
+			_, stderr, err := kit.Run(t, tt.env, "keys", "jwks")
 			if err == nil || !strings.Contains(stderr, tt.want) {
 				t.Fatalf("err %v, stderr %q, want it to say %q", err, stderr, tt.want)
 			}
@@ -100,55 +99,63 @@ func TestKeysCommands(t *testing.T) {
 }
 
 func TestRotationPublishesBothKeys(t *testing.T) {
-	idp := harness.NewIdentityProvider(t)
-	oldKey, oldPEM := genKey(t, 2048)
-	newKey, newPEM := genKey(t, 2048)
+	idp := kit.NewIdentityProvider(t)
+	oldKey, oldPEM := kit.NewRSAKey(t, 2048)
+	newKey, newPEM := kit.NewRSAKey(t, 2048)
 	bearer := idp.Token(t, "user_1", "org_1", "member", time.Minute)
 
-	before := harness.Start(t, baseEnv(t, idp, oldPEM))
-	oldToken := call(t, http.MethodPost, before.URL+officePath, bearer, "", nil).json(t)["token"].(string)
+	before := kit.Start(t, kit.ProductionEnv(idp, oldPEM, debug))
+	oldToken := kit.Post(t, before.URL+kit.OfficePath, kit.Bearer(bearer)).Token(t)
 	before.Kill()
 
 	oldPub, _ := x509.MarshalPKIXPublicKey(&oldKey.PublicKey)
-	env := with(baseEnv(t, idp, newPEM), map[string]string{
+	env := kit.ProductionEnv(idp, newPEM, debug, map[string]string{
 		"JWT_VERIFICATION_KEYS": string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: oldPub}))})
-	after := harness.Start(t, env)
-	newToken := call(t, http.MethodPost, after.URL+officePath, bearer, "", nil).json(t)["token"].(string)
+	after := kit.Start(t, env)
+	// `gatepass keys jwks` prints exactly the set the server publishes.
+	printed, stderr, err := kit.Run(t, env, "keys", "jwks")
+	if err != nil {
+		t.Fatalf("keys jwks: %s", kit.ExitError(err, stderr))
+	}
+	if served := kit.Get(t, after.URL+kit.JWKSPath); string(served.Body) != strings.TrimSuffix(printed, "\n") {
+		t.Errorf("keys jwks printed\n%s\nthe server publishes\n%s", printed, served.Body)
+	}
+	newToken := kit.Post(t, after.URL+kit.OfficePath, kit.Bearer(bearer)).Token(t)
 	got, err := verifyRS256(newToken, &newKey.PublicKey)
-	if err != nil || got.Header["kid"] != rfc7638(&newKey.PublicKey) {
+	if err != nil || got.Header["kid"] != kit.Thumbprint(&newKey.PublicKey) {
 		t.Fatalf("after the switch: %v, header %v", err, got.Header)
 	}
 	// Both tokens verify with `gatepass token verify` against the published set.
 	for name, tok := range map[string]string{"old": oldToken, "new": newToken} {
-		_, stderr, err := harness.Run(t, nil, "token", "verify", "--jwks", after.URL+"/.well-known/jwks.json",
-			"--issuer", "https://gatepass.test.example", "--audience", "office-router", tok)
+		_, stderr, err := kit.Run(t, nil, "token", "verify", "--jwks", after.URL+kit.JWKSPath,
+			"--issuer", kit.GrantIssuer, "--audience", "office-router", tok)
 		if err != nil {
-			t.Errorf("%s token: %s", name, harness.ExitError(err, stderr))
+			t.Errorf("%s token: %s", name, kit.ExitError(err, stderr))
 		}
 	}
 	after.Kill()
 	// Old key dropped: its tokens fail, and the CLI says so with exit 1.
-	dropped := harness.Start(t, baseEnv(t, idp, newPEM))
-	if _, _, err := harness.Run(t, nil, "token", "verify", "--jwks", dropped.URL+"/.well-known/jwks.json", "--issuer", gatepassIssuer, oldToken); err == nil {
+	dropped := kit.Start(t, kit.ProductionEnv(idp, newPEM, debug))
+	if _, _, err := kit.Run(t, nil, "token", "verify", "--jwks", dropped.URL+kit.JWKSPath, "--issuer", gatepassIssuer, oldToken); err == nil {
 		t.Error("old token still verifies after its key was dropped")
 	}
 }
 
 // gatepassIssuer is the iss of the grants of baseEnv's gatepass.
-const gatepassIssuer = "https://gatepass.test.example"
+const gatepassIssuer = kit.GrantIssuer
 
 func TestTokenInspectAndVerify(t *testing.T) {
 	s := startService(t)
-	bearer := s.idp.Token(t, "user_1", "org_1", "member", time.Minute)
-	grant := call(t, http.MethodPost, s.URL+officePath, bearer, "", nil).json(t)["token"].(string)
-	rt := call(t, http.MethodPost, s.URL+realtimePath, bearer, "", nil).json(t)["token"].(string)
+	bearer := s.IDP.Token(t, "user_1", "org_1", "member", time.Minute)
+	grant := kit.Post(t, s.URL+kit.OfficePath, kit.Bearer(bearer)).Token(t)
+	rt := kit.Post(t, s.URL+kit.RealtimePath, kit.Bearer(bearer)).Token(t)
 	dir := t.TempDir()
-	pubDER, _ := x509.MarshalPKIXPublicKey(&s.key.PublicKey)
+	pubDER, _ := x509.MarshalPKIXPublicKey(&s.Key.PublicKey)
 	pubFile, secretFile := filepath.Join(dir, "pub.pem"), filepath.Join(dir, "secret")
 	os.WriteFile(pubFile, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pubDER}), 0o644)
-	os.WriteFile(secretFile, []byte(supabaseSecret), 0o600)
+	os.WriteFile(secretFile, []byte(kit.SupabaseSecret), 0o600)
 
-	out, stderr, err := harness.Run(t, nil, "token", "inspect", grant)
+	out, stderr, err := kit.Run(t, nil, "token", "inspect", grant)
 	if err != nil || !strings.Contains(stderr, "NOT VERIFIED") {
 		t.Fatalf("inspect: %v %s", err, stderr)
 	}
@@ -162,7 +169,7 @@ func TestTokenInspectAndVerify(t *testing.T) {
 		args  []string
 		valid bool
 	}{
-		{name: "public key", args: []string{"--public-key", pubFile, "--issuer", "https://gatepass.test.example", grant}, valid: true},
+		{name: "public key", args: []string{"--public-key", pubFile, "--issuer", kit.GrantIssuer, grant}, valid: true},
 		{name: "jwks", args: []string{"--jwks", s.URL + "/.well-known/jwks.json", "--issuer", gatepassIssuer, "--audience", "office-router", grant}, valid: true},
 		{name: "supabase secret", args: []string{"--secret-file", secretFile, "--issuer", "qubital-backend", "--audience", "authenticated", rt}, valid: true},
 		{name: "wrong issuer", args: []string{"--public-key", pubFile, "--issuer", "someone-else", grant}},
@@ -174,7 +181,7 @@ func TestTokenInspectAndVerify(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, stderr, err := harness.Run(t, nil, append([]string{"token", "verify"}, tt.args...)...)
+			_, stderr, err := kit.Run(t, nil, append([]string{"token", "verify"}, tt.args...)...)
 			if (err == nil) != tt.valid {
 				t.Fatalf("valid=%v, got err %v: %s", tt.valid, err, stderr)
 			}
@@ -185,29 +192,29 @@ func TestTokenInspectAndVerify(t *testing.T) {
 // TestTokenVerifyWithEveryKeyType: --public-key takes the key types gatepass
 // signs with, as SPKI or as the private key's PEM.
 func TestTokenVerifyWithEveryKeyType(t *testing.T) {
-	idp := harness.NewIdentityProvider(t)
+	idp := kit.NewIdentityProvider(t)
 	bearer := idp.Token(t, "user_1", "org_1", "member", time.Minute)
 	ecKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	_, edKey, _ := ed25519.GenerateKey(rand.Reader)
 	for alg, key := range map[string]crypto.Signer{"ES256": ecKey, "EdDSA": edKey} {
 		t.Run(alg, func(t *testing.T) {
-			privPEM := pkcs8PEM(t, key)
-			s := harness.Start(t, with(baseEnv(t, idp, privPEM), map[string]string{"JWT_ALGORITHM": alg}))
-			grant := call(t, http.MethodPost, s.URL+officePath, bearer, "", nil).json(t)["token"].(string)
+			privPEM := kit.PrivatePEM(t, key)
+			s := kit.Start(t, kit.ProductionEnv(idp, privPEM, debug, map[string]string{"JWT_ALGORITHM": alg}))
+			grant := kit.Post(t, s.URL+kit.OfficePath, kit.Bearer(bearer)).Token(t)
 			pubDER, _ := x509.MarshalPKIXPublicKey(key.Public())
 			dir := t.TempDir()
 			pubFile, privFile := filepath.Join(dir, "pub.pem"), filepath.Join(dir, "priv.pem")
 			os.WriteFile(pubFile, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pubDER}), 0o644)
 			os.WriteFile(privFile, []byte(privPEM), 0o600)
 			for _, f := range []string{pubFile, privFile} {
-				if _, stderr, err := harness.Run(t, nil, "token", "verify", "--public-key", f, "--issuer", gatepassIssuer, "--alg", alg, grant); err != nil {
-					t.Errorf("%s: %s", filepath.Base(f), harness.ExitError(err, stderr))
+				if _, stderr, err := kit.Run(t, nil, "token", "verify", "--public-key", f, "--issuer", gatepassIssuer, "--alg", alg, grant); err != nil {
+					t.Errorf("%s: %s", filepath.Base(f), kit.ExitError(err, stderr))
 				}
 			}
 			other, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 			otherDER, _ := x509.MarshalPKIXPublicKey(other.Public())
 			os.WriteFile(pubFile, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: otherDER}), 0o644)
-			if _, _, err := harness.Run(t, nil, "token", "verify", "--public-key", pubFile, "--issuer", gatepassIssuer, grant); err == nil {
+			if _, _, err := kit.Run(t, nil, "token", "verify", "--public-key", pubFile, "--issuer", gatepassIssuer, grant); err == nil {
 				t.Error("verified with another key")
 			}
 		})

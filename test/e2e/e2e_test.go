@@ -4,132 +4,51 @@
 package e2e_test
 
 import (
-	"crypto/rand"
-	"crypto/rsa"
-	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
-	"encoding/pem"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/gatepass/gatepass/test/harness"
+	"github.com/gatepass/gatepass/test/kit"
 )
 
-const (
-	supabaseSecret = "e2e-supabase-secret-of-more-than-32-bytes!"
-	wsURL          = "wss://office.test.example/ws"
-)
+// debug is the log level of every service here: the logs test checks that
+// even debug logs carry no secret.
+var debug = map[string]string{"LOG_LEVEL": "debug"}
 
-type service struct {
-	*harness.Process
-	idp *harness.IdentityProvider
-	key *rsa.PrivateKey
-}
-
-func genKey(t testing.TB, bits int) (*rsa.PrivateKey, string) {
+func startService(t *testing.T) *kit.Service {
 	t.Helper()
-	key, err := rsa.GenerateKey(rand.Reader, bits)
-	if err != nil {
-		t.Fatal(err)
-	}
-	der, _ := x509.MarshalPKCS8PrivateKey(key)
-	return key, string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))
+	return kit.StartService(t, debug)
 }
-
-func baseEnv(t testing.TB, idp *harness.IdentityProvider, keyPEM string) map[string]string {
-	env := map[string]string{
-		"APP_ENV":             "production",
-		"JWT_ISSUER":          "https://gatepass.test.example",
-		"JWT_AUDIENCE":        "office-router",
-		"JWT_PRIVATE_KEY":     keyPEM,
-		"WEBSOCKET_BASE_URL":  wsURL,
-		"SUPABASE_JWT_SECRET": supabaseSecret,
-		"LOG_LEVEL":           "debug",
-	}
-	for k, v := range idp.Env() {
-		env[k] = v
-	}
-	return env
-}
-
-func startService(t *testing.T) *service {
-	t.Helper()
-	idp := harness.NewIdentityProvider(t)
-	key, keyPEM := genKey(t, 2048)
-	return &service{Process: harness.Start(t, baseEnv(t, idp, keyPEM)), idp: idp, key: key}
-}
-
-type response struct {
-	Status int
-	Header http.Header
-	Body   []byte
-}
-
-func (r response) json(t *testing.T) map[string]any {
-	t.Helper()
-	var m map[string]any
-	if err := json.Unmarshal(r.Body, &m); err != nil {
-		t.Fatalf("body %q is not JSON: %v", r.Body, err)
-	}
-	return m
-}
-
-func call(t *testing.T, method, url, bearer, contentType string, body io.Reader) response {
-	t.Helper()
-	req, err := http.NewRequest(method, url, body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if bearer != "" {
-		req.Header.Set("Authorization", "Bearer "+bearer)
-	}
-	if contentType != "" {
-		req.Header.Set("Content-Type", contentType)
-	}
-	resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return response{Status: resp.StatusCode, Header: resp.Header, Body: b}
-}
-
-const (
-	officePath   = "/api/v1/cloudflare/request-access"
-	realtimePath = "/api/v1/realtime/token"
-)
 
 func TestOfficeAccessGrant(t *testing.T) {
 	s := startService(t)
-	bearer := s.idp.Token(t, "user_01HXYZ", "org_01HABC", "admin", 5*time.Minute)
+	bearer := s.IDP.Token(t, "user_01HXYZ", "org_01HABC", "admin", 5*time.Minute)
 	before := time.Now().Unix()
-	r := call(t, http.MethodPost, s.URL+officePath, bearer, "", nil)
+	r := kit.Post(t, s.URL+kit.OfficePath, kit.Bearer(bearer))
 	if r.Status != http.StatusOK {
 		t.Fatalf("status %d: %s", r.Status, r.Body)
 	}
 	if r.Header.Get("Cache-Control") != "no-store" {
 		t.Errorf("Cache-Control %q", r.Header.Get("Cache-Control"))
 	}
-	body := r.json(t)
-	if body["url"] != wsURL || body["tokenType"] != "Bearer" || body["expiresIn"] != float64(60) {
+	body := r.JSON(t)
+	if body["url"] != kit.OfficeURL || body["tokenType"] != "Bearer" || body["expiresIn"] != float64(60) {
 		t.Fatalf("body %s", r.Body)
 	}
 	token, _ := body["token"].(string)
-	got, err := verifyRS256(token, &s.key.PublicKey)
+	got, err := verifyRS256(token, &s.Key.PublicKey)
 	if err != nil {
 		t.Fatalf("token does not verify with the configured key: %v", err)
 	}
-	if got.Header["typ"] != "JWT" || got.Header["kid"] != rfc7638(&s.key.PublicKey) {
+	if got.Header["typ"] != "JWT" || got.Header["kid"] != kit.Thumbprint(&s.Key.PublicKey) {
 		t.Errorf("header %v", got.Header)
 	}
 	c := got.Claims
 	for name, want := range map[string]string{
-		"iss": "https://gatepass.test.example", "aud": "office-router", "sub": "user_01HXYZ",
+		"iss": kit.GrantIssuer, "aud": "office-router", "sub": "user_01HXYZ",
 		"userId": "user_01HXYZ", "orgId": "org_01HABC", "role": "admin",
 	} {
 		if c[name] != want {
@@ -154,11 +73,11 @@ func TestOfficeAccessGrant(t *testing.T) {
 	}
 
 	// Every grant has its own jti; an orgId in the body must match.
-	r2 := call(t, http.MethodPost, s.URL+officePath, bearer, "application/json", strings.NewReader(`{"orgId":"org_01HABC"}`))
+	r2 := kit.Post(t, s.URL+kit.OfficePath, kit.Bearer(bearer), kit.JSONBody(`{"orgId":"org_01HABC"}`))
 	if r2.Status != http.StatusOK {
 		t.Fatalf("matching orgId: status %d: %s", r2.Status, r2.Body)
 	}
-	second, err := verifyRS256(r2.json(t)["token"].(string), &s.key.PublicKey)
+	second, err := verifyRS256(r2.Token(t), &s.Key.PublicKey)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -167,7 +86,7 @@ func TestOfficeAccessGrant(t *testing.T) {
 	}
 
 	// The published JWKS names the same key.
-	jwksResp := call(t, http.MethodGet, s.URL+"/.well-known/jwks.json", "", "", nil)
+	jwksResp := kit.Get(t, s.URL+kit.JWKSPath)
 	if jwksResp.Status != http.StatusOK || !strings.HasPrefix(jwksResp.Header.Get("Content-Type"), "application/json") ||
 		jwksResp.Header.Get("Cache-Control") != "public, max-age=300" {
 		t.Fatalf("jwks: %d %v", jwksResp.Status, jwksResp.Header)
@@ -179,7 +98,7 @@ func TestOfficeAccessGrant(t *testing.T) {
 		t.Fatalf("jwks %s", jwksResp.Body)
 	}
 	k := set.Keys[0]
-	if k["kid"] != got.Header["kid"] || k["n"] != base64.RawURLEncoding.EncodeToString(s.key.N.Bytes()) ||
+	if k["kid"] != got.Header["kid"] || k["n"] != base64.RawURLEncoding.EncodeToString(s.Key.N.Bytes()) ||
 		k["use"] != "sig" || k["alg"] != "RS256" || k["d"] != "" {
 		t.Errorf("jwks key %v", k)
 	}
@@ -198,18 +117,18 @@ func TestRealtimeToken(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := call(t, http.MethodPost, s.URL+realtimePath, s.idp.Token(t, "user_9", tt.org, tt.role, time.Minute), "", nil)
+			r := kit.Post(t, s.URL+kit.RealtimePath, kit.Bearer(s.IDP.Token(t, "user_9", tt.org, tt.role, time.Minute)))
 			if r.Status != http.StatusOK {
 				t.Fatalf("status %d: %s", r.Status, r.Body)
 			}
 			if r.Header.Get("Cache-Control") != "no-store" {
 				t.Errorf("Cache-Control %q", r.Header.Get("Cache-Control"))
 			}
-			body := r.json(t)
+			body := r.JSON(t)
 			if body["tokenType"] != "Bearer" || body["expiresIn"] != float64(3600) {
 				t.Fatalf("body %s", r.Body)
 			}
-			got, err := verifyHS256(body["token"].(string), []byte(supabaseSecret))
+			got, err := verifyHS256(body["token"].(string), []byte(kit.SupabaseSecret))
 			if err != nil {
 				t.Fatalf("token does not verify with the Supabase secret: %v", err)
 			}

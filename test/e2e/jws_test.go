@@ -13,7 +13,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math/big"
 	"strings"
 )
 
@@ -78,14 +77,6 @@ func verifyHS256(token string, secret []byte) (jws, error) {
 	}
 	claims, err := decodeJSON(p)
 	return jws{Header: header, Claims: claims}, err
-}
-
-// rfc7638 is the JWK thumbprint of an RSA key, computed here by hand.
-func rfc7638(pub *rsa.PublicKey) string {
-	b64 := base64.RawURLEncoding.EncodeToString
-	canonical := `{"e":"` + b64(big.NewInt(int64(pub.E)).Bytes()) + `","kty":"RSA","n":"` + b64(pub.N.Bytes()) + `"}`
-	sum := sha256.Sum256([]byte(canonical))
-	return b64(sum[:])
 }
 
 func intClaim(c map[string]any, name string) (int64, error) {

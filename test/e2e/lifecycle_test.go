@@ -14,13 +14,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gatepass/gatepass/test/harness"
+	"github.com/gatepass/gatepass/test/kit"
 )
 
 func TestProductionStartFailsFastNamingEverySetting(t *testing.T) {
-	idp := harness.NewIdentityProvider(t)
-	_, goodPEM := genKey(t, 2048)
-	_, weakPEM := genKey(t, 1024)
+	idp := kit.NewIdentityProvider(t)
+	_, goodPEM := kit.NewRSAKey(t, 2048)
+	_, weakPEM := kit.NewRSAKey(t, 1024)
 	tests := []struct {
 		name string
 		env  map[string]string
@@ -28,26 +28,26 @@ func TestProductionStartFailsFastNamingEverySetting(t *testing.T) {
 	}{
 		{name: "nothing set", env: map[string]string{}, want: []string{
 			"JWT_ISSUER", "JWT_AUDIENCE", "JWT_PRIVATE_KEY", "WEBSOCKET_BASE_URL", "SUPABASE_JWT_SECRET", "AUTH_JWKS_URL", "AUTH_ISSUER"}},
-		{name: "weak key, short secret, http websocket", env: with(baseEnv(t, idp, weakPEM), map[string]string{
+		{name: "weak key, short secret, http websocket", env: kit.ProductionEnv(idp, weakPEM, debug, map[string]string{
 			"SUPABASE_JWT_SECRET": "short", "WEBSOCKET_BASE_URL": "https://office.example/ws"}),
 			want: []string{"JWT_PRIVATE_KEY: load signing key: RSA key is too short", "SUPABASE_JWT_SECRET: must be at least 32 bytes", "WEBSOCKET_BASE_URL: must be a ws:// or wss://"}},
-		{name: "unparsable PEM", env: with(baseEnv(t, idp, goodPEM), map[string]string{"JWT_PRIVATE_KEY": "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----"}),
+		{name: "unparsable PEM", env: kit.ProductionEnv(idp, goodPEM, debug, map[string]string{"JWT_PRIVATE_KEY": "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----"}),
 			want: []string{"JWT_PRIVATE_KEY: load signing key: key cannot be parsed"}},
-		{name: "two signing keys", env: with(baseEnv(t, idp, goodPEM), map[string]string{"JWT_PRIVATE_KEY": goodPEM + goodPEM}),
+		{name: "two signing keys", env: kit.ProductionEnv(idp, goodPEM, debug, map[string]string{"JWT_PRIVATE_KEY": goodPEM + goodPEM}),
 			want: []string{"JWT_PRIVATE_KEY: must hold exactly one key"}},
-		{name: "plain http JWKS off loopback", env: with(baseEnv(t, idp, goodPEM), map[string]string{"AUTH_JWKS_URL": "http://auth.example.com/jwks"}),
+		{name: "plain http JWKS off loopback", env: kit.ProductionEnv(idp, goodPEM, debug, map[string]string{"AUTH_JWKS_URL": "http://auth.example.com/jwks"}),
 			want: []string{"AUTH_JWKS_URL: JWKS URL must be https://"}},
-		{name: "HMAC and none in the allow-list", env: with(baseEnv(t, idp, goodPEM), map[string]string{"AUTH_ALGORITHMS": "RS256,HS256"}),
+		{name: "HMAC and none in the allow-list", env: kit.ProductionEnv(idp, goodPEM, debug, map[string]string{"AUTH_ALGORITHMS": "RS256,HS256"}),
 			want: []string{"AUTH_ALGORITHMS"}},
-		{name: "own issuer as identity issuer", env: with(baseEnv(t, idp, goodPEM), map[string]string{"AUTH_ISSUER": "https://gatepass.test.example"}),
+		{name: "own issuer as identity issuer", env: kit.ProductionEnv(idp, goodPEM, debug, map[string]string{"AUTH_ISSUER": kit.GrantIssuer}),
 			want: []string{"AUTH_ISSUER: must differ"}},
-		{name: "unknown environment", env: with(baseEnv(t, idp, goodPEM), map[string]string{"APP_ENV": "staging"}),
+		{name: "unknown environment", env: kit.ProductionEnv(idp, goodPEM, debug, map[string]string{"APP_ENV": "staging"}),
 			want: []string{"APP_ENV"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			env := with(tt.env, map[string]string{"HTTP_ADDR": harness.FreeAddr(t)})
-			_, stderr, err := harness.Run(t, env, "serve")
+			env := kit.With(tt.env, map[string]string{"HTTP_ADDR": kit.FreeAddr(t)})
+			_, stderr, err := kit.Run(t, env, "serve")
 			if exit, ok := err.(*exec.ExitError); !ok || exit.ExitCode() != 1 {
 				t.Fatalf("serve exited with %v, want exit 1; stderr: %s", err, stderr)
 			}
@@ -63,35 +63,24 @@ func TestProductionStartFailsFastNamingEverySetting(t *testing.T) {
 	}
 }
 
-func with(base, over map[string]string) map[string]string {
-	out := map[string]string{}
-	for k, v := range base {
-		out[k] = v
-	}
-	for k, v := range over {
-		out[k] = v
-	}
-	return out
-}
-
 func TestKeysFromFilesAndEscapedNewlines(t *testing.T) {
-	idp := harness.NewIdentityProvider(t)
-	key, keyPEM := genKey(t, 2048)
+	idp := kit.NewIdentityProvider(t)
+	key, keyPEM := kit.NewRSAKey(t, 2048)
 	dir := t.TempDir()
 	secretFile := filepath.Join(dir, "supabase-secret")
-	os.WriteFile(secretFile, []byte(supabaseSecret+"\n"), 0o600)
+	os.WriteFile(secretFile, []byte(kit.SupabaseSecret+"\n"), 0o600)
 	// PKCS#1 with literal \n, as a .env file carries it.
 	pkcs1 := string(pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)}))
 	escaped := strings.ReplaceAll(pkcs1, "\n", `\n`)
-	env := with(baseEnv(t, idp, escaped), map[string]string{"SUPABASE_JWT_SECRET": "", "SUPABASE_JWT_SECRET_FILE": secretFile})
-	s := harness.Start(t, env)
+	env := kit.ProductionEnv(idp, escaped, debug, map[string]string{"SUPABASE_JWT_SECRET": "", "SUPABASE_JWT_SECRET_FILE": secretFile})
+	s := kit.Start(t, env)
 	bearer := idp.Token(t, "user_1", "org_1", "member", time.Minute)
-	r := call(t, http.MethodPost, s.URL+officePath, bearer, "", nil)
-	if _, err := verifyRS256(r.json(t)["token"].(string), &key.PublicKey); err != nil {
+	r := kit.Post(t, s.URL+kit.OfficePath, kit.Bearer(bearer))
+	if _, err := verifyRS256(r.Token(t), &key.PublicKey); err != nil {
 		t.Fatalf("office token: %v", err)
 	}
-	r = call(t, http.MethodPost, s.URL+realtimePath, bearer, "", nil)
-	if _, err := verifyHS256(r.json(t)["token"].(string), []byte(supabaseSecret)); err != nil {
+	r = kit.Post(t, s.URL+kit.RealtimePath, kit.Bearer(bearer))
+	if _, err := verifyHS256(r.Token(t), []byte(kit.SupabaseSecret)); err != nil {
 		t.Fatalf("realtime token with the secret from a file: %v", err)
 	}
 	_ = keyPEM
@@ -99,10 +88,10 @@ func TestKeysFromFilesAndEscapedNewlines(t *testing.T) {
 
 func TestLogsNeverCarryTokensOrSecrets(t *testing.T) {
 	s := startService(t)
-	bearer := s.idp.Token(t, "user_1", "org_1", "member", time.Minute)
-	call(t, http.MethodPost, s.URL+officePath, bearer, "", nil)
-	call(t, http.MethodPost, s.URL+realtimePath, bearer, "", nil)
-	call(t, http.MethodPost, s.URL+officePath, "garbage."+bearer, "", nil)
+	bearer := s.IDP.Token(t, "user_1", "org_1", "member", time.Minute)
+	kit.Post(t, s.URL+kit.OfficePath, kit.Bearer(bearer))
+	kit.Post(t, s.URL+kit.RealtimePath, kit.Bearer(bearer))
+	kit.Post(t, s.URL+kit.OfficePath, kit.Bearer("garbage."+bearer))
 	s.Signal(syscall.SIGTERM)
 	if err := s.Wait(10 * time.Second); err != nil {
 		t.Fatalf("exit: %v", err)
@@ -111,7 +100,7 @@ func TestLogsNeverCarryTokensOrSecrets(t *testing.T) {
 	if !strings.Contains(logs, `"user_id":"user_1"`) || !strings.Contains(logs, `"route":"/api/v1/cloudflare/request-access"`) {
 		t.Fatalf("request logs missing:\n%s", logs)
 	}
-	for _, secret := range []string{"eyJ", supabaseSecret, "PRIVATE KEY", "Bearer "} {
+	for _, secret := range []string{"eyJ", kit.SupabaseSecret, "PRIVATE KEY", "Bearer "} {
 		if strings.Contains(logs, secret) {
 			t.Errorf("logs contain %q", secret)
 		}
@@ -138,13 +127,13 @@ func TestDevelopmentQuickstart(t *testing.T) {
 	env := map[string]string{"APP_ENV": "development", "DEV_DIR": filepath.Join(dir, "dev")}
 	// Before the server made its folder, dev-token says so rather than
 	// minting with a key the server would not know.
-	if _, stderr, err := harness.Run(t, env, "dev-token"); err == nil || !strings.Contains(stderr, "start the server first") {
+	if _, stderr, err := kit.Run(t, env, "dev-token"); err == nil || !strings.Contains(stderr, "start the server first") {
 		t.Fatalf("dev-token before the server: %v %s", err, stderr)
 	}
-	if _, stderr, err := harness.Run(t, map[string]string{}, "dev-token"); err == nil || !strings.Contains(stderr, "APP_ENV=development") {
+	if _, stderr, err := kit.Run(t, map[string]string{}, "dev-token"); err == nil || !strings.Contains(stderr, "APP_ENV=development") {
 		t.Fatalf("dev-token without APP_ENV: %v %s", err, stderr)
 	}
-	s := harness.Start(t, env)
+	s := kit.Start(t, env)
 	deadline := time.Now().Add(5 * time.Second)
 	curls := regexp.MustCompile(`curl -sS -X POST (\S+) -H 'Authorization: Bearer (\S+)'`)
 	var found [][]string
@@ -160,9 +149,9 @@ func TestDevelopmentQuickstart(t *testing.T) {
 		t.Fatalf("want five curl lines, stdout:\n%s", s.Stdout.String())
 	}
 	found = found[:2]
-	pubPEM, stderr, err := harness.Run(t, env, "keys", "public")
+	pubPEM, stderr, err := kit.Run(t, env, "keys", "public")
 	if err != nil {
-		t.Fatalf("keys public: %s", harness.ExitError(err, stderr))
+		t.Fatalf("keys public: %s", kit.ExitError(err, stderr))
 	}
 	block, _ := pem.Decode([]byte(pubPEM))
 	if block == nil || block.Type != "PUBLIC KEY" {
@@ -174,12 +163,12 @@ func TestDevelopmentQuickstart(t *testing.T) {
 	}
 	for _, m := range found {
 		url, bearer := m[1], m[2]
-		r := call(t, http.MethodPost, url, bearer, "", nil)
+		r := kit.Post(t, url, kit.Bearer(bearer))
 		if r.Status != http.StatusOK {
 			t.Fatalf("%s: %d %s", url, r.Status, r.Body)
 		}
-		if strings.HasSuffix(url, officePath) {
-			got, err := verifyRS256(r.json(t)["token"].(string), pub.(*rsa.PublicKey))
+		if strings.HasSuffix(url, kit.OfficePath) {
+			got, err := verifyRS256(r.Token(t), pub.(*rsa.PublicKey))
 			if err != nil {
 				t.Fatalf("development grant does not verify with keys public: %v", err)
 			}
@@ -189,24 +178,24 @@ func TestDevelopmentQuickstart(t *testing.T) {
 		}
 	}
 	// dev-token mints more identities that the server accepts.
-	other, stderr, err := harness.Run(t, env, "dev-token", "--user", "user_x", "--org", "org_x", "--role", "viewer")
+	other, stderr, err := kit.Run(t, env, "dev-token", "--user", "user_x", "--org", "org_x", "--role", "viewer")
 	if err != nil {
-		t.Fatalf("dev-token: %s", harness.ExitError(err, stderr))
+		t.Fatalf("dev-token: %s", kit.ExitError(err, stderr))
 	}
-	r := call(t, http.MethodPost, s.URL+realtimePath, strings.TrimSpace(other), "", nil)
+	r := kit.Post(t, s.URL+kit.RealtimePath, kit.Bearer(strings.TrimSpace(other)))
 	if r.Status != http.StatusOK {
 		t.Fatalf("dev-token identity: %d %s", r.Status, r.Body)
 	}
 	// Key material is kept across restarts.
 	s.Kill()
 	before, _ := os.ReadFile(filepath.Join(dir, "dev", "office-key.pem"))
-	harness.Start(t, env)
+	kit.Start(t, env)
 	after, _ := os.ReadFile(filepath.Join(dir, "dev", "office-key.pem"))
 	if len(before) == 0 || string(before) != string(after) {
 		t.Error("development key changed across restarts")
 	}
 	// Development tokens never work in production, and dev-token refuses.
-	if _, _, err := harness.Run(t, map[string]string{"APP_ENV": "production", "DEV_DIR": filepath.Join(dir, "dev")}, "dev-token"); err == nil {
+	if _, _, err := kit.Run(t, map[string]string{"APP_ENV": "production", "DEV_DIR": filepath.Join(dir, "dev")}, "dev-token"); err == nil {
 		t.Error("dev-token ran in production")
 	}
 }
@@ -215,10 +204,10 @@ func TestDevelopmentQuickstart(t *testing.T) {
 // still answers, says it is not ready, and closes keep-alive connections
 // after each response, so a load balancer and its clients move on.
 func TestSIGTERMDrainsBeforeClosing(t *testing.T) {
-	idp := harness.NewIdentityProvider(t)
-	_, keyPEM := genKey(t, 2048)
-	s := harness.Start(t, with(baseEnv(t, idp, keyPEM), map[string]string{"HTTP_DRAIN_DELAY": "2s", "HTTP_SHUTDOWN_TIMEOUT": "10s"}))
-	if code, _ := readiness(t, s.URL); code != 200 {
+	idp := kit.NewIdentityProvider(t)
+	_, keyPEM := kit.NewRSAKey(t, 2048)
+	s := kit.Start(t, kit.ProductionEnv(idp, keyPEM, debug, map[string]string{"HTTP_DRAIN_DELAY": "2s", "HTTP_SHUTDOWN_TIMEOUT": "10s"}))
+	if code, _ := kit.Ready(t, s.URL); code != 200 {
 		t.Fatalf("readyz before SIGTERM: %d", code)
 	}
 	if err := s.Signal(syscall.SIGTERM); err != nil {
@@ -226,19 +215,18 @@ func TestSIGTERMDrainsBeforeClosing(t *testing.T) {
 	}
 	deadline := time.Now().Add(1500 * time.Millisecond)
 	var code int
-	var body map[string]any
+	var body kit.Readiness
 	for time.Now().Before(deadline) {
-		if code, body = readiness(t, s.URL); code == 503 {
+		if code, body = kit.Ready(t, s.URL); code == 503 {
 			break
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	checks, _ := body["checks"].(map[string]any)
-	if code != 503 || checks["lifecycle"] == nil {
+	if _, draining := body.Checks["lifecycle"]; code != 503 || !draining {
 		t.Fatalf("readyz while draining: %d %v", code, body)
 	}
 	bearer := idp.Token(t, "user_1", "org_1", "member", time.Minute)
-	req, _ := http.NewRequest(http.MethodPost, s.URL+realtimePath, nil)
+	req, _ := http.NewRequest(http.MethodPost, s.URL+kit.RealtimePath, nil)
 	req.Header.Set("Authorization", "Bearer "+bearer)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

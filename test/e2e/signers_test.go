@@ -13,14 +13,13 @@ import (
 	"encoding/pem"
 	"fmt"
 	"math/big"
-	"net/http"
 	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/gatepass/gatepass/adapters/pkcs11signer/softhsmtest"
-	"github.com/gatepass/gatepass/test/harness"
+	"github.com/gatepass/gatepass/test/kit"
 )
 
 // verifyAsymmetric checks a JWS with the standard library only, for the
@@ -62,33 +61,6 @@ func verifyAsymmetric(token string, pub crypto.PublicKey) (jws, error) {
 	return jws{Header: header, Claims: claims}, err
 }
 
-func pkcs8PEM(t *testing.T, key crypto.Signer) string {
-	der, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))
-}
-
-func readiness(t *testing.T, url string) (int, map[string]any) {
-	t.Helper()
-	resp, err := http.Get(url + "/readyz")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var body map[string]any
-	json.NewDecoder(resp.Body).Decode(&body)
-	return resp.StatusCode, body
-}
-
-func signerDetail(body map[string]any) string {
-	checks, _ := body["checks"].(map[string]any)
-	signer, _ := checks["signer"].(map[string]any)
-	d, _ := signer["detail"].(string)
-	return d
-}
-
 // TestSignersAndAlgorithms starts the real binary with each signer backend
 // and algorithm, and verifies its grants with the standard library.
 func TestSignersAndAlgorithms(t *testing.T) {
@@ -110,31 +82,31 @@ func TestSignersAndAlgorithms(t *testing.T) {
 		{"go", "EdDSA", edKey, "go"},
 		{"openssl", "EdDSA", edKey, "openssl"},
 	}
-	idp := harness.NewIdentityProvider(t)
+	idp := kit.NewIdentityProvider(t)
 	bearer := idp.Token(t, "user_1", "org_1", "admin", 5*time.Minute)
 	for _, tt := range tests {
 		t.Run(tt.signer+"/"+tt.alg, func(t *testing.T) {
-			env := with(baseEnv(t, idp, pkcs8PEM(t, tt.key)), map[string]string{"JWT_SIGNER": tt.signer, "JWT_ALGORITHM": tt.alg})
-			s := harness.Start(t, env)
+			env := kit.ProductionEnv(idp, kit.PrivatePEM(t, tt.key), debug, map[string]string{"JWT_SIGNER": tt.signer, "JWT_ALGORITHM": tt.alg})
+			s := kit.Start(t, env)
 			checkGrant(t, s, bearer, tt.alg, tt.key.Public(), tt.wantBackend)
 		})
 	}
 }
 
-func checkGrant(t *testing.T, s *harness.Process, bearer, alg string, pub crypto.PublicKey, backend string) {
+func checkGrant(t *testing.T, s *kit.Process, bearer, alg string, pub crypto.PublicKey, backend string) {
 	t.Helper()
-	code, body := readiness(t, s.AdminURL)
-	if code != 200 || !strings.HasPrefix(signerDetail(body), backend+" "+alg+" ") {
+	code, body := kit.Ready(t, s.AdminURL)
+	if code != 200 || !strings.HasPrefix(body.Checks["signer"].Detail, backend+" "+alg+" ") {
 		t.Fatalf("readyz %d %v, want signer %s %s", code, body, backend, alg)
 	}
-	if code, body := readiness(t, s.URL); code != 200 || signerDetail(body) == "" {
+	if code, body := kit.Ready(t, s.URL); code != 200 || body.Checks["signer"].Detail == "" {
 		t.Fatalf("public readyz %d %v", code, body)
 	}
-	r := call(t, http.MethodPost, s.URL+officePath, bearer, "", nil)
+	r := kit.Post(t, s.URL+kit.OfficePath, kit.Bearer(bearer))
 	if r.Status != 200 {
 		t.Fatalf("grant: %d %s", r.Status, r.Body)
 	}
-	got, err := verifyAsymmetric(r.json(t)["token"].(string), pub)
+	got, err := verifyAsymmetric(r.Token(t), pub)
 	if err != nil {
 		t.Fatalf("grant does not verify: %v", err)
 	}
@@ -142,7 +114,7 @@ func checkGrant(t *testing.T, s *harness.Process, bearer, alg string, pub crypto
 		t.Fatalf("header %v claims %v", got.Header, got.Claims)
 	}
 	var set struct{ Keys []map[string]string }
-	if err := json.Unmarshal(call(t, http.MethodGet, s.URL+"/.well-known/jwks.json", "", "", nil).Body, &set); err != nil || len(set.Keys) != 1 {
+	if err := json.Unmarshal(kit.Get(t, s.URL+kit.JWKSPath).Body, &set); err != nil || len(set.Keys) != 1 {
 		t.Fatalf("jwks: %v", err)
 	}
 	if set.Keys[0]["alg"] != alg || set.Keys[0]["kid"] != got.Header["kid"] {
@@ -153,23 +125,23 @@ func checkGrant(t *testing.T, s *harness.Process, bearer, alg string, pub crypto
 // TestPKCS11Signer signs inside a SoftHSM2 token that the test initialises;
 // the private key is generated there and never leaves it.
 func TestPKCS11Signer(t *testing.T) {
-	idp := harness.NewIdentityProvider(t)
+	idp := kit.NewIdentityProvider(t)
 	bearer := idp.Token(t, "user_1", "org_1", "admin", 5*time.Minute)
 	for _, alg := range []string{"RS256", "ES256"} {
 		t.Run(alg, func(t *testing.T) {
 			tok := softhsmtest.New(t)
 			tok.Generate(t, alg, "office-"+alg)
 			cfg := tok.Config("office-" + alg)
-			env := with(baseEnv(t, idp, ""), map[string]string{
+			env := kit.ProductionEnv(idp, "", debug, map[string]string{
 				"JWT_PRIVATE_KEY": "", "JWT_SIGNER": "pkcs11", "JWT_ALGORITHM": alg,
 				"PKCS11_MODULE": cfg.Module, "PKCS11_TOKEN_LABEL": cfg.TokenLabel, "PKCS11_PIN": cfg.PIN, "PKCS11_KEY_LABEL": cfg.KeyLabel,
 				"SOFTHSM2_CONF": os.Getenv("SOFTHSM2_CONF"),
 			})
-			s := harness.Start(t, env)
+			s := kit.Start(t, env)
 			// The token's public key, as the server publishes it.
-			pubPEM, stderr, err := harness.Run(t, env, "keys", "public")
+			pubPEM, stderr, err := kit.Run(t, env, "keys", "public")
 			if err != nil {
-				t.Fatalf("keys public: %s", harness.ExitError(err, stderr))
+				t.Fatalf("keys public: %s", kit.ExitError(err, stderr))
 			}
 			block, _ := pem.Decode([]byte(pubPEM))
 			if block == nil {
@@ -190,12 +162,12 @@ func TestPKCS11Signer(t *testing.T) {
 		tok := softhsmtest.New(t)
 		tok.Generate(t, "RS256", "office")
 		cfg := tok.Config("office")
-		env := with(baseEnv(t, idp, ""), map[string]string{
+		env := kit.ProductionEnv(idp, "", debug, map[string]string{
 			"JWT_PRIVATE_KEY": "", "JWT_SIGNER": "pkcs11", "PKCS11_MODULE": cfg.Module, "PKCS11_TOKEN_LABEL": cfg.TokenLabel,
 			"PKCS11_PIN": "wrong-pin-7d1e", "PKCS11_KEY_LABEL": cfg.KeyLabel, "SOFTHSM2_CONF": os.Getenv("SOFTHSM2_CONF"),
-			"HTTP_ADDR": harness.FreeAddr(t), "ADMIN_ADDR": harness.FreeAddr(t),
+			"HTTP_ADDR": kit.FreeAddr(t), "ADMIN_ADDR": kit.FreeAddr(t),
 		})
-		_, stderr, err := harness.Run(t, env, "serve")
+		_, stderr, err := kit.Run(t, env, "serve")
 		if err == nil || !strings.Contains(stderr, "JWT_SIGNER=pkcs11") || strings.Contains(stderr, "wrong-pin-7d1e") {
 			t.Fatalf("start with a wrong PIN: %v\n%s", err, stderr)
 		}
@@ -203,19 +175,19 @@ func TestPKCS11Signer(t *testing.T) {
 }
 
 func TestKeyMustFitTheAlgorithm(t *testing.T) {
-	idp := harness.NewIdentityProvider(t)
+	idp := kit.NewIdentityProvider(t)
 	ecKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	_, rsaPEM := genKey(t, 2048)
+	_, rsaPEM := kit.NewRSAKey(t, 2048)
 	tests := []struct{ name, alg, key string }{
-		{"EC key for RS256", "RS256", pkcs8PEM(t, ecKey)},
+		{"EC key for RS256", "RS256", kit.PrivatePEM(t, ecKey)},
 		{"RSA key for ES256", "ES256", rsaPEM},
 		{"RSA key for EdDSA", "EdDSA", rsaPEM},
 		{"unknown algorithm", "HS256", rsaPEM},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			env := with(baseEnv(t, idp, tt.key), map[string]string{"JWT_ALGORITHM": tt.alg, "HTTP_ADDR": harness.FreeAddr(t)})
-			_, stderr, err := harness.Run(t, env, "serve")
+			env := kit.ProductionEnv(idp, tt.key, debug, map[string]string{"JWT_ALGORITHM": tt.alg, "HTTP_ADDR": kit.FreeAddr(t)})
+			_, stderr, err := kit.Run(t, env, "serve")
 			if err == nil || !strings.Contains(stderr, "JWT_") {
 				t.Fatalf("started: %v\n%s", err, stderr)
 			}

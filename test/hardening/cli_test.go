@@ -12,7 +12,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
-	"github.com/gatepass/gatepass/test/harness"
+	"github.com/gatepass/gatepass/test/kit"
 )
 
 // TestTokenVerifyAppliesTheServiceRules: `gatepass token verify` said
@@ -63,10 +63,10 @@ func TestTokenVerifyAppliesTheServiceRules(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, stderr, err := harness.Run(t, nil, append([]string{"token", "verify"}, tt.args...)...)
+			_, stderr, err := kit.Run(t, nil, append([]string{"token", "verify"}, tt.args...)...)
 			if tt.valid {
 				if err != nil || !strings.Contains("\n"+stderr, "\nVALID\n") {
-					t.Fatalf("refused: %s", harness.ExitError(err, stderr))
+					t.Fatalf("refused: %s", kit.ExitError(err, stderr))
 				}
 				return
 			}

@@ -8,7 +8,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
-	"github.com/gatepass/gatepass/test/harness"
+	"github.com/gatepass/gatepass/test/kit"
 )
 
 // TestClientLeavingMidRefreshDoesNotBlockTheNewKey: the provider rotates
@@ -20,7 +20,7 @@ import (
 func TestClientLeavingMidRefreshDoesNotBlockTheNewKey(t *testing.T) {
 	oldKey, newKey := newKey(t, "key-old", 2048), newKey(t, "key-new", 2048)
 	p := newIDP(t, oldKey)
-	gp := harness.Start(t, p.env(t, map[string]string{"AUTH_JWKS_TIMEOUT": "20s", "AUTH_JWKS_UNKNOWN_KID_INTERVAL": "1m"}))
+	gp := kit.Start(t, p.env(t, map[string]string{"AUTH_JWKS_TIMEOUT": "20s", "AUTH_JWKS_UNKNOWN_KID_INTERVAL": "1m"}))
 	if code := status(t, gp, oldKey.token(t)); code != http.StatusOK {
 		t.Fatalf("old key before the rotation: %d", code)
 	}
@@ -58,7 +58,7 @@ func TestClientLeavingMidRefreshDoesNotBlockTheNewKey(t *testing.T) {
 func TestWeakKeyInTheJWKSIsNotUsed(t *testing.T) {
 	good, weak := newKey(t, "good", 2048), newKey(t, "weak", 1024)
 	p := newIDP(t, good, weak)
-	gp := harness.Start(t, p.env(t, nil))
+	gp := kit.Start(t, p.env(t, nil))
 	if code := status(t, gp, good.token(t)); code != http.StatusOK {
 		t.Fatalf("token of the 2048-bit key: %d", code)
 	}
@@ -73,7 +73,7 @@ func TestWeakKeyInTheJWKSIsNotUsed(t *testing.T) {
 func TestOversizeJWKSIsRefusedWithoutBlowingMemory(t *testing.T) {
 	key := newKey(t, "k1", 2048)
 	p := newIDP(t, key)
-	gp := harness.Start(t, p.env(t, map[string]string{"AUTH_JWKS_REFRESH_INTERVAL": "300ms"}))
+	gp := kit.Start(t, p.env(t, map[string]string{"AUTH_JWKS_REFRESH_INTERVAL": "300ms"}))
 	if code := status(t, gp, key.token(t)); code != http.StatusOK {
 		t.Fatalf("before: %d", code)
 	}
@@ -95,7 +95,7 @@ func TestOversizeJWKSIsRefusedWithoutBlowingMemory(t *testing.T) {
 			t.Errorf("answer %d: gatepass read %d MiB of it", i, n>>20)
 		}
 	}
-	m := harness.Scrape(t, gp.AdminURL+"/metrics")
+	m := kit.Scrape(t, gp.AdminURL+"/metrics")
 	// The heap obtained from the OS never shrinks: it shows the peak.
 	if heap := m.Sum("go_memstats_heap_sys_bytes"); heap > 128<<20 {
 		t.Errorf("heap grew to %.0f MiB", heap/(1<<20))
@@ -110,7 +110,7 @@ func TestOversizeJWKSIsRefusedWithoutBlowingMemory(t *testing.T) {
 func TestRemovedKeyStopsVerifyingAfterARefresh(t *testing.T) {
 	stay, leave := newKey(t, "stay", 2048), newKey(t, "leave", 2048)
 	p := newIDP(t, stay, leave)
-	gp := harness.Start(t, p.env(t, map[string]string{"AUTH_JWKS_REFRESH_INTERVAL": "300ms"}))
+	gp := kit.Start(t, p.env(t, map[string]string{"AUTH_JWKS_REFRESH_INTERVAL": "300ms"}))
 	if code := status(t, gp, leave.token(t)); code != http.StatusOK {
 		t.Fatalf("before removal: %d", code)
 	}
@@ -132,7 +132,7 @@ func TestRemovedKeyStopsVerifyingAfterARefresh(t *testing.T) {
 func TestTokenOfAnotherTypeIsRefused(t *testing.T) {
 	key := newKey(t, "k1", 2048)
 	p := newIDP(t, key)
-	gp := harness.Start(t, p.env(t, nil))
+	gp := kit.Start(t, p.env(t, nil))
 	for typ, want := range map[string]int{
 		"logout+jwt": http.StatusUnauthorized, "id_token+jwt": http.StatusUnauthorized, "secevent+jwt": http.StatusUnauthorized,
 		"at+jwt": http.StatusOK, "JWT": http.StatusOK, "application/at+JWT": http.StatusOK,
@@ -150,7 +150,7 @@ func TestTokenOfAnotherTypeIsRefused(t *testing.T) {
 func TestMalformedIdentityClaimsAreRefused(t *testing.T) {
 	key := newKey(t, "k1", 2048)
 	p := newIDP(t, key)
-	gp := harness.Start(t, p.env(t, nil))
+	gp := kit.Start(t, p.env(t, nil))
 	edit := func(f func(jwt.MapClaims)) string {
 		c := claims("user_1", "org_1", "admin")
 		f(c)

@@ -25,7 +25,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
-	"github.com/gatepass/gatepass/test/harness"
+	"github.com/gatepass/gatepass/test/kit"
 )
 
 const (
@@ -218,7 +218,7 @@ func (p *idp) env(t testing.TB, extra map[string]string) map[string]string {
 }
 
 // office asks gp for an office grant with bearer and returns the status.
-func office(t testing.TB, ctx context.Context, gp *harness.Process, bearer string) (int, error) {
+func office(t testing.TB, ctx context.Context, gp *kit.Process, bearer string) (int, error) {
 	t.Helper()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, gp.URL+officePath, nil)
 	if err != nil {
@@ -235,7 +235,7 @@ func office(t testing.TB, ctx context.Context, gp *harness.Process, bearer strin
 }
 
 // status is office that fails the test when the call itself fails.
-func status(t testing.TB, gp *harness.Process, bearer string) int {
+func status(t testing.TB, gp *kit.Process, bearer string) int {
 	t.Helper()
 	code, err := office(t, context.Background(), gp, bearer)
 	if err != nil {

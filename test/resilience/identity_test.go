@@ -12,87 +12,87 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
-	"github.com/gatepass/gatepass/test/harness"
+	"github.com/gatepass/gatepass/test/kit"
 )
 
 // noCache makes every request reach the identity verifier.
 var noCache = map[string]string{"AUTH_CACHE_SIZE": "0"}
 
 func TestIdentityJWKSDownAtStart(t *testing.T) {
-	idp := harness.NewIdentityProvider(t)
-	idp.Down.Store(true)
-	// harness.Start waits for /healthz, which is liveness: gatepass serves
+	idp := kit.NewIdentityProvider(t)
+	idp.SetJWKS(kit.JWKSDown)
+	// kit.Start waits for /healthz, which is liveness: gatepass serves
 	// while it keeps trying to fetch the keys.
-	p := harness.Start(t, productionEnv(idp, noCache))
+	p := kit.Start(t, productionEnv(t, idp, noCache))
 	alice := idp.Token(t, "user_alice", "org_1", "member", 10*time.Minute)
 
 	for _, base := range []string{p.AdminURL, p.URL} {
-		status, body := ready(t, base)
+		status, body := kit.Ready(t, base)
 		if status != http.StatusServiceUnavailable || body.Status != "not_ready" || body.Checks["identity_keys"].Status != "failing" ||
 			body.Checks["signer"].Status != "ok" {
 			t.Fatalf("%s/readyz with the JWKS down: %d %+v, want 503 with identity_keys failing", base, status, body)
 		}
 	}
-	wantProblem(t, "office without identity keys", post(t, p.URL+officePath, alice), http.StatusUnauthorized, "invalid_token")
-	wantProblem(t, "realtime without identity keys", post(t, p.URL+realtimePath, alice), http.StatusUnauthorized, "invalid_token")
+	kit.WantProblem(t, "office without identity keys", kit.Post(t, p.URL+kit.OfficePath, kit.Bearer(alice)), http.StatusUnauthorized, "invalid_token")
+	kit.WantProblem(t, "realtime without identity keys", kit.Post(t, p.URL+kit.RealtimePath, kit.Bearer(alice)), http.StatusUnauthorized, "invalid_token")
 	// Let a retry or two fail before the provider comes back.
-	if !eventually(5*time.Second, 50*time.Millisecond, func() bool { return idp.Fetches.Load() >= 2 }) {
+	if !kit.Eventually(5*time.Second, 50*time.Millisecond, func() bool { return idp.Fetches.Load() >= 2 }) {
 		t.Fatalf("gatepass fetched the JWKS %d times in 5s while it was down, want retries", idp.Fetches.Load())
 	}
 
-	idp.Down.Store(false)
+	idp.SetJWKS(kit.JWKSUp)
 	up := time.Now()
 	// Retries back off 0.5s doubling; after about a second down the next
 	// one comes within a few seconds. The bound is generous for a loaded
 	// machine.
-	if !eventually(15*time.Second, 100*time.Millisecond, func() bool {
-		status, _ := ready(t, p.AdminURL)
+	if !kit.Eventually(15*time.Second, 100*time.Millisecond, func() bool {
+		status, _ := kit.Ready(t, p.AdminURL)
 		return status == http.StatusOK
 	}) {
-		_, body := ready(t, p.AdminURL)
+		_, body := kit.Ready(t, p.AdminURL)
 		t.Fatalf("not ready 15s after the JWKS came back: %+v\n%s", body, p.Logs())
 	}
 	t.Logf("ready %s after the JWKS came back", time.Since(up).Round(time.Millisecond))
-	wantStatus(t, "office once the keys are in", post(t, p.URL+officePath, alice), http.StatusOK)
-	wantStatus(t, "realtime once the keys are in", post(t, p.URL+realtimePath, alice), http.StatusOK)
+	kit.WantStatus(t, "office once the keys are in", kit.Post(t, p.URL+kit.OfficePath, kit.Bearer(alice)), http.StatusOK)
+	kit.WantStatus(t, "realtime once the keys are in", kit.Post(t, p.URL+kit.RealtimePath, kit.Bearer(alice)), http.StatusOK)
 }
 
 func TestIdentityJWKSDownLaterKeepsKeys(t *testing.T) {
-	idp := harness.NewIdentityProvider(t)
-	p := harness.Start(t, productionEnv(idp, with(noCache, map[string]string{"AUTH_JWKS_REFRESH_INTERVAL": "200ms"})))
+	idp := kit.NewIdentityProvider(t)
+	p := kit.Start(t, productionEnv(t, idp, noCache, map[string]string{"AUTH_JWKS_REFRESH_INTERVAL": "200ms"}))
 	alice := idp.Token(t, "user_alice", "org_1", "member", 10*time.Minute)
-	wantStatus(t, "office with the JWKS up", post(t, p.URL+officePath, alice), http.StatusOK)
+	kit.WantStatus(t, "office with the JWKS up", kit.Post(t, p.URL+kit.OfficePath, kit.Bearer(alice)), http.StatusOK)
 
-	idp.Down.Store(true)
+	idp.SetJWKS(kit.JWKSDown)
 	down := idp.Fetches.Load()
 	// Several background refreshes must fail while down.
-	if !eventually(10*time.Second, 50*time.Millisecond, func() bool { return idp.Fetches.Load() >= down+3 }) {
+	if !kit.Eventually(10*time.Second, 50*time.Millisecond, func() bool { return idp.Fetches.Load() >= down+3 }) {
 		t.Fatalf("only %d refreshes in 10s at a 200ms interval", idp.Fetches.Load()-down)
 	}
-	if !eventually(5*time.Second, 100*time.Millisecond, func() bool {
-		return harness.Scrape(t, p.AdminURL+"/metrics").Sum("gatepass_identity_key_refreshes_total", "result", "error") >= 1
+	if !kit.Eventually(5*time.Second, 100*time.Millisecond, func() bool {
+		return kit.Scrape(t, p.AdminURL+"/metrics").Sum("gatepass_identity_key_refreshes_total", "result", "error") >= 1
 	}) {
 		t.Errorf("no failed refresh counted in gatepass_identity_key_refreshes_total{result=\"error\"}")
 	}
 	for i := range 5 {
 		// A fresh token each time: nothing but the keys in hand verifies it.
 		bob := idp.Token(t, fmt.Sprintf("user_bob_%d", i), "org_1", "member", 10*time.Minute)
-		wantStatus(t, fmt.Sprintf("office with the JWKS down #%d", i+1), post(t, p.URL+officePath, bob), http.StatusOK)
-		wantStatus(t, fmt.Sprintf("realtime with the JWKS down #%d", i+1), post(t, p.URL+realtimePath, bob), http.StatusOK)
+		kit.WantStatus(t, fmt.Sprintf("office with the JWKS down #%d", i+1), kit.Post(t, p.URL+kit.OfficePath, kit.Bearer(bob)), http.StatusOK)
+		kit.WantStatus(t, fmt.Sprintf("realtime with the JWKS down #%d", i+1), kit.Post(t, p.URL+kit.RealtimePath, kit.Bearer(bob)), http.StatusOK)
 	}
-	if status, body := ready(t, p.AdminURL); status != http.StatusOK || body.Checks["identity_keys"].Status != "ok" {
+	if status, body := kit.Ready(t, p.AdminURL); status != http.StatusOK || body.Checks["identity_keys"].Status != "ok" {
 		t.Errorf("/readyz with the JWKS down after start: %d %+v, want ready on the cached keys", status, body)
 	}
-	idp.Down.Store(false)
-	wantStatus(t, "office after the JWKS came back", post(t, p.URL+officePath, alice), http.StatusOK)
+	idp.SetJWKS(kit.JWKSUp)
+	kit.WantStatus(t, "office after the JWKS came back", kit.Post(t, p.URL+kit.OfficePath, kit.Bearer(alice)), http.StatusOK)
 }
 
 func TestUnknownKIDFloodRefreshesAtMostOnce(t *testing.T) {
-	idp := harness.NewIdentityProvider(t)
+	idp := kit.NewIdentityProvider(t)
 	// Failed authentications are limited per address; this test counts
 	// verifications, so the budget is out of the way.
-	p := harness.Start(t, productionEnv(idp, with(noCache, map[string]string{"RATE_LIMIT_AUTH_FAILURE_BURST": "100000"})))
-	wantStatus(t, "warm-up", post(t, p.URL+officePath, idp.Token(t, "user_alice", "org_1", "member", 10*time.Minute)), http.StatusOK)
+	p := kit.Start(t, productionEnv(t, idp, noCache, map[string]string{"RATE_LIMIT_AUTH_FAILURE_BURST": "100000"}))
+	kit.WantStatus(t, "warm-up", kit.Post(t, p.URL+kit.OfficePath, kit.Bearer(idp.Token(t, "user_alice", "org_1", "member", 10*time.Minute))), http.StatusOK)
 	before := idp.Fetches.Load()
 
 	const flood, workers = 200, 8
@@ -115,12 +115,12 @@ func TestUnknownKIDFloodRefreshesAtMostOnce(t *testing.T) {
 	for range workers {
 		wg.Go(func() {
 			for tok := range tokens {
-				r, err := callErr(client, http.MethodPost, p.URL+officePath, tok)
+				r, err := kit.Do(kit.Client, http.MethodPost, p.URL+kit.OfficePath, kit.Bearer(tok))
 				key := fmt.Sprint(r.Status)
 				if err != nil {
 					key = "error: " + err.Error()
 				} else if r.Status == http.StatusUnauthorized {
-					var pr problem
+					var pr kit.Problem
 					if jsonErr := json.Unmarshal(r.Body, &pr); jsonErr == nil {
 						key += " " + pr.Code
 					}
@@ -140,5 +140,5 @@ func TestUnknownKIDFloodRefreshesAtMostOnce(t *testing.T) {
 		t.Errorf("the flood made %d JWKS fetches, want at most 2", grew)
 	}
 	t.Logf("%d tokens with unknown kids: %v, %d JWKS fetches", flood, answers, grew)
-	wantStatus(t, "valid token after the flood", post(t, p.URL+officePath, idp.Token(t, "user_bob", "org_1", "member", 10*time.Minute)), http.StatusOK)
+	kit.WantStatus(t, "valid token after the flood", kit.Post(t, p.URL+kit.OfficePath, kit.Bearer(idp.Token(t, "user_bob", "org_1", "member", 10*time.Minute))), http.StatusOK)
 }

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gatepass/gatepass/test/harness"
+	"github.com/gatepass/gatepass/test/kit"
 )
 
 // loadRun is the tally of one batch of requests.
@@ -31,7 +31,7 @@ func (r loadRun) String() string {
 
 // runLoad sends total requests over conns keep-alive connections, half to
 // each grant endpoint, each connection as its own user.
-func runLoad(t *testing.T, c *http.Client, p *harness.Process, tokens []string, total int64) loadRun {
+func runLoad(t *testing.T, c *http.Client, p *kit.Process, tokens []string, total int64) loadRun {
 	t.Helper()
 	var (
 		next     atomic.Int64
@@ -50,11 +50,11 @@ func runLoad(t *testing.T, c *http.Client, p *harness.Process, tokens []string, 
 				if i > total || time.Now().After(deadline) {
 					break
 				}
-				path := officePath
+				path := kit.OfficePath
 				if i%2 == 0 {
-					path = realtimePath
+					path = kit.RealtimePath
 				}
-				r, err := callErr(c, http.MethodPost, p.URL+path, token)
+				r, err := kit.Do(c, http.MethodPost, p.URL+path, kit.Bearer(token))
 				switch {
 				case err != nil:
 					fail["error: "+err.Error()]++
@@ -81,12 +81,12 @@ func runLoad(t *testing.T, c *http.Client, p *harness.Process, tokens []string, 
 // has held still for a second (idle connections are closed by
 // HTTP_IDLE_TIMEOUT meanwhile), and returns the last scrape; it fails the
 // test when that does not happen within 20s.
-func settle(t *testing.T, p *harness.Process, atMost float64, what string) harness.Metrics {
+func settle(t *testing.T, p *kit.Process, atMost float64, what string) kit.Metrics {
 	t.Helper()
-	var m harness.Metrics
+	var m kit.Metrics
 	last, steady := -1.0, 0
-	if !eventually(20*time.Second, 250*time.Millisecond, func() bool {
-		m = harness.Scrape(t, p.AdminURL+"/metrics")
+	if !kit.Eventually(20*time.Second, 250*time.Millisecond, func() bool {
+		m = kit.Scrape(t, p.AdminURL+"/metrics")
 		g := m.Sum("go_goroutines")
 		if g == last {
 			steady++
@@ -106,8 +106,8 @@ func settle(t *testing.T, p *harness.Process, atMost float64, what string) harne
 // and closed the process must be back to its warm goroutine count with no
 // runaway memory.
 func TestSustainedLoadLeavesNothingBehind(t *testing.T) {
-	idp := harness.NewIdentityProvider(t)
-	p := harness.Start(t, productionEnv(idp, map[string]string{
+	idp := kit.NewIdentityProvider(t)
+	p := kit.Start(t, productionEnv(t, idp, map[string]string{
 		"RATE_LIMIT_ENABLED": "false", "HTTP_IDLE_TIMEOUT": "1s", "LOG_LEVEL": "warn",
 	}))
 	const conns, warmup, total = 64, 2000, 20000
@@ -138,7 +138,7 @@ func TestSustainedLoadLeavesNothingBehind(t *testing.T) {
 	if run.ok != total || len(run.failures) > 0 {
 		t.Fatalf("load: %s, want %d ok and no failure", run, total)
 	}
-	m := harness.Scrape(t, p.AdminURL+"/metrics")
+	m := kit.Scrape(t, p.AdminURL+"/metrics")
 	issued := m.Sum("gatepass_grants_total", "result", "issued")
 	if want := float64(warmup + total); issued != want {
 		t.Errorf("gatepass_grants_total{result=\"issued\"} = %v, want %v", issued, want)

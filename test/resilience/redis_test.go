@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gatepass/gatepass/test/harness"
+	"github.com/gatepass/gatepass/test/kit"
 	"github.com/gatepass/gatepass/test/redisserver"
 )
 
@@ -18,42 +18,42 @@ const redisRecovery = 15 * time.Second
 
 // enforcedAgain reports whether a fresh user's office burst is admitted and
 // the next request refused: the limits are back.
-func enforcedAgain(t *testing.T, idp *harness.IdentityProvider, p *harness.Process, burst int, round *int) bool {
+func enforcedAgain(t *testing.T, idp *kit.IdentityProvider, p *kit.Process, burst int, round *int) bool {
 	*round++
 	token := idp.Token(t, fmt.Sprintf("user_recovery_%d", *round), "org_1", "member", 10*time.Minute)
 	for range burst {
-		if post(t, p.URL+officePath, token).Status != http.StatusOK {
+		if kit.Post(t, p.URL+kit.OfficePath, kit.Bearer(token)).Status != http.StatusOK {
 			return false
 		}
 	}
-	return post(t, p.URL+officePath, token).Status == http.StatusTooManyRequests
+	return kit.Post(t, p.URL+kit.OfficePath, kit.Bearer(token)).Status == http.StatusTooManyRequests
 }
 
 func TestRedisDiesFailingOpen(t *testing.T) {
-	idp := harness.NewIdentityProvider(t)
+	idp := kit.NewIdentityProvider(t)
 	redis := redisserver.Start(t)
 	const burst = 3
-	p := harness.Start(t, productionEnv(idp, with(slowLimits(burst, 2, 5), map[string]string{
+	p := kit.Start(t, productionEnv(t, idp, slowLimits(burst, 2, 5), map[string]string{
 		"REDIS_URL": redis.URL(), "RATE_LIMIT_FAILURE_MODE": "open",
-	})))
+	}))
 	alice := idp.Token(t, "user_alice", "org_1", "member", 10*time.Minute)
-	spend(t, "alice before Redis dies", burst, p.URL+officePath, alice, http.StatusOK)
-	wantLimited(t, "alice past her burst", post(t, p.URL+officePath, alice))
-	errorsBefore := harness.Scrape(t, p.AdminURL+"/metrics").Sum("gatepass_rate_limiter_errors_total")
+	spend(t, "alice before Redis dies", burst, p.URL+kit.OfficePath, alice, http.StatusOK)
+	wantLimited(t, "alice past her burst", kit.Post(t, p.URL+kit.OfficePath, kit.Bearer(alice)))
+	errorsBefore := kit.Scrape(t, p.AdminURL+"/metrics").Sum("gatepass_rate_limiter_errors_total")
 
 	redis.Stop()
 	// Failing open, nobody is limited: not alice, whose budget is spent,
 	// nor bob far past his burst.
 	bob := idp.Token(t, "user_bob", "org_1", "member", 10*time.Minute)
-	spend(t, "alice while Redis is down", 2, p.URL+officePath, alice, http.StatusOK)
-	spend(t, "bob office while Redis is down", 3*burst, p.URL+officePath, bob, http.StatusOK)
-	spend(t, "bob realtime while Redis is down", 3*burst, p.URL+realtimePath, bob, http.StatusOK)
-	errorsDown := harness.Scrape(t, p.AdminURL+"/metrics").Sum("gatepass_rate_limiter_errors_total")
+	spend(t, "alice while Redis is down", 2, p.URL+kit.OfficePath, alice, http.StatusOK)
+	spend(t, "bob office while Redis is down", 3*burst, p.URL+kit.OfficePath, bob, http.StatusOK)
+	spend(t, "bob realtime while Redis is down", 3*burst, p.URL+kit.RealtimePath, bob, http.StatusOK)
+	errorsDown := kit.Scrape(t, p.AdminURL+"/metrics").Sum("gatepass_rate_limiter_errors_total")
 	if errorsDown <= errorsBefore {
 		t.Errorf("gatepass_rate_limiter_errors_total went from %v to %v while Redis was down", errorsBefore, errorsDown)
 	}
 	for _, base := range []string{p.AdminURL, p.URL} {
-		status, body := ready(t, base)
+		status, body := kit.Ready(t, base)
 		if status != http.StatusOK || !strings.Contains(body.Checks["rate_limiter"].Detail, "failing open") {
 			t.Errorf("%s/readyz with Redis down: %d %+v, want 200 failing open", base, status, body)
 		}
@@ -61,69 +61,69 @@ func TestRedisDiesFailingOpen(t *testing.T) {
 
 	redis.Restart()
 	restarted, round := time.Now(), 0
-	if !eventually(redisRecovery, 200*time.Millisecond, func() bool { return enforcedAgain(t, idp, p, burst, &round) }) {
+	if !kit.Eventually(redisRecovery, 200*time.Millisecond, func() bool { return enforcedAgain(t, idp, p, burst, &round) }) {
 		t.Fatalf("limits not enforced %s after Redis came back (%d rounds)\n%s", redisRecovery, round, p.Logs())
 	}
 	t.Logf("limits enforced again %s after Redis came back (round %d)", time.Since(restarted).Round(time.Millisecond), round)
-	status, body := ready(t, p.AdminURL)
+	status, body := kit.Ready(t, p.AdminURL)
 	if status != http.StatusOK || body.Checks["rate_limiter"].Detail != "redis" {
 		t.Errorf("/readyz after Redis came back: %d %+v", status, body)
 	}
 }
 
 func TestRedisDiesFailingClosed(t *testing.T) {
-	idp := harness.NewIdentityProvider(t)
+	idp := kit.NewIdentityProvider(t)
 	redis := redisserver.Start(t)
 	const burst = 3
-	p := harness.Start(t, productionEnv(idp, with(slowLimits(burst, 2, 5), map[string]string{
+	p := kit.Start(t, productionEnv(t, idp, slowLimits(burst, 2, 5), map[string]string{
 		"REDIS_URL": redis.URL(), "RATE_LIMIT_FAILURE_MODE": "closed",
-	})))
+	}))
 	alice := idp.Token(t, "user_alice", "org_1", "member", 10*time.Minute)
-	wantStatus(t, "alice with Redis up", post(t, p.URL+officePath, alice), http.StatusOK)
+	kit.WantStatus(t, "alice with Redis up", kit.Post(t, p.URL+kit.OfficePath, kit.Bearer(alice)), http.StatusOK)
 
 	redis.Stop()
 	for i := range 3 {
-		wantProblem(t, fmt.Sprintf("office with Redis down #%d", i+1), post(t, p.URL+officePath, alice),
+		kit.WantProblem(t, fmt.Sprintf("office with Redis down #%d", i+1), kit.Post(t, p.URL+kit.OfficePath, kit.Bearer(alice)),
 			http.StatusServiceUnavailable, "rate_limiter_unavailable")
-		wantProblem(t, fmt.Sprintf("realtime with Redis down #%d", i+1), post(t, p.URL+realtimePath, alice),
+		kit.WantProblem(t, fmt.Sprintf("realtime with Redis down #%d", i+1), kit.Post(t, p.URL+kit.RealtimePath, kit.Bearer(alice)),
 			http.StatusServiceUnavailable, "rate_limiter_unavailable")
 	}
-	status, body := ready(t, p.AdminURL)
+	status, body := kit.Ready(t, p.AdminURL)
 	if status != http.StatusServiceUnavailable || body.Status != "not_ready" || body.Checks["rate_limiter"].Status != "failing" ||
 		body.Checks["identity_keys"].Status != "ok" {
 		t.Errorf("/readyz with Redis down: %d %+v, want 503 with only rate_limiter failing", status, body)
 	}
-	if got := harness.Scrape(t, p.AdminURL+"/metrics").Sum("gatepass_rate_limiter_errors_total"); got < 6 {
+	if got := kit.Scrape(t, p.AdminURL+"/metrics").Sum("gatepass_rate_limiter_errors_total"); got < 6 {
 		t.Errorf("gatepass_rate_limiter_errors_total = %v after 6 refused requests", got)
 	}
 
 	redis.Restart()
 	restarted := time.Now()
-	if !eventually(redisRecovery, 200*time.Millisecond, func() bool {
-		return post(t, p.URL+officePath, alice).Status == http.StatusOK
+	if !kit.Eventually(redisRecovery, 200*time.Millisecond, func() bool {
+		return kit.Post(t, p.URL+kit.OfficePath, kit.Bearer(alice)).Status == http.StatusOK
 	}) {
 		t.Fatalf("still refusing %s after Redis came back\n%s", redisRecovery, p.Logs())
 	}
 	t.Logf("serving again %s after Redis came back", time.Since(restarted).Round(time.Millisecond))
-	if status, body := ready(t, p.AdminURL); status != http.StatusOK {
+	if status, body := kit.Ready(t, p.AdminURL); status != http.StatusOK {
 		t.Errorf("/readyz after Redis came back: %d %+v", status, body)
 	}
 	// The restarted Redis is empty: a fresh budget, enforced.
 	round := 0
-	if !eventually(redisRecovery, 200*time.Millisecond, func() bool { return enforcedAgain(t, idp, p, burst, &round) }) {
+	if !kit.Eventually(redisRecovery, 200*time.Millisecond, func() bool { return enforcedAgain(t, idp, p, burst, &round) }) {
 		t.Fatalf("limits not enforced after Redis came back (%d rounds)", round)
 	}
 }
 
 func TestRedisHangsFailingOpen(t *testing.T) {
-	idp := harness.NewIdentityProvider(t)
+	idp := kit.NewIdentityProvider(t)
 	redis := redisserver.Start(t)
 	const burst = 3
-	p := harness.Start(t, productionEnv(idp, with(slowLimits(burst, 2, 5), map[string]string{
+	p := kit.Start(t, productionEnv(t, idp, slowLimits(burst, 2, 5), map[string]string{
 		"REDIS_URL": redis.URL(), "RATE_LIMIT_FAILURE_MODE": "open",
-	})))
+	}))
 	alice := idp.Token(t, "user_alice", "org_1", "member", 10*time.Minute)
-	spend(t, "alice before Redis hangs", burst, p.URL+officePath, alice, http.StatusOK)
+	spend(t, "alice before Redis hangs", burst, p.URL+kit.OfficePath, alice, http.StatusOK)
 
 	// A frozen Redis answers nothing and closes nothing: only gatepass's
 	// own timeouts end each call, well within the client's.
@@ -134,20 +134,20 @@ func TestRedisHangsFailingOpen(t *testing.T) {
 			redis.Resume()
 		}
 	}()
-	spend(t, "alice while Redis hangs", 3, p.URL+officePath, alice, http.StatusOK)
-	spend(t, "alice realtime while Redis hangs", 3, p.URL+realtimePath, alice, http.StatusOK)
-	if status, body := ready(t, p.AdminURL); status != http.StatusOK || !strings.Contains(body.Checks["rate_limiter"].Detail, "failing open") {
+	spend(t, "alice while Redis hangs", 3, p.URL+kit.OfficePath, alice, http.StatusOK)
+	spend(t, "alice realtime while Redis hangs", 3, p.URL+kit.RealtimePath, alice, http.StatusOK)
+	if status, body := kit.Ready(t, p.AdminURL); status != http.StatusOK || !strings.Contains(body.Checks["rate_limiter"].Detail, "failing open") {
 		t.Errorf("/readyz with Redis hung: %d %+v, want 200 failing open", status, body)
 	}
-	if got := harness.Scrape(t, p.AdminURL+"/metrics").Sum("gatepass_rate_limiter_errors_total"); got < 6 {
+	if got := kit.Scrape(t, p.AdminURL+"/metrics").Sum("gatepass_rate_limiter_errors_total"); got < 6 {
 		t.Errorf("gatepass_rate_limiter_errors_total = %v after 6 requests against a hung Redis", got)
 	}
 
 	redis.Resume()
 	resumed = true
 	round := 0
-	if !eventually(redisRecovery, 200*time.Millisecond, func() bool { return enforcedAgain(t, idp, p, burst, &round) }) {
+	if !kit.Eventually(redisRecovery, 200*time.Millisecond, func() bool { return enforcedAgain(t, idp, p, burst, &round) }) {
 		t.Fatalf("limits not enforced %s after Redis thawed (%d rounds)", redisRecovery, round)
 	}
-	wantLimited(t, "alice, whose budget Redis kept", post(t, p.URL+officePath, alice))
+	wantLimited(t, "alice, whose budget Redis kept", kit.Post(t, p.URL+kit.OfficePath, kit.Bearer(alice)))
 }

@@ -13,15 +13,15 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
-	"github.com/gatepass/gatepass/test/harness"
+	"github.com/gatepass/gatepass/test/kit"
 	"github.com/gatepass/gatepass/test/redisserver"
 )
 
 // jwks fetches a replica's published keys by kid.
 func jwks(t *testing.T, baseURL string) map[string]*rsa.PublicKey {
 	t.Helper()
-	r := call(t, http.MethodGet, baseURL+"/.well-known/jwks.json", "")
-	wantStatus(t, "jwks of "+baseURL, r, http.StatusOK)
+	r := kit.Get(t, baseURL+kit.JWKSPath)
+	kit.WantStatus(t, "jwks of "+baseURL, r, http.StatusOK)
 	var set struct {
 		Keys []struct {
 			Kty, Kid, Alg, N, E string
@@ -54,7 +54,7 @@ func verifyGrant(token string, keys map[string]*rsa.PublicKey) (jwt.MapClaims, e
 			return k, nil
 		}
 		return nil, fmt.Errorf("kid %q is not published", kid)
-	}, jwt.WithValidMethods([]string{"RS256"}), jwt.WithIssuer(jwtIssuer), jwt.WithAudience(jwtAudience),
+	}, jwt.WithValidMethods([]string{"RS256"}), jwt.WithIssuer(kit.GrantIssuer), jwt.WithAudience(kit.GrantAudience),
 		jwt.WithExpirationRequired(), jwt.WithIssuedAt())
 	return claims, err
 }
@@ -62,14 +62,14 @@ func verifyGrant(token string, keys map[string]*rsa.PublicKey) (jwt.MapClaims, e
 // TestReplicasShareKeysAndBudgets runs three replicas with one signing key
 // and one Redis, as behind a load balancer.
 func TestReplicasShareKeysAndBudgets(t *testing.T) {
-	idp := harness.NewIdentityProvider(t)
+	idp := kit.NewIdentityProvider(t)
 	redis := redisserver.Start(t)
 	const officeBurst, authBurst = 6, 4
-	env := productionEnv(idp, with(slowLimits(officeBurst, 5, authBurst), map[string]string{"REDIS_URL": redis.URL()}))
-	replicas := make([]*harness.Process, 3)
+	env := productionEnv(t, idp, slowLimits(officeBurst, 5, authBurst), map[string]string{"REDIS_URL": redis.URL()})
+	replicas := make([]*kit.Process, 3)
 	for i := range replicas {
-		replicas[i] = harness.Start(t, env)
-		status, body := ready(t, replicas[i].AdminURL)
+		replicas[i] = kit.Start(t, env)
+		status, body := kit.Ready(t, replicas[i].AdminURL)
 		if status != http.StatusOK || body.Checks["rate_limiter"].Detail != "redis" {
 			t.Fatalf("replica %d /readyz %d %+v, want ready on redis", i, status, body)
 		}
@@ -82,8 +82,8 @@ func TestReplicasShareKeysAndBudgets(t *testing.T) {
 		}
 		for i, p := range replicas {
 			user := fmt.Sprintf("user_jwks_%d", i)
-			r := post(t, p.URL+officePath, idp.Token(t, user, "org_1", "member", 10*time.Minute))
-			wantStatus(t, fmt.Sprintf("grant from replica %d", i), r, http.StatusOK)
+			r := kit.Post(t, p.URL+kit.OfficePath, kit.Bearer(idp.Token(t, user, "org_1", "member", 10*time.Minute)))
+			kit.WantStatus(t, fmt.Sprintf("grant from replica %d", i), r, http.StatusOK)
 			var body struct{ Token string }
 			if err := json.Unmarshal(r.Body, &body); err != nil || body.Token == "" {
 				t.Fatalf("grant body %q", r.Body)
@@ -105,13 +105,13 @@ func TestReplicasShareKeysAndBudgets(t *testing.T) {
 		// burst however the requests interleave.
 		const requests = 5 * officeBurst
 		token := idp.Token(t, "user_shared", "org_1", "member", 10*time.Minute)
-		statuses := make([]response, requests)
+		statuses := make([]kit.Response, requests)
 		var wg sync.WaitGroup
 		for i := range requests {
 			wg.Go(func() {
-				r, err := callErr(client, http.MethodPost, replicas[i%len(replicas)].URL+officePath, token)
+				r, err := kit.Do(kit.Client, http.MethodPost, replicas[i%len(replicas)].URL+kit.OfficePath, kit.Bearer(token))
 				if err != nil {
-					r = response{Status: -1, Body: []byte(err.Error())}
+					r = kit.Response{Status: -1, Body: []byte(err.Error())}
 				}
 				statuses[i] = r
 			})
@@ -135,11 +135,11 @@ func TestReplicasShareKeysAndBudgets(t *testing.T) {
 		}
 		// Sequentially too: every replica now refuses this user.
 		for i, p := range replicas {
-			wantLimited(t, fmt.Sprintf("replica %d after the shared burst", i), post(t, p.URL+officePath, token))
+			wantLimited(t, fmt.Sprintf("replica %d after the shared burst", i), kit.Post(t, p.URL+kit.OfficePath, kit.Bearer(token)))
 		}
 		var rejections float64
 		for _, p := range replicas {
-			rejections += harness.Scrape(t, p.AdminURL+"/metrics").Sum("gatepass_rate_limit_rejections_total", "limit", "office")
+			rejections += kit.Scrape(t, p.AdminURL+"/metrics").Sum("gatepass_rate_limit_rejections_total", "limit", "office")
 		}
 		if want := float64(requests - officeBurst + len(replicas)); rejections != want {
 			t.Errorf("office rejections summed over replicas = %v, want %v", rejections, want)
@@ -149,10 +149,10 @@ func TestReplicasShareKeysAndBudgets(t *testing.T) {
 	t.Run("failed authentications from one address are one budget too", func(t *testing.T) {
 		for i := range authBurst {
 			p := replicas[i%len(replicas)]
-			wantStatus(t, fmt.Sprintf("bad token #%d", i+1), post(t, p.URL+realtimePath, "bad"), http.StatusUnauthorized)
+			kit.WantStatus(t, fmt.Sprintf("bad token #%d", i+1), kit.Post(t, p.URL+kit.RealtimePath, kit.Bearer("bad")), http.StatusUnauthorized)
 		}
 		for i, p := range replicas {
-			wantLimited(t, fmt.Sprintf("bad token to replica %d past the shared burst", i), post(t, p.URL+realtimePath, "bad"))
+			wantLimited(t, fmt.Sprintf("bad token to replica %d past the shared burst", i), kit.Post(t, p.URL+kit.RealtimePath, kit.Bearer("bad")))
 		}
 	})
 }

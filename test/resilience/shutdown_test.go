@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gatepass/gatepass/test/harness"
+	"github.com/gatepass/gatepass/test/kit"
 )
 
 // outcome is what a client saw of one request.
@@ -41,9 +41,9 @@ func refused(err error) bool { return errors.Is(err, syscall.ECONNREFUSED) }
 // unanswered a request it finishes reading after shutdown began, so that
 // the client may retry it elsewhere.
 func TestSIGTERMUnderLoad(t *testing.T) {
-	idp := harness.NewIdentityProvider(t)
+	idp := kit.NewIdentityProvider(t)
 	const shutdownTimeout = 10 * time.Second
-	p := harness.Start(t, productionEnv(idp, map[string]string{
+	p := kit.Start(t, productionEnv(t, idp, map[string]string{
 		"RATE_LIMIT_ENABLED": "false", "HTTP_SHUTDOWN_TIMEOUT": shutdownTimeout.String(),
 	}))
 	token := idp.Token(t, "user_alice", "org_1", "member", 10*time.Minute)
@@ -65,11 +65,11 @@ func TestSIGTERMUnderLoad(t *testing.T) {
 					return
 				}
 				o := outcome{id: fmt.Sprintf("load-%d-%d", w, i)}
-				path := officePath
+				path := kit.OfficePath
 				if i%2 == 1 {
-					path = realtimePath
+					path = kit.RealtimePath
 				}
-				r, err := callErr(loadClient, http.MethodPost, p.URL+path, token, "X-Request-ID", o.id)
+				r, err := kit.Do(loadClient, http.MethodPost, p.URL+path, kit.Bearer(token), kit.Header("X-Request-ID", o.id))
 				o.status, o.err, o.done = r.Status, err, time.Now()
 				outcomes[w] = append(outcomes[w], o)
 				if err == nil && r.Status == http.StatusOK {
@@ -82,7 +82,7 @@ func TestSIGTERMUnderLoad(t *testing.T) {
 		})
 	}
 	defer func() { stop.Store(true); wg.Wait() }()
-	if !eventually(30*time.Second, 10*time.Millisecond, func() bool { return ok.Load() >= 400 }) {
+	if !kit.Eventually(30*time.Second, 10*time.Millisecond, func() bool { return ok.Load() >= 400 }) {
 		t.Fatalf("only %d requests served in 30s before SIGTERM", ok.Load())
 	}
 
@@ -96,7 +96,7 @@ func TestSIGTERMUnderLoad(t *testing.T) {
 	defer held.Close()
 	_ = held.SetDeadline(time.Now().Add(30 * time.Second))
 	fmt.Fprintf(held, "POST %s HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\n"+
-		"Content-Length: 2\r\nExpect: 100-continue\r\nX-Request-ID: held-in-flight\r\n\r\n", officePath, p.Addr, token)
+		"Content-Length: 2\r\nExpect: 100-continue\r\nX-Request-ID: held-in-flight\r\n\r\n", kit.OfficePath, p.Addr, token)
 	heldReader := bufio.NewReader(held)
 	if resp, err := http.ReadResponse(heldReader, nil); err != nil || resp.StatusCode != http.StatusContinue {
 		t.Fatalf("held request: want 100 Continue, got %v %v", resp, err)
@@ -108,7 +108,7 @@ func TestSIGTERMUnderLoad(t *testing.T) {
 	}
 	// New connections are refused soon, while the held request keeps the
 	// process alive.
-	if !eventually(5*time.Second, 10*time.Millisecond, func() bool {
+	if !kit.Eventually(5*time.Second, 10*time.Millisecond, func() bool {
 		c, err := net.DialTimeout("tcp", p.Addr, time.Second)
 		if err == nil {
 			c.Close()
@@ -136,7 +136,7 @@ func TestSIGTERMUnderLoad(t *testing.T) {
 	}
 
 	logged := map[string]int{}
-	for _, l := range requestLogs(t, p) {
+	for _, l := range p.RequestLogs() {
 		logged[l.RequestID] = l.Status
 		if l.Status >= 500 {
 			t.Errorf("server logged %d for %s", l.Status, l.RequestID)

@@ -22,7 +22,7 @@ import (
 	"time"
 
 	"github.com/gatepass/gatepass/test/centrifugoserver"
-	"github.com/gatepass/gatepass/test/harness"
+	"github.com/gatepass/gatepass/test/kit"
 	"github.com/gatepass/gatepass/test/livekitserver"
 )
 
@@ -48,7 +48,7 @@ func publicPEM(t *testing.T, k *rsa.PrivateKey) string {
 }
 
 // baseEnv is a production configuration against idp, with no transport.
-func baseEnv(t *testing.T, idp *harness.IdentityProvider) map[string]string {
+func baseEnv(t *testing.T, idp *kit.IdentityProvider) map[string]string {
 	key, _ := privatePEM(t)
 	env := map[string]string{
 		"APP_ENV": "production", "JWT_ISSUER": officeIssuer, "JWT_AUDIENCE": "office-router", "JWT_PRIVATE_KEY": key,
@@ -109,8 +109,8 @@ func (a answer) str(k string) string { s, _ := a.body[k].(string); return s }
 
 func TestLiveKitGrantsJoinTheRealServer(t *testing.T) {
 	lk := livekitserver.Start(t, livekitserver.Config{})
-	idp := harness.NewIdentityProvider(t)
-	gp := harness.Start(t, with(baseEnv(t, idp), map[string]string{
+	idp := kit.NewIdentityProvider(t)
+	gp := kit.Start(t, with(baseEnv(t, idp), map[string]string{
 		"LIVEKIT_URL": lk.URL(), "LIVEKIT_API_KEY": lk.APIKey, "LIVEKIT_API_SECRET": lk.APISecret,
 	}))
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
@@ -164,7 +164,7 @@ func TestLiveKitGrantsJoinTheRealServer(t *testing.T) {
 	})
 
 	t.Run("a grant signed with another secret is refused by the server", func(t *testing.T) {
-		other := harness.Start(t, with(baseEnv(t, idp), map[string]string{
+		other := kit.Start(t, with(baseEnv(t, idp), map[string]string{
 			"LIVEKIT_URL": lk.URL(), "LIVEKIT_API_KEY": lk.APIKey, "LIVEKIT_API_SECRET": strings.Repeat("x", 40),
 		}))
 		a := post(t, other.URL+"/api/v1/livekit/token", idp.Token(t, "user_lk_m", "org_lk", "member", time.Hour), `{"room_name":"standup"}`)
@@ -178,13 +178,13 @@ func TestLiveKitGrantsJoinTheRealServer(t *testing.T) {
 }
 
 func TestCentrifugoGrantsConnectAndSubscribe(t *testing.T) {
-	idp := harness.NewIdentityProvider(t)
-	addr := harness.FreeAddr(t)
+	idp := kit.NewIdentityProvider(t)
+	addr := kit.FreeAddr(t)
 	keyPEM, _ := privatePEM(t)
 	env := with(baseEnv(t, idp), map[string]string{
 		"HTTP_ADDR": addr, "JWT_PRIVATE_KEY": keyPEM, "CENTRIFUGO_URL": "ws://127.0.0.1:8000/connection/websocket",
 	})
-	gp := harness.Start(t, env)
+	gp := kit.Start(t, env)
 	cf := centrifugoserver.Start(t, centrifugoserver.Config{
 		JWKSURL: gp.URL + "/.well-known/jwks.json", Issuer: officeIssuer, Audience: "centrifugo",
 	})
@@ -249,7 +249,7 @@ func TestCentrifugoGrantsConnectAndSubscribe(t *testing.T) {
 		}
 		for i, step := range steps {
 			gp.Kill()
-			gp = harness.Start(t, with(env, step))
+			gp = kit.Start(t, with(env, step))
 			connectAndSubscribe(t, gp.URL)
 			t.Logf("rotation step %d: new connections work", i+1)
 		}
@@ -269,8 +269,8 @@ func decodeKey(t *testing.T, p string) (string, *rsa.PrivateKey) {
 // TestDisabledTransportsAnswerBeforeAuthentication: without LIVEKIT_* or
 // CENTRIFUGO_* the routes answer 404 transport_disabled, bearer or not.
 func TestDisabledTransportsAnswerBeforeAuthentication(t *testing.T) {
-	idp := harness.NewIdentityProvider(t)
-	gp := harness.Start(t, baseEnv(t, idp))
+	idp := kit.NewIdentityProvider(t)
+	gp := kit.Start(t, baseEnv(t, idp))
 	for _, path := range []string{"/api/v1/livekit/token", "/api/v1/centrifugo/connection-token", "/api/v1/centrifugo/subscription-token"} {
 		for _, bearer := range []string{"", "not-a-token"} {
 			a := post(t, gp.URL+path, bearer, "")
@@ -283,12 +283,12 @@ func TestDisabledTransportsAnswerBeforeAuthentication(t *testing.T) {
 
 // TestTransportRefusals pins every refusal of the transports' endpoints.
 func TestTransportRefusals(t *testing.T) {
-	idp := harness.NewIdentityProvider(t)
+	idp := kit.NewIdentityProvider(t)
 	logs := filepath.Join(t.TempDir(), "policy.yaml")
 	if err := os.WriteFile(logs, []byte("version: 1\nlivekit:\n- roles: [admin]\n  rights: [canPublish, canSubscribe, roomCreate]\n- roles: ['*']\n  rights: [canSubscribe]\ncentrifugo:\n  connect:\n  - roles: ['*']\n  subscribe:\n  - roles: ['*']\n    channels: ['org:{orgId}']\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	gp := harness.Start(t, with(baseEnv(t, idp), map[string]string{
+	gp := kit.Start(t, with(baseEnv(t, idp), map[string]string{
 		"LIVEKIT_URL": "ws://127.0.0.1:7880", "LIVEKIT_API_KEY": "key", "LIVEKIT_API_SECRET": strings.Repeat("k", 40),
 		"CENTRIFUGO_URL": "ws://127.0.0.1:8000/connection/websocket", "GATEPASS_POLICY_FILE": logs,
 	}))

@@ -1,12 +1,24 @@
-// Package harness runs the real gatepass binary for end-to-end tests: it
-// builds it once, starts it on a free loopback port with a given
-// environment, waits until it serves, and stops it when the test ends. It
-// also stands in for the identity provider with a JWKS served on loopback.
-package harness
+// Package kit is the one test kit of gatepass's suites (end-to-end, attack,
+// resilience, deployment and the adapters' own tests):
+//
+//   - the real binary: built once, started on free loopback ports with a
+//     given environment, waited for, stopped when the test ends (Start, Run);
+//   - a stand-in identity provider serving its JWKS on loopback, with faults
+//     to switch on (IdentityProvider);
+//   - token builders for valid and forged tokens, from any header and
+//     payload text with any signature (JWS and the signers);
+//   - HTTP calls and the checks of gatepass's answers (Call, WantProblem);
+//   - the production configuration those suites start from (ProductionEnv).
+//
+// It shares no code with gatepass: what it builds and checks, it does with
+// the standard library and golang-jwt, so it is an independent party.
+package kit
 
 import (
+	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -222,4 +234,27 @@ func (p *Process) Logs() string { return p.Stderr.String() }
 // ExitError renders an exit error with the process's output, for messages.
 func ExitError(err error, stderr string) string {
 	return fmt.Sprintf("%v: %s", err, strings.TrimSpace(stderr))
+}
+
+// LogLine is one of gatepass's JSON request log lines.
+type LogLine struct {
+	Msg       string `json:"msg"`
+	RequestID string `json:"request_id"`
+	Status    int    `json:"status"`
+	ClientIP  string `json:"client_ip"`
+	Route     string `json:"route"`
+}
+
+// RequestLogs returns the process's request log lines so far.
+func (p *Process) RequestLogs() []LogLine {
+	var out []LogLine
+	sc := bufio.NewScanner(strings.NewReader(p.Logs()))
+	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
+	for sc.Scan() {
+		var l LogLine
+		if json.Unmarshal(sc.Bytes(), &l) == nil && l.Msg == "request" {
+			out = append(out, l)
+		}
+	}
+	return out
 }
