@@ -41,7 +41,9 @@ func transportsFrom(e environment, dev *devMaterial, cfg *Config, p *problems) {
 		cfg.LiveKit = liveKitFrom(lk, p)
 	}
 	ce := e.Centrifugo
-	if dev != nil && ce.URL == "" {
+	// Development enables Centrifugo on its default address unless the
+	// algorithm is one Centrifugo cannot verify (PS256).
+	if dev != nil && ce.URL == "" && e.Office.Algorithm != jwtsigner.PS256 {
 		ce.URL = DevCentrifugoURL
 	}
 	if ce.URL != "" {
