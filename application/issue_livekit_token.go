@@ -42,34 +42,33 @@ func NewIssueLiveKitTokenHandler(config LiveKitPolicy, policy *Policy, budgets *
 }
 
 // Handle checks the caller's rights and the request, spends the caller's
-// budget and signs. A refused request spends nothing.
+// budget and signs.
 func (h *IssueLiveKitTokenHandler) Handle(ctx context.Context, cmd IssueLiveKitToken) (domain.LiveKitGrant, error) {
 	rights, err := h.policy.LiveKitRights(cmd.Caller)
 	if err != nil {
 		return domain.LiveKitGrant{}, fmt.Errorf("livekit rights: %w", err)
 	}
-	in := domain.Issuance{Issuer: h.config.APIKey, Now: h.clock.Now(), TTL: h.config.TTL, ID: "pending"}
-	// The claims are built once to check the request before any budget is
-	// spent, then again with the token id.
-	if _, err := domain.NewLiveKitClaims(cmd.Caller, rights, cmd.Request, in); err != nil {
-		return domain.LiveKitGrant{}, fmt.Errorf("livekit claims: %w", err)
-	}
-	if err := h.budgets.SpendGrant(ctx, domain.GrantLiveKit, cmd.Caller.UserID); err != nil {
-		return domain.LiveKitGrant{}, err
-	}
-	if in.ID, err = h.ids.NewID(); err != nil {
+	id, err := h.ids.NewID()
+	if err != nil {
 		return domain.LiveKitGrant{}, fmt.Errorf("livekit token id: %w", err)
 	}
-	claims, err := domain.NewLiveKitClaims(cmd.Caller, rights, cmd.Request, in)
+	claims, err := domain.NewLiveKitClaims(cmd.Caller, rights, cmd.Request, domain.Issuance{
+		Issuer: h.config.APIKey, ID: id, Now: h.clock.Now(), TTL: h.config.TTL,
+	})
 	if err != nil {
 		return domain.LiveKitGrant{}, fmt.Errorf("livekit claims: %w", err)
+	}
+	// The request is checked before the budget is spent: a refused request
+	// spends nothing.
+	if err := h.budgets.SpendGrant(ctx, domain.GrantLiveKit, cmd.Caller.UserID); err != nil {
+		return domain.LiveKitGrant{}, err
 	}
 	token, err := h.signer.SignLiveKit(ctx, claims)
 	if err != nil {
 		return domain.LiveKitGrant{}, fmt.Errorf("sign livekit token: %w", err)
 	}
 	return domain.LiveKitGrant{
-		Grant:     domain.Grant{ID: in.ID, Token: token, ExpiresAt: claims.ExpiresAt, TTL: claims.TTL()},
+		Grant:     domain.Grant{ID: id, Token: token, ExpiresAt: claims.ExpiresAt, TTL: claims.TTL()},
 		ServerURL: h.config.URL,
 		Room:      claims.Video.Room,
 		Identity:  claims.Subject,

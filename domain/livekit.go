@@ -175,12 +175,11 @@ func NewLiveKitClaims(p Principal, rights LiveKitRights, req LiveKitRequest, in 
 			return LiveKitClaims{}, err
 		}
 	}
-	in.Audience = "-" // newRegistered wants one; LiveKit tokens carry none.
-	reg, err := newRegistered(identity, in)
+	in.Audience = "" // LiveKit tokens carry none.
+	reg, err := newRegisteredAnyAudience(identity, in)
 	if err != nil {
 		return LiveKitClaims{}, err
 	}
-	reg.Audience = ""
 	return LiveKitClaims{
 		Registered: reg,
 		Name:       name,

@@ -54,8 +54,7 @@ func (h *handlers) authenticate(c *gin.Context) {
 			return
 		}
 	}
-	h.obs.GrantIssued(kindOf(c), grantResult(err))
-	h.fail(c, err)
+	h.refuse(c, kindOf(c), err)
 	c.Abort()
 }
 
@@ -67,8 +66,7 @@ func principal(c *gin.Context) domain.Principal {
 func (h *handlers) requestOfficeAccess(c *gin.Context) {
 	var body officeAccessRequest
 	if err := decodeBody(c, h.maxBody, &body); err != nil {
-		h.obs.GrantIssued(domain.GrantOffice, grantResult(err))
-		h.fail(c, err)
+		h.refuse(c, domain.GrantOffice, err)
 		return
 	}
 	grant, err := h.app.RequestOfficeAccess.Handle(c, toRequestOfficeAccess(principal(c), body))
@@ -83,8 +81,7 @@ func (h *handlers) requestOfficeAccess(c *gin.Context) {
 func (h *handlers) issueRealtimeToken(c *gin.Context) {
 	var body realtimeTokenRequest
 	if err := decodeBody(c, h.maxBody, &body); err != nil {
-		h.obs.GrantIssued(domain.GrantRealtime, grantResult(err))
-		h.fail(c, err)
+		h.refuse(c, domain.GrantRealtime, err)
 		return
 	}
 	grant, err := h.app.IssueRealtimeToken.Handle(c, toIssueRealtimeToken(principal(c), body))

@@ -6,7 +6,6 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/gatepass/gatepass/adapters/jwks"
-	"github.com/gatepass/gatepass/domain"
 )
 
 // RouteJWKS publishes the office-router verification keys.
@@ -18,7 +17,7 @@ func (h *handlers) jwks(c *gin.Context) {
 		h.fail(c, err)
 		return
 	}
-	body, err := jwks.SetJSON(fromVerificationKeys(keys))
+	body, err := jwks.VerificationSetJSON(keys)
 	if err != nil {
 		h.fail(c, err)
 		return
@@ -26,12 +25,4 @@ func (h *handlers) jwks(c *gin.Context) {
 	// Verifiers cache the set; a rotation waits this long (see the README).
 	c.Header("Cache-Control", "public, max-age=300")
 	c.Data(http.StatusOK, "application/json", body)
-}
-
-func fromVerificationKeys(keys []domain.VerificationKey) []jwks.Key {
-	out := make([]jwks.Key, len(keys))
-	for i, k := range keys {
-		out[i] = jwks.Key{Public: k.Public, Algorithm: k.Algorithm, KID: k.KID}
-	}
-	return out
 }

@@ -3,9 +3,6 @@ package jwtsigner
 import (
 	"context"
 	"errors"
-	"fmt"
-
-	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/gatepass/gatepass/domain"
 )
@@ -47,18 +44,6 @@ func (s *CentrifugoSigner) SignCentrifugoSubscription(_ context.Context, c domai
 		Info:          fromCentrifugoInfo(c.Info),
 	}
 	return s.office.signClaims(claims)
-}
-
-// signClaims signs any claims as the office-router grants are signed: the
-// signer's method and key, its kid in the header.
-func (s *OfficeSigner) signClaims(claims jwt.Claims) (string, error) {
-	tok := jwt.NewWithClaims(s.method, claims)
-	tok.Header["kid"] = s.kid
-	signed, err := tok.SignedString(s.key)
-	if err != nil {
-		return "", fmt.Errorf("sign %s: %w", s.method.Alg(), err)
-	}
-	return signed, nil
 }
 
 // centrifugoRegistered leaves nbf out: Centrifugo's tokens carry none.

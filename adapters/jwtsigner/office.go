@@ -46,12 +46,18 @@ func (s *OfficeSigner) Public() crypto.PublicKey { return s.key.Public() }
 
 // SignOffice signs c as a JWT with the office-router claim names.
 func (s *OfficeSigner) SignOffice(_ context.Context, c domain.OfficeClaims) (string, error) {
-	tok := jwt.NewWithClaims(s.method, officeJWT{
+	return s.signClaims(officeJWT{
 		registeredJWT: fromRegistered(c.Registered),
 		UserID:        c.UserID,
 		OrgID:         c.OrgID,
 		Role:          c.Role,
 	})
+}
+
+// signClaims signs any claims as the office-router grants are signed: the
+// office key, its algorithm and its kid.
+func (s *OfficeSigner) signClaims(claims jwt.Claims) (string, error) {
+	tok := jwt.NewWithClaims(s.method, claims)
 	tok.Header["kid"] = s.kid
 	signed, err := tok.SignedString(s.key)
 	if err != nil {

@@ -7,13 +7,7 @@ package transports_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"crypto/rsa"
-	"crypto/x509"
-	"encoding/json"
-	"encoding/pem"
 	"errors"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -26,91 +20,41 @@ import (
 	"github.com/gatepass/gatepass/test/livekitserver"
 )
 
-const officeIssuer = "https://gatepass.test.example"
+// env is a production configuration against idp with a fresh office key,
+// signing in Go, and no transport unless over adds one.
+func env(t *testing.T, idp *kit.IdentityProvider, over ...map[string]string) map[string]string {
+	_, keyPEM := kit.NewRSAKey(t, 2048)
+	return kit.ProductionEnv(idp, keyPEM, append([]map[string]string{{"JWT_SIGNER": "go"}}, over...)...)
+}
 
-func privatePEM(t *testing.T) (string, *rsa.PrivateKey) {
+// post calls a grant endpoint with a bearer (none when empty) and a JSON
+// body (none when empty).
+func post(t *testing.T, url, bearer, body string) kit.Response {
 	t.Helper()
-	k, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
-	der, _ := x509.MarshalPKCS8PrivateKey(k)
-	return string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})), k
-}
-
-func publicPEM(t *testing.T, k *rsa.PrivateKey) string {
-	t.Helper()
-	der, err := x509.MarshalPKIXPublicKey(&k.PublicKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))
-}
-
-// baseEnv is a production configuration against idp, with no transport.
-func baseEnv(t *testing.T, idp *kit.IdentityProvider) map[string]string {
-	key, _ := privatePEM(t)
-	env := map[string]string{
-		"APP_ENV": "production", "JWT_ISSUER": officeIssuer, "JWT_AUDIENCE": "office-router", "JWT_PRIVATE_KEY": key,
-		"WEBSOCKET_BASE_URL": "wss://office.test.example/ws", "SUPABASE_JWT_SECRET": strings.Repeat("s", 40),
-		"JWT_SIGNER": "go", "LOG_LEVEL": "info",
-	}
-	for k, v := range idp.Env() {
-		env[k] = v
-	}
-	return env
-}
-
-func with(env map[string]string, more map[string]string) map[string]string {
-	out := map[string]string{}
-	for k, v := range env {
-		out[k] = v
-	}
-	for k, v := range more {
-		out[k] = v
-	}
-	return out
-}
-
-type answer struct {
-	status int
-	body   map[string]any
-	header http.Header
-}
-
-func post(t *testing.T, url, bearer, body string) answer {
-	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
+	var opts []kit.Option
 	if bearer != "" {
-		req.Header.Set("Authorization", "Bearer "+bearer)
+		opts = append(opts, kit.Bearer(bearer))
 	}
 	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
+		opts = append(opts, kit.JSONBody(body))
 	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	raw, _ := io.ReadAll(res.Body)
-	a := answer{status: res.StatusCode, header: res.Header}
-	if len(bytes.TrimSpace(raw)) > 0 {
-		if err := json.Unmarshal(raw, &a.body); err != nil {
-			t.Fatalf("%s: not JSON: %s", url, raw)
-		}
-	}
-	return a
+	return kit.Post(t, url, opts...)
 }
 
-func (a answer) str(k string) string { s, _ := a.body[k].(string); return s }
+// str is a string member of r's JSON body, "" when absent or r has none.
+func str(t *testing.T, r kit.Response, key string) string {
+	t.Helper()
+	if len(bytes.TrimSpace(r.Body)) == 0 {
+		return ""
+	}
+	v, _ := r.JSON(t)[key].(string)
+	return v
+}
 
 func TestLiveKitGrantsJoinTheRealServer(t *testing.T) {
 	lk := livekitserver.Start(t, livekitserver.Config{})
 	idp := kit.NewIdentityProvider(t)
-	gp := kit.Start(t, with(baseEnv(t, idp), map[string]string{
+	gp := kit.Start(t, env(t, idp, map[string]string{
 		"LIVEKIT_URL": lk.URL(), "LIVEKIT_API_KEY": lk.APIKey, "LIVEKIT_API_SECRET": lk.APISecret,
 	}))
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
@@ -132,10 +76,10 @@ func TestLiveKitGrantsJoinTheRealServer(t *testing.T) {
 			user := "user_lk_" + tt.role
 			a := post(t, gp.URL+"/api/v1/livekit/token", idp.Token(t, user, "org_lk", tt.role, time.Hour),
 				`{"room_name":"standup","participant_identity":"`+user+`#laptop","participant_attributes":{"role":"owner","team":"core"}}`)
-			if a.status != http.StatusCreated || a.str("server_url") != lk.URL() || a.header.Get("Cache-Control") != "no-store" {
-				t.Fatalf("status %d body %v", a.status, a.body)
+			if a.Status != http.StatusCreated || str(t, a, "server_url") != lk.URL() || a.Header.Get("Cache-Control") != "no-store" {
+				t.Fatalf("answer %s", a)
 			}
-			joined, err := livekitserver.Join(ctx, lk.URL(), a.str("participant_token"))
+			joined, err := livekitserver.Join(ctx, lk.URL(), str(t, a, "participant_token"))
 			if err != nil {
 				t.Fatalf("join: %v", err)
 			}
@@ -152,26 +96,27 @@ func TestLiveKitGrantsJoinTheRealServer(t *testing.T) {
 
 	t.Run("a tampered grant is refused by the server", func(t *testing.T) {
 		a := post(t, gp.URL+"/api/v1/livekit/token", idp.Token(t, "user_lk_v", "org_lk", "viewer", time.Hour), `{"room_name":"standup"}`)
-		parts := strings.Split(a.str("participant_token"), ".")
+		parts := strings.Split(str(t, a, "participant_token"), ".")
 		if len(parts) != 3 {
-			t.Fatalf("token %v", a.body)
+			t.Fatalf("token %s", a)
 		}
-		payload := strings.Replace(parts[1], parts[1][:4], "eyJh", 1)
-		forged := parts[0] + "." + payload + "x." + parts[2]
+		// A flipped bit in the payload keeps the token well formed but
+		// breaks its signature.
+		forged := parts[0] + "." + kit.FlipBit(t, parts[1], 20) + "." + parts[2]
 		if _, err := livekitserver.Join(ctx, lk.URL(), forged); !errors.Is(err, livekitserver.ErrRefused) {
 			t.Fatalf("tampered grant: %v", err)
 		}
 	})
 
 	t.Run("a grant signed with another secret is refused by the server", func(t *testing.T) {
-		other := kit.Start(t, with(baseEnv(t, idp), map[string]string{
+		other := kit.Start(t, env(t, idp, map[string]string{
 			"LIVEKIT_URL": lk.URL(), "LIVEKIT_API_KEY": lk.APIKey, "LIVEKIT_API_SECRET": strings.Repeat("x", 40),
 		}))
 		a := post(t, other.URL+"/api/v1/livekit/token", idp.Token(t, "user_lk_m", "org_lk", "member", time.Hour), `{"room_name":"standup"}`)
-		if a.status != http.StatusCreated {
-			t.Fatalf("status %d %v", a.status, a.body)
+		if a.Status != http.StatusCreated {
+			t.Fatalf("answer %s", a)
 		}
-		if _, err := livekitserver.Join(ctx, lk.URL(), a.str("participant_token")); !errors.Is(err, livekitserver.ErrRefused) {
+		if _, err := livekitserver.Join(ctx, lk.URL(), str(t, a, "participant_token")); !errors.Is(err, livekitserver.ErrRefused) {
 			t.Fatalf("grant with another secret: %v", err)
 		}
 	})
@@ -180,34 +125,34 @@ func TestLiveKitGrantsJoinTheRealServer(t *testing.T) {
 func TestCentrifugoGrantsConnectAndSubscribe(t *testing.T) {
 	idp := kit.NewIdentityProvider(t)
 	addr := kit.FreeAddr(t)
-	keyPEM, _ := privatePEM(t)
-	env := with(baseEnv(t, idp), map[string]string{
+	currentKey, keyPEM := kit.NewRSAKey(t, 2048)
+	base := env(t, idp, map[string]string{
 		"HTTP_ADDR": addr, "JWT_PRIVATE_KEY": keyPEM, "CENTRIFUGO_URL": "ws://127.0.0.1:8000/connection/websocket",
 	})
-	gp := kit.Start(t, env)
+	gp := kit.Start(t, base)
 	cf := centrifugoserver.Start(t, centrifugoserver.Config{
-		JWKSURL: gp.URL + "/.well-known/jwks.json", Issuer: officeIssuer, Audience: "centrifugo",
+		JWKSURL: gp.URL + "/.well-known/jwks.json", Issuer: kit.GrantIssuer, Audience: "centrifugo",
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	bearer := idp.Token(t, "user_cf_1", "org_cf", "member", time.Hour)
 
-	connectAndSubscribe := func(t *testing.T, base string) {
+	connectAndSubscribe := func(t *testing.T, gatepassURL string) {
 		t.Helper()
-		conn := post(t, base+"/api/v1/centrifugo/connection-token", bearer, "")
-		if conn.status != http.StatusOK || conn.str("url") != env["CENTRIFUGO_URL"] || conn.str("tokenType") != "Bearer" {
-			t.Fatalf("connection token: %d %v", conn.status, conn.body)
+		conn := post(t, gatepassURL+"/api/v1/centrifugo/connection-token", bearer, "")
+		if conn.Status != http.StatusOK || str(t, conn, "url") != base["CENTRIFUGO_URL"] || str(t, conn, "tokenType") != "Bearer" {
+			t.Fatalf("connection token: %s", conn)
 		}
-		client, err := centrifugoserver.Connect(ctx, cf.WebSocketURL(), conn.str("token"))
+		client, err := centrifugoserver.Connect(ctx, cf.WebSocketURL(), str(t, conn, "token"))
 		if err != nil {
 			t.Fatalf("connect: %v", err)
 		}
 		defer client.Close()
-		sub := post(t, base+"/api/v1/centrifugo/subscription-token", bearer, `{"channel":"org:org_cf"}`)
-		if sub.status != http.StatusOK || sub.str("url") != "" {
-			t.Fatalf("subscription token: %d %v", sub.status, sub.body)
+		sub := post(t, gatepassURL+"/api/v1/centrifugo/subscription-token", bearer, `{"channel":"org:org_cf"}`)
+		if sub.Status != http.StatusOK || str(t, sub, "url") != "" {
+			t.Fatalf("subscription token: %s", sub)
 		}
-		s, err := client.Subscribe(ctx, "org:org_cf", sub.str("token"))
+		s, err := client.Subscribe(ctx, "org:org_cf", str(t, sub, "token"))
 		if err != nil {
 			t.Fatalf("subscribe: %v", err)
 		}
@@ -223,59 +168,48 @@ func TestCentrifugoGrantsConnectAndSubscribe(t *testing.T) {
 
 	t.Run("another organization's channel is refused by gatepass", func(t *testing.T) {
 		a := post(t, gp.URL+"/api/v1/centrifugo/subscription-token", bearer, `{"channel":"org:org_other"}`)
-		if a.status != http.StatusForbidden || a.str("code") != "channel_not_allowed" {
-			t.Fatalf("status %d %v", a.status, a.body)
+		if a.Status != http.StatusForbidden || str(t, a, "code") != "channel_not_allowed" {
+			t.Fatalf("answer %s", a)
 		}
 	})
 
 	t.Run("an office-router grant is refused by Centrifugo", func(t *testing.T) {
 		a := post(t, gp.URL+"/api/v1/cloudflare/request-access", bearer, "")
-		if a.status != http.StatusOK {
-			t.Fatalf("office grant: %d %v", a.status, a.body)
+		if a.Status != http.StatusOK {
+			t.Fatalf("office grant: %s", a)
 		}
-		if _, err := centrifugoserver.Connect(ctx, cf.WebSocketURL(), a.str("token")); !errors.Is(err, centrifugoserver.ErrRefused) {
+		if _, err := centrifugoserver.Connect(ctx, cf.WebSocketURL(), str(t, a, "token")); !errors.Is(err, centrifugoserver.ErrRefused) {
 			t.Fatalf("office grant connected to Centrifugo: %v", err)
 		}
 	})
 
 	t.Run("a key rotation needs no Centrifugo restart", func(t *testing.T) {
-		nextPEM, nextKey := privatePEM(t)
-		_, currentKey := decodeKey(t, keyPEM)
+		nextKey, nextPEM := kit.NewRSAKey(t, 2048)
 		// Publish next, then switch, each a restart of gatepass on the same
 		// address; Centrifugo keeps running.
 		steps := []map[string]string{
-			{"JWT_VERIFICATION_KEYS": publicPEM(t, nextKey)},
-			{"JWT_PRIVATE_KEY": nextPEM, "JWT_VERIFICATION_KEYS": publicPEM(t, currentKey)},
+			{"JWT_VERIFICATION_KEYS": kit.PublicPEM(t, &nextKey.PublicKey)},
+			{"JWT_PRIVATE_KEY": nextPEM, "JWT_VERIFICATION_KEYS": kit.PublicPEM(t, &currentKey.PublicKey)},
 		}
 		for i, step := range steps {
 			gp.Kill()
-			gp = kit.Start(t, with(env, step))
+			gp = kit.Start(t, kit.With(base, step))
 			connectAndSubscribe(t, gp.URL)
 			t.Logf("rotation step %d: new connections work", i+1)
 		}
 	})
 }
 
-func decodeKey(t *testing.T, p string) (string, *rsa.PrivateKey) {
-	t.Helper()
-	block, _ := pem.Decode([]byte(p))
-	k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p, k.(*rsa.PrivateKey)
-}
-
 // TestDisabledTransportsAnswerBeforeAuthentication: without LIVEKIT_* or
 // CENTRIFUGO_* the routes answer 404 transport_disabled, bearer or not.
 func TestDisabledTransportsAnswerBeforeAuthentication(t *testing.T) {
 	idp := kit.NewIdentityProvider(t)
-	gp := kit.Start(t, baseEnv(t, idp))
+	gp := kit.Start(t, env(t, idp))
 	for _, path := range []string{"/api/v1/livekit/token", "/api/v1/centrifugo/connection-token", "/api/v1/centrifugo/subscription-token"} {
 		for _, bearer := range []string{"", "not-a-token"} {
 			a := post(t, gp.URL+path, bearer, "")
-			if a.status != http.StatusNotFound || a.str("code") != "transport_disabled" {
-				t.Errorf("%s (bearer %q): %d %v", path, bearer, a.status, a.body)
+			if a.Status != http.StatusNotFound || str(t, a, "code") != "transport_disabled" {
+				t.Errorf("%s (bearer %q): %s", path, bearer, a)
 			}
 		}
 	}
@@ -284,13 +218,13 @@ func TestDisabledTransportsAnswerBeforeAuthentication(t *testing.T) {
 // TestTransportRefusals pins every refusal of the transports' endpoints.
 func TestTransportRefusals(t *testing.T) {
 	idp := kit.NewIdentityProvider(t)
-	logs := filepath.Join(t.TempDir(), "policy.yaml")
-	if err := os.WriteFile(logs, []byte("version: 1\nlivekit:\n- roles: [admin]\n  rights: [canPublish, canSubscribe, roomCreate]\n- roles: ['*']\n  rights: [canSubscribe]\ncentrifugo:\n  connect:\n  - roles: ['*']\n  subscribe:\n  - roles: ['*']\n    channels: ['org:{orgId}']\n"), 0o600); err != nil {
+	policyFile := filepath.Join(t.TempDir(), "policy.yaml")
+	if err := os.WriteFile(policyFile, []byte("version: 1\nlivekit:\n- roles: [admin]\n  rights: [canPublish, canSubscribe, roomCreate]\n- roles: ['*']\n  rights: [canSubscribe]\ncentrifugo:\n  connect:\n  - roles: ['*']\n  subscribe:\n  - roles: ['*']\n    channels: ['org:{orgId}']\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	gp := kit.Start(t, with(baseEnv(t, idp), map[string]string{
+	gp := kit.Start(t, env(t, idp, map[string]string{
 		"LIVEKIT_URL": "ws://127.0.0.1:7880", "LIVEKIT_API_KEY": "key", "LIVEKIT_API_SECRET": strings.Repeat("k", 40),
-		"CENTRIFUGO_URL": "ws://127.0.0.1:8000/connection/websocket", "GATEPASS_POLICY_FILE": logs,
+		"CENTRIFUGO_URL": "ws://127.0.0.1:8000/connection/websocket", "GATEPASS_POLICY_FILE": policyFile,
 	}))
 	member := idp.Token(t, "user_r", "org_r", "member", time.Hour)
 	admin := idp.Token(t, "user_a", "org_r", "admin", time.Hour)
@@ -323,8 +257,8 @@ func TestTransportRefusals(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			a := post(t, tt.url, tt.bearer, tt.body)
-			if a.status != tt.status || a.str("code") != tt.code {
-				t.Fatalf("status %d %v, want %d %s", a.status, a.body, tt.status, tt.code)
+			if a.Status != tt.status || str(t, a, "code") != tt.code {
+				t.Fatalf("answer %s, want %d %s", a, tt.status, tt.code)
 			}
 		})
 	}
