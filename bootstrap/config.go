@@ -8,10 +8,11 @@ import (
 	"crypto/rsa"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"log/slog"
 	"maps"
+	"net/netip"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -55,8 +56,10 @@ type Config struct {
 	Auth      AuthConfig
 	RateLimit application.RateLimitPolicy
 	// RedisURL, when set, shares rate-limit budgets across replicas.
-	RedisURL           string
-	TrustedProxies     []string
+	RedisURL string
+	// TrustedProxies are the networks whose X-Forwarded-For is believed.
+	TrustedProxies     []netip.Prefix
+	GrantExpiryBound   application.GrantExpiryBound
 	CORSAllowedOrigins []string
 	// DevIdentityKey verifies callers in development when no identity
 	// provider is configured; nil otherwise.
@@ -78,6 +81,9 @@ type HTTPConfig struct {
 	// listening: time for a load balancer to notice.
 	DrainDelay   time.Duration
 	MaxBodyBytes int64
+	// MaxConnections caps the public listener's open connections; 0 is
+	// 80% of the open-file limit, found at start.
+	MaxConnections int
 }
 
 // OfficeConfig is the office-router grant and its keys.

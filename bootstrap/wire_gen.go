@@ -64,8 +64,14 @@ func InitializeServer(ctx context.Context, cfg Config, logger *slog.Logger) (*Se
 	}
 	ports := ProvidePorts(identityVerifier, instrumentedSigners, keySet, limiter)
 	lifecycle := ProvideLifecycle()
-	v := ProvideReadinessChecks(officeBackend, officeSigner, identityKeys, limiter, lifecycle)
-	application := ProvideApplication(cfg, ports, v)
+	v := ProvideReadinessChecks(officeBackend, officeSigner, identityKeys, lifecycle)
+	application, err := ProvideApplication(cfg, ports, v)
+	if err != nil {
+		cleanup3()
+		cleanup2()
+		cleanup()
+		return nil, nil, err
+	}
 	publicHandler, err := ProvideRouter(application, cfg, metrics, lifecycle, logger)
 	if err != nil {
 		cleanup3()
