@@ -59,12 +59,16 @@ type OfficePolicy struct {
 	TTL      time.Duration
 	// URL is the office-router WebSocket URL returned with each grant.
 	URL string
+	// ExpiryBound says whether a grant may outlive the caller's identity.
+	ExpiryBound GrantExpiryBound
 }
 
 // RealtimePolicy is how Supabase Realtime tokens are minted.
 type RealtimePolicy struct {
 	Issuer string
 	TTL    time.Duration
+	// ExpiryBound says whether a token may outlive the caller's identity.
+	ExpiryBound GrantExpiryBound
 }
 
 // Ports are the outbound ports the use cases need.
@@ -75,13 +79,19 @@ type Ports struct {
 	Clock    domain.Clock
 	IDs      domain.IDSource
 	Keys     domain.KeySet
-	// Limiter may be nil when rate limits are off.
+	// Limiter is the rate-limit store shared by every replica; nil when
+	// rate limits are off.
 	Limiter domain.RateLimiter
+	// LocalLimiter keeps budgets in this replica while Limiter fails and
+	// the policy fails open; nil when Limiter cannot fail.
+	LocalLimiter domain.RateLimiter
 }
 
-// New builds the Application from its ports and policies.
+// New builds the Application from its ports and policies. The rate
+// limiter's readiness check ("rate_limiter") is added to checks.
 func New(p Ports, office OfficePolicy, realtime RealtimePolicy, limits RateLimitPolicy, checks []ReadinessCheck) *Application {
-	budgets := NewBudgets(p.Limiter, limits)
+	budgets := NewBudgets(p.Limiter, p.LocalLimiter, limits)
+	checks = append(checks[:len(checks):len(checks)], ReadinessCheck{Name: "rate_limiter", Probe: budgets.Ready})
 	return &Application{
 		AuthenticateCaller:  NewAuthenticateCallerHandler(p.Identity, budgets),
 		RequestOfficeAccess: NewRequestOfficeAccessHandler(office, budgets, p.Office, p.Clock, p.IDs),

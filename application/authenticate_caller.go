@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"strings"
+	"time"
 
 	"github.com/gatepass/gatepass/domain"
 )
@@ -14,40 +16,64 @@ type AuthenticateCaller struct {
 	// Bearer is the access token without the "Bearer " scheme.
 	Bearer string
 	// ClientIP is the caller's address; failed authentications are
-	// counted against it.
-	ClientIP string
+	// counted against it. The zero Addr counts nothing.
+	ClientIP netip.Addr
+}
+
+// Identity is a verified caller and when its identity expires: the zero
+// time when the identity verifier does not tell.
+type Identity struct {
+	Principal domain.Principal
+	ExpiresAt time.Time
 }
 
 // AuthenticateCallerHandler verifies callers through the identity port.
 type AuthenticateCallerHandler struct {
 	identity domain.IdentityVerifier
+	expiring domain.ExpiringIdentityVerifier // nil when identity cannot tell expiry
 	budgets  *Budgets
 }
 
-// NewAuthenticateCallerHandler builds the handler.
+// NewAuthenticateCallerHandler builds the handler. When identity also
+// implements domain.ExpiringIdentityVerifier, the identity's expiry is
+// returned too.
 func NewAuthenticateCallerHandler(identity domain.IdentityVerifier, budgets *Budgets) *AuthenticateCallerHandler {
-	return &AuthenticateCallerHandler{identity: identity, budgets: budgets}
+	expiring, _ := identity.(domain.ExpiringIdentityVerifier)
+	return &AuthenticateCallerHandler{identity: identity, expiring: expiring, budgets: budgets}
 }
 
-// Handle returns the verified Principal, or an error wrapping
-// ErrMissingCredentials or ErrInvalidCredentials. A client address that has
-// spent its budget of failed authentications gets ErrRateLimited, before
-// any verification: a credential-stuffing run learns nothing more, valid
-// token or not, until the budget refills.
-func (h *AuthenticateCallerHandler) Handle(ctx context.Context, cmd AuthenticateCaller) (domain.Principal, error) {
+// Handle returns the verified Identity, or an error wrapping
+// ErrMissingCredentials or ErrInvalidCredentials.
+//
+// Every token is verified first: a valid token is never refused because
+// of its address, so one client behind a NAT cannot lock out the honest
+// users of that address. A failed authentication spends the address's
+// budget; once it is spent, the failure also wraps ErrRateLimited and is
+// answered 429 instead of 401.
+func (h *AuthenticateCallerHandler) Handle(ctx context.Context, cmd AuthenticateCaller) (Identity, error) {
 	if strings.TrimSpace(cmd.Bearer) == "" {
-		return domain.Principal{}, domain.ErrMissingCredentials
+		return Identity{}, domain.ErrMissingCredentials
 	}
-	if err := h.budgets.RefuseSpentAddress(ctx, cmd.ClientIP); err != nil {
-		return domain.Principal{}, err
-	}
-	p, err := h.identity.VerifyIdentity(ctx, cmd.Bearer)
+	id, err := h.verify(ctx, cmd.Bearer)
 	if err == nil {
-		return p, nil
+		return id, nil
 	}
 	err = fmt.Errorf("authenticate caller: %w", err)
 	if lerr := h.budgets.SpendFailure(ctx, cmd.ClientIP); lerr != nil {
-		return domain.Principal{}, errors.Join(lerr, err)
+		return Identity{}, errors.Join(lerr, err)
 	}
-	return domain.Principal{}, err
+	return Identity{}, err
 }
+
+func (h *AuthenticateCallerHandler) verify(ctx context.Context, bearer string) (Identity, error) {
+	if h.expiring != nil {
+		p, exp, err := h.expiring.VerifyIdentityUntil(ctx, bearer)
+		return Identity{Principal: p, ExpiresAt: exp}, err
+	}
+	p, err := h.identity.VerifyIdentity(ctx, bearer)
+	return Identity{Principal: p}, err
+}
+
+// CanTellIdentityExpiry reports whether the identity verifier reports
+// expiry, which ExpiryBoundIdentity needs.
+func (h *AuthenticateCallerHandler) CanTellIdentityExpiry() bool { return h.expiring != nil }

@@ -5,6 +5,7 @@ import (
 	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
+	"net/netip"
 	"testing"
 	"time"
 
@@ -138,7 +139,7 @@ func BenchmarkAuthenticateCaller(b *testing.B) {
 		b.Run(v.name, func(b *testing.B) {
 			h := application.NewAuthenticateCallerHandler(v.identity, application.Unlimited())
 			ctx := context.Background()
-			cmd := application.AuthenticateCaller{Bearer: bearer, ClientIP: "127.0.0.1"}
+			cmd := application.AuthenticateCaller{Bearer: bearer, ClientIP: netip.MustParseAddr("127.0.0.1")}
 			b.ReportAllocs()
 			for b.Loop() {
 				if _, err := h.Handle(ctx, cmd); err != nil {

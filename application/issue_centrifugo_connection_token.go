@@ -18,11 +18,16 @@ type CentrifugoPolicy struct {
 	// URL is Centrifugo's client WebSocket URL, returned with connection
 	// tokens.
 	URL string
+	// ExpiryBound says whether a token may outlive the caller's identity.
+	ExpiryBound GrantExpiryBound
 }
 
 // IssueCentrifugoConnectionToken asks for a Centrifugo connection token.
 type IssueCentrifugoConnectionToken struct {
 	Caller domain.Principal
+	// IdentityExpiresAt is when the caller's identity expires; zero when
+	// unknown.
+	IdentityExpiresAt time.Time
 }
 
 // IssueCentrifugoConnectionTokenHandler mints Centrifugo connection tokens
@@ -51,6 +56,10 @@ func (h *IssueCentrifugoConnectionTokenHandler) Handle(ctx context.Context, cmd 
 	if err != nil {
 		return domain.CentrifugoGrant{}, fmt.Errorf("centrifugo server subscriptions: %w", err)
 	}
+	now, ttl, err := issueWindow(h.clock, h.config.ExpiryBound, h.config.ConnectionTTL, cmd.IdentityExpiresAt)
+	if err != nil {
+		return domain.CentrifugoGrant{}, err
+	}
 	if err := h.budgets.SpendGrant(ctx, domain.GrantCentrifugoConnection, cmd.Caller.UserID); err != nil {
 		return domain.CentrifugoGrant{}, err
 	}
@@ -59,7 +68,7 @@ func (h *IssueCentrifugoConnectionTokenHandler) Handle(ctx context.Context, cmd 
 		return domain.CentrifugoGrant{}, fmt.Errorf("centrifugo token id: %w", err)
 	}
 	claims, err := domain.NewCentrifugoConnectionClaims(cmd.Caller, channels, domain.Issuance{
-		Issuer: h.config.Issuer, Audience: h.config.Audience, ID: id, Now: h.clock.Now(), TTL: h.config.ConnectionTTL,
+		Issuer: h.config.Issuer, Audience: h.config.Audience, ID: id, Now: now, TTL: ttl,
 	})
 	if err != nil {
 		return domain.CentrifugoGrant{}, fmt.Errorf("centrifugo connection claims: %w", err)

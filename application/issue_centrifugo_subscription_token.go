@@ -3,6 +3,7 @@ package application
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/gatepass/gatepass/domain"
 )
@@ -12,6 +13,9 @@ import (
 type IssueCentrifugoSubscriptionToken struct {
 	Caller  domain.Principal
 	Channel string
+	// IdentityExpiresAt is when the caller's identity expires; zero when
+	// unknown.
+	IdentityExpiresAt time.Time
 }
 
 // IssueCentrifugoSubscriptionTokenHandler mints Centrifugo subscription
@@ -37,6 +41,10 @@ func (h *IssueCentrifugoSubscriptionTokenHandler) Handle(ctx context.Context, cm
 	if err := h.policy.MaySubscribe(cmd.Caller, cmd.Channel); err != nil {
 		return domain.CentrifugoGrant{}, fmt.Errorf("centrifugo subscription: %w", err)
 	}
+	now, ttl, err := issueWindow(h.clock, h.config.ExpiryBound, h.config.SubscriptionTTL, cmd.IdentityExpiresAt)
+	if err != nil {
+		return domain.CentrifugoGrant{}, err
+	}
 	if err := h.budgets.SpendGrant(ctx, domain.GrantCentrifugoSubscription, cmd.Caller.UserID); err != nil {
 		return domain.CentrifugoGrant{}, err
 	}
@@ -45,7 +53,7 @@ func (h *IssueCentrifugoSubscriptionTokenHandler) Handle(ctx context.Context, cm
 		return domain.CentrifugoGrant{}, fmt.Errorf("centrifugo token id: %w", err)
 	}
 	claims, err := domain.NewCentrifugoSubscriptionClaims(cmd.Caller, cmd.Channel, domain.Issuance{
-		Issuer: h.config.Issuer, Audience: h.config.Audience, ID: id, Now: h.clock.Now(), TTL: h.config.SubscriptionTTL,
+		Issuer: h.config.Issuer, Audience: h.config.Audience, ID: id, Now: now, TTL: ttl,
 	})
 	if err != nil {
 		return domain.CentrifugoGrant{}, fmt.Errorf("centrifugo subscription claims: %w", err)

@@ -15,6 +15,8 @@ type LiveKitPolicy struct {
 	TTL    time.Duration
 	// URL is the LiveKit server the client joins, returned with each token.
 	URL string
+	// ExpiryBound says whether a token may outlive the caller's identity.
+	ExpiryBound GrantExpiryBound
 }
 
 // IssueLiveKitToken asks for a token that joins a room of the caller's
@@ -22,6 +24,9 @@ type LiveKitPolicy struct {
 type IssueLiveKitToken struct {
 	Caller  domain.Principal
 	Request domain.LiveKitRequest
+	// IdentityExpiresAt is when the caller's identity expires; zero when
+	// unknown.
+	IdentityExpiresAt time.Time
 }
 
 // IssueLiveKitTokenHandler mints LiveKit participant tokens with the rights
@@ -48,12 +53,16 @@ func (h *IssueLiveKitTokenHandler) Handle(ctx context.Context, cmd IssueLiveKitT
 	if err != nil {
 		return domain.LiveKitGrant{}, fmt.Errorf("livekit rights: %w", err)
 	}
+	now, ttl, err := issueWindow(h.clock, h.config.ExpiryBound, h.config.TTL, cmd.IdentityExpiresAt)
+	if err != nil {
+		return domain.LiveKitGrant{}, err
+	}
 	id, err := h.ids.NewID()
 	if err != nil {
 		return domain.LiveKitGrant{}, fmt.Errorf("livekit token id: %w", err)
 	}
 	claims, err := domain.NewLiveKitClaims(cmd.Caller, rights, cmd.Request, domain.Issuance{
-		Issuer: h.config.APIKey, ID: id, Now: h.clock.Now(), TTL: h.config.TTL,
+		Issuer: h.config.APIKey, ID: id, Now: now, TTL: ttl,
 	})
 	if err != nil {
 		return domain.LiveKitGrant{}, fmt.Errorf("livekit claims: %w", err)

@@ -3,6 +3,7 @@ package application
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/gatepass/gatepass/domain"
 )
@@ -10,6 +11,9 @@ import (
 // IssueRealtimeToken asks for a Supabase Realtime token.
 type IssueRealtimeToken struct {
 	Caller domain.Principal
+	// IdentityExpiresAt is when the caller's identity expires; zero when
+	// unknown.
+	IdentityExpiresAt time.Time
 }
 
 // IssueRealtimeTokenHandler mints Supabase Realtime tokens.
@@ -30,6 +34,16 @@ func NewIssueRealtimeTokenHandler(policy RealtimePolicy, budgets *Budgets,
 // Handle mints a token for the caller; callers without an organization get
 // one too, without app_metadata.
 func (h *IssueRealtimeTokenHandler) Handle(ctx context.Context, cmd IssueRealtimeToken) (domain.Grant, error) {
+	var now time.Time
+	ttl := h.policy.TTL
+	if h.policy.ExpiryBound == ExpiryBoundIdentity {
+		// Refused before any budget is spent: the identity is the problem.
+		now = h.clock.Now()
+		var err error
+		if ttl, err = boundedTTL(h.policy.ExpiryBound, ttl, now, cmd.IdentityExpiresAt); err != nil {
+			return domain.Grant{}, err
+		}
+	}
 	if err := h.budgets.SpendGrant(ctx, domain.GrantRealtime, cmd.Caller.UserID); err != nil {
 		return domain.Grant{}, err
 	}
@@ -37,11 +51,14 @@ func (h *IssueRealtimeTokenHandler) Handle(ctx context.Context, cmd IssueRealtim
 	if err != nil {
 		return domain.Grant{}, fmt.Errorf("realtime token id: %w", err)
 	}
+	if now.IsZero() {
+		now = h.clock.Now()
+	}
 	claims, err := domain.NewRealtimeClaims(cmd.Caller, domain.Issuance{
 		Issuer: h.policy.Issuer,
 		ID:     id,
-		Now:    h.clock.Now(),
-		TTL:    h.policy.TTL,
+		Now:    now,
+		TTL:    ttl,
 	})
 	if err != nil {
 		return domain.Grant{}, fmt.Errorf("realtime token claims: %w", err)

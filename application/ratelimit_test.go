@@ -3,6 +3,9 @@ package application_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
@@ -82,40 +85,39 @@ func TestRefusedCallersSpendNoGrantBudget(t *testing.T) {
 	}
 }
 
+var client = netip.MustParseAddr("203.0.113.7")
+
+// TestFailedAuthenticationsAreLimitedPerAddress pins the order: every token
+// is verified first, so a valid token is never refused for its address;
+// only failures spend the address's budget, and once it is spent a failure
+// is answered as rate limited instead of invalid.
 func TestFailedAuthenticationsAreLimitedPerAddress(t *testing.T) {
 	spent := domain.Decision{RetryAfter: 2 * time.Second}
-	open := domain.Decision{Allowed: true, Remaining: 5}
 	tests := []struct {
 		name     string
 		failOpen bool
-		peek     domain.Decision
-		peekErr  error
-		verify   *error // nil: the verifier is not asked
-		allow    *domain.Decision
+		verify   error
+		allow    *domain.Decision // nil: the limiter is not asked
+		allowErr error
 		wantErr  []error
 		notError error
 	}{
-		{name: "success spends nothing", peek: open, verify: ptr(error(nil))},
-		{name: "failure within budget is counted", peek: open, verify: ptr(domain.ErrInvalidCredentials), allow: &domain.Decision{Allowed: true},
+		{name: "success spends nothing, whatever the address has spent"},
+		{name: "failure within budget is counted", verify: domain.ErrInvalidCredentials, allow: &domain.Decision{Allowed: true},
 			wantErr: []error{domain.ErrInvalidCredentials}, notError: domain.ErrRateLimited},
-		{name: "the failure that spends the budget", peek: open, verify: ptr(domain.ErrInvalidCredentials), allow: &spent,
+		{name: "failure past the budget is rate limited", verify: domain.ErrInvalidCredentials, allow: &spent,
 			wantErr: []error{domain.ErrRateLimited, domain.ErrInvalidCredentials}},
-		{name: "spent budget: refused before verifying, even a valid token", peek: spent,
-			wantErr: []error{domain.ErrRateLimited}, notError: domain.ErrInvalidCredentials},
-		{name: "store down, fail open: verified as usual", failOpen: true, peekErr: unavailable, verify: ptr(error(nil))},
-		{name: "store down, fail closed", peekErr: unavailable, wantErr: []error{domain.ErrLimiterUnavailable}},
+		{name: "store down, fail closed: the failure cannot be counted", verify: domain.ErrInvalidCredentials, allow: &domain.Decision{}, allowErr: unavailable,
+			wantErr: []error{domain.ErrLimiterUnavailable, domain.ErrInvalidCredentials}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newLimitedFixture(t, limits(tt.failOpen))
-			f.limiter.EXPECT().Peek(gomock.Any(), "authfail:203.0.113.7", authLimit).Return(tt.peek, tt.peekErr)
-			if tt.verify != nil {
-				f.identity.EXPECT().VerifyIdentity(gomock.Any(), "tok").Return(member, *tt.verify)
-			}
+			f.identity.EXPECT().VerifyIdentity(gomock.Any(), "tok").Return(member, tt.verify)
 			if tt.allow != nil {
-				f.limiter.EXPECT().Allow(gomock.Any(), "authfail:203.0.113.7", authLimit).Return(*tt.allow, nil)
+				f.limiter.EXPECT().Allow(gomock.Any(), "authfail:203.0.113.7", authLimit).Return(*tt.allow, tt.allowErr)
 			}
-			_, err := f.app.AuthenticateCaller.Handle(context.Background(), application.AuthenticateCaller{Bearer: "tok", ClientIP: "203.0.113.7"})
+			_, err := f.app.AuthenticateCaller.Handle(context.Background(), application.AuthenticateCaller{Bearer: "tok", ClientIP: client})
 			for _, want := range tt.wantErr {
 				if !errors.Is(err, want) {
 					t.Errorf("err = %v, want it to wrap %v", err, want)
@@ -129,6 +131,126 @@ func TestFailedAuthenticationsAreLimitedPerAddress(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestAddressesAreCountedByTheirClient: one IPv4 address is one budget
+// however it is spelled, and an IPv6 client is its prefix.
+func TestAddressesAreCountedByTheirClient(t *testing.T) {
+	b := application.NewBudgets(nil, nil, application.RateLimitPolicy{})
+	b48 := application.NewBudgets(nil, nil, application.RateLimitPolicy{IPv6Prefix: 48})
+	tests := []struct {
+		budgets *application.Budgets
+		addr    string
+		want    string
+	}{
+		{b, "192.0.2.7", "192.0.2.7"},
+		{b, "::ffff:192.0.2.7", "192.0.2.7"},
+		{b, "::ffff:c000:207", "192.0.2.7"},
+		{b, "0:0:0:0:0:ffff:192.0.2.7", "192.0.2.7"},
+		{b, "2001:db8:1:2:3:4:5:6", "2001:db8:1:2::/64"},
+		{b, "2001:db8:1:2:ffff::1", "2001:db8:1:2::/64"},
+		{b, "fe80::1%eth0", "fe80::/64"},
+		{b48, "2001:db8:1:2:3:4:5:6", "2001:db8:1::/48"},
+	}
+	for _, tt := range tests {
+		if got := tt.budgets.AddressKey(netip.MustParseAddr(tt.addr)); got != tt.want {
+			t.Errorf("%s: key %q, want %q", tt.addr, got, tt.want)
+		}
+	}
+}
+
+// fakeStore is a shared store that fails as told, for the fallback tests.
+type fakeStore struct {
+	err   error
+	delay time.Duration
+	calls int
+}
+
+func (s *fakeStore) Allow(ctx context.Context, _ string, _ domain.Limit) (domain.Decision, error) {
+	s.calls++
+	if s.delay > 0 {
+		select {
+		case <-time.After(s.delay):
+		case <-ctx.Done():
+			return domain.Decision{}, fmt.Errorf("%w: %w", domain.ErrLimiterUnavailable, ctx.Err())
+		}
+	}
+	if s.err != nil {
+		return domain.Decision{}, s.err
+	}
+	return domain.Decision{Allowed: true}, nil
+}
+
+// TestFailingStoreFallsBackToLocalBudgets: failing open, budgets are kept
+// in the replica while the store fails (never none), readiness says
+// degraded; failing closed, requests are refused and readiness fails. A
+// store that hangs costs one bounded call, then is left alone a while.
+func TestFailingStoreFallsBackToLocalBudgets(t *testing.T) {
+	oom := errors.Join(domain.ErrLimiterUnavailable, errors.New("OOM command not allowed"))
+	two := domain.Limit{Rate: 1, Period: time.Hour, Burst: 2}
+	policy := func(mode application.FailureMode) application.RateLimitPolicy {
+		return application.RateLimitPolicy{Enabled: true, FailureMode: mode, StoreTimeout: 20 * time.Millisecond,
+			Grants: map[domain.GrantKind]domain.Limit{domain.GrantRealtime: two}}
+	}
+	t.Run("open", func(t *testing.T) {
+		store := &fakeStore{err: oom}
+		b := application.NewBudgets(store, memorylimit(), policy(application.FailOpen))
+		for i, want := range []error{nil, nil, domain.ErrRateLimited} {
+			if err := b.SpendGrant(context.Background(), domain.GrantRealtime, "u"); !errors.Is(err, want) {
+				t.Fatalf("grant %d: err = %v, want %v", i+1, err, want)
+			}
+		}
+		if store.calls != 1 {
+			t.Errorf("the failed store was asked %d times within a second, want once", store.calls)
+		}
+		detail, err := b.Ready(context.Background())
+		if err != nil || !strings.Contains(detail, "degraded") {
+			t.Fatalf("readiness %q, %v; want ready and degraded", detail, err)
+		}
+		store.err = nil
+		if detail, err := b.Ready(context.Background()); err != nil || detail != "store" {
+			t.Fatalf("recovered store: readiness %q, %v", detail, err)
+		}
+	})
+	t.Run("closed", func(t *testing.T) {
+		store := &fakeStore{err: oom}
+		b := application.NewBudgets(store, memorylimit(), policy(application.FailClosed))
+		if err := b.SpendGrant(context.Background(), domain.GrantRealtime, "u"); !errors.Is(err, domain.ErrLimiterUnavailable) {
+			t.Fatalf("err = %v", err)
+		}
+		if _, err := b.Ready(context.Background()); err == nil {
+			t.Fatal("ready while the store fails and the policy fails closed")
+		}
+	})
+	t.Run("hung", func(t *testing.T) {
+		store := &fakeStore{delay: time.Hour}
+		b := application.NewBudgets(store, memorylimit(), policy(application.FailOpen))
+		start := time.Now()
+		for range 10 {
+			if err := b.SpendGrant(context.Background(), domain.GrantRealtime, "u"); err != nil && !errors.Is(err, domain.ErrRateLimited) {
+				t.Fatal(err)
+			}
+		}
+		if elapsed := time.Since(start); elapsed > time.Second {
+			t.Fatalf("10 grants took %s against a hung store", elapsed)
+		}
+		if store.calls != 1 {
+			t.Errorf("the hung store was asked %d times, want once", store.calls)
+		}
+	})
+}
+
+func memorylimit() domain.RateLimiter { return &countingLimiter{seen: map[string]int{}} }
+
+// countingLimiter allows Burst events per key, for ever.
+type countingLimiter struct{ seen map[string]int }
+
+func (l *countingLimiter) Allow(_ context.Context, key string, limit domain.Limit) (domain.Decision, error) {
+	if l.seen[key] >= limit.Burst {
+		return domain.Decision{RetryAfter: time.Second}, nil
+	}
+	l.seen[key]++
+	return domain.Decision{Allowed: true}, nil
 }
 
 func ptr[T any](v T) *T { return &v }

@@ -2,6 +2,7 @@ package application
 
 import (
 	"context"
+	"time"
 
 	"github.com/gatepass/gatepass/domain"
 )
@@ -9,8 +10,9 @@ import (
 // The request's own values travel in its context.Context, so every layer
 // and every log line written with that context can name them.
 type (
-	requestIDKey struct{}
-	principalKey struct{}
+	requestIDKey      struct{}
+	principalKey      struct{}
+	identityExpiryKey struct{}
 )
 
 // WithRequestID returns ctx carrying the request id.
@@ -34,4 +36,17 @@ func WithPrincipal(ctx context.Context, p domain.Principal) context.Context {
 func PrincipalFrom(ctx context.Context) (domain.Principal, bool) {
 	p, ok := ctx.Value(principalKey{}).(domain.Principal)
 	return p, ok
+}
+
+// WithIdentityExpiry returns ctx carrying when the caller's identity
+// expires.
+func WithIdentityExpiry(ctx context.Context, t time.Time) context.Context {
+	return context.WithValue(ctx, identityExpiryKey{}, t)
+}
+
+// IdentityExpiryFrom is when the caller's identity expires, as ctx
+// carries it; the zero time when unknown.
+func IdentityExpiryFrom(ctx context.Context) time.Time {
+	t, _ := ctx.Value(identityExpiryKey{}).(time.Time)
+	return t
 }

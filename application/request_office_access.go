@@ -3,6 +3,7 @@ package application
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/gatepass/gatepass/domain"
 )
@@ -12,6 +13,9 @@ type RequestOfficeAccess struct {
 	Caller domain.Principal
 	// OrgID, when not empty, must be the caller's own organization.
 	OrgID string
+	// IdentityExpiresAt is when the caller's identity expires; zero when
+	// unknown.
+	IdentityExpiresAt time.Time
 }
 
 // RequestOfficeAccessHandler mints office-router grants.
@@ -38,6 +42,16 @@ func (h *RequestOfficeAccessHandler) Handle(ctx context.Context, cmd RequestOffi
 	if cmd.OrgID != "" && cmd.OrgID != cmd.Caller.OrgID {
 		return domain.OfficeGrant{}, domain.ErrOrganizationMismatch
 	}
+	var now time.Time
+	ttl := h.policy.TTL
+	if h.policy.ExpiryBound == ExpiryBoundIdentity {
+		// Refused before any budget is spent: the identity is the problem.
+		now = h.clock.Now()
+		var err error
+		if ttl, err = boundedTTL(h.policy.ExpiryBound, ttl, now, cmd.IdentityExpiresAt); err != nil {
+			return domain.OfficeGrant{}, err
+		}
+	}
 	if err := h.budgets.SpendGrant(ctx, domain.GrantOffice, cmd.Caller.UserID); err != nil {
 		return domain.OfficeGrant{}, err
 	}
@@ -45,12 +59,15 @@ func (h *RequestOfficeAccessHandler) Handle(ctx context.Context, cmd RequestOffi
 	if err != nil {
 		return domain.OfficeGrant{}, fmt.Errorf("office grant id: %w", err)
 	}
+	if now.IsZero() {
+		now = h.clock.Now()
+	}
 	claims, err := domain.NewOfficeClaims(cmd.Caller, domain.Issuance{
 		Issuer:   h.policy.Issuer,
 		Audience: h.policy.Audience,
 		ID:       id,
-		Now:      h.clock.Now(),
-		TTL:      h.policy.TTL,
+		Now:      now,
+		TTL:      ttl,
 	})
 	if err != nil {
 		return domain.OfficeGrant{}, fmt.Errorf("office grant claims: %w", err)

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -55,8 +56,10 @@ type Config struct {
 	Auth      AuthConfig
 	RateLimit application.RateLimitPolicy
 	// RedisURL, when set, shares rate-limit budgets across replicas.
-	RedisURL           string
-	TrustedProxies     []string
+	RedisURL string
+	// TrustedProxies are the networks whose X-Forwarded-For is believed.
+	TrustedProxies     []netip.Prefix
+	GrantExpiryBound   application.GrantExpiryBound
 	CORSAllowedOrigins []string
 	// Policy decides every caller's rights on the transports.
 	Policy *application.Policy
@@ -83,6 +86,9 @@ type HTTPConfig struct {
 	// listening: time for a load balancer to notice.
 	DrainDelay   time.Duration
 	MaxBodyBytes int64
+	// MaxConnections caps the public listener's open connections; 0 is
+	// 80% of the open-file limit, found at start.
+	MaxConnections int
 }
 
 // OfficeConfig is the office-router grant and its keys.

@@ -6,11 +6,15 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"log/slog"
+	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/gatepass/gatepass/application"
 	"github.com/gatepass/gatepass/bootstrap"
 )
 
@@ -87,6 +91,22 @@ func TestLoadConfig(t *testing.T) {
 		{name: "bad proxy and origin", edit: func(m map[string]string) {
 			m["TRUSTED_PROXIES"], m["CORS_ALLOWED_ORIGINS"] = "10.0.0.0/8,not-a-net", "https://app.example.com,*"
 		}, wantErr: []string{"TRUSTED_PROXIES: \"not-a-net\"", "CORS_ALLOWED_ORIGINS: \"*\""}},
+		{name: "hardening settings out of range", edit: func(m map[string]string) {
+			m["RATE_LIMIT_IPV6_PREFIX"], m["RATE_LIMIT_STORE_TIMEOUT"] = "16", "1ms"
+			m["GRANT_EXPIRY_BOUND"], m["HTTP_MAX_CONNECTIONS"] = "session", "-1"
+			m["TRUSTED_PROXIES"] = "::ffff:0:0/64"
+		}, wantErr: []string{"RATE_LIMIT_IPV6_PREFIX", "RATE_LIMIT_STORE_TIMEOUT", "GRANT_EXPIRY_BOUND", "HTTP_MAX_CONNECTIONS", "TRUSTED_PROXIES"}},
+		{name: "hardening settings", edit: func(m map[string]string) {
+			m["RATE_LIMIT_IPV6_PREFIX"], m["RATE_LIMIT_STORE_TIMEOUT"] = "56", "250ms"
+			m["GRANT_EXPIRY_BOUND"], m["HTTP_MAX_CONNECTIONS"] = "identity", "500"
+			m["TRUSTED_PROXIES"] = "10.0.0.0/8, 192.0.2.7,::ffff:172.16.0.0/108"
+		}, check: func(t *testing.T, c bootstrap.Config) {
+			want := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("192.0.2.7/32"), netip.MustParsePrefix("172.16.0.0/12")}
+			if c.RateLimit.IPv6Prefix != 56 || c.RateLimit.StoreTimeout != 250*time.Millisecond || c.GrantExpiryBound != application.ExpiryBoundIdentity ||
+				c.HTTP.MaxConnections != 500 || !slices.Equal(c.TrustedProxies, want) {
+				t.Fatalf("config %+v %v %v", c.RateLimit, c.GrantExpiryBound, c.TrustedProxies)
+			}
+		}},
 		{name: "zero budget", edit: func(m map[string]string) { m["RATE_LIMIT_OFFICE_BURST"] = "0" }, wantErr: []string{"RATE_LIMIT_OFFICE"}},
 		{name: "admin on the public port", edit: func(m map[string]string) { m["ADMIN_ADDR"] = ":8080" }, wantErr: []string{"ADMIN_ADDR"}},
 		{name: "redis URL", edit: func(m map[string]string) { m["REDIS_URL"] = "http://user:hunter2@redis:6379" }, wantErr: []string{"REDIS_URL"}},

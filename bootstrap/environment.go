@@ -35,6 +35,9 @@ type environment struct {
 	RedisURL secret `env:"REDIS_URL"`
 	// TrustedProxies are CIDRs whose X-Forwarded-For is believed.
 	TrustedProxies []string `env:"TRUSTED_PROXIES"`
+	// GrantExpiryBound says whether a grant may outlive the caller's
+	// identity token: none or identity.
+	GrantExpiryBound string `env:"GRANT_EXPIRY_BOUND" envDefault:"none"`
 	// CORSAllowedOrigins turns CORS on for exactly these origins.
 	CORSAllowedOrigins []string `env:"CORS_ALLOWED_ORIGINS"`
 
@@ -67,6 +70,9 @@ type httpEnv struct {
 	ShutdownTimeout   time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"20s"`
 	DrainDelay        time.Duration `env:"DRAIN_DELAY" envDefault:"0s"`
 	MaxBodyBytes      int64         `env:"MAX_BODY_BYTES" envDefault:"4096"`
+	// MaxConnections caps the public listener's open connections; 0 is
+	// 80% of the open-file limit.
+	MaxConnections int `env:"MAX_CONNECTIONS" envDefault:"0"`
 }
 
 type officeEnv struct {
@@ -112,6 +118,8 @@ type pkcs11Env struct {
 type rateLimitEnv struct {
 	Enabled        bool          `env:"ENABLED" envDefault:"true"`
 	FailureMode    string        `env:"FAILURE_MODE" envDefault:"open"`
+	StoreTimeout   time.Duration `env:"STORE_TIMEOUT" envDefault:"100ms"`
+	IPv6Prefix     int           `env:"IPV6_PREFIX" envDefault:"64"`
 	OfficeRate     int           `env:"OFFICE_RATE" envDefault:"30"`
 	OfficePeriod   time.Duration `env:"OFFICE_PERIOD" envDefault:"1m"`
 	OfficeBurst    int           `env:"OFFICE_BURST" envDefault:"10"`

@@ -49,45 +49,32 @@ func ProvideDevKit(cfg Config) *DevKit {
 	return &DevKit{IdentityKey: cfg.DevIdentityKey}
 }
 
-// Limiter is the rate limiter as the application sees it (nil when limits
-// are off), and its readiness probe.
+// Limiter is the rate-limit store as the application sees it: the store
+// (nil when limits are off) and, when the store is shared and can fail, the
+// per-replica limiter that stands in for it while it fails open.
 type Limiter struct {
 	Limiter domain.RateLimiter
-	Ready   func(ctx context.Context) (string, error)
+	Local   domain.RateLimiter
 }
 
 // ProvideLimiter is the rate-limit store: Redis when REDIS_URL is set (one
 // budget across replicas), memory otherwise.
 func ProvideLimiter(cfg Config, metrics *prom.Metrics, logger *slog.Logger) (Limiter, func(), error) {
 	if !cfg.RateLimit.Enabled {
-		return Limiter{Ready: func(context.Context) (string, error) { return "rate limits off", nil }}, func() {}, nil
+		return Limiter{}, func() {}, nil
 	}
 	if cfg.RedisURL == "" {
-		l := memorylimit.New(nil, 0)
-		return Limiter{
-			Limiter: metrics.RateLimiter(l, logger, time.Minute),
-			Ready:   func(context.Context) (string, error) { return "memory", nil },
-		}, func() {}, nil
+		return Limiter{Limiter: metrics.RateLimiter(memorylimit.New(nil, 0), logger, time.Minute)}, func() {}, nil
 	}
 	redislimit.RouteClientLogs(logger)
 	l, closeFn, err := redislimit.NewFromURL(cfg.RedisURL)
 	if err != nil {
 		return Limiter{}, nil, errors.New("REDIS_URL: cannot be used")
 	}
-	ready := func(ctx context.Context) (string, error) {
-		if err := l.Ping(ctx); err != nil {
-			if cfg.RateLimit.FailureMode == application.FailOpen {
-				// Failing open, an unreachable Redis does not stop serving.
-				return "redis unreachable, failing open", nil
-			}
-			// The cause names internal hosts; /readyz is on the public
-			// port too, so it says only what fails (the log has the rest).
-			logger.DebugContext(ctx, "readiness: redis unreachable", "error", err)
-			return "", errors.New("redis unreachable, failing closed")
-		}
-		return "redis", nil
-	}
-	return Limiter{Limiter: metrics.RateLimiter(l, logger, time.Minute), Ready: ready}, func() { _ = closeFn() }, nil
+	return Limiter{
+		Limiter: metrics.RateLimiter(l, logger, time.Minute),
+		Local:   metrics.RateLimiter(memorylimit.New(nil, 0), logger, time.Minute),
+	}, func() { _ = closeFn() }, nil
 }
 
 // ProvidePorts gathers the application's ports.
@@ -100,6 +87,9 @@ func ProvidePorts(identity domain.IdentityVerifier, s InstrumentedSigners, keys 
 		IDs:      randomIDs,
 		Keys:     keys,
 		Limiter:  l.Limiter,
+		// Failing open, budgets are kept per replica while Redis fails,
+		// never not at all.
+		LocalLimiter: l.Local,
 	}
 }
 
@@ -126,22 +116,26 @@ func (l *Lifecycle) ready(context.Context) (string, error) {
 	return "serving", nil
 }
 
-// ProvideReadinessChecks are the conditions /readyz reports.
-func ProvideReadinessChecks(b OfficeBackend, s *jwtsigner.OfficeSigner, keys IdentityKeys, l Limiter, life *Lifecycle) []application.ReadinessCheck {
+// ProvideReadinessChecks are the conditions /readyz reports; the
+// application adds the rate limiter's.
+func ProvideReadinessChecks(b OfficeBackend, s *jwtsigner.OfficeSigner, keys IdentityKeys, life *Lifecycle) []application.ReadinessCheck {
 	signer := fmt.Sprintf("%s %s kid=%s (self-test passed at start)", b.Name, s.Algorithm(), s.KeyID())
 	return []application.ReadinessCheck{
 		{Name: "signer", Probe: func(context.Context) (string, error) { return signer, nil }},
 		{Name: "identity_keys", Probe: keys.Ready},
-		{Name: "rate_limiter", Probe: l.Ready},
 		{Name: "lifecycle", Probe: life.ready},
 	}
 }
 
-// ProvideApplication builds the use cases.
-func ProvideApplication(cfg Config, p application.Ports, checks []application.ReadinessCheck, t application.Transports) *application.Application {
+// ProvideApplication builds the use cases. GRANT_EXPIRY_BOUND=identity
+// needs an identity verifier that tells each identity's expiry.
+func ProvideApplication(cfg Config, p application.Ports, checks []application.ReadinessCheck, t application.Transports) (*application.Application, error) {
 	app := application.New(p, ProvideOfficePolicy(cfg), ProvideRealtimePolicy(cfg), cfg.RateLimit, checks)
+	if cfg.GrantExpiryBound == application.ExpiryBoundIdentity && !app.AuthenticateCaller.CanTellIdentityExpiry() {
+		return nil, errors.New("GRANT_EXPIRY_BOUND=identity: the identity verifier does not tell token expiry")
+	}
 	app.EnableTransports(t, p)
-	return app
+	return app, nil
 }
 
 // ProvideOfficePolicy is the office-router grant policy.
@@ -151,12 +145,14 @@ func ProvideOfficePolicy(cfg Config) application.OfficePolicy {
 		Audience: cfg.Office.Audience,
 		TTL:      cfg.Office.TTL,
 		URL:      cfg.Office.URL,
+
+		ExpiryBound: cfg.GrantExpiryBound,
 	}
 }
 
 // ProvideRealtimePolicy is the Supabase Realtime token policy.
 func ProvideRealtimePolicy(cfg Config) application.RealtimePolicy {
-	return application.RealtimePolicy{Issuer: cfg.Realtime.Issuer, TTL: cfg.Realtime.TTL}
+	return application.RealtimePolicy{Issuer: cfg.Realtime.Issuer, TTL: cfg.Realtime.TTL, ExpiryBound: cfg.GrantExpiryBound}
 }
 
 // ProvideRouter is the public HTTP API.

@@ -107,18 +107,21 @@ func serviceFrom(e environment, cfg *Config, p *problems) {
 	cfg.HTTP = HTTPConfig(e.HTTP)
 	cfg.RateLimit = rateLimitsFrom(e.RateLimit, p)
 	cfg.RedisURL = e.RedisURL.value
+	cfg.RateLimit.Store = "memory"
+	if cfg.RedisURL != "" {
+		cfg.RateLimit.Store = "redis"
+	}
 	if cfg.RedisURL != "" {
 		if _, err := redislimit.ParseURL(cfg.RedisURL); err != nil {
 			p.add("REDIS_URL", "is not a redis:// or rediss:// URL")
 		}
 	}
-	cfg.TrustedProxies = e.TrustedProxies
-	for _, cidr := range e.TrustedProxies {
-		if _, err := netip.ParsePrefix(cidr); err != nil {
-			if _, err := netip.ParseAddr(cidr); err != nil {
-				p.add("TRUSTED_PROXIES", "%q is not a CIDR or an address", cidr)
-			}
-		}
+	cfg.TrustedProxies = trustedProxiesFrom(e.TrustedProxies, p)
+	if err := cfg.GrantExpiryBound.UnmarshalText([]byte(e.GrantExpiryBound)); err != nil {
+		p.add("GRANT_EXPIRY_BOUND", "must be none or identity")
+	}
+	if cfg.HTTP.MaxConnections < 0 {
+		p.add("HTTP_MAX_CONNECTIONS", "must be 0 (80%% of the open-file limit) or a positive number")
 	}
 	cfg.CORSAllowedOrigins = e.CORSAllowedOrigins
 	for _, o := range e.CORSAllowedOrigins {
@@ -141,10 +144,40 @@ func serviceFrom(e environment, cfg *Config, p *problems) {
 	}
 }
 
+// trustedProxiesFrom parses the proxies' CIDRs; a bare address is a
+// network of one. IPv4-mapped IPv6 networks become the IPv4 networks they
+// stand for, since client addresses are compared unmapped.
+func trustedProxiesFrom(list []string, p *problems) []netip.Prefix {
+	out := make([]netip.Prefix, 0, len(list))
+	for _, s := range list {
+		s = strings.TrimSpace(s)
+		pfx, err := netip.ParsePrefix(s)
+		if err != nil {
+			a, aerr := netip.ParseAddr(s)
+			if aerr != nil || a.Zone() != "" {
+				p.add("TRUSTED_PROXIES", "%q is not a CIDR or an address", s)
+				continue
+			}
+			pfx = netip.PrefixFrom(a, a.BitLen())
+		}
+		if a := pfx.Addr(); a.Is4In6() {
+			if pfx.Bits() < 96 {
+				p.add("TRUSTED_PROXIES", "%q mixes IPv4-mapped and other IPv6 addresses", s)
+				continue
+			}
+			pfx = netip.PrefixFrom(a.Unmap(), pfx.Bits()-96)
+		}
+		out = append(out, pfx.Masked())
+	}
+	return out
+}
+
 // rateLimitsFrom is the request budgets as the application enforces them.
 func rateLimitsFrom(r rateLimitEnv, p *problems) application.RateLimitPolicy {
 	policy := application.RateLimitPolicy{
 		Enabled:      r.Enabled,
+		StoreTimeout: r.StoreTimeout,
+		IPv6Prefix:   r.IPv6Prefix,
 		AuthFailures: domain.Limit{Scope: domain.LimitAuthFailure, Rate: r.AuthFailRate, Period: r.AuthFailPeriod, Burst: r.AuthFailBurst},
 		Grants: map[domain.GrantKind]domain.Limit{
 			domain.GrantOffice:                 grantLimit(domain.GrantOffice, r.OfficeRate, r.OfficePeriod, r.OfficeBurst),
@@ -156,6 +189,12 @@ func rateLimitsFrom(r rateLimitEnv, p *problems) application.RateLimitPolicy {
 	}
 	if err := policy.FailureMode.UnmarshalText([]byte(r.FailureMode)); err != nil {
 		p.add("RATE_LIMIT_FAILURE_MODE", "must be open or closed")
+	}
+	if r.StoreTimeout < 10*time.Millisecond || r.StoreTimeout > 5*time.Second {
+		p.add("RATE_LIMIT_STORE_TIMEOUT", "must be between 10ms and 5s")
+	}
+	if r.IPv6Prefix < 32 || r.IPv6Prefix > 128 {
+		p.add("RATE_LIMIT_IPV6_PREFIX", "must be between 32 and 128")
 	}
 	if !policy.AuthFailures.Valid() {
 		p.add("RATE_LIMIT_AUTH_FAILURE_RATE/_PERIOD/_BURST", "must all be positive")

@@ -38,7 +38,7 @@ func transportsFrom(e environment, dev *devMaterial, cfg *Config, p *problems) {
 		lk.URL, lk.APIKey, lk.APISecret = DevLiveKitURL, DevLiveKitAPIKey, secret{value: dev.liveKitSecret}
 	}
 	if lk.URL != "" || lk.APIKey != "" || lk.APISecret.Set() {
-		cfg.LiveKit = liveKitFrom(lk, p)
+		cfg.LiveKit = liveKitFrom(lk, cfg.GrantExpiryBound, p)
 	}
 	ce := e.Centrifugo
 	// Development enables Centrifugo on its default address unless the
@@ -51,9 +51,9 @@ func transportsFrom(e environment, dev *devMaterial, cfg *Config, p *problems) {
 	}
 }
 
-func liveKitFrom(e liveKitEnv, p *problems) *LiveKitConfig {
+func liveKitFrom(e liveKitEnv, bound application.GrantExpiryBound, p *problems) *LiveKitConfig {
 	c := &LiveKitConfig{
-		LiveKitPolicy: application.LiveKitPolicy{APIKey: e.APIKey, TTL: e.TokenTTL, URL: e.URL},
+		LiveKitPolicy: application.LiveKitPolicy{APIKey: e.APIKey, TTL: e.TokenTTL, URL: e.URL, ExpiryBound: bound},
 		APISecret:     []byte(e.APISecret.value),
 	}
 	if e.URL == "" {
@@ -81,7 +81,7 @@ func liveKitFrom(e liveKitEnv, p *problems) *LiveKitConfig {
 func centrifugoFrom(e centrifugoEnv, cfg *Config, p *problems) *application.CentrifugoPolicy {
 	c := &application.CentrifugoPolicy{
 		Issuer: cfg.Office.Issuer, Audience: e.Audience, URL: e.URL,
-		ConnectionTTL: e.TokenTTL, SubscriptionTTL: e.SubscriptionTTL,
+		ConnectionTTL: e.TokenTTL, SubscriptionTTL: e.SubscriptionTTL, ExpiryBound: cfg.GrantExpiryBound,
 	}
 	if err := checkWebSocketURL(e.URL); err != nil {
 		p.add("CENTRIFUGO_URL", "%v", err)

@@ -64,7 +64,7 @@ func InitializeServer(ctx context.Context, cfg Config, logger *slog.Logger) (*Se
 	}
 	ports := ProvidePorts(identityVerifier, instrumentedSigners, keySet, limiter)
 	lifecycle := ProvideLifecycle()
-	v := ProvideReadinessChecks(officeBackend, officeSigner, identityKeys, limiter, lifecycle)
+	v := ProvideReadinessChecks(officeBackend, officeSigner, identityKeys, lifecycle)
 	transports, err := ProvideTransports(cfg, officeSigner)
 	if err != nil {
 		cleanup3()
@@ -72,7 +72,13 @@ func InitializeServer(ctx context.Context, cfg Config, logger *slog.Logger) (*Se
 		cleanup()
 		return nil, nil, err
 	}
-	application := ProvideApplication(cfg, ports, v, transports)
+	application, err := ProvideApplication(cfg, ports, v, transports)
+	if err != nil {
+		cleanup3()
+		cleanup2()
+		cleanup()
+		return nil, nil, err
+	}
 	publicHandler, err := ProvideRouter(application, cfg, metrics, lifecycle, logger)
 	if err != nil {
 		cleanup3()

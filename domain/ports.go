@@ -5,7 +5,7 @@ import (
 	"time"
 )
 
-//go:generate go tool mockgen -typed -destination=mocks/ports.go -package=mocks . OfficeSigner,RealtimeSigner,IdentityVerifier,Clock,IDSource,RateLimiter,KeySet
+//go:generate go tool mockgen -typed -destination=mocks/ports.go -package=mocks . OfficeSigner,RealtimeSigner,IdentityVerifier,ExpiringIdentityVerifier,Clock,IDSource,RateLimiter,KeySet
 
 // OfficeSigner signs office-router claims into a compact JWS.
 type OfficeSigner interface {
@@ -21,6 +21,14 @@ type RealtimeSigner interface {
 // Any failure wraps ErrInvalidCredentials.
 type IdentityVerifier interface {
 	VerifyIdentity(ctx context.Context, bearer string) (Principal, error)
+}
+
+// ExpiringIdentityVerifier is an IdentityVerifier that also tells when the
+// verified identity expires (its token's exp), so that grants can be bound
+// by it. It is optional: the application asks for it only when grants must
+// not outlive the identity.
+type ExpiringIdentityVerifier interface {
+	VerifyIdentityUntil(ctx context.Context, bearer string) (Principal, time.Time, error)
 }
 
 // Clock tells the time; tests inject a fixed one.

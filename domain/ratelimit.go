@@ -73,9 +73,6 @@ type Decision struct {
 type RateLimiter interface {
 	// Allow spends one event of key's budget, when there is one left.
 	Allow(ctx context.Context, key string, limit Limit) (Decision, error)
-	// Peek tells whether one more event would be allowed now, spending
-	// nothing.
-	Peek(ctx context.Context, key string, limit Limit) (Decision, error)
 }
 
 // RateLimitedError is ErrRateLimited with the time to wait.

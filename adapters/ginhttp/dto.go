@@ -42,6 +42,11 @@ type readinessResponse struct {
 	Checks map[string]readinessCheck `json:"checks"`
 }
 
+// readinessStatus is the public listener's readiness: whether, not why.
+type readinessStatus struct {
+	Status string `json:"status"`
+}
+
 type readinessCheck struct {
 	Status string `json:"status"`
 	Detail string `json:"detail,omitempty"`
@@ -59,16 +64,16 @@ func fromReadiness(status string, r application.Readiness) readinessResponse {
 	return out
 }
 
-func toRequestOfficeAccess(p domain.Principal, body officeAccessRequest) application.RequestOfficeAccess {
-	cmd := application.RequestOfficeAccess{Caller: p}
+func toRequestOfficeAccess(p domain.Principal, identityExpiresAt time.Time, body officeAccessRequest) application.RequestOfficeAccess {
+	cmd := application.RequestOfficeAccess{Caller: p, IdentityExpiresAt: identityExpiresAt}
 	if body.OrgID != nil {
 		cmd.OrgID = *body.OrgID
 	}
 	return cmd
 }
 
-func toIssueRealtimeToken(p domain.Principal, _ realtimeTokenRequest) application.IssueRealtimeToken {
-	return application.IssueRealtimeToken{Caller: p}
+func toIssueRealtimeToken(p domain.Principal, identityExpiresAt time.Time, _ realtimeTokenRequest) application.IssueRealtimeToken {
+	return application.IssueRealtimeToken{Caller: p, IdentityExpiresAt: identityExpiresAt}
 }
 
 func fromOfficeGrant(g domain.OfficeGrant) officeAccessResponse {

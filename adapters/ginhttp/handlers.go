@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -17,6 +18,11 @@ type handlers struct {
 	maxBody   int64
 	maxBearer int
 	obs       Observer
+	// methods are the methods routed, the values of the method label.
+	methods map[string]bool
+	// public is true for the public listener, whose /readyz says only
+	// whether the service is ready, not why.
+	public bool
 }
 
 // grantKindKey keeps the grant kind of the route in gin's keys, for the
@@ -44,12 +50,21 @@ func (h *handlers) health(c *gin.Context) {
 // authenticate verifies the bearer token before any handler runs and before
 // the body is read.
 func (h *handlers) authenticate(c *gin.Context) {
-	bearer, err := bearerToken(c.GetHeader("Authorization"), h.maxBearer)
+	var bearer string
+	var err error
+	if len(c.Request.Header["Authorization"]) > 1 {
+		// Which one would a proxy or a log have looked at? Neither is
+		// guessed.
+		err = errDuplicateHeader
+	} else {
+		bearer, err = bearerToken(c.GetHeader("Authorization"), h.maxBearer)
+	}
 	if err == nil {
-		var p domain.Principal
-		p, err = h.app.AuthenticateCaller.Handle(c, application.AuthenticateCaller{Bearer: bearer, ClientIP: c.ClientIP()})
+		var id application.Identity
+		id, err = h.app.AuthenticateCaller.Handle(c, application.AuthenticateCaller{Bearer: bearer, ClientIP: clientAddr(c)})
 		if err == nil {
-			c.Request = c.Request.WithContext(application.WithPrincipal(c.Request.Context(), p))
+			ctx := application.WithPrincipal(c.Request.Context(), id.Principal)
+			c.Request = c.Request.WithContext(application.WithIdentityExpiry(ctx, id.ExpiresAt))
 			c.Next()
 			return
 		}
@@ -63,13 +78,17 @@ func principal(c *gin.Context) domain.Principal {
 	return p
 }
 
+func identityExpiry(c *gin.Context) time.Time {
+	return application.IdentityExpiryFrom(c.Request.Context())
+}
+
 func (h *handlers) requestOfficeAccess(c *gin.Context) {
 	var body officeAccessRequest
 	if err := decodeBody(c, h.maxBody, &body); err != nil {
 		h.refuse(c, domain.GrantOffice, err)
 		return
 	}
-	grant, err := h.app.RequestOfficeAccess.Handle(c, toRequestOfficeAccess(principal(c), body))
+	grant, err := h.app.RequestOfficeAccess.Handle(c, toRequestOfficeAccess(principal(c), identityExpiry(c), body))
 	if err != nil {
 		h.refuse(c, domain.GrantOffice, err)
 		return
@@ -84,7 +103,7 @@ func (h *handlers) issueRealtimeToken(c *gin.Context) {
 		h.refuse(c, domain.GrantRealtime, err)
 		return
 	}
-	grant, err := h.app.IssueRealtimeToken.Handle(c, toIssueRealtimeToken(principal(c), body))
+	grant, err := h.app.IssueRealtimeToken.Handle(c, toIssueRealtimeToken(principal(c), identityExpiry(c), body))
 	if err != nil {
 		h.refuse(c, domain.GrantRealtime, err)
 		return
@@ -109,6 +128,12 @@ func (h *handlers) ready(c *gin.Context) {
 		status, code = http.StatusServiceUnavailable, "not_ready"
 	}
 	c.Header("Cache-Control", "no-store")
+	if h.public {
+		// Which signer, key id, store or failure mode is the operator's
+		// business: the admin listener tells.
+		c.JSON(status, readinessStatus{Status: code})
+		return
+	}
 	c.JSON(status, fromReadiness(code, r))
 }
 

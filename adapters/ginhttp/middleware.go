@@ -73,6 +73,22 @@ func closeWhen(draining func() bool) gin.HandlerFunc {
 	}
 }
 
+// closeChunked closes the connection after a request with a chunked
+// body. net/http accepts a request with both Transfer-Encoding and
+// Content-Length (it drops the Content-Length, as RFC 9112 section 6.1
+// allows) and keeps the connection; such a request may be an attempt at
+// request smuggling through a proxy that read the Content-Length, so the
+// connection it came on is not used again. The Content-Length is gone by
+// the time a handler runs, so every chunked request is treated alike: the
+// grant endpoints' bodies are a few bytes, and clients send them with a
+// length.
+func closeChunked(c *gin.Context) {
+	if len(c.Request.TransferEncoding) > 0 {
+		c.Header("Connection", "close")
+	}
+	c.Next()
+}
+
 // corsFor allows exactly the listed origins to call the API from a browser
 // (or an Electron renderer); credentials travel in Authorization, not
 // cookies.
@@ -96,8 +112,12 @@ func (h *handlers) requestLog(c *gin.Context) {
 	if route == "" {
 		route = "unmatched"
 	}
+	method := c.Request.Method
+	if !h.methods[method] {
+		method = "other"
+	}
 	elapsed := time.Since(start)
-	h.obs.ObserveRequest(route, c.Request.Method, c.Writer.Status(), elapsed)
+	h.obs.ObserveRequest(route, method, c.Writer.Status(), elapsed)
 	level := levelFor(c.Writer.Status())
 	if !h.log.Enabled(c, level) {
 		return
@@ -106,11 +126,11 @@ func (h *handlers) requestLog(c *gin.Context) {
 	// LogAttrs spares the boxing of a []any. The request id comes from
 	// the context, through the logger's handler.
 	attrs := [12]slog.Attr{
-		slog.String("method", c.Request.Method),
+		slog.String("method", method),
 		slog.String("route", route),
 		slog.Int("status", c.Writer.Status()),
 		slog.Float64("latency_ms", float64(elapsed.Microseconds())/1000),
-		slog.String("client_ip", c.ClientIP()),
+		slog.String("client_ip", clientAddr(c).String()),
 	}
 	n := 5
 	if kind := kindOf(c); kind != "" {

@@ -14,6 +14,7 @@ import (
 // Errors the adapter finds itself, before any use case runs.
 var (
 	errNotBearer        = errors.New("authorization is not a bearer token")
+	errDuplicateHeader  = errors.New("a header that must appear once appears more than once")
 	errBearerTooLarge   = errors.New("authorization header is too large")
 	errBodyTooLarge     = errors.New("request body is too large")
 	errMalformedBody    = errors.New("malformed request body")
@@ -48,6 +49,8 @@ var (
 		"The requested organization is not the caller's current organization.")
 	problemMalformedBody = newProblem(http.StatusBadRequest, "malformed_body", "Bad Request",
 		"The request body must be empty or a JSON object of the documented shape.")
+	problemDuplicateHeader = newProblem(http.StatusBadRequest, "duplicate_header", "Bad Request",
+		"A header that must appear once, such as Authorization, was sent more than once.")
 	problemUnsupportedMedia = newProblem(http.StatusUnsupportedMediaType, "unsupported_media_type", "Unsupported Media Type",
 		"The request body must be application/json.")
 	problemBodyTooLarge = newProblem(http.StatusRequestEntityTooLarge, "body_too_large", "Content Too Large",
@@ -89,6 +92,8 @@ func problemFor(err error) problem {
 		return problemRateLimited
 	case errors.Is(err, domain.ErrLimiterUnavailable):
 		return problemLimiterUnavailable
+	case errors.Is(err, errDuplicateHeader):
+		return problemDuplicateHeader
 	case errors.Is(err, domain.ErrMissingCredentials):
 		return problemMissingCredentials
 	case errors.Is(err, domain.ErrInvalidCredentials), errors.Is(err, errNotBearer), errors.Is(err, errBearerTooLarge):

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -47,9 +48,10 @@ type Options struct {
 	MaxBodyBytes int64
 	// MaxBearerBytes bounds the Authorization header (401 past it).
 	MaxBearerBytes int
-	// TrustedProxies are the CIDRs whose X-Forwarded-For is believed when
-	// finding the client address; none by default.
-	TrustedProxies []string
+	// TrustedProxies are the networks whose X-Forwarded-For is believed
+	// when finding the client address (see ClientAddr); none by default.
+	// Client addresses are compared unmapped: give IPv4 networks as IPv4.
+	TrustedProxies []netip.Prefix
 	// CORSOrigins are the browser origins allowed to call the API; CORS is
 	// off when empty.
 	CORSOrigins []string
@@ -62,8 +64,7 @@ type Options struct {
 // RouteReady answers whether the service is ready for traffic.
 const RouteReady = "/readyz"
 
-// NewRouter returns the public API handler. It fails only on an invalid
-// proxy CIDR.
+// NewRouter returns the public API handler.
 func NewRouter(app *application.Application, o Options) (http.Handler, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
@@ -81,14 +82,15 @@ func NewRouter(app *application.Application, o Options) (http.Handler, error) {
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
 	r.ContextWithFallback = true
-	// No proxy is trusted unless configured: a spoofed X-Forwarded-For
-	// cannot dodge the per-address limit.
-	if err := r.SetTrustedProxies(o.TrustedProxies); err != nil {
+	// gin's own ClientIP is never used: ClientAddr finds the client once
+	// per request, believing X-Forwarded-For only from trusted proxies.
+	if err := r.SetTrustedProxies(nil); err != nil {
 		return nil, fmt.Errorf("trusted proxies: %w", err)
 	}
 
-	h := &handlers{app: app, log: o.Logger, maxBody: o.MaxBodyBytes, maxBearer: o.MaxBearerBytes, obs: o.Observer}
-	r.Use(securityHeaders, h.requestID, h.requestLog, h.recover)
+	h := &handlers{app: app, log: o.Logger, maxBody: o.MaxBodyBytes, maxBearer: o.MaxBearerBytes, obs: o.Observer,
+		methods: map[string]bool{}, public: true}
+	r.Use(securityHeaders, clientAddrOf(o.TrustedProxies), h.requestID, h.requestLog, h.recover, closeChunked)
 	if o.Draining != nil {
 		r.Use(closeWhen(o.Draining))
 	}
@@ -109,6 +111,14 @@ func NewRouter(app *application.Application, o Options) (http.Handler, error) {
 			continue
 		}
 		r.POST(g.path, h.grantKind(g.kind), h.authenticate, g.handle)
+	}
+	// The method label of the metrics is one of the routed methods or
+	// "other": a client must not mint a series per method it invents.
+	for _, route := range r.Routes() {
+		h.methods[route.Method] = true
+	}
+	if len(o.CORSOrigins) > 0 {
+		h.methods[http.MethodOptions] = true
 	}
 	return r, nil
 }

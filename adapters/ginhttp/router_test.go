@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -101,14 +102,11 @@ func TestForwardedForIsBelievedOnlyFromTrustedProxies(t *testing.T) {
 	if rec := serve(untrusted.handler, "POST", "/api/v1/realtime/token", bad("203.0.113.2")); rec.Code != 429 {
 		t.Fatalf("spoofed X-Forwarded-For dodged the limit: %d", rec.Code)
 	}
-	trusted := newAPIWith(t, limits, memorylimit.New(nil, 0), ginhttp.Options{TrustedProxies: []string{"192.0.2.0/24"}})
+	trusted := newAPIWith(t, limits, memorylimit.New(nil, 0), ginhttp.Options{TrustedProxies: []netip.Prefix{netip.MustParsePrefix("192.0.2.0/24")}})
 	for _, xff := range []string{"203.0.113.1", "203.0.113.2"} {
 		if rec := serve(trusted.handler, "POST", "/api/v1/realtime/token", bad(xff)); rec.Code != 401 {
 			t.Fatalf("behind a trusted proxy, %s: %d", xff, rec.Code)
 		}
-	}
-	if _, err := ginhttp.NewRouter(nil, ginhttp.Options{TrustedProxies: []string{"not-a-cidr"}}); err == nil {
-		t.Fatal("invalid proxy CIDR accepted")
 	}
 }
 

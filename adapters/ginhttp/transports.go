@@ -50,12 +50,12 @@ type centrifugoTokenResponse struct {
 	ExpiresAt string `json:"expiresAt"`
 }
 
-func toIssueLiveKitToken(p domain.Principal, b liveKitTokenRequest) application.IssueLiveKitToken {
+func toIssueLiveKitToken(p domain.Principal, identityExpiresAt time.Time, b liveKitTokenRequest) application.IssueLiveKitToken {
 	config := b.RoomConfig
 	if string(config) == "null" {
 		config = nil
 	}
-	return application.IssueLiveKitToken{Caller: p, Request: domain.LiveKitRequest{
+	return application.IssueLiveKitToken{Caller: p, IdentityExpiresAt: identityExpiresAt, Request: domain.LiveKitRequest{
 		Room: b.RoomName, Identity: b.ParticipantIdentity, Name: b.ParticipantName,
 		Metadata: b.ParticipantMetadata, Attributes: b.ParticipantAttributes, RoomConfig: config,
 	}}
@@ -85,7 +85,7 @@ func (h *handlers) issueLiveKitToken(c *gin.Context) {
 		h.refuse(c, domain.GrantLiveKit, err)
 		return
 	}
-	grant, err := h.app.IssueLiveKitToken.Handle(c, toIssueLiveKitToken(principal(c), body))
+	grant, err := h.app.IssueLiveKitToken.Handle(c, toIssueLiveKitToken(principal(c), identityExpiry(c), body))
 	if err != nil {
 		h.refuse(c, domain.GrantLiveKit, err)
 		return
@@ -100,7 +100,7 @@ func (h *handlers) issueCentrifugoConnectionToken(c *gin.Context) {
 		h.refuse(c, domain.GrantCentrifugoConnection, err)
 		return
 	}
-	grant, err := h.app.IssueCentrifugoConnectionToken.Handle(c, application.IssueCentrifugoConnectionToken{Caller: principal(c)})
+	grant, err := h.app.IssueCentrifugoConnectionToken.Handle(c, application.IssueCentrifugoConnectionToken{Caller: principal(c), IdentityExpiresAt: identityExpiry(c)})
 	if err != nil {
 		h.refuse(c, domain.GrantCentrifugoConnection, err)
 		return
@@ -115,7 +115,9 @@ func (h *handlers) issueCentrifugoSubscriptionToken(c *gin.Context) {
 		h.refuse(c, domain.GrantCentrifugoSubscription, err)
 		return
 	}
-	grant, err := h.app.IssueCentrifugoSubscription.Handle(c, application.IssueCentrifugoSubscriptionToken{Caller: principal(c), Channel: body.Channel})
+	grant, err := h.app.IssueCentrifugoSubscription.Handle(c, application.IssueCentrifugoSubscriptionToken{
+		Caller: principal(c), Channel: body.Channel, IdentityExpiresAt: identityExpiry(c),
+	})
 	if err != nil {
 		h.refuse(c, domain.GrantCentrifugoSubscription, err)
 		return

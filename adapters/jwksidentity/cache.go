@@ -14,6 +14,8 @@ import (
 type cachedPrincipal struct {
 	principal domain.Principal
 	until     time.Time
+	// exp is the token's own expiry.
+	exp time.Time
 }
 
 // Cached is an IdentityVerifier that remembers successful verifications:
@@ -29,7 +31,10 @@ type Cached struct {
 	now      func() time.Time
 }
 
-var _ domain.IdentityVerifier = (*Cached)(nil)
+var (
+	_ domain.IdentityVerifier         = (*Cached)(nil)
+	_ domain.ExpiringIdentityVerifier = (*Cached)(nil)
+)
 
 // NewCached wraps v with a bounded LRU cache of size entries. now may be nil.
 func NewCached(v *Verifier, size int, maxAge time.Duration, now func() time.Time) (*Cached, error) {
@@ -45,26 +50,32 @@ func NewCached(v *Verifier, size int, maxAge time.Duration, now func() time.Time
 
 // VerifyIdentity answers from the cache when it can, and verifies otherwise.
 func (c *Cached) VerifyIdentity(ctx context.Context, bearer string) (domain.Principal, error) {
+	p, _, err := c.VerifyIdentityUntil(ctx, bearer)
+	return p, err
+}
+
+// VerifyIdentityUntil is VerifyIdentity that also tells the token's exp.
+func (c *Cached) VerifyIdentityUntil(ctx context.Context, bearer string) (domain.Principal, time.Time, error) {
 	key := sha256.Sum256([]byte(bearer))
 	now := c.now()
 	if hit, ok := c.cache.Get(key); ok {
 		if now.Before(hit.until) {
-			return hit.principal, nil
+			return hit.principal, hit.exp, nil
 		}
 		c.cache.Remove(key)
 	}
 	p, exp, err := c.verifier.verify(ctx, bearer)
 	if err != nil {
-		return domain.Principal{}, err
+		return domain.Principal{}, time.Time{}, err
 	}
 	until := now.Add(c.maxAge)
 	if exp.Before(until) {
 		until = exp
 	}
 	if now.Before(until) {
-		c.cache.Add(key, cachedPrincipal{principal: p, until: until})
+		c.cache.Add(key, cachedPrincipal{principal: p, until: until, exp: exp})
 	}
-	return p, nil
+	return p, exp, nil
 }
 
 // Len is the number of cached principals.

@@ -232,6 +232,14 @@ func (v *Verifier) VerifyIdentity(ctx context.Context, bearer string) (domain.Pr
 	return p, err
 }
 
+// VerifyIdentityUntil is VerifyIdentity that also tells the token's exp,
+// so grants can be bound by it.
+func (v *Verifier) VerifyIdentityUntil(ctx context.Context, bearer string) (domain.Principal, time.Time, error) {
+	return v.verify(ctx, bearer)
+}
+
+var _ domain.ExpiringIdentityVerifier = (*Verifier)(nil)
+
 // verify is VerifyIdentity that also returns the token's exp.
 func (v *Verifier) verify(ctx context.Context, bearer string) (domain.Principal, time.Time, error) {
 	if !compactAlphabet(bearer) {

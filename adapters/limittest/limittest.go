@@ -50,7 +50,6 @@ func RunConformanceTests(t *testing.T, newHarness HarnessMaker) {
 		{"KeysAreIndependent", testKeysAreIndependent},
 		{"ConcurrentCallersGetExactlyTheBurst", testConcurrentCallers},
 		{"InvalidLimit", testInvalidLimit},
-		{"PeekSpendsNothing", testPeekSpendsNothing},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -291,32 +290,4 @@ func testInvalidLimit(t *testing.T, h Harness) {
 	// Rejected calls spent nothing.
 	limit := domain.Limit{Rate: 1, Period: time.Minute, Burst: 2}
 	wantAllowed(t, allow(t, h, "invalid", limit), 1)
-}
-
-// testPeekSpendsNothing: Peek answers as Allow would, without spending.
-func testPeekSpendsNothing(t *testing.T, h Harness) {
-	limit := domain.Limit{Rate: 1, Period: time.Hour, Burst: 3}
-	key := "peek-" + t.Name()
-	for i := range 3 {
-		for range 5 {
-			d, err := h.Limiter.Peek(context.Background(), key, limit)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !d.Allowed || d.Remaining != 3-i {
-				t.Fatalf("peek before event %d: %+v, want allowed with %d remaining", i+1, d, 3-i)
-			}
-		}
-		wantAllowed(t, allow(t, h, key, limit), 2-i)
-	}
-	d, err := h.Limiter.Peek(context.Background(), key, limit)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if d.Allowed || d.RetryAfter <= 0 || d.RetryAfter > time.Hour {
-		t.Fatalf("peek after the burst: %+v, want refused with a wait of at most an hour", d)
-	}
-	if _, err := h.Limiter.Peek(context.Background(), key, domain.Limit{}); err == nil || errors.Is(err, domain.ErrLimiterUnavailable) {
-		t.Fatalf("peek with an invalid limit: %v", err)
-	}
 }

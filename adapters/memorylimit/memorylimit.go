@@ -81,27 +81,6 @@ func (l *Limiter) Allow(_ context.Context, key string, limit domain.Limit) (doma
 	return domain.Decision{Allowed: true, Remaining: int(slack / interval)}, nil
 }
 
-// Peek tells whether one more event for key would be allowed now, without
-// spending it.
-func (l *Limiter) Peek(_ context.Context, key string, limit domain.Limit) (domain.Decision, error) {
-	interval, burstOffset, err := limit.GCRA()
-	if err != nil {
-		return domain.Decision{}, err
-	}
-	now := l.now()
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	tat := now
-	if e := l.keys[key]; e != nil && e.tat.After(now) {
-		tat = e.tat
-	}
-	slack := now.Sub(tat.Add(interval).Add(-burstOffset))
-	if slack < 0 {
-		return domain.Decision{RetryAfter: ceilMillisecond(-slack)}, nil
-	}
-	return domain.Decision{Allowed: true, Remaining: int(slack/interval) + 1}, nil
-}
-
 // Len returns the number of keys held: those whose budget is not yet full
 // again.
 func (l *Limiter) Len() int {

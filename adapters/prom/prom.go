@@ -152,12 +152,6 @@ func (l *limiter) Allow(ctx context.Context, key string, limit domain.Limit) (do
 	return d, err
 }
 
-func (l *limiter) Peek(ctx context.Context, key string, limit domain.Limit) (domain.Decision, error) {
-	d, err := l.next.Peek(ctx, key, limit)
-	l.observe(ctx, limit.Scope, d, err)
-	return d, err
-}
-
 func (l *limiter) observe(ctx context.Context, scope domain.LimitScope, d domain.Decision, err error) {
 	switch {
 	case err != nil:

@@ -132,33 +132,6 @@ func (l *Limiter) Allow(ctx context.Context, key string, limit domain.Limit) (do
 	return domain.Decision{Allowed: true, Remaining: remaining(res.ResetAfter, interval, burstOffset, limit.Burst)}, nil
 }
 
-// Peek tells whether one more event for key would be allowed now, without
-// spending it: the GCRA script run at cost zero reports how far the key's
-// TAT lies ahead and leaves it where it is.
-func (l *Limiter) Peek(ctx context.Context, key string, limit domain.Limit) (domain.Decision, error) {
-	interval, burstOffset, err := limit.GCRA()
-	if err != nil {
-		return domain.Decision{}, err
-	}
-	res, err := l.limiter.AllowN(ctx, l.prefix+key, redis_rate.Limit{
-		Rate:   limit.Rate,
-		Period: limit.Period,
-		Burst:  limit.Burst,
-	}, 0)
-	if err != nil {
-		return domain.Decision{}, fmt.Errorf("%w: %w", domain.ErrLimiterUnavailable, err)
-	}
-	// One more event fits when the TAT lies no further ahead than the burst
-	// offset less one event's cost.
-	wait := res.ResetAfter - (burstOffset - interval)
-	if wait > time.Microsecond {
-		return domain.Decision{RetryAfter: retryAfter(wait)}, nil
-	}
-	// Events that fit now: the burst offset not yet used, in whole events.
-	n := int((burstOffset - res.ResetAfter + time.Microsecond) / interval)
-	return domain.Decision{Allowed: true, Remaining: min(max(n, 1), limit.Burst)}, nil
-}
-
 // Ping reports whether Redis answers, for a readiness check. A failure
 // wraps domain.ErrLimiterUnavailable.
 func (l *Limiter) Ping(ctx context.Context) error {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"container/list"
 	"context"
 	"errors"
 	"flag"
@@ -11,15 +12,24 @@ import (
 	"net/http"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
+
+	"golang.org/x/net/netutil"
 
 	"github.com/gatepass/gatepass/adapters/devidentity"
 	"github.com/gatepass/gatepass/adapters/slogctx"
 	"github.com/gatepass/gatepass/bootstrap"
 )
 
-// maxHeaderBytes bounds request headers (431 past it).
-const maxHeaderBytes = 16 << 10
+// headLimit is the most bytes a request's head (request line, header
+// lines and their line ends) may take: over it, the answer is 431.
+// net/http reads up to MaxHeaderBytes plus 4 KiB of slop, so MaxHeaderBytes
+// is set that much lower.
+const (
+	headLimit      = 16 << 10
+	maxHeaderBytes = headLimit - 4<<10
+)
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
@@ -40,10 +50,17 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	defer cleanup()
 
+	maxConns, err := connectionCap(cfg.HTTP.MaxConnections)
+	if err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", cfg.HTTP.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.HTTP.Addr, err)
 	}
+	// Connections over the cap wait in the accept queue. The admin
+	// listener stays outside the cap, so probes and scrapes get through.
+	ln = netutil.LimitListener(ln, maxConns)
 	adminLn, err := net.Listen("tcp", cfg.AdminAddr)
 	if err != nil {
 		ln.Close()
@@ -51,11 +68,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	adminServer := newHTTPServer(srv.Admin, cfg.HTTP, logger)
 	httpServer := newHTTPServer(srv.Handler, cfg.HTTP, logger)
+	httpServer.ConnState = newIdleCloser(maxConns).connState
 	httpServer.BaseContext = func(net.Listener) context.Context { return context.WithoutCancel(ctx) }
 	serveErr := make(chan error, 2)
 	go func() { serveErr <- httpServer.Serve(ln) }()
 	go func() { serveErr <- adminServer.Serve(adminLn) }()
-	logger.Info("gatepass serving", "addr", ln.Addr().String(), "admin_addr", adminLn.Addr().String(),
+	logger.Info("gatepass serving", "addr", ln.Addr().String(), "admin_addr", adminLn.Addr().String(), "max_connections", maxConns,
 		"signer", srv.Backend.Name, "office_kid", srv.Office.KeyID(), "office_alg", srv.Office.Algorithm())
 	if srv.Dev != nil {
 		if err := printDevWelcome(stdout, srv.Dev, cfg, ln.Addr()); err != nil {
@@ -108,6 +126,72 @@ func newHTTPServer(h http.Handler, c bootstrap.HTTPConfig, logger *slog.Logger) 
 		IdleTimeout:       c.IdleTimeout,
 		MaxHeaderBytes:    maxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+}
+
+// connectionCap is the public listener's cap on open connections:
+// configured, or 80% of the open-file limit, which is first raised to its
+// hard limit; the rest is left for the admin listener, Redis, the identity
+// provider and the process's own files.
+func connectionCap(configured int) (int, error) {
+	if configured > 0 {
+		return configured, nil
+	}
+	files, err := raiseFileLimit()
+	if err != nil {
+		return 0, fmt.Errorf("open-file limit: %w (set HTTP_MAX_CONNECTIONS)", err)
+	}
+	return int(min(max(files*8/10, 1), 1<<24)), nil
+}
+
+// idleCloser closes idle keep-alive connections, oldest first, once the
+// public listener nears its cap, so that new clients are not held in the
+// accept queue behind connections doing nothing.
+type idleCloser struct {
+	high int // open connections from which idle ones are closed
+
+	mu   sync.Mutex
+	open int
+	idle *list.List // of net.Conn, longest idle first
+	at   map[net.Conn]*list.Element
+}
+
+func newIdleCloser(limit int) *idleCloser {
+	return &idleCloser{high: max(limit*9/10, 1), idle: list.New(), at: map[net.Conn]*list.Element{}}
+}
+
+// connState is the http.Server's ConnState hook.
+func (t *idleCloser) connState(c net.Conn, s http.ConnState) {
+	var victim net.Conn
+	t.mu.Lock()
+	switch s {
+	case http.StateNew:
+		t.open++
+		if t.open >= t.high && t.idle.Len() > 0 {
+			victim = t.idle.Remove(t.idle.Front()).(net.Conn)
+			delete(t.at, victim)
+		}
+	case http.StateIdle:
+		t.forget(c)
+		t.at[c] = t.idle.PushBack(c)
+	case http.StateActive:
+		t.forget(c)
+	case http.StateHijacked, http.StateClosed:
+		t.forget(c)
+		t.open--
+	}
+	t.mu.Unlock()
+	if victim != nil {
+		// The server sees the connection end and reports it closed.
+		_ = victim.Close()
+	}
+}
+
+// forget drops c from the idle list; the caller holds mu.
+func (t *idleCloser) forget(c net.Conn) {
+	if e, ok := t.at[c]; ok {
+		t.idle.Remove(e)
+		delete(t.at, c)
 	}
 }
 

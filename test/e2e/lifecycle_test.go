@@ -217,7 +217,7 @@ func TestSIGTERMDrainsBeforeClosing(t *testing.T) {
 	var code int
 	var body kit.Readiness
 	for time.Now().Before(deadline) {
-		if code, body = kit.Ready(t, s.URL); code == 503 {
+		if code, body = kit.Ready(t, s.AdminURL); code == 503 {
 			break
 		}
 		time.Sleep(20 * time.Millisecond)

@@ -42,33 +42,34 @@ func TestRedisDiesFailingOpen(t *testing.T) {
 	errorsBefore := kit.Scrape(t, p.AdminURL+"/metrics").Sum("gatepass_rate_limiter_errors_total")
 
 	redis.Stop()
-	// Failing open, nobody is limited: not alice, whose budget is spent,
-	// nor bob far past his burst.
+	// Failing open, the replica falls back to budgets of its own in
+	// memory: limits never disappear. Alice, whose Redis budget is spent,
+	// starts a fresh replica budget; bob is limited past his burst.
 	bob := idp.Token(t, "user_bob", "org_1", "member", 10*time.Minute)
 	spend(t, "alice while Redis is down", 2, p.URL+kit.OfficePath, alice, http.StatusOK)
-	spend(t, "bob office while Redis is down", 3*burst, p.URL+kit.OfficePath, bob, http.StatusOK)
-	spend(t, "bob realtime while Redis is down", 3*burst, p.URL+kit.RealtimePath, bob, http.StatusOK)
+	spend(t, "bob office while Redis is down", burst, p.URL+kit.OfficePath, bob, http.StatusOK)
+	wantLimited(t, "bob office past his burst while Redis is down", kit.Post(t, p.URL+kit.OfficePath, kit.Bearer(bob)))
+	spend(t, "bob realtime while Redis is down", 2, p.URL+kit.RealtimePath, bob, http.StatusOK)
+	wantLimited(t, "bob realtime past his burst while Redis is down", kit.Post(t, p.URL+kit.RealtimePath, kit.Bearer(bob)))
 	errorsDown := kit.Scrape(t, p.AdminURL+"/metrics").Sum("gatepass_rate_limiter_errors_total")
 	if errorsDown <= errorsBefore {
 		t.Errorf("gatepass_rate_limiter_errors_total went from %v to %v while Redis was down", errorsBefore, errorsDown)
 	}
-	for _, base := range []string{p.AdminURL, p.URL} {
-		status, body := kit.Ready(t, base)
-		if status != http.StatusOK || !strings.Contains(body.Checks["rate_limiter"].Detail, "failing open") {
-			t.Errorf("%s/readyz with Redis down: %d %+v, want 200 failing open", base, status, body)
-		}
+	if status, body := kit.Ready(t, p.AdminURL); status != http.StatusOK || !strings.Contains(body.Checks["rate_limiter"].Detail, "failing open") {
+		t.Errorf("admin /readyz with Redis down: %d %+v, want 200 failing open", status, body)
 	}
 
 	redis.Restart()
 	restarted, round := time.Now(), 0
-	if !kit.Eventually(redisRecovery, 200*time.Millisecond, func() bool { return enforcedAgain(t, idp, p, burst, &round) }) {
-		t.Fatalf("limits not enforced %s after Redis came back (%d rounds)\n%s", redisRecovery, round, p.Logs())
+	// The in-memory fallback enforces limits too, so recovery is seen on
+	// the readiness detail: Redis is the store again.
+	if !kit.Eventually(redisRecovery, 200*time.Millisecond, func() bool {
+		status, body := kit.Ready(t, p.AdminURL)
+		return status == http.StatusOK && body.Checks["rate_limiter"].Detail == "redis" && enforcedAgain(t, idp, p, burst, &round)
+	}) {
+		t.Fatalf("Redis not the store again %s after it came back (%d rounds)\n%s", redisRecovery, round, p.Logs())
 	}
-	t.Logf("limits enforced again %s after Redis came back (round %d)", time.Since(restarted).Round(time.Millisecond), round)
-	status, body := kit.Ready(t, p.AdminURL)
-	if status != http.StatusOK || body.Checks["rate_limiter"].Detail != "redis" {
-		t.Errorf("/readyz after Redis came back: %d %+v", status, body)
-	}
+	t.Logf("limits enforced in Redis again %s after Redis came back (round %d)", time.Since(restarted).Round(time.Millisecond), round)
 }
 
 func TestRedisDiesFailingClosed(t *testing.T) {
@@ -93,7 +94,9 @@ func TestRedisDiesFailingClosed(t *testing.T) {
 		body.Checks["identity_keys"].Status != "ok" {
 		t.Errorf("/readyz with Redis down: %d %+v, want 503 with only rate_limiter failing", status, body)
 	}
-	if got := kit.Scrape(t, p.AdminURL+"/metrics").Sum("gatepass_rate_limiter_errors_total"); got < 6 {
+	// A failing store is left alone for a moment after an error, so the
+	// errors counted are store calls, not requests.
+	if got := kit.Scrape(t, p.AdminURL+"/metrics").Sum("gatepass_rate_limiter_errors_total"); got < 1 {
 		t.Errorf("gatepass_rate_limiter_errors_total = %v after 6 refused requests", got)
 	}
 
@@ -135,19 +138,22 @@ func TestRedisHangsFailingOpen(t *testing.T) {
 		}
 	}()
 	spend(t, "alice while Redis hangs", 3, p.URL+kit.OfficePath, alice, http.StatusOK)
-	spend(t, "alice realtime while Redis hangs", 3, p.URL+kit.RealtimePath, alice, http.StatusOK)
+	spend(t, "alice realtime while Redis hangs", 2, p.URL+kit.RealtimePath, alice, http.StatusOK)
 	if status, body := kit.Ready(t, p.AdminURL); status != http.StatusOK || !strings.Contains(body.Checks["rate_limiter"].Detail, "failing open") {
 		t.Errorf("/readyz with Redis hung: %d %+v, want 200 failing open", status, body)
 	}
-	if got := kit.Scrape(t, p.AdminURL+"/metrics").Sum("gatepass_rate_limiter_errors_total"); got < 6 {
-		t.Errorf("gatepass_rate_limiter_errors_total = %v after 6 requests against a hung Redis", got)
+	if got := kit.Scrape(t, p.AdminURL+"/metrics").Sum("gatepass_rate_limiter_errors_total"); got < 1 {
+		t.Errorf("gatepass_rate_limiter_errors_total = %v after 5 requests against a hung Redis", got)
 	}
 
 	redis.Resume()
 	resumed = true
 	round := 0
-	if !kit.Eventually(redisRecovery, 200*time.Millisecond, func() bool { return enforcedAgain(t, idp, p, burst, &round) }) {
-		t.Fatalf("limits not enforced %s after Redis thawed (%d rounds)", redisRecovery, round)
+	if !kit.Eventually(redisRecovery, 200*time.Millisecond, func() bool {
+		status, body := kit.Ready(t, p.AdminURL)
+		return status == http.StatusOK && body.Checks["rate_limiter"].Detail == "redis" && enforcedAgain(t, idp, p, burst, &round)
+	}) {
+		t.Fatalf("Redis not the store again %s after it thawed (%d rounds)", redisRecovery, round)
 	}
 	wantLimited(t, "alice, whose budget Redis kept", kit.Post(t, p.URL+kit.OfficePath, kit.Bearer(alice)))
 }

@@ -1,0 +1,89 @@
+package ginhttp
+
+import (
+	"net/http"
+	"net/netip"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+)
+
+// clientAddrKey keeps the request's client address in gin's keys: found
+// once, then logged and counted against.
+const clientAddrKey = "gatepass.client_addr"
+
+// clientAddrOf marks the request with its client address.
+func clientAddrOf(trusted []netip.Prefix) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		c.Set(clientAddrKey, ClientAddr(c.Request, trusted))
+		c.Next()
+	}
+}
+
+func clientAddr(c *gin.Context) netip.Addr {
+	v, _ := c.Get(clientAddrKey)
+	a, _ := v.(netip.Addr)
+	return a
+}
+
+// ClientAddr is the address of the client that sent r: the peer, unless
+// the peer is a trusted proxy; then the rightmost X-Forwarded-For hop that
+// is not a trusted proxy. Each proxy appends the address it saw, so what
+// lies left of that hop was written by the client and is never believed;
+// X-Real-IP and Forwarded are ignored. A hop that is not an address ends
+// the walk at the proxy that passed it on. IPv4-mapped IPv6 addresses are
+// returned as IPv4, without a zone, so one address has one spelling. The
+// zero Addr means the peer's address could not be read.
+func ClientAddr(r *http.Request, trusted []netip.Prefix) netip.Addr {
+	addr, ok := parseHop(r.RemoteAddr)
+	if !ok || !isTrusted(addr, trusted) {
+		return addr
+	}
+	hops := r.Header.Values("X-Forwarded-For")
+	for i := len(hops) - 1; i >= 0; i-- {
+		line := hops[i]
+		for more := true; more; {
+			var hop string
+			if j := strings.LastIndexByte(line, ','); j >= 0 {
+				hop, line = line[j+1:], line[:j]
+			} else {
+				hop, more = line, false
+			}
+			if strings.TrimSpace(hop) == "" {
+				continue
+			}
+			next, ok := parseHop(hop)
+			if !ok {
+				return addr
+			}
+			addr = next
+			if !isTrusted(addr, trusted) {
+				return addr
+			}
+		}
+	}
+	return addr
+}
+
+// parseHop reads an address, with or without a port.
+func parseHop(s string) (netip.Addr, bool) {
+	s = strings.TrimSpace(s)
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		ap, perr := netip.ParseAddrPort(s)
+		if perr != nil {
+			return netip.Addr{}, false
+		}
+		a = ap.Addr()
+	}
+	return a.Unmap().WithZone(""), true
+}
+
+func isTrusted(a netip.Addr, trusted []netip.Prefix) bool {
+	for _, p := range trusted {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,190 @@
+package application_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"go.uber.org/mock/gomock"
+
+	"github.com/gatepass/gatepass/application"
+	"github.com/gatepass/gatepass/domain"
+	"github.com/gatepass/gatepass/domain/mocks"
+)
+
+// transportFixture is the application with LiveKit and Centrifugo enabled
+// over mock ports; the limiter is a mock that every test must expect
+// explicitly, so a refused request is seen to spend nothing.
+type transportFixture struct {
+	app        *application.Application
+	clock      *mocks.MockClock
+	ids        *mocks.MockIDSource
+	limiter    *mocks.MockRateLimiter
+	livekit    *mocks.MockLiveKitSigner
+	centrifugo *mocks.MockCentrifugoSigner
+}
+
+var (
+	liveKitLimit    = domain.Limit{Scope: domain.LimitScopeOf(domain.GrantLiveKit), Rate: 30, Period: time.Minute, Burst: 10}
+	connectionLimit = domain.Limit{Scope: domain.LimitScopeOf(domain.GrantCentrifugoConnection), Rate: 30, Period: time.Minute, Burst: 10}
+	subscribeLimit  = domain.Limit{Scope: domain.LimitScopeOf(domain.GrantCentrifugoSubscription), Rate: 120, Period: time.Minute, Burst: 60}
+	viewer          = domain.Principal{UserID: "user_03H", OrgID: "org_01", Role: "viewer"}
+	allowed         = domain.Decision{Allowed: true, Remaining: 1}
+)
+
+func newTransportFixture(t *testing.T, bound application.GrantExpiryBound) transportFixture {
+	ctrl := gomock.NewController(t)
+	f := transportFixture{
+		clock: mocks.NewMockClock(ctrl), ids: mocks.NewMockIDSource(ctrl), limiter: mocks.NewMockRateLimiter(ctrl),
+		livekit: mocks.NewMockLiveKitSigner(ctrl), centrifugo: mocks.NewMockCentrifugoSigner(ctrl),
+	}
+	ports := application.Ports{Clock: f.clock, IDs: f.ids, Limiter: f.limiter}
+	f.app = application.New(ports, office, realtime, application.RateLimitPolicy{
+		Enabled: true, FailureMode: application.FailClosed, AuthFailures: authLimit,
+		Grants: map[domain.GrantKind]domain.Limit{
+			domain.GrantLiveKit: liveKitLimit, domain.GrantCentrifugoConnection: connectionLimit, domain.GrantCentrifugoSubscription: subscribeLimit,
+		},
+	}, nil)
+	f.app.EnableTransports(application.Transports{
+		LiveKit: &application.LiveKitPolicy{APIKey: "lk-key", TTL: 10 * time.Minute, URL: "wss://lk.example", ExpiryBound: bound},
+		Centrifugo: &application.CentrifugoPolicy{
+			Issuer: "gatepass", Audience: "centrifugo", ConnectionTTL: 10 * time.Minute, SubscriptionTTL: 5 * time.Minute,
+			URL: "wss://rt.example/connection/websocket", ExpiryBound: bound,
+		},
+		LiveKitSigner: f.livekit, CentrifugoSigner: f.centrifugo,
+	}, ports)
+	return f
+}
+
+func TestIssueLiveKitToken(t *testing.T) {
+	full := domain.LiveKitRights{CanPublish: true, CanSubscribe: true, CanPublishData: true, RoomAdmin: true}
+	tests := []struct {
+		name       string
+		caller     domain.Principal
+		req        domain.LiveKitRequest
+		bound      application.GrantExpiryBound
+		identityIn time.Duration
+		spend      *domain.Decision
+		signErr    error
+		wantRights domain.LiveKitRights
+		wantTTL    time.Duration
+		wantErr    error
+	}{
+		{name: "admin", caller: member, req: domain.LiveKitRequest{Room: "standup"}, spend: &allowed, wantRights: full, wantTTL: 10 * time.Minute},
+		{name: "viewer subscribes only", caller: viewer, req: domain.LiveKitRequest{Room: "standup"}, spend: &allowed,
+			wantRights: domain.LiveKitRights{CanSubscribe: true}, wantTTL: 10 * time.Minute},
+		{name: "caller without organization", caller: loner, req: domain.LiveKitRequest{Room: "standup"}, wantErr: domain.ErrNoOrganization},
+		{name: "invalid room spends nothing", caller: member, req: domain.LiveKitRequest{Room: "a/b"}, wantErr: domain.ErrInvalidRoom},
+		{name: "someone else's identity spends nothing", caller: member, req: domain.LiveKitRequest{Room: "r", Identity: "user_x"},
+			wantErr: domain.ErrIdentityMismatch},
+		{name: "room config without roomCreate", caller: member, req: domain.LiveKitRequest{Room: "r", RoomConfig: []byte(`{"max_participants":2}`)},
+			wantErr: domain.ErrForbiddenField},
+		{name: "budget spent", caller: member, req: domain.LiveKitRequest{Room: "r"}, spend: &domain.Decision{RetryAfter: time.Second},
+			wantErr: domain.ErrRateLimited},
+		{name: "signer fails", caller: member, req: domain.LiveKitRequest{Room: "r"}, spend: &allowed, signErr: errBoom,
+			wantRights: full, wantTTL: 10 * time.Minute, wantErr: errBoom},
+		{name: "bounded by the identity", caller: member, req: domain.LiveKitRequest{Room: "r"}, bound: application.ExpiryBoundIdentity,
+			identityIn: 90 * time.Second, spend: &allowed, wantRights: full, wantTTL: 90 * time.Second},
+		{name: "identity about to expire", caller: member, req: domain.LiveKitRequest{Room: "r"}, bound: application.ExpiryBoundIdentity,
+			identityIn: 2 * time.Second, wantErr: domain.ErrInvalidCredentials},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newTransportFixture(t, tt.bound)
+			f.clock.EXPECT().Now().Return(now).AnyTimes()
+			f.ids.EXPECT().NewID().Return("id-lk", nil).AnyTimes()
+			if tt.spend != nil {
+				f.limiter.EXPECT().Allow(gomock.Any(), "livekit:"+tt.caller.UserID, liveKitLimit).Return(*tt.spend, nil)
+			}
+			if tt.wantTTL > 0 {
+				f.livekit.EXPECT().SignLiveKit(gomock.Any(), gomock.Any()).DoAndReturn(func(_ context.Context, c domain.LiveKitClaims) (string, error) {
+					if c.Issuer != "lk-key" || c.Subject != tt.caller.UserID || c.Video.Room != "org_01/"+tt.req.Room ||
+						c.Video.Rights != tt.wantRights || c.ID != "id-lk" || c.TTL() != tt.wantTTL {
+						t.Errorf("claims %+v", c)
+					}
+					return "signed", tt.signErr
+				})
+			}
+			cmd := application.IssueLiveKitToken{Caller: tt.caller, Request: tt.req}
+			if tt.identityIn > 0 {
+				cmd.IdentityExpiresAt = now.Add(tt.identityIn)
+			}
+			g, err := f.app.IssueLiveKitToken.Handle(context.Background(), cmd)
+			if !errors.Is(err, tt.wantErr) {
+				t.Fatalf("err = %v, want %v", err, tt.wantErr)
+			}
+			if err == nil && (g.Token != "signed" || g.ServerURL != "wss://lk.example" || g.ID != "id-lk" || g.Room != "org_01/"+tt.req.Room) {
+				t.Fatalf("grant %+v", g)
+			}
+		})
+	}
+}
+
+func TestIssueCentrifugoConnectionToken(t *testing.T) {
+	t.Run("member", func(t *testing.T) {
+		f := newTransportFixture(t, application.ExpiryBoundNone)
+		f.clock.EXPECT().Now().Return(now)
+		f.ids.EXPECT().NewID().Return("id-c", nil)
+		f.limiter.EXPECT().Allow(gomock.Any(), "centrifugo_connection:user_01H", connectionLimit).Return(allowed, nil)
+		f.centrifugo.EXPECT().SignCentrifugoConnection(gomock.Any(), gomock.Any()).DoAndReturn(
+			func(_ context.Context, c domain.CentrifugoConnectionClaims) (string, error) {
+				if c.Subject != "user_01H" || c.Audience != "centrifugo" || c.Issuer != "gatepass" ||
+					c.Info != (domain.CentrifugoInfo{OrgID: "org_01", Role: "admin"}) || len(c.Channels) != 0 || c.TTL() != 10*time.Minute {
+					t.Errorf("claims %+v", c)
+				}
+				return "signed", nil
+			})
+		g, err := f.app.IssueCentrifugoConnectionToken.Handle(context.Background(), application.IssueCentrifugoConnectionToken{Caller: member})
+		if err != nil || g.URL != "wss://rt.example/connection/websocket" || g.Token != "signed" || g.ID != "id-c" {
+			t.Fatalf("grant %+v, err %v", g, err)
+		}
+	})
+	t.Run("caller without organization spends nothing", func(t *testing.T) {
+		f := newTransportFixture(t, application.ExpiryBoundNone)
+		_, err := f.app.IssueCentrifugoConnectionToken.Handle(context.Background(), application.IssueCentrifugoConnectionToken{Caller: loner})
+		if !errors.Is(err, domain.ErrNoOrganization) {
+			t.Fatalf("err = %v", err)
+		}
+	})
+}
+
+func TestIssueCentrifugoSubscriptionToken(t *testing.T) {
+	tests := []struct {
+		name    string
+		channel string
+		wantErr error
+	}{
+		{name: "the organization's channel", channel: "org:org_01"},
+		{name: "a sub-channel", channel: "org:org_01.chat"},
+		{name: "another organization's channel spends nothing", channel: "org:org_02", wantErr: domain.ErrChannelNotAllowed},
+		{name: "a prefix that only looks alike", channel: "org:org_01x", wantErr: domain.ErrChannelNotAllowed},
+		{name: "white space", channel: "org:org_01 ", wantErr: domain.ErrInvalidChannel},
+		{name: "empty", channel: "", wantErr: domain.ErrInvalidChannel},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newTransportFixture(t, application.ExpiryBoundNone)
+			if tt.wantErr == nil {
+				f.clock.EXPECT().Now().Return(now)
+				f.ids.EXPECT().NewID().Return("id-s", nil)
+				f.limiter.EXPECT().Allow(gomock.Any(), "centrifugo_subscription:user_01H", subscribeLimit).Return(allowed, nil)
+				f.centrifugo.EXPECT().SignCentrifugoSubscription(gomock.Any(), gomock.Any()).DoAndReturn(
+					func(_ context.Context, c domain.CentrifugoSubscriptionClaims) (string, error) {
+						if c.Channel != tt.channel || c.Subject != "user_01H" || c.TTL() != 5*time.Minute {
+							t.Errorf("claims %+v", c)
+						}
+						return "signed", nil
+					})
+			}
+			g, err := f.app.IssueCentrifugoSubscription.Handle(context.Background(),
+				application.IssueCentrifugoSubscriptionToken{Caller: member, Channel: tt.channel})
+			if !errors.Is(err, tt.wantErr) {
+				t.Fatalf("err = %v, want %v", err, tt.wantErr)
+			}
+			if err == nil && (g.Channel != tt.channel || g.URL != "" || g.Token != "signed") {
+				t.Fatalf("grant %+v", g)
+			}
+		})
+	}
+}

@@ -1,0 +1,90 @@
+package hardening2_test
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"sync"
+	"testing"
+
+	"github.com/gatepass/gatepass/test/kit"
+)
+
+const durationMetric = "gatepass_http_request_duration_seconds_count"
+
+// seriesOf lists the label sets of the request-duration series.
+func seriesOf(m kit.Metrics) map[string]bool {
+	out := map[string]bool{}
+	for _, s := range m {
+		if s.Name == durationMetric {
+			out[s.Labels["route"]+" "+s.Labels["method"]+" "+s.Labels["code"]] = true
+		}
+	}
+	return out
+}
+
+// TestClientsCannotMultiplyMetricSeries sends 10,000 requests with random
+// methods and paths: the request-duration series must stay a handful, with
+// every method and route label from the closed sets.
+func TestClientsCannotMultiplyMetricSeries(t *testing.T) {
+	s := start(t, map[string]string{"RATE_LIMIT_ENABLED": "false"})
+	const total, workers = 10_000, 8
+	var wg sync.WaitGroup
+	errs := make(chan error, workers)
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rng := rand.New(rand.NewPCG(uint64(w), 7))
+			for i := range total / workers {
+				method := fmt.Sprintf("M%08X", rng.Uint32())
+				path := fmt.Sprintf("/r/%d/%d", w, i)
+				if i%3 == 0 {
+					path = realtimePath
+				}
+				req, _ := http.NewRequest(method, s.URL+path, nil)
+				resp, err := s.client.Do(req)
+				if err != nil {
+					errs <- err
+					return
+				}
+				resp.Body.Close()
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	series := seriesOf(kit.Scrape(t, s.AdminURL+"/metrics"))
+	if len(series) == 0 || len(series) > 6 {
+		t.Fatalf("%d request-duration series after %d random requests, want a handful: %v", len(series), total, series)
+	}
+	allowedRoutes := map[string]bool{"unmatched": true, "/healthz": true, "/readyz": true, "/openapi.json": true,
+		"/.well-known/jwks.json": true, officePath: true, realtimePath: true}
+	for _, s := range kit.Scrape(t, s.AdminURL+"/metrics") {
+		if s.Name != durationMetric {
+			continue
+		}
+		switch m := s.Labels["method"]; m {
+		case "GET", "HEAD", "POST", "other":
+		default:
+			t.Errorf("method label %q is not from the closed set", m)
+		}
+		if !allowedRoutes[s.Labels["route"]] {
+			t.Errorf("route label %q is not a route", s.Labels["route"])
+		}
+	}
+	// One more burst of new methods adds no series.
+	before := len(series)
+	for i := range 200 {
+		req, _ := http.NewRequest(fmt.Sprintf("Z%d", i), s.URL+fmt.Sprintf("/z/%d", i), nil)
+		if resp, err := s.client.Do(req); err == nil {
+			resp.Body.Close()
+		}
+	}
+	if after := len(seriesOf(kit.Scrape(t, s.AdminURL+"/metrics"))); after != before {
+		t.Fatalf("series grew from %d to %d", before, after)
+	}
+}
