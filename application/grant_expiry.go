@@ -60,7 +60,7 @@ func boundedTTL(bound GrantExpiryBound, ttl time.Duration, now, identityExpiresA
 		return 0, ErrIdentityExpiryUnknown
 	}
 	if left := identityExpiresAt.Sub(now); left < MinIdentityLeft {
-		return 0, fmt.Errorf("%w: expired: the identity token has less than %s left", domain.ErrInvalidCredentials, MinIdentityLeft)
+		return 0, fmt.Errorf("%w: the identity token has less than %s left", &domain.CredentialError{Reason: domain.ReasonExpired, Claim: "exp"}, MinIdentityLeft)
 	}
 	return min(ttl, identityExpiresAt.Sub(now.Truncate(time.Second))), nil
 }

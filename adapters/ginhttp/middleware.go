@@ -125,7 +125,7 @@ func (h *handlers) requestLog(c *gin.Context) {
 	// Typed attributes: this line is written for every request, and
 	// LogAttrs spares the boxing of a []any. The request id comes from
 	// the context, through the logger's handler.
-	attrs := [12]slog.Attr{
+	attrs := [14]slog.Attr{
 		slog.String("method", method),
 		slog.String("route", route),
 		slog.Int("status", c.Writer.Status()),
@@ -148,6 +148,14 @@ func (h *handlers) requestLog(c *gin.Context) {
 				attrs[n] = slog.String("target", target)
 				n++
 			}
+		}
+	}
+	if reason := c.GetString(reasonKey); reason != "" {
+		attrs[n] = slog.String("reason", reason)
+		n++
+		if claim := c.GetString(claimKey); claim != "" {
+			attrs[n] = slog.String("claim", claim)
+			n++
 		}
 	}
 	h.log.LogAttrs(c, level, "request", attrs[:n]...)

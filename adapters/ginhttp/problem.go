@@ -134,6 +134,7 @@ func problemFor(err error) problem {
 // with the error chain only (it never contains the token).
 func (h *handlers) fail(c *gin.Context, err error) {
 	p := problemFor(err)
+	markReason(c, p, err)
 	var limited *domain.RateLimitedError
 	if errors.As(err, &limited) {
 		c.Header("Retry-After", strconv.Itoa(retryAfterSeconds(limited.RetryAfter)))
@@ -173,4 +174,32 @@ func writeProblem(c *gin.Context, p problem) {
 	c.Header("Content-Type", "application/problem+json")
 	c.Render(p.Status, problemRender{p})
 	c.Abort()
+}
+
+// Keys of why a request was refused, for the request log.
+const (
+	reasonKey = "gatepass.reason"
+	claimKey  = "gatepass.claim"
+)
+
+// markReason remembers why a 401 or 403 was answered, from a closed set:
+// the verifier's reason for a refused token (and the claim it names, never
+// its value), "malformed" for an Authorization that is not a bearer token
+// at all, and the problem code for every other refusal.
+func markReason(c *gin.Context, p problem, err error) {
+	if p.Status != http.StatusUnauthorized && p.Status != http.StatusForbidden {
+		return
+	}
+	reason := p.Code
+	var ce *domain.CredentialError
+	switch {
+	case errors.As(err, &ce):
+		reason = string(ce.Reason)
+		if ce.Claim != "" {
+			c.Set(claimKey, ce.Claim)
+		}
+	case errors.Is(err, errNotBearer), errors.Is(err, errBearerTooLarge):
+		reason = string(domain.ReasonMalformed)
+	}
+	c.Set(reasonKey, reason)
 }
