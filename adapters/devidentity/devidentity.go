@@ -10,9 +10,11 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -75,8 +77,13 @@ func LoadOrCreateSecret(dir, name string) (string, error) {
 	return strings.TrimSpace(v), err
 }
 
+// ErrUnsafeFile means a development key file is a link, someone else's,
+// or readable by others: whoever could write or read it could mint tokens
+// the development server accepts.
+var ErrUnsafeFile = errors.New("unsafe development key file")
+
 func loadOrCreate(path string, create func() (string, error)) (string, error) {
-	b, err := os.ReadFile(path)
+	b, err := readPrivateFile(path)
 	if err == nil {
 		return string(b), nil
 	}
@@ -91,6 +98,32 @@ func loadOrCreate(path string, create func() (string, error)) (string, error) {
 		return "", fmt.Errorf("write %s: %w", filepath.Base(path), err)
 	}
 	return v, nil
+}
+
+// readPrivateFile reads a regular file of the current user that no one else
+// may read or write, opened without following a link.
+func readPrivateFile(path string) ([]byte, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		if errors.Is(err, syscall.ELOOP) {
+			return nil, fmt.Errorf("%w: %s is a symbolic link", ErrUnsafeFile, path)
+		}
+		return nil, err
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	switch st, _ := info.Sys().(*syscall.Stat_t); {
+	case !info.Mode().IsRegular():
+		return nil, fmt.Errorf("%w: %s is not a regular file", ErrUnsafeFile, path)
+	case st != nil && int(st.Uid) != os.Getuid():
+		return nil, fmt.Errorf("%w: %s belongs to another user", ErrUnsafeFile, path)
+	case info.Mode().Perm()&0o077 != 0:
+		return nil, fmt.Errorf("%w: %s is open to other users (mode %04o); chmod 600 it", ErrUnsafeFile, path, info.Mode().Perm())
+	}
+	return io.ReadAll(io.LimitReader(f, 1<<20))
 }
 
 func newRSAPEM() (string, error) {
