@@ -2,14 +2,15 @@
 // centrifugo server verifies RS256 connection and subscription tokens
 // against a JWKS served by this test, and the official JavaScript client
 // (centrifuge) connects and subscribes with them. Tokens are signed here
-// with jose until gatepass issues them.
+// with jose, so every refusal can be made to order; the tokens gatepass
+// itself issues are in centrifugo-gatepass.test.mjs.
 import assert from "node:assert/strict";
 import { createServer } from "node:http";
 import { after, before, describe, test } from "node:test";
 
 import { exportJWK, generateKeyPair, SignJWT } from "jose";
 
-import { CentrifugoError, connect, nextPublication, startCentrifugo, subscribe } from "./lib/centrifugo.mjs";
+import { assertRefused, connect, nextPublication, startCentrifugo, subscribe } from "./lib/centrifugo.mjs";
 
 const ISSUER = "gatepass-interop";
 const AUDIENCE = "centrifugo-interop";
@@ -43,15 +44,6 @@ async function serveJWKS(keys) {
     url: `http://127.0.0.1:${server.address().port}/.well-known/jwks.json`,
     close: () => new Promise((resolve) => server.close(resolve)),
   };
-}
-
-async function assertRefused(promise, op, code) {
-  await assert.rejects(promise, (err) => {
-    assert.ok(err instanceof CentrifugoError, `want a CentrifugoError, got ${err}`);
-    assert.equal(err.op, op);
-    assert.equal(err.code, code, `code of ${err.message}`);
-    return true;
-  });
 }
 
 describe("centrifugo verifies connection and subscription tokens", { timeout: 60_000 }, () => {

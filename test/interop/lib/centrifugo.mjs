@@ -4,6 +4,7 @@
 // listens on a free loopback port and verifies connection and subscription
 // tokens against the JWKS URL it is given. Every server started here is
 // killed when its test ends, or when this process exits, whatever happened.
+import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { accessSync, constants, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -174,6 +175,19 @@ export class CentrifugoError extends Error {
     this.code = code;
     this.reason = reason;
   }
+}
+
+/**
+ * assertRefused asserts that promise (a connect or subscribe of this
+ * module) rejects with the server's refusal of op with code.
+ */
+export async function assertRefused(promise, op, code) {
+  await assert.rejects(promise, (err) => {
+    assert.ok(err instanceof CentrifugoError, `want a CentrifugoError, got ${err}`);
+    assert.equal(err.op, op);
+    assert.equal(err.code, code, `code of ${err.message}`);
+    return true;
+  });
 }
 
 /**

@@ -1,7 +1,8 @@
 // Starts and drives the real gatepass binary named by GATEPASS_BIN: servers
-// on free loopback ports, the dev-token and keys subcommands, and the two
-// grant endpoints. Every process started here is killed when its test ends,
-// or when this process exits, whatever happened.
+// on free loopback ports, the dev-token and keys subcommands, and the grant
+// endpoints (office, realtime and Centrifugo). Every process started here
+// is killed when its test ends, or when this process exits, whatever
+// happened.
 import { execFile, spawn } from "node:child_process";
 import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { accessSync, constants, mkdtempSync, rmSync } from "node:fs";
@@ -196,6 +197,11 @@ export async function startGatepass(t, options = {}) {
     devToken: ({ user, org, role }) => devToken(env, { user, org, role }),
     requestAccess: (identity, body) => post(`${baseURL}/api/v1/cloudflare/request-access`, identity, body),
     realtimeToken: (identity) => post(`${baseURL}/api/v1/realtime/token`, identity),
+    /** centrifugoConnectionToken asks for a Centrifugo connection token (empty body). */
+    centrifugoConnectionToken: (identity) => post(`${baseURL}/api/v1/centrifugo/connection-token`, identity),
+    /** centrifugoSubscriptionToken asks for a Centrifugo subscription token to channel. */
+    centrifugoSubscriptionToken: (identity, channel) =>
+      post(`${baseURL}/api/v1/centrifugo/subscription-token`, identity, { channel }),
     /** grant mints an identity for user and returns a fresh office grant. */
     async grant({ user, org, role }) {
       const res = await server.requestAccess(await server.devToken({ user, org, role }));
