@@ -61,6 +61,9 @@ type Config struct {
 	TrustedProxies     []netip.Prefix
 	GrantExpiryBound   application.GrantExpiryBound
 	CORSAllowedOrigins []string
+	// PublicBaseURL is where clients reach gatepass, without a trailing
+	// slash; "" when not configured.
+	PublicBaseURL string
 	// Policy decides every caller's rights on the transports.
 	Policy *application.Policy
 	// LiveKit and Centrifugo are nil while the transport is disabled.

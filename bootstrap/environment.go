@@ -41,6 +41,9 @@ type environment struct {
 	// CORSAllowedOrigins turns CORS on for exactly these origins.
 	CORSAllowedOrigins []string `env:"CORS_ALLOWED_ORIGINS"`
 
+	// PublicBaseURL is where clients reach gatepass: the issuer and the
+	// endpoints of its OAuth metadata.
+	PublicBaseURL string `env:"PUBLIC_BASE_URL"`
 	// PolicyFile replaces the built-in transport policy.
 	PolicyFile string        `env:"GATEPASS_POLICY_FILE"`
 	LiveKit    liveKitEnv    `envPrefix:"LIVEKIT_"`

@@ -33,6 +33,33 @@ type Server struct {
 	Dev *DevKit
 	// Lifecycle turns readiness off when a shutdown begins.
 	Lifecycle *Lifecycle
+	// PublicBase is the public base URL of the OAuth metadata.
+	PublicBase *PublicBase
+}
+
+// PublicBase is the URL clients reach gatepass at, the issuer of its OAuth
+// metadata: PUBLIC_BASE_URL, or in development the listener's address
+// once it is known; empty otherwise.
+type PublicBase struct {
+	url atomic.Pointer[string]
+}
+
+// ProvidePublicBase starts from PUBLIC_BASE_URL.
+func ProvidePublicBase(cfg Config) *PublicBase {
+	b := &PublicBase{}
+	b.Set(cfg.PublicBaseURL)
+	return b
+}
+
+// Set replaces the URL.
+func (b *PublicBase) Set(u string) { b.url.Store(&u) }
+
+// Get is the URL, or "" when none is known.
+func (b *PublicBase) Get() string {
+	if u := b.url.Load(); u != nil {
+		return *u
+	}
+	return ""
 }
 
 // DevKit mints development identity tokens the server accepts.
@@ -156,8 +183,9 @@ func ProvideRealtimePolicy(cfg Config) application.RealtimePolicy {
 }
 
 // ProvideRouter is the public HTTP API.
-func ProvideRouter(app *application.Application, cfg Config, metrics *prom.Metrics, life *Lifecycle, logger *slog.Logger) (*PublicHandler, error) {
+func ProvideRouter(app *application.Application, cfg Config, metrics *prom.Metrics, life *Lifecycle, base *PublicBase, logger *slog.Logger) (*PublicHandler, error) {
 	h, err := ginhttp.NewRouter(app, ginhttp.Options{
+		PublicBaseURL:  base.Get,
 		Draining:       life.Draining,
 		Logger:         logger,
 		MaxBodyBytes:   cfg.HTTP.MaxBodyBytes,
@@ -180,6 +208,6 @@ func ProvideAdminRouter(app *application.Application, metrics *prom.Metrics) *Ad
 }
 
 // ProvideServer assembles the Server.
-func ProvideServer(public *PublicHandler, admin *AdminHandler, office *jwtsigner.OfficeSigner, b OfficeBackend, dev *DevKit, life *Lifecycle) *Server {
-	return &Server{Handler: public.Handler, Admin: admin.Handler, Office: office, Backend: b, Dev: dev, Lifecycle: life}
+func ProvideServer(public *PublicHandler, admin *AdminHandler, office *jwtsigner.OfficeSigner, b OfficeBackend, dev *DevKit, life *Lifecycle, base *PublicBase) *Server {
+	return &Server{Handler: public.Handler, Admin: admin.Handler, Office: office, Backend: b, Dev: dev, Lifecycle: life, PublicBase: base}
 }

@@ -36,6 +36,7 @@ var IdentitySet = wire.NewSet(
 var ApplicationSet = wire.NewSet(
 	ProvideLimiter,
 	ProvideLifecycle,
+	ProvidePublicBase,
 	ProvidePorts,
 	ProvideReadinessChecks,
 	ProvideApplication,

@@ -23,6 +23,12 @@ const (
 // transportsFrom reads the policy and the LiveKit and Centrifugo settings.
 // A transport is enabled by its URL; a partial setting is refused.
 func transportsFrom(e environment, dev *devMaterial, cfg *Config, p *problems) {
+	if e.PublicBaseURL != "" {
+		if err := checkPublicBaseURL(e.PublicBaseURL); err != nil {
+			p.add("PUBLIC_BASE_URL", "%v", err)
+		}
+		cfg.PublicBaseURL = strings.TrimSuffix(e.PublicBaseURL, "/")
+	}
 	cfg.Policy = application.DefaultPolicy()
 	if e.PolicyFile != "" {
 		rules, err := yamlpolicy.Load(e.PolicyFile)
@@ -106,6 +112,26 @@ func centrifugoFrom(e centrifugoEnv, cfg *Config, p *problems) *application.Cent
 
 var errWebSocketURL = errors.New("must be a wss:// URL (ws:// only on loopback)")
 
+var errPublicBaseURL = errors.New("must be an https:// URL (http:// only on loopback) without query or fragment")
+
+// checkPublicBaseURL accepts https://, and http:// only to a loopback host.
+func checkPublicBaseURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return errPublicBaseURL
+	}
+	switch {
+	case u.Scheme == "https", u.Scheme == "http" && loopbackHost(u.Hostname()):
+		return nil
+	}
+	return errPublicBaseURL
+}
+
+func loopbackHost(host string) bool {
+	ip := net.ParseIP(host)
+	return (ip != nil && ip.IsLoopback()) || strings.EqualFold(host, "localhost")
+}
+
 // checkWebSocketURL accepts wss://, and ws:// only to a loopback host.
 func checkWebSocketURL(raw string) error {
 	u, err := url.Parse(raw)
@@ -116,8 +142,7 @@ func checkWebSocketURL(raw string) error {
 	case "wss":
 		return nil
 	case "ws":
-		host := u.Hostname()
-		if ip := net.ParseIP(host); (ip != nil && ip.IsLoopback()) || strings.EqualFold(host, "localhost") {
+		if loopbackHost(u.Hostname()) {
 			return nil
 		}
 	}

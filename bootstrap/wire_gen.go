@@ -79,7 +79,8 @@ func InitializeServer(ctx context.Context, cfg Config, logger *slog.Logger) (*Se
 		cleanup()
 		return nil, nil, err
 	}
-	publicHandler, err := ProvideRouter(application, cfg, metrics, lifecycle, logger)
+	publicBase := ProvidePublicBase(cfg)
+	publicHandler, err := ProvideRouter(application, cfg, metrics, lifecycle, publicBase, logger)
 	if err != nil {
 		cleanup3()
 		cleanup2()
@@ -88,7 +89,7 @@ func InitializeServer(ctx context.Context, cfg Config, logger *slog.Logger) (*Se
 	}
 	adminHandler := ProvideAdminRouter(application, metrics)
 	devKit := ProvideDevKit(cfg)
-	server := ProvideServer(publicHandler, adminHandler, officeSigner, officeBackend, devKit, lifecycle)
+	server := ProvideServer(publicHandler, adminHandler, officeSigner, officeBackend, devKit, lifecycle, publicBase)
 	return server, func() {
 		cleanup3()
 		cleanup2()

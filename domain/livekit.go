@@ -84,14 +84,26 @@ func LiveKitRoom(orgID, name string) (string, error) {
 		return "", ErrNoOrganization
 	case !SafeIdentifier(orgID):
 		return "", fmt.Errorf("%w: organization id", ErrUnsupportedIdentifier)
-	case name == "":
-		return "", fmt.Errorf("%w: room name is empty", ErrInvalidRoom)
-	case len(name) > MaxRoomNameBytes:
-		return "", fmt.Errorf("%w: room name is %d bytes, at most %d", ErrInvalidRoom, len(name), MaxRoomNameBytes)
-	case !safeChars(name):
-		return "", fmt.Errorf("%w: room name holds characters other than A-Z a-z 0-9 _ -", ErrInvalidRoom)
+	}
+	if err := ValidateRoomName(name); err != nil {
+		return "", err
 	}
 	return orgID + "/" + name, nil
+}
+
+// ValidateRoomName checks a room name as a caller gives it: 1 to
+// MaxRoomNameBytes characters of A-Z a-z 0-9 _ -. Errors wrap
+// ErrInvalidRoom.
+func ValidateRoomName(name string) error {
+	switch {
+	case name == "":
+		return fmt.Errorf("%w: room name is empty", ErrInvalidRoom)
+	case len(name) > MaxRoomNameBytes:
+		return fmt.Errorf("%w: room name is %d bytes, at most %d", ErrInvalidRoom, len(name), MaxRoomNameBytes)
+	case !safeChars(name):
+		return fmt.Errorf("%w: room name holds characters other than A-Z a-z 0-9 _ -", ErrInvalidRoom)
+	}
+	return nil
 }
 
 // liveKitIdentity checks a requested identity against the caller's user id.

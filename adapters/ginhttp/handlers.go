@@ -23,6 +23,9 @@ type handlers struct {
 	// public is true for the public listener, whose /readyz says only
 	// whether the service is ready, not why.
 	public bool
+	// publicBase is the public base URL of the OAuth metadata; "" while
+	// none is known.
+	publicBase func() string
 }
 
 // grantKindKey keeps the grant kind of the route in gin's keys, for the

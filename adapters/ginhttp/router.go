@@ -56,6 +56,9 @@ type Options struct {
 	// off when empty.
 	CORSOrigins []string
 	Observer    Observer
+	// PublicBaseURL is the URL clients reach gatepass at, the issuer of
+	// the OAuth metadata; nil or "" answers the metadata 404.
+	PublicBaseURL func() string
 	// Draining, when set and true, asks clients to close their connection
 	// after each response: a shutdown has begun.
 	Draining func() bool
@@ -89,7 +92,7 @@ func NewRouter(app *application.Application, o Options) (http.Handler, error) {
 	}
 
 	h := &handlers{app: app, log: o.Logger, maxBody: o.MaxBodyBytes, maxBearer: o.MaxBearerBytes, obs: o.Observer,
-		methods: map[string]bool{}, public: true}
+		methods: map[string]bool{}, public: true, publicBase: o.PublicBaseURL}
 	r.Use(securityHeaders, clientAddrOf(o.TrustedProxies), h.requestID, h.requestLog, h.recover, closeChunked)
 	if o.Draining != nil {
 		r.Use(closeWhen(o.Draining))
@@ -105,6 +108,8 @@ func NewRouter(app *application.Application, o Options) (http.Handler, error) {
 	r.GET(RouteJWKS, h.jwks)
 	r.GET(RouteOpenAPI, h.openapi)
 	r.GET(RouteReady, h.ready)
+	r.GET(RouteOAuthMetadata, h.metadata)
+	r.POST(RouteTokenExchange, h.tokenExchange)
 	for _, g := range h.grantRoutes() {
 		if !g.enabled {
 			r.POST(g.path, h.grantKind(g.kind), transportDisabled)

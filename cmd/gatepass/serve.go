@@ -71,6 +71,14 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	httpServer.ConnState = newIdleCloser(maxConns).connState
 	httpServer.BaseContext = func(net.Listener) context.Context { return context.WithoutCancel(ctx) }
 	serveErr := make(chan error, 2)
+	switch {
+	case cfg.PublicBaseURL != "":
+	case cfg.Development():
+		// The metadata's issuer is the listener's address in development.
+		srv.PublicBase.Set("http://" + loopbackAddr(ln.Addr()))
+	default:
+		logger.Info("OAuth metadata off: /.well-known/oauth-authorization-server answers 404 until PUBLIC_BASE_URL names where clients reach gatepass")
+	}
 	go func() { serveErr <- httpServer.Serve(ln) }()
 	go func() { serveErr <- adminServer.Serve(adminLn) }()
 	logger.Info("gatepass serving", "addr", ln.Addr().String(), "admin_addr", adminLn.Addr().String(), "max_connections", maxConns,

@@ -25,7 +25,7 @@ if [ ! -x "$GATEPASS_BIN" ]; then
 fi
 export GATEPASS_BIN
 
-scripts/deps.sh npm softhsm
+scripts/deps.sh npm softhsm peers
 
 cd test
 # One file at a time: each starts its own servers and workerd, and the

@@ -1,0 +1,314 @@
+package ginhttp
+
+import (
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/gatepass/gatepass/application"
+	"github.com/gatepass/gatepass/domain"
+)
+
+// Routes of the OAuth 2.0 front door.
+const (
+	RouteTokenExchange = "/oauth2/token"
+	RouteOAuthMetadata = "/.well-known/oauth-authorization-server"
+)
+
+// RFC 8693 identifiers.
+const (
+	GrantTypeTokenExchange = "urn:ietf:params:oauth:grant-type:token-exchange"
+	TokenTypeAccessToken   = "urn:ietf:params:oauth:token-type:access_token"
+	TokenTypeJWT           = "urn:ietf:params:oauth:token-type:jwt"
+)
+
+// The audiences of the token exchange: one per transport.
+const (
+	AudienceOfficeRouter     = "office-router"
+	AudienceSupabaseRealtime = "supabase-realtime"
+	AudienceLiveKit          = "livekit"
+	AudienceCentrifugo       = "centrifugo"
+)
+
+// exchangeBodyBytes bounds the form: any bearer-sized subject token fits.
+const exchangeBodyBytes = 16 << 10
+
+// oauthError is an RFC 6749 section 5.2 error answer.
+type oauthError struct {
+	status      int
+	code        string
+	description string
+}
+
+func (e *oauthError) Error() string { return e.code + ": " + e.description }
+
+func badRequest(code, description string) *oauthError {
+	return &oauthError{status: http.StatusBadRequest, code: code, description: description}
+}
+
+// exchange is a parsed token-exchange request: which grant, for which
+// target, in exchange for which subject token.
+type exchange struct {
+	audience string
+	kind     domain.GrantKind
+	room     string
+	channel  string
+	subject  string
+}
+
+// parseExchange checks the form, then the audience and scope syntax, in
+// the order RFC 8693 clients expect the errors.
+func parseExchange(form url.Values, enabled map[string]bool) (exchange, *oauthError) {
+	for name, values := range form {
+		if len(values) > 1 && name != "audience" {
+			return exchange{}, badRequest("invalid_request", "The parameter "+name+" is given more than once.")
+		}
+	}
+	switch {
+	case form.Get("grant_type") != GrantTypeTokenExchange:
+		return exchange{}, badRequest("unsupported_grant_type", "grant_type must be "+GrantTypeTokenExchange+".")
+	case form.Get("subject_token") == "":
+		return exchange{}, badRequest("invalid_request", "subject_token is required.")
+	case form.Get("subject_token_type") != TokenTypeAccessToken && form.Get("subject_token_type") != TokenTypeJWT:
+		return exchange{}, badRequest("invalid_request", "subject_token_type must be "+TokenTypeAccessToken+" or "+TokenTypeJWT+".")
+	case form.Has("actor_token") || form.Has("actor_token_type"):
+		return exchange{}, badRequest("invalid_request", "Delegation (actor_token) is not supported.")
+	case form.Has("requested_token_type") && form.Get("requested_token_type") != TokenTypeJWT:
+		return exchange{}, badRequest("invalid_request", "requested_token_type must be "+TokenTypeJWT+".")
+	}
+	audiences := form["audience"]
+	switch {
+	case len(audiences) != 1 || !enabled[audiences[0]]:
+		return exchange{}, badRequest("invalid_target", "audience must name exactly one enabled audience; see gatepass_audiences_supported in the server metadata.")
+	case form.Has("resource"):
+		return exchange{}, badRequest("invalid_target", "resource is not supported; name the target with audience and scope.")
+	}
+	x := exchange{audience: audiences[0], subject: form.Get("subject_token")}
+	scope := strings.TrimSpace(form.Get("scope"))
+	var err error
+	switch x.audience {
+	case AudienceOfficeRouter, AudienceSupabaseRealtime:
+		x.kind = domain.GrantOffice
+		if x.audience == AudienceSupabaseRealtime {
+			x.kind = domain.GrantRealtime
+		}
+		if scope != "" {
+			return exchange{}, badRequest("invalid_scope", "The audience "+x.audience+" takes no scope.")
+		}
+	case AudienceLiveKit:
+		x.kind = domain.GrantLiveKit
+		room, ok := strings.CutPrefix(scope, "room:")
+		if !ok || strings.ContainsAny(scope, " \t") {
+			return exchange{}, badRequest("invalid_scope", "The audience livekit takes the scope room:<room_name>.")
+		}
+		if err = domain.ValidateRoomName(room); err != nil {
+			return exchange{}, badRequest("invalid_scope", "The room name must be 1 to 64 characters of A-Z a-z 0-9 _ -.")
+		}
+		x.room = room
+	case AudienceCentrifugo:
+		x.kind = domain.GrantCentrifugoConnection
+		if scope == "" {
+			break
+		}
+		channel, ok := strings.CutPrefix(scope, "channel:")
+		if !ok || strings.ContainsAny(scope, " \t") {
+			return exchange{}, badRequest("invalid_scope", "The audience centrifugo takes no scope, or channel:<channel>.")
+		}
+		if err = domain.ValidateChannel(channel); err != nil {
+			return exchange{}, badRequest("invalid_scope", "The channel must be at most 255 bytes without white space or control characters.")
+		}
+		x.kind, x.channel = domain.GrantCentrifugoSubscription, channel
+	}
+	return x, nil
+}
+
+// enabledAudiences are the audiences this deployment issues, in a stable
+// order.
+func (h *handlers) enabledAudiences() []string {
+	out := []string{AudienceOfficeRouter, AudienceSupabaseRealtime}
+	if h.app.IssueLiveKitToken != nil {
+		out = append(out, AudienceLiveKit)
+	}
+	if h.app.IssueCentrifugoConnectionToken != nil {
+		out = append(out, AudienceCentrifugo)
+	}
+	return out
+}
+
+type exchangeResponse struct {
+	AccessToken     string `json:"access_token"`
+	IssuedTokenType string `json:"issued_token_type"`
+	TokenType       string `json:"token_type"`
+	ExpiresIn       int64  `json:"expires_in"`
+	URL             string `json:"url,omitempty"`
+	ServerURL       string `json:"server_url,omitempty"`
+}
+
+// tokenExchange is RFC 8693 token exchange in front of the same use cases
+// the dedicated endpoints drive: the same claims, keys, policy, budgets,
+// metrics and log line. Its errors are RFC 6749 JSON, never problem+json.
+func (h *handlers) tokenExchange(c *gin.Context) {
+	noStore(c)
+	form, oerr := readForm(c)
+	if oerr == nil {
+		var x exchange
+		enabled := map[string]bool{}
+		for _, a := range h.enabledAudiences() {
+			enabled[a] = true
+		}
+		if x, oerr = parseExchange(form, enabled); oerr == nil {
+			c.Set(grantKindKey, x.kind)
+			oerr = h.exchange(c, x)
+		}
+	}
+	if oerr != nil {
+		writeOAuthError(c, oerr)
+	}
+}
+
+// exchange verifies the subject token, then asks the grant kind's use case.
+func (h *handlers) exchange(c *gin.Context, x exchange) *oauthError {
+	bearer, err := bearerToken("Bearer "+x.subject, h.maxBearer)
+	var id application.Identity
+	if err == nil {
+		id, err = h.app.AuthenticateCaller.Handle(c, application.AuthenticateCaller{Bearer: bearer, ClientIP: clientAddr(c)})
+	}
+	if err != nil {
+		h.obs.GrantIssued(x.kind, grantResult(err))
+		markReason(c, problemFor(err), err)
+		return h.oauthErrorFor(c, err, "The subject token is invalid, expired or not accepted here.")
+	}
+	ctx := application.WithPrincipal(c.Request.Context(), id.Principal)
+	c.Request = c.Request.WithContext(application.WithIdentityExpiry(ctx, id.ExpiresAt))
+	out := exchangeResponse{IssuedTokenType: TokenTypeJWT, TokenType: "N_A"}
+	var grant domain.Grant
+	var target string
+	switch x.kind {
+	case domain.GrantOffice:
+		var g domain.OfficeGrant
+		g, err = h.app.RequestOfficeAccess.Handle(c, application.RequestOfficeAccess{Caller: id.Principal, IdentityExpiresAt: id.ExpiresAt})
+		grant, out.URL = g.Grant, g.URL
+	case domain.GrantRealtime:
+		grant, err = h.app.IssueRealtimeToken.Handle(c, application.IssueRealtimeToken{Caller: id.Principal, IdentityExpiresAt: id.ExpiresAt})
+	case domain.GrantLiveKit:
+		var g domain.LiveKitGrant
+		g, err = h.app.IssueLiveKitToken.Handle(c, application.IssueLiveKitToken{
+			Caller: id.Principal, Request: domain.LiveKitRequest{Room: x.room}, IdentityExpiresAt: id.ExpiresAt,
+		})
+		grant, out.ServerURL, target = g.Grant, g.ServerURL, g.Room
+	case domain.GrantCentrifugoConnection:
+		var g domain.CentrifugoGrant
+		g, err = h.app.IssueCentrifugoConnectionToken.Handle(c, application.IssueCentrifugoConnectionToken{Caller: id.Principal, IdentityExpiresAt: id.ExpiresAt})
+		grant, out.URL = g.Grant, g.URL
+	case domain.GrantCentrifugoSubscription:
+		var g domain.CentrifugoGrant
+		g, err = h.app.IssueCentrifugoSubscription.Handle(c, application.IssueCentrifugoSubscriptionToken{
+			Caller: id.Principal, Channel: x.channel, IdentityExpiresAt: id.ExpiresAt,
+		})
+		grant, target = g.Grant, g.Channel
+	}
+	if err != nil {
+		h.obs.GrantIssued(x.kind, grantResult(err))
+		markReason(c, problemFor(err), err)
+		return h.oauthErrorFor(c, err, "The policy does not grant this target to the caller.")
+	}
+	h.issued(c, x.kind, grant, target)
+	out.AccessToken, out.ExpiresIn = grant.Token, int64(grant.TTL/time.Second)
+	c.JSON(http.StatusOK, out)
+	return nil
+}
+
+// oauthErrorFor maps an error of the subject token's verification or of a
+// use case to RFC 6749 terms: a credential failure is invalid_request
+// (RFC 8693 section 2.2.2), any refusal of the target invalid_target.
+func (h *handlers) oauthErrorFor(c *gin.Context, err error, refused string) *oauthError {
+	p := problemFor(err)
+	var limited *domain.RateLimitedError
+	switch {
+	case errors.As(err, &limited):
+		c.Header("Retry-After", strconv.Itoa(retryAfterSeconds(limited.RetryAfter)))
+		return &oauthError{status: http.StatusTooManyRequests, code: "rate_limited", description: "Too many requests; retry after the number of seconds in Retry-After."}
+	case p.Status == http.StatusServiceUnavailable:
+		h.log.WarnContext(c, "token exchange refused", "error", err)
+		return &oauthError{status: http.StatusServiceUnavailable, code: "temporarily_unavailable", description: "The service cannot answer right now; retry shortly."}
+	case p.Status == http.StatusUnauthorized:
+		return badRequest("invalid_request", "The subject token is invalid, expired or not accepted here.")
+	case p.Status == http.StatusForbidden, p.Status == http.StatusBadRequest:
+		return badRequest("invalid_target", refused)
+	default:
+		h.log.ErrorContext(c, "token exchange failed", "error", err)
+		return &oauthError{status: http.StatusInternalServerError, code: "server_error", description: "The request could not be completed."}
+	}
+}
+
+// readForm reads an application/x-www-form-urlencoded body of at most
+// exchangeBodyBytes.
+func readForm(c *gin.Context) (url.Values, *oauthError) {
+	mediaType, _, err := mime.ParseMediaType(c.GetHeader("Content-Type"))
+	if err != nil || mediaType != "application/x-www-form-urlencoded" {
+		return nil, badRequest("invalid_request", "The body must be application/x-www-form-urlencoded.")
+	}
+	if c.Request.ContentLength > exchangeBodyBytes {
+		return nil, &oauthError{status: http.StatusRequestEntityTooLarge, code: "invalid_request", description: "The body is larger than this endpoint accepts."}
+	}
+	raw, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, exchangeBodyBytes))
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return nil, &oauthError{status: http.StatusRequestEntityTooLarge, code: "invalid_request", description: "The body is larger than this endpoint accepts."}
+		}
+		return nil, badRequest("invalid_request", "The body could not be read.")
+	}
+	form, err := url.ParseQuery(string(raw))
+	if err != nil {
+		return nil, badRequest("invalid_request", "The body is not a valid form.")
+	}
+	return form, nil
+}
+
+func writeOAuthError(c *gin.Context, e *oauthError) {
+	c.Header("Cache-Control", "no-store")
+	c.Header("Pragma", "no-cache")
+	c.AbortWithStatusJSON(e.status, gin.H{"error": e.code, "error_description": e.description})
+}
+
+// oauthMetadata is the RFC 8414 authorization server metadata.
+type oauthMetadata struct {
+	Issuer                            string   `json:"issuer"`
+	TokenEndpoint                     string   `json:"token_endpoint"`
+	JWKSURI                           string   `json:"jwks_uri"`
+	GrantTypesSupported               []string `json:"grant_types_supported"`
+	TokenEndpointAuthMethodsSupported []string `json:"token_endpoint_auth_methods_supported"`
+	ResponseTypesSupported            []string `json:"response_types_supported"`
+	AudiencesSupported                []string `json:"gatepass_audiences_supported"`
+}
+
+// metadata answers RFC 8414 metadata built from the public base URL; 404
+// while none is configured.
+func (h *handlers) metadata(c *gin.Context) {
+	base := ""
+	if h.publicBase != nil {
+		base = strings.TrimSuffix(h.publicBase(), "/")
+	}
+	if base == "" {
+		writeProblem(c, problemNotFound)
+		return
+	}
+	c.Header("Cache-Control", "public, max-age=300")
+	c.JSON(http.StatusOK, oauthMetadata{
+		Issuer:                            base,
+		TokenEndpoint:                     base + RouteTokenExchange,
+		JWKSURI:                           base + RouteJWKS,
+		GrantTypesSupported:               []string{GrantTypeTokenExchange},
+		TokenEndpointAuthMethodsSupported: []string{"none"},
+		ResponseTypesSupported:            []string{},
+		AudiencesSupported:                h.enabledAudiences(),
+	})
+}
