@@ -1,3 +1,8 @@
+// Package hardening_test drives the real gatepass binary against the
+// kit's stand-in identity provider made to misbehave on purpose: a JWKS
+// that answers slowly, rotates, drops keys, publishes unfit keys or never
+// ends. Each test pins one finding of an outside attack on the identity
+// checks.
 package hardening_test
 
 import (
@@ -11,6 +16,18 @@ import (
 	"github.com/gatepass/gatepass/test/kit"
 )
 
+// noLimits turns the rate limits off: the tests count 401s, not 429s.
+var noLimits = map[string]string{"RATE_LIMIT_ENABLED": "false"}
+
+// ttl is how long the tests' identity tokens are valid.
+const ttl = 10 * time.Minute
+
+// office asks s for an office grant with bearer.
+func office(t testing.TB, s *kit.Service, bearer string) kit.Response {
+	t.Helper()
+	return kit.Post(t, s.URL+kit.OfficePath, kit.Bearer(bearer))
+}
+
 // TestClientLeavingMidRefreshDoesNotBlockTheNewKey: the provider rotates
 // to a new key and its JWKS answers slowly. The first caller with the new
 // kid starts a refresh and disconnects while it runs. The refresh must go
@@ -18,23 +35,21 @@ import (
 // the whole unknown-kid interval when the refresh ran on the caller's
 // request).
 func TestClientLeavingMidRefreshDoesNotBlockTheNewKey(t *testing.T) {
-	oldKey, newKey := newKey(t, "key-old", 2048), newKey(t, "key-new", 2048)
-	p := newIDP(t, oldKey)
-	gp := kit.Start(t, p.env(t, map[string]string{"AUTH_JWKS_TIMEOUT": "20s", "AUTH_JWKS_UNKNOWN_KID_INTERVAL": "1m"}))
-	if code := status(t, gp, oldKey.token(t)); code != http.StatusOK {
-		t.Fatalf("old key before the rotation: %d", code)
-	}
+	p := kit.NewIdentityProvider(t)
+	s := kit.StartServiceTrusting(t, p, noLimits, map[string]string{"AUTH_JWKS_TIMEOUT": "20s", "AUTH_JWKS_UNKNOWN_KID_INTERVAL": "1m"})
+	kit.WantStatus(t, "old key before the rotation", office(t, s, p.Token(t, "user_1", "org_1", "member", ttl)), http.StatusOK)
 
-	p.setKeys(oldKey, newKey)
-	release := p.hold()
+	newKey := p.AddKey(t, "key-new", 2048)
+	p.SetJWKS(kit.JWKSHeld)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
+	first := p.TokenOf(t, newKey, "user_1", "org_1", "member", ttl)
 	go func() {
-		_, err := office(t, ctx, gp, newKey.token(t))
+		_, err := kit.Do(kit.Client, http.MethodPost, s.URL+kit.OfficePath, kit.Bearer(first), kit.Context(ctx))
 		done <- err
 	}()
 	select {
-	case <-p.waiting:
+	case <-p.Held():
 	case <-time.After(10 * time.Second):
 		t.Fatal("the new kid caused no JWKS fetch")
 	}
@@ -43,12 +58,14 @@ func TestClientLeavingMidRefreshDoesNotBlockTheNewKey(t *testing.T) {
 		t.Fatal("the cancelled call completed")
 	}
 	time.Sleep(200 * time.Millisecond) // let the server see the disconnect
-	release()
+	p.SetJWKS(kit.JWKSUp)
 
-	if !eventually(5*time.Second, 250*time.Millisecond, func() bool { return status(t, gp, newKey.token(t)) == http.StatusOK }) {
-		t.Fatalf("the provider's new key is still refused after its JWKS answered (%d fetches)", p.fetches.Load())
+	if !kit.Eventually(5*time.Second, 250*time.Millisecond, func() bool {
+		return office(t, s, p.TokenOf(t, newKey, "user_1", "org_1", "member", ttl)).Status == http.StatusOK
+	}) {
+		t.Fatalf("the provider's new key is still refused after its JWKS answered (%d fetches)", p.Fetches.Load())
 	}
-	if n := p.fetches.Load(); n != 2 {
+	if n := p.Fetches.Load(); n != 2 {
 		t.Errorf("%d JWKS fetches, want 2 (start and the one refresh)", n)
 	}
 }
@@ -56,90 +73,65 @@ func TestClientLeavingMidRefreshDoesNotBlockTheNewKey(t *testing.T) {
 // TestWeakKeyInTheJWKSIsNotUsed: a 1024-bit RSA key in the provider's set
 // is left out; the rest of the set is used.
 func TestWeakKeyInTheJWKSIsNotUsed(t *testing.T) {
-	good, weak := newKey(t, "good", 2048), newKey(t, "weak", 1024)
-	p := newIDP(t, good, weak)
-	gp := kit.Start(t, p.env(t, nil))
-	if code := status(t, gp, good.token(t)); code != http.StatusOK {
-		t.Fatalf("token of the 2048-bit key: %d", code)
-	}
-	if code := status(t, gp, weak.token(t)); code != http.StatusUnauthorized {
-		t.Fatalf("token of the 1024-bit key: %d, want 401", code)
-	}
+	p := kit.NewIdentityProvider(t)
+	weak := p.AddKey(t, "weak", 1024)
+	s := kit.StartServiceTrusting(t, p, noLimits)
+	kit.WantStatus(t, "token of the 2048-bit key", office(t, s, p.Token(t, "user_1", "org_1", "member", ttl)), http.StatusOK)
+	kit.WantStatus(t, "token of the 1024-bit key", office(t, s, p.TokenOf(t, weak, "user_1", "org_1", "member", ttl)), http.StatusUnauthorized)
 }
 
 // TestOversizeJWKSIsRefusedWithoutBlowingMemory: a JWKS answer that never
 // ends is cut at 1 MiB; the keys in hand stay, and the process does not
 // grow with the answer (a 256 MB answer took it to 826 MB).
 func TestOversizeJWKSIsRefusedWithoutBlowingMemory(t *testing.T) {
-	key := newKey(t, "k1", 2048)
-	p := newIDP(t, key)
-	gp := kit.Start(t, p.env(t, map[string]string{"AUTH_JWKS_REFRESH_INTERVAL": "300ms"}))
-	if code := status(t, gp, key.token(t)); code != http.StatusOK {
-		t.Fatalf("before: %d", code)
-	}
-	p.mu.Lock()
-	p.endless = true
-	p.mu.Unlock()
-	if !eventually(30*time.Second, 100*time.Millisecond, func() bool {
-		p.mu.Lock()
-		defer p.mu.Unlock()
-		return len(p.written) >= 3
-	}) {
+	p := kit.NewIdentityProvider(t)
+	s := kit.StartServiceTrusting(t, p, noLimits, map[string]string{"AUTH_JWKS_REFRESH_INTERVAL": "300ms"})
+	kit.WantStatus(t, "before", office(t, s, p.Token(t, "user_1", "org_1", "member", ttl)), http.StatusOK)
+	p.SetJWKS(kit.JWKSEndless)
+	if !kit.Eventually(30*time.Second, 100*time.Millisecond, func() bool { return len(p.EndlessTaken()) >= 3 }) {
 		t.Fatal("gatepass did not fetch the oversize JWKS three times")
 	}
-	p.mu.Lock()
-	written := append([]int64(nil), p.written...)
-	p.mu.Unlock()
-	for i, n := range written {
+	for i, n := range p.EndlessTaken() {
 		if n > 32<<20 {
 			t.Errorf("answer %d: gatepass read %d MiB of it", i, n>>20)
 		}
 	}
-	m := kit.Scrape(t, gp.AdminURL+"/metrics")
+	m := kit.Scrape(t, s.AdminURL+"/metrics")
 	// The heap obtained from the OS never shrinks: it shows the peak.
 	if heap := m.Sum("go_memstats_heap_sys_bytes"); heap > 128<<20 {
 		t.Errorf("heap grew to %.0f MiB", heap/(1<<20))
 	}
-	if code := status(t, gp, key.token(t)); code != http.StatusOK {
-		t.Fatalf("keys in hand lost after oversize answers: %d", code)
-	}
+	kit.WantStatus(t, "keys in hand after oversize answers", office(t, s, p.Token(t, "user_1", "org_1", "member", ttl)), http.StatusOK)
 }
 
 // TestRemovedKeyStopsVerifyingAfterARefresh: a key the provider drops from
 // its JWKS stops verifying new tokens once the set is refreshed.
 func TestRemovedKeyStopsVerifyingAfterARefresh(t *testing.T) {
-	stay, leave := newKey(t, "stay", 2048), newKey(t, "leave", 2048)
-	p := newIDP(t, stay, leave)
-	gp := kit.Start(t, p.env(t, map[string]string{"AUTH_JWKS_REFRESH_INTERVAL": "300ms"}))
-	if code := status(t, gp, leave.token(t)); code != http.StatusOK {
-		t.Fatalf("before removal: %d", code)
-	}
-	p.setKeys(stay)
-	before := p.fetches.Load()
-	if !eventually(10*time.Second, 50*time.Millisecond, func() bool { return p.fetches.Load() >= before+2 }) {
+	p := kit.NewIdentityProvider(t)
+	leave := p.AddKey(t, "leave", 2048)
+	s := kit.StartServiceTrusting(t, p, noLimits, map[string]string{"AUTH_JWKS_REFRESH_INTERVAL": "300ms"})
+	kit.WantStatus(t, "before removal", office(t, s, p.TokenOf(t, leave, "user_1", "org_1", "member", ttl)), http.StatusOK)
+	p.RemoveKey(t, leave.KID)
+	before := p.Fetches.Load()
+	if !kit.Eventually(10*time.Second, 50*time.Millisecond, func() bool { return p.Fetches.Load() >= before+2 }) {
 		t.Fatal("no background refresh")
 	}
-	if code := status(t, gp, leave.token(t)); code != http.StatusUnauthorized {
-		t.Fatalf("a fresh token of the removed key: %d, want 401", code)
-	}
-	if code := status(t, gp, stay.token(t)); code != http.StatusOK {
-		t.Fatalf("the remaining key: %d", code)
-	}
+	kit.WantStatus(t, "a fresh token of the removed key", office(t, s, p.TokenOf(t, leave, "user_1", "org_1", "member", ttl)), http.StatusUnauthorized)
+	kit.WantStatus(t, "the remaining key", office(t, s, p.Token(t, "user_1", "org_1", "member", ttl)), http.StatusOK)
 }
 
 // TestTokenOfAnotherTypeIsRefused: a logout token (or any typ that is not
 // an access token's) signed by the provider is not an access token.
 func TestTokenOfAnotherTypeIsRefused(t *testing.T) {
-	key := newKey(t, "k1", 2048)
-	p := newIDP(t, key)
-	gp := kit.Start(t, p.env(t, nil))
+	p := kit.NewIdentityProvider(t)
+	s := kit.StartServiceTrusting(t, p, noLimits)
 	for typ, want := range map[string]int{
 		"logout+jwt": http.StatusUnauthorized, "id_token+jwt": http.StatusUnauthorized, "secevent+jwt": http.StatusUnauthorized,
 		"at+jwt": http.StatusOK, "JWT": http.StatusOK, "application/at+JWT": http.StatusOK,
 	} {
-		tok := key.sign(t, claims("user_1", "org_1", "member"), func(tok *jwt.Token) { tok.Header["typ"] = typ })
-		if code := status(t, gp, tok); code != want {
-			t.Errorf("typ %s: %d, want %d", typ, code, want)
+		tok := p.Sign(t, p.Claims("user_1", "org_1", "member", ttl), func(tok *jwt.Token) { tok.Header["typ"] = typ })
+		if r := office(t, s, tok); r.Status != want {
+			t.Errorf("typ %s: %s, want %d", typ, r, want)
 		}
 	}
 }
@@ -148,13 +140,12 @@ func TestTokenOfAnotherTypeIsRefused(t *testing.T) {
 // exactly or not at all; white space is not trimmed and a role of the
 // wrong type does not become member.
 func TestMalformedIdentityClaimsAreRefused(t *testing.T) {
-	key := newKey(t, "k1", 2048)
-	p := newIDP(t, key)
-	gp := kit.Start(t, p.env(t, nil))
+	p := kit.NewIdentityProvider(t)
+	s := kit.StartServiceTrusting(t, p, noLimits)
 	edit := func(f func(jwt.MapClaims)) string {
-		c := claims("user_1", "org_1", "admin")
+		c := p.Claims("user_1", "org_1", "admin", ttl)
 		f(c)
-		return key.sign(t, c, nil)
+		return p.Sign(t, c, nil)
 	}
 	tests := []struct {
 		name  string
@@ -177,9 +168,7 @@ func TestMalformedIdentityClaimsAreRefused(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if code := status(t, gp, tt.token); code != tt.want {
-				t.Fatalf("%d, want %d", code, tt.want)
-			}
+			kit.WantStatus(t, tt.name, office(t, s, tt.token), tt.want)
 		})
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"testing"
 	"time"
+
+	"github.com/gatepass/gatepass/test/kit"
 )
 
 // authBudget is a budget of five failed authentications per address that
@@ -16,43 +18,43 @@ var authBudget = map[string]string{
 	"TRUSTED_PROXIES":                "127.0.0.1/32",
 }
 
-// failFrom sends one bad token as if the proxy on loopback forwarded it
-// for the given X-Forwarded-For.
-func (s *service) failFrom(t *testing.T, xff string, extra ...string) int {
+// failFrom sends one bad token to s as if the proxy on loopback forwarded
+// it for the given X-Forwarded-For.
+func failFrom(t *testing.T, s *kit.Service, xff string, extra ...kit.Option) int {
 	t.Helper()
-	h := append([]string{"Authorization", "Bearer not.a.token", "X-Forwarded-For", xff}, extra...)
-	return s.do(t, "POST", s.URL+realtimePath, h...).status
+	opts := append([]kit.Option{kit.Bearer("not.a.token"), kit.Header("X-Forwarded-For", xff)}, extra...)
+	return kit.Post(t, s.URL+kit.RealtimePath, opts...).Status
 }
 
 // TestValidTokenIsNeverLockedOutByItsAddress: a client behind the same
 // address that spent the failure budget does not stop an honest user from
 // getting grants; its own failures turn to 429 with Retry-After.
 func TestValidTokenIsNeverLockedOutByItsAddress(t *testing.T) {
-	s := start(t, authBudget)
-	valid := s.idp.Token(t, "user_honest", "org_1", "member", 10*time.Minute)
+	s := kit.StartService(t, base, authBudget)
+	valid := s.IDP.Token(t, "user_honest", "org_1", "member", 10*time.Minute)
 	for i := range 5 {
-		if got := s.failFrom(t, "198.51.100.20"); got != http.StatusUnauthorized {
+		if got := failFrom(t, s, "198.51.100.20"); got != http.StatusUnauthorized {
 			t.Fatalf("failure %d: %d, want 401", i+1, got)
 		}
 	}
-	r := s.do(t, "POST", s.URL+realtimePath, "Authorization", "Bearer not.a.token", "X-Forwarded-For", "198.51.100.20")
-	if r.status != http.StatusTooManyRequests || r.header.Get("Retry-After") == "" {
-		t.Fatalf("failure past the budget: %d (Retry-After %q), want 429 with Retry-After", r.status, r.header.Get("Retry-After"))
+	r := kit.Post(t, s.URL+kit.RealtimePath, kit.Bearer("not.a.token"), kit.Header("X-Forwarded-For", "198.51.100.20"))
+	if r.Status != http.StatusTooManyRequests || r.Header.Get("Retry-After") == "" {
+		t.Fatalf("failure past the budget: %d (Retry-After %q), want 429 with Retry-After", r.Status, r.Header.Get("Retry-After"))
 	}
 	for i := range 3 {
-		r := s.do(t, "POST", s.URL+realtimePath, "Authorization", "Bearer "+valid, "X-Forwarded-For", "198.51.100.20")
-		if r.status != http.StatusOK {
-			t.Fatalf("honest user %d behind the spent address: %d %s", i+1, r.status, r.body)
+		r := kit.Post(t, s.URL+kit.RealtimePath, kit.Bearer(valid), kit.Header("X-Forwarded-For", "198.51.100.20"))
+		if r.Status != http.StatusOK {
+			t.Fatalf("honest user %d behind the spent address: %s", i+1, r)
 		}
 	}
 }
 
 // TestOneIPv6PrefixIsOneBudget: 40 addresses of one /64 share a budget.
 func TestOneIPv6PrefixIsOneBudget(t *testing.T) {
-	s := start(t, authBudget)
+	s := kit.StartService(t, base, authBudget)
 	limited := 0
 	for i := range 40 {
-		if s.failFrom(t, fmt.Sprintf("2001:db8:77:1::%x", i+1)) == http.StatusTooManyRequests {
+		if failFrom(t, s, fmt.Sprintf("2001:db8:77:1::%x", i+1)) == http.StatusTooManyRequests {
 			limited++
 		}
 	}
@@ -60,7 +62,7 @@ func TestOneIPv6PrefixIsOneBudget(t *testing.T) {
 		t.Fatalf("%d of 40 failures from one /64 were limited, want 35", limited)
 	}
 	// Another /64 has a budget of its own.
-	if got := s.failFrom(t, "2001:db8:77:2::1"); got != http.StatusUnauthorized {
+	if got := failFrom(t, s, "2001:db8:77:2::1"); got != http.StatusUnauthorized {
 		t.Fatalf("another /64: %d, want 401", got)
 	}
 }
@@ -68,7 +70,7 @@ func TestOneIPv6PrefixIsOneBudget(t *testing.T) {
 // TestOneIPv4AddressIsOneBudgetHoweverSpelled: the same address written
 // five ways spends one budget.
 func TestOneIPv4AddressIsOneBudgetHoweverSpelled(t *testing.T) {
-	s := start(t, authBudget)
+	s := kit.StartService(t, base, authBudget)
 	spellings := []string{"192.0.2.55", "::ffff:192.0.2.55", "::ffff:c000:237", "0:0:0:0:0:ffff:192.0.2.55",
 		"0000:0000:0000:0000:0000:ffff:c000:0237"}
 	for i := range 10 {
@@ -76,7 +78,7 @@ func TestOneIPv4AddressIsOneBudgetHoweverSpelled(t *testing.T) {
 		if i >= 5 {
 			want = http.StatusTooManyRequests
 		}
-		if got := s.failFrom(t, spellings[i%5]); got != want {
+		if got := failFrom(t, s, spellings[i%5]); got != want {
 			t.Fatalf("failure %d as %s: %d, want %d", i+1, spellings[i%5], got, want)
 		}
 	}
@@ -87,11 +89,11 @@ func TestOneIPv4AddressIsOneBudgetHoweverSpelled(t *testing.T) {
 // X-Real-IP (which a proxy that appends X-Forwarded-For passes through as
 // the client wrote it), never give a fresh budget.
 func TestClientWrittenHeadersDoNotNameTheClient(t *testing.T) {
-	s := start(t, authBudget)
+	s := kit.StartService(t, base, authBudget)
 	limited := 0
 	for i := range 10 {
 		xff := fmt.Sprintf("203.0.113.%d, 198.51.100.77", i+1)
-		if s.failFrom(t, xff, "X-Real-IP", fmt.Sprintf("203.0.113.%d", 100+i)) == http.StatusTooManyRequests {
+		if failFrom(t, s, xff, kit.Header("X-Real-IP", fmt.Sprintf("203.0.113.%d", 100+i))) == http.StatusTooManyRequests {
 			limited++
 		}
 	}
@@ -102,8 +104,8 @@ func TestClientWrittenHeadersDoNotNameTheClient(t *testing.T) {
 	// X-Real-IP says.
 	limited = 0
 	for i := range 10 {
-		r := s.do(t, "POST", s.URL+realtimePath, "Authorization", "Bearer not.a.token", "X-Real-IP", fmt.Sprintf("192.0.2.%d", i+1))
-		if r.status == http.StatusTooManyRequests {
+		r := kit.Post(t, s.URL+kit.RealtimePath, kit.Bearer("not.a.token"), kit.Header("X-Real-IP", fmt.Sprintf("192.0.2.%d", i+1)))
+		if r.Status == http.StatusTooManyRequests {
 			limited++
 		}
 	}

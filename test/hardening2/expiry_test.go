@@ -6,26 +6,28 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gatepass/gatepass/test/kit"
 )
 
 // TestGrantsDoNotOutliveTheIdentity: with GRANT_EXPIRY_BOUND=identity a
 // grant expires no later than the identity token it was issued for, and an
 // identity with under 5 s left gets 401; the default keeps the full TTL.
 func TestGrantsDoNotOutliveTheIdentity(t *testing.T) {
-	bounded := start(t, map[string]string{"GRANT_EXPIRY_BOUND": "identity"})
+	bounded := kit.StartService(t, base, map[string]string{"GRANT_EXPIRY_BOUND": "identity"})
 	identityTTL := 30 * time.Second
-	token := bounded.idp.Token(t, "user_exp", "org_1", "member", identityTTL)
+	token := bounded.IDP.Token(t, "user_exp", "org_1", "member", identityTTL)
 	identityExp := time.Now().Add(identityTTL).Truncate(time.Second)
-	for _, path := range []string{realtimePath, officePath} {
-		r := bounded.do(t, "POST", bounded.URL+path, "Authorization", "Bearer "+token)
-		if r.status != http.StatusOK {
-			t.Fatalf("%s: %d %s", path, r.status, r.body)
+	for _, path := range []string{kit.RealtimePath, kit.OfficePath} {
+		r := kit.Post(t, bounded.URL+path, kit.Bearer(token))
+		if r.Status != http.StatusOK {
+			t.Fatalf("%s: %s", path, r)
 		}
 		var g struct {
 			ExpiresIn int64  `json:"expiresIn"`
 			ExpiresAt string `json:"expiresAt"`
 		}
-		if err := json.Unmarshal([]byte(r.body), &g); err != nil {
+		if err := json.Unmarshal(r.Body, &g); err != nil {
 			t.Fatal(err)
 		}
 		exp, _ := time.Parse(time.RFC3339, g.ExpiresAt)
@@ -33,16 +35,16 @@ func TestGrantsDoNotOutliveTheIdentity(t *testing.T) {
 			t.Fatalf("%s: grant expires in %ds at %s, after the identity at %s", path, g.ExpiresIn, exp, identityExp)
 		}
 	}
-	dying := bounded.idp.Token(t, "user_dying", "org_1", "member", 3*time.Second)
-	if r := bounded.do(t, "POST", bounded.URL+realtimePath, "Authorization", "Bearer "+dying); r.status != http.StatusUnauthorized ||
-		!strings.Contains(r.body, "invalid_token") {
-		t.Fatalf("identity with 3s left: %d %s, want 401 invalid_token", r.status, r.body)
+	dying := bounded.IDP.Token(t, "user_dying", "org_1", "member", 3*time.Second)
+	if r := kit.Post(t, bounded.URL+kit.RealtimePath, kit.Bearer(dying)); r.Status != http.StatusUnauthorized ||
+		!strings.Contains(string(r.Body), "invalid_token") {
+		t.Fatalf("identity with 3s left: %s, want 401 invalid_token", r)
 	}
 
-	open := start(t, nil)
-	token = open.idp.Token(t, "user_exp", "org_1", "member", identityTTL)
-	r := open.do(t, "POST", open.URL+realtimePath, "Authorization", "Bearer "+token)
-	if r.status != http.StatusOK || !strings.Contains(r.body, `"expiresIn":3600`) {
-		t.Fatalf("default bound: %d %s, want the full hour", r.status, r.body)
+	open := kit.StartService(t, base)
+	token = open.IDP.Token(t, "user_exp", "org_1", "member", identityTTL)
+	r := kit.Post(t, open.URL+kit.RealtimePath, kit.Bearer(token))
+	if r.Status != http.StatusOK || !strings.Contains(string(r.Body), `"expiresIn":3600`) {
+		t.Fatalf("default bound: %s, want the full hour", r)
 	}
 }

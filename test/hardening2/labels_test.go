@@ -3,7 +3,6 @@ package hardening2_test
 import (
 	"fmt"
 	"math/rand/v2"
-	"net/http"
 	"sync"
 	"testing"
 
@@ -27,7 +26,7 @@ func seriesOf(m kit.Metrics) map[string]bool {
 // methods and paths: the request-duration series must stay a handful, with
 // every method and route label from the closed sets.
 func TestClientsCannotMultiplyMetricSeries(t *testing.T) {
-	s := start(t, map[string]string{"RATE_LIMIT_ENABLED": "false"})
+	s := kit.StartService(t, base, map[string]string{"RATE_LIMIT_ENABLED": "false"})
 	const total, workers = 10_000, 8
 	var wg sync.WaitGroup
 	errs := make(chan error, workers)
@@ -40,15 +39,12 @@ func TestClientsCannotMultiplyMetricSeries(t *testing.T) {
 				method := fmt.Sprintf("M%08X", rng.Uint32())
 				path := fmt.Sprintf("/r/%d/%d", w, i)
 				if i%3 == 0 {
-					path = realtimePath
+					path = kit.RealtimePath
 				}
-				req, _ := http.NewRequest(method, s.URL+path, nil)
-				resp, err := s.client.Do(req)
-				if err != nil {
+				if _, err := kit.Do(kit.Client, method, s.URL+path); err != nil {
 					errs <- err
 					return
 				}
-				resp.Body.Close()
 			}
 		}()
 	}
@@ -62,7 +58,7 @@ func TestClientsCannotMultiplyMetricSeries(t *testing.T) {
 		t.Fatalf("%d request-duration series after %d random requests, want a handful: %v", len(series), total, series)
 	}
 	allowedRoutes := map[string]bool{"unmatched": true, "/healthz": true, "/readyz": true, "/openapi.json": true,
-		"/.well-known/jwks.json": true, officePath: true, realtimePath: true}
+		"/.well-known/jwks.json": true, kit.OfficePath: true, kit.RealtimePath: true}
 	for _, s := range kit.Scrape(t, s.AdminURL+"/metrics") {
 		if s.Name != durationMetric {
 			continue
@@ -79,10 +75,7 @@ func TestClientsCannotMultiplyMetricSeries(t *testing.T) {
 	// One more burst of new methods adds no series.
 	before := len(series)
 	for i := range 200 {
-		req, _ := http.NewRequest(fmt.Sprintf("Z%d", i), s.URL+fmt.Sprintf("/z/%d", i), nil)
-		if resp, err := s.client.Do(req); err == nil {
-			resp.Body.Close()
-		}
+		kit.Do(kit.Client, fmt.Sprintf("Z%d", i), s.URL+fmt.Sprintf("/z/%d", i))
 	}
 	if after := len(seriesOf(kit.Scrape(t, s.AdminURL+"/metrics"))); after != before {
 		t.Fatalf("series grew from %d to %d", before, after)

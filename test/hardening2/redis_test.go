@@ -9,6 +9,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/gatepass/gatepass/test/kit"
 	"github.com/gatepass/gatepass/test/redisserver"
 )
 
@@ -57,12 +58,13 @@ var breakings = []struct {
 	}},
 }
 
-// grants asks for n realtime grants as one user and returns the statuses.
-func (s *service) grants(t *testing.T, token string, n int) []int {
+// grants asks s for n realtime grants as one user and returns the
+// statuses.
+func grants(t *testing.T, s *kit.Service, token string, n int) []int {
 	t.Helper()
 	out := make([]int, n)
 	for i := range out {
-		out[i] = s.do(t, "POST", s.URL+realtimePath, "Authorization", "Bearer "+token).status
+		out[i] = kit.Post(t, s.URL+kit.RealtimePath, kit.Bearer(token)).Status
 	}
 	return out
 }
@@ -84,16 +86,16 @@ func TestFailingRedisFailingOpenKeepsBudgets(t *testing.T) {
 	for _, b := range breakings {
 		t.Run(b.name, func(t *testing.T) {
 			r := redisserver.Start(t)
-			s := start(t, redisBudget(r.URL(), "open"))
-			token := s.idp.Token(t, "user_open", "org_1", "member", 10*time.Minute)
+			s := kit.StartService(t, base, redisBudget(r.URL(), "open"))
+			token := s.IDP.Token(t, "user_open", "org_1", "member", 10*time.Minute)
 			b.breakIt(t, r)
-			got := s.grants(t, token, 6)
+			got := grants(t, s, token, 6)
 			if count(got, http.StatusOK) != 3 || count(got, http.StatusTooManyRequests) != 3 {
 				t.Fatalf("statuses %v with a failing Redis, want 3 grants then 429s", got)
 			}
-			status, ready, body := s.readiness(t, s.AdminURL)
-			if status != http.StatusOK || !strings.Contains(ready.Checks["rate_limiter"].Detail, "degraded") {
-				t.Fatalf("admin readiness %d %s, want 200 and degraded", status, body)
+			ready := kit.Get(t, s.AdminURL+"/readyz")
+			if ready.Status != http.StatusOK || !strings.Contains(ready.Readiness(t).Checks["rate_limiter"].Detail, "degraded") {
+				t.Fatalf("admin readiness %s, want 200 and degraded", ready)
 			}
 		})
 	}
@@ -105,17 +107,18 @@ func TestFailingRedisFailingClosedIsNotReady(t *testing.T) {
 	for _, b := range breakings {
 		t.Run(b.name, func(t *testing.T) {
 			r := redisserver.Start(t)
-			s := start(t, redisBudget(r.URL(), "closed"))
-			token := s.idp.Token(t, "user_closed", "org_1", "member", 10*time.Minute)
+			s := kit.StartService(t, base, redisBudget(r.URL(), "closed"))
+			token := s.IDP.Token(t, "user_closed", "org_1", "member", 10*time.Minute)
 			b.breakIt(t, r)
-			if got := s.grants(t, token, 2); count(got, http.StatusServiceUnavailable) != 2 {
+			if got := grants(t, s, token, 2); count(got, http.StatusServiceUnavailable) != 2 {
 				t.Fatalf("statuses %v, want 503s", got)
 			}
-			if status, _, body := s.readiness(t, s.AdminURL); status != http.StatusServiceUnavailable {
-				t.Fatalf("admin readiness %d %s while Redis refuses writes, want 503", status, body)
+			if status, ready := kit.Ready(t, s.AdminURL); status != http.StatusServiceUnavailable {
+				t.Fatalf("admin readiness %d %+v while Redis refuses writes, want 503", status, ready)
 			}
-			if status, _, body := s.readiness(t, s.URL); status != http.StatusServiceUnavailable || body != `{"status":"not_ready"}`+"\n" && body != `{"status":"not_ready"}` {
-				t.Fatalf("public readiness %d %q", status, body)
+			ready := kit.Get(t, s.URL+"/readyz")
+			if body := string(ready.Body); ready.Status != http.StatusServiceUnavailable || body != `{"status":"not_ready"}`+"\n" && body != `{"status":"not_ready"}` {
+				t.Fatalf("public readiness %d %q", ready.Status, body)
 			}
 		})
 	}
@@ -126,14 +129,14 @@ func TestFailingRedisFailingClosedIsNotReady(t *testing.T) {
 // are kept per replica meanwhile.
 func TestHungRedisCostsLittle(t *testing.T) {
 	r := redisserver.Start(t)
-	s := start(t, redisBudget(r.URL(), "open"))
-	token := s.idp.Token(t, "user_hung", "org_1", "member", 10*time.Minute)
-	warm := s.idp.Token(t, "user_warm", "org_1", "member", 10*time.Minute)
-	s.grants(t, warm, 1) // a pooled connection to Redis
+	s := kit.StartService(t, base, redisBudget(r.URL(), "open"))
+	token := s.IDP.Token(t, "user_hung", "org_1", "member", 10*time.Minute)
+	warm := s.IDP.Token(t, "user_warm", "org_1", "member", 10*time.Minute)
+	grants(t, s, warm, 1) // a pooled connection to Redis
 	r.Pause()
 	defer r.Resume()
 	began := time.Now()
-	got := s.grants(t, token, 10)
+	got := grants(t, s, token, 10)
 	elapsed := time.Since(began)
 	if count(got, http.StatusOK) != 3 || count(got, http.StatusTooManyRequests) != 7 {
 		t.Fatalf("statuses %v with a hung Redis, want 3 grants then 429s", got)
@@ -141,8 +144,8 @@ func TestHungRedisCostsLittle(t *testing.T) {
 	if elapsed > time.Second {
 		t.Fatalf("10 requests took %s with a hung Redis; each store call must be bounded and a failed store left alone", elapsed)
 	}
-	status, ready, body := s.readiness(t, s.AdminURL)
-	if status != http.StatusOK || !strings.Contains(ready.Checks["rate_limiter"].Detail, "degraded") {
-		t.Fatalf("admin readiness %d %s, want 200 and degraded", status, body)
+	ready := kit.Get(t, s.AdminURL+"/readyz")
+	if ready.Status != http.StatusOK || !strings.Contains(ready.Readiness(t).Checks["rate_limiter"].Detail, "degraded") {
+		t.Fatalf("admin readiness %s, want 200 and degraded", ready)
 	}
 }

@@ -1,76 +1,48 @@
 package hardening2_test
 
 import (
-	"bufio"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gatepass/gatepass/test/kit"
 )
-
-// rawRequest writes text on a fresh connection and reads one response.
-func rawRequest(t *testing.T, addr, text string) (*http.Response, net.Conn, *bufio.Reader) {
-	t.Helper()
-	conn, err := net.DialTimeout("tcp", addr, 2*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
-	_ = conn.SetDeadline(time.Now().Add(5 * time.Second))
-	if _, err := io.WriteString(conn, text); err != nil {
-		t.Fatal(err)
-	}
-	br := bufio.NewReader(conn)
-	resp, err := http.ReadResponse(br, nil)
-	if err != nil {
-		t.Fatalf("reading the response: %v", err)
-	}
-	io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	return resp, conn, br
-}
-
-// closedByServer reports whether the server closed conn (EOF within a
-// second).
-func closedByServer(conn net.Conn, br *bufio.Reader) bool {
-	_ = conn.SetReadDeadline(time.Now().Add(time.Second))
-	_, err := br.ReadByte()
-	return err == io.EOF || (err != nil && strings.Contains(err.Error(), "reset"))
-}
 
 // TestDuplicateAuthorizationIs400: which of two Authorization headers a
 // proxy or a log looked at is not guessed.
 func TestDuplicateAuthorizationIs400(t *testing.T) {
-	s := start(t, nil)
-	valid := s.idp.Token(t, "user_dup", "org_1", "member", 10*time.Minute)
-	r := s.do(t, "POST", s.URL+realtimePath, "Authorization", "Bearer "+valid, "Authorization", "Bearer not.a.token")
-	if r.status != http.StatusBadRequest || !strings.Contains(r.body, `"code":"duplicate_header"`) {
-		t.Fatalf("two Authorization headers: %d %s", r.status, r.body)
+	s := kit.StartService(t, base)
+	valid := s.IDP.Token(t, "user_dup", "org_1", "member", 10*time.Minute)
+	r := kit.Post(t, s.URL+kit.RealtimePath, kit.AddHeader("Authorization", "Bearer "+valid), kit.AddHeader("Authorization", "Bearer not.a.token"))
+	if r.Status != http.StatusBadRequest || !strings.Contains(string(r.Body), `"code":"duplicate_header"`) {
+		t.Fatalf("two Authorization headers: %s", r)
 	}
 }
 
 // TestContentLengthWithTransferEncodingClosesTheConnection: a request with
 // both framings is answered and its connection is not used again.
 func TestContentLengthWithTransferEncodingClosesTheConnection(t *testing.T) {
-	s := start(t, nil)
-	text := "POST " + realtimePath + " HTTP/1.1\r\nHost: gatepass\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n" +
+	s := kit.StartService(t, base)
+	text := "POST " + kit.RealtimePath + " HTTP/1.1\r\nHost: gatepass\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n" +
 		"0\r\n\r\n"
-	resp, conn, br := rawRequest(t, s.Addr, text)
-	if resp.StatusCode >= 500 {
-		t.Fatalf("status %d", resp.StatusCode)
+	resp, conn := kit.RawRequest(t, s.Addr, text)
+	if resp.Status >= 500 {
+		t.Fatalf("status %d", resp.Status)
 	}
 	if !resp.Close {
 		t.Errorf("response to a request with both Content-Length and Transfer-Encoding does not close (Connection %q)", resp.Header.Get("Connection"))
 	}
-	if !closedByServer(conn, br) {
+	if !conn.ClosedByServer() {
 		t.Fatal("the server kept the connection of a request with both Content-Length and Transfer-Encoding")
 	}
 	// A plain request keeps its connection.
-	_, conn, br = rawRequest(t, s.Addr, "GET /healthz HTTP/1.1\r\nHost: gatepass\r\n\r\n")
-	if closedByServer(conn, br) {
+	_, conn = kit.RawRequest(t, s.Addr, "GET /healthz HTTP/1.1\r\nHost: gatepass\r\n\r\n")
+	if conn.ClosedByServer() {
 		t.Fatal("a plain request's connection was closed")
 	}
 }
@@ -78,32 +50,34 @@ func TestContentLengthWithTransferEncodingClosesTheConnection(t *testing.T) {
 // TestPublicReadinessTellsOnlyWhether: the public port names no signer,
 // algorithm, key id, key count or failure mode; the admin port does.
 func TestPublicReadinessTellsOnlyWhether(t *testing.T) {
-	s := start(t, nil)
-	status, ready, body := s.readiness(t, s.URL)
-	if status != http.StatusOK || ready.Status != "ready" || ready.Checks != nil {
-		t.Fatalf("public /readyz %d %s, want only the status", status, body)
+	s := kit.StartService(t, base)
+	public := kit.Get(t, s.URL+"/readyz")
+	if ready := public.Readiness(t); public.Status != http.StatusOK || ready.Status != "ready" || ready.Checks != nil {
+		t.Fatalf("public /readyz %s, want only the status", public)
 	}
-	if containsAny(body, "kid", "RS256", "go ", "keys", "open", "memory", "redis") {
-		t.Fatalf("public /readyz tells %s", body)
+	if slices.ContainsFunc([]string{"kid", "RS256", "go ", "keys", "open", "memory", "redis"},
+		func(word string) bool { return strings.Contains(string(public.Body), word) }) {
+		t.Fatalf("public /readyz tells %s", public.Body)
 	}
-	if _, ready, body := s.readiness(t, s.AdminURL); ready.Checks["signer"].Detail == "" || ready.Checks["rate_limiter"].Detail == "" {
-		t.Fatalf("admin /readyz lost its details: %s", body)
+	admin := kit.Get(t, s.AdminURL+"/readyz")
+	if ready := admin.Readiness(t); ready.Checks["signer"].Detail == "" || ready.Checks["rate_limiter"].Detail == "" {
+		t.Fatalf("admin /readyz lost its details: %s", admin.Body)
 	}
 }
 
 // TestHeadLimitIsExactly16KiB: a request head (request line, headers and
 // line ends) of 16384 bytes is served, one byte more is 431.
 func TestHeadLimitIsExactly16KiB(t *testing.T) {
-	s := start(t, nil)
+	s := kit.StartService(t, base)
 	head := func(size int) string {
 		prefix := "GET /healthz HTTP/1.1\r\nHost: gatepass\r\nX-Pad: "
 		pad := size - len(prefix) - len("\r\n\r\n")
 		return prefix + strings.Repeat("a", pad) + "\r\n\r\n"
 	}
 	for _, tc := range []struct{ size, want int }{{16 << 10, 200}, {16<<10 + 1, 431}} {
-		resp, _, _ := rawRequest(t, s.Addr, head(tc.size))
-		if resp.StatusCode != tc.want {
-			t.Errorf("head of %d bytes: %d, want %d", tc.size, resp.StatusCode, tc.want)
+		resp, _ := kit.RawRequest(t, s.Addr, head(tc.size))
+		if resp.Status != tc.want {
+			t.Errorf("head of %d bytes: %d, want %d", tc.size, resp.Status, tc.want)
 		}
 	}
 }
@@ -113,7 +87,7 @@ func TestHeadLimitIsExactly16KiB(t *testing.T) {
 // ends; the admin listener is outside the cap.
 func TestConnectionsOverTheCapWait(t *testing.T) {
 	const limit = 4
-	s := start(t, map[string]string{"HTTP_MAX_CONNECTIONS": fmt.Sprint(limit), "HTTP_READ_HEADER_TIMEOUT": "30s"})
+	s := kit.StartService(t, base, map[string]string{"HTTP_MAX_CONNECTIONS": fmt.Sprint(limit), "HTTP_READ_HEADER_TIMEOUT": "30s"})
 	// Busy connections: a request head begun and never finished.
 	busy := make([]net.Conn, limit)
 	for i := range busy {
@@ -142,8 +116,8 @@ func TestConnectionsOverTheCapWait(t *testing.T) {
 		t.Fatalf("a client over the cap of %d was served at once (%d)", limit, got)
 	case <-time.After(700 * time.Millisecond):
 	}
-	if r := s.do(t, "GET", s.AdminURL+"/healthz"); r.status != http.StatusOK {
-		t.Fatalf("admin listener while the public one is full: %d", r.status)
+	if r := kit.Get(t, s.AdminURL+"/healthz"); r.Status != http.StatusOK {
+		t.Fatalf("admin listener while the public one is full: %s", r)
 	}
 	busy[0].Close()
 	select {
@@ -160,15 +134,11 @@ func TestConnectionsOverTheCapWait(t *testing.T) {
 // nothing are closed so that new clients get in.
 func TestIdleConnectionsGoFirstNearTheCap(t *testing.T) {
 	const limit = 4
-	s := start(t, map[string]string{"HTTP_MAX_CONNECTIONS": fmt.Sprint(limit)})
-	type idle struct {
-		conn net.Conn
-		br   *bufio.Reader
-	}
-	var idles []idle
+	s := kit.StartService(t, base, map[string]string{"HTTP_MAX_CONNECTIONS": fmt.Sprint(limit)})
+	var idles []*kit.Conn
 	for range limit {
-		_, conn, br := rawRequest(t, s.Addr, "GET /healthz HTTP/1.1\r\nHost: gatepass\r\n\r\n")
-		idles = append(idles, idle{conn, br})
+		_, conn := kit.RawRequest(t, s.Addr, "GET /healthz HTTP/1.1\r\nHost: gatepass\r\n\r\n")
+		idles = append(idles, conn)
 	}
 	c := &http.Client{Timeout: 3 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 	for i := range 3 {
@@ -180,7 +150,7 @@ func TestIdleConnectionsGoFirstNearTheCap(t *testing.T) {
 	}
 	closed := 0
 	for _, c := range idles {
-		if closedByServer(c.conn, c.br) {
+		if c.ClosedByServer() {
 			closed++
 		}
 	}

@@ -1,6 +1,7 @@
 package kit
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -25,6 +26,9 @@ type Response struct {
 	Status int
 	Header http.Header
 	Body   []byte
+	// Close is whether the server said it closes the connection after
+	// this answer (its Connection: close is then taken out of Header).
+	Close bool
 }
 
 func (r Response) String() string { return fmt.Sprintf("%d %.300s", r.Status, r.Body) }
@@ -52,6 +56,7 @@ func (r Response) Token(t testing.TB) string {
 
 // request is what the options of a call set.
 type request struct {
+	ctx    context.Context
 	header http.Header
 	body   io.Reader
 }
@@ -78,6 +83,16 @@ func Header(name, value string) Option {
 	return func(r *request) { r.header.Set(name, value) }
 }
 
+// AddHeader adds a value to a request header, so the header may repeat.
+func AddHeader(name, value string) Option {
+	return func(r *request) { r.header.Add(name, value) }
+}
+
+// Context sends the request under ctx: cancelling it abandons the call.
+func Context(ctx context.Context) Option {
+	return func(r *request) { r.ctx = ctx }
+}
+
 // Body sends body with contentType (none when empty). A body whose length
 // the http package cannot tell goes out chunked.
 func Body(contentType string, body io.Reader) Option {
@@ -94,11 +109,11 @@ func JSONBody(text string) Option { return Body("application/json", strings.NewR
 
 // Do sends one request with c and reads the answer whole.
 func Do(c *http.Client, method, url string, opts ...Option) (Response, error) {
-	r := request{header: http.Header{}}
+	r := request{ctx: context.Background(), header: http.Header{}}
 	for _, o := range opts {
 		o(&r)
 	}
-	req, err := http.NewRequest(method, url, r.body)
+	req, err := http.NewRequestWithContext(r.ctx, method, url, r.body)
 	if err != nil {
 		return Response{}, err
 	}
@@ -114,7 +129,7 @@ func Do(c *http.Client, method, url string, opts ...Option) (Response, error) {
 	if err != nil {
 		return Response{}, err
 	}
-	return Response{Status: resp.StatusCode, Header: resp.Header, Body: body}, nil
+	return Response{Status: resp.StatusCode, Header: resp.Header, Body: body, Close: resp.Close}, nil
 }
 
 // Call sends one request with Client; it fails the test when no answer
@@ -204,11 +219,17 @@ type Readiness struct {
 func Ready(t testing.TB, baseURL string) (int, Readiness) {
 	t.Helper()
 	r := Get(t, baseURL+"/readyz")
+	return r.Status, r.Readiness(t)
+}
+
+// Readiness decodes the body as a /readyz answer or fails the test.
+func (r Response) Readiness(t testing.TB) Readiness {
+	t.Helper()
 	var body Readiness
 	if err := json.Unmarshal(r.Body, &body); err != nil {
 		t.Fatalf("/readyz body %q: %v", r.Body, err)
 	}
-	return r.Status, body
+	return body
 }
 
 // Eventually polls cond every interval until it holds or timeout passes,

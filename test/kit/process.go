@@ -7,7 +7,8 @@
 //     to switch on (IdentityProvider);
 //   - token builders for valid and forged tokens, from any header and
 //     payload text with any signature (JWS and the signers);
-//   - HTTP calls and the checks of gatepass's answers (Call, WantProblem);
+//   - HTTP calls and the checks of gatepass's answers (Call, WantProblem),
+//     and raw connections for requests no client would send (Dial);
 //   - the production configuration those suites start from (ProductionEnv).
 //
 // It shares no code with gatepass: what it builds and checks, it does with

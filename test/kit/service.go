@@ -62,7 +62,13 @@ type Service struct {
 // fresh IdentityProvider, with over applied to ProductionEnv.
 func StartService(t testing.TB, over ...map[string]string) *Service {
 	t.Helper()
-	idp := NewIdentityProvider(t)
+	return StartServiceTrusting(t, NewIdentityProvider(t), over...)
+}
+
+// StartServiceTrusting is StartService with an identity provider the test
+// set up first (its keys, its faults).
+func StartServiceTrusting(t testing.TB, idp *IdentityProvider, over ...map[string]string) *Service {
+	t.Helper()
 	key, keyPEM := NewRSAKey(t, 2048)
 	return &Service{Process: Start(t, ProductionEnv(idp, keyPEM, over...)), IDP: idp, Key: key}
 }
