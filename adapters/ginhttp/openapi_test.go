@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -149,6 +150,13 @@ func TestResponsesMatchTheOpenAPIDocument(t *testing.T) {
 		{name: "health", method: "GET", path: "/healthz", status: 200},
 		{name: "openapi", method: "GET", path: "/openapi.json", status: 200},
 		{name: "ready", method: "GET", path: "/readyz", status: 200},
+		{name: "token exchange", method: "POST", path: "/oauth2/token", contentType: "application/x-www-form-urlencoded",
+			body: exchangeForm(member, "office-router"), status: 200},
+		{name: "token exchange, bad subject token", method: "POST", path: "/oauth2/token", contentType: "application/x-www-form-urlencoded",
+			body: exchangeForm("x.y.z", "office-router"), status: 400},
+		{name: "token exchange, unknown audience", method: "POST", path: "/oauth2/token", contentType: "application/x-www-form-urlencoded",
+			body: exchangeForm(member, "billing"), status: 400},
+		{name: "metadata without a base URL", method: "GET", path: "/.well-known/oauth-authorization-server", status: 404},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -167,6 +175,13 @@ func TestResponsesMatchTheOpenAPIDocument(t *testing.T) {
 			validate(t, router, req, rec)
 		})
 	}
+}
+
+func exchangeForm(subject, audience string) string {
+	return url.Values{
+		"grant_type": {"urn:ietf:params:oauth:grant-type:token-exchange"}, "subject_token": {subject},
+		"subject_token_type": {"urn:ietf:params:oauth:token-type:access_token"}, "audience": {audience},
+	}.Encode()
 }
 
 func validate(t *testing.T, router routers.Router, req *http.Request, rec *httptest.ResponseRecorder) {

@@ -234,6 +234,8 @@ func printDevWelcome(w io.Writer, dev *bootstrap.DevKit, cfg bootstrap.Config, a
 		fmt.Fprintf(&b, "LiveKit token (%s; run the server with\n  livekit-server --dev --bind 127.0.0.1 --keys \"%s: $(cat %s)\"):\n", lk.URL, lk.APIKey, filepath.Join(devDir, devidentity.LiveKitSecretFile))
 		fmt.Fprintf(&b, "  curl -sS -X POST %s/api/v1/livekit/token -H 'Authorization: Bearer %s' -H 'Content-Type: application/json' -d '{\"room_name\":\"standup\"}'\n\n", base, token)
 	}
+	fmt.Fprintf(&b, "Any grant through OAuth 2.0 token exchange (metadata at %s/.well-known/oauth-authorization-server):\n", base)
+	fmt.Fprintf(&b, "  curl -sS -X POST %s/oauth2/token -d grant_type=urn:ietf:params:oauth:grant-type:token-exchange -d subject_token_type=urn:ietf:params:oauth:token-type:access_token -d audience=office-router -d subject_token=%s\n\n", base, token)
 	if cf := cfg.Centrifugo; cf != nil {
 		fmt.Fprintf(&b, "Centrifugo connection and subscription tokens (%s):\n", cf.URL)
 		fmt.Fprintf(&b, "  curl -sS -X POST %s/api/v1/centrifugo/connection-token -H 'Authorization: Bearer %s'\n", base, token)
