@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs the Node interop suites (jose, the office-router Worker on workerd,
-# and Centrifugo with its JavaScript client) against a gatepass binary:
-# GATEPASS_BIN, or one built here. Centrifugo comes from scripts/deps.sh
-# peers (or CENTRIFUGO_BIN).
+# Centrifugo with its JavaScript client, LiveKit, and openid-client through
+# the token exchange) against a gatepass binary: GATEPASS_BIN, or one built
+# here. Centrifugo and livekit-server come from scripts/deps.sh peers (or
+# CENTRIFUGO_BIN and LIVEKIT_SERVER_BIN).
 # The PKCS#11 signer is tested on a SoftHSM2 token, which deps.sh installs
 # when missing (as root) or asks for. Exits non-zero when any test fails.
 set -euo pipefail
