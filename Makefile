@@ -17,7 +17,7 @@ help:
 	@echo "make fuzz      run each fuzz target for FUZZTIME (default 60s); their seed corpora run in make test"
 
 build:
-	$(GO) build -o $(BIN) ./cmd/gatepass
+	$(GO) build -ldflags "-X main.version=$$(git describe --tags --dirty 2>/dev/null) -X main.commit=$$(git describe --always --dirty --abbrev=40 --exclude="*" 2>/dev/null) -X main.date=$$(date -u +%Y-%m-%dT%H:%M:%SZ)" -o $(BIN) ./cmd/gatepass
 
 run: build
 	APP_ENV=$${APP_ENV:-development} HTTP_ADDR=$${HTTP_ADDR:-127.0.0.1:8080} ./$(BIN) serve

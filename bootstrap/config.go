@@ -202,6 +202,11 @@ func load(environ map[string]string, sc scope) (Config, error) {
 	}
 	var dev *devMaterial
 	if cfg.Development() {
+		// Development listens on loopback unless told otherwise, however
+		// it is started; production keeps HTTP_ADDR's default.
+		if environ["HTTP_ADDR"] == "" {
+			e.HTTP.Addr = DevHTTPAddr
+		}
 		applyDevelopmentDefaults(&e)
 		var err error
 		if dev, err = loadDevMaterial(e, sc); err != nil {

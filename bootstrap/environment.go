@@ -64,6 +64,11 @@ type centrifugoEnv struct {
 	SubscriptionTTL time.Duration `env:"SUBSCRIPTION_TTL" envDefault:"10m"`
 }
 
+// DevHTTPAddr is the public listener in development when HTTP_ADDR is
+// unset: loopback only, so a laptop's development server is not on the
+// network.
+const DevHTTPAddr = "127.0.0.1:8080"
+
 type httpEnv struct {
 	Addr              string        `env:"ADDR" envDefault:":8080"`
 	ReadHeaderTimeout time.Duration `env:"READ_HEADER_TIMEOUT" envDefault:"5s"`

@@ -2,7 +2,6 @@ package main
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"time"
@@ -11,15 +10,30 @@ import (
 	"github.com/gatepass/gatepass/bootstrap"
 )
 
-func runDevToken(args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("dev-token", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	user := fs.String("user", "user_dev_01", "user id (sub)")
-	org := fs.String("org", "org_dev_01", "organization id (org_id); empty for none")
-	role := fs.String("role", "member", "role in the organization")
-	ttl := fs.Duration("ttl", 12*time.Hour, "lifetime of the token")
-	if err := fs.Parse(args); err != nil {
+const devTokenUsage = `Usage:
+  gatepass dev-token [--user U] [--org O | --org ""] [--role R] [--ttl D]
+
+Mints an identity token the development server accepts, as the identity
+provider would for a signed-in user, and prints it. It works only with
+APP_ENV=development and no AUTH_JWKS_URL, once the server has made its
+development folder (DEV_DIR, default .gatepass-dev in the current folder).
+--org "" mints a user in no organization (no org_id claim): the office grant
+refuses it with 403 no_organization, the Supabase Realtime token comes without
+app_metadata. --ttl is the token's lifetime, from 1s to 168h; a short one
+(--ttl 5s) lets you watch an expired token be refused.
+`
+
+func runDevToken(args []string, stdout io.Writer) error {
+	fs := newFlags("dev-token", devTokenUsage)
+	user := fs.String("user", "user_dev_01", "`id` of the user (sub)")
+	org := fs.String("org", "org_dev_01", "`id` of the organization (org_id); \"\" for none")
+	role := fs.String("role", "member", "`role` in the organization")
+	ttl := fs.Duration("ttl", 12*time.Hour, "`lifetime` of the token, 1s to 168h")
+	if err := fs.parse(args, stdout); err != nil {
 		return err
+	}
+	if fs.NArg() != 0 {
+		return errors.New("dev-token: takes no argument")
 	}
 	cfg, err := bootstrap.LoadDev(nil)
 	if err != nil {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 
@@ -18,28 +17,29 @@ A FILE of "-" is read from standard input.
 `
 
 func runPolicy(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, policyUsage)
-		return errors.New("policy: a subcommand is required")
-	}
-	switch args[0] {
-	case "default":
-		return runPolicyDefault(args[1:], stdout, stderr)
-	case "check":
-		return runPolicyCheck(args[1:], stdin, stdout, stderr)
-	case "help", "-h", "--help":
-		fmt.Fprint(stdout, policyUsage)
-		return nil
-	default:
-		fmt.Fprint(stderr, policyUsage)
-		return fmt.Errorf("policy: unknown subcommand %q", args[0])
-	}
+	return dispatch("policy", policyUsage, args, stdout, stderr, map[string]func([]string) error{
+		"default": func(a []string) error { return runPolicyDefault(a, stdout) },
+		"check":   func(a []string) error { return runPolicyCheck(a, stdin, stdout, stderr) },
+	})
 }
 
-func runPolicyDefault(args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("policy default", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	if err := fs.Parse(args); err != nil {
+const policyDefaultUsage = `Usage:
+  gatepass policy default
+
+Prints the built-in transport policy as a policy file (YAML, commented): a
+starting point for GATEPASS_POLICY_FILE.
+`
+
+const policyCheckUsage = `Usage:
+  gatepass policy check FILE|-
+
+Validates a policy file (GATEPASS_POLICY_FILE) as serve would; prints every
+problem with its line and exits 1. A FILE of "-" is read from standard input.
+`
+
+func runPolicyDefault(args []string, stdout io.Writer) error {
+	fs := newFlags("policy default", policyDefaultUsage)
+	if err := fs.parse(args, stdout); err != nil {
 		return err
 	}
 	if fs.NArg() != 0 {
@@ -54,9 +54,8 @@ func runPolicyDefault(args []string, stdout, stderr io.Writer) error {
 }
 
 func runPolicyCheck(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("policy check", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	if err := fs.Parse(args); err != nil {
+	fs := newFlags("policy check", policyCheckUsage)
+	if err := fs.parse(args, stdout); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {

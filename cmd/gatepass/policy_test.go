@@ -11,7 +11,7 @@ import (
 
 func TestPolicyDefaultRoundTripsThroughCheck(t *testing.T) {
 	var out, errOut bytes.Buffer
-	if err := run(context.Background(), []string{"policy", "default"}, &out, &errOut); err != nil {
+	if err := run(context.Background(), []string{"policy", "default"}, strings.NewReader(""), &out, &errOut); err != nil {
 		t.Fatalf("policy default: %v\n%s", err, errOut.String())
 	}
 	if !strings.HasPrefix(out.String(), "# gatepass transport policy") || !strings.Contains(out.String(), "version: 1") {

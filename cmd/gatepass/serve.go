@@ -4,7 +4,6 @@ import (
 	"container/list"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -31,11 +30,22 @@ const (
 	maxHeaderBytes = headLimit - 4<<10
 )
 
+const serveUsage = `Usage:
+  gatepass serve
+
+Starts the HTTP server. Every setting comes from the environment (see the
+README); APP_ENV=development runs with no setting at all, on 127.0.0.1:8080
+unless HTTP_ADDR says otherwise. Metrics, /healthz and /readyz are served on
+ADMIN_ADDR (default 127.0.0.1:9090). SIGTERM or SIGINT drains and stops it.
+`
+
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	if err := fs.Parse(args); err != nil {
+	c := newFlags("serve", serveUsage)
+	if err := c.parse(args, stdout); err != nil {
 		return err
+	}
+	if c.NArg() != 0 {
+		return errors.New("serve: takes no argument; the configuration is the environment")
 	}
 	cfg, err := bootstrap.Load(nil)
 	if err != nil {
