@@ -13,7 +13,10 @@ WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
-RUN CGO_ENABLED=1 go build -trimpath -ldflags "-s -w" -o /out/gatepass ./cmd/gatepass
+# The version, commit and build date `gatepass version` reports:
+# docker build --build-arg VERSION=v0.1.0 --build-arg COMMIT=$(git rev-parse HEAD) --build-arg DATE=$(date -u +%FT%TZ) .
+ARG VERSION="" COMMIT="" DATE=""
+RUN CGO_ENABLED=1 go build -trimpath -ldflags "-s -w -X main.version=${VERSION} -X main.commit=${COMMIT} -X main.date=${DATE}" -o /out/gatepass ./cmd/gatepass
 
 FROM debian:bookworm-slim AS runtime
 # libssl3 carries libcrypto.so.3 for the OpenSSL signer; ca-certificates
