@@ -81,6 +81,10 @@ func secretFileContent(t *testing.T, name string) string {
 			t.Fatal(err)
 		}
 		return string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))
+	case "REDIS_URL_FILE":
+		b := make([]byte, 32)
+		rand.Read(b)
+		return "redis://:" + hex.EncodeToString(b) + "@gatepass-redis:6379/0\n"
 	case "SUPABASE_JWT_SECRET_FILE":
 		b := make([]byte, 32)
 		rand.Read(b)

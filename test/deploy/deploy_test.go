@@ -1,8 +1,10 @@
 // Package deploy_test keeps the container image and the Kubernetes
 // manifests in step with the binary they run: the listeners' ports, the
 // probe paths, the setting names, the CLI and the shutdown budget. No
-// container engine or cluster is needed: the files are parsed and the real
-// binary is started where behaviour is the thing checked.
+// container engine or cluster is needed: the manifests are rendered with
+// the kustomize library that `kubectl apply -k` embeds, the objects it
+// would apply are checked, and the real binary (and redis-server) is
+// started where behaviour is the thing checked.
 package deploy_test
 
 import (
@@ -16,9 +18,12 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"sync"
 	"testing"
 
 	"go.yaml.in/yaml/v4"
+	"sigs.k8s.io/kustomize/api/krusty"
+	"sigs.k8s.io/kustomize/kyaml/filesys"
 
 	"github.com/gatepass/gatepass/bootstrap"
 )
@@ -105,11 +110,37 @@ type podSpec struct {
 	} `yaml:"securityContext"`
 	Containers []container `yaml:"containers"`
 	Volumes    []struct {
-		Name   string `yaml:"name"`
-		Secret *struct {
-			SecretName string `yaml:"secretName"`
-		} `yaml:"secret"`
+		Name   string        `yaml:"name"`
+		Secret *secretVolume `yaml:"secret"`
 	} `yaml:"volumes"`
+	TopologySpreadConstraints []struct {
+		MaxSkew           int           `yaml:"maxSkew"`
+		TopologyKey       string        `yaml:"topologyKey"`
+		WhenUnsatisfiable string        `yaml:"whenUnsatisfiable"`
+		LabelSelector     labelSelector `yaml:"labelSelector"`
+	} `yaml:"topologySpreadConstraints"`
+}
+
+type secretVolume struct {
+	SecretName string `yaml:"secretName"`
+	// Items, when given, project only these keys, each at its path.
+	Items []struct {
+		Key  string `yaml:"key"`
+		Path string `yaml:"path"`
+	} `yaml:"items"`
+}
+
+// key returns the Secret key a file of the volume holds.
+func (v secretVolume) key(file string) (string, bool) {
+	if len(v.Items) == 0 {
+		return file, true
+	}
+	for _, it := range v.Items {
+		if it.Path == file {
+			return it.Key, true
+		}
+	}
+	return "", false
 }
 
 type container struct {
@@ -124,7 +155,12 @@ type container struct {
 	Env []struct {
 		Name      string `yaml:"name"`
 		Value     string `yaml:"value"`
-		ValueFrom any    `yaml:"valueFrom"`
+		ValueFrom *struct {
+			SecretKeyRef *struct {
+				Name string `yaml:"name"`
+				Key  string `yaml:"key"`
+			} `yaml:"secretKeyRef"`
+		} `yaml:"valueFrom"`
 	} `yaml:"env"`
 	EnvFrom []struct {
 		Prefix       string `yaml:"prefix"`
@@ -173,6 +209,9 @@ type probe struct {
 		// Port is a port name or number, as Kubernetes allows.
 		Port string `yaml:"port"`
 	} `yaml:"httpGet"`
+	Exec *struct {
+		Command []string `yaml:"command"`
+	} `yaml:"exec"`
 }
 
 type service struct {
@@ -196,8 +235,19 @@ type secret struct {
 }
 
 type kustomization struct {
-	Namespace string   `yaml:"namespace"`
-	Resources []string `yaml:"resources"`
+	Namespace          string   `yaml:"namespace"`
+	Resources          []string `yaml:"resources"`
+	ConfigMapGenerator []struct {
+		Name  string   `yaml:"name"`
+		Envs  []string `yaml:"envs"`
+		Files []string `yaml:"files"`
+	} `yaml:"configMapGenerator"`
+	Images []struct {
+		Name    string `yaml:"name"`
+		NewName string `yaml:"newName"`
+		NewTag  string `yaml:"newTag"`
+		Digest  string `yaml:"digest"`
+	} `yaml:"images"`
 }
 
 // loadFile parses every document of one YAML file. Empty documents (a
@@ -209,6 +259,13 @@ func loadFile(t *testing.T, path string) []document {
 		t.Fatal(err)
 	}
 	rel, _ := filepath.Rel(repoRoot, path)
+	return parseDocuments(t, filepath.ToSlash(rel), data)
+}
+
+// parseDocuments parses every document of a YAML stream called name.
+func parseDocuments(t *testing.T, name string, data []byte) []document {
+	t.Helper()
+	rel := name
 	loader, err := yaml.NewLoader(bytes.NewReader(data))
 	if err != nil {
 		t.Fatalf("%s: %v", rel, err)
@@ -226,7 +283,7 @@ func loadFile(t *testing.T, path string) []document {
 		if n.Kind == 0 || (n.Kind == yaml.DocumentNode && len(n.Content) == 0) {
 			continue
 		}
-		d := document{File: filepath.ToSlash(rel), Index: i, node: &n}
+		d := document{File: rel, Index: i, node: &n}
 		if err := n.Load(&d); err != nil {
 			t.Fatalf("%s: document %d: %v", rel, i+1, err)
 		}
@@ -257,15 +314,43 @@ func yamlFiles(t *testing.T, dir string) []string {
 	return files
 }
 
-// applied is every document that `kubectl apply -k` creates: those of the
-// files kustomization.yaml lists.
+// renderedK8s is `kustomize build deploy/kubernetes`, rendered once.
+var renderedK8s = sync.OnceValues(func() ([]byte, error) { return kustomizeBuild(k8sDir) })
+
+// kustomizeBuild renders the kustomization in dir from the disk, as
+// `kubectl apply -k dir` would before applying.
+func kustomizeBuild(dir string) ([]byte, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, err
+	}
+	m, err := krusty.MakeKustomizer(krusty.MakeDefaultOptions()).Run(filesys.MakeFsOnDisk(), abs)
+	if err != nil {
+		return nil, fmt.Errorf("kustomize build: %w", err)
+	}
+	return m.AsYaml()
+}
+
+// applied is every object that `kubectl apply -k deploy/kubernetes`
+// creates: the kustomization's rendered output, generated ConfigMap,
+// rewritten names and set image included.
 func applied(t *testing.T) []document {
 	t.Helper()
-	var docs []document
-	for _, f := range readKustomization(t).Resources {
-		docs = append(docs, loadFile(t, filepath.Join(k8sDir, f))...)
+	out, err := renderedK8s()
+	if err != nil {
+		t.Fatal(err)
 	}
-	return docs
+	return parseDocuments(t, "kustomize build deploy/kubernetes", out)
+}
+
+// render is applied for the kustomization in dir, rendered afresh.
+func render(t *testing.T, dir string) []document {
+	t.Helper()
+	out, err := kustomizeBuild(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return parseDocuments(t, "kustomize build "+filepath.Base(dir), out)
 }
 
 func readKustomization(t *testing.T) kustomization {
@@ -309,14 +394,7 @@ func ofKind(docs []document, kind string) []document {
 // app returns the gatepass Deployment and its gatepass container.
 func app(t *testing.T, docs []document) (deployment, container) {
 	t.Helper()
-	dep := find[deployment](t, docs, "Deployment", appName)
-	for _, c := range dep.Spec.Template.Spec.Containers {
-		if c.Name == appName {
-			return dep, c
-		}
-	}
-	t.Fatalf("Deployment %q has no container %q", appName, appName)
-	return dep, container{}
+	return findContainer(t, docs, appName, appName)
 }
 
 // containerPort returns the number of the container port called name.
@@ -365,6 +443,20 @@ func environment(t *testing.T, docs []document, c container) map[string]string {
 		env[e.Name] = e.Value
 	}
 	return env
+}
+
+// findContainer returns the Deployment called depName and its container
+// called name.
+func findContainer(t *testing.T, docs []document, depName, name string) (deployment, container) {
+	t.Helper()
+	dep := find[deployment](t, docs, "Deployment", depName)
+	for _, c := range dep.Spec.Template.Spec.Containers {
+		if c.Name == name {
+			return dep, c
+		}
+	}
+	t.Fatalf("Deployment %q has no container %q", depName, name)
+	return dep, container{}
 }
 
 // setting is one environment variable that bootstrap.Config reads.

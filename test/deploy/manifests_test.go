@@ -1,7 +1,7 @@
 package deploy_test
 
 import (
-	"net/url"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -12,7 +12,7 @@ import (
 )
 
 func TestEveryManifestParses(t *testing.T) {
-	for _, f := range yamlFiles(t, deployDir) {
+	for _, f := range yamlFiles(t, k8sDir) {
 		for _, d := range loadFile(t, f) {
 			if d.Kind == "" || d.APIVersion == "" {
 				t.Errorf("%s: no kind or apiVersion", d)
@@ -54,7 +54,12 @@ func TestKustomizationAppliesEveryManifestButTheSecretExample(t *testing.T) {
 }
 
 func TestNoKeyMaterialInTheRepositoryFiles(t *testing.T) {
-	files := append(yamlFiles(t, deployDir), dockerfile, filepath.Join(deployDir, "README.md"))
+	files := append(yamlFiles(t, k8sDir), dockerfile, filepath.Join(deployDir, "README.md"))
+	for _, g := range readKustomization(t).ConfigMapGenerator {
+		for _, f := range append(g.Envs, g.Files...) {
+			files = append(files, filepath.Join(k8sDir, f))
+		}
+	}
 	for _, f := range files {
 		data, err := os.ReadFile(f)
 		if err != nil {
@@ -69,27 +74,17 @@ func TestNoKeyMaterialInTheRepositoryFiles(t *testing.T) {
 func TestSecretExampleMatchesTheMountedFiles(t *testing.T) {
 	docs := applied(t)
 	dep, c := app(t, docs)
-	examples := loadFile(t, filepath.Join(k8sDir, secretExampleFile))
-	if len(examples) != 1 || examples[0].Kind != "Secret" {
-		t.Fatalf("%s: want one Secret, got %v", secretExampleFile, examples)
-	}
-	var example secret
-	examples[0].decode(t, &example)
-	values := map[string]string{}
-	for k, v := range example.StringData {
-		values[k] = v
-	}
-	for k, v := range example.Data {
-		values[k] = v
-	}
-	for k, v := range values {
-		if !strings.Contains(v, "REPLACE") {
-			t.Errorf("%s: %s is not an obvious placeholder (want REPLACE...)", secretExampleFile, k)
+	examples := secretExamples(t)
+	for name, values := range examples {
+		for k, v := range values {
+			if !strings.Contains(v, "REPLACE") {
+				t.Errorf("%s: Secret %q: %s is not an obvious placeholder (want REPLACE...)", secretExampleFile, name, k)
+			}
 		}
 	}
 
-	// Every *_FILE setting names a file of the keys Secret's volume that
-	// the example shows.
+	// Every *_FILE setting names a file of a Secret's volume that the
+	// example shows.
 	mounts := secretMounts(t, dep, c)
 	env := environment(t, docs, c)
 	checked := 0
@@ -100,11 +95,11 @@ func TestSecretExampleMatchesTheMountedFiles(t *testing.T) {
 		secretName, key := fileInSecret(mounts, env[name])
 		switch {
 		case secretName == "":
-			t.Errorf("%s=%s is not under a read-only Secret mount", name, env[name])
-		case secretName != examples[0].Metadata.Name:
-			t.Errorf("%s reads Secret %q; the example is %q", name, secretName, examples[0].Metadata.Name)
-		case values[key] == "":
-			t.Errorf("%s=%s: %s has no key %q", name, env[name], secretExampleFile, key)
+			t.Errorf("%s=%s is not a file of a read-only Secret mount", name, env[name])
+		case examples[secretName] == nil:
+			t.Errorf("%s reads Secret %q, which %s does not show", name, secretName, secretExampleFile)
+		case examples[secretName][key] == "":
+			t.Errorf("%s=%s: Secret %q of %s has no key %q", name, env[name], secretName, secretExampleFile, key)
 		}
 		checked++
 	}
@@ -113,27 +108,60 @@ func TestSecretExampleMatchesTheMountedFiles(t *testing.T) {
 	}
 }
 
-// secretMounts maps the container's read-only Secret mount paths to the
-// Secret's name.
-func secretMounts(t *testing.T, dep deployment, c container) map[string]string {
+// secretExamples is secret.example.yaml: each Secret's keys and
+// placeholder values, by the Secret's name.
+func secretExamples(t *testing.T) map[string]map[string]string {
 	t.Helper()
-	out := map[string]string{}
+	out := map[string]map[string]string{}
+	for _, d := range loadFile(t, filepath.Join(k8sDir, secretExampleFile)) {
+		if d.Kind != "Secret" {
+			t.Errorf("%s: %s is not a Secret", secretExampleFile, d)
+			continue
+		}
+		var s secret
+		d.decode(t, &s)
+		values := map[string]string{}
+		maps.Copy(values, s.StringData)
+		maps.Copy(values, s.Data)
+		out[d.Metadata.Name] = values
+	}
+	if len(out) == 0 {
+		t.Fatalf("%s shows no Secret", secretExampleFile)
+	}
+	return out
+}
+
+// secretMounts maps the container's read-only Secret mount paths to the
+// Secret volume mounted there.
+func secretMounts(t *testing.T, dep deployment, c container) map[string]secretVolume {
+	t.Helper()
+	out := map[string]secretVolume{}
 	for _, m := range c.VolumeMounts {
 		for _, v := range dep.Spec.Template.Spec.Volumes {
 			if v.Name == m.Name && v.Secret != nil {
 				if !m.ReadOnly {
 					t.Errorf("Secret volume %q is mounted writable at %s", v.Name, m.MountPath)
 				}
-				out[m.MountPath] = v.Secret.SecretName
+				out[m.MountPath] = *v.Secret
 			}
 		}
 	}
 	return out
 }
 
-func fileInSecret(mounts map[string]string, path string) (secretName, key string) {
+// fileInSecret returns the Secret and the key whose content the file at
+// path is, or "" when no Secret volume holds that file.
+func fileInSecret(mounts map[string]secretVolume, path string) (secretName, key string) {
 	dir, file := filepath.Split(path)
-	return mounts[strings.TrimSuffix(dir, "/")], file
+	v, ok := mounts[strings.TrimSuffix(dir, "/")]
+	if !ok {
+		return "", ""
+	}
+	key, ok = v.key(file)
+	if !ok {
+		return "", ""
+	}
+	return v.SecretName, key
 }
 
 func TestProbesUseTheAdminListener(t *testing.T) {
@@ -413,30 +441,4 @@ func preStopSleep(t *testing.T, c container) time.Duration {
 	}
 	t.Fatalf("preStop hook is neither a sleep action nor an exec of sleep")
 	return 0
-}
-
-func TestRedisURLNamesTheRedisService(t *testing.T) {
-	docs := applied(t)
-	_, c := app(t, docs)
-	raw, ok := environment(t, docs, c)["REDIS_URL"]
-	if !ok {
-		t.Fatal("REDIS_URL is not set: replicas would not share rate limits")
-	}
-	u, err := url.Parse(raw)
-	if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") {
-		t.Fatalf("REDIS_URL=%q is not a redis:// URL", raw)
-	}
-	// A managed Redis is named by its own host; when the manifests run one,
-	// REDIS_URL must reach it.
-	redis := slices.ContainsFunc(ofKind(docs, "Service"), func(d document) bool { return strings.Contains(d.Metadata.Name, "redis") })
-	if !redis && !slices.ContainsFunc(ofKind(docs, "Service"), func(d document) bool { return d.Metadata.Name == u.Hostname() }) {
-		t.Skipf("REDIS_URL names %s, outside the manifests", u.Hostname())
-	}
-	svc := find[service](t, docs, "Service", u.Hostname())
-	for _, p := range svc.Spec.Ports {
-		if strconv.Itoa(p.Port) == u.Port() {
-			return
-		}
-	}
-	t.Errorf("REDIS_URL port %s is not a port of Service %q", u.Port(), u.Hostname())
 }
