@@ -5,13 +5,13 @@ GO ?= go
 BIN := bin/gatepass
 PKGS := ./...
 
-.PHONY: all build run test unit check lint generate vet deps interop bench fuzz clean help
+.PHONY: all build run test unit check lint generate vet deps interop testsummary bench fuzz clean help
 
 all: build
 
 help:
 	@echo "make run       serve on the embedded development default (APP_ENV=development)"
-	@echo "make test      generation check, go vet, all Go tests with -race, interop tests"
+	@echo "make test      generation check, go vet, all Go tests with -race, interop tests; ends with \"N passed, M failed\""
 	@echo "make generate  regenerate Wire and the mocks"
 	@echo "make bench     benchmarks: Go benchmarks, HTTP load against the binary, ratios to the machine's limits"
 	@echo "make fuzz      run each fuzz target for FUZZTIME (default 60s); their seed corpora run in make test"
@@ -45,13 +45,27 @@ vet:
 deps:
 	@scripts/deps.sh
 
-unit:
-	$(GO) test -race -count=1 $(PKGS)
+# unit and interop run through scripts/testsummary, which shows their
+# output, counts their tests and records them in RESULTS (git-ignored).
+# Under `make test` they record and go on (KEEP_GOING), so a failing suite
+# hides no other; the last step prints one line over all suites,
+# "N passed, M failed", and fails the run when anything failed. Run alone,
+# each fails on its own failures.
+RESULTS := .cache/test-results
+TESTSUMMARY := bin/testsummary
+test: KEEP_GOING := -keep-going
 
-interop: build
-	GATEPASS_BIN=$(CURDIR)/$(BIN) bash test/interop/run.sh
+testsummary:
+	@$(GO) build -o $(TESTSUMMARY) ./scripts/testsummary
+
+unit: testsummary
+	@$(TESTSUMMARY) run -suite go -dir $(RESULTS) $(KEEP_GOING) -- $(GO) test -race -count=1 -json $(PKGS)
+
+interop: build testsummary
+	@GATEPASS_BIN=$(CURDIR)/$(BIN) $(TESTSUMMARY) run -suite interop -dir $(RESULTS) $(KEEP_GOING) -- bash test/interop/run.sh
 
 test: check vet deps unit interop
+	@$(TESTSUMMARY) total -dir $(RESULTS) go interop
 
 bench:
 	@scripts/bench.sh

@@ -90,7 +90,7 @@ func TestLoad(t *testing.T) {
 		{name: "literal backslash-n", pem: escaped, want: ecKey},
 		{name: "RSA under 2048 bits", pem: pkcs8(weakRSA), wantErr: pemkey.ErrWeakKey},
 		{name: "EC P-384", pem: sec1(p384), wantErr: pemkey.ErrUnsupportedKey},
-		{name: "public key", pem: string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: []byte{1}})), wantErr: pemkey.ErrUnknownType},
+		{name: "public key", pem: string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: []byte{1}})), wantErr: pemkey.ErrPublicKey},
 		{name: "garbage in a PEM block", pem: string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: []byte{1, 2, 3}})), wantErr: pemkey.ErrUnparsable},
 		{name: "no PEM", pem: "not a key", wantErr: pemkey.ErrNoPEM},
 	}

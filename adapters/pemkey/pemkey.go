@@ -1,9 +1,13 @@
 // Package pemkey reads the keys operators hand gatepass as PEM text: RSA
 // (PKCS#1 or PKCS#8), ECDSA P-256 (SEC 1 or PKCS#8) and Ed25519 (PKCS#8)
-// private keys, and SPKI or PKCS#1 RSA public keys.
+// private keys, and SPKI or PKCS#1 RSA public keys. What it refuses, it
+// names: an encrypted key, an OpenSSH key, a public key or a certificate
+// where a private key belongs each get their own error, saying what to
+// give instead.
 package pemkey
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
@@ -29,7 +33,24 @@ var (
 	// ErrUnsupportedKey means a private key is of a type or curve no
 	// office signing algorithm uses.
 	ErrUnsupportedKey = errors.New("key is not RSA, ECDSA P-256 or Ed25519")
+
+	// ErrEncrypted means a private key is protected by a passphrase
+	// (PKCS#8 "ENCRYPTED PRIVATE KEY", or a PKCS#1 or SEC 1 block with
+	// "Proc-Type: 4,ENCRYPTED"): gatepass has no passphrase to open it.
+	ErrEncrypted = errors.New("key is encrypted with a passphrase")
+	// ErrOpenSSH means a private key is in OpenSSH's own format ("OPENSSH
+	// PRIVATE KEY"), not PEM key material.
+	ErrOpenSSH = errors.New("key is an OpenSSH private key")
+	// ErrPublicKey means a public key was given where a private key
+	// belongs.
+	ErrPublicKey = errors.New("key is a public key")
+	// ErrCertificate means a certificate was given where a key belongs.
+	ErrCertificate = errors.New("key is a certificate")
 )
+
+// wantPrivate is what every refusal of a recognised non-private key asks
+// for instead.
+const wantPrivate = "give a PEM private key (PKCS#8, PKCS#1 or SEC 1)"
 
 // Normalize turns literal "\n" sequences (as .env files and container
 // settings carry multi-line values) into newlines and trims the text.
@@ -62,9 +83,16 @@ func ParsePrivateRSA(text string) (*rsa.PrivateKey, error) {
 // on P-256 ("EC PRIVATE KEY" or "PRIVATE KEY") or an ed25519.PrivateKey
 // ("PRIVATE KEY"). Literal "\n" sequences are read as newlines (Normalize).
 func ParsePrivate(text string) (crypto.Signer, error) {
-	block, _ := pem.Decode([]byte(Normalize(text)))
+	normal := Normalize(text)
+	if isOpenSSHPublicKey(normal) {
+		return nil, fmt.Errorf("%w (an OpenSSH public key line); %s", ErrPublicKey, wantPrivate)
+	}
+	block, _ := pem.Decode([]byte(normal))
 	if block == nil {
 		return nil, ErrNoPEM
+	}
+	if err := notAPrivateKey(block); err != nil {
+		return nil, err
 	}
 	var key any
 	var err error
@@ -120,6 +148,8 @@ func ParsePublicKeys(text string) ([]crypto.PublicKey, error) {
 			key, err = x509.ParsePKIXPublicKey(block.Bytes)
 		case "RSA PUBLIC KEY":
 			key, err = x509.ParsePKCS1PublicKey(block.Bytes)
+		case "CERTIFICATE":
+			return nil, fmt.Errorf("key %d: %w; give its public key: openssl x509 -pubkey -noout -in FILE", n, ErrCertificate)
 		default:
 			return nil, fmt.Errorf("key %d: %w %q", n, ErrUnknownType, block.Type)
 		}
@@ -142,6 +172,9 @@ func ParsePublicKeys(text string) ([]crypto.PublicKey, error) {
 		keys = append(keys, key)
 	}
 	if len(keys) == 0 {
+		if isOpenSSHPublicKey(Normalize(text)) {
+			return nil, fmt.Errorf("%w: an OpenSSH public key line is not PEM; convert an RSA or ECDSA one with ssh-keygen -e -m PKCS8 -f FILE.pub", ErrNoPEM)
+		}
 		return nil, ErrNoPEM
 	}
 	return keys, nil
@@ -164,6 +197,39 @@ func EncodePKCS8(key crypto.Signer) ([]byte, error) {
 		return nil, err
 	}
 	return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), nil
+}
+
+// notAPrivateKey names what a block given as a private key is, when it is
+// something gatepass recognises but cannot sign with; nil otherwise.
+func notAPrivateKey(block *pem.Block) error {
+	switch block.Type {
+	case "ENCRYPTED PRIVATE KEY":
+		return fmt.Errorf("%w (PKCS#8); %s, unencrypted and protected by file permissions or a secret store: decrypt with openssl pkey -in FILE -out NEW_FILE", ErrEncrypted, wantPrivate)
+	case "OPENSSH PRIVATE KEY":
+		// The key type is written in clear at the start of the blob, even
+		// when the key itself is encrypted. ssh-keygen converts RSA and
+		// ECDSA keys to PKCS#8, but not Ed25519 ones.
+		if bytes.Contains(block.Bytes, []byte("ssh-ed25519")) {
+			return fmt.Errorf("%w (Ed25519); %s: ssh-keygen cannot convert an Ed25519 key, make a new one with openssl genpkey -algorithm ed25519 -out FILE", ErrOpenSSH, wantPrivate)
+		}
+		return fmt.Errorf("%w; %s: convert a copy (it is rewritten in place) with ssh-keygen -p -N \"\" -m PKCS8 -f COPY", ErrOpenSSH, wantPrivate)
+	case "PUBLIC KEY", "RSA PUBLIC KEY":
+		return fmt.Errorf("%w (PEM %q); %s", ErrPublicKey, block.Type, wantPrivate)
+	case "CERTIFICATE":
+		return fmt.Errorf("%w; %s", ErrCertificate, wantPrivate)
+	}
+	if strings.Contains(block.Headers["Proc-Type"], "ENCRYPTED") {
+		return fmt.Errorf("%w (PEM %q with Proc-Type: 4,ENCRYPTED); %s, unencrypted and protected by file permissions or a secret store: decrypt with openssl pkey -in FILE -out NEW_FILE", ErrEncrypted, block.Type, wantPrivate)
+	}
+	return nil
+}
+
+// isOpenSSHPublicKey reports whether text is a line of an authorized_keys
+// or .pub file ("ssh-ed25519 AAAA...", "ecdsa-sha2-nistp256 AAAA...").
+func isOpenSSHPublicKey(text string) bool {
+	kind, rest, ok := strings.Cut(text, " ")
+	return ok && strings.HasPrefix(rest, "AAAA") &&
+		(strings.HasPrefix(kind, "ssh-") || strings.HasPrefix(kind, "ecdsa-sha2-") || strings.HasPrefix(kind, "sk-"))
 }
 
 func checkBits(pub *rsa.PublicKey) error {
