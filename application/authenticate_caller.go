@@ -20,6 +20,11 @@ type AuthenticateCaller struct {
 	ClientIP netip.Addr
 }
 
+// ErrIdentityUnavailable means a caller could not be verified because the
+// identity provider's keys have never loaded: the service's failure, not
+// the caller's, answered so that the caller retries.
+var ErrIdentityUnavailable = errors.New("identity keys unavailable")
+
 // Identity is a verified caller and when its identity expires: the zero
 // time when the identity verifier does not tell.
 type Identity struct {
@@ -43,13 +48,16 @@ func NewAuthenticateCallerHandler(identity domain.IdentityVerifier, budgets *Bud
 }
 
 // Handle returns the verified Identity, or an error wrapping
-// ErrMissingCredentials or ErrInvalidCredentials.
+// ErrMissingCredentials, ErrInvalidCredentials or ErrIdentityUnavailable.
 //
 // Every token is verified first: a valid token is never refused because
 // of its address, so one client behind a NAT cannot lock out the honest
 // users of that address. A failed authentication spends the address's
 // budget; once it is spent, the failure also wraps ErrRateLimited and is
-// answered 429 instead of 401.
+// answered 429 instead of 401. A token that could not be checked because
+// the identity keys have never loaded is not the caller's failure: it
+// wraps ErrIdentityUnavailable and spends nothing, so an identity provider
+// down at start cannot lock whole offices out once it is back.
 func (h *AuthenticateCallerHandler) Handle(ctx context.Context, cmd AuthenticateCaller) (Identity, error) {
 	if strings.TrimSpace(cmd.Bearer) == "" {
 		return Identity{}, domain.ErrMissingCredentials
@@ -57,6 +65,10 @@ func (h *AuthenticateCallerHandler) Handle(ctx context.Context, cmd Authenticate
 	id, err := h.verify(ctx, cmd.Bearer)
 	if err == nil {
 		return id, nil
+	}
+	var ce *domain.CredentialError
+	if errors.As(err, &ce) && ce.Reason == domain.ReasonKeysUnavailable {
+		return Identity{}, fmt.Errorf("authenticate caller: %w: %w", ErrIdentityUnavailable, err)
 	}
 	err = fmt.Errorf("authenticate caller: %w", err)
 	if lerr := h.budgets.SpendFailure(ctx, cmd.ClientIP); lerr != nil {

@@ -107,6 +107,12 @@ func TestFailedAuthenticationsAreLimitedPerAddress(t *testing.T) {
 			wantErr: []error{domain.ErrInvalidCredentials}, notError: domain.ErrRateLimited},
 		{name: "failure past the budget is rate limited", verify: domain.ErrInvalidCredentials, allow: &spent,
 			wantErr: []error{domain.ErrRateLimited, domain.ErrInvalidCredentials}},
+		{name: "identity keys never loaded: the service's failure spends nothing",
+			verify:  &domain.CredentialError{Reason: domain.ReasonKeysUnavailable},
+			wantErr: []error{application.ErrIdentityUnavailable}, notError: domain.ErrRateLimited},
+		{name: "a token refused without a key is the caller's failure and is counted",
+			verify: &domain.CredentialError{Reason: domain.ReasonMalformed}, allow: &spent,
+			wantErr: []error{domain.ErrRateLimited, domain.ErrInvalidCredentials}, notError: application.ErrIdentityUnavailable},
 		{name: "store down, fail closed: the failure cannot be counted", verify: domain.ErrInvalidCredentials, allow: &domain.Decision{}, allowErr: unavailable,
 			wantErr: []error{domain.ErrLimiterUnavailable, domain.ErrInvalidCredentials}},
 	}

@@ -104,6 +104,14 @@ func ProvideLimiter(cfg Config, metrics *prom.Metrics, logger *slog.Logger) (Lim
 	}, func() { _ = closeFn() }, nil
 }
 
+// ProvideMetrics is the metrics registry, with a series at zero for every
+// grant result and refusal reason the HTTP adapter can count.
+func ProvideMetrics() *prom.Metrics {
+	m := prom.New()
+	m.Declare(prom.Labels{GrantResults: ginhttp.GrantResults(), AuthFailureReasons: ginhttp.RefusalReasons()})
+	return m
+}
+
 // ProvidePorts gathers the application's ports.
 func ProvidePorts(identity domain.IdentityVerifier, s InstrumentedSigners, keys *statickeys.KeySet, l Limiter) application.Ports {
 	return application.Ports{

@@ -30,6 +30,9 @@ func ProvideIdentityKeys(ctx context.Context, cfg Config, metrics *prom.Metrics,
 		if err != nil {
 			return IdentityKeys{}, nil, err
 		}
+		// The development key is loaded once, at start, and never refreshed.
+		metrics.IdentityKeys(func(ctx context.Context) int { return jwksidentity.CountKeys(ctx, kf) })
+		metrics.IdentityRefresh(nil)
 		return IdentityKeys{Source: kf, Ready: func(context.Context) (string, error) { return "development identity key", nil }}, func() {}, nil
 	}
 	ctx, cancel := context.WithCancel(ctx)
@@ -44,6 +47,7 @@ func ProvideIdentityKeys(ctx context.Context, cfg Config, metrics *prom.Metrics,
 		cancel()
 		return IdentityKeys{}, nil, fmt.Errorf("identity keys: %w", err)
 	}
+	metrics.IdentityKeys(keys.KeyCount)
 	return IdentityKeys{Source: keys, Ready: keys.Ready}, cancel, nil
 }
 
@@ -64,9 +68,9 @@ func ProvideIdentityVerifier(cfg Config, keys IdentityKeys) (*jwksidentity.Verif
 
 // ProvideCachedIdentity puts the cache of verified access tokens in front of
 // the verifier, unless AUTH_CACHE_SIZE or AUTH_CACHE_MAX_AGE is 0.
-func ProvideCachedIdentity(cfg Config, v *jwksidentity.Verifier) (domain.IdentityVerifier, error) {
+func ProvideCachedIdentity(cfg Config, v *jwksidentity.Verifier, metrics *prom.Metrics) (domain.IdentityVerifier, error) {
 	if cfg.Auth.CacheSize == 0 || cfg.Auth.CacheMaxAge == 0 {
 		return v, nil
 	}
-	return jwksidentity.NewCached(v, cfg.Auth.CacheSize, cfg.Auth.CacheMaxAge, nil)
+	return jwksidentity.NewCached(v, cfg.Auth.CacheSize, cfg.Auth.CacheMaxAge, nil, jwksidentity.OnLookup(metrics.IdentityCacheLookup))
 }

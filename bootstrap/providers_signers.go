@@ -93,8 +93,10 @@ type InstrumentedSigners struct {
 	Realtime domain.RealtimeSigner
 }
 
-// ProvideInstrumentedSigners wraps the signers with latency metrics.
-func ProvideInstrumentedSigners(m *prom.Metrics, o *jwtsigner.OfficeSigner, r *jwtsigner.RealtimeSigner) InstrumentedSigners {
+// ProvideInstrumentedSigners wraps the signers with latency metrics, and
+// names the office signing key in gatepass_signing_key_info.
+func ProvideInstrumentedSigners(m *prom.Metrics, b OfficeBackend, o *jwtsigner.OfficeSigner, r *jwtsigner.RealtimeSigner) InstrumentedSigners {
+	m.SigningKey(o.KeyID(), o.Algorithm(), b.Name)
 	return InstrumentedSigners{Office: m.OfficeSigner(o), Realtime: m.RealtimeSigner(r)}
 }
 

@@ -4,7 +4,6 @@ import (
 	"github.com/google/wire"
 
 	"github.com/gatepass/gatepass/adapters/cryptorand"
-	"github.com/gatepass/gatepass/adapters/prom"
 	"github.com/gatepass/gatepass/adapters/systemclock"
 	"github.com/gatepass/gatepass/domain"
 )
@@ -44,7 +43,7 @@ var ApplicationSet = wire.NewSet(
 
 // ServerSet is the whole service.
 var ServerSet = wire.NewSet(
-	prom.New,
+	ProvideMetrics,
 	SignerSet,
 	IdentitySet,
 	ApplicationSet,

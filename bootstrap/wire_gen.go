@@ -8,7 +8,6 @@ package bootstrap
 
 import (
 	"context"
-	"github.com/gatepass/gatepass/adapters/prom"
 	"log/slog"
 )
 
@@ -17,7 +16,7 @@ import (
 // InitializeServer builds the server for cfg. The cleanup stops background
 // work (identity key refreshes).
 func InitializeServer(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, func(), error) {
-	metrics := prom.New()
+	metrics := ProvideMetrics()
 	identityKeys, cleanup, err := ProvideIdentityKeys(ctx, cfg, metrics, logger)
 	if err != nil {
 		return nil, nil, err
@@ -27,7 +26,7 @@ func InitializeServer(ctx context.Context, cfg Config, logger *slog.Logger) (*Se
 		cleanup()
 		return nil, nil, err
 	}
-	identityVerifier, err := ProvideCachedIdentity(cfg, verifier)
+	identityVerifier, err := ProvideCachedIdentity(cfg, verifier, metrics)
 	if err != nil {
 		cleanup()
 		return nil, nil, err
@@ -49,7 +48,7 @@ func InitializeServer(ctx context.Context, cfg Config, logger *slog.Logger) (*Se
 		cleanup()
 		return nil, nil, err
 	}
-	instrumentedSigners := ProvideInstrumentedSigners(metrics, officeSigner, realtimeSigner)
+	instrumentedSigners := ProvideInstrumentedSigners(metrics, officeBackend, officeSigner, realtimeSigner)
 	keySet, err := ProvideKeySet(cfg, officeBackend)
 	if err != nil {
 		cleanup2()

@@ -105,6 +105,16 @@ const (
 	ReasonWrongAudience AuthFailureReason = "wrong_audience"
 )
 
+// AuthFailureReasons is every AuthFailureReason, for those that declare
+// the closed set ahead (metrics series at zero).
+func AuthFailureReasons() []AuthFailureReason {
+	return []AuthFailureReason{
+		ReasonMalformed, ReasonForbiddenHeader, ReasonWrongType, ReasonAlgorithmNotAllowed, ReasonUnknownKey,
+		ReasonKeysUnavailable, ReasonBadSignature, ReasonMissingClaim, ReasonMalformedClaim, ReasonExpired,
+		ReasonNotYetValid, ReasonIssuedInFuture, ReasonWrongIssuer, ReasonWrongAudience,
+	}
+}
+
 // CredentialError is a refused bearer token and why; it unwraps to
 // ErrInvalidCredentials. Claim names the claim (or header parameter) at
 // fault, when there is one. It never holds the token nor a claim's value.

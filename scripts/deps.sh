@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the tests need on a fresh machine, or stops with a clear
 # message when it cannot. Each tool is checked first; nothing is installed
-# twice. Usage: scripts/deps.sh [redis] [softhsm] [npm] [peers] (none: all).
+# twice. Usage: scripts/deps.sh [redis] [softhsm] [npm] [peers] [promtool]
+# (none: all).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -36,6 +37,11 @@ need_softhsm() {
   fi
 }
 
+# --- promtool (the alert rules of deploy/monitoring) ---
+need_promtool() {
+  command -v promtool >/dev/null || apt_install prometheus
+}
+
 # --- npm (jose and workerd interop tests) ---
 need_npm() {
   command -v node >/dev/null || die "need Node.js 20.18.1 or later (node) for the interop tests"
@@ -61,13 +67,14 @@ need_peers() {
 }
 
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(redis softhsm npm peers)
+[ ${#targets[@]} -gt 0 ] || targets=(redis softhsm npm peers promtool)
 for t in "${targets[@]}"; do
   case "$t" in
     redis) need_redis ;;
     softhsm) need_softhsm ;;
     npm) [ -f test/package-lock.json ] || die "test/package-lock.json is missing"; need_npm ;;
     peers) need_peers ;;
+    promtool) need_promtool ;;
     *) die "unknown dependency $t" ;;
   esac
 done

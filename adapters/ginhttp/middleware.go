@@ -118,6 +118,10 @@ func (h *handlers) requestLog(c *gin.Context) {
 	}
 	elapsed := time.Since(start)
 	h.obs.ObserveRequest(route, method, c.Writer.Status(), elapsed)
+	reason := c.GetString(reasonKey)
+	if reason != "" {
+		h.obs.AuthFailure(reason)
+	}
 	level := levelFor(c.Writer.Status())
 	if !h.log.Enabled(c, level) {
 		return
@@ -150,7 +154,7 @@ func (h *handlers) requestLog(c *gin.Context) {
 			}
 		}
 	}
-	if reason := c.GetString(reasonKey); reason != "" {
+	if reason != "" {
 		attrs[n] = slog.String("reason", reason)
 		n++
 		if claim := c.GetString(claimKey); claim != "" {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/gatepass/gatepass/application"
 	"github.com/gatepass/gatepass/domain"
 )
 
@@ -20,6 +21,10 @@ var (
 	errMalformedBody    = errors.New("malformed request body")
 	errUnsupportedMedia = errors.New("request body is not JSON")
 )
+
+// identityRetryAfter is when a caller refused for want of identity keys is
+// asked to retry: the keys are fetched again within seconds.
+const identityRetryAfter = 5 * time.Second
 
 // ProblemTypeBase prefixes the type URI of every problem; the stable code
 // follows it.
@@ -63,6 +68,8 @@ var (
 		"Too many requests; retry after the number of seconds in Retry-After.")
 	problemLimiterUnavailable = newProblem(http.StatusServiceUnavailable, "rate_limiter_unavailable", "Service Unavailable",
 		"The service cannot check request budgets right now; retry shortly.")
+	problemIdentityUnavailable = newProblem(http.StatusServiceUnavailable, "identity_unavailable", "Service Unavailable",
+		"The identity provider's keys are not available yet; retry after the number of seconds in Retry-After.")
 	problemTransportDisabled = newProblem(http.StatusNotFound, "transport_disabled", "Not Found",
 		"This transport is not configured on this deployment.")
 	problemUnsupportedIdentifier = newProblem(http.StatusForbidden, "unsupported_identifier", "Forbidden",
@@ -92,6 +99,9 @@ func problemFor(err error) problem {
 		return problemRateLimited
 	case errors.Is(err, domain.ErrLimiterUnavailable):
 		return problemLimiterUnavailable
+	case errors.Is(err, application.ErrIdentityUnavailable):
+		// Before ErrInvalidCredentials, which it also wraps.
+		return problemIdentityUnavailable
 	case errors.Is(err, errDuplicateHeader):
 		return problemDuplicateHeader
 	case errors.Is(err, domain.ErrMissingCredentials):
@@ -138,6 +148,9 @@ func (h *handlers) fail(c *gin.Context, err error) {
 	var limited *domain.RateLimitedError
 	if errors.As(err, &limited) {
 		c.Header("Retry-After", strconv.Itoa(retryAfterSeconds(limited.RetryAfter)))
+	}
+	if p == problemIdentityUnavailable {
+		c.Header("Retry-After", strconv.Itoa(retryAfterSeconds(identityRetryAfter)))
 	}
 	switch {
 	case p.Status == http.StatusServiceUnavailable:

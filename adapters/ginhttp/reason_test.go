@@ -10,14 +10,18 @@ import (
 
 	"github.com/gatepass/gatepass/adapters/devidentity"
 	"github.com/gatepass/gatepass/adapters/ginhttp"
+	"github.com/gatepass/gatepass/adapters/prom"
 	"github.com/gatepass/gatepass/application"
 )
 
 // TestRefusalsLogTheirReason: every 401 and 403 names why in the request's
-// log line, from a closed set, and never the token.
+// log line, from a closed set, and never the token; the metrics count the
+// same reason.
 func TestRefusalsLogTheirReason(t *testing.T) {
 	var logs bytes.Buffer
-	a := newAPIWith(t, application.RateLimitPolicy{}, nil, ginhttp.Options{Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
+	m := prom.New()
+	m.Declare(prom.Labels{AuthFailureReasons: ginhttp.RefusalReasons()})
+	a := newAPIWith(t, application.RateLimitPolicy{}, nil, ginhttp.Options{Logger: slog.New(slog.NewJSONHandler(&logs, nil)), Observer: m})
 	expired, err := devidentity.Mint(a.idKey, devidentity.Identity{UserID: "user_1", OrgID: "org_1", Role: "member"},
 		time.Now().Add(-2*time.Hour), time.Minute)
 	if err != nil {
@@ -37,6 +41,7 @@ func TestRefusalsLogTheirReason(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			logs.Reset()
+			before := authFailures(t, m)
 			serve(a.handler, "POST", tt.path, map[string]string{"Authorization": tt.auth})
 			var line map[string]any
 			for _, l := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
@@ -57,6 +62,37 @@ func TestRefusalsLogTheirReason(t *testing.T) {
 			if strings.Contains(logs.String(), "eyJ") {
 				t.Fatal("a token is in the log")
 			}
+			after := authFailures(t, m)
+			for reason, n := range after {
+				want := before[reason]
+				if reason == tt.wantReason {
+					want++
+				}
+				if n != want {
+					t.Errorf("gatepass_auth_failures_total{reason=%q} went from %v to %v, want %v", reason, before[reason], n, want)
+				}
+			}
+			if _, declared := before[tt.wantReason]; tt.wantReason != "" && !declared {
+				t.Errorf("reason %q was not declared at zero", tt.wantReason)
+			}
 		})
 	}
+}
+
+// authFailures is gatepass_auth_failures_total by reason.
+func authFailures(t *testing.T, m *prom.Metrics) map[string]float64 {
+	t.Helper()
+	families, err := m.Registry().Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]float64{}
+	for _, f := range families {
+		if f.GetName() == "gatepass_auth_failures_total" {
+			for _, s := range f.GetMetric() {
+				out[s.GetLabel()[0].GetValue()] = s.GetCounter().GetValue()
+			}
+		}
+	}
+	return out
 }

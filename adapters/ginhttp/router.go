@@ -34,12 +34,16 @@ const (
 type Observer interface {
 	ObserveRequest(route, method string, status int, elapsed time.Duration)
 	GrantIssued(kind domain.GrantKind, result string)
+	// AuthFailure is told the reason of every 401 and 403, one of
+	// RefusalReasons: the reason the request log names.
+	AuthFailure(reason string)
 }
 
 type nopObserver struct{}
 
 func (nopObserver) ObserveRequest(string, string, int, time.Duration) {}
 func (nopObserver) GrantIssued(domain.GrantKind, string)              {}
+func (nopObserver) AuthFailure(string)                                {}
 
 // Options tune the router.
 type Options struct {

@@ -29,6 +29,16 @@ type Cached struct {
 	cache    *lru.Cache[[sha256.Size]byte, cachedPrincipal]
 	maxAge   time.Duration
 	now      func() time.Time
+	onLookup func(hit bool)
+}
+
+// CacheOption tunes a Cached verifier.
+type CacheOption func(*Cached)
+
+// OnLookup has f told of every lookup: hit when a cached principal
+// answered, miss when the token was verified (or refused).
+func OnLookup(f func(hit bool)) CacheOption {
+	return func(c *Cached) { c.onLookup = f }
 }
 
 var (
@@ -37,7 +47,7 @@ var (
 )
 
 // NewCached wraps v with a bounded LRU cache of size entries. now may be nil.
-func NewCached(v *Verifier, size int, maxAge time.Duration, now func() time.Time) (*Cached, error) {
+func NewCached(v *Verifier, size int, maxAge time.Duration, now func() time.Time, opts ...CacheOption) (*Cached, error) {
 	cache, err := lru.New[[sha256.Size]byte, cachedPrincipal](size)
 	if err != nil {
 		return nil, err
@@ -45,7 +55,11 @@ func NewCached(v *Verifier, size int, maxAge time.Duration, now func() time.Time
 	if now == nil {
 		now = time.Now
 	}
-	return &Cached{verifier: v, cache: cache, maxAge: maxAge, now: now}, nil
+	c := &Cached{verifier: v, cache: cache, maxAge: maxAge, now: now, onLookup: func(bool) {}}
+	for _, o := range opts {
+		o(c)
+	}
+	return c, nil
 }
 
 // VerifyIdentity answers from the cache when it can, and verifies otherwise.
@@ -60,10 +74,12 @@ func (c *Cached) VerifyIdentityUntil(ctx context.Context, bearer string) (domain
 	now := c.now()
 	if hit, ok := c.cache.Get(key); ok {
 		if now.Before(hit.until) {
+			c.onLookup(true)
 			return hit.principal, hit.exp, nil
 		}
 		c.cache.Remove(key)
 	}
+	c.onLookup(false)
 	p, exp, err := c.verifier.verify(ctx, bearer)
 	if err != nil {
 		return domain.Principal{}, time.Time{}, err

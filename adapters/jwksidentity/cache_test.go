@@ -80,7 +80,14 @@ func TestCachedVerifierMaxAge(t *testing.T) {
 		t.Fatal(err)
 	}
 	inner, _ := jwksidentity.New(keys, jwksidentity.Options{Issuer: issuer, Algorithms: []string{"RS256"}, Now: clock.now})
-	c, _ := jwksidentity.NewCached(inner, 16, time.Minute, clock.now)
+	var hits, misses int
+	c, _ := jwksidentity.NewCached(inner, 16, time.Minute, clock.now, jwksidentity.OnLookup(func(hit bool) {
+		if hit {
+			hits++
+		} else {
+			misses++
+		}
+	}))
 	tok := p.Sign(t, jwt.MapClaims{"iss": issuer, "sub": "user_1", "iat": clock.t.Unix(), "exp": clock.t.Add(time.Hour).Unix()}, nil)
 	ctx := context.Background()
 	if _, err := c.VerifyIdentity(ctx, tok); err != nil {
@@ -98,5 +105,9 @@ func TestCachedVerifierMaxAge(t *testing.T) {
 	clock.t = clock.t.Add(time.Minute)
 	if _, err := c.VerifyIdentity(ctx, tok); !errors.Is(err, domain.ErrInvalidCredentials) {
 		t.Fatalf("token honoured past the cache's max age after its key was dropped: %v", err)
+	}
+	// Verified, answered from the cache, then past max age verified again.
+	if hits != 1 || misses != 2 {
+		t.Fatalf("OnLookup told %d hits and %d misses, want 1 and 2", hits, misses)
 	}
 }

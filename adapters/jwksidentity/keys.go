@@ -445,6 +445,29 @@ func (r *RemoteKeys) Ready(ctx context.Context) (string, error) {
 	return fmt.Sprintf("%d keys", n), nil
 }
 
+// KeyCount is how many keys are in hand: 0 before the first successful
+// fetch.
+func (r *RemoteKeys) KeyCount(ctx context.Context) int {
+	kf := r.kf.Load()
+	if kf == nil {
+		return 0
+	}
+	n, err := keyCount(ctx, *kf)
+	if err != nil {
+		return 0
+	}
+	return n
+}
+
+// CountKeys is how many keys kf holds (0 when its store cannot tell).
+func CountKeys(ctx context.Context, kf keyfunc.Keyfunc) int {
+	n, err := keyCount(ctx, kf)
+	if err != nil {
+		return 0
+	}
+	return n
+}
+
 // FetchKeys fetches the key set at jwksURL once, with the rules of
 // RemoteKeys (https or loopback, no redirect, MaxBytes, unfit keys left
 // out), and returns its keys; for tools that verify one token.

@@ -277,6 +277,9 @@ func TestUnfitKeysAreSkipped(t *testing.T) {
 	if got, err := keys.Ready(context.Background()); err != nil || got != "2 keys" {
 		t.Fatalf("Ready = %q, %v; want 2 keys", got, err)
 	}
+	if n := keys.KeyCount(context.Background()); n != 2 {
+		t.Fatalf("KeyCount = %d, want 2", n)
+	}
 	// One fetch so far: each unfit key was skipped once, and why.
 	mu.Lock()
 	want := map[jwksidentity.SkipReason]int{

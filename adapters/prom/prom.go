@@ -8,6 +8,8 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"runtime"
+	"runtime/debug"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -23,24 +25,51 @@ import (
 type Metrics struct {
 	reg               *prometheus.Registry
 	grants            *prometheus.CounterVec
+	authFailures      *prometheus.CounterVec
 	requests          *prometheus.HistogramVec
 	signer            *prometheus.HistogramVec
 	signerErrors      *prometheus.CounterVec
+	signingKey        *prometheus.GaugeVec
 	identityRefreshes *prometheus.CounterVec
+	identityRefreshed prometheus.Gauge
+	identityCache     *prometheus.CounterVec
 	rateLimited       *prometheus.CounterVec
 	limiterErrors     prometheus.Counter
+	// keyCount tells how many identity keys are in hand; nil until
+	// IdentityKeys is called.
+	keyCount atomic.Pointer[func(context.Context) int]
+	now      func() time.Time
 }
 
+// Label values of the metrics, beside grant kinds, limit scopes and what
+// Declare is given.
+const (
+	resultOK    = "ok"
+	resultError = "error"
+	cacheHit    = "hit"
+	cacheMiss   = "miss"
+)
+
+// signedKinds are the grant kinds whose signers are timed.
+var signedKinds = []domain.GrantKind{domain.GrantOffice, domain.GrantRealtime}
+
 // New registers gatepass's metrics, plus the Go runtime and process
-// collectors, in a registry of its own.
+// collectors, in a registry of its own. Every counter series of a label
+// value known here (grant kinds, limits, signer kinds, refresh and cache
+// results) exists at zero from the start, so an alert on its rate works
+// before the first event; Declare adds the values the HTTP adapter knows.
 func New() *Metrics {
 	reg := prometheus.NewRegistry()
 	latency := []float64{.0005, .001, .002, .005, .01, .025, .05, .1, .25, .5, 1, 2.5}
 	m := &Metrics{
 		reg: reg,
+		now: time.Now,
 		grants: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "gatepass_grants_total", Help: "Grant requests by kind (office, realtime) and result (issued or the problem code).",
+			Name: "gatepass_grants_total", Help: "Grant requests by kind (office, realtime, ...) and result (issued or the problem code).",
 		}, []string{"kind", "result"}),
+		authFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gatepass_auth_failures_total", Help: "Requests answered 401 or 403, by the reason the request log names.",
+		}, []string{"reason"}),
 		requests: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "gatepass_http_request_duration_seconds", Help: "HTTP request latency by route, method and status code.", Buckets: latency,
 		}, []string{"route", "method", "code"}),
@@ -50,19 +79,103 @@ func New() *Metrics {
 		signerErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "gatepass_signer_errors_total", Help: "Signing failures by kind.",
 		}, []string{"kind"}),
+		signingKey: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "gatepass_signing_key_info", Help: "The key that signs office grants (value 1): its kid, algorithm and signer (go, openssl, pkcs11).",
+		}, []string{"kid", "algorithm", "signer"}),
 		identityRefreshes: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "gatepass_identity_key_refreshes_total", Help: "Fetches of the identity provider's JWKS by result (ok, error).",
 		}, []string{"result"}),
+		identityRefreshed: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "gatepass_identity_keys_last_refresh_timestamp_seconds", Help: "Unix time of the last successful fetch of the identity JWKS; 0 before the first.",
+		}),
+		identityCache: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gatepass_identity_cache_requests_total", Help: "Lookups in the cache of verified access tokens, by result (hit, miss).",
+		}, []string{"result"}),
 		rateLimited: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "gatepass_rate_limit_rejections_total", Help: "Requests refused for a spent budget, by limit (office, realtime, authfail).",
+			Name: "gatepass_rate_limit_rejections_total", Help: "Requests refused for a spent budget, by limit (a grant kind, authfail).",
 		}, []string{"limit"}),
 		limiterErrors: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "gatepass_rate_limiter_errors_total", Help: "Rate-limit store (Redis) errors.",
 		}),
 	}
-	reg.MustRegister(m.grants, m.requests, m.signer, m.signerErrors, m.identityRefreshes, m.rateLimited, m.limiterErrors,
+	keysLoaded := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "gatepass_identity_keys_loaded", Help: "Identity provider keys in hand to verify callers; 0 while none has loaded.",
+	}, m.identityKeyCount)
+	version, commit, goVersion := buildLabels()
+	build := prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "gatepass_build_info", Help: "The running build (value 1): module version, VCS commit and Go version.",
+	}, []string{"version", "commit", "goversion"})
+	build.WithLabelValues(version, commit, goVersion).Set(1)
+	reg.MustRegister(m.grants, m.authFailures, m.requests, m.signer, m.signerErrors, m.signingKey,
+		m.identityRefreshes, m.identityRefreshed, m.identityCache, keysLoaded, build, m.rateLimited, m.limiterErrors,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	for _, kind := range signedKinds {
+		m.signer.WithLabelValues(kind.String())
+		m.signerErrors.WithLabelValues(kind.String())
+	}
+	for _, result := range []string{resultOK, resultError} {
+		m.identityRefreshes.WithLabelValues(result)
+	}
+	for _, result := range []string{cacheHit, cacheMiss} {
+		m.identityCache.WithLabelValues(result)
+	}
+	for _, kind := range domain.GrantKinds() {
+		m.rateLimited.WithLabelValues(string(domain.LimitScopeOf(kind)))
+	}
+	m.rateLimited.WithLabelValues(string(domain.LimitAuthFailure))
 	return m
+}
+
+// Labels are label values only the inbound adapter knows: their series
+// are declared at zero.
+type Labels struct {
+	// GrantResults are the results a grant attempt is counted under; each
+	// grant kind gets each.
+	GrantResults []string
+	// AuthFailureReasons are the reasons a 401 or 403 is counted under.
+	AuthFailureReasons []string
+}
+
+// Declare creates the series of l's values at zero.
+func (m *Metrics) Declare(l Labels) {
+	for _, kind := range domain.GrantKinds() {
+		for _, result := range l.GrantResults {
+			m.grants.WithLabelValues(kind.String(), result)
+		}
+	}
+	for _, reason := range l.AuthFailureReasons {
+		m.authFailures.WithLabelValues(reason)
+	}
+}
+
+// buildLabels are the version, commit and Go version of the running
+// binary, from its build information; "unknown" where it does not say.
+func buildLabels() (version, commit, goVersion string) {
+	version, commit, goVersion = "unknown", "unknown", runtime.Version()
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return version, commit, goVersion
+	}
+	if bi.Main.Version != "" {
+		version = bi.Main.Version
+	}
+	if bi.GoVersion != "" {
+		goVersion = bi.GoVersion
+	}
+	modified := false
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			commit = s.Value
+		case "vcs.modified":
+			modified = s.Value == "true"
+		}
+	}
+	if modified && commit != "unknown" {
+		commit += "-dirty"
+	}
+	return version, commit, goVersion
 }
 
 // Handler serves the metrics in the Prometheus text format.
@@ -83,13 +196,52 @@ func (m *Metrics) GrantIssued(kind domain.GrantKind, result string) {
 	m.grants.WithLabelValues(kind.String(), result).Inc()
 }
 
-// IdentityRefresh counts one fetch of the identity JWKS.
+// AuthFailure counts one request answered 401 or 403, by its reason.
+func (m *Metrics) AuthFailure(reason string) {
+	m.authFailures.WithLabelValues(reason).Inc()
+}
+
+// IdentityRefresh counts one fetch of the identity JWKS; a successful one
+// is also the last refresh's time.
 func (m *Metrics) IdentityRefresh(err error) {
-	result := "ok"
 	if err != nil {
-		result = "error"
+		m.identityRefreshes.WithLabelValues(resultError).Inc()
+		return
 	}
-	m.identityRefreshes.WithLabelValues(result).Inc()
+	m.identityRefreshes.WithLabelValues(resultOK).Inc()
+	m.identityRefreshed.Set(float64(m.now().UnixNano()) / 1e9)
+}
+
+// IdentityKeys makes count the source of gatepass_identity_keys_loaded,
+// asked at every scrape.
+func (m *Metrics) IdentityKeys(count func(context.Context) int) {
+	m.keyCount.Store(&count)
+}
+
+func (m *Metrics) identityKeyCount() float64 {
+	count := m.keyCount.Load()
+	if count == nil {
+		return 0
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	return float64((*count)(ctx))
+}
+
+// IdentityCacheLookup counts one lookup in the verified-token cache.
+func (m *Metrics) IdentityCacheLookup(hit bool) {
+	result := cacheMiss
+	if hit {
+		result = cacheHit
+	}
+	m.identityCache.WithLabelValues(result).Inc()
+}
+
+// SigningKey names the key that signs office grants, and the signer that
+// holds it (go, openssl, pkcs11).
+func (m *Metrics) SigningKey(kid, algorithm, signer string) {
+	m.signingKey.Reset()
+	m.signingKey.WithLabelValues(kid, algorithm, signer).Set(1)
 }
 
 type officeSigner struct {

@@ -35,8 +35,15 @@ func TestIdentityJWKSDownAtStart(t *testing.T) {
 	if status, body := kit.Ready(t, p.URL); status != http.StatusServiceUnavailable || body.Status != "not_ready" || len(body.Checks) != 0 {
 		t.Fatalf("public /readyz with the JWKS down: %d %+v, want 503 not_ready without checks", status, body)
 	}
-	kit.WantProblem(t, "office without identity keys", kit.Post(t, p.URL+kit.OfficePath, kit.Bearer(alice)), http.StatusUnauthorized, "invalid_token")
-	kit.WantProblem(t, "realtime without identity keys", kit.Post(t, p.URL+kit.RealtimePath, kit.Bearer(alice)), http.StatusUnauthorized, "invalid_token")
+	// Not the caller's fault: 503 with Retry-After, never 401 (test/monitoring
+	// pins that no failed-authentication budget is spent).
+	for _, path := range []string{kit.OfficePath, kit.RealtimePath} {
+		r := kit.Post(t, p.URL+path, kit.Bearer(alice))
+		kit.WantProblem(t, path+" without identity keys", r, http.StatusServiceUnavailable, "identity_unavailable")
+		if got := r.Header.Get("Retry-After"); got != "5" {
+			t.Errorf("%s without identity keys: Retry-After %q, want 5", path, got)
+		}
+	}
 	// Let a retry or two fail before the provider comes back.
 	if !kit.Eventually(5*time.Second, 50*time.Millisecond, func() bool { return idp.Fetches.Load() >= 2 }) {
 		t.Fatalf("gatepass fetched the JWKS %d times in 5s while it was down, want retries", idp.Fetches.Load())
