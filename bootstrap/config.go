@@ -64,6 +64,9 @@ type Config struct {
 	// PublicBaseURL is where clients reach gatepass, without a trailing
 	// slash; "" when not configured.
 	PublicBaseURL string
+	// Build is the running build as the binary was stamped; the caller
+	// sets it, no variable does.
+	Build BuildInfo
 	// Policy decides every caller's rights on the transports.
 	Policy *application.Policy
 	// LiveKit and Centrifugo are nil while the transport is disabled.
@@ -140,6 +143,12 @@ type AuthConfig struct {
 	// either 0 turns it off.
 	CacheSize   int
 	CacheMaxAge time.Duration
+}
+
+// BuildInfo is the version and commit the binary was built from.
+type BuildInfo struct {
+	Version string
+	Commit  string
 }
 
 // LiveKitConfig is the LiveKit transport: where clients join, and the API

@@ -106,8 +106,8 @@ func ProvideLimiter(cfg Config, metrics *prom.Metrics, logger *slog.Logger) (Lim
 
 // ProvideMetrics is the metrics registry, with a series at zero for every
 // grant result and refusal reason the HTTP adapter can count.
-func ProvideMetrics() *prom.Metrics {
-	m := prom.New()
+func ProvideMetrics(cfg Config) *prom.Metrics {
+	m := prom.NewWithBuild(prom.Build{Version: cfg.Build.Version, Commit: cfg.Build.Commit})
 	m.Declare(prom.Labels{GrantResults: ginhttp.GrantResults(), AuthFailureReasons: ginhttp.RefusalReasons()})
 	return m
 }

@@ -16,7 +16,7 @@ import (
 // InitializeServer builds the server for cfg. The cleanup stops background
 // work (identity key refreshes).
 func InitializeServer(ctx context.Context, cfg Config, logger *slog.Logger) (*Server, func(), error) {
-	metrics := ProvideMetrics()
+	metrics := ProvideMetrics(cfg)
 	identityKeys, cleanup, err := ProvideIdentityKeys(ctx, cfg, metrics, logger)
 	if err != nil {
 		return nil, nil, err

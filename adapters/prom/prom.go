@@ -58,7 +58,18 @@ var signedKinds = []domain.GrantKind{domain.GrantOffice, domain.GrantRealtime}
 // value known here (grant kinds, limits, signer kinds, refresh and cache
 // results) exists at zero from the start, so an alert on its rate works
 // before the first event; Declare adds the values the HTTP adapter knows.
-func New() *Metrics {
+func New() *Metrics { return NewWithBuild(Build{}) }
+
+// Build names the running build for gatepass_build_info; an empty field is
+// taken from the binary's recorded build information.
+type Build struct {
+	Version string
+	Commit  string
+}
+
+// NewWithBuild is New with the build's version and commit as the binary
+// was stamped (-ldflags), which the recorded build information may lack.
+func NewWithBuild(b Build) *Metrics {
 	reg := prometheus.NewRegistry()
 	latency := []float64{.0005, .001, .002, .005, .01, .025, .05, .1, .25, .5, 1, 2.5}
 	m := &Metrics{
@@ -102,6 +113,12 @@ func New() *Metrics {
 		Name: "gatepass_identity_keys_loaded", Help: "Identity provider keys in hand to verify callers; 0 while none has loaded.",
 	}, m.identityKeyCount)
 	version, commit, goVersion := buildLabels()
+	if b.Version != "" {
+		version = b.Version
+	}
+	if b.Commit != "" {
+		commit = b.Commit
+	}
 	build := prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "gatepass_build_info", Help: "The running build (value 1): module version, VCS commit and Go version.",
 	}, []string{"version", "commit", "goversion"})

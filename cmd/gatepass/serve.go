@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
@@ -51,6 +52,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
+	info, _ := debug.ReadBuildInfo()
+	b := currentBuild(info)
+	cfg.Build = bootstrap.BuildInfo{Version: b.Version, Commit: b.Commit}
 	logger := newLogger(stderr, cfg.LogLevel)
 	logger.Info("configuration", "env", cfg.Env, "config", cfg)
 
