@@ -5,7 +5,7 @@ GO ?= go
 BIN := bin/gatepass
 PKGS := ./...
 
-.PHONY: all build run test unit check lint generate vet deps interop bench fuzz clean help
+.PHONY: all build run test unit allocs check lint generate vet deps interop bench fuzz clean help
 
 all: build
 
@@ -48,10 +48,16 @@ deps:
 unit:
 	$(GO) test -race -count=1 $(PKGS)
 
+# allocs: the allocation budgets (testing.AllocsPerRun ceilings, files
+# built with !race), in a pass without -race: the race detector makes
+# sync.Pool drop items at random.
+allocs:
+	$(GO) test -count=1 -run Allocs $(PKGS)
+
 interop: build
 	GATEPASS_BIN=$(CURDIR)/$(BIN) bash test/interop/run.sh
 
-test: check vet deps unit interop
+test: check vet deps unit allocs interop
 
 bench:
 	@scripts/bench.sh

@@ -35,8 +35,8 @@ import (
 // that allocates more per request fails here without timing anything.
 // BENCHMARKS.md records the history.
 const (
-	realtimeAllocBudget = 44
-	officeAllocBudget   = 58
+	realtimeAllocBudget = 32
+	officeAllocBudget   = 34
 )
 
 // staticIdentity accepts one bearer as one caller: the identity cache and
