@@ -5,7 +5,7 @@ GO ?= go
 BIN := bin/gatepass
 PKGS := ./...
 
-.PHONY: all build run test unit check lint generate vet deps interop testsummary bench fuzz clean help
+.PHONY: all build run test unit allocs check lint generate vet deps interop testsummary bench fuzz clean help
 
 all: build
 
@@ -61,11 +61,17 @@ testsummary:
 unit: testsummary
 	@$(TESTSUMMARY) run -suite go -dir $(RESULTS) $(KEEP_GOING) -- $(GO) test -race -count=1 -json $(PKGS)
 
+# allocs: the allocation budgets (testing.AllocsPerRun ceilings, files
+# built with !race), in a pass without -race: the race detector makes
+# sync.Pool drop items at random.
+allocs: testsummary
+	@$(TESTSUMMARY) run -suite allocs -dir $(RESULTS) $(KEEP_GOING) -- $(GO) test -count=1 -run Allocs -json $(PKGS)
+
 interop: build testsummary
 	@GATEPASS_BIN=$(CURDIR)/$(BIN) $(TESTSUMMARY) run -suite interop -dir $(RESULTS) $(KEEP_GOING) -- bash test/interop/run.sh
 
-test: check vet deps unit interop
-	@$(TESTSUMMARY) total -dir $(RESULTS) go interop
+test: check vet deps unit allocs interop
+	@$(TESTSUMMARY) total -dir $(RESULTS) go allocs interop
 
 bench:
 	@scripts/bench.sh

@@ -8,10 +8,13 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"strconv"
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/gatepass/gatepass/adapters/jsonappend"
 	"github.com/gatepass/gatepass/application"
 	"github.com/gatepass/gatepass/domain"
 )
@@ -132,4 +135,54 @@ func decodeBody(c *gin.Context, maxBytes int64, v any) error {
 
 func isJSONSuffix(mediaType string) bool {
 	return len(mediaType) > 5 && mediaType[len(mediaType)-5:] == "+json"
+}
+
+// The grant responses are appended by hand into a pooled buffer rather than
+// reflected by c.JSON; each appender writes what json.Marshal writes for
+// the response struct above it (dto_internal_test.go holds them to it).
+
+// jsonContentType is what gin's c.JSON sends.
+const jsonContentType = "application/json; charset=utf-8"
+
+// maxPooledResponse keeps a rare large body from pinning its buffer.
+const maxPooledResponse = 16 << 10
+
+var responseBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+
+// writeJSON answers status with the body encode writes.
+func writeJSON[G any](c *gin.Context, status int, g G, encode func([]byte, G) []byte) {
+	bp := responseBuffers.Get().(*[]byte)
+	body := encode((*bp)[:0], g)
+	c.Writer.Header()["Content-Type"] = []string{jsonContentType}
+	c.Status(status)
+	_, _ = c.Writer.Write(body)
+	if cap(body) <= maxPooledResponse {
+		*bp = body[:0]
+		responseBuffers.Put(bp)
+	}
+}
+
+// appendGrantTail writes the members every grant response ends with.
+func appendGrantTail(b []byte, g domain.Grant) []byte {
+	b = append(b, `,"expiresIn":`...)
+	b = strconv.AppendInt(b, int64(g.TTL/time.Second), 10)
+	b = append(b, `,"expiresAt":"`...)
+	b = g.ExpiresAt.UTC().AppendFormat(b, time.RFC3339)
+	return append(b, `"}`...)
+}
+
+func appendOfficeGrant(b []byte, g domain.OfficeGrant) []byte {
+	b = append(b, `{"url":`...)
+	b = jsonappend.String(b, g.URL)
+	b = append(b, `,"token":`...)
+	b = jsonappend.String(b, g.Token)
+	b = append(b, `,"tokenType":"Bearer"`...)
+	return appendGrantTail(b, g.Grant)
+}
+
+func appendRealtimeGrant(b []byte, g domain.Grant) []byte {
+	b = append(b, `{"token":`...)
+	b = jsonappend.String(b, g.Token)
+	b = append(b, `,"tokenType":"Bearer"`...)
+	return appendGrantTail(b, g)
 }

@@ -97,7 +97,7 @@ func (h *handlers) requestOfficeAccess(c *gin.Context) {
 		return
 	}
 	h.issued(c, domain.GrantOffice, grant.Grant, "")
-	c.JSON(http.StatusOK, fromOfficeGrant(grant))
+	writeJSON(c, http.StatusOK, grant, appendOfficeGrant)
 }
 
 func (h *handlers) issueRealtimeToken(c *gin.Context) {
@@ -112,7 +112,7 @@ func (h *handlers) issueRealtimeToken(c *gin.Context) {
 		return
 	}
 	h.issued(c, domain.GrantRealtime, grant, "")
-	c.JSON(http.StatusOK, fromRealtimeGrant(grant))
+	writeJSON(c, http.StatusOK, grant, appendRealtimeGrant)
 }
 
 // grantResult is the metrics label of a grant attempt: "issued" or the
@@ -140,9 +140,14 @@ func (h *handlers) ready(c *gin.Context) {
 	c.JSON(status, fromReadiness(code, r))
 }
 
+// noStore marks an answer uncacheable: canonical keys written straight
+// into the map, each value its own capped slice of one array.
 func noStore(c *gin.Context) {
-	c.Header("Cache-Control", "no-store")
-	c.Header("Pragma", "no-cache")
+	v := [2]string{"no-store", "no-cache"}
+	vals := v[:]
+	h := c.Writer.Header()
+	h["Cache-Control"] = vals[0:1:1]
+	h["Pragma"] = vals[1:2:2]
 }
 
 // bearerToken extracts the token of an "Authorization: Bearer <token>"

@@ -1,11 +1,10 @@
 package ginhttp
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net/http"
 	"time"
 
@@ -30,15 +29,32 @@ func (problemRender) WriteContentType(w http.ResponseWriter) {
 // requestID honours a sane X-Request-ID from the caller or makes one, and
 // echoes it, so a request can be followed across logs.
 func (h *handlers) requestID(c *gin.Context) {
-	id := c.GetHeader("X-Request-ID")
-	if !saneRequestID(id) {
-		var b [12]byte
-		_, _ = rand.Read(b[:])
-		id = hex.EncodeToString(b[:])
+	var id string
+	if v := c.Request.Header["X-Request-Id"]; len(v) > 0 && saneRequestID(v[0]) {
+		id = v[0]
+	} else {
+		id = newRequestID()
 	}
 	c.Request = c.Request.WithContext(application.WithRequestID(c.Request.Context(), id))
-	c.Header("X-Request-ID", id)
+	// A fresh slice: the header map owns it.
+	c.Writer.Header()["X-Request-Id"] = []string{id}
 	c.Next()
+}
+
+// newRequestID is 96 random bits as 24 hex digits. A request id is no
+// secret, so it comes from math/rand/v2's runtime-backed generator
+// (ChaCha8 per thread, never blocking), not from the system's.
+func newRequestID() string {
+	var b [24]byte
+	const digits = "0123456789abcdef"
+	hi, lo := rand.Uint64(), rand.Uint32()
+	for i := range 16 {
+		b[i] = digits[hi>>(60-4*i)&0xF]
+	}
+	for i := range 8 {
+		b[16+i] = digits[lo>>(28-4*i)&0xF]
+	}
+	return string(b[:])
 }
 
 func saneRequestID(id string) bool {
@@ -53,11 +69,16 @@ func saneRequestID(id string) bool {
 	return true
 }
 
-// securityHeaders go on every response, errors included.
+// securityHeaders go on every response, errors included. The keys are
+// written canonical, straight into the map; each value is its own slice
+// of one array, capped at its length, so a later Add to one header (CORS
+// adds Vary, for one) copies rather than writes over the next.
 func securityHeaders(c *gin.Context) {
 	h := c.Writer.Header()
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Referrer-Policy", "no-referrer")
+	v := [2]string{"nosniff", "no-referrer"}
+	vals := v[:]
+	h["X-Content-Type-Options"] = vals[0:1:1]
+	h["Referrer-Policy"] = vals[1:2:2]
 	c.Next()
 }
 

@@ -7,6 +7,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/gatepass/gatepass/adapters/jsonappend"
 	"github.com/gatepass/gatepass/application"
 	"github.com/gatepass/gatepass/domain"
 )
@@ -91,7 +92,7 @@ func (h *handlers) issueLiveKitToken(c *gin.Context) {
 		return
 	}
 	h.issued(c, domain.GrantLiveKit, grant.Grant, grant.Room)
-	c.JSON(http.StatusCreated, fromLiveKitGrant(grant))
+	writeJSON(c, http.StatusCreated, grant, appendLiveKitGrant)
 }
 
 func (h *handlers) issueCentrifugoConnectionToken(c *gin.Context) {
@@ -106,7 +107,7 @@ func (h *handlers) issueCentrifugoConnectionToken(c *gin.Context) {
 		return
 	}
 	h.issued(c, domain.GrantCentrifugoConnection, grant.Grant, "")
-	c.JSON(http.StatusOK, fromCentrifugoGrant(grant))
+	writeJSON(c, http.StatusOK, grant, appendCentrifugoGrant)
 }
 
 func (h *handlers) issueCentrifugoSubscriptionToken(c *gin.Context) {
@@ -123,7 +124,7 @@ func (h *handlers) issueCentrifugoSubscriptionToken(c *gin.Context) {
 		return
 	}
 	h.issued(c, domain.GrantCentrifugoSubscription, grant.Grant, grant.Channel)
-	c.JSON(http.StatusOK, fromCentrifugoGrant(grant))
+	writeJSON(c, http.StatusOK, grant, appendCentrifugoGrant)
 }
 
 // refuse counts a refused grant and answers it.
@@ -147,4 +148,25 @@ func (h *handlers) issued(c *gin.Context, kind domain.GrantKind, g domain.Grant,
 		c.Set(grantTargetKey, target)
 	}
 	noStore(c)
+}
+
+func appendLiveKitGrant(b []byte, g domain.LiveKitGrant) []byte {
+	b = append(b, `{"server_url":`...)
+	b = jsonappend.String(b, g.ServerURL)
+	b = append(b, `,"participant_token":`...)
+	b = jsonappend.String(b, g.Token)
+	return appendGrantTail(b, g.Grant)
+}
+
+func appendCentrifugoGrant(b []byte, g domain.CentrifugoGrant) []byte {
+	b = append(b, '{')
+	if g.URL != "" {
+		b = append(b, `"url":`...)
+		b = jsonappend.String(b, g.URL)
+		b = append(b, ',')
+	}
+	b = append(b, `"token":`...)
+	b = jsonappend.String(b, g.Token)
+	b = append(b, `,"tokenType":"Bearer"`...)
+	return appendGrantTail(b, g.Grant)
 }

@@ -5,10 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/gatepass/gatepass/adapters/jsonappend"
 	"github.com/gatepass/gatepass/domain"
 )
 
@@ -28,7 +31,7 @@ var _ domain.LiveKitSigner = (*LiveKitSigner)(nil)
 // the API key is their issuer.
 type LiveKitSigner struct {
 	apiKey string
-	secret []byte
+	hs     *hs256
 }
 
 // NewLiveKitSigner returns a signer for the API key and secret (at least
@@ -40,7 +43,11 @@ func NewLiveKitSigner(apiKey string, secret []byte) (*LiveKitSigner, error) {
 	if len(secret) < MinSecretBytes {
 		return nil, fmt.Errorf("%w: %d bytes, need at least %d", ErrWeakSecret, len(secret), MinSecretBytes)
 	}
-	return &LiveKitSigner{apiKey: apiKey, secret: append([]byte(nil), secret...)}, nil
+	hs, err := newHS256(secret)
+	if err != nil {
+		return nil, err
+	}
+	return &LiveKitSigner{apiKey: apiKey, hs: hs}, nil
 }
 
 // APIKey is the issuer of the signer's tokens.
@@ -75,11 +82,13 @@ func (s *LiveKitSigner) SignLiveKit(_ context.Context, c domain.LiveKitClaims) (
 		},
 		RoomConfig: c.RoomConfig,
 	}
-	signed, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString(s.secret)
-	if err != nil {
+	b := getBuffer()
+	defer putBuffer(b)
+	var err error
+	if b.claims, err = claims.appendJSON(b.claims[:0]); err != nil {
 		return "", fmt.Errorf("sign livekit HS256: %w", err)
 	}
-	return signed, nil
+	return s.hs.sign(b), nil
 }
 
 // liveKitJWT is the wire form of a LiveKit access token (LiveKit's
@@ -117,3 +126,76 @@ func (l liveKitJWT) GetNotBefore() (*jwt.NumericDate, error)      { return numer
 func (l liveKitJWT) GetIssuer() (string, error)                   { return l.Iss, nil }
 func (l liveKitJWT) GetSubject() (string, error)                  { return l.Sub, nil }
 func (l liveKitJWT) GetAudience() (jwt.ClaimStrings, error)       { return nil, nil }
+
+// appendJSON writes the claims as json.Marshal does: attributes sorted by
+// key (null when there are none), the room configuration compacted and
+// HTML-escaped, and an error when it is not JSON.
+func (l *liveKitJWT) appendJSON(b []byte) ([]byte, error) {
+	b = append(b, `{"iss":`...)
+	b = jsonappend.String(b, l.Iss)
+	b = append(b, `,"sub":`...)
+	b = jsonappend.String(b, l.Sub)
+	b = append(b, `,"iat":`...)
+	b = strconv.AppendInt(b, l.Iat, 10)
+	b = append(b, `,"nbf":`...)
+	b = strconv.AppendInt(b, l.Nbf, 10)
+	b = append(b, `,"exp":`...)
+	b = strconv.AppendInt(b, l.Exp, 10)
+	b = append(b, `,"jti":`...)
+	b = jsonappend.String(b, l.Jti)
+	b = append(b, `,"name":`...)
+	b = jsonappend.String(b, l.Name)
+	b = append(b, `,"metadata":`...)
+	b = jsonappend.String(b, l.Metadata)
+	b = append(b, `,"attributes":`...)
+	if l.Attributes == nil {
+		b = append(b, "null"...)
+	} else {
+		var stack [domain.MaxAttributes]string
+		keys := stack[:0]
+		for k := range l.Attributes {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		b = append(b, '{')
+		for i, k := range keys {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = jsonappend.Key(b, k)
+			b = jsonappend.String(b, l.Attributes[k])
+		}
+		b = append(b, '}')
+	}
+	v := l.Video
+	b = append(b, `,"video":{"room":`...)
+	b = jsonappend.String(b, v.Room)
+	b = appendBool(append(b, `,"roomJoin":`...), v.RoomJoin)
+	b = appendBool(append(b, `,"canPublish":`...), v.CanPublish)
+	b = appendBool(append(b, `,"canSubscribe":`...), v.CanSubscribe)
+	b = appendBool(append(b, `,"canPublishData":`...), v.CanPublishData)
+	b = appendBool(append(b, `,"canUpdateOwnMetadata":`...), v.CanUpdateOwnMetadata)
+	b = appendBool(append(b, `,"roomAdmin":`...), v.RoomAdmin)
+	if v.RoomCreate {
+		b = append(b, `,"roomCreate":true`...)
+	}
+	b = append(b, '}')
+	if len(l.RoomConfig) > 0 {
+		// Rare and bounded (domain.MaxRoomConfigBytes): encoding/json's own
+		// compaction and escaping.
+		raw, err := json.Marshal(l.RoomConfig)
+		if err != nil {
+			return nil, fmt.Errorf("room configuration: %w", err)
+		}
+		b = append(b, `,"roomConfig":`...)
+		b = append(b, raw...)
+	}
+	return append(b, '}'), nil
+}
+
+func appendBool(b []byte, v bool) []byte {
+	if v {
+		return append(b, "true"...)
+	}
+	return append(b, "false"...)
+}

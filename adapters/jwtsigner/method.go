@@ -8,7 +8,6 @@ import (
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/rsa"
 	"encoding/asn1"
 	"errors"
@@ -158,20 +157,7 @@ func (m *cryptoSignerMethod) Sign(signingString string, key any) ([]byte, error)
 	if err := KeyMatches(m.Alg(), signer.Public()); err != nil {
 		return nil, err
 	}
-	input := []byte(signingString)
-	if h := m.opts.HashFunc(); h != 0 {
-		d := h.New()
-		d.Write(input)
-		input = d.Sum(nil)
-	}
-	sig, err := signer.Sign(rand.Reader, input, m.opts)
-	if err != nil {
-		return nil, err
-	}
-	if m.rawSize > 0 {
-		return derToRaw(sig, m.rawSize)
-	}
-	return sig, nil
+	return m.signInput(signer, []byte(signingString), nil)
 }
 
 // derToRaw turns the ASN.1 DER ECDSA-Sig-Value that crypto.Signer returns

@@ -19,6 +19,12 @@ type OfficeSigner struct {
 	key    crypto.Signer
 	method *cryptoSignerMethod
 	kid    string
+	// header is the encoded protected header, made once.
+	header string
+	// keyErr is KeyMatches of the key and the algorithm: a key that does
+	// not fit would sign under a false alg header, so every signature is
+	// refused with it.
+	keyErr error
 }
 
 // NewOfficeSigner returns a signer for alg with key. The key id stamped on
@@ -32,7 +38,12 @@ func NewOfficeSigner(key crypto.Signer, alg string) (*OfficeSigner, error) {
 	if err != nil {
 		return nil, fmt.Errorf("office signer key id: %w", err)
 	}
-	return &OfficeSigner{key: key, method: method, kid: kid}, nil
+	header, err := encodedHeader(method.Alg(), kid)
+	if err != nil {
+		return nil, err
+	}
+	return &OfficeSigner{key: key, method: method, kid: kid, header: header,
+		keyErr: KeyMatches(method.Alg(), key.Public())}, nil
 }
 
 // KeyID is the kid header of the tokens this signer makes.
@@ -46,24 +57,30 @@ func (s *OfficeSigner) Public() crypto.PublicKey { return s.key.Public() }
 
 // SignOffice signs c as a JWT with the office-router claim names.
 func (s *OfficeSigner) SignOffice(_ context.Context, c domain.OfficeClaims) (string, error) {
-	return s.signClaims(officeJWT{
+	claims := officeJWT{
 		registeredJWT: fromRegistered(c.Registered),
 		UserID:        c.UserID,
 		OrgID:         c.OrgID,
 		Role:          c.Role,
-	})
+	}
+	b := getBuffer()
+	defer putBuffer(b)
+	b.claims = claims.appendJSON(b.claims[:0])
+	return s.sign(b)
 }
 
-// signClaims signs any claims as the office-router grants are signed: the
+// sign signs the claims in b as the office-router grants are signed: the
 // office key, its algorithm and its kid.
-func (s *OfficeSigner) signClaims(claims jwt.Claims) (string, error) {
-	tok := jwt.NewWithClaims(s.method, claims)
-	tok.Header["kid"] = s.kid
-	signed, err := tok.SignedString(s.key)
+func (s *OfficeSigner) sign(b *jwsBuffer) (string, error) {
+	if s.keyErr != nil {
+		return "", fmt.Errorf("sign %s: %w", s.method.Alg(), s.keyErr)
+	}
+	b.signingInput(s.header)
+	sig, err := s.method.signInput(s.key, b.out, b.sum)
 	if err != nil {
 		return "", fmt.Errorf("sign %s: %w", s.method.Alg(), err)
 	}
-	return signed, nil
+	return b.finish(sig), nil
 }
 
 // SelfTest signs a probe token and verifies it with the public key, so a

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/golang-jwt/jwt/v5"
-
 	"github.com/gatepass/gatepass/domain"
 )
 
@@ -21,7 +19,7 @@ var _ domain.RealtimeSigner = (*RealtimeSigner)(nil)
 
 // RealtimeSigner signs Supabase Realtime tokens with HS256.
 type RealtimeSigner struct {
-	secret []byte
+	hs *hs256
 }
 
 // NewRealtimeSigner returns an HS256 signer with secret.
@@ -29,7 +27,11 @@ func NewRealtimeSigner(secret []byte) (*RealtimeSigner, error) {
 	if len(secret) < MinSecretBytes {
 		return nil, fmt.Errorf("%w: %d bytes, need at least %d", ErrWeakSecret, len(secret), MinSecretBytes)
 	}
-	return &RealtimeSigner{secret: append([]byte(nil), secret...)}, nil
+	hs, err := newHS256(secret)
+	if err != nil {
+		return nil, err
+	}
+	return &RealtimeSigner{hs: hs}, nil
 }
 
 // SignRealtime signs c as a JWT with Supabase's claim names.
@@ -40,9 +42,8 @@ func (s *RealtimeSigner) SignRealtime(_ context.Context, c domain.RealtimeClaims
 	if c.App != nil {
 		claims.App = &appMetadataJWT{OrgID: c.App.OrgID, OrgRole: c.App.OrgRole}
 	}
-	signed, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString(s.secret)
-	if err != nil {
-		return "", fmt.Errorf("sign HS256: %w", err)
-	}
-	return signed, nil
+	b := getBuffer()
+	defer putBuffer(b)
+	b.claims = claims.appendJSON(b.claims[:0])
+	return s.hs.sign(b), nil
 }

@@ -71,6 +71,7 @@ func RunConformanceTests(t *testing.T, newSigner func(t *testing.T, alg string) 
 				{"Tampered", testTampered},
 				{"WrongAlgorithm", testWrongAlgorithm},
 				{"Concurrent", testConcurrent},
+				{"GolangJWTReference", testGolangJWTReference},
 			}
 			for _, tt := range tests {
 				t.Run(tt.name, func(t *testing.T) { tt.run(t, key, alg) })
@@ -405,4 +406,131 @@ func SignFixed(t testing.TB, key crypto.Signer, alg string) string {
 		t.Fatal(err)
 	}
 	return signed
+}
+
+// The wire form of the office and Centrifugo claims as the office-router
+// and Centrifugo read them, for golang-jwt's generic encoding to make the
+// reference tokens from.
+type (
+	refRegistered struct {
+		Iss string `json:"iss"`
+		Sub string `json:"sub"`
+		Aud string `json:"aud"`
+		Iat int64  `json:"iat"`
+		Nbf int64  `json:"nbf,omitempty"`
+		Exp int64  `json:"exp"`
+		Jti string `json:"jti"`
+	}
+	refOffice struct {
+		refRegistered
+		UserID string `json:"userId"`
+		OrgID  string `json:"orgId"`
+		Role   string `json:"role"`
+	}
+	refInfo struct {
+		OrgID string `json:"orgId"`
+		Role  string `json:"role"`
+	}
+	refConnection struct {
+		refRegistered
+		Info     refInfo  `json:"info"`
+		Channels []string `json:"channels,omitempty"`
+	}
+	refSubscription struct {
+		refRegistered
+		Channel string  `json:"channel"`
+		Info    refInfo `json:"info"`
+	}
+)
+
+// golang-jwt only verifies with these; reference tokens are never parsed
+// into them.
+func (refRegistered) GetExpirationTime() (*jwt.NumericDate, error) { return nil, nil }
+func (refRegistered) GetIssuedAt() (*jwt.NumericDate, error)       { return nil, nil }
+func (refRegistered) GetNotBefore() (*jwt.NumericDate, error)      { return nil, nil }
+func (refRegistered) GetIssuer() (string, error)                   { return "", nil }
+func (refRegistered) GetSubject() (string, error)                  { return "", nil }
+func (refRegistered) GetAudience() (jwt.ClaimStrings, error)       { return nil, nil }
+
+func refRegisteredOf(r domain.Registered, nbf bool) refRegistered {
+	out := refRegistered{Iss: r.Issuer, Sub: r.Subject, Aud: r.Audience, Iat: r.IssuedAt.Unix(), Exp: r.ExpiresAt.Unix(), Jti: r.ID}
+	if nbf {
+		out.Nbf = r.NotBefore.Unix()
+	}
+	return out
+}
+
+// signerMethod is golang-jwt's generic signing with a crypto.Signer for the
+// deterministic algorithms: the digest of the signing string (or, EdDSA,
+// the string itself) handed to the key.
+type signerMethod struct{ jwt.SigningMethod }
+
+func (m signerMethod) Sign(signingString string, key any) ([]byte, error) {
+	signer := key.(crypto.Signer)
+	if m.Alg() == jwtsigner.EdDSA {
+		return signer.Sign(nil, []byte(signingString), crypto.Hash(0))
+	}
+	d := sha256.Sum256([]byte(signingString))
+	return signer.Sign(nil, d[:], crypto.SHA256)
+}
+
+// testGolangJWTReference holds the signer's hand-built JWS to golang-jwt's
+// generic output for the same claims and key: the signing input byte for
+// byte for every algorithm, the whole token for the deterministic RS256
+// and EdDSA, and golang-jwt verifies the signature; for office grants and
+// both kinds of Centrifugo token, with strings that JSON must escape.
+func testGolangJWTReference(t *testing.T, key crypto.Signer, alg string) {
+	s := newOfficeSigner(t, key, alg)
+	cs, err := jwtsigner.NewCentrifugoSigner(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	reg := domain.Registered{Issuer: issuer, Subject: "user_<01>", Audience: audience, ID: "jti-ref&\u2028",
+		IssuedAt: now, NotBefore: now, ExpiresAt: now.Add(time.Minute)}
+	office := domain.OfficeClaims{Registered: reg, UserID: "user_<01>", OrgID: "org_\"01\"", Role: "admin\u2029é"}
+	conn := domain.CentrifugoConnectionClaims{Registered: reg, Info: domain.CentrifugoInfo{OrgID: orgID, Role: "<member>"},
+		Channels: []string{"org:org_01", "user:user_<01>"}}
+	sub := domain.CentrifugoSubscriptionClaims{Registered: reg, Channel: "org:org_01&x", Info: domain.CentrifugoInfo{OrgID: orgID, Role: role}}
+	cases := []struct {
+		name   string
+		sign   func() (string, error)
+		claims jwt.Claims
+	}{
+		{"office", func() (string, error) { return s.SignOffice(ctx, office) },
+			refOffice{refRegistered: refRegisteredOf(reg, true), UserID: office.UserID, OrgID: office.OrgID, Role: office.Role}},
+		{"centrifugo connection", func() (string, error) { return cs.SignCentrifugoConnection(ctx, conn) },
+			refConnection{refRegistered: refRegisteredOf(reg, false), Info: refInfo(conn.Info), Channels: conn.Channels}},
+		{"centrifugo subscription", func() (string, error) { return cs.SignCentrifugoSubscription(ctx, sub) },
+			refSubscription{refRegistered: refRegisteredOf(reg, false), Channel: sub.Channel, Info: refInfo(sub.Info)}},
+	}
+	for _, tc := range cases {
+		got, err := tc.sign()
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		tok := jwt.NewWithClaims(signerMethod{jwt.GetSigningMethod(alg)}, tc.claims)
+		tok.Header["kid"] = s.KeyID()
+		refInput, err := tok.SigningString()
+		if err != nil {
+			t.Fatal(err)
+		}
+		gotInput, _ := split(t, got)
+		if gotInput != refInput {
+			t.Fatalf("%s: signing input differs from golang-jwt's:\n got %s\nwant %s", tc.name, gotInput, refInput)
+		}
+		if alg == jwtsigner.RS256 || alg == jwtsigner.EdDSA {
+			ref, err := tok.SignedString(key)
+			if err != nil {
+				t.Fatalf("%s: golang-jwt reference signature: %v", tc.name, err)
+			}
+			if got != ref {
+				t.Fatalf("%s: the %s token differs from golang-jwt's", tc.name, alg)
+			}
+		}
+		if _, err := jwt.Parse(got, func(*jwt.Token) (any, error) { return key.Public(), nil }, jwt.WithValidMethods([]string{alg}),
+			jwt.WithTimeFunc(func() time.Time { return now.Add(time.Second) })); err != nil {
+			t.Fatalf("%s: golang-jwt does not verify the token: %v", tc.name, err)
+		}
+	}
 }

@@ -18,6 +18,7 @@ import (
 	"golang.org/x/net/netutil"
 
 	"github.com/gatepass/gatepass/adapters/devidentity"
+	"github.com/gatepass/gatepass/adapters/logbuffer"
 	"github.com/gatepass/gatepass/adapters/slogctx"
 	"github.com/gatepass/gatepass/bootstrap"
 )
@@ -55,7 +56,14 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	info, _ := debug.ReadBuildInfo()
 	b := currentBuild(info)
 	cfg.Build = bootstrap.BuildInfo{Version: b.Version, Commit: b.Commit}
-	logger := newLogger(stderr, cfg.LogLevel)
+	// Log lines gather in memory and are written in batches, off the
+	// request's path; the deferred Close writes the rest once the servers
+	// have stopped (it runs after every other defer), so an orderly
+	// shutdown, or a failed start, loses no line. See adapters/logbuffer
+	// for what a SIGKILL can lose.
+	logOut := logbuffer.New(stderr, logbuffer.DefaultInterval)
+	defer logOut.Close()
+	logger := newLogger(logOut, cfg.LogLevel)
 	logger.Info("configuration", "env", cfg.Env, "config", cfg)
 
 	srv, cleanup, err := bootstrap.InitializeServer(ctx, cfg, logger)

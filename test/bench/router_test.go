@@ -13,6 +13,8 @@ import (
 
 	"github.com/gatepass/gatepass/adapters/devidentity"
 	"github.com/gatepass/gatepass/adapters/ginhttp"
+	"github.com/gatepass/gatepass/adapters/logbuffer"
+	"github.com/gatepass/gatepass/adapters/slogctx"
 	"github.com/gatepass/gatepass/bootstrap"
 )
 
@@ -23,8 +25,8 @@ import (
 // goes. Besides ns/op it reports cpu-ns/op, the CPU time per request.
 // JWT_SIGNER, LOG_LEVEL and DEV_DIR are taken from the environment
 // (a DEV_DIR that already holds the development keys keeps their
-// generation out of the profile); request logs go to a file, as the
-// server's go to its stderr.
+// generation out of the profile); request logs go to a file through the
+// same buffered writer and handlers as the server's go to its stderr.
 func BenchmarkRouter(b *testing.B) {
 	env := map[string]string{
 		"APP_ENV":            "development",
@@ -45,7 +47,10 @@ func BenchmarkRouter(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { logs.Close() })
-	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	// As serve builds it: buffered lines, the request id on each.
+	logOut := logbuffer.New(logs, logbuffer.DefaultInterval)
+	b.Cleanup(func() { logOut.Close() })
+	logger := slog.New(slogctx.New(slog.NewJSONHandler(logOut, &slog.HandlerOptions{Level: cfg.LogLevel})))
 
 	ctx, cancel := context.WithCancel(context.Background())
 	b.Cleanup(cancel)

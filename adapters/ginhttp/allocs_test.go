@@ -1,0 +1,128 @@
+//go:build !race
+
+// The race detector makes sync.Pool drop items at random, so allocation
+// budgets are checked only without it (make test runs them in a pass of
+// their own: `make allocs`).
+
+package ginhttp_test
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/gatepass/gatepass/adapters/cryptorand"
+	"github.com/gatepass/gatepass/adapters/ginhttp"
+	"github.com/gatepass/gatepass/adapters/jwtsigner"
+	"github.com/gatepass/gatepass/adapters/prom"
+	"github.com/gatepass/gatepass/adapters/slogctx"
+	"github.com/gatepass/gatepass/adapters/statickeys"
+	"github.com/gatepass/gatepass/adapters/systemclock"
+	"github.com/gatepass/gatepass/application"
+	"github.com/gatepass/gatepass/domain"
+)
+
+// Allocation budgets of one request through the whole public handler
+// chain (security headers, client address, request id, request log line
+// in JSON, metrics, authentication, the use case, real signers, the
+// response), in process. Measured values plus a small margin; a change
+// that allocates more per request fails here without timing anything.
+// BENCHMARKS.md records the history.
+const (
+	realtimeAllocBudget = 32
+	officeAllocBudget   = 34
+)
+
+// staticIdentity accepts one bearer as one caller: the identity cache and
+// JWT verification have their own tests and benchmarks.
+type staticIdentity struct{ principal domain.Principal }
+
+func (s staticIdentity) VerifyIdentity(_ context.Context, bearer string) (domain.Principal, error) {
+	if bearer != "static-bearer" {
+		return domain.Principal{}, domain.ErrInvalidCredentials
+	}
+	return s.principal, nil
+}
+
+func allocsHandler(t *testing.T) http.Handler {
+	t.Helper()
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	office, err := jwtsigner.NewOfficeSigner(key, jwtsigner.RS256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	realtime, err := jwtsigner.NewRealtimeSigner([]byte("a-supabase-secret-of-at-least-32-bytes"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := statickeys.New(&key.PublicKey, jwtsigner.RS256, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics := prom.New()
+	app := application.New(application.Ports{
+		Identity: staticIdentity{domain.Principal{UserID: "user_01", OrgID: "org_01", Role: "member"}},
+		Office:   metrics.OfficeSigner(office), Realtime: metrics.RealtimeSigner(realtime),
+		Clock: systemclock.Clock{}, IDs: cryptorand.IDs{}, Keys: keys,
+	}, application.OfficePolicy{Issuer: "gatepass", Audience: "office-router", TTL: time.Minute, URL: "wss://office.example/ws"},
+		application.RealtimePolicy{Issuer: "gatepass", TTL: time.Hour}, application.RateLimitPolicy{}, nil)
+	// One JSON line per request, as in production (LOG_LEVEL=info).
+	logger := slog.New(slogctx.New(slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo})))
+	h, err := ginhttp.NewRouter(app, ginhttp.Options{Logger: logger, Observer: metrics})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+// allocsPerRequest is the allocations of serving one request, the test's
+// own request and recorder excluded.
+func allocsPerRequest(t *testing.T, h http.Handler, path string, runs int) float64 {
+	t.Helper()
+	req := httptest.NewRequest(http.MethodPost, path, nil)
+	req.RemoteAddr = "192.0.2.10:5555"
+	req.Header.Set("Authorization", "Bearer static-bearer")
+	rec := httptest.NewRecorder()
+	serve := func() {
+		clear(rec.HeaderMap)
+		rec.Body.Reset()
+		rec.Code, rec.Flushed = 200, false
+		h.ServeHTTP(rec, req)
+	}
+	serve()
+	if rec.Code != http.StatusOK {
+		t.Fatalf("%s answered %d: %s", path, rec.Code, rec.Body)
+	}
+	recorderOnly := testing.AllocsPerRun(runs, func() {
+		clear(rec.HeaderMap)
+		rec.Body.Reset()
+	})
+	return testing.AllocsPerRun(runs, serve) - recorderOnly
+}
+
+func TestAllocsRealtimeChain(t *testing.T) {
+	h := allocsHandler(t)
+	got := allocsPerRequest(t, h, ginhttp.RouteRealtimeToken, 500)
+	t.Logf("realtime: %.1f allocations per request (budget %d)", got, realtimeAllocBudget)
+	if got > realtimeAllocBudget {
+		t.Errorf("a realtime token request allocates %.1f times, budget %d", got, realtimeAllocBudget)
+	}
+}
+
+func TestAllocsOfficeChain(t *testing.T) {
+	h := allocsHandler(t)
+	got := allocsPerRequest(t, h, ginhttp.RouteOfficeAccess, 50)
+	t.Logf("office: %.1f allocations per request (budget %d)", got, officeAllocBudget)
+	if got > officeAllocBudget {
+		t.Errorf("an office grant request allocates %.1f times, budget %d", got, officeAllocBudget)
+	}
+}

@@ -1,0 +1,41 @@
+package ginhttp
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/gatepass/gatepass/domain"
+)
+
+// The hand-appended grant responses must be what json.Marshal (c.JSON)
+// writes for the response structs, byte for byte.
+func TestGrantResponsesMatchEncodingJSON(t *testing.T) {
+	at := time.Date(2030, 1, 2, 3, 4, 5, 600, time.FixedZone("x", 3600))
+	urls := []string{"", "wss://office.example/ws", "wss://a.example/?x=1&y=<2>", "wss://é\u2028\"q\"\\"}
+	tokens := []string{"eyJh.eyJi.c2ln", "", "odd <&> \xff"}
+	ttls := []time.Duration{time.Minute, 90*time.Second + 500*time.Millisecond, 0}
+	check := func(what string, got []byte, want any) {
+		t.Helper()
+		raw, err := json.Marshal(want)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(got) != string(raw) {
+			t.Fatalf("%s: %s\nencoding/json: %s", what, got, raw)
+		}
+	}
+	for _, u := range urls {
+		for _, tok := range tokens {
+			for _, ttl := range ttls {
+				g := domain.Grant{ID: "jti", Token: tok, ExpiresAt: at, TTL: ttl}
+				check("office", appendOfficeGrant(nil, domain.OfficeGrant{Grant: g, URL: u}), fromOfficeGrant(domain.OfficeGrant{Grant: g, URL: u}))
+				check("realtime", appendRealtimeGrant(nil, g), fromRealtimeGrant(g))
+				lk := domain.LiveKitGrant{Grant: g, ServerURL: u, Room: "org/r"}
+				check("livekit", appendLiveKitGrant(nil, lk), fromLiveKitGrant(lk))
+				cf := domain.CentrifugoGrant{Grant: g, URL: u, Channel: "c"}
+				check("centrifugo", appendCentrifugoGrant(nil, cf), fromCentrifugoGrant(cf))
+			}
+		}
+	}
+}

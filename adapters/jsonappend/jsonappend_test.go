@@ -1,0 +1,70 @@
+package jsonappend_test
+
+import (
+	"encoding/json"
+	"math/rand/v2"
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/gatepass/gatepass/adapters/jsonappend"
+)
+
+func marshal(t testing.TB, s string) string {
+	t.Helper()
+	b, err := json.Marshal(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func check(t testing.TB, s string) {
+	t.Helper()
+	if got, want := string(jsonappend.String(nil, s)), marshal(t, s); got != want {
+		t.Fatalf("String(%q) = %s, encoding/json writes %s", s, got, want)
+	}
+}
+
+func TestStringMatchesEncodingJSON(t *testing.T) {
+	for _, s := range []string{
+		"", "plain", `"quoted"`, `back\slash`, "<script>&amp;</script>", "tab\tnew\nline\rret",
+		"\b\f\x00\x01\x1f\x7f", "é ü 中文 🎉", "\u2028\u2029", "bad \xff utf8 \xc3", "\xed\xa0\x80 surrogate",
+		"https://example.com/a?b=1&c=<2>", strings.Repeat("a\"b", 100),
+	} {
+		check(t, s)
+	}
+	// Every single byte and every BMP rune, alone and among others.
+	for b := range 256 {
+		check(t, string([]byte{byte(b)}))
+		check(t, "x"+string([]byte{byte(b)})+"y")
+	}
+	for r := rune(0); r < 0x10000; r++ {
+		check(t, "a"+string(r))
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	alphabet := []byte("ab<>&\"\\\n\t\x00\x1f\x7f\xc3\xa9\xe2\x80\xa8\xff")
+	for range 20000 {
+		b := make([]byte, rng.IntN(24))
+		for i := range b {
+			b[i] = alphabet[rng.IntN(len(alphabet))]
+		}
+		check(t, string(b))
+	}
+}
+
+func FuzzString(f *testing.F) {
+	f.Add("<a href=\"x\">&</a>\u2028\xff")
+	f.Fuzz(func(t *testing.T, s string) {
+		check(t, s)
+		if !utf8.Valid(jsonappend.String(nil, s)) {
+			t.Fatal("output is not valid UTF-8")
+		}
+	})
+}
+
+func TestKey(t *testing.T) {
+	if got := string(jsonappend.Key([]byte("{"), "a<b")); got != `{"a\u003cb":` {
+		t.Fatalf("Key = %s", got)
+	}
+}

@@ -1,0 +1,85 @@
+//go:build !race
+
+// The race detector makes sync.Pool drop items at random: these budgets
+// run only without it (`make allocs`).
+
+package jwtsigner
+
+import (
+	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rand"
+	"testing"
+	"time"
+
+	"github.com/gatepass/gatepass/domain"
+)
+
+// Allocation budgets of one token, Go keys: measured plus a small margin.
+// What the key's own Sign allocates is counted too (RSA and ECDSA in
+// crypto/*), so the asymmetric budgets follow the standard library.
+var jwsAllocBudget = map[string]float64{
+	"HS256 realtime": 2,
+	"HS256 livekit":  3,
+	RS256:            4,
+	PS256:            10,
+	ES256:            70,
+	EdDSA:            3,
+}
+
+func TestAllocsJWS(t *testing.T) {
+	ctx := context.Background()
+	now := time.Unix(1_800_000_000, 0)
+	reg := domain.Registered{Issuer: "gatepass", Subject: "user_01", Audience: "office-router", ID: "jti-0123456789abcdef",
+		IssuedAt: now, NotBefore: now, ExpiresAt: now.Add(time.Minute)}
+	check := func(name string, sign func() error) {
+		t.Helper()
+		if err := sign(); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		got := testing.AllocsPerRun(200, func() { _ = sign() })
+		t.Logf("%s: %.1f allocations per token (budget %.0f)", name, got, jwsAllocBudget[name])
+		if got > jwsAllocBudget[name] {
+			t.Errorf("%s: %.1f allocations per token, budget %.0f", name, got, jwsAllocBudget[name])
+		}
+	}
+
+	secret := []byte("a-supabase-secret-of-at-least-32-bytes")
+	rs, err := NewRealtimeSigner(secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc := domain.RealtimeClaims{Registered: reg, Role: "authenticated", App: &domain.AppMetadata{OrgID: "org_01", OrgRole: "member"}}
+	check("HS256 realtime", func() error { _, err := rs.SignRealtime(ctx, rc); return err })
+
+	ls, err := NewLiveKitSigner("APIkey", secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lc := domain.LiveKitClaims{Registered: domain.Registered{Issuer: "APIkey", Subject: "user_01", ID: "j", IssuedAt: now, NotBefore: now, ExpiresAt: now.Add(time.Hour)},
+		Name: "Ann", Attributes: map[string]string{"team": "blue", "org": "org_01"},
+		Video: domain.LiveKitVideoGrant{Room: "org_01/standup", Rights: domain.LiveKitRights{CanPublish: true, CanSubscribe: true}}}
+	check("HS256 livekit", func() error { _, err := ls.SignLiveKit(ctx, lc); return err })
+
+	ecKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, edKey, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rsaKey := mustRSA(t, 2048)
+	keys := map[string]crypto.Signer{RS256: rsaKey, PS256: rsaKey, ES256: ecKey, EdDSA: edKey}
+	oc := domain.OfficeClaims{Registered: reg, UserID: "user_01", OrgID: "org_01", Role: "member"}
+	for _, alg := range Algorithms() {
+		s, err := NewOfficeSigner(keys[alg], alg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		check(alg, func() error { _, err := s.SignOffice(ctx, oc); return err })
+	}
+}
