@@ -14,10 +14,9 @@ import (
 )
 
 // workerConfigs are where the office-router Worker's wrangler.jsonc may
-// live, the deployable package first.
+// live: the deployable package.
 var workerConfigs = []string{
 	deployDir + "/office-router/wrangler.jsonc",
-	repoRoot + "/test/officerouter/wrangler.jsonc",
 }
 
 // workerVars reads the vars of the Worker's wrangler.jsonc (JSON with

@@ -1,8 +1,10 @@
-// Runs the reference office-router Worker (test/officerouter) on real
-// workerd through Miniflare. The Worker is bundled with esbuild as wrangler
-// would, so jose comes from node_modules, and the settings that matter
-// (entry point, compatibility date, Durable Object binding) are read from
-// its wrangler.jsonc so the tests run what would be deployed.
+// Runs the office-router Worker, the deployable package in
+// deploy/office-router, on real workerd through Miniflare. The Worker is
+// bundled with esbuild as wrangler would, so jose comes from node_modules
+// (test/package.json pins the version deploy/office-router's lockfile
+// deploys), and the settings that matter (entry point, compatibility date,
+// Durable Object binding) are read from its wrangler.jsonc so the tests run
+// what would be deployed.
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -11,7 +13,7 @@ import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 import { Miniflare } from "miniflare";
 
-const workerDir = resolve(dirname(fileURLToPath(import.meta.url)), "../../officerouter");
+export const workerDir = resolve(dirname(fileURLToPath(import.meta.url)), "../../../deploy/office-router");
 
 /** wranglerConfig parses the Worker's wrangler.jsonc. */
 export function wranglerConfig() {
