@@ -13,6 +13,10 @@
 //                         or EdDSA: WebCrypto on Workers verifies all four)
 //   CONN_JWKS_CACHE_SECONDS  how long fetched keys are trusted, default 300
 //                            (gatepass's Cache-Control max-age)
+//
+// Each refused upgrade logs one JSON line naming the check that failed
+// ({"msg":"upgrade refused","reason":...}), never the token; the README
+// maps each reason to its usual cause.
 import { DurableObject } from "cloudflare:workers";
 import { createRemoteJWKSet, errors, importSPKI, jwtVerify } from "jose";
 
