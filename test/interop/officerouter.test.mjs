@@ -3,6 +3,7 @@
 // within one organization. Run once per key mode: a static SPKI PEM
 // (`gatepass keys public`) and the served JWK Set.
 import assert from "node:assert/strict";
+import { createServer } from "node:net";
 import { after, before, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 
@@ -29,8 +30,14 @@ async function resign(grantToken, claims, privatePEM, header = decodeProtectedHe
   return new CompactSign(Buffer.from(JSON.stringify(claims))).setProtectedHeader(header).sign(key);
 }
 
-/** assertRefused asserts a 401 (or status) before upgrade, with a JSON body that does not echo token. */
-async function assertRefused(url, token, via, { status = 401, error, extraHeaders } = {}) {
+/**
+ * assertRefused asserts a 401 (or status) before upgrade, with a JSON body
+ * that does not echo token, and that the Worker logged one JSON line for
+ * it naming reason (and claim, expected when given), again without the
+ * token.
+ */
+async function assertRefused(worker, url, token, via, { status = 401, error, extraHeaders, reason, claim, expected } = {}) {
+  const seen = worker.refusals().length;
   const r = await attempt(url, token, via, extraHeaders);
   assert.equal(r.ok, false, "the upgrade was accepted");
   assert.equal(r.status, status, r.body);
@@ -39,11 +46,28 @@ async function assertRefused(url, token, via, { status = 401, error, extraHeader
   assert.equal(typeof body.error, "string");
   assert.equal(typeof body.message, "string");
   if (error) assert.equal(body.error, error);
-  for (const part of token?.split(".") ?? []) {
-    if (part.length > 8) assert.ok(!r.body.includes(part), "the body echoes the token");
-  }
+  const parts = (token?.split(".") ?? []).filter((part) => part.length > 8);
+  for (const part of parts) assert.ok(!r.body.includes(part), "the body echoes the token");
   if (status === 401) assert.match(r.headers["www-authenticate"], /^Bearer/);
+
+  const logged = await newRefusals(worker, seen);
+  assert.equal(logged.length, 1, `one refusal logged, got ${JSON.stringify(logged)}`);
+  const [record] = logged;
+  assert.equal(record.status, status);
+  if (reason) assert.equal(record.reason, reason, JSON.stringify(record));
+  if (claim) assert.equal(record.claim, claim, JSON.stringify(record));
+  if (expected) assert.equal(record.expected, expected, JSON.stringify(record));
+  const output = worker.warnings().join("\n") + worker.logs();
+  for (const part of parts) assert.ok(!output.includes(part), "the Worker logged the token");
   return body;
+}
+
+/** newRefusals waits for the refusal records logged after the first seen. */
+async function newRefusals(worker, seen) {
+  // The record travels through workerd's stdout: give it a moment.
+  for (let i = 0; i < 40 && worker.refusals().length <= seen; i++) await sleep(50);
+  await sleep(50);
+  return worker.refusals().slice(seen);
 }
 
 for (const [mode, keyVars] of Object.entries(MODES)) {
@@ -132,22 +156,24 @@ for (const [mode, keyVars] of Object.entries(MODES)) {
 
     test("no token, or a token only in the query string, gets 401", async () => {
       const g = await server.grant({ user: "user_a", org: "org_1", role: "admin" });
-      await assertRefused(url, undefined, "none", { error: "unauthorized" });
+      await assertRefused(worker, url, undefined, "none", { error: "unauthorized", reason: "missing_token" });
       for (const name of ["access_token", "token", "jwt"]) {
         const withQuery = `${url}?${name}=${encodeURIComponent(g.token)}`;
-        await assertRefused(withQuery, g.token, "none", { error: "unauthorized" });
+        await assertRefused(worker, withQuery, g.token, "none", { error: "unauthorized", reason: "missing_token" });
       }
-      await assertRefused(url, g.token, "none", {
+      await assertRefused(worker, url, g.token, "none", {
         error: "unauthorized",
+        reason: "missing_token",
         extraHeaders: { Authorization: `Basic ${Buffer.from(`u:${g.token}`).toString("base64")}` },
       });
     });
 
     test("a token in both the header and the subprotocol gets 400", async () => {
       const g = await server.grant({ user: "user_a", org: "org_1", role: "admin" });
-      await assertRefused(url, g.token, "protocol", {
+      await assertRefused(worker, url, g.token, "protocol", {
         status: 400,
         error: "invalid_request",
+        reason: "token_in_two_places",
         extraHeaders: { Authorization: `Bearer ${g.token}` },
       });
     });
@@ -169,64 +195,131 @@ for (const [mode, keyVars] of Object.entries(MODES)) {
         test("expired", async () => {
           const now = Math.floor(Date.now() / 1000);
           const expired = { ...claims, iat: now - 120, nbf: now - 120, exp: now - 60 };
-          const body = await assertRefused(url, await resign(grant.token, expired, key.privateKey), via, {
+          const body = await assertRefused(worker, url, await resign(grant.token, expired, key.privateKey), via, {
             error: "invalid_token",
+            reason: "expired",
+            claim: "exp",
           });
           assert.match(body.message, /expired/);
         });
 
+        test("not yet valid, or of another type", async () => {
+          const now = Math.floor(Date.now() / 1000);
+          const early = await resign(grant.token, { ...claims, nbf: now + 120, exp: now + 180 }, key.privateKey);
+          await assertRefused(worker, url, early, via, { error: "invalid_token", reason: "not_yet_valid", claim: "nbf" });
+          const typed = await resign(grant.token, claims, key.privateKey, { ...decodeProtectedHeader(grant.token), typ: "at+jwt" });
+          await assertRefused(worker, url, typed, via, { error: "invalid_token", reason: "wrong_type", expected: "JWT" });
+        });
+
         test("signed by another key, under gatepass's kid or its own", async () => {
           const other = rsaKeyPair().privateKey;
-          await assertRefused(url, await resign(grant.token, claims, other), via, { error: "invalid_token" });
+          await assertRefused(worker, url, await resign(grant.token, claims, other), via, { error: "invalid_token", reason: "bad_signature" });
           const otherServer = await startGatepass(null, { privateKey: other });
           try {
             const foreign = await otherServer.grant({ user: "user_a", org: "org_1", role: "admin" });
             assert.notEqual(decodeProtectedHeader(foreign.token).kid, decodeProtectedHeader(grant.token).kid);
-            await assertRefused(url, foreign.token, via, { error: "invalid_token" });
+            // The JWK Set has no key of that kid; one PEM key is tried on any.
+            await assertRefused(worker, url, foreign.token, via, {
+              error: "invalid_token",
+              reason: mode === "the JWKS URL" ? "unknown_key" : "bad_signature",
+            });
           } finally {
             await otherServer.stop();
           }
         });
 
         test("for another audience, or from another issuer", async () => {
-          for (const changed of [{ aud: "some-other-service" }, { iss: "someone-else" }]) {
+          const cases = [
+            { changed: { aud: "some-other-service" }, reason: "wrong_audience", claim: "aud", expected: AUDIENCE },
+            { changed: { iss: "someone-else" }, reason: "wrong_issuer", claim: "iss", expected: ISSUER },
+          ];
+          for (const { changed, ...why } of cases) {
             const token = await resign(grant.token, { ...claims, ...changed }, key.privateKey);
-            await assertRefused(url, token, via, { error: "invalid_token" });
+            await assertRefused(worker, url, token, via, { error: "invalid_token", ...why });
           }
         });
 
         test("tampered: another org in the payload, signature kept", async () => {
           const [h, , sig] = grant.token.split(".");
           const forged = Buffer.from(JSON.stringify({ ...claims, orgId: "org_2" })).toString("base64url");
-          await assertRefused(url, `${h}.${forged}.${sig}`, via, { error: "invalid_token" });
-          await assertRefused(url, `${grant.token.slice(0, -4)}AAAA`, via, { error: "invalid_token" });
+          await assertRefused(worker, url, `${h}.${forged}.${sig}`, via, { error: "invalid_token", reason: "bad_signature" });
+          await assertRefused(worker, url, `${grant.token.slice(0, -4)}AAAA`, via, {
+            error: "invalid_token",
+            reason: "bad_signature",
+          });
         });
 
         test("missing or empty userId, orgId or role, or sub differing from userId", async () => {
           for (const name of ["userId", "orgId", "role"]) {
             const without = { ...claims };
             delete without[name];
-            await assertRefused(url, await resign(grant.token, without, key.privateKey), via);
-            await assertRefused(url, await resign(grant.token, { ...claims, [name]: "" }, key.privateKey), via);
-            await assertRefused(url, await resign(grant.token, { ...claims, [name]: 7 }, key.privateKey), via);
+            const missing = { reason: "missing_claim", claim: name };
+            await assertRefused(worker, url, await resign(grant.token, without, key.privateKey), via, missing);
+            const malformed = { reason: "malformed_claim", claim: name };
+            await assertRefused(worker, url, await resign(grant.token, { ...claims, [name]: "" }, key.privateKey), via, malformed);
+            await assertRefused(worker, url, await resign(grant.token, { ...claims, [name]: 7 }, key.privateKey), via, malformed);
           }
-          await assertRefused(url, await resign(grant.token, { ...claims, sub: "user_z" }, key.privateKey), via);
+          await assertRefused(worker, url, await resign(grant.token, { ...claims, sub: "user_z" }, key.privateKey), via, {
+            reason: "malformed_claim",
+            claim: "sub",
+          });
           const noExp = { ...claims };
           delete noExp.exp;
-          await assertRefused(url, await resign(grant.token, noExp, key.privateKey), via);
+          await assertRefused(worker, url, await resign(grant.token, noExp, key.privateKey), via, {
+            reason: "missing_claim",
+            claim: "exp",
+          });
         });
 
         test("algorithm confusion: alg none, and HS256 keyed with the public PEM", async () => {
           const header = decodeProtectedHeader(grant.token);
           const b64 = (v) => Buffer.from(JSON.stringify(v)).toString("base64url");
-          await assertRefused(url, `${b64({ ...header, alg: "none" })}.${b64(claims)}.`, via);
+          await assertRefused(worker, url, `${b64({ ...header, alg: "none" })}.${b64(claims)}.`, via, {
+            reason: "algorithm_not_allowed",
+          });
           const pem = await runGatepass(["keys", "public"], server.env);
           const hs = await new CompactSign(Buffer.from(JSON.stringify(claims)))
             .setProtectedHeader({ ...header, alg: "HS256" })
             .sign(new TextEncoder().encode(pem));
-          await assertRefused(url, hs, via, { error: "invalid_token" });
+          await assertRefused(worker, url, hs, via, { error: "invalid_token", reason: "algorithm_not_allowed" });
         });
       });
     }
   });
+}
+
+// What the grant cannot help: the Worker's own settings, and a JWK Set it
+// cannot fetch. The caller is not told its grant is bad (401 would send it
+// to gatepass for another); the log says what to fix.
+describe("office-router Worker refusals that are not the grant's fault", { timeout: 60_000 }, () => {
+  const token = "eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJ1c2VyX2EifQ.c2lnbmF0dXJlLW9mLW5vLWtleQ";
+
+  test("a JWK Set that cannot be fetched: 503 with Retry-After, logged as keys_unavailable", async (t) => {
+    const closed = await closedPort();
+    const worker = await startWorker(t, {
+      CONN_JWT_ISSUER: ISSUER,
+      CONN_JWT_AUDIENCE: AUDIENCE,
+      CONN_JWKS_URL: `http://127.0.0.1:${closed}/.well-known/jwks.json`,
+    });
+    const url = wsURL(worker.url);
+    await assertRefused(worker, url, token, "header", { status: 503, error: "temporarily_unavailable", reason: "keys_unavailable" });
+    const r = await attempt(url, token, "protocol");
+    assert.equal(r.status, 503);
+    assert.match(r.headers["retry-after"], /^[1-9][0-9]*$/);
+  });
+
+  test("no key source set: 500, logged as misconfigured with the setting to fix", async (t) => {
+    const worker = await startWorker(t, { CONN_JWT_ISSUER: ISSUER, CONN_JWT_AUDIENCE: AUDIENCE });
+    await assertRefused(worker, wsURL(worker.url), token, "header", { status: 500, error: "server_error", reason: "misconfigured" });
+    assert.match(worker.refusals().at(-1).detail, /CONN_JWKS_URL/);
+  });
+});
+
+/** closedPort returns a loopback port nothing listens on. */
+async function closedPort() {
+  const server = createServer();
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address();
+  await new Promise((resolve) => server.close(resolve));
+  return port;
 }

@@ -1,8 +1,10 @@
-// Runs the reference office-router Worker (test/officerouter) on real
-// workerd through Miniflare. The Worker is bundled with esbuild as wrangler
-// would, so jose comes from node_modules, and the settings that matter
-// (entry point, compatibility date, Durable Object binding) are read from
-// its wrangler.jsonc so the tests run what would be deployed.
+// Runs the office-router Worker, the deployable package in
+// deploy/office-router, on real workerd through Miniflare. The Worker is
+// bundled with esbuild as wrangler would, so jose comes from node_modules
+// (test/package.json pins the version deploy/office-router's lockfile
+// deploys), and the settings that matter (entry point, compatibility date,
+// Durable Object binding) are read from its wrangler.jsonc so the tests run
+// what would be deployed.
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -11,7 +13,9 @@ import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 import { Miniflare } from "miniflare";
 
-const workerDir = resolve(dirname(fileURLToPath(import.meta.url)), "../../officerouter");
+const here = dirname(fileURLToPath(import.meta.url));
+export const workerDir = resolve(here, "../../../deploy/office-router");
+const testModules = resolve(here, "../../node_modules");
 
 /** wranglerConfig parses the Worker's wrangler.jsonc. */
 export function wranglerConfig() {
@@ -59,6 +63,9 @@ export function bundleWorker() {
       conditions: ["workerd", "worker", "browser"],
       mainFields: ["module", "main"],
       external: ["cloudflare:*"],
+      // The package's own node_modules (after `npm ci` there) comes first;
+      // otherwise the tests' jose, the same version (test/deploy checks).
+      nodePaths: [testModules],
       logLevel: "error",
     });
     return outfile;
@@ -68,8 +75,9 @@ export function bundleWorker() {
 
 /**
  * startWorker runs the Worker with vars as its environment and returns its
- * http:// URL and a stop function (also run by t.after). Its console output
- * is kept for failure messages.
+ * http:// URL, a stop function (also run by t.after), its raw output (for
+ * failure messages), and refusals(): the JSON lines it logged with
+ * console.warn for each refused upgrade, in order.
  */
 export async function startWorker(t, vars) {
   const cfg = wranglerConfig();
@@ -77,6 +85,7 @@ export async function startWorker(t, vars) {
   if (!binding) throw new Error("wrangler.jsonc binds no WEBSOCKET_SERVER Durable Object");
   const sqlite = cfg.migrations?.some((m) => m.new_sqlite_classes?.includes(binding.class_name)) ?? false;
   const logs = [];
+  const warnings = [];
   const scriptPath = await bundleWorker();
   const mf = new Miniflare({
     modules: true,
@@ -91,6 +100,10 @@ export async function startWorker(t, vars) {
     port: 0,
     handleRuntimeStdio(stdout, stderr) {
       for (const s of [stdout, stderr]) s.setEncoding("utf8").on("data", (d) => logs.push(d));
+    },
+    // workerd's structured logs: one record per console call, with its level.
+    handleStructuredLogs({ level, message }) {
+      if (level === "warn") warnings.push(message);
     },
   });
   let stopped = false;
@@ -112,5 +125,14 @@ export async function startWorker(t, vars) {
     await stop();
     throw new Error(`the office-router Worker did not start on workerd: ${err.message}\n${logs.join("")}`);
   }
-  return { url: new URL(url), stop, logs: () => logs.join("") };
+  const refusals = () =>
+    warnings.flatMap((m) => {
+      try {
+        const record = JSON.parse(m);
+        return record?.msg === "upgrade refused" ? [record] : [];
+      } catch {
+        return [];
+      }
+    });
+  return { url: new URL(url), stop, logs: () => logs.join(""), warnings: () => [...warnings], refusals };
 }

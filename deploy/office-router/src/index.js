@@ -13,11 +13,16 @@
 //                         or EdDSA: WebCrypto on Workers verifies all four)
 //   CONN_JWKS_CACHE_SECONDS  how long fetched keys are trusted, default 300
 //                            (gatepass's Cache-Control max-age)
+//
+// Each refused upgrade logs one JSON line naming the check that failed
+// ({"msg":"upgrade refused","reason":...}), never the token; the README
+// maps each reason to its usual cause.
 import { DurableObject } from "cloudflare:workers";
 import { createRemoteJWKSet, errors, importSPKI, jwtVerify } from "jose";
 
 const CLOCK_TOLERANCE_SECONDS = 5;
 const BEARER_PROTOCOL = "bearer";
+const RETRY_AFTER_SECONDS = 5;
 
 export default {
   async fetch(request, env) {
@@ -27,21 +32,26 @@ export default {
     }
     const credential = readCredential(request);
     if (credential.error) {
-      return problem(400, "invalid_request", credential.error);
+      return refuse(new Refusal(400, "token_in_two_places"), credential, "invalid_request", credential.error);
     }
     if (!credential.token) {
-      return problem(401, "unauthorized", "a bearer token is required", { "WWW-Authenticate": "Bearer" });
+      return refuse(new Refusal(401, "missing_token"), credential, "unauthorized", "a bearer token is required");
     }
     let grant;
     try {
       grant = await verifyGrant(credential.token, env);
     } catch (err) {
-      // jose's code, or a configuration error: never the token.
-      console.log("grant refused:", err?.code ?? err?.message);
-      const expired = err instanceof errors.JWTExpired;
-      return problem(401, "invalid_token", expired ? "the token has expired" : "the token is not valid", {
-        "WWW-Authenticate": 'Bearer error="invalid_token"',
-      });
+      const refusal = refusalOf(err, env);
+      if (refusal.status === 503) {
+        return refuse(refusal, credential, "temporarily_unavailable", "the verification keys cannot be fetched; retry", {
+          "Retry-After": String(RETRY_AFTER_SECONDS),
+        });
+      }
+      if (refusal.status === 500) {
+        return refuse(refusal, credential, "server_error", "the Worker is not configured");
+      }
+      const expired = refusal.reason === "expired";
+      return refuse(refusal, credential, "invalid_token", expired ? "the token has expired" : "the token is not valid");
     }
     // Only what the Durable Object needs crosses over: the client's own
     // headers (its token among them) stay here. The identity rides in the
@@ -56,6 +66,79 @@ export default {
     return stub.fetch(inner, { headers });
   },
 };
+
+// Refusal says why an upgrade was refused: the HTTP status, a reason from
+// a closed set (see the README's "Why was an upgrade refused?"), and where
+// it helps the claim concerned and the value this Worker expected. It never
+// holds the token or a value taken from it.
+class Refusal extends Error {
+  constructor(status, reason, { claim, expected, detail } = {}) {
+    super(reason);
+    this.status = status;
+    this.reason = reason;
+    this.claim = claim;
+    this.expected = expected;
+    this.detail = detail;
+  }
+}
+
+// KeysUnavailable: the JWK Set could not be fetched or read, which is no
+// fault of the caller's grant (503, so clients retry instead of asking
+// gatepass for a new grant).
+class KeysUnavailable extends Error {}
+
+// Misconfigured: a setting is missing or unusable (500).
+class Misconfigured extends Error {}
+
+// refusalOf maps a verification error to its Refusal. jose's errors carry
+// the failed check in their class, and a claim's in err.claim and
+// err.reason.
+function refusalOf(err, env) {
+  if (err instanceof Refusal) return err;
+  if (err instanceof Misconfigured) return new Refusal(500, "misconfigured", { detail: err.message });
+  if (err instanceof KeysUnavailable) return new Refusal(503, "keys_unavailable", { detail: err.message });
+  if (err instanceof errors.JWTExpired) return new Refusal(401, "expired", { claim: "exp" });
+  if (err instanceof errors.JWTClaimValidationFailed) {
+    const claim = err.claim;
+    if (err.reason === "missing") return new Refusal(401, "missing_claim", { claim });
+    if (err.reason === "invalid") return new Refusal(401, "malformed_claim", { claim });
+    switch (claim) {
+      case "iss":
+        return new Refusal(401, "wrong_issuer", { claim, expected: env.CONN_JWT_ISSUER });
+      case "aud":
+        return new Refusal(401, "wrong_audience", { claim, expected: env.CONN_JWT_AUDIENCE });
+      case "typ":
+        return new Refusal(401, "wrong_type", { claim, expected: "JWT" });
+      case "nbf":
+        return new Refusal(401, "not_yet_valid", { claim });
+      case "iat":
+        return new Refusal(401, "issued_in_future", { claim });
+      default:
+        return new Refusal(401, "malformed_claim", { claim });
+    }
+  }
+  if (err instanceof errors.JOSEAlgNotAllowed) return new Refusal(401, "algorithm_not_allowed");
+  if (err instanceof errors.JWSSignatureVerificationFailed) return new Refusal(401, "bad_signature");
+  if (err instanceof errors.JWKSNoMatchingKey || err instanceof errors.JWKSMultipleMatchingKeys) {
+    return new Refusal(401, "unknown_key");
+  }
+  // Outside the key lookup, jose refuses as unsupported only a critical
+  // header parameter it does not know (the allow-list admits only
+  // algorithms it supports).
+  if (err instanceof errors.JOSENotSupported) return new Refusal(401, "forbidden_header");
+  if (err instanceof errors.JWSInvalid || err instanceof errors.JWTInvalid) return new Refusal(401, "malformed");
+  return new Refusal(401, "unexpected_error", { detail: err?.name ?? typeof err });
+}
+
+// refuse logs one JSON line saying why (Workers Logs indexes its fields;
+// never the token) and answers with a problem, before any upgrade.
+function refuse(refusal, credential, error, message, headers = {}) {
+  const { status, reason, claim, expected, detail } = refusal;
+  const via = credential.viaProtocol ? "protocol" : credential.token ? "header" : undefined;
+  console.warn(JSON.stringify({ msg: "upgrade refused", status, reason, claim, expected, detail, via }));
+  if (status === 401) headers = { ...headers, "WWW-Authenticate": reason === "missing_token" ? "Bearer" : 'Bearer error="invalid_token"' };
+  return problem(status, error, message, headers);
+}
 
 // readCredential takes the grant from the Authorization header (non-browser
 // clients) or from the subprotocols "bearer, <jwt>" (browsers cannot set
@@ -90,21 +173,46 @@ function verificationKey(env) {
   let key;
   if (env.CONN_JWKS_URL) {
     const cacheMs = Number(env.CONN_JWKS_CACHE_SECONDS ?? 300) * 1000;
-    if (!(cacheMs > 0)) throw new Error("CONN_JWKS_CACHE_SECONDS must be a positive number");
-    key = createRemoteJWKSet(new URL(env.CONN_JWKS_URL), {
+    if (!(cacheMs > 0)) throw new Misconfigured("CONN_JWKS_CACHE_SECONDS must be a positive number");
+    let url;
+    try {
+      url = new URL(env.CONN_JWKS_URL);
+    } catch {
+      throw new Misconfigured("CONN_JWKS_URL is not a URL");
+    }
+    const jwks = createRemoteJWKSet(url, {
       cacheMaxAge: cacheMs,
       cooldownDuration: Math.min(cacheMs, 30_000),
     });
+    // A key the set does not have is the grant's fault; a set that cannot
+    // be fetched or read is not.
+    key = async (header, token) => {
+      try {
+        return await jwks(header, token);
+      } catch (err) {
+        if (err instanceof errors.JWKSNoMatchingKey || err instanceof errors.JWKSMultipleMatchingKeys) throw err;
+        throw new KeysUnavailable(`${err?.name ?? "Error"}: ${err?.message ?? err}`);
+      }
+    };
   } else if (env.CONN_JWT_PUBLIC_KEY) {
     const pem = env.CONN_JWT_PUBLIC_KEY.replace(/\\n/g, "\n");
     const byAlg = new Map();
-    // An SPKI key is imported once per algorithm it is used with.
+    // An SPKI key is imported once per algorithm it is used with. A key that
+    // does not fit the grant's algorithm (an RSA key for an ES256 grant)
+    // refuses the grant.
     key = (header) => {
-      if (!byAlg.has(header.alg)) byAlg.set(header.alg, importSPKI(pem, header.alg));
+      if (!byAlg.has(header.alg)) {
+        byAlg.set(
+          header.alg,
+          importSPKI(pem, header.alg).catch(() => {
+            throw new Refusal(401, "key_mismatch", { expected: "a grant of the key's algorithm" });
+          }),
+        );
+      }
       return byAlg.get(header.alg);
     };
   } else {
-    throw new Error("set CONN_JWKS_URL or CONN_JWT_PUBLIC_KEY");
+    throw new Misconfigured("set CONN_JWKS_URL or CONN_JWT_PUBLIC_KEY");
   }
   keyCache = { source, key };
   return key;
@@ -112,7 +220,7 @@ function verificationKey(env) {
 
 async function verifyGrant(token, env) {
   if (!env.CONN_JWT_ISSUER || !env.CONN_JWT_AUDIENCE) {
-    throw new Error("set CONN_JWT_ISSUER and CONN_JWT_AUDIENCE");
+    throw new Misconfigured("set CONN_JWT_ISSUER and CONN_JWT_AUDIENCE");
   }
   const algorithms = (env.CONN_JWT_ALGORITHMS ?? "RS256")
     .split(",")
@@ -126,13 +234,14 @@ async function verifyGrant(token, env) {
     requiredClaims: ["exp", "sub"],
     clockTolerance: CLOCK_TOLERANCE_SECONDS,
   });
-  for (const name of ["userId", "orgId", "role"]) {
-    if (typeof payload[name] !== "string" || payload[name] === "") {
-      throw new errors.JWTClaimValidationFailed(`"${name}" must be a non-empty string`, payload, name, "invalid");
+  for (const claim of ["userId", "orgId", "role"]) {
+    if (payload[claim] === undefined) throw new Refusal(401, "missing_claim", { claim });
+    if (typeof payload[claim] !== "string" || payload[claim] === "") {
+      throw new Refusal(401, "malformed_claim", { claim, expected: "a non-empty string" });
     }
   }
   if (payload.sub !== payload.userId) {
-    throw new errors.JWTClaimValidationFailed('"sub" and "userId" differ', payload, "sub", "check_failed");
+    throw new Refusal(401, "malformed_claim", { claim: "sub", expected: "equal to userId" });
   }
   return { userId: payload.userId, orgId: payload.orgId, role: payload.role };
 }
