@@ -130,6 +130,7 @@ func TestClusterServesEverySlotAndFailsOver(t *testing.T) {
 	}
 
 	victim := c.MasterHolding("k7")
+	c.WaitReplicated(victim)
 	victim.Stop()
 	start := time.Now()
 	c.WaitFailover(victim, 20*time.Second)
@@ -138,9 +139,16 @@ func TestClusterServesEverySlotAndFailsOver(t *testing.T) {
 		t.Fatalf("%d masters after the failover, want 3", len(c.Masters()))
 	}
 	// A cluster client learns of the promotion when it reloads the slots.
-	client.ReloadState(ctx)
-	if !eventually(5*time.Second, func() bool { v, err := client.Get(ctx, "k7").Result(); return err == nil && v == "7" }) {
-		t.Fatal("GET k7 after the failover does not read the replicated 7")
+	var (
+		v   string
+		err error
+	)
+	if !eventually(5*time.Second, func() bool {
+		client.ReloadState(ctx)
+		v, err = client.Get(ctx, "k7").Result()
+		return err == nil
+	}) || v != "7" {
+		t.Fatalf("GET k7 after the failover = %q, %v; want the replicated 7", v, err)
 	}
 }
 
