@@ -18,6 +18,7 @@ import (
 
 	"github.com/gatepass/gatepass/adapters/devidentity"
 	"github.com/gatepass/gatepass/adapters/pkcs11signer"
+	"github.com/gatepass/gatepass/adapters/redislimit"
 	"github.com/gatepass/gatepass/application"
 )
 
@@ -57,6 +58,10 @@ type Config struct {
 	RateLimit application.RateLimitPolicy
 	// RedisURL, when set, shares rate-limit budgets across replicas.
 	RedisURL string
+	// Redis is where budgets are shared across replicas: one node
+	// (REDIS_URL), a cluster or a Sentinel master; the zero Target keeps
+	// them in memory.
+	Redis redislimit.Target
 	// TrustedProxies are the networks whose X-Forwarded-For is believed.
 	TrustedProxies     []netip.Prefix
 	GrantExpiryBound   application.GrantExpiryBound

@@ -33,6 +33,16 @@ type environment struct {
 	// RedisURL, when set, shares rate-limit budgets across replicas; it
 	// may carry a password, so it is a secret.
 	RedisURL secret `env:"REDIS_URL"`
+	// RedisClusterAddrs, instead, are seed nodes (host:port) of a Redis
+	// Cluster that keeps the budgets.
+	RedisClusterAddrs []string `env:"REDIS_CLUSTER_ADDRS"`
+	// RedisSentinelAddrs, instead, are Sentinels (host:port) watching the
+	// master named RedisSentinelMaster.
+	RedisSentinelAddrs  []string `env:"REDIS_SENTINEL_ADDRS"`
+	RedisSentinelMaster string   `env:"REDIS_SENTINEL_MASTER"`
+	// RedisPassword authenticates to the cluster's nodes or the Sentinel
+	// master and replicas (or to REDIS_URL's node if its URL has none).
+	RedisPassword secret `env:"REDIS_PASSWORD"`
 	// TrustedProxies are CIDRs whose X-Forwarded-For is believed.
 	TrustedProxies []string `env:"TRUSTED_PROXIES"`
 	// GrantExpiryBound says whether a grant may outlive the caller's

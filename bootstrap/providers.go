@@ -84,19 +84,20 @@ type Limiter struct {
 	Local   domain.RateLimiter
 }
 
-// ProvideLimiter is the rate-limit store: Redis when REDIS_URL is set (one
-// budget across replicas), memory otherwise.
+// ProvideLimiter is the rate-limit store: Redis when one is configured (one
+// node, a cluster or a Sentinel master: one budget across replicas),
+// memory otherwise.
 func ProvideLimiter(cfg Config, metrics *prom.Metrics, logger *slog.Logger) (Limiter, func(), error) {
 	if !cfg.RateLimit.Enabled {
 		return Limiter{}, func() {}, nil
 	}
-	if cfg.RedisURL == "" {
+	if cfg.Redis.Topology() == "" {
 		return Limiter{Limiter: metrics.RateLimiter(memorylimit.New(nil, 0), logger, time.Minute)}, func() {}, nil
 	}
 	redislimit.RouteClientLogs(logger)
-	l, closeFn, err := redislimit.NewFromURL(cfg.RedisURL)
+	l, closeFn, err := redislimit.Open(cfg.Redis)
 	if err != nil {
-		return Limiter{}, nil, errors.New("REDIS_URL: cannot be used")
+		return Limiter{}, nil, fmt.Errorf("redis %s: cannot be used", cfg.Redis.Topology())
 	}
 	return Limiter{
 		Limiter: metrics.RateLimiter(l, logger, time.Minute),

@@ -1,6 +1,7 @@
 package bootstrap
 
 import (
+	"errors"
 	"log/slog"
 	"net/netip"
 	"net/url"
@@ -107,15 +108,8 @@ func serviceFrom(e environment, cfg *Config, p *problems) {
 	cfg.HTTP = HTTPConfig(e.HTTP)
 	cfg.RateLimit = rateLimitsFrom(e.RateLimit, p)
 	cfg.RedisURL = e.RedisURL.value
-	cfg.RateLimit.Store = "memory"
-	if cfg.RedisURL != "" {
-		cfg.RateLimit.Store = "redis"
-	}
-	if cfg.RedisURL != "" {
-		if _, err := redislimit.ParseURL(cfg.RedisURL); err != nil {
-			p.add("REDIS_URL", "is not a redis:// or rediss:// URL")
-		}
-	}
+	cfg.Redis = redisFrom(e, p)
+	cfg.RateLimit.Store = redisStoreNames[cfg.Redis.Topology()]
 	cfg.TrustedProxies = trustedProxiesFrom(e.TrustedProxies, p)
 	if err := cfg.GrantExpiryBound.UnmarshalText([]byte(e.GrantExpiryBound)); err != nil {
 		p.add("GRANT_EXPIRY_BOUND", "must be none or identity")
@@ -142,6 +136,75 @@ func serviceFrom(e environment, cfg *Config, p *problems) {
 	if cfg.AdminAddr == cfg.HTTP.Addr && !strings.HasSuffix(cfg.AdminAddr, ":0") {
 		p.add("ADMIN_ADDR", "must differ from HTTP_ADDR: metrics stay off the public port")
 	}
+}
+
+// redisStoreNames name the rate-limit store in readiness details.
+var redisStoreNames = map[redislimit.Topology]string{
+	"":                          "memory",
+	redislimit.TopologyNode:     "redis",
+	redislimit.TopologyCluster:  "redis cluster",
+	redislimit.TopologySentinel: "redis sentinel",
+}
+
+// redisFrom reads where budgets are shared: exactly one of REDIS_URL,
+// REDIS_CLUSTER_ADDRS and REDIS_SENTINEL_ADDRS (with REDIS_SENTINEL_MASTER),
+// or none for budgets in memory. REDIS_PASSWORD serves whichever is set.
+func redisFrom(e environment, p *problems) redislimit.Target {
+	var set []string
+	if e.RedisURL.Set() {
+		set = append(set, "REDIS_URL")
+	}
+	if len(e.RedisClusterAddrs) > 0 {
+		set = append(set, "REDIS_CLUSTER_ADDRS")
+	}
+	if len(e.RedisSentinelAddrs) > 0 {
+		set = append(set, "REDIS_SENTINEL_ADDRS")
+	}
+	password, passwordName := e.RedisPassword.value, "REDIS_PASSWORD"
+	if e.RedisPassword.file != "" {
+		passwordName += fileSuffix
+	}
+	if e.RedisSentinelMaster != "" && len(e.RedisSentinelAddrs) == 0 {
+		p.add("REDIS_SENTINEL_MASTER", "is set without REDIS_SENTINEL_ADDRS")
+	}
+	switch len(set) {
+	case 0:
+		if password != "" {
+			p.add(passwordName, "is set, but no Redis is: set one of REDIS_URL, REDIS_CLUSTER_ADDRS or REDIS_SENTINEL_ADDRS")
+		}
+		return redislimit.Target{}
+	case 1:
+	default:
+		p.add(strings.Join(set, " and "), "are all set; set exactly one Redis: REDIS_URL, REDIS_CLUSTER_ADDRS or REDIS_SENTINEL_ADDRS")
+		return redislimit.Target{}
+	}
+	var (
+		target redislimit.Target
+		err    error
+	)
+	switch set[0] {
+	case "REDIS_URL":
+		target, err = redislimit.NodeTarget(e.RedisURL.value, password)
+		if errors.Is(err, redislimit.ErrTwoPasswords) {
+			p.add(passwordName, "is set, and REDIS_URL carries a password too; give one")
+		} else if err != nil {
+			p.add("REDIS_URL", "is not a redis:// or rediss:// URL")
+		}
+	case "REDIS_CLUSTER_ADDRS":
+		target, err = redislimit.ClusterTarget(e.RedisClusterAddrs, password)
+		if err != nil {
+			p.add("REDIS_CLUSTER_ADDRS", "must be comma-separated host:port addresses")
+		}
+	default:
+		target, err = redislimit.SentinelTarget(e.RedisSentinelAddrs, e.RedisSentinelMaster, password)
+		switch {
+		case errors.Is(err, redislimit.ErrNoMasterName):
+			p.add("REDIS_SENTINEL_MASTER", "is required with REDIS_SENTINEL_ADDRS")
+		case err != nil:
+			p.add("REDIS_SENTINEL_ADDRS", "must be comma-separated host:port addresses")
+		}
+	}
+	return target
 }
 
 // trustedProxiesFrom parses the proxies' CIDRs; a bare address is a

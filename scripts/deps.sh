@@ -27,7 +27,10 @@ apt_install() {
 
 # --- redis (rate-limit tests) ---
 need_redis() {
-  command -v redis-server >/dev/null || apt_install redis-server
+  # redis-cli (redis-tools) builds the test clusters.
+  if ! command -v redis-server >/dev/null || ! command -v redis-cli >/dev/null; then
+    apt_install redis-server redis-tools
+  fi
 }
 
 # --- softhsm (PKCS#11 signer tests) ---

@@ -1,7 +1,9 @@
 // Package redislimit is the domain.RateLimiter shared by every replica: the
 // generic cell rate algorithm (GCRA) of github.com/go-redis/redis_rate, run
 // as a Lua script inside Redis so concurrent replicas spend one budget per
-// key. Time is Redis's own clock, so replicas' clocks need not agree.
+// key. Time is Redis's own clock, so replicas' clocks need not agree. The
+// Redis may be one node, a Redis Cluster or a master behind Sentinel
+// (Target); on a cluster each budget's keys share one hash slot.
 package redislimit
 
 import (
@@ -49,10 +51,14 @@ type Limiter struct {
 	client  redis.UniversalClient
 	limiter *redis_rate.Limiter
 	prefix  string
+	// onFailure, when set, is told of every failed call: a cluster client
+	// reloads its slot map.
+	onFailure func(context.Context)
 }
 
 // New returns a Limiter over client that keeps its counters under keys
-// starting with prefix (after redis_rate's own "rate:"). The client's
+// starting with prefix (after redis_rate's own "rate:"); the prefix must
+// not hold "{" or "}", which would change the keys' hash slot. The client's
 // timeouts bound each call; see NewFromURL for suitable ones.
 func New(client redis.UniversalClient, prefix string) *Limiter {
 	return &Limiter{client: client, limiter: redis_rate.NewLimiter(client), prefix: prefix}
@@ -64,12 +70,11 @@ func New(client redis.UniversalClient, prefix string) *Limiter {
 // that closes the connections. It does not dial: Ping tells whether Redis
 // answers.
 func NewFromURL(rawURL string) (*Limiter, func() error, error) {
-	opts, err := ParseURL(rawURL)
+	target, err := NodeTarget(rawURL, "")
 	if err != nil {
 		return nil, nil, err
 	}
-	client := redis.NewClient(opts)
-	return New(client, DefaultPrefix), client.Close, nil
+	return Open(target)
 }
 
 // ParseURL parses a Redis URL into client options with the Default
@@ -118,12 +123,13 @@ func (l *Limiter) Allow(ctx context.Context, key string, limit domain.Limit) (do
 	if err != nil {
 		return domain.Decision{}, err
 	}
-	res, err := l.limiter.Allow(ctx, l.prefix+key, redis_rate.Limit{
+	res, err := l.limiter.Allow(ctx, l.storeKey(key), redis_rate.Limit{
 		Rate:   limit.Rate,
 		Period: limit.Period,
 		Burst:  limit.Burst,
 	})
 	if err != nil {
+		l.failed()
 		return domain.Decision{}, fmt.Errorf("%w: %w", domain.ErrLimiterUnavailable, err)
 	}
 	if res.Allowed == 0 {
@@ -132,13 +138,30 @@ func (l *Limiter) Allow(ctx context.Context, key string, limit domain.Limit) (do
 	return domain.Decision{Allowed: true, Remaining: remaining(res.ResetAfter, interval, burstOffset, limit.Burst)}, nil
 }
 
+// storeKey is where key's budget is kept: the whole key is the hash tag,
+// so on a Redis Cluster every key of one budget (redis_rate's today, any a
+// later script adds beside it) hashes to one slot, whatever the prefix,
+// while different budgets spread over the shards. A "}" inside key only
+// shortens the tag; the key as a whole stays distinct.
+func (l *Limiter) storeKey(key string) string {
+	return l.prefix + "{" + key + "}"
+}
+
 // Ping reports whether Redis answers, for a readiness check. A failure
 // wraps domain.ErrLimiterUnavailable.
 func (l *Limiter) Ping(ctx context.Context) error {
 	if err := l.client.Ping(ctx).Err(); err != nil {
+		l.failed()
 		return fmt.Errorf("%w: %w", domain.ErrLimiterUnavailable, err)
 	}
 	return nil
+}
+
+func (l *Limiter) failed() {
+	if l.onFailure != nil {
+		// The request's context may be ending; the reload is the client's.
+		l.onFailure(context.Background())
+	}
 }
 
 // remaining recomputes the script's Remaining from its ResetAfter (how far

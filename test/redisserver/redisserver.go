@@ -1,7 +1,10 @@
 // Package redisserver runs a real redis-server for tests: on a free loopback
 // port, without persistence, in a temporary folder, stopped when the test
 // ends. It can stop, restart (on the same port) and freeze the server, so
-// tests can watch a client ride out a Redis that dies or hangs.
+// tests can watch a client ride out a Redis that dies or hangs. It also
+// builds the two replicated topologies from such servers: a Redis Cluster
+// (StartCluster) and a master with replicas watched by Sentinel
+// (StartSentinel).
 package redisserver
 
 import (
@@ -18,6 +21,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 )
 
 // readyTimeout bounds the wait for a fresh server to answer PING.
@@ -30,10 +35,16 @@ type Server struct {
 	bin  string
 	dir  string
 	port int
+	// args are the command line's arguments after the binary; nil is a
+	// plain server.
+	args func(s *Server) []string
+	// password is what Client authenticates with; "" for none.
+	password string
 
-	mu   sync.Mutex
-	cmd  *exec.Cmd
-	done chan struct{} // closed when cmd has exited
+	mu     sync.Mutex
+	cmd    *exec.Cmd
+	done   chan struct{} // closed when cmd has exited
+	client *redis.Client
 }
 
 // Start launches redis-server from PATH and returns once it answers PING.
@@ -41,16 +52,24 @@ type Server struct {
 // fails the test: the rate-limit tests are part of the suite, not optional.
 func Start(t testing.TB) *Server {
 	t.Helper()
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		t.Fatalf("redis-server is not on PATH (run scripts/deps.sh redis): %v", err)
-	}
-	s := &Server{t: t, bin: bin, dir: t.TempDir()}
+	return start(t, nil, nil, "")
+}
+
+// start launches a server with the command line args gives (nil: a plain
+// server); choose, when not nil, picks the ports afresh for each attempt.
+func start(t testing.TB, args func(s *Server) []string, choose func() error, password string) *Server {
+	t.Helper()
+	bin := lookPath(t, "redis-server")
+	s := &Server{t: t, bin: bin, dir: t.TempDir(), args: args, password: password}
 	t.Cleanup(s.Stop)
 	// A port free a moment ago can be taken before redis binds it; try a
 	// few before giving up.
 	for attempt := 0; ; attempt++ {
+		var err error
 		s.port, err = freePort()
+		if err == nil && choose != nil {
+			err = choose()
+		}
 		if err != nil {
 			t.Fatalf("redisserver: find a free port: %v", err)
 		}
@@ -61,6 +80,17 @@ func Start(t testing.TB) *Server {
 			t.Fatalf("redisserver: start: %v", err)
 		}
 	}
+}
+
+// lookPath finds a Redis tool on PATH or fails the test with the hint to
+// install it: the rate-limit tests are part of the suite, not optional.
+func lookPath(t testing.TB, name string) string {
+	t.Helper()
+	bin, err := exec.LookPath(name)
+	if err != nil {
+		t.Fatalf("%s is not on PATH (run scripts/deps.sh redis): %v", name, err)
+	}
+	return bin
 }
 
 // URL is the server's address as a REDIS_URL, database 0.
@@ -127,14 +157,11 @@ func (s *Server) launch() error {
 		return err
 	}
 	defer logFile.Close() // the child keeps its own descriptor
-	cmd := exec.Command(s.bin,
-		"--port", strconv.Itoa(s.port),
-		"--bind", "127.0.0.1",
-		"--save", "",
-		"--appendonly", "no",
-		"--dir", s.dir,
-		"--logfile", "",
-	)
+	args := plainArgs(s)
+	if s.args != nil {
+		args = s.args(s)
+	}
+	cmd := exec.Command(s.bin, args...)
 	cmd.Dir = s.dir
 	cmd.Stdout = logFile
 	cmd.Stderr = logFile
@@ -169,6 +196,44 @@ func (s *Server) launch() error {
 	return nil
 }
 
+// plainArgs is a loopback server without persistence, logging to stdout.
+func plainArgs(s *Server) []string {
+	return []string{
+		"--port", strconv.Itoa(s.port),
+		"--bind", "127.0.0.1",
+		"--save", "",
+		"--appendonly", "no",
+		"--dir", s.dir,
+		"--logfile", "",
+	}
+}
+
+// Client is a go-redis client of this server alone, closed when the test
+// ends; it redials after a Restart.
+func (s *Server) Client() *redis.Client {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.client == nil {
+		s.client = redis.NewClient(&redis.Options{
+			Addr: s.Addr(), Password: s.password, DialTimeout: time.Second, ReadTimeout: time.Second, WriteTimeout: time.Second,
+			MaxRetries: -1, DialerRetries: 1,
+		})
+		c := s.client
+		s.t.Cleanup(func() { _ = c.Close() })
+	}
+	return s.client
+}
+
+// Running reports whether the server's process is up (not stopped).
+func (s *Server) Running() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.cmd != nil
+}
+
+// Logs is the end of the server's log, for failure messages.
+func (s *Server) Logs() string { return tail(filepath.Join(s.dir, "redis.log")) }
+
 // ping speaks just enough RESP to tell a live server from a dead port.
 func ping(addr string) error {
 	conn, err := net.DialTimeout("tcp", addr, time.Second)
@@ -184,7 +249,8 @@ func ping(addr string) error {
 	if err != nil {
 		return err
 	}
-	if strings.TrimSpace(line) != "+PONG" {
+	// A server that wants a password is up too.
+	if l := strings.TrimSpace(line); l != "+PONG" && !strings.HasPrefix(l, "-NOAUTH") {
 		return errors.New("unexpected answer " + strconv.Quote(line))
 	}
 	return nil

@@ -1,12 +1,15 @@
 package redisserver_test
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"runtime"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/gatepass/gatepass/test/redisserver"
 )
@@ -102,4 +105,89 @@ func TestStartWithoutRedisFailsWithInstallHint(t *testing.T) {
 	if !strings.Contains(rec.msg, "scripts/deps.sh redis") {
 		t.Fatalf("Start without redis-server failed with %q; want a hint to run scripts/deps.sh redis", rec.msg)
 	}
+}
+
+func TestClusterServesEverySlotAndFailsOver(t *testing.T) {
+	c := redisserver.StartCluster(t, redisserver.ClusterOptions{Masters: 3, ReplicasPerMaster: 1, Password: "cluster-pw"})
+	if len(c.Addrs()) != 6 || len(c.Masters()) != 3 {
+		t.Fatalf("cluster of %d nodes, %d masters; want 6 and 3", len(c.Addrs()), len(c.Masters()))
+	}
+	ctx := context.Background()
+	client := redis.NewClusterClient(&redis.ClusterOptions{Addrs: c.Addrs()[:1], Password: "cluster-pw"})
+	defer client.Close()
+	for i := range 30 {
+		if err := client.Set(ctx, fmt.Sprint("k", i), i, 0).Err(); err != nil {
+			t.Fatalf("SET through the cluster: %v", err)
+		}
+	}
+	for _, m := range c.Masters() {
+		if n, err := m.Client().DBSize(ctx).Result(); err != nil || n == 0 {
+			t.Fatalf("master %s holds %d keys (%v); want the keys spread over every master", m.Addr(), n, err)
+		}
+	}
+	if got, want := c.KeySlot("{user_1}:a"), c.KeySlot("user_1"); got != want {
+		t.Fatalf("KeySlot({user_1}:a) = %d, want the tag's slot %d", got, want)
+	}
+
+	victim := c.MasterHolding("k7")
+	c.WaitReplicated(victim)
+	victim.Stop()
+	start := time.Now()
+	c.WaitFailover(victim, 20*time.Second)
+	t.Logf("replica promoted %s after its master died", time.Since(start).Round(time.Millisecond))
+	if len(c.Masters()) != 3 {
+		t.Fatalf("%d masters after the failover, want 3", len(c.Masters()))
+	}
+	// A cluster client learns of the promotion when it reloads the slots.
+	var (
+		v   string
+		err error
+	)
+	if !eventually(5*time.Second, func() bool {
+		client.ReloadState(ctx)
+		v, err = client.Get(ctx, "k7").Result()
+		return err == nil
+	}) || v != "7" {
+		t.Fatalf("GET k7 after the failover = %q, %v; want the replicated 7", v, err)
+	}
+}
+
+func TestSentinelFailsOver(t *testing.T) {
+	s := redisserver.StartSentinel(t, redisserver.SentinelOptions{Replicas: 1, Sentinels: 3, Password: "sentinel-pw"})
+	old := s.Master()
+	if old != s.Data[0] {
+		t.Fatalf("Sentinel names %s at start, want the first server %s", old.Addr(), s.Data[0].Addr())
+	}
+	ctx := context.Background()
+	client := redis.NewFailoverClient(&redis.FailoverOptions{MasterName: redisserver.SentinelMaster, SentinelAddrs: s.Addrs(), Password: "sentinel-pw"})
+	defer client.Close()
+	if err := client.Set(ctx, "k", "v", 0).Err(); err != nil {
+		t.Fatalf("SET through Sentinel: %v", err)
+	}
+	if err := client.Wait(ctx, 1, time.Second).Err(); err != nil {
+		t.Fatalf("WAIT for the replica: %v", err)
+	}
+
+	old.Stop()
+	start := time.Now()
+	next := s.WaitFailover(old, 20*time.Second)
+	t.Logf("Sentinel promoted %s %s after the master died", next.Addr(), time.Since(start).Round(time.Millisecond))
+	if next == old || s.Master() != next {
+		t.Fatalf("master after the failover is %s, want the replica", next.Addr())
+	}
+	if !eventually(5*time.Second, func() bool { v, err := client.Get(ctx, "k").Result(); return err == nil && v == "v" }) {
+		t.Fatal("the failover client does not read k from the new master")
+	}
+}
+
+// eventually polls cond until it holds or timeout passes.
+func eventually(timeout time.Duration, cond func() bool) bool {
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return true
 }

@@ -1,0 +1,301 @@
+// Package cluster_test runs gatepass replicas on shared rate-limit budgets
+// kept in a Redis Cluster and behind Sentinel, all real processes on
+// loopback: the budgets are one per user across replicas, and losing a
+// Redis master follows RATE_LIMIT_FAILURE_MODE and heals without a restart.
+package cluster_test
+
+import (
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gatepass/gatepass/test/kit"
+	"github.com/gatepass/gatepass/test/redisserver"
+)
+
+// burst is every user's office budget: burst grants, then one an hour.
+const burst = 6
+
+// failoverTimeout bounds a Redis failover: a second to notice, a couple to
+// promote.
+const failoverTimeout = 20 * time.Second
+
+// recovery bounds gatepass's return to the shared store after a failover:
+// it retries the store a second after a failure and reloads the slot map
+// on the next failure.
+const recovery = 15 * time.Second
+
+// group is three gatepass replicas behind an imagined load balancer, on
+// one configuration, and the identity provider they trust.
+type group struct {
+	idp      *kit.IdentityProvider
+	replicas []*kit.Process
+	round    int
+}
+
+func startGroup(t *testing.T, store, storeName string, over map[string]string) *group {
+	t.Helper()
+	g := &group{idp: kit.NewIdentityProvider(t)}
+	_, keyPEM := kit.NewRSAKey(t, 2048)
+	env := kit.ProductionEnv(g.idp, keyPEM, map[string]string{
+		"RATE_LIMIT_OFFICE_RATE": "1", "RATE_LIMIT_OFFICE_PERIOD": "1h", "RATE_LIMIT_OFFICE_BURST": strconv.Itoa(burst),
+		// Nine servers share two cores here: a call slowed past the default
+		// 100ms by the machine, not by Redis, would read as an outage.
+		"RATE_LIMIT_STORE_TIMEOUT": "1s",
+	}, over)
+	for i := range 3 {
+		p := kit.Start(t, env)
+		if status, body := kit.Ready(t, p.AdminURL); status != http.StatusOK || body.Checks["rate_limiter"].Detail != storeName {
+			t.Fatalf("replica %d on %s: /readyz %d %+v, want ready on %q", i, store, status, body, storeName)
+		}
+		g.replicas = append(g.replicas, p)
+	}
+	return g
+}
+
+// token is a fresh access token for user.
+func (g *group) token(t *testing.T, user string) string {
+	return g.idp.Token(t, user, "org_1", "member", 10*time.Minute)
+}
+
+// office asks replica i for an office grant as token.
+func (g *group) office(t *testing.T, i int, token string) kit.Response {
+	return kit.Post(t, g.replicas[i%len(g.replicas)].URL+kit.OfficePath, kit.Bearer(token))
+}
+
+// storm sends n office requests for token round-robin over the replicas,
+// all at once, and counts the statuses.
+func (g *group) storm(t *testing.T, token string, n int) map[int]int {
+	t.Helper()
+	statuses := make([]int, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			r, err := kit.Do(kit.Client, http.MethodPost, g.replicas[i%len(g.replicas)].URL+kit.OfficePath, kit.Bearer(token))
+			if err != nil {
+				statuses[i] = -1
+				return
+			}
+			statuses[i] = r.Status
+		})
+	}
+	wg.Wait()
+	out := map[int]int{}
+	for _, s := range statuses {
+		out[s]++
+	}
+	return out
+}
+
+// wantOneBudget spends a user's budget from every replica at once and
+// wants exactly what is left of the one shared budget admitted.
+func (g *group) wantOneBudget(t *testing.T, what, token string, left int) {
+	t.Helper()
+	got := g.storm(t, token, 4*burst)
+	if got[http.StatusOK] != left || got[http.StatusTooManyRequests] != 4*burst-left {
+		t.Fatalf("%s: statuses %v across %d replicas, want %d admitted and the rest 429: one budget\n%s", what, got, len(g.replicas), left, g.replicas[0].Logs()+g.replicas[1].Logs())
+	}
+}
+
+// errorsCounted sums the replicas' failed store calls.
+func (g *group) errorsCounted(t *testing.T) float64 {
+	var sum float64
+	for _, p := range g.replicas {
+		sum += kit.Scrape(t, p.AdminURL+"/metrics").Sum("gatepass_rate_limiter_errors_total")
+	}
+	return sum
+}
+
+// ready reports whether every replica's /readyz answers status with detail
+// for the rate limiter.
+func (g *group) ready(t *testing.T, status int, detail string) bool {
+	for _, p := range g.replicas {
+		s, body := kit.Ready(t, p.AdminURL)
+		if s != status || body.Checks["rate_limiter"].Detail != detail {
+			return false
+		}
+	}
+	return true
+}
+
+// passwordFile writes the Redis password as an operator's secret mount
+// would: with a trailing newline.
+func passwordFile(t *testing.T, password string) string {
+	path := filepath.Join(t.TempDir(), "redis-password")
+	if err := os.WriteFile(path, []byte(password+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// clusterGroup starts a three-master cluster with a replica each, and
+// three gatepass replicas on it failing as mode says.
+func clusterGroup(t *testing.T, mode string) (*redisserver.Cluster, *group) {
+	const password = "cluster-secret"
+	c := redisserver.StartCluster(t, redisserver.ClusterOptions{Masters: 3, ReplicasPerMaster: 1, Password: password})
+	g := startGroup(t, "cluster", "redis cluster", map[string]string{
+		// Two seeds: either finds the rest.
+		"REDIS_CLUSTER_ADDRS": strings.Join(c.Addrs()[:2], ","), "REDIS_PASSWORD_FILE": passwordFile(t, password),
+		"RATE_LIMIT_FAILURE_MODE": mode,
+	})
+	return c, g
+}
+
+// userOn is a fresh user whose budget the cluster keeps on master, having
+// spent one grant of it.
+func userOn(t *testing.T, c *redisserver.Cluster, g *group, master *redisserver.Server) string {
+	t.Helper()
+	for range 64 {
+		g.round++
+		user := fmt.Sprintf("user_on_%d", g.round)
+		token := g.token(t, user)
+		kit.WantStatus(t, user+"'s first grant", g.office(t, g.round, token), http.StatusOK)
+		if c.MasterHolding("*"+user+"}") == master {
+			return token
+		}
+	}
+	t.Fatalf("no user's budget landed on %s", master.Addr())
+	return ""
+}
+
+func TestClusterSharesBudgetsAndFailsOpen(t *testing.T) {
+	c, g := clusterGroup(t, "open")
+
+	masters := map[string]bool{}
+	for i := range 6 {
+		user := fmt.Sprintf("user_spread_%d", i)
+		g.wantOneBudget(t, user, g.token(t, user), burst)
+		masters[c.MasterHolding("*"+user+"}").Addr()] = true
+	}
+	if len(masters) < 2 {
+		t.Fatalf("6 users' budgets are all on one master; the cluster is not sharded")
+	}
+
+	// Alice spends her whole budget; the master keeping it dies.
+	alice := g.token(t, "user_alice")
+	g.wantOneBudget(t, "alice", alice, burst)
+	victim := c.MasterHolding("*user_alice}")
+	c.WaitReplicated(victim)
+	errorsBefore := g.errorsCounted(t)
+	victim.Stop()
+	killed := time.Now()
+
+	// Failing open, every replica serves her from a budget of its own: a
+	// 200 where the shared budget says 429 ...
+	for i := range g.replicas {
+		kit.WantStatus(t, fmt.Sprintf("alice on replica %d with her master dead", i), g.office(t, i, alice), http.StatusOK)
+	}
+	// ... and still counted: the replica's own budget runs out too.
+	refused := false
+	for range burst {
+		if g.office(t, 0, alice).Status == http.StatusTooManyRequests {
+			refused = true
+			break
+		}
+	}
+	if !refused {
+		t.Fatalf("alice was never refused by replica 0 in %d more requests while her master was dead: limits vanished", burst)
+	}
+	if got := g.errorsCounted(t); got <= errorsBefore {
+		t.Errorf("gatepass_rate_limiter_errors_total went from %v to %v with a master dead", errorsBefore, got)
+	}
+
+	c.WaitFailover(victim, failoverTimeout)
+	t.Logf("replica promoted %s after the master died", time.Since(killed).Round(time.Millisecond))
+	// Without a restart, every replica is back on the cluster, where her
+	// budget, replicated before the crash, is spent.
+	if !kit.Eventually(recovery, 200*time.Millisecond, func() bool {
+		if !g.ready(t, http.StatusOK, "redis cluster") {
+			return false
+		}
+		for i := range g.replicas {
+			if g.office(t, i, alice).Status != http.StatusTooManyRequests {
+				return false
+			}
+		}
+		return true
+	}) {
+		t.Fatalf("replicas not back on the cluster %s after the failover\n%s", recovery, g.replicas[0].Logs())
+	}
+	t.Logf("shared budgets again %s after the master died", time.Since(killed).Round(time.Millisecond))
+	promoted := c.MasterHolding("*user_alice}")
+	g.wantOneBudget(t, "a fresh user on the promoted master", userOn(t, c, g, promoted), burst-1)
+}
+
+func TestClusterFailsClosed(t *testing.T) {
+	c, g := clusterGroup(t, "closed")
+	alice := g.token(t, "user_alice")
+	kit.WantStatus(t, "alice before the crash", g.office(t, 0, alice), http.StatusOK)
+	victim := c.MasterHolding("*user_alice}")
+	c.WaitReplicated(victim)
+	victim.Stop()
+	killed := time.Now()
+
+	for i := range g.replicas {
+		kit.WantProblem(t, fmt.Sprintf("alice on replica %d with her master dead", i), g.office(t, i, alice),
+			http.StatusServiceUnavailable, "rate_limiter_unavailable")
+	}
+	// Readiness is not asserted here: its probe spends a budget of its own,
+	// kept by whichever master its slot falls on, so one dead shard of
+	// three leaves it ready two times in three.
+
+	c.WaitFailover(victim, failoverTimeout)
+	// Answered by the store again: a grant, or a 429 once her budget is
+	// spent by the polling, but no more 503.
+	if !kit.Eventually(recovery, 200*time.Millisecond, func() bool {
+		for i := range g.replicas {
+			if g.office(t, i, alice).Status == http.StatusServiceUnavailable {
+				return false
+			}
+		}
+		return g.ready(t, http.StatusOK, "redis cluster")
+	}) {
+		t.Fatalf("still refusing %s after the failover\n%s", recovery, g.replicas[0].Logs())
+	}
+	t.Logf("serving again %s after the master died", time.Since(killed).Round(time.Millisecond))
+	promoted := c.MasterHolding("*user_alice}")
+	g.wantOneBudget(t, "a fresh user on the promoted master", userOn(t, c, g, promoted), burst-1)
+}
+
+func TestSentinelSharesBudgetsThroughAFailover(t *testing.T) {
+	const password = "sentinel-secret"
+	s := redisserver.StartSentinel(t, redisserver.SentinelOptions{Replicas: 1, Sentinels: 1, Password: password})
+	g := startGroup(t, "sentinel", "redis sentinel", map[string]string{
+		"REDIS_SENTINEL_ADDRS": strings.Join(s.Addrs(), ","), "REDIS_SENTINEL_MASTER": redisserver.SentinelMaster,
+		"REDIS_PASSWORD": password, "RATE_LIMIT_FAILURE_MODE": "open",
+	})
+	alice := g.token(t, "user_alice")
+	g.wantOneBudget(t, "alice", alice, burst)
+
+	old := s.Master()
+	if err := old.Client().Do(t.Context(), "WAIT", 1, 1000).Err(); err != nil {
+		t.Fatal(err)
+	}
+	old.Stop()
+	killed := time.Now()
+	kit.WantStatus(t, "alice with the master dead, failing open", g.office(t, 0, alice), http.StatusOK)
+
+	s.WaitFailover(old, failoverTimeout)
+	t.Logf("Sentinel promoted the replica %s after the master died", time.Since(killed).Round(time.Millisecond))
+	if !kit.Eventually(recovery, 200*time.Millisecond, func() bool {
+		if !g.ready(t, http.StatusOK, "redis sentinel") {
+			return false
+		}
+		for i := range g.replicas {
+			if g.office(t, i, alice).Status != http.StatusTooManyRequests {
+				return false
+			}
+		}
+		return true
+	}) {
+		t.Fatalf("replicas not back on the new master %s after the failover\n%s", recovery, g.replicas[0].Logs())
+	}
+	t.Logf("shared budgets again %s after the master died", time.Since(killed).Round(time.Millisecond))
+	g.wantOneBudget(t, "bob after the failover", g.token(t, "user_bob"), burst)
+}
