@@ -27,12 +27,12 @@ var allowedAdapterImports = []struct {
 	tests bool
 	why   string
 }{
-	{from: "adapters/jwtsigner", to: []string{"adapters/jwks", "adapters/pemkey"}, why: "grants name their key by its jwks thumbprint; keys come as PEM"},
+	{from: "adapters/jwtsigner", to: []string{"adapters/jwks", "adapters/pemkey", "adapters/jsonappend"}, why: "grants name their key by its jwks thumbprint; keys come as PEM; claims are appended with the one JSON string escaper"},
 	{from: "adapters/gosigner", to: []string{"adapters/jwtsigner", "adapters/pemkey"}, why: "loads PEM keys for the algorithms jwtsigner names"},
 	{from: "adapters/statickeys", to: []string{"adapters/jwks", "adapters/jwtsigner"}, why: "key ids are jwks thumbprints; algorithms are jwtsigner's"},
 	{from: "adapters/devidentity", to: []string{"adapters/gosigner", "adapters/jwks", "adapters/pemkey"}, why: "the development kit makes and stores keys as serve loads them"},
 	{from: "adapters/jwtinspect", to: []string{"adapters/pemkey"}, why: "token verify reads the keys it is given as PEM"},
-	{from: "adapters/ginhttp", to: []string{"adapters/jwks"}, why: "the JWKS endpoint publishes the one JWK Set mapping"},
+	{from: "adapters/ginhttp", to: []string{"adapters/jwks", "adapters/jsonappend"}, why: "the JWKS endpoint publishes the one JWK Set mapping; responses are appended with the one JSON string escaper"},
 	{from: "adapters/signertest", to: []string{"adapters/jwks", "adapters/jwtsigner"}, why: "the signer conformance suite signs through jwtsigner and checks the JWK Set"},
 	{from: "adapters/pkcs11signer/softhsmtest", to: []string{"adapters/jwtsigner", "adapters/pemkey"}, why: "imports keys into SoftHSM for the algorithms jwtsigner names"},
 	{from: "adapters/gosigner", to: []string{"adapters/signertest"}, tests: true, why: "runs the shared signer conformance suite"},
@@ -42,7 +42,7 @@ var allowedAdapterImports = []struct {
 	{from: "adapters/redislimit", to: []string{"adapters/limittest"}, tests: true, why: "runs the shared limiter conformance suite"},
 	{from: "adapters/prom", to: []string{"adapters/jwtsigner", "adapters/memorylimit", "adapters/redislimit"}, tests: true, why: "the metrics decorators are measured around real signers and limiters"},
 	{from: "adapters/ginhttp", to: []string{"adapters/cryptorand", "adapters/devidentity", "adapters/jwksidentity", "adapters/jwtsigner",
-		"adapters/memorylimit", "adapters/prom", "adapters/redislimit", "adapters/statickeys", "adapters/systemclock"}, tests: true,
+		"adapters/memorylimit", "adapters/prom", "adapters/redislimit", "adapters/slogctx", "adapters/statickeys", "adapters/systemclock"}, tests: true,
 		why: "the router tests serve the real application over real adapters, checked against the OpenAPI document"},
 	{from: "application", to: []string{"adapters/cryptorand", "adapters/devidentity", "adapters/jwksidentity", "adapters/jwtsigner", "adapters/opensslsigner"}, tests: true,
 		why: "the use-case benchmarks measure grants over the adapters the server wires"},
