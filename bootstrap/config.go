@@ -56,8 +56,6 @@ type Config struct {
 	Realtime  RealtimeConfig
 	Auth      AuthConfig
 	RateLimit application.RateLimitPolicy
-	// RedisURL, when set, shares rate-limit budgets across replicas.
-	RedisURL string
 	// Redis is where budgets are shared across replicas: one node
 	// (REDIS_URL), a cluster or a Sentinel master; the zero Target keeps
 	// them in memory.

@@ -107,7 +107,6 @@ func serviceFrom(e environment, cfg *Config, p *problems) {
 	cfg.AdminAddr = e.AdminAddr
 	cfg.HTTP = HTTPConfig(e.HTTP)
 	cfg.RateLimit = rateLimitsFrom(e.RateLimit, p)
-	cfg.RedisURL = e.RedisURL.value
 	cfg.Redis = redisFrom(e, p)
 	cfg.RateLimit.Store = redisStoreNames[cfg.Redis.Topology()]
 	cfg.TrustedProxies = trustedProxiesFrom(e.TrustedProxies, p)
