@@ -3,11 +3,18 @@
 # one table with the target ratios:
 #   - the Go benchmarks (signers, use cases, limiters), one core;
 #   - `openssl speed rsa2048`, one core: the machine's RSA signing limit;
-#   - the real `gatepass serve` under HTTP load, per JWT_SIGNER, for both
-#     grant endpoints, and a bare gin server answering a body of the same
-#     size (the HTTP ceiling), each on CPU 0 with GOMAXPROCS=1 while the
-#     load generator runs on CPU 1, over loopback with keep-alive;
-#   - a CPU profile of the same requests served in process.
+#   - the real `gatepass serve` under HTTP load: the office grant and the
+#     Centrifugo connection token per JWT_SIGNER (RS256, compared with
+#     openssl's sign rate), the realtime and LiveKit tokens (HS256), and a
+#     bare gin server answering bodies of the same sizes (the HTTP
+#     ceiling), each on CPU 0 with GOMAXPROCS=1 while the load generator
+#     runs on CPU 1, over loopback with keep-alive;
+#   - a CPU profile of the same requests served in process;
+#   - the reconnect storm (loadgen -storm): BENCH_STORM_USERS distinct users,
+#     each asking for an office grant and a realtime token at once, against
+#     one gatepass in production mode on every CPU (GOMAXPROCS=nproc), the
+#     load generator sharing the CPUs; once with rate limits off, once on
+#     in memory, once on Redis (a redis-server on loopback).
 # Raw results go to bench/out/<time>/ (git-ignored; bench/out/latest points
 # at the last run). Everything is built into a temporary folder.
 #
@@ -23,6 +30,11 @@
 #   BENCH_PROFILE=1         profile the in-process router (0: skip)
 #   BENCH_IDLE_WAIT=10      before each measurement, wait up to this many seconds for
 #                           the machine to be idle (other processes skew the numbers)
+#   BENCH_STORM=1           run the reconnect storm (0: skip)
+#   BENCH_STORM_USERS=10000 distinct users (access tokens) of the storm
+#   BENCH_STORM_CONNS=512   keep-alive connections the storm is sent over
+#   BENCH_STORM_LIMITS="off memory redis"   rate-limit settings, one storm each
+#   BENCH_STORM_TIMEOUT=120 seconds after which a storm gives up (unsent requests count as errors)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -39,13 +51,20 @@ gobench=${BENCH_GOBENCH:-1}
 gobenchtime=${BENCH_GOBENCHTIME:-1s}
 profile=${BENCH_PROFILE:-1}
 idle_wait=${BENCH_IDLE_WAIT:-10}
-for v in seconds warmup conc max_requests idle_wait; do
+storm=${BENCH_STORM:-1}
+storm_users=${BENCH_STORM_USERS:-10000}
+storm_conns=${BENCH_STORM_CONNS:-512}
+storm_limits=${BENCH_STORM_LIMITS:-off memory redis}
+storm_timeout=${BENCH_STORM_TIMEOUT:-120}
+for v in seconds warmup conc max_requests idle_wait storm_users storm_conns storm_timeout; do
   [[ ${!v} =~ ^[0-9]+$ ]] || die "$v must be a whole number, got '${!v}'"
 done
 [ "$seconds" -ge 1 ] && [ "$seconds" -le 120 ] || die "BENCH_SECONDS must be between 1 and 120"
 [ "$warmup" -le 60 ] || die "BENCH_WARMUP must be at most 60"
 [ "$conc" -ge 1 ] && [ "$conc" -le 1024 ] || die "BENCH_CONCURRENCY must be between 1 and 1024"
 [ -n "$signers" ] || die "BENCH_SIGNERS is empty"
+[ "$storm_users" -ge 1 ] && [ "$storm_users" -le 1000000 ] || die "BENCH_STORM_USERS must be between 1 and 1000000"
+[ "$storm_timeout" -ge 1 ] && [ "$storm_timeout" -le 1800 ] || die "BENCH_STORM_TIMEOUT must be between 1 and 1800"
 
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
 out=bench/out/$stamp
@@ -92,6 +111,9 @@ git diff --quiet HEAD 2>/dev/null || commit="$commit + uncommitted changes"
   echo "gatepass benchmarks, $(date -u +%Y-%m-%dT%H:%M:%SZ), commit $commit"
   echo "machine: $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2- | sed 's/^ *//')), Linux $(uname -r), $(go env GOVERSION), $(openssl version 2>/dev/null | cut -d' ' -f1-2)"
   echo "placement: $placement; $conc keep-alive connections, ${warmup}s warm-up, ${seconds}s measured; server LOG_LEVEL=$log_level, rate limits off"
+  if [ "$storm" = 1 ]; then
+    echo "storm: $storm_users users over $storm_conns connections, rate limits: $storm_limits; server with GOMAXPROCS=$(nproc) on every CPU, load generator sharing them"
+  fi
   echo "load average before the run: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null)"
 } >"$out/meta.txt"
 
@@ -193,11 +215,14 @@ start_gatepass() {
   fi
 }
 
-# start_ceiling BODY_BYTES: the bare gin server, pinned like gatepass.
+# start_ceiling BODY_BYTES [ROUTE STATUS]: the bare gin server, pinned like
+# gatepass, answering POST ROUTE (the realtime token's by default) with
+# STATUS (200) and a BODY_BYTES-byte body.
 start_ceiling() {
   local port
   port=$(free_port)
-  "${server_pin[@]}" env GOMAXPROCS=1 "$tmp/ceiling" -addr "127.0.0.1:$port" -body-bytes "$1" 2>"$tmp/ceiling.log" &
+  "${server_pin[@]}" env GOMAXPROCS=1 "$tmp/ceiling" -addr "127.0.0.1:$port" -body-bytes "$1" \
+    -route "${2:-/api/v1/realtime/token}" -status "${3:-200}" 2>"$tmp/ceiling.log" &
   server_pid=$!
   server_url=http://127.0.0.1:$port
   "$loadgen" -probe -wait 30s -server-pid "$server_pid" -method GET -url "$server_url/healthz" >/dev/null || die "the bare gin server did not start"
@@ -210,10 +235,10 @@ stop_server() {
   server_pid=""
 }
 
-# load FILE LABEL PATH: the measured run against the current server.
+# load FILE LABEL PATH [BODY]: the measured run against the current server.
 load() {
   wait_idle
-  "${client_pin[@]}" "$loadgen" -url "$server_url$3" -bearer-file "$tmp/bearer" -c "$conc" \
+  "${client_pin[@]}" "$loadgen" -url "$server_url$3" -body "${4:-}" -bearer-file "$tmp/bearer" -c "$conc" \
     -warmup "${warmup}s" -duration "${seconds}s" -max-requests "$max_requests" \
     -server-pid "$server_pid" -label "$2" -signer "$signer" -out "$out/$1" >/dev/null
 }
@@ -227,6 +252,18 @@ for s in $signers; do
   n=$((n + 1))
 done
 
+# Centrifugo connection tokens are signed with the office key: RS256 by
+# default, compared with openssl's sign rate like the office grant.
+for s in $signers; do
+  say "gatepass, JWT_SIGNER=$s: POST /api/v1/centrifugo/connection-token"
+  start_gatepass "centrifugo-$s" "$s"
+  "$loadgen" -probe -url "$server_url/api/v1/centrifugo/connection-token" -bearer-file "$tmp/bearer" >/dev/null ||
+    die "the Centrifugo connection-token endpoint did not answer 2xx (development enables Centrifugo by default)"
+  load "http-$n-centrifugo-$s.json" centrifugo/connection-token /api/v1/centrifugo/connection-token
+  stop_server
+  n=$((n + 1))
+done
+
 s=${signers%% *}
 say "gatepass, JWT_SIGNER=$s: POST /api/v1/realtime/token"
 start_gatepass realtime "$s"
@@ -236,9 +273,26 @@ load "http-$n-realtime.json" realtime/token /api/v1/realtime/token
 stop_server
 n=$((n + 1))
 
+# LiveKit tokens are HS256 with the API secret (development's own when
+# LIVEKIT_* are unset), answered 201.
+livekit_body='{"room_name":"r"}'
+say "gatepass, JWT_SIGNER=$s: POST /api/v1/livekit/token"
+start_gatepass livekit "$s"
+livekit_bytes=$("$loadgen" -probe -url "$server_url/api/v1/livekit/token" -body "$livekit_body" -bearer-file "$tmp/bearer" | wc -c)
+[ "$livekit_bytes" -ge 100 ] || die "the LiveKit token endpoint did not answer 2xx with a token (development enables LiveKit by default)"
+load "http-$n-livekit.json" livekit/token /api/v1/livekit/token "$livekit_body"
+stop_server
+n=$((n + 1))
+
 say "bare gin, a constant ${body_bytes}-byte JSON body (the size of a realtime token response)"
 start_ceiling "$body_bytes"
 load "http-$n-ceiling.json" "bare gin" /api/v1/realtime/token
+stop_server
+n=$((n + 1))
+
+say "bare gin, a constant ${livekit_bytes}-byte JSON body answered 201 (the size of a LiveKit token response)"
+start_ceiling "$livekit_bytes" /api/v1/livekit/token 201
+load "http-$n-ceiling-livekit.json" "bare gin, livekit-sized" /api/v1/livekit/token "$livekit_body"
 stop_server
 
 # --- Where the time goes: the same requests in process, profiled ---
@@ -247,7 +301,7 @@ if [ "$profile" = 1 ]; then
   go test -c -o "$tmp/router.test" ./test/bench
   wait_idle
   echo "JWT_SIGNER=$s LOG_LEVEL=$log_level" >"$out/router.txt"
-  for ep in office realtime; do
+  for ep in office realtime livekit centrifugo; do
     (cd test/bench && env JWT_SIGNER="$s" LOG_LEVEL="$log_level" DEV_DIR="$dev" "${server_pin[@]}" "$tmp/router.test" \
       -test.run '^$' -test.bench "^BenchmarkRouter/$ep\$" -test.benchmem -test.benchtime 3s -test.cpu 1 \
       -test.cpuprofile "$OLDPWD/$out/profile-$ep.prof") >>"$out/router.txt" 2>&1 ||
@@ -257,6 +311,18 @@ if [ "$profile" = 1 ]; then
       go tool pprof -top -cum -nodecount 400 "$tmp/router.test" "$out/profile-$ep.prof" >"$out/profile-$ep-cum.txt" 2>/dev/null || true
     fi
   done
+fi
+
+# --- The reconnect storm: one server on every CPU, the load generator
+# sharing them; it starts the server (and redis-server) itself, since the
+# server must trust the identity provider it serves. The storm reuses the
+# development identity and office keys of the runs above.
+if [ "$storm" = 1 ]; then
+  say "reconnect storm: $storm_users users, rate limits: $storm_limits (JWT_SIGNER=$s, GOMAXPROCS=$(nproc))"
+  wait_idle
+  "$loadgen" -storm -gatepass "$tmp/gatepass" -dev-dir "$dev" -users "$storm_users" -conns "$storm_conns" \
+    -storm-limits "$storm_limits" -storm-timeout "${storm_timeout}s" -signer "$s" -log-level "$log_level" \
+    -out-dir "$out" || say "the storm failed (see the storm-*-server.log files)"
 fi
 
 echo

@@ -41,6 +41,7 @@ func run(ctx context.Context, args []string) error {
 	addr := fs.String("addr", "127.0.0.1:8081", "listen `address`")
 	size := fs.Int("body-bytes", 430, "size of the JSON response body")
 	route := fs.String("route", "/api/v1/realtime/token", "route answered with POST")
+	status := fs.Int("status", http.StatusOK, "status of the answer (201 to stand in for the LiveKit token endpoint)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -48,11 +49,14 @@ func run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	if *status < 200 || *status > 299 {
+		return fmt.Errorf("-status must be a 2xx status, got %d", *status)
+	}
 
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	r.POST(*route, func(c *gin.Context) {
-		c.Data(http.StatusOK, "application/json; charset=utf-8", body)
+		c.Data(*status, "application/json; charset=utf-8", body)
 	})
 	r.GET("/healthz", func(c *gin.Context) {
 		c.Data(http.StatusOK, "application/json; charset=utf-8", []byte(`{"status":"ok"}`))

@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -18,7 +19,7 @@ import (
 	"github.com/gatepass/gatepass/bootstrap"
 )
 
-// BenchmarkRouter serves the two grant endpoints in process through the
+// BenchmarkRouter serves the grant endpoints in process through the
 // very handler `gatepass serve` builds (bootstrap.InitializeServer, the
 // development configuration, rate limits off), without the socket: the
 // profile scripts/bench.sh takes of it shows where a request's CPU time
@@ -70,20 +71,30 @@ func BenchmarkRouter(b *testing.B) {
 	}
 	b.Logf("signer %s", srv.Backend.Name)
 
-	for _, route := range []struct{ name, path string }{
-		{"office", ginhttp.RouteOfficeAccess},
-		{"realtime", ginhttp.RouteRealtimeToken},
+	// The development configuration enables LiveKit and Centrifugo on
+	// their default addresses.
+	for _, route := range []struct {
+		name, path, body string
+		status           int
+	}{
+		{"office", ginhttp.RouteOfficeAccess, "", http.StatusOK},
+		{"realtime", ginhttp.RouteRealtimeToken, "", http.StatusOK},
+		{"livekit", ginhttp.RouteLiveKitToken, `{"room_name":"r"}`, http.StatusCreated},
+		{"centrifugo", ginhttp.RouteCentrifugoConnectionToken, "", http.StatusOK},
 	} {
 		b.Run(route.name, func(b *testing.B) {
 			b.ReportAllocs()
 			cpu0 := processCPU(b)
 			for b.Loop() {
-				req := httptest.NewRequest(http.MethodPost, route.path, nil)
+				req := httptest.NewRequest(http.MethodPost, route.path, strings.NewReader(route.body))
 				req.RemoteAddr = "127.0.0.1:40000"
 				req.Header.Set("Authorization", "Bearer "+bearer)
+				if route.body != "" {
+					req.Header.Set("Content-Type", "application/json")
+				}
 				rec := httptest.NewRecorder()
 				srv.Handler.ServeHTTP(rec, req)
-				if rec.Code != http.StatusOK {
+				if rec.Code != route.status {
 					b.Fatalf("%s: status %d: %s", route.path, rec.Code, rec.Body)
 				}
 			}

@@ -201,21 +201,27 @@ func (res *result) tally(workers []*worker) {
 	if res.Seconds > 0 {
 		res.RPS = float64(res.Requests) / res.Seconds
 	}
-	if len(all) == 0 {
-		return
+	res.Latency = summarize(all)
+}
+
+// summarize is the mean, percentiles and maximum of ds, in milliseconds;
+// zero for none. It sorts ds.
+func summarize(ds []time.Duration) latency {
+	if len(ds) == 0 {
+		return latency{}
 	}
-	slices.Sort(all)
+	slices.Sort(ds)
 	var sum time.Duration
-	for _, d := range all {
+	for _, d := range ds {
 		sum += d
 	}
 	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
-	res.Latency = latency{
-		Mean: ms(sum / time.Duration(len(all))),
-		P50:  ms(percentile(all, 0.50)),
-		P90:  ms(percentile(all, 0.90)),
-		P99:  ms(percentile(all, 0.99)),
-		Max:  ms(all[len(all)-1]),
+	return latency{
+		Mean: ms(sum / time.Duration(len(ds))),
+		P50:  ms(percentile(ds, 0.50)),
+		P90:  ms(percentile(ds, 0.90)),
+		P99:  ms(percentile(ds, 0.99)),
+		Max:  ms(ds[len(ds)-1]),
 	}
 }
 

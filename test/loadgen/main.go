@@ -13,6 +13,11 @@
 //
 //	loadgen -url http://127.0.0.1:8080/api/v1/realtime/token -bearer-file tok -c 32 -warmup 2s -duration 10s
 //	loadgen -probe -wait 20s -url http://127.0.0.1:8080/healthz
+//	loadgen -storm -gatepass ./gatepass -users 10000 -conns 512 -out-dir out
+//
+// With -storm it runs the reconnect storm instead (storm.go): it starts the
+// server itself, since the server must trust the identity provider it
+// serves.
 package main
 
 import (
@@ -61,6 +66,8 @@ type options struct {
 	waitIdle    time.Duration
 	out         string
 	probe       bool
+	storm       bool
+	stormOpts   stormOptions
 }
 
 func parseOptions(args []string, stderr io.Writer) (options, error) {
@@ -80,16 +87,29 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.DurationVar(&o.wait, "wait", 0, "first wait up to this long for the target to answer at all")
 	fs.IntVar(&o.serverPID, "server-pid", 0, "`pid` of the server, to report its CPU time and peak RSS, and to stop -wait early when it exits (Linux /proc)")
 	fs.StringVar(&o.label, "label", "", "name of this run in the result")
-	fs.StringVar(&o.signer, "signer", "", "signer the server uses, recorded in the result")
+	fs.StringVar(&o.signer, "signer", "", "signer the server uses, recorded in the result; with -storm, the JWT_SIGNER the server is started with")
 	fs.StringVar(&o.report, "report", "", "print the table of the results in `dir` (written by scripts/bench.sh) and exit")
 	fs.IntVar(&o.serverCore, "server-core", 0, "with -report: the CPU the servers were pinned to, -1 for none")
 	fs.DurationVar(&o.waitIdle, "wait-idle", 0, "wait up to this long for every CPU to be nearly idle for a second, then exit (always 0)")
 	fs.StringVar(&o.out, "out", "", "also write the JSON result to this `file`")
 	fs.BoolVar(&o.probe, "probe", false, "send one request, print the response body, exit 1 unless the status is 2xx")
+	fs.BoolVar(&o.storm, "storm", false, "run the reconnect storm (-gatepass, -users, -conns, -storm-limits) and write storm-<limits>.json into -out-dir")
+	so := &o.stormOpts
+	fs.StringVar(&so.gatepass, "gatepass", "", "with -storm: the gatepass `binary` to start")
+	fs.StringVar(&so.devDir, "dev-dir", "", "with -storm: development folder whose identity and office keys to use (created if missing; default: a temporary one)")
+	fs.IntVar(&so.users, "users", 10_000, "with -storm: distinct users, each with an access token of its own")
+	fs.IntVar(&so.conns, "conns", 512, "with -storm: keep-alive connections the storm is sent over")
+	limits := fs.String("storm-limits", "off,memory,redis", "with -storm: one storm per rate-limit setting, comma- or space-separated: off, memory, redis")
+	fs.StringVar(&so.logLevel, "log-level", "info", "with -storm: LOG_LEVEL of the server")
+	fs.DurationVar(&so.timeout, "storm-timeout", 2*time.Minute, "with -storm: give up on a storm after this long; requests not sent by then count as errors")
+	fs.StringVar(&so.outDir, "out-dir", "", "with -storm: `folder` for the results and the server logs")
+	fs.StringVar(&so.redis, "redis-server", "redis-server", "with -storm: the redis-server `binary` of the Redis storm")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
-	if o.report != "" || o.waitIdle > 0 {
+	so.limits = strings.FieldsFunc(*limits, func(r rune) bool { return r == ',' || r == ' ' })
+	so.signer, so.reqTimeout = o.signer, o.timeout
+	if o.report != "" || o.waitIdle > 0 || o.storm {
 		return o, nil
 	}
 	u, err := url.Parse(*rawURL)
@@ -123,6 +143,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if o.waitIdle > 0 {
 		waitIdle(ctx, o.waitIdle, stderr)
 		return nil
+	}
+	if o.storm {
+		return runStorms(ctx, o.stormOpts, stderr)
 	}
 	var bearer string
 	if o.bearerFile != "" {

@@ -18,18 +18,28 @@ import (
 // Labels scripts/bench.sh gives its HTTP runs; the ratios are computed
 // between them.
 const (
-	labelCeiling  = "bare gin"
-	labelOffice   = "request-access"
-	labelRealtime = "realtime/token"
+	labelCeiling        = "bare gin"
+	labelCeilingLiveKit = "bare gin, livekit-sized"
+	labelOffice         = "request-access"
+	labelRealtime       = "realtime/token"
+	labelLiveKit        = "livekit/token"
+	labelCentrifugo     = "centrifugo/connection-token"
 )
 
 // Targets of the issue.
 const (
-	targetOfficeVsSign   = 0.80
-	targetRealtimeVsGin  = 0.70
-	targetPeakRSSMiB     = 64
-	highInterferenceRate = 0.10
+	targetOfficeVsSign     = 0.85
+	targetCentrifugoVsSign = 0.85
+	targetRealtimeVsGin    = 0.70
+	targetLiveKitVsGin     = 0.70
+	targetPeakRSSMiB       = 64
+	targetStormJWKSFetches = 1
+	highInterferenceRate   = 0.10
 )
+
+// isCeiling reports whether a run measured a bare gin server rather than
+// gatepass.
+func isCeiling(r *result) bool { return strings.HasPrefix(r.Label, labelCeiling) }
 
 // report prints, for the run in dir, one side-by-side table of the HTTP
 // runs, the limits they are compared with, the target ratios and where the
@@ -79,31 +89,60 @@ func report(dir string, serverCore int, w io.Writer) error {
 		return err
 	}
 
-	ceiling, office, realtime := find(runs, labelCeiling, ""), find(runs, labelOffice, "openssl"), find(runs, labelRealtime, "")
+	ceiling, realtime := find(runs, labelCeiling, ""), find(runs, labelRealtime, "")
+	lkCeiling, livekit := find(runs, labelCeilingLiveKit, ""), find(runs, labelLiveKit, "")
+	if lkCeiling == nil {
+		lkCeiling = ceiling
+	}
 	fmt.Fprintln(w, "\nTargets")
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "ratio\tmeasured\tper srv CPU-s\ttarget\t")
-	if office != nil && signPerSec > 0 {
-		fmt.Fprintf(tw, "request-access (openssl) req/s ÷ openssl sign/s\t%s\t%s\t≥ %.2f\t%s\n",
-			ratio(office.RPS, signPerSec), ratio(office.perCPUSecond(), signPerSec), targetOfficeVsSign, verdict(office.RPS/signPerSec, targetOfficeVsSign))
-	} else {
-		fmt.Fprintln(tw, "request-access (openssl) req/s ÷ openssl sign/s\tn/a (no openssl run or no openssl speed)\t\t\t")
+	vsSign := func(label string, target float64) {
+		name := label + " (openssl) req/s ÷ openssl sign/s"
+		r := find(runs, label, "openssl")
+		if r == nil || signPerSec <= 0 {
+			fmt.Fprintf(tw, "%s\tn/a (no openssl run or no openssl speed)\t\t\t\n", name)
+			return
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t≥ %.2f\t%s\n",
+			name, ratio(r.RPS, signPerSec), ratio(r.perCPUSecond(), signPerSec), target, verdict(r.RPS/signPerSec, target))
 	}
-	if realtime != nil && ceiling != nil && ceiling.RPS > 0 {
-		fmt.Fprintf(tw, "realtime/token req/s ÷ bare gin req/s\t%s\t%s\t≥ %.2f\t%s\n",
-			ratio(realtime.RPS, ceiling.RPS), ratio(realtime.perCPUSecond(), ceiling.perCPUSecond()), targetRealtimeVsGin, verdict(realtime.RPS/ceiling.RPS, targetRealtimeVsGin))
+	vsGin := func(label string, r, gin *result, target float64) {
+		name := label + " req/s ÷ bare gin req/s"
+		if r == nil || gin == nil || gin.RPS <= 0 {
+			fmt.Fprintf(tw, "%s\tn/a (no run)\t\t\t\n", name)
+			return
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t≥ %.2f\t%s\n",
+			name, ratio(r.RPS, gin.RPS), ratio(r.perCPUSecond(), gin.perCPUSecond()), target, verdict(r.RPS/gin.RPS, target))
 	}
+	vsSign(labelOffice, targetOfficeVsSign)
+	vsGin(labelRealtime, realtime, ceiling, targetRealtimeVsGin)
+	vsGin(labelLiveKit, livekit, lkCeiling, targetLiveKitVsGin)
+	vsSign(labelCentrifugo, targetCentrifugoVsSign)
 	var errs int64
 	var peak float64
 	for _, r := range runs {
-		if r.Label != labelCeiling {
+		if !isCeiling(r) {
 			errs += r.Errors
 			peak = max(peak, r.peakMiB())
 		}
 	}
-	fmt.Fprintf(tw, "errors, gatepass runs\t%d\t\t0\t%s\n", errs, map[bool]string{true: "met", false: "MISSED"}[errs == 0])
-	fmt.Fprintf(tw, "peak RSS, largest gatepass run\t%.1f MiB\t\t< %d MiB\t%s\n", peak, targetPeakRSSMiB, map[bool]string{true: "met", false: "MISSED"}[peak < targetPeakRSSMiB])
+	fmt.Fprintf(tw, "errors, gatepass runs\t%d\t\t0\t%s\n", errs, metOr(errs == 0))
+	fmt.Fprintf(tw, "peak RSS, largest gatepass run\t%.1f MiB\t\t< %d MiB\t%s\n", peak, targetPeakRSSMiB, metOr(peak < targetPeakRSSMiB))
+	storms, err := readStorms(dir)
+	if err != nil {
+		return err
+	}
+	for _, st := range storms {
+		fmt.Fprintf(tw, "storm (limits %s): errors\t%d\t\t0\t%s\n", st.Limits, st.Errors, metOr(st.Errors == 0 && st.UsersDone == st.Users))
+		fmt.Fprintf(tw, "storm (limits %s): identity JWKS fetches\t%d\t\t≤ %d\t%s\n", st.Limits, st.JWKSFetches, targetStormJWKSFetches, metOr(st.JWKSFetches <= targetStormJWKSFetches))
+	}
 	if err := tw.Flush(); err != nil {
+		return err
+	}
+	verifyPerSec, _ := opensslVerify(filepath.Join(dir, "openssl-speed.txt"))
+	if err := reportStorms(storms, signPerSec, verifyPerSec, w); err != nil {
 		return err
 	}
 
@@ -115,7 +154,19 @@ func report(dir string, serverCore int, w io.Writer) error {
 			fmt.Fprintf(w, "warning: %s: %s\n", r.name(), warn)
 		}
 	}
+	for _, st := range storms {
+		if st.Errors > 0 {
+			fmt.Fprintf(w, "warning: storm (limits %s): %d errors %v, first: %s\n", st.Limits, st.Errors, st.ErrorKinds, st.FirstError)
+		}
+	}
 	return nil
+}
+
+func metOr(ok bool) string {
+	if ok {
+		return "met"
+	}
+	return "MISSED"
 }
 
 func readRuns(dir string) ([]*result, error) {
@@ -256,7 +307,12 @@ func verdict(v, target float64) string {
 
 // opensslSpeed reads the 2048-bit RSA sign/s from `openssl speed rsa2048`:
 // "rsa 2048 bits 0.000762s 0.000023s   1312.6  42645.4".
-func opensslSpeed(path string) (float64, error) {
+func opensslSpeed(path string) (float64, error) { return opensslColumn(path, 5) }
+
+// opensslVerify reads the verify/s of the same line.
+func opensslVerify(path string) (float64, error) { return opensslColumn(path, 6) }
+
+func opensslColumn(path string, field int) (float64, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return -1, err
@@ -264,7 +320,7 @@ func opensslSpeed(path string) (float64, error) {
 	for line := range strings.Lines(string(b)) {
 		f := strings.Fields(line)
 		if len(f) >= 7 && f[0] == "rsa" && f[1] == "2048" && f[2] == "bits" {
-			return strconv.ParseFloat(f[5], 64)
+			return strconv.ParseFloat(f[field], 64)
 		}
 	}
 	return -1, errors.New("no rsa 2048 line in openssl speed output")
@@ -330,10 +386,14 @@ var profileParts = []struct{ what, fn string }{
 	{"whole request (gin ServeHTTP)", "github.com/gin-gonic/gin.(*Engine).ServeHTTP"},
 	{"office grant use case", "github.com/gatepass/gatepass/application.(*RequestOfficeAccessHandler).Handle"},
 	{"realtime token use case", "github.com/gatepass/gatepass/application.(*IssueRealtimeTokenHandler).Handle"},
+	{"LiveKit token use case", "github.com/gatepass/gatepass/application.(*IssueLiveKitTokenHandler).Handle"},
+	{"Centrifugo connection token use case", "github.com/gatepass/gatepass/application.(*IssueCentrifugoConnectionTokenHandler).Handle"},
 	{"  signing: RS256 JWS (jwtsigner)", "github.com/gatepass/gatepass/adapters/jwtsigner.(*OfficeSigner).SignOffice"},
 	{"    RSA private-key operation in libcrypto", "github.com/gatepass/gatepass/adapters/opensslsigner.(*Signer).Sign"},
 	{"    RSA private-key operation in Go", "crypto/rsa.SignPKCS1v15"},
 	{"  signing: HS256 JWS (jwtsigner)", "github.com/gatepass/gatepass/adapters/jwtsigner.(*RealtimeSigner).SignRealtime"},
+	{"  signing: LiveKit HS256 JWS (jwtsigner)", "github.com/gatepass/gatepass/adapters/jwtsigner.(*LiveKitSigner).SignLiveKit"},
+	{"  signing: Centrifugo JWS (jwtsigner)", "github.com/gatepass/gatepass/adapters/jwtsigner.(*CentrifugoSigner).SignCentrifugoConnection"},
 	{"  claims to JSON (golang-jwt SigningString)", "github.com/golang-jwt/jwt/v5.(*Token).SigningString"},
 	{"  token id (crypto/rand)", "github.com/gatepass/gatepass/adapters/cryptorand.IDs.NewID"},
 	{"caller identity (cached)", "github.com/gatepass/gatepass/application.(*AuthenticateCallerHandler).Handle"},
@@ -345,25 +405,37 @@ var profileParts = []struct{ what, fn string }{
 	{"benchmark's own request building", "net/http/httptest.NewRequestWithContext"},
 }
 
+// profiledEndpoints are the in-process profiles scripts/bench.sh takes,
+// by the BenchmarkRouter sub-benchmark name.
+var profiledEndpoints = []string{"office", "realtime", "livekit", "centrifugo"}
+
 // reportProfiles prints the cumulative share of each profileParts entry in
-// the in-process profiles (pprof -top -cum output), office and realtime
-// side by side.
+// the in-process profiles (pprof -top -cum output), one column per
+// endpoint profiled.
 func reportProfiles(dir string, w io.Writer) error {
-	office := readCumShares(filepath.Join(dir, "profile-office-cum.txt"))
-	realtime := readCumShares(filepath.Join(dir, "profile-realtime-cum.txt"))
-	if office == nil && realtime == nil {
+	var eps []string
+	var shares []map[string]float64
+	for _, ep := range profiledEndpoints {
+		if m := readCumShares(filepath.Join(dir, "profile-"+ep+"-cum.txt")); m != nil {
+			eps, shares = append(eps, ep), append(shares, m)
+		}
+	}
+	if len(eps) == 0 {
 		return nil
 	}
 	fmt.Fprintln(w, "\nWhere in-process CPU time goes (BenchmarkRouter CPU profile, cumulative share of samples)")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "part\toffice\trealtime\t")
+	fmt.Fprintf(tw, "part\t%s\t\n", strings.Join(eps, "\t"))
 	for _, p := range profileParts {
-		o, okO := lookup(office, p.fn)
-		r, okR := lookup(realtime, p.fn)
-		if !okO && !okR {
-			continue
+		cells := make([]string, len(eps))
+		found := false
+		for i, m := range shares {
+			v, ok := lookup(m, p.fn)
+			cells[i], found = share(v, ok), found || ok
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t\n", p.what, share(o, okO), share(r, okR))
+		if found {
+			fmt.Fprintf(tw, "%s\t%s\t\n", p.what, strings.Join(cells, "\t"))
+		}
 	}
 	return tw.Flush()
 }
@@ -405,4 +477,77 @@ func readCumShares(path string) map[string]float64 {
 		out[f[5]] = v
 	}
 	return out
+}
+
+// readStorms reads the storm-*.json results in dir, in the order the
+// storms ran (off, memory, redis); none is no error.
+func readStorms(dir string) ([]*stormResult, error) {
+	var out []*stormResult
+	for _, limits := range []string{stormLimitsOff, stormLimitsMemory, stormLimitsRedis} {
+		b, err := os.ReadFile(filepath.Join(dir, "storm-"+limits+".json"))
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		var r stormResult
+		if err := json.Unmarshal(b, &r); err != nil {
+			return nil, fmt.Errorf("storm-%s.json: %w", limits, err)
+		}
+		out = append(out, &r)
+	}
+	return out, nil
+}
+
+// stormLimit is how many storm users per second the machine's OpenSSL
+// allows on one CPU: each user costs one RS256 signature (the office
+// grant) and one RSA-2048 verification (its access token, verified once
+// and then cached); the realtime token's HS256 is left out as negligible.
+func stormLimit(signPerSec, verifyPerSec float64) float64 {
+	if signPerSec <= 0 || verifyPerSec <= 0 {
+		return -1
+	}
+	return 1 / (1/signPerSec + 1/verifyPerSec)
+}
+
+// reportStorms prints the storms side by side and their throughput as a
+// ratio to the OpenSSL limit for the same signatures.
+func reportStorms(storms []*stormResult, signPerSec, verifyPerSec float64, w io.Writer) error {
+	if len(storms) == 0 {
+		return nil
+	}
+	s0 := storms[0]
+	fmt.Fprintf(w, "\nReconnect storm: %d distinct users, each asking for an office grant and a realtime token at once over %d keep-alive connections;\n", s0.Users, s0.Conns)
+	fmt.Fprintf(w, "one gatepass (production mode, JWT_SIGNER=%s) with GOMAXPROCS=%d on all %d CPUs, the load generator a separate process sharing them (client CPU-s);\n", dash(s0.Signer), s0.GOMAXPROCS, s0.CPUs)
+	fmt.Fprintf(w, "access tokens minted before the storm (%.1f s), never seen by the server; identity JWKS served on loopback by the load generator\n", s0.MintSeconds)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "limits\tusers done\ts to all\tusers/s\treq p50 ms\treq p99 ms\treq max ms\tuser done p50 ms\tp99 ms\tmax ms\terrors\trefused\tJWKS fetches\tverifies/user\tpeak RSS MiB\tsrv CPU-s\tclient CPU-s\tusers per srv CPU-s\t")
+	for _, r := range storms {
+		verifies := -1.0
+		if r.IdentityCacheMisses >= 0 && r.UsersDone > 0 {
+			verifies = r.IdentityCacheMisses / float64(r.UsersDone)
+		}
+		fmt.Fprintf(tw, "%s\t%d/%d\t%.2f\t%.0f\t%.1f\t%.1f\t%.1f\t%.0f\t%.0f\t%.0f\t%d\t%s\t%d\t%s\t%.1f\t%.2f\t%.2f\t%s\t\n",
+			r.Limits, r.UsersDone, r.Users, r.Seconds, r.UsersPerSecond, r.Latency.P50, r.Latency.P99, r.Latency.Max,
+			r.UserDone.P50, r.UserDone.P99, r.UserDone.Max, r.Errors, num(r.RateLimitRejections, "%.0f"), r.JWKSFetches,
+			num(verifies, "%.2f"), r.peakMiB(), r.ServerCPU, r.ClientCPU, num(r.usersPerServerCPUSecond(), "%.0f"))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	perCPU := stormLimit(signPerSec, verifyPerSec)
+	if perCPU < 0 {
+		fmt.Fprintln(w, "storm ÷ OpenSSL limit: n/a (no openssl speed)")
+		return nil
+	}
+	machine := perCPU * float64(s0.CPUs)
+	fmt.Fprintf(w, "OpenSSL limit for the same signatures (assumed: per user one RS256 sign for the office grant + one RSA-2048 verify of its access token; HS256 negligible):\n")
+	fmt.Fprintf(w, "  1 / (1/%.1f + 1/%.1f) = %.0f users per CPU-second, × %d CPUs = %.0f users/s\n", signPerSec, verifyPerSec, perCPU, s0.CPUs, machine)
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "storm\tusers/s ÷ machine limit\tusers per srv CPU-s ÷ per-CPU limit\t")
+	for _, r := range storms {
+		fmt.Fprintf(tw, "limits %s\t%s\t%s\t\n", r.Limits, ratio(r.UsersPerSecond, machine), ratio(r.usersPerServerCPUSecond(), perCPU))
+	}
+	return tw.Flush()
 }
