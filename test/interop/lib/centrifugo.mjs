@@ -5,29 +5,22 @@
 // tokens against the JWKS URL it is given. Every server started here is
 // killed when its test ends, or when this process exits, whatever happened.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { accessSync, constants, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
-import { setTimeout as sleep } from "node:timers/promises";
+import { join } from "node:path";
 
 import { Centrifuge } from "centrifuge";
 import WebSocket from "ws";
 
 import { freePort } from "./gatepass.mjs";
+import { peerBin, runPeer } from "./peer.mjs";
 
 /** CENTRIFUGO_VERSION is the version test/peers builds. */
 export const CENTRIFUGO_VERSION = "v6.9.1";
 
 const TIMEOUT_MS = 10_000;
-const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
 
-const running = new Set();
-process.on("exit", () => {
-  for (const child of running) child.kill("SIGKILL");
-});
 
 /**
  * centrifugoBin returns the server binary: CENTRIFUGO_BIN when set,
@@ -35,18 +28,7 @@ process.on("exit", () => {
  * is none. Tests never skip for want of it.
  */
 export function centrifugoBin() {
-  const fromEnv = process.env.CENTRIFUGO_BIN;
-  const bin = fromEnv || join(REPO_ROOT, ".cache", "peers", `centrifugo-${CENTRIFUGO_VERSION}`);
-  try {
-    accessSync(bin, constants.X_OK);
-  } catch {
-    throw new Error(
-      fromEnv
-        ? `CENTRIFUGO_BIN=${bin} is not an executable file`
-        : `centrifugo ${CENTRIFUGO_VERSION} is not built at ${bin}: run scripts/deps.sh peers, or set CENTRIFUGO_BIN`,
-    );
-  }
-  return bin;
+  return peerBin({ name: "centrifugo", version: CENTRIFUGO_VERSION, envVar: "CENTRIFUGO_BIN", cacheName: `centrifugo-${CENTRIFUGO_VERSION}` });
 }
 
 /**
@@ -97,26 +79,13 @@ export async function startCentrifugo(t, { jwksURL, issuer, audience, namespaces
   writeFileSync(configPath, JSON.stringify(centrifugoConfig({ port, jwksURL, issuer, audience, namespaces, apiKey })), {
     mode: 0o600,
   });
-  const child = spawn(bin, ["--config", configPath], {
-    cwd: dir,
-    env: { PATH: process.env.PATH, HOME: dir },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  running.add(child);
-  let output = "";
-  const keep = (d) => (output = (output + d).slice(-8192));
-  child.stdout.setEncoding("utf8").on("data", keep);
-  child.stderr.setEncoding("utf8").on("data", keep);
-  const exited = new Promise((res) => child.once("exit", (code, signal) => res({ code, signal })));
-  exited.then(() => running.delete(child));
-
   const httpURL = `http://127.0.0.1:${port}`;
   const server = {
     port,
     httpURL,
     wsURL: `ws://127.0.0.1:${port}/connection/websocket`,
     apiKey,
-    logs: () => output,
+    logs: () => peer.logs(),
     /** publish sends data to channel through the server API. */
     async publish(channel, data) {
       const res = await fetch(`${httpURL}/api/publish`, {
@@ -130,36 +99,10 @@ export async function startCentrifugo(t, { jwksURL, issuer, audience, namespaces
         throw new Error(`centrifugo publish to ${channel}: ${res.status} ${JSON.stringify(body.error ?? body)}`);
       }
     },
-    async stop() {
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill("SIGTERM");
-        const done = await Promise.race([exited, sleep(5_000, "timeout", { ref: false })]);
-        if (done === "timeout") {
-          child.kill("SIGKILL");
-          await exited;
-        }
-      }
-      rmSync(dir, { recursive: true, force: true });
-    },
+    stop: () => peer.stop(),
   };
-  t?.after(() => server.stop());
-
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const state = await Promise.race([
-      fetch(`${httpURL}/health`, { signal: AbortSignal.timeout(1_000) }).then(
-        (res) => (res.status === 200 ? "ready" : "waiting"),
-        () => "waiting",
-      ),
-      exited.then(() => "exited"),
-    ]);
-    if (state === "ready") return server;
-    if (state === "exited" || Date.now() > deadline) {
-      await server.stop();
-      throw new Error(`centrifugo did not become ready (${state}):\n${output}`);
-    }
-    await sleep(50);
-  }
+  const peer = await runPeer(t, { name: "centrifugo", bin, args: ["--config", configPath], dir, port, readyPath: "/health" });
+  return server;
 }
 
 /**

@@ -6,18 +6,16 @@
 // and its permissions. The server binds 127.0.0.1 only and uses no STUN or
 // TURN server. Every server started here is killed when its test ends, or
 // when this process exits, whatever happened.
-import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { accessSync, constants, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
-import { setTimeout as sleep } from "node:timers/promises";
+import { join } from "node:path";
 
 import { DisconnectReason, LeaveRequest, LeaveRequest_Action, SignalRequest, SignalResponse } from "@livekit/protocol";
 import WebSocket from "ws";
 
 import { freePort } from "./gatepass.mjs";
+import { peerBin, runPeer } from "./peer.mjs";
 
 /** LIVEKIT_VERSION is the version test/peers builds. */
 export const LIVEKIT_VERSION = "v1.13.5";
@@ -25,12 +23,7 @@ export const LIVEKIT_VERSION = "v1.13.5";
 // The signal protocol livekit-server v1.13.5 speaks.
 const PROTOCOL_VERSION = 17;
 const TIMEOUT_MS = 10_000;
-const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
 
-const running = new Set();
-process.on("exit", () => {
-  for (const child of running) child.kill("SIGKILL");
-});
 
 /**
  * livekitBin returns the server binary: LIVEKIT_SERVER_BIN when set,
@@ -38,18 +31,7 @@ process.on("exit", () => {
  * is none. Tests never skip for want of it.
  */
 export function livekitBin() {
-  const fromEnv = process.env.LIVEKIT_SERVER_BIN;
-  const bin = fromEnv || join(REPO_ROOT, ".cache", "peers", `livekit-server-${LIVEKIT_VERSION}`);
-  try {
-    accessSync(bin, constants.X_OK);
-  } catch {
-    throw new Error(
-      fromEnv
-        ? `LIVEKIT_SERVER_BIN=${bin} is not an executable file`
-        : `livekit-server ${LIVEKIT_VERSION} is not built at ${bin}: run scripts/deps.sh peers, or set LIVEKIT_SERVER_BIN`,
-    );
-  }
-  return bin;
+  return peerBin({ name: "livekit-server", version: LIVEKIT_VERSION, envVar: "LIVEKIT_SERVER_BIN", cacheName: `livekit-server-${LIVEKIT_VERSION}` });
 }
 
 /**
@@ -89,19 +71,6 @@ export async function startLiveKit(t, { apiKey, apiSecret } = {}) {
   const configPath = join(dir, "livekit.yaml");
   // The file holds the API secret.
   writeFileSync(configPath, JSON.stringify(livekitConfig({ port, apiKey, apiSecret })), { mode: 0o600 });
-  const child = spawn(bin, ["--config", configPath], {
-    cwd: dir,
-    env: { PATH: process.env.PATH, HOME: dir },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  running.add(child);
-  let output = "";
-  const keep = (d) => (output = (output + d).slice(-8192));
-  child.stdout.setEncoding("utf8").on("data", keep);
-  child.stderr.setEncoding("utf8").on("data", keep);
-  const exited = new Promise((res) => child.once("exit", (code, signal) => res({ code, signal })));
-  exited.then(() => running.delete(child));
-
   const httpURL = `http://127.0.0.1:${port}`;
   const server = {
     port,
@@ -110,37 +79,11 @@ export async function startLiveKit(t, { apiKey, apiSecret } = {}) {
     wsURL: `ws://127.0.0.1:${port}`,
     apiKey,
     apiSecret,
-    logs: () => output,
-    async stop() {
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill("SIGTERM");
-        const done = await Promise.race([exited, sleep(5_000, "timeout", { ref: false })]);
-        if (done === "timeout") {
-          child.kill("SIGKILL");
-          await exited;
-        }
-      }
-      rmSync(dir, { recursive: true, force: true });
-    },
+    logs: () => peer.logs(),
+    stop: () => peer.stop(),
   };
-  t?.after(() => server.stop());
-
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const state = await Promise.race([
-      fetch(`${httpURL}/`, { signal: AbortSignal.timeout(1_000) }).then(
-        (res) => (res.status === 200 ? "ready" : "waiting"),
-        () => "waiting",
-      ),
-      exited.then(() => "exited"),
-    ]);
-    if (state === "ready") return server;
-    if (state === "exited" || Date.now() > deadline) {
-      await server.stop();
-      throw new Error(`livekit-server did not become ready (${state}):\n${output}`);
-    }
-    await sleep(100);
-  }
+  const peer = await runPeer(t, { name: "livekit-server", bin, args: ["--config", configPath], dir, port, readyPath: "/", pollMs: 100 });
+  return server;
 }
 
 /**
