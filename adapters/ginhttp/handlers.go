@@ -8,13 +8,17 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/gatepass/gatepass/adapters/slogctx"
 	"github.com/gatepass/gatepass/application"
 	"github.com/gatepass/gatepass/domain"
 )
 
 type handlers struct {
-	app       *application.Application
-	log       *slog.Logger
+	app *application.Application
+	log *slog.Logger
+	// lines writes the request line by hand when the logger's handler
+	// can (slogctx.NewJSON); its StartLine answers nil otherwise.
+	lines     slogctx.Handler
 	maxBody   int64
 	maxBearer int
 	obs       Observer
