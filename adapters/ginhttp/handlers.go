@@ -3,6 +3,7 @@ package ginhttp
 import (
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -30,24 +31,17 @@ type handlers struct {
 	// publicBase is the public base URL of the OAuth metadata; "" while
 	// none is known.
 	publicBase func() string
+	// trusted are the proxies whose X-Forwarded-For is believed.
+	trusted []netip.Prefix
 }
 
-// grantKindKey keeps the grant kind of the route in gin's keys, for the
-// handlers, the metrics and the request log.
-const grantKindKey = "gatepass.grant_kind"
-
-// grantKind marks the request with the kind of grant its route issues.
+// grantKind marks the request with the kind of grant its route issues,
+// for the handlers, the metrics and the request log.
 func (h *handlers) grantKind(kind domain.GrantKind) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		c.Set(grantKindKey, kind)
+		stateOf(c).kind = kind
 		c.Next()
 	}
-}
-
-func kindOf(c *gin.Context) domain.GrantKind {
-	k, _ := c.Get(grantKindKey)
-	kind, _ := k.(domain.GrantKind)
-	return kind
 }
 
 func (h *handlers) health(c *gin.Context) {

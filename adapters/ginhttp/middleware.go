@@ -29,7 +29,10 @@ func (problemRender) WriteContentType(w http.ResponseWriter) {
 }
 
 // requestID honours a sane X-Request-ID from the caller or makes one, and
-// echoes it, so a request can be followed across logs.
+// echoes it, so a request can be followed across logs. It also makes the
+// request's state, with the client address found once (ClientAddr,
+// believing X-Forwarded-For only from trusted proxies): both go into the
+// request's context in one step.
 func (h *handlers) requestID(c *gin.Context) {
 	var id string
 	if v := c.Request.Header["X-Request-Id"]; len(v) > 0 && saneRequestID(v[0]) {
@@ -37,7 +40,8 @@ func (h *handlers) requestID(c *gin.Context) {
 	} else {
 		id = newRequestID()
 	}
-	c.Request = c.Request.WithContext(application.WithRequestID(c.Request.Context(), id))
+	s := &requestState{Context: c.Request.Context(), addr: ClientAddr(c.Request, h.trusted)}
+	c.Request = c.Request.WithContext(application.WithRequestID(s, id))
 	// A fresh slice: the header map owns it.
 	c.Writer.Header()["X-Request-Id"] = []string{id}
 	c.Next()
@@ -141,7 +145,8 @@ func (h *handlers) requestLog(c *gin.Context) {
 	}
 	elapsed := time.Since(start)
 	h.obs.ObserveRequest(route, method, c.Writer.Status(), elapsed)
-	reason := c.GetString(reasonKey)
+	s := stateOf(c)
+	reason := s.reason
 	if reason != "" {
 		h.obs.AuthFailure(reason)
 	}
@@ -150,7 +155,7 @@ func (h *handlers) requestLog(c *gin.Context) {
 		return
 	}
 	if l := h.lines.StartLine(c, time.Now(), level, "request"); l != nil {
-		h.writeRequestLine(c, l, method, route, elapsed, reason)
+		h.writeRequestLine(c, s, l, method, route, elapsed)
 		return
 	}
 	// Typed attributes: this line is written for every request, and
@@ -161,21 +166,21 @@ func (h *handlers) requestLog(c *gin.Context) {
 		slog.String("route", route),
 		slog.Int("status", c.Writer.Status()),
 		slog.Float64("latency_ms", latencyMillis(elapsed)),
-		slog.String("client_ip", clientAddr(c).String()),
+		slog.String("client_ip", s.addr.String()),
 	}
 	n := 5
-	if kind := kindOf(c); kind != "" {
+	if kind := s.kind; kind != "" {
 		attrs[n] = slog.String("grant_kind", kind.String())
 		n++
 	}
 	if p := principal(c); p.UserID != "" {
 		attrs[n] = slog.String("user_id", p.UserID)
 		n++
-		if id := c.GetString(grantIDKey); id != "" {
+		if id := s.grantID; id != "" {
 			// An issued grant: the audit trail names it, never its token.
 			attrs[n], attrs[n+1], attrs[n+2] = slog.String("jti", id), slog.String("org_id", p.OrgID), slog.String("role", p.Role)
 			n += 3
-			if target := c.GetString(grantTargetKey); target != "" {
+			if target := s.target; target != "" {
 				attrs[n] = slog.String("target", target)
 				n++
 			}
@@ -184,7 +189,7 @@ func (h *handlers) requestLog(c *gin.Context) {
 	if reason != "" {
 		attrs[n] = slog.String("reason", reason)
 		n++
-		if claim := c.GetString(claimKey); claim != "" {
+		if claim := s.claim; claim != "" {
 			attrs[n] = slog.String("claim", claim)
 			n++
 		}
@@ -195,30 +200,30 @@ func (h *handlers) requestLog(c *gin.Context) {
 // writeRequestLine writes the request line by hand: the attributes the
 // slog path above logs, in its order, into a pooled buffer. Keep the two
 // alike (TestRequestLineFastPathMatchesSlog holds them to it).
-func (h *handlers) writeRequestLine(c *gin.Context, l *slogctx.Line, method, route string, elapsed time.Duration, reason string) {
+func (h *handlers) writeRequestLine(c *gin.Context, s *requestState, l *slogctx.Line, method, route string, elapsed time.Duration) {
 	l.String("method", method)
 	l.String("route", route)
 	l.Int("status", c.Writer.Status())
 	l.Float64("latency_ms", latencyMillis(elapsed))
 	var ip [64]byte
-	l.Bytes("client_ip", appendAddr(ip[:0], clientAddr(c)))
-	if kind := kindOf(c); kind != "" {
+	l.Bytes("client_ip", appendAddr(ip[:0], s.addr))
+	if kind := s.kind; kind != "" {
 		l.String("grant_kind", kind.String())
 	}
 	if p := principal(c); p.UserID != "" {
 		l.String("user_id", p.UserID)
-		if id := c.GetString(grantIDKey); id != "" {
+		if id := s.grantID; id != "" {
 			l.String("jti", id)
 			l.String("org_id", p.OrgID)
 			l.String("role", p.Role)
-			if target := c.GetString(grantTargetKey); target != "" {
+			if target := s.target; target != "" {
 				l.String("target", target)
 			}
 		}
 	}
-	if reason != "" {
-		l.String("reason", reason)
-		if claim := c.GetString(claimKey); claim != "" {
+	if s.reason != "" {
+		l.String("reason", s.reason)
+		if claim := s.claim; claim != "" {
 			l.String("claim", claim)
 		}
 	}

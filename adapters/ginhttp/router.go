@@ -97,9 +97,9 @@ func NewRouter(app *application.Application, o Options) (http.Handler, error) {
 	}
 
 	h := &handlers{app: app, log: o.Logger, maxBody: o.MaxBodyBytes, maxBearer: o.MaxBearerBytes, obs: o.Observer,
-		methods: map[string]bool{}, public: true, publicBase: o.PublicBaseURL}
+		methods: map[string]bool{}, public: true, publicBase: o.PublicBaseURL, trusted: o.TrustedProxies}
 	h.lines, _ = o.Logger.Handler().(slogctx.Handler)
-	r.Use(securityHeaders, clientAddrOf(o.TrustedProxies), h.requestID, h.requestLog, h.recover, closeChunked)
+	r.Use(securityHeaders, h.requestID, h.requestLog, h.recover, closeChunked)
 	if o.Draining != nil {
 		r.Use(closeWhen(o.Draining))
 	}
