@@ -153,7 +153,7 @@ var responseBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 1024); re
 func writeJSON[G any](c *gin.Context, status int, g G, encode func([]byte, G) []byte) {
 	bp := responseBuffers.Get().(*[]byte)
 	body := encode((*bp)[:0], g)
-	c.Writer.Header()["Content-Type"] = []string{jsonContentType}
+	c.Writer.Header()["Content-Type"] = stateOf(c).header(slotContentType, jsonContentType)
 	c.Status(status)
 	_, _ = c.Writer.Write(body)
 	if cap(body) <= maxPooledResponse {

@@ -139,13 +139,11 @@ func (h *handlers) ready(c *gin.Context) {
 }
 
 // noStore marks an answer uncacheable: canonical keys written straight
-// into the map, each value its own capped slice of one array.
+// into the map, each value its own slot of the request's state.
 func noStore(c *gin.Context) {
-	v := [2]string{"no-store", "no-cache"}
-	vals := v[:]
-	h := c.Writer.Header()
-	h["Cache-Control"] = vals[0:1:1]
-	h["Pragma"] = vals[1:2:2]
+	h, s := c.Writer.Header(), stateOf(c)
+	h["Cache-Control"] = s.header(slotNoStore, "no-store")
+	h["Pragma"] = s.header(slotNoCache, "no-cache")
 }
 
 // bearerToken extracts the token of an "Authorization: Bearer <token>"

@@ -42,8 +42,7 @@ func (h *handlers) requestID(c *gin.Context) {
 	}
 	s := &requestState{Context: c.Request.Context(), addr: ClientAddr(c.Request, h.trusted)}
 	c.Request = c.Request.WithContext(application.WithRequestID(s, id))
-	// A fresh slice: the header map owns it.
-	c.Writer.Header()["X-Request-Id"] = []string{id}
+	c.Writer.Header()["X-Request-Id"] = s.header(slotRequestID, id)
 	c.Next()
 }
 
@@ -76,15 +75,12 @@ func saneRequestID(id string) bool {
 }
 
 // securityHeaders go on every response, errors included. The keys are
-// written canonical, straight into the map; each value is its own slice
-// of one array, capped at its length, so a later Add to one header (CORS
-// adds Vary, for one) copies rather than writes over the next.
+// written canonical, straight into the map; each value is its own slot of
+// the request's state (requestState.header).
 func securityHeaders(c *gin.Context) {
-	h := c.Writer.Header()
-	v := [2]string{"nosniff", "no-referrer"}
-	vals := v[:]
-	h["X-Content-Type-Options"] = vals[0:1:1]
-	h["Referrer-Policy"] = vals[1:2:2]
+	h, s := c.Writer.Header(), stateOf(c)
+	h["X-Content-Type-Options"] = s.header(slotNosniff, "nosniff")
+	h["Referrer-Policy"] = s.header(slotReferrer, "no-referrer")
 	c.Next()
 }
 

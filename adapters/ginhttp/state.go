@@ -23,6 +23,29 @@ type requestState struct {
 	grantID, target string
 	// reason and claim say why a 401 or 403 was answered.
 	reason, claim string
+	// headers back the header values written straight into the map, one
+	// slot each (see header).
+	headers [headerSlots]string
+}
+
+// Slots of requestState.headers.
+const (
+	slotRequestID = iota
+	slotNosniff
+	slotReferrer
+	slotNoStore
+	slotNoCache
+	slotContentType
+	headerSlots
+)
+
+// header is a header value v for the response's map, backed by slot i of
+// the state: no allocation of its own, and capped at its length, so a
+// later Add (CORS adds Vary, for one) copies rather than writes over the
+// next slot.
+func (s *requestState) header(i int, v string) []string {
+	s.headers[i] = v
+	return s.headers[i : i+1 : i+1]
 }
 
 type stateKey struct{}
@@ -38,8 +61,10 @@ func (s *requestState) Value(key any) any {
 // stateOf is the request's state, never nil: outside the public router's
 // chain (the admin listener) notes go to a scratch value nobody reads.
 func stateOf(c *gin.Context) *requestState {
-	if s, ok := c.Request.Context().Value(stateKey{}).(*requestState); ok {
-		return s
+	if c.Request != nil {
+		if s, ok := c.Request.Context().Value(stateKey{}).(*requestState); ok {
+			return s
+		}
 	}
 	return &requestState{}
 }
