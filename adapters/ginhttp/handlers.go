@@ -167,20 +167,13 @@ func bearerToken(header string, maxBytes int) (string, error) {
 }
 
 // isB64Token reports whether s is an RFC 6750 b64token: letters, digits,
-// "-._~+/", then optional "=" padding. Checked byte by byte, it refuses
-// white space of every kind (obs-text such as U+00A0 included) and costs
-// little on the hot path.
+// "-._~+/", then optional "=" padding. Checked byte by byte against a
+// table, it refuses white space of every kind (obs-text such as U+00A0
+// included) and costs little on the hot path.
 func isB64Token(s string) bool {
-	if s == "" {
-		return false
-	}
 	i := 0
-	for ; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' ||
-			c == '-' || c == '.' || c == '_' || c == '~' || c == '+' || c == '/') {
-			break
-		}
+	for i < len(s) && b64TokenByte[s[i]] {
+		i++
 	}
 	if i == 0 {
 		return false
@@ -192,3 +185,12 @@ func isB64Token(s string) bool {
 	}
 	return true
 }
+
+// b64TokenByte holds true for the bytes of a b64token before its padding.
+var b64TokenByte = func() (t [256]bool) {
+	for c := range 256 {
+		t[c] = c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' ||
+			c == '-' || c == '.' || c == '_' || c == '~' || c == '+' || c == '/'
+	}
+	return t
+}()

@@ -139,7 +139,8 @@ func (h *handlers) requestLog(c *gin.Context) {
 	if !h.methods[method] {
 		method = "other"
 	}
-	elapsed := time.Since(start)
+	end := time.Now()
+	elapsed := end.Sub(start)
 	h.obs.ObserveRequest(route, method, c.Writer.Status(), elapsed)
 	s := stateOf(c)
 	reason := s.reason
@@ -150,7 +151,7 @@ func (h *handlers) requestLog(c *gin.Context) {
 	if !h.log.Enabled(c, level) {
 		return
 	}
-	if l := h.lines.StartLine(c, time.Now(), level, "request"); l != nil {
+	if l := h.lines.StartLine(c, end, level, "request"); l != nil {
 		h.writeRequestLine(c, s, l, method, route, elapsed)
 		return
 	}
