@@ -4,27 +4,7 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
-
-	"github.com/gin-gonic/gin"
 )
-
-// clientAddrKey keeps the request's client address in gin's keys: found
-// once, then logged and counted against.
-const clientAddrKey = "gatepass.client_addr"
-
-// clientAddrOf marks the request with its client address.
-func clientAddrOf(trusted []netip.Prefix) gin.HandlerFunc {
-	return func(c *gin.Context) {
-		c.Set(clientAddrKey, ClientAddr(c.Request, trusted))
-		c.Next()
-	}
-}
-
-func clientAddr(c *gin.Context) netip.Addr {
-	v, _ := c.Get(clientAddrKey)
-	a, _ := v.(netip.Addr)
-	return a
-}
 
 // ClientAddr is the address of the client that sent r: the peer, unless
 // the peer is a trusted proxy; then the rightmost X-Forwarded-For hop that

@@ -105,6 +105,11 @@ func decodeBody(c *gin.Context, maxBytes int64, v any) error {
 	if c.Request.ContentLength > maxBytes {
 		return errBodyTooLarge
 	}
+	if c.Request.ContentLength == 0 && len(c.Request.TransferEncoding) == 0 {
+		// No body, and none can follow: a server request's Content-Length
+		// of 0 is exact (an unknown length is -1). Nothing to read.
+		return nil
+	}
 	raw, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, maxBytes))
 	if err != nil {
 		var tooLarge *http.MaxBytesError
@@ -153,7 +158,7 @@ var responseBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 1024); re
 func writeJSON[G any](c *gin.Context, status int, g G, encode func([]byte, G) []byte) {
 	bp := responseBuffers.Get().(*[]byte)
 	body := encode((*bp)[:0], g)
-	c.Writer.Header()["Content-Type"] = []string{jsonContentType}
+	c.Writer.Header()["Content-Type"] = stateOf(c).header(slotContentType, jsonContentType)
 	c.Status(status)
 	_, _ = c.Writer.Write(body)
 	if cap(body) <= maxPooledResponse {

@@ -3,18 +3,23 @@ package ginhttp
 import (
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/gatepass/gatepass/adapters/slogctx"
 	"github.com/gatepass/gatepass/application"
 	"github.com/gatepass/gatepass/domain"
 )
 
 type handlers struct {
-	app       *application.Application
-	log       *slog.Logger
+	app *application.Application
+	log *slog.Logger
+	// lines writes the request line by hand when the logger's handler
+	// can (slogctx.NewJSON); its StartLine answers nil otherwise.
+	lines     slogctx.Handler
 	maxBody   int64
 	maxBearer int
 	obs       Observer
@@ -26,24 +31,17 @@ type handlers struct {
 	// publicBase is the public base URL of the OAuth metadata; "" while
 	// none is known.
 	publicBase func() string
+	// trusted are the proxies whose X-Forwarded-For is believed.
+	trusted []netip.Prefix
 }
 
-// grantKindKey keeps the grant kind of the route in gin's keys, for the
-// handlers, the metrics and the request log.
-const grantKindKey = "gatepass.grant_kind"
-
-// grantKind marks the request with the kind of grant its route issues.
+// grantKind marks the request with the kind of grant its route issues,
+// for the handlers, the metrics and the request log.
 func (h *handlers) grantKind(kind domain.GrantKind) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		c.Set(grantKindKey, kind)
+		stateOf(c).kind = kind
 		c.Next()
 	}
-}
-
-func kindOf(c *gin.Context) domain.GrantKind {
-	k, _ := c.Get(grantKindKey)
-	kind, _ := k.(domain.GrantKind)
-	return kind
 }
 
 func (h *handlers) health(c *gin.Context) {
@@ -141,13 +139,11 @@ func (h *handlers) ready(c *gin.Context) {
 }
 
 // noStore marks an answer uncacheable: canonical keys written straight
-// into the map, each value its own capped slice of one array.
+// into the map, each value its own slot of the request's state.
 func noStore(c *gin.Context) {
-	v := [2]string{"no-store", "no-cache"}
-	vals := v[:]
-	h := c.Writer.Header()
-	h["Cache-Control"] = vals[0:1:1]
-	h["Pragma"] = vals[1:2:2]
+	h, s := c.Writer.Header(), stateOf(c)
+	h["Cache-Control"] = s.header(slotNoStore, "no-store")
+	h["Pragma"] = s.header(slotNoCache, "no-cache")
 }
 
 // bearerToken extracts the token of an "Authorization: Bearer <token>"
@@ -171,20 +167,13 @@ func bearerToken(header string, maxBytes int) (string, error) {
 }
 
 // isB64Token reports whether s is an RFC 6750 b64token: letters, digits,
-// "-._~+/", then optional "=" padding. Checked byte by byte, it refuses
-// white space of every kind (obs-text such as U+00A0 included) and costs
-// little on the hot path.
+// "-._~+/", then optional "=" padding. Checked byte by byte against a
+// table, it refuses white space of every kind (obs-text such as U+00A0
+// included) and costs little on the hot path.
 func isB64Token(s string) bool {
-	if s == "" {
-		return false
-	}
 	i := 0
-	for ; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' ||
-			c == '-' || c == '.' || c == '_' || c == '~' || c == '+' || c == '/') {
-			break
-		}
+	for i < len(s) && b64TokenByte[s[i]] {
+		i++
 	}
 	if i == 0 {
 		return false
@@ -196,3 +185,12 @@ func isB64Token(s string) bool {
 	}
 	return true
 }
+
+// b64TokenByte holds true for the bytes of a b64token before its padding.
+var b64TokenByte = func() (t [256]bool) {
+	for c := range 256 {
+		t[c] = c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' ||
+			c == '-' || c == '.' || c == '_' || c == '~' || c == '+' || c == '/'
+	}
+	return t
+}()

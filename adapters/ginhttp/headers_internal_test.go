@@ -13,17 +13,23 @@ import (
 func TestDirectHeadersDoNotShareAppendableSlices(t *testing.T) {
 	rec := httptest.NewRecorder()
 	c, _ := gin.CreateTestContext(rec)
+	c.Request = httptest.NewRequest("POST", "/", nil)
+	(&handlers{}).requestID(c)
 	securityHeaders(c)
 	noStore(c)
+	writeJSON(c, 200, "x", func(b []byte, s string) []byte { return append(b, '"', 'x', '"') })
 	h := c.Writer.Header()
-	for _, k := range []string{"X-Content-Type-Options", "Referrer-Policy", "Cache-Control", "Pragma"} {
+	id := h.Get("X-Request-Id")
+	for _, k := range []string{"X-Request-Id", "X-Content-Type-Options", "Referrer-Policy", "Cache-Control", "Pragma", "Content-Type"} {
 		h.Add(k, "added")
 	}
 	want := map[string][]string{
+		"X-Request-Id":           {id, "added"},
 		"X-Content-Type-Options": {"nosniff", "added"},
 		"Referrer-Policy":        {"no-referrer", "added"},
 		"Cache-Control":          {"no-store", "added"},
 		"Pragma":                 {"no-cache", "added"},
+		"Content-Type":           {jsonContentType, "added"},
 	}
 	for k, v := range want {
 		if !slices.Equal(h[k], v) {

@@ -6,11 +6,13 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/gin-contrib/cors"
 	"github.com/gin-gonic/gin"
 
+	"github.com/gatepass/gatepass/adapters/slogctx"
 	"github.com/gatepass/gatepass/application"
 )
 
@@ -27,7 +29,10 @@ func (problemRender) WriteContentType(w http.ResponseWriter) {
 }
 
 // requestID honours a sane X-Request-ID from the caller or makes one, and
-// echoes it, so a request can be followed across logs.
+// echoes it, so a request can be followed across logs. It also makes the
+// request's state, with the client address found once (ClientAddr,
+// believing X-Forwarded-For only from trusted proxies): both go into the
+// request's context in one step.
 func (h *handlers) requestID(c *gin.Context) {
 	var id string
 	if v := c.Request.Header["X-Request-Id"]; len(v) > 0 && saneRequestID(v[0]) {
@@ -35,9 +40,9 @@ func (h *handlers) requestID(c *gin.Context) {
 	} else {
 		id = newRequestID()
 	}
-	c.Request = c.Request.WithContext(application.WithRequestID(c.Request.Context(), id))
-	// A fresh slice: the header map owns it.
-	c.Writer.Header()["X-Request-Id"] = []string{id}
+	s := &requestState{Context: c.Request.Context(), addr: ClientAddr(c.Request, h.trusted)}
+	c.Request = c.Request.WithContext(application.WithRequestID(s, id))
+	c.Writer.Header()["X-Request-Id"] = s.header(slotRequestID, id)
 	c.Next()
 }
 
@@ -70,15 +75,12 @@ func saneRequestID(id string) bool {
 }
 
 // securityHeaders go on every response, errors included. The keys are
-// written canonical, straight into the map; each value is its own slice
-// of one array, capped at its length, so a later Add to one header (CORS
-// adds Vary, for one) copies rather than writes over the next.
+// written canonical, straight into the map; each value is its own slot of
+// the request's state (requestState.header).
 func securityHeaders(c *gin.Context) {
-	h := c.Writer.Header()
-	v := [2]string{"nosniff", "no-referrer"}
-	vals := v[:]
-	h["X-Content-Type-Options"] = vals[0:1:1]
-	h["Referrer-Policy"] = vals[1:2:2]
+	h, s := c.Writer.Header(), stateOf(c)
+	h["X-Content-Type-Options"] = s.header(slotNosniff, "nosniff")
+	h["Referrer-Policy"] = s.header(slotReferrer, "no-referrer")
 	c.Next()
 }
 
@@ -137,14 +139,20 @@ func (h *handlers) requestLog(c *gin.Context) {
 	if !h.methods[method] {
 		method = "other"
 	}
-	elapsed := time.Since(start)
+	end := time.Now()
+	elapsed := end.Sub(start)
 	h.obs.ObserveRequest(route, method, c.Writer.Status(), elapsed)
-	reason := c.GetString(reasonKey)
+	s := stateOf(c)
+	reason := s.reason
 	if reason != "" {
 		h.obs.AuthFailure(reason)
 	}
 	level := levelFor(c.Writer.Status())
 	if !h.log.Enabled(c, level) {
+		return
+	}
+	if l := h.lines.StartLine(c, end, level, "request"); l != nil {
+		h.writeRequestLine(c, s, l, method, route, elapsed)
 		return
 	}
 	// Typed attributes: this line is written for every request, and
@@ -154,22 +162,22 @@ func (h *handlers) requestLog(c *gin.Context) {
 		slog.String("method", method),
 		slog.String("route", route),
 		slog.Int("status", c.Writer.Status()),
-		slog.Float64("latency_ms", float64(elapsed.Microseconds())/1000),
-		slog.String("client_ip", clientAddr(c).String()),
+		slog.Float64("latency_ms", latencyMillis(elapsed)),
+		slog.String("client_ip", s.addr.String()),
 	}
 	n := 5
-	if kind := kindOf(c); kind != "" {
+	if kind := s.kind; kind != "" {
 		attrs[n] = slog.String("grant_kind", kind.String())
 		n++
 	}
 	if p := principal(c); p.UserID != "" {
 		attrs[n] = slog.String("user_id", p.UserID)
 		n++
-		if id := c.GetString(grantIDKey); id != "" {
+		if id := s.grantID; id != "" {
 			// An issued grant: the audit trail names it, never its token.
 			attrs[n], attrs[n+1], attrs[n+2] = slog.String("jti", id), slog.String("org_id", p.OrgID), slog.String("role", p.Role)
 			n += 3
-			if target := c.GetString(grantTargetKey); target != "" {
+			if target := s.target; target != "" {
 				attrs[n] = slog.String("target", target)
 				n++
 			}
@@ -178,12 +186,57 @@ func (h *handlers) requestLog(c *gin.Context) {
 	if reason != "" {
 		attrs[n] = slog.String("reason", reason)
 		n++
-		if claim := c.GetString(claimKey); claim != "" {
+		if claim := s.claim; claim != "" {
 			attrs[n] = slog.String("claim", claim)
 			n++
 		}
 	}
 	h.log.LogAttrs(c, level, "request", attrs[:n]...)
+}
+
+// writeRequestLine writes the request line by hand: the attributes the
+// slog path above logs, in its order, into a pooled buffer. Keep the two
+// alike (TestRequestLineFastPathMatchesSlog holds them to it).
+func (h *handlers) writeRequestLine(c *gin.Context, s *requestState, l *slogctx.Line, method, route string, elapsed time.Duration) {
+	l.String("method", method)
+	l.String("route", route)
+	l.Int("status", c.Writer.Status())
+	l.Float64("latency_ms", latencyMillis(elapsed))
+	var ip [64]byte
+	l.Bytes("client_ip", appendAddr(ip[:0], s.addr))
+	if kind := s.kind; kind != "" {
+		l.String("grant_kind", kind.String())
+	}
+	if p := principal(c); p.UserID != "" {
+		l.String("user_id", p.UserID)
+		if id := s.grantID; id != "" {
+			l.String("jti", id)
+			l.String("org_id", p.OrgID)
+			l.String("role", p.Role)
+			if target := s.target; target != "" {
+				l.String("target", target)
+			}
+		}
+	}
+	if s.reason != "" {
+		l.String("reason", s.reason)
+		if claim := s.claim; claim != "" {
+			l.String("claim", claim)
+		}
+	}
+	_ = l.Write()
+}
+
+// appendAddr appends what a.String() returns.
+func appendAddr(b []byte, a netip.Addr) []byte {
+	if !a.IsValid() {
+		return append(b, "invalid IP"...)
+	}
+	return a.AppendTo(b)
+}
+
+func latencyMillis(elapsed time.Duration) float64 {
+	return float64(elapsed.Microseconds()) / 1000
 }
 
 func levelFor(status int) slog.Level {

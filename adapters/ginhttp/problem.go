@@ -189,12 +189,6 @@ func writeProblem(c *gin.Context, p problem) {
 	c.Abort()
 }
 
-// Keys of why a request was refused, for the request log.
-const (
-	reasonKey = "gatepass.reason"
-	claimKey  = "gatepass.claim"
-)
-
 // markReason remembers why a 401 or 403 was answered, from a closed set:
 // the verifier's reason for a refused token (and the claim it names, never
 // its value), "malformed" for an Authorization that is not a bearer token
@@ -209,10 +203,10 @@ func markReason(c *gin.Context, p problem, err error) {
 	case errors.As(err, &ce):
 		reason = string(ce.Reason)
 		if ce.Claim != "" {
-			c.Set(claimKey, ce.Claim)
+			stateOf(c).claim = ce.Claim
 		}
 	case errors.Is(err, errNotBearer), errors.Is(err, errBearerTooLarge):
 		reason = string(domain.ReasonMalformed)
 	}
-	c.Set(reasonKey, reason)
+	stateOf(c).reason = reason
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/gatepass/gatepass/adapters/slogctx"
 	"github.com/gatepass/gatepass/application"
 	"github.com/gatepass/gatepass/domain"
 )
@@ -96,8 +97,12 @@ func NewRouter(app *application.Application, o Options) (http.Handler, error) {
 	}
 
 	h := &handlers{app: app, log: o.Logger, maxBody: o.MaxBodyBytes, maxBearer: o.MaxBearerBytes, obs: o.Observer,
-		methods: map[string]bool{}, public: true, publicBase: o.PublicBaseURL}
-	r.Use(securityHeaders, clientAddrOf(o.TrustedProxies), h.requestID, h.requestLog, h.recover, closeChunked)
+		methods: map[string]bool{}, public: true, publicBase: o.PublicBaseURL, trusted: o.TrustedProxies}
+	h.lines, _ = o.Logger.Handler().(slogctx.Handler)
+	// requestID first: it makes the request's state the others write to.
+	// It never answers, so the security headers are still on every
+	// response.
+	r.Use(h.requestID, securityHeaders, h.requestLog, h.recover, closeChunked)
 	if o.Draining != nil {
 		r.Use(closeWhen(o.Draining))
 	}

@@ -164,7 +164,7 @@ func (h *handlers) tokenExchange(c *gin.Context) {
 			enabled[a] = true
 		}
 		if x, oerr = parseExchange(form, enabled); oerr == nil {
-			c.Set(grantKindKey, x.kind)
+			stateOf(c).kind = x.kind
 			oerr = h.exchange(c, x)
 		}
 	}

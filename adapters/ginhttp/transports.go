@@ -133,20 +133,12 @@ func (h *handlers) refuse(c *gin.Context, kind domain.GrantKind, err error) {
 	h.fail(c, err)
 }
 
-// Keys of what the request log names of an issued grant.
-const (
-	grantIDKey     = "gatepass.grant_id"
-	grantTargetKey = "gatepass.grant_target"
-)
-
 // issued counts an issued grant, remembers its id and target (a room or a
 // channel) for the request log, and marks the answer uncacheable.
 func (h *handlers) issued(c *gin.Context, kind domain.GrantKind, g domain.Grant, target string) {
 	h.obs.GrantIssued(kind, grantResult(nil))
-	c.Set(grantIDKey, g.ID)
-	if target != "" {
-		c.Set(grantTargetKey, target)
-	}
+	s := stateOf(c)
+	s.grantID, s.target = g.ID, target
 	noStore(c)
 }
 

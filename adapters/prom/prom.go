@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -39,6 +40,52 @@ type Metrics struct {
 	// IdentityKeys is called.
 	keyCount atomic.Pointer[func(context.Context) int]
 	now      func() time.Time
+
+	// The children of the vectors counted on every request, by label
+	// set: a map read under a read lock, rather than WithLabelValues
+	// hashing the values and searching the vector each time.
+	requestSeries *series[requestLabels, prometheus.Observer]
+	grantSeries   *series[grantLabels, prometheus.Counter]
+	cacheHits     prometheus.Counter
+	cacheMisses   prometheus.Counter
+}
+
+type requestLabels struct {
+	route, method string
+	status        int
+}
+
+type grantLabels struct {
+	kind   domain.GrantKind
+	result string
+}
+
+// series caches a vector's child per label set. The label sets are closed
+// (routes, methods and status codes of the router; grant kinds and
+// results), so the map stays as small as the vector.
+type series[K comparable, V any] struct {
+	mu    sync.RWMutex
+	m     map[K]V
+	child func(K) V
+}
+
+func newSeries[K comparable, V any](child func(K) V) *series[K, V] {
+	return &series[K, V]{m: map[K]V{}, child: child}
+}
+
+// of is the child for k.
+func (s *series[K, V]) of(k K) V {
+	s.mu.RLock()
+	v, ok := s.m[k]
+	s.mu.RUnlock()
+	if ok {
+		return v
+	}
+	v = s.child(k)
+	s.mu.Lock()
+	s.m[k] = v
+	s.mu.Unlock()
+	return v
 }
 
 // Label values of the metrics, beside grant kinds, limit scopes and what
@@ -141,6 +188,13 @@ func NewWithBuild(b Build) *Metrics {
 		m.rateLimited.WithLabelValues(string(domain.LimitScopeOf(kind)))
 	}
 	m.rateLimited.WithLabelValues(string(domain.LimitAuthFailure))
+	m.requestSeries = newSeries(func(l requestLabels) prometheus.Observer {
+		return m.requests.WithLabelValues(l.route, l.method, strconv.Itoa(l.status))
+	})
+	m.grantSeries = newSeries(func(l grantLabels) prometheus.Counter {
+		return m.grants.WithLabelValues(l.kind.String(), l.result)
+	})
+	m.cacheHits, m.cacheMisses = m.identityCache.WithLabelValues(cacheHit), m.identityCache.WithLabelValues(cacheMiss)
 	return m
 }
 
@@ -205,12 +259,12 @@ func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
 
 // ObserveRequest records one HTTP request.
 func (m *Metrics) ObserveRequest(route, method string, status int, elapsed time.Duration) {
-	m.requests.WithLabelValues(route, method, strconv.Itoa(status)).Observe(elapsed.Seconds())
+	m.requestSeries.of(requestLabels{route, method, status}).Observe(elapsed.Seconds())
 }
 
 // GrantIssued counts one grant attempt.
 func (m *Metrics) GrantIssued(kind domain.GrantKind, result string) {
-	m.grants.WithLabelValues(kind.String(), result).Inc()
+	m.grantSeries.of(grantLabels{kind, result}).Inc()
 }
 
 // AuthFailure counts one request answered 401 or 403, by its reason.
@@ -247,11 +301,11 @@ func (m *Metrics) identityKeyCount() float64 {
 
 // IdentityCacheLookup counts one lookup in the verified-token cache.
 func (m *Metrics) IdentityCacheLookup(hit bool) {
-	result := cacheMiss
 	if hit {
-		result = cacheHit
+		m.cacheHits.Inc()
+		return
 	}
-	m.identityCache.WithLabelValues(result).Inc()
+	m.cacheMisses.Inc()
 }
 
 // SigningKey names the key that signs office grants, and the signer that
@@ -262,41 +316,45 @@ func (m *Metrics) SigningKey(kid, algorithm, signer string) {
 }
 
 type officeSigner struct {
-	next domain.OfficeSigner
-	m    *Metrics
+	next     domain.OfficeSigner
+	duration prometheus.Observer
+	errors   prometheus.Counter
 }
 
 // OfficeSigner times next.
 func (m *Metrics) OfficeSigner(next domain.OfficeSigner) domain.OfficeSigner {
-	return officeSigner{next: next, m: m}
+	kind := domain.GrantOffice.String()
+	return officeSigner{next: next, duration: m.signer.WithLabelValues(kind), errors: m.signerErrors.WithLabelValues(kind)}
 }
 
 func (s officeSigner) SignOffice(ctx context.Context, c domain.OfficeClaims) (string, error) {
 	start := time.Now()
 	tok, err := s.next.SignOffice(ctx, c)
-	s.m.signer.WithLabelValues(domain.GrantOffice.String()).Observe(time.Since(start).Seconds())
+	s.duration.Observe(time.Since(start).Seconds())
 	if err != nil {
-		s.m.signerErrors.WithLabelValues(domain.GrantOffice.String()).Inc()
+		s.errors.Inc()
 	}
 	return tok, err
 }
 
 type realtimeSigner struct {
-	next domain.RealtimeSigner
-	m    *Metrics
+	next     domain.RealtimeSigner
+	duration prometheus.Observer
+	errors   prometheus.Counter
 }
 
 // RealtimeSigner times next.
 func (m *Metrics) RealtimeSigner(next domain.RealtimeSigner) domain.RealtimeSigner {
-	return realtimeSigner{next: next, m: m}
+	kind := domain.GrantRealtime.String()
+	return realtimeSigner{next: next, duration: m.signer.WithLabelValues(kind), errors: m.signerErrors.WithLabelValues(kind)}
 }
 
 func (s realtimeSigner) SignRealtime(ctx context.Context, c domain.RealtimeClaims) (string, error) {
 	start := time.Now()
 	tok, err := s.next.SignRealtime(ctx, c)
-	s.m.signer.WithLabelValues(domain.GrantRealtime.String()).Observe(time.Since(start).Seconds())
+	s.duration.Observe(time.Since(start).Seconds())
 	if err != nil {
-		s.m.signerErrors.WithLabelValues(domain.GrantRealtime.String()).Inc()
+		s.errors.Inc()
 	}
 	return tok, err
 }

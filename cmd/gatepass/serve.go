@@ -228,7 +228,7 @@ func (t *idleCloser) forget(c net.Conn) {
 // newLogger writes JSON lines; a line logged with a request's context
 // names the request's id.
 func newLogger(w io.Writer, level slog.Level) *slog.Logger {
-	return slog.New(slogctx.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level})))
+	return slog.New(slogctx.NewJSON(w, &slog.HandlerOptions{Level: level}))
 }
 
 // printDevWelcome prints a ready-to-paste curl for each endpoint, with a

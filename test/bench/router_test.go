@@ -51,7 +51,7 @@ func BenchmarkRouter(b *testing.B) {
 	// As serve builds it: buffered lines, the request id on each.
 	logOut := logbuffer.New(logs, logbuffer.DefaultInterval)
 	b.Cleanup(func() { logOut.Close() })
-	logger := slog.New(slogctx.New(slog.NewJSONHandler(logOut, &slog.HandlerOptions{Level: cfg.LogLevel})))
+	logger := slog.New(slogctx.NewJSON(logOut, &slog.HandlerOptions{Level: cfg.LogLevel}))
 
 	ctx, cancel := context.WithCancel(context.Background())
 	b.Cleanup(cancel)
