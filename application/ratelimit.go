@@ -88,6 +88,8 @@ type Budgets struct {
 	local  domain.RateLimiter
 	policy RateLimitPolicy
 	now    func() time.Time
+	// off is true when limits are off: nothing is counted at all.
+	off bool
 
 	// failedAt and okAt are the Unix nanoseconds of the store's latest
 	// failure and success.
@@ -100,7 +102,8 @@ type Budgets struct {
 // policy fails open; nil when store cannot fail (an in-memory store). A nil
 // store, or a policy with limits off, allows everything.
 func NewBudgets(store, local domain.RateLimiter, policy RateLimitPolicy) *Budgets {
-	if store == nil || !policy.Enabled {
+	off := store == nil || !policy.Enabled
+	if off {
 		store, local = unlimited{}, nil
 	}
 	if policy.StoreTimeout <= 0 {
@@ -112,7 +115,7 @@ func NewBudgets(store, local domain.RateLimiter, policy RateLimitPolicy) *Budget
 	if policy.IPv6Prefix <= 0 {
 		policy.IPv6Prefix = DefaultIPv6Prefix
 	}
-	return &Budgets{store: store, local: local, policy: policy, now: time.Now}
+	return &Budgets{store: store, local: local, policy: policy, now: time.Now, off: off}
 }
 
 // Unlimited is Budgets that allow everything.
@@ -121,7 +124,7 @@ func Unlimited() *Budgets { return NewBudgets(nil, nil, RateLimitPolicy{}) }
 // SpendGrant takes one grant of kind from the user's budget.
 func (b *Budgets) SpendGrant(ctx context.Context, kind domain.GrantKind, userID string) error {
 	limit, ok := b.policy.Grants[kind]
-	if !ok {
+	if !ok || b.off {
 		return nil
 	}
 	limit.Scope = domain.LimitScopeOf(kind)
@@ -133,7 +136,7 @@ func (b *Budgets) SpendGrant(ctx context.Context, kind domain.GrantKind, userID 
 // their policy prefix. An invalid address (no client address known) is not
 // counted.
 func (b *Budgets) SpendFailure(ctx context.Context, client netip.Addr) error {
-	if !client.IsValid() {
+	if !client.IsValid() || b.off {
 		return nil
 	}
 	limit := b.policy.AuthFailures

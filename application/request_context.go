@@ -10,9 +10,8 @@ import (
 // The request's own values travel in its context.Context, so every layer
 // and every log line written with that context can name them.
 type (
-	requestIDKey      struct{}
-	principalKey      struct{}
-	identityExpiryKey struct{}
+	requestIDKey struct{}
+	identityKey  struct{}
 )
 
 // WithRequestID returns ctx carrying the request id.
@@ -26,27 +25,27 @@ func RequestID(ctx context.Context) string {
 	return id
 }
 
-// WithPrincipal returns ctx carrying the verified caller.
-func WithPrincipal(ctx context.Context, p domain.Principal) context.Context {
-	return context.WithValue(ctx, principalKey{}, p)
+// WithIdentity returns ctx carrying the verified caller and when its
+// identity expires, in one value.
+func WithIdentity(ctx context.Context, id Identity) context.Context {
+	return context.WithValue(ctx, identityKey{}, &id)
 }
 
 // PrincipalFrom is the verified caller ctx carries, and whether it carries
 // one.
 func PrincipalFrom(ctx context.Context) (domain.Principal, bool) {
-	p, ok := ctx.Value(principalKey{}).(domain.Principal)
-	return p, ok
-}
-
-// WithIdentityExpiry returns ctx carrying when the caller's identity
-// expires.
-func WithIdentityExpiry(ctx context.Context, t time.Time) context.Context {
-	return context.WithValue(ctx, identityExpiryKey{}, t)
+	id, ok := ctx.Value(identityKey{}).(*Identity)
+	if !ok {
+		return domain.Principal{}, false
+	}
+	return id.Principal, true
 }
 
 // IdentityExpiryFrom is when the caller's identity expires, as ctx
 // carries it; the zero time when unknown.
 func IdentityExpiryFrom(ctx context.Context) time.Time {
-	t, _ := ctx.Value(identityExpiryKey{}).(time.Time)
-	return t
+	if id, ok := ctx.Value(identityKey{}).(*Identity); ok {
+		return id.ExpiresAt
+	}
+	return time.Time{}
 }

@@ -35,8 +35,8 @@ import (
 // that allocates more per request fails here without timing anything.
 // BENCHMARKS.md records the history.
 const (
-	realtimeAllocBudget = 16
-	officeAllocBudget   = 18
+	realtimeAllocBudget = 14
+	officeAllocBudget   = 16
 )
 
 // staticIdentity accepts one bearer as one caller: the identity cache and

@@ -64,8 +64,7 @@ func (h *handlers) authenticate(c *gin.Context) {
 		var id application.Identity
 		id, err = h.app.AuthenticateCaller.Handle(c, application.AuthenticateCaller{Bearer: bearer, ClientIP: clientAddr(c)})
 		if err == nil {
-			ctx := application.WithPrincipal(c.Request.Context(), id.Principal)
-			c.Request = c.Request.WithContext(application.WithIdentityExpiry(ctx, id.ExpiresAt))
+			c.Request = c.Request.WithContext(application.WithIdentity(c.Request.Context(), id))
 			c.Next()
 			return
 		}

@@ -185,8 +185,7 @@ func (h *handlers) exchange(c *gin.Context, x exchange) *oauthError {
 		markReason(c, problemFor(err), err)
 		return h.oauthErrorFor(c, err, "The subject token is invalid, expired or not accepted here.")
 	}
-	ctx := application.WithPrincipal(c.Request.Context(), id.Principal)
-	c.Request = c.Request.WithContext(application.WithIdentityExpiry(ctx, id.ExpiresAt))
+	c.Request = c.Request.WithContext(application.WithIdentity(c.Request.Context(), id))
 	out := exchangeResponse{IssuedTokenType: TokenTypeJWT, TokenType: "N_A"}
 	var grant domain.Grant
 	var target string
