@@ -290,7 +290,7 @@ applies to callers whose role is one of "roles" ("*" for every role; an
 identity that names no role has the role "member") or who hold one of
 "permissions" (the identity's "permissions" claim). A caller's rights are
 the union of the rules that apply to it; what no rule gives is refused.
-Every grant needs an organization, and an organization or user id that goes
+Every transport grant (LiveKit, Centrifugo) needs an organization, and an organization or user id that goes
 into a room or channel name must consist of A-Z a-z 0-9 _ - only.
 Unknown fields are refused; "gatepass policy check FILE" validates a file.`
 

@@ -20,7 +20,8 @@ development folder (DEV_DIR, default .gatepass-dev in the current folder).
 --org "" mints a user in no organization (no org_id claim): the office grant
 refuses it with 403 no_organization, the Supabase Realtime token comes without
 app_metadata. --ttl is the token's lifetime, from 1s to 168h; a short one
-(--ttl 5s) lets you watch an expired token be refused.
+(--ttl 5s) lets you watch an expired token be refused, once AUTH_LEEWAY
+(30s by default) has also passed.
 `
 
 func runDevToken(args []string, stdout io.Writer) error {

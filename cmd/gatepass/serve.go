@@ -78,7 +78,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	ln, err := net.Listen("tcp", cfg.HTTP.Addr)
 	if err != nil {
-		return fmt.Errorf("listen on %s: %w", cfg.HTTP.Addr, err)
+		return fmt.Errorf("listen on %s: %w (choose another address with HTTP_ADDR)", cfg.HTTP.Addr, err)
 	}
 	// Connections over the cap wait in the accept queue. The admin
 	// listener stays outside the cap, so probes and scrapes get through.
@@ -86,7 +86,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	adminLn, err := net.Listen("tcp", cfg.AdminAddr)
 	if err != nil {
 		ln.Close()
-		return fmt.Errorf("listen on ADMIN_ADDR %s: %w", cfg.AdminAddr, err)
+		return fmt.Errorf("listen on ADMIN_ADDR %s: %w (choose another address with ADMIN_ADDR)", cfg.AdminAddr, err)
 	}
 	adminServer := newHTTPServer(srv.Admin, cfg.HTTP, logger)
 	httpServer := newHTTPServer(srv.Handler, cfg.HTTP, logger)
