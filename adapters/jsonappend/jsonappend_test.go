@@ -68,3 +68,34 @@ func TestKey(t *testing.T) {
 		t.Fatalf("Key = %s", got)
 	}
 }
+
+// TestStringWordPath puts every byte at every place of strings long
+// enough for the eight-bytes-at-a-time scan, so a byte the word test
+// misses would go out unescaped and differ from encoding/json.
+func TestStringWordPath(t *testing.T) {
+	for n := 8; n <= 25; n++ {
+		for pos := range n {
+			for b := range 256 {
+				s := []byte(strings.Repeat("aZ0-_.~=", 4)[:n])
+				s[pos] = byte(b)
+				check(t, string(s))
+			}
+		}
+	}
+}
+
+func BenchmarkStringToken(b *testing.B) {
+	tok := strings.Repeat("eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.", 12)
+	buf := make([]byte, 0, 1024)
+	b.SetBytes(int64(len(tok)))
+	for b.Loop() {
+		buf = jsonappend.String(buf[:0], tok)
+	}
+}
+
+func BenchmarkStringShort(b *testing.B) {
+	buf := make([]byte, 0, 1024)
+	for b.Loop() {
+		buf = jsonappend.String(buf[:0], "user_01HZX5K2M3")
+	}
+}
