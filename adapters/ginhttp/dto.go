@@ -110,7 +110,7 @@ func decodeBody(c *gin.Context, maxBytes int64, v any) error {
 		// of 0 is exact (an unknown length is -1). Nothing to read.
 		return nil
 	}
-	raw, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, maxBytes))
+	raw, err := readBody(c, maxBytes)
 	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
@@ -121,21 +121,36 @@ func decodeBody(c *gin.Context, maxBytes int64, v any) error {
 	if len(bytes.TrimSpace(raw)) == 0 {
 		return nil
 	}
-	mediaType, _, err := mime.ParseMediaType(c.GetHeader("Content-Type"))
-	if err != nil || (mediaType != "application/json" && !isJSONSuffix(mediaType)) {
-		return errUnsupportedMedia
+	if ct := c.GetHeader("Content-Type"); ct != "application/json" {
+		// The usual value is taken as it is; anything else is parsed.
+		mediaType, _, err := mime.ParseMediaType(ct)
+		if err != nil || (mediaType != "application/json" && !isJSONSuffix(mediaType)) {
+			return errUnsupportedMedia
+		}
 	}
 	if raw = bytes.TrimSpace(raw); raw[0] != '{' {
 		return fmt.Errorf("%w: body must be a JSON object", errMalformedBody)
 	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	if err := dec.Decode(v); err != nil {
+	// Unmarshal refuses anything after the object but white space.
+	if err := json.Unmarshal(raw, v); err != nil {
 		return fmt.Errorf("%w: %w", errMalformedBody, err)
 	}
-	if dec.More() {
-		return fmt.Errorf("%w: data after the JSON object", errMalformedBody)
-	}
 	return nil
+}
+
+// readBody reads the request's body, at most maxBytes of it. A body of
+// known length (at most maxBytes, checked before) is read into a slice of
+// that size; net/http ends it there. A chunked one is read through
+// http.MaxBytesReader, which stops it past maxBytes.
+func readBody(c *gin.Context, maxBytes int64) ([]byte, error) {
+	if n := c.Request.ContentLength; n > 0 && len(c.Request.TransferEncoding) == 0 {
+		raw := make([]byte, n)
+		if _, err := io.ReadFull(c.Request.Body, raw); err != nil {
+			return nil, err
+		}
+		return raw, nil
+	}
+	return io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, maxBytes))
 }
 
 func isJSONSuffix(mediaType string) bool {

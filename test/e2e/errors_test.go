@@ -60,6 +60,8 @@ func TestErrorAnswers(t *testing.T) {
 			body: strings.NewReader(`[]`), status: 400, code: "malformed_body"},
 		{name: "trailing data", path: kit.OfficePath, bearer: member, contentType: "application/json",
 			body: strings.NewReader(`{} {}`), status: 400, code: "malformed_body"},
+		{name: "stray closing brace", path: kit.RealtimePath, bearer: member, contentType: "application/json",
+			body: strings.NewReader(`{}}`), status: 400, code: "malformed_body"},
 		{name: "form body", path: kit.OfficePath, bearer: member, contentType: "application/x-www-form-urlencoded",
 			body: strings.NewReader(`orgId=org_1`), status: 415, code: "unsupported_media_type"},
 		{name: "body without content type", path: kit.RealtimePath, bearer: member,
