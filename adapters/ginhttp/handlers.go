@@ -33,6 +33,8 @@ type handlers struct {
 	publicBase func() string
 	// trusted are the proxies whose X-Forwarded-For is believed.
 	trusted []netip.Prefix
+	// draining, when set, says the server is shutting down.
+	draining func() bool
 }
 
 // grantKind marks the request with the kind of grant its route issues,
@@ -64,7 +66,7 @@ func (h *handlers) authenticate(c *gin.Context) {
 		var id application.Identity
 		id, err = h.app.AuthenticateCaller.Handle(c, application.AuthenticateCaller{Bearer: bearer, ClientIP: clientAddr(c)})
 		if err == nil {
-			c.Request = c.Request.WithContext(application.WithIdentity(c.Request.Context(), id))
+			setIdentity(c, id)
 			c.Next()
 			return
 		}

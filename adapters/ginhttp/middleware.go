@@ -28,22 +28,43 @@ func (problemRender) WriteContentType(w http.ResponseWriter) {
 	w.Header().Set("Content-Type", "application/problem+json")
 }
 
-// requestID honours a sane X-Request-ID from the caller or makes one, and
-// echoes it, so a request can be followed across logs. It also makes the
-// request's state, with the client address found once (ClientAddr,
-// believing X-Forwarded-For only from trusted proxies): both go into the
-// request's context in one step.
-func (h *handlers) requestID(c *gin.Context) {
+// frame is the public router's outer layer, one gin handler for what
+// every request needs around its route: the request's state and id, the
+// security headers, closing the connection when it must not be reused,
+// recovery from a panic, and the request's metrics and log line. One
+// layer, not six: each would be another call, another lookup of the
+// state in the context, and another frame for gin to step through on
+// every request.
+func (h *handlers) frame(c *gin.Context) {
+	start := time.Now()
+	s := h.begin(c)
+	if len(c.Request.TransferEncoding) > 0 || h.draining != nil && h.draining() {
+		closeConnection(c)
+	}
+	h.recover(c)
+	h.logRequest(c, s, start)
+}
+
+// begin makes the request's state, with the client address found once
+// (ClientAddr, believing X-Forwarded-For only from trusted proxies) and
+// the request id: a sane X-Request-ID from the caller or a new one,
+// echoed so a request can be followed across logs. The state becomes the
+// request's context. It also writes the security headers, which go on
+// every response, errors included.
+func (h *handlers) begin(c *gin.Context) *requestState {
 	var id string
 	if v := c.Request.Header["X-Request-Id"]; len(v) > 0 && saneRequestID(v[0]) {
 		id = v[0]
 	} else {
 		id = newRequestID()
 	}
-	s := &requestState{Context: c.Request.Context(), addr: ClientAddr(c.Request, h.trusted)}
-	c.Request = c.Request.WithContext(application.WithRequestID(s, id))
-	c.Writer.Header()["X-Request-Id"] = s.header(slotRequestID, id)
-	c.Next()
+	s := &requestState{Context: application.WithRequestID(c.Request.Context(), id), addr: ClientAddr(c.Request, h.trusted)}
+	c.Request = c.Request.WithContext(s)
+	hdr := c.Writer.Header()
+	hdr["X-Request-Id"] = s.header(slotRequestID, id)
+	hdr["X-Content-Type-Options"] = s.header(slotNosniff, "nosniff")
+	hdr["Referrer-Policy"] = s.header(slotReferrer, "no-referrer")
+	return s
 }
 
 // newRequestID is 96 random bits as 24 hex digits. A request id is no
@@ -84,32 +105,21 @@ func securityHeaders(c *gin.Context) {
 	c.Next()
 }
 
-// closeWhen answers with "Connection: close" while draining: net/http then
-// closes the connection after the response, so keep-alive clients move to
-// another instance without a request lost to a closed idle connection.
-func closeWhen(draining func() bool) gin.HandlerFunc {
-	return func(c *gin.Context) {
-		if draining() {
-			c.Header("Connection", "close")
-		}
-		c.Next()
-	}
-}
-
-// closeChunked closes the connection after a request with a chunked
-// body. net/http accepts a request with both Transfer-Encoding and
-// Content-Length (it drops the Content-Length, as RFC 9112 section 6.1
-// allows) and keeps the connection; such a request may be an attempt at
-// request smuggling through a proxy that read the Content-Length, so the
-// connection it came on is not used again. The Content-Length is gone by
-// the time a handler runs, so every chunked request is treated alike: the
-// grant endpoints' bodies are a few bytes, and clients send them with a
-// length.
-func closeChunked(c *gin.Context) {
-	if len(c.Request.TransferEncoding) > 0 {
-		c.Header("Connection", "close")
-	}
-	c.Next()
+// closeConnection answers with "Connection: close", so net/http closes
+// the connection after the response. The frame asks for it in two cases:
+//   - while draining: keep-alive clients move to another instance without
+//     a request lost to a closed idle connection;
+//   - after a request with a chunked body. net/http accepts a request with
+//     both Transfer-Encoding and Content-Length (it drops the
+//     Content-Length, as RFC 9112 section 6.1 allows) and keeps the
+//     connection; such a request may be an attempt at request smuggling
+//     through a proxy that read the Content-Length, so the connection it
+//     came on is not used again. The Content-Length is gone by the time a
+//     handler runs, so every chunked request is treated alike: the grant
+//     endpoints' bodies are a few bytes, and clients send them with a
+//     length.
+func closeConnection(c *gin.Context) {
+	c.Header("Connection", "close")
 }
 
 // corsFor allows exactly the listed origins to call the API from a browser
@@ -126,11 +136,10 @@ func corsFor(origins []string) gin.HandlerFunc {
 	})
 }
 
-// requestLog logs one line per request: never a header value, a body or a
-// token, only what identifies the request and how it went.
-func (h *handlers) requestLog(c *gin.Context) {
-	start := time.Now()
-	c.Next()
+// logRequest counts the request in the metrics and logs one line for
+// it: never a header value, a body or a token, only what identifies the
+// request and how it went.
+func (h *handlers) logRequest(c *gin.Context, s *requestState, start time.Time) {
 	route := c.FullPath()
 	if route == "" {
 		route = "unmatched"
@@ -142,7 +151,6 @@ func (h *handlers) requestLog(c *gin.Context) {
 	end := time.Now()
 	elapsed := end.Sub(start)
 	h.obs.ObserveRequest(route, method, c.Writer.Status(), elapsed)
-	s := stateOf(c)
 	reason := s.reason
 	if reason != "" {
 		h.obs.AuthFailure(reason)

@@ -99,13 +99,10 @@ func NewRouter(app *application.Application, o Options) (http.Handler, error) {
 	h := &handlers{app: app, log: o.Logger, maxBody: o.MaxBodyBytes, maxBearer: o.MaxBearerBytes, obs: o.Observer,
 		methods: map[string]bool{}, public: true, publicBase: o.PublicBaseURL, trusted: o.TrustedProxies}
 	h.lines, _ = o.Logger.Handler().(slogctx.Handler)
-	// requestID first: it makes the request's state the others write to.
-	// It never answers, so the security headers are still on every
-	// response.
-	r.Use(h.requestID, securityHeaders, h.requestLog, h.recover, closeChunked)
-	if o.Draining != nil {
-		r.Use(closeWhen(o.Draining))
-	}
+	h.draining = o.Draining
+	// frame first: it makes the request's state the others write to, and
+	// it never answers, so the security headers are on every response.
+	r.Use(h.frame)
 	if len(o.CORSOrigins) > 0 {
 		r.Use(corsFor(o.CORSOrigins))
 	}

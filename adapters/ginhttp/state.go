@@ -6,6 +6,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/gatepass/gatepass/application"
 	"github.com/gatepass/gatepass/domain"
 )
 
@@ -15,6 +16,11 @@ import (
 // (a map, and a boxed value per entry).
 type requestState struct {
 	context.Context
+	// values, once the caller is verified, is Context with the caller
+	// added (setIdentity); Value looks there. Context itself never
+	// changes, so Done, Err and Deadline, which other goroutines may call,
+	// read nothing that is written during the request.
+	values context.Context
 	// addr is the client address, found once (ClientAddr).
 	addr netip.Addr
 	// kind is the grant kind of the route.
@@ -55,6 +61,9 @@ func (s *requestState) Value(key any) any {
 	if key == (stateKey{}) {
 		return s
 	}
+	if s.values != nil {
+		return s.values.Value(key)
+	}
 	return s.Context.Value(key)
 }
 
@@ -62,11 +71,27 @@ func (s *requestState) Value(key any) any {
 // chain (the admin listener) notes go to a scratch value nobody reads.
 func stateOf(c *gin.Context) *requestState {
 	if c.Request != nil {
-		if s, ok := c.Request.Context().Value(stateKey{}).(*requestState); ok {
+		ctx := c.Request.Context()
+		// The frame makes the state the request's context itself.
+		if s, ok := ctx.(*requestState); ok {
+			return s
+		}
+		if s, ok := ctx.Value(stateKey{}).(*requestState); ok {
 			return s
 		}
 	}
 	return &requestState{}
+}
+
+// setIdentity puts the verified caller in the request's context: in the
+// state the frame made, without a copy of the request (WithContext) for
+// it; or, outside the frame, in a context of its own.
+func setIdentity(c *gin.Context, id application.Identity) {
+	if s, ok := c.Request.Context().(*requestState); ok {
+		s.values = application.WithIdentity(s.Context, id)
+		return
+	}
+	c.Request = c.Request.WithContext(application.WithIdentity(c.Request.Context(), id))
 }
 
 func clientAddr(c *gin.Context) netip.Addr   { return stateOf(c).addr }

@@ -185,7 +185,7 @@ func (h *handlers) exchange(c *gin.Context, x exchange) *oauthError {
 		markReason(c, problemFor(err), err)
 		return h.oauthErrorFor(c, err, "The subject token is invalid, expired or not accepted here.")
 	}
-	c.Request = c.Request.WithContext(application.WithIdentity(c.Request.Context(), id))
+	setIdentity(c, id)
 	out := exchangeResponse{IssuedTokenType: TokenTypeJWT, TokenType: "N_A"}
 	var grant domain.Grant
 	var target string
