@@ -135,6 +135,67 @@ func TestIntervalFlush(t *testing.T) {
 	t.Fatalf("%d of 50 lines written after 5s", strings.Count(got, "\n"))
 }
 
+// Under load (a large write just before), lines that come within the gap
+// wait for the rest of it and then share one write.
+func TestLinesWithinTheGapShareAWrite(t *testing.T) {
+	var s sink
+	w := logbuffer.NewGap(&s, time.Hour, time.Hour)
+	first := strings.Repeat("x", 8<<10) + "\n"
+	w.Write([]byte(first))
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if got, _ := s.all(); got == first {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the first line (nothing written before it) was not written within 5s")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	for i := 1; i <= 10; i++ {
+		w.Write([]byte(line(i)))
+	}
+	time.Sleep(50 * time.Millisecond)
+	if got, writes := s.all(); writes != 1 {
+		t.Fatalf("lines within the gap were written before it ended: %d writes, %q", writes, got)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	got, writes := s.all()
+	var want strings.Builder
+	want.WriteString(first)
+	for i := 1; i <= 10; i++ {
+		want.WriteString(line(i))
+	}
+	if got != want.String() || writes != 2 {
+		t.Fatalf("after Close: %d writes, want 2 writes of the 11 lines in order", writes)
+	}
+}
+
+// Requests one at a time (small writes) are not held for the gap: each
+// line is written at once, as on an idle server.
+func TestLinesOneAtATimeAreWrittenAtOnce(t *testing.T) {
+	var s sink
+	w := logbuffer.NewGap(&s, time.Hour, time.Hour)
+	defer w.Close()
+	var want strings.Builder
+	for i := range 5 {
+		w.Write([]byte(line(i)))
+		want.WriteString(line(i))
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			if got, _ := s.all(); got == want.String() {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("line %d, after small writes only, waited for the gap (an hour)", i)
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+}
+
 func TestOversizedLineKeepsOrder(t *testing.T) {
 	var s sink
 	w := logbuffer.New(&s, time.Hour)
