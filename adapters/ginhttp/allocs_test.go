@@ -35,8 +35,8 @@ import (
 // that allocates more per request fails here without timing anything.
 // BENCHMARKS.md records the history.
 const (
-	realtimeAllocBudget = 14
-	officeAllocBudget   = 16
+	realtimeAllocBudget = 12
+	officeAllocBudget   = 14
 )
 
 // staticIdentity accepts one bearer as one caller: the identity cache and

@@ -15,7 +15,7 @@ import (
 // returned as IPv4, without a zone, so one address has one spelling. The
 // zero Addr means the peer's address could not be read.
 func ClientAddr(r *http.Request, trusted []netip.Prefix) netip.Addr {
-	addr, ok := parseHop(r.RemoteAddr)
+	addr, ok := parsePeer(r.RemoteAddr)
 	if !ok || !isTrusted(addr, trusted) {
 		return addr
 	}
@@ -43,6 +43,15 @@ func ClientAddr(r *http.Request, trusted []netip.Prefix) netip.Addr {
 		}
 	}
 	return addr
+}
+
+// parsePeer reads the peer's address, which net/http gives with its port:
+// tried first that way, so the usual case makes no error value.
+func parsePeer(s string) (netip.Addr, bool) {
+	if ap, err := netip.ParseAddrPort(s); err == nil {
+		return ap.Addr().Unmap().WithZone(""), true
+	}
+	return parseHop(s)
 }
 
 // parseHop reads an address, with or without a port.

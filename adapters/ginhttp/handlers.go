@@ -76,11 +76,17 @@ func (h *handlers) authenticate(c *gin.Context) {
 }
 
 func principal(c *gin.Context) domain.Principal {
+	if s, ok := c.Request.Context().(*requestState); ok && s.hasIdentity {
+		return s.identity.Principal
+	}
 	p, _ := application.PrincipalFrom(c.Request.Context())
 	return p
 }
 
 func identityExpiry(c *gin.Context) time.Time {
+	if s, ok := c.Request.Context().(*requestState); ok && s.hasIdentity {
+		return s.identity.ExpiresAt
+	}
 	return application.IdentityExpiryFrom(c.Request.Context())
 }
 

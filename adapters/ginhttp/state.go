@@ -21,6 +21,11 @@ type requestState struct {
 	// changes, so Done, Err and Deadline, which other goroutines may call,
 	// read nothing that is written during the request.
 	values context.Context
+	// identity is the verified caller, once there is one (hasIdentity):
+	// the handlers and the log line read it here, not through the
+	// context's chain of values.
+	identity    application.Identity
+	hasIdentity bool
 	// addr is the client address, found once (ClientAddr).
 	addr netip.Addr
 	// kind is the grant kind of the route.
@@ -89,6 +94,7 @@ func stateOf(c *gin.Context) *requestState {
 func setIdentity(c *gin.Context, id application.Identity) {
 	if s, ok := c.Request.Context().(*requestState); ok {
 		s.values = application.WithIdentity(s.Context, id)
+		s.identity, s.hasIdentity = id, true
 		return
 	}
 	c.Request = c.Request.WithContext(application.WithIdentity(c.Request.Context(), id))
