@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"maps"
 	"strings"
 	"unicode/utf8"
 )
@@ -143,7 +142,7 @@ func liveKitAttributes(p Principal, given map[string]string) (map[string]string,
 	if size > MaxAttributesBytes {
 		return nil, fmt.Errorf("%w: attributes are %d bytes, at most %d", ErrInvalidParticipant, size, MaxAttributesBytes)
 	}
-	maps.Copy(out, map[string]string{AttributeUserID: p.UserID, AttributeOrgID: p.OrgID, AttributeRole: p.EffectiveRole()})
+	out[AttributeUserID], out[AttributeOrgID], out[AttributeRole] = p.UserID, p.OrgID, p.EffectiveRole()
 	return out, nil
 }
 
