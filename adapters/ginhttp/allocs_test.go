@@ -35,8 +35,8 @@ import (
 // that allocates more per request fails here without timing anything.
 // BENCHMARKS.md records the history.
 const (
-	realtimeAllocBudget = 12
-	officeAllocBudget   = 14
+	realtimeAllocBudget = 9
+	officeAllocBudget   = 11
 )
 
 // staticIdentity accepts one bearer as one caller: the identity cache and

@@ -76,16 +76,20 @@ func (h *handlers) authenticate(c *gin.Context) {
 }
 
 func principal(c *gin.Context) domain.Principal {
-	if s, ok := c.Request.Context().(*requestState); ok && s.hasIdentity {
-		return s.identity.Principal
+	if s, ok := c.Request.Context().(*requestState); ok {
+		if id, ok := s.scope.Identity(); ok {
+			return id.Principal
+		}
 	}
 	p, _ := application.PrincipalFrom(c.Request.Context())
 	return p
 }
 
 func identityExpiry(c *gin.Context) time.Time {
-	if s, ok := c.Request.Context().(*requestState); ok && s.hasIdentity {
-		return s.identity.ExpiresAt
+	if s, ok := c.Request.Context().(*requestState); ok {
+		if id, ok := s.scope.Identity(); ok {
+			return id.ExpiresAt
+		}
 	}
 	return application.IdentityExpiryFrom(c.Request.Context())
 }

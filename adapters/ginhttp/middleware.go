@@ -58,7 +58,9 @@ func (h *handlers) begin(c *gin.Context) *requestState {
 	} else {
 		id = newRequestID()
 	}
-	s := &requestState{Context: application.WithRequestID(c.Request.Context(), id), addr: ClientAddr(c.Request, h.trusted)}
+	s := &requestState{addr: ClientAddr(c.Request, h.trusted)}
+	s.scope.RequestID = id
+	s.Context = application.WithScope(c.Request.Context(), &s.scope)
 	c.Request = c.Request.WithContext(s)
 	hdr := c.Writer.Header()
 	hdr["X-Request-Id"] = s.header(slotRequestID, id)

@@ -16,16 +16,9 @@ import (
 // (a map, and a boxed value per entry).
 type requestState struct {
 	context.Context
-	// values, once the caller is verified, is Context with the caller
-	// added (setIdentity); Value looks there. Context itself never
-	// changes, so Done, Err and Deadline, which other goroutines may call,
-	// read nothing that is written during the request.
-	values context.Context
-	// identity is the verified caller, once there is one (hasIdentity):
-	// the handlers and the log line read it here, not through the
-	// context's chain of values.
-	identity    application.Identity
-	hasIdentity bool
+	// scope is the request's id and, once verified, its caller, for the
+	// application; Context carries a pointer to it (application.WithScope).
+	scope application.Scope
 	// addr is the client address, found once (ClientAddr).
 	addr netip.Addr
 	// kind is the grant kind of the route.
@@ -66,9 +59,6 @@ func (s *requestState) Value(key any) any {
 	if key == (stateKey{}) {
 		return s
 	}
-	if s.values != nil {
-		return s.values.Value(key)
-	}
 	return s.Context.Value(key)
 }
 
@@ -89,12 +79,11 @@ func stateOf(c *gin.Context) *requestState {
 }
 
 // setIdentity puts the verified caller in the request's context: in the
-// state the frame made, without a copy of the request (WithContext) for
-// it; or, outside the frame, in a context of its own.
+// scope of the state the frame made, with no new context or copy of the
+// request; or, outside the frame, in a context of its own.
 func setIdentity(c *gin.Context, id application.Identity) {
 	if s, ok := c.Request.Context().(*requestState); ok {
-		s.values = application.WithIdentity(s.Context, id)
-		s.identity, s.hasIdentity = id, true
+		s.scope.SetIdentity(id)
 		return
 	}
 	c.Request = c.Request.WithContext(application.WithIdentity(c.Request.Context(), id))
