@@ -34,3 +34,27 @@ func TestIsB64TokenAlphabet(t *testing.T) {
 		}
 	}
 }
+
+// Tokens long enough for the eight-bytes-a-step path: every byte at every
+// place of the first two steps and the tail is judged as the alphabet
+// says.
+func TestIsB64TokenLongTokens(t *testing.T) {
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~+/"
+	base := strings.Repeat("eyJ0.Ab-_", 3)[:21]
+	for pos := range len(base) {
+		for c := range 256 {
+			if c == '=' {
+				continue
+			}
+			s := []byte(base)
+			s[pos] = byte(c)
+			want := strings.IndexByte(alphabet, byte(c)) >= 0
+			if got := isB64Token(string(s)); got != want {
+				t.Fatalf("isB64Token with byte %#x at %d of %d = %v, want %v", c, pos, len(s), got, want)
+			}
+		}
+	}
+	if !isB64Token(base+"==") || isB64Token(base+"=a") {
+		t.Error("padding after a long token is judged wrongly")
+	}
+}

@@ -183,7 +183,17 @@ func bearerToken(header string, maxBytes int) (string, error) {
 // included) and costs little on the hot path.
 func isB64Token(s string) bool {
 	i := 0
-	for i < len(s) && b64TokenByte[s[i]] {
+	// Eight bytes a step with one branch; the table holds 1 for the
+	// token's bytes and 0 for the rest, so the product says whether all
+	// eight belong.
+	for ; i+8 <= len(s); i += 8 {
+		w := s[i : i+8]
+		if b64TokenByte[w[0]]&b64TokenByte[w[1]]&b64TokenByte[w[2]]&b64TokenByte[w[3]]&
+			b64TokenByte[w[4]]&b64TokenByte[w[5]]&b64TokenByte[w[6]]&b64TokenByte[w[7]] == 0 {
+			break
+		}
+	}
+	for i < len(s) && b64TokenByte[s[i]] != 0 {
 		i++
 	}
 	if i == 0 {
@@ -197,11 +207,14 @@ func isB64Token(s string) bool {
 	return true
 }
 
-// b64TokenByte holds true for the bytes of a b64token before its padding.
-var b64TokenByte = func() (t [256]bool) {
+// b64TokenByte holds 1 for the bytes of a b64token before its padding,
+// 0 for every other byte.
+var b64TokenByte = func() (t [256]byte) {
 	for c := range 256 {
-		t[c] = c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' ||
-			c == '-' || c == '.' || c == '_' || c == '~' || c == '+' || c == '/'
+		if c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' ||
+			c == '-' || c == '.' || c == '_' || c == '~' || c == '+' || c == '/' {
+			t[c] = 1
+		}
 	}
 	return t
 }()

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"container/list"
 	"context"
 	"errors"
 	"fmt"
@@ -176,18 +175,27 @@ func connectionCap(configured int) (int, error) {
 
 // idleCloser closes idle keep-alive connections, oldest first, once the
 // public listener nears its cap, so that new clients are not held in the
-// accept queue behind connections doing nothing.
+// accept queue behind connections doing nothing. Each open connection has
+// one node, made when it opens; a request moves it out of and back into
+// the idle list, with no allocation.
 type idleCloser struct {
 	high int // open connections from which idle ones are closed
 
-	mu   sync.Mutex
-	open int
-	idle *list.List // of net.Conn, longest idle first
-	at   map[net.Conn]*list.Element
+	mu    sync.Mutex
+	conns map[net.Conn]*connNode
+	idle  connNode // sentinel of a ring of idle connections, longest idle first
+	nIdle int
+}
+
+type connNode struct {
+	c          net.Conn
+	prev, next *connNode
 }
 
 func newIdleCloser(limit int) *idleCloser {
-	return &idleCloser{high: max(limit*9/10, 1), idle: list.New(), at: map[net.Conn]*list.Element{}}
+	t := &idleCloser{high: max(limit*9/10, 1), conns: map[net.Conn]*connNode{}}
+	t.idle.prev, t.idle.next = &t.idle, &t.idle
+	return t
 }
 
 // connState is the http.Server's ConnState hook.
@@ -196,19 +204,30 @@ func (t *idleCloser) connState(c net.Conn, s http.ConnState) {
 	t.mu.Lock()
 	switch s {
 	case http.StateNew:
-		t.open++
-		if t.open >= t.high && t.idle.Len() > 0 {
-			victim = t.idle.Remove(t.idle.Front()).(net.Conn)
-			delete(t.at, victim)
+		t.conns[c] = &connNode{c: c}
+		if len(t.conns) >= t.high && t.nIdle > 0 {
+			oldest := t.idle.next
+			t.unlink(oldest)
+			delete(t.conns, oldest.c)
+			victim = oldest.c
 		}
 	case http.StateIdle:
-		t.forget(c)
-		t.at[c] = t.idle.PushBack(c)
+		if n := t.conns[c]; n != nil {
+			t.unlink(n)
+			n.prev, n.next = t.idle.prev, &t.idle
+			t.idle.prev.next = n
+			t.idle.prev = n
+			t.nIdle++
+		}
 	case http.StateActive:
-		t.forget(c)
+		if n := t.conns[c]; n != nil {
+			t.unlink(n)
+		}
 	case http.StateHijacked, http.StateClosed:
-		t.forget(c)
-		t.open--
+		if n := t.conns[c]; n != nil {
+			t.unlink(n)
+			delete(t.conns, c)
+		}
 	}
 	t.mu.Unlock()
 	if victim != nil {
@@ -217,12 +236,14 @@ func (t *idleCloser) connState(c net.Conn, s http.ConnState) {
 	}
 }
 
-// forget drops c from the idle list; the caller holds mu.
-func (t *idleCloser) forget(c net.Conn) {
-	if e, ok := t.at[c]; ok {
-		t.idle.Remove(e)
-		delete(t.at, c)
+// unlink takes n out of the idle ring if it is there; the caller holds mu.
+func (t *idleCloser) unlink(n *connNode) {
+	if n.next == nil {
+		return
 	}
+	n.prev.next, n.next.prev = n.next, n.prev
+	n.prev, n.next = nil, nil
+	t.nIdle--
 }
 
 // newLogger writes JSON lines; a line logged with a request's context
