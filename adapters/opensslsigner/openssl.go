@@ -48,7 +48,10 @@ func Version() string {
 // concurrent use; OpenSSL frees the key when the Signer is garbage
 // collected, so there is nothing to close.
 type Signer struct {
-	pub   crypto.PublicKey
+	pub crypto.PublicKey
+	// rs256 signs RS256 with reused contexts (rsactx.go); nil when this
+	// OpenSSL would not give them, and golang-fips signs RS256 too.
+	rs256 *rs256
 	rsa   *openssl.PrivateKeyRSA
 	ecdsa *openssl.PrivateKeyECDSA
 	ed    *openssl.PrivateKeyEd25519
@@ -101,7 +104,10 @@ func newRSA(k *rsa.PrivateKey) (*Signer, error) {
 		return nil, fmt.Errorf("import RSA key into openssl: %w", err)
 	}
 	pub := k.PublicKey
-	return &Signer{pub: &pub, rsa: priv}, nil
+	// The reused contexts only save time: without them golang-fips signs
+	// RS256 as it signs the rest, with the same bytes.
+	rs, _ := newRS256(k)
+	return &Signer{pub: &pub, rsa: priv, rs256: rs}, nil
 }
 
 func newECDSA(k *ecdsa.PrivateKey) (*Signer, error) {
@@ -175,6 +181,9 @@ func (s *Signer) Sign(_ io.Reader, digest []byte, opts crypto.SignerOpts) ([]byt
 			salt = h.Size()
 		}
 		return openssl.SignRSAPSS(s.rsa, h, digest, salt)
+	}
+	if h == crypto.SHA256 && s.rs256 != nil {
+		return s.rs256.sign(digest)
 	}
 	return openssl.SignRSAPKCS1v15(s.rsa, h, digest)
 }
