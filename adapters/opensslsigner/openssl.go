@@ -50,11 +50,13 @@ func Version() string {
 type Signer struct {
 	pub crypto.PublicKey
 	// rs256 signs RS256 with reused contexts (rsactx.go); nil when this
-	// OpenSSL would not give them, and golang-fips signs RS256 too.
-	rs256 *rs256
-	rsa   *openssl.PrivateKeyRSA
-	ecdsa *openssl.PrivateKeyECDSA
-	ed    *openssl.PrivateKeyEd25519
+	// OpenSSL would not give them (rs256Err says why), and golang-fips
+	// signs RS256 too.
+	rs256    *rs256
+	rs256Err error
+	rsa      *openssl.PrivateKeyRSA
+	ecdsa    *openssl.PrivateKeyECDSA
+	ed       *openssl.PrivateKeyEd25519
 }
 
 // New imports key into OpenSSL once; every Sign then uses that copy, and
@@ -105,9 +107,10 @@ func newRSA(k *rsa.PrivateKey) (*Signer, error) {
 	}
 	pub := k.PublicKey
 	// The reused contexts only save time: without them golang-fips signs
-	// RS256 as it signs the rest, with the same bytes.
-	rs, _ := newRS256(k)
-	return &Signer{pub: &pub, rsa: priv, rs256: rs}, nil
+	// RS256 as it signs the rest, with the same bytes. ContextReuse says
+	// which it is, for the start-up log.
+	rs, rsErr := newRS256(k)
+	return &Signer{pub: &pub, rsa: priv, rs256: rs, rs256Err: rsErr}, nil
 }
 
 func newECDSA(k *ecdsa.PrivateKey) (*Signer, error) {
@@ -149,6 +152,12 @@ func newEd25519(k ed25519.PrivateKey) (*Signer, error) {
 	pub := append(ed25519.PublicKey(nil), k.Public().(ed25519.PublicKey)...)
 	return &Signer{pub: pub, ed: priv}, nil
 }
+
+// ContextReuse is nil when RS256 signs with OpenSSL signing contexts made
+// once and reused, or when the key is not RSA; otherwise it says why
+// golang-fips makes a context for every RS256 signature instead (slower,
+// same signatures).
+func (s *Signer) ContextReuse() error { return s.rs256Err }
 
 // Public returns the public half as a Go key (*rsa.PublicKey,
 // *ecdsa.PublicKey or ed25519.PublicKey).

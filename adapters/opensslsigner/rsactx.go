@@ -26,10 +26,11 @@ static const gp_md *(*gp_EVP_sha256)(void);
 static int (*gp_EVP_PKEY_sign)(gp_ctx *, unsigned char *, size_t *, const unsigned char *, size_t);
 static void (*gp_ERR_clear_error)(void);
 
-// gp_load finds the functions in lib (already loaded by golang-fips, so
-// dlopen hands back the same library). 0 on success.
+// gp_load finds the functions in lib, which golang-fips has loaded:
+// RTLD_NOLOAD hands back that copy or nothing, and RTLD_LOCAL keeps its
+// symbols out of the global namespace. 0 on success.
 static int gp_load(const char *lib) {
-	void *h = dlopen(lib, RTLD_NOW | RTLD_GLOBAL);
+	void *h = dlopen(lib, RTLD_NOW | RTLD_LOCAL | RTLD_NOLOAD);
 	if (h == NULL) return -1;
 #define GP_SYM(name) if ((*(void **)(&gp_##name) = dlsym(h, #name)) == NULL) return -2;
 	GP_SYM(d2i_PrivateKey)
@@ -92,7 +93,6 @@ import (
 	"fmt"
 	"runtime"
 	"sync"
-	"sync/atomic"
 	"unsafe"
 )
 
@@ -117,7 +117,7 @@ func loadRSACtx() error {
 		lib := C.CString(Library)
 		defer C.free(unsafe.Pointer(lib))
 		if rc := C.gp_load(lib); rc != 0 {
-			rsaCtxErr = fmt.Errorf("%w: %s lacks the EVP signing functions (%d)", ErrUnavailable, Library, int(rc))
+			rsaCtxErr = fmt.Errorf("%w: %s is not loaded or lacks the EVP signing functions (%d)", ErrUnavailable, Library, int(rc))
 		}
 	})
 	return rsaCtxErr
@@ -179,11 +179,7 @@ type rs256C struct {
 	pool *ctxPool
 }
 
-// freed counts the keys freeRS256 freed, for a test.
-var freed atomic.Int64
-
 func freeRS256(c rs256C) {
-	defer freed.Add(1)
 	c.pool.mu.Lock()
 	defer c.pool.mu.Unlock()
 	for _, x := range c.pool.free {
@@ -212,7 +208,9 @@ func (r *rs256) sign(digest []byte) ([]byte, error) {
 	n := C.gp_sign(c, (*C.uchar)(unsafe.Pointer(&digest[0])), C.size_t(len(digest)),
 		(*C.uchar)(unsafe.Pointer(&sig[0])), C.size_t(len(sig)))
 	p.mu.Lock()
-	if len(p.free) < p.keep {
+	// A context goes back to the list only after a signature it made:
+	// OpenSSL promises reuse after success, not after a failure.
+	if n >= 0 && len(p.free) < p.keep {
 		p.free = append(p.free, c)
 		c = nil
 	}

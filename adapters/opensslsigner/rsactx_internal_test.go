@@ -95,18 +95,28 @@ func TestRS256ContextsRefuseShortDigest(t *testing.T) {
 	}
 }
 
-// OpenSSL's copy of the key and its contexts are freed with the signer.
+// OpenSSL's copy of the key and its contexts are freed with the signer:
+// the cleanup empties this signer's own free list (nil, which only it
+// sets).
 func TestRS256ContextsFreedWithSigner(t *testing.T) {
-	before := freed.Load()
-	func() {
+	pool := func() *ctxPool {
 		_, s := rsaSigner(t)
 		digest := sha256.Sum256([]byte("x"))
 		if _, err := s.Sign(nil, digest[:], crypto.SHA256); err != nil {
 			t.Fatal(err)
 		}
+		if s.ContextReuse() != nil {
+			t.Fatalf("ContextReuse() = %v with contexts in use", s.ContextReuse())
+		}
+		return s.rs256.pool
 	}()
+	freedNow := func() bool {
+		pool.mu.Lock()
+		defer pool.mu.Unlock()
+		return pool.free == nil
+	}
 	deadline := time.Now().Add(10 * time.Second)
-	for freed.Load() == before {
+	for !freedNow() {
 		if time.Now().After(deadline) {
 			t.Fatal("the signer was collected but its OpenSSL key and contexts were not freed")
 		}
