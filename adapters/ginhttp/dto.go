@@ -140,12 +140,22 @@ func decodeBody(c *gin.Context, maxBytes int64, v any) error {
 
 // readBody reads the request's body, at most maxBytes of it. A body of
 // known length (at most maxBytes, checked before) is read into a slice of
-// that size; net/http ends it there. A chunked one is read through
-// http.MaxBytesReader, which stops it past maxBytes.
+// that size, and must end there: net/http ends it at its length, and a
+// body that goes on anyway is refused as too large. A chunked one is read
+// through http.MaxBytesReader, which stops it past maxBytes.
 func readBody(c *gin.Context, maxBytes int64) ([]byte, error) {
 	if n := c.Request.ContentLength; n > 0 && len(c.Request.TransferEncoding) == 0 {
 		raw := make([]byte, n)
 		if _, err := io.ReadFull(c.Request.Body, raw); err != nil {
+			return nil, err
+		}
+		var more [1]byte
+		if m, err := c.Request.Body.Read(more[:]); m > 0 {
+			return nil, &http.MaxBytesError{Limit: n}
+		} else if err != io.EOF {
+			if err == nil {
+				err = io.ErrNoProgress
+			}
 			return nil, err
 		}
 		return raw, nil

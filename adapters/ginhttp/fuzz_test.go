@@ -108,6 +108,8 @@ func FuzzDecodeBody(f *testing.F) {
 		{`{"orgId":"` + strings.Repeat("x", fuzzBodyLimit) + `"}`, "application/json", lying},
 		{"\v{}", "application/json", honest},
 		{"{\"orgId\":\"\xff\"}", "application/json", honest},
+		// A body longer than its Content-Length: refused, not cut short.
+		{"{}" + strings.Repeat(" ", 98), "application/json", lying},
 	} {
 		f.Add([]byte(seed.body), seed.contentType, seed.length)
 	}
