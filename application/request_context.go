@@ -8,20 +8,18 @@ import (
 )
 
 // The request's own values travel in its context.Context, so every layer
-// and every log line written with that context can name them.
-type (
-	requestIDKey struct{}
-	identityKey  struct{}
-	scopeKey     struct{}
-)
+// and every log line written with that context can name them. They live
+// in one value, a Scope: one lookup finds them all, and the innermost
+// scope is the one that counts.
+type scopeKey struct{}
 
 // Scope is what one request carries for the application: its id and, once
 // the caller is verified, the caller. An inbound adapter that keeps one
 // per request puts it in the request's context once (WithScope) and fills
 // it in as the request goes, instead of deriving a context (and, with
-// net/http, a copy of the request) for each value. RequestID,
-// PrincipalFrom and IdentityExpiryFrom read it first. Only the request's
-// own goroutine may change it.
+// net/http, a copy of the request) for each value; every context derived
+// from that one sees what is filled in later. Only the request's own
+// goroutine may change it.
 type Scope struct {
 	// RequestID is the request's id ("" for none).
 	RequestID string
@@ -35,7 +33,7 @@ func (s *Scope) SetIdentity(id Identity) { s.identity, s.verified = id, true }
 // Identity is the verified caller, and whether one was recorded.
 func (s *Scope) Identity() (Identity, bool) { return s.identity, s.verified }
 
-// WithScope returns ctx carrying s.
+// WithScope returns ctx carrying s, which hides any scope ctx carried.
 func WithScope(ctx context.Context, s *Scope) context.Context {
 	return context.WithValue(ctx, scopeKey{}, s)
 }
@@ -45,24 +43,38 @@ func scopeOf(ctx context.Context) *Scope {
 	return s
 }
 
-// WithRequestID returns ctx carrying the request id.
+// derive is a new scope starting from a copy of the one ctx carries: a
+// later change to that one is not seen through the new one.
+func derive(ctx context.Context) *Scope {
+	if s := scopeOf(ctx); s != nil {
+		c := *s
+		return &c
+	}
+	return &Scope{}
+}
+
+// WithRequestID returns ctx carrying the request id, and the caller ctx
+// carries, if any.
 func WithRequestID(ctx context.Context, id string) context.Context {
-	return context.WithValue(ctx, requestIDKey{}, id)
+	s := derive(ctx)
+	s.RequestID = id
+	return WithScope(ctx, s)
 }
 
 // RequestID is the request id ctx carries, or "".
 func RequestID(ctx context.Context) string {
-	if s := scopeOf(ctx); s != nil && s.RequestID != "" {
+	if s := scopeOf(ctx); s != nil {
 		return s.RequestID
 	}
-	id, _ := ctx.Value(requestIDKey{}).(string)
-	return id
+	return ""
 }
 
 // WithIdentity returns ctx carrying the verified caller and when its
-// identity expires, in one value.
+// identity expires, and the request id ctx carries, if any.
 func WithIdentity(ctx context.Context, id Identity) context.Context {
-	return context.WithValue(ctx, identityKey{}, &id)
+	s := derive(ctx)
+	s.SetIdentity(id)
+	return WithScope(ctx, s)
 }
 
 // PrincipalFrom is the verified caller ctx carries, and whether it carries
@@ -71,11 +83,7 @@ func PrincipalFrom(ctx context.Context) (domain.Principal, bool) {
 	if s := scopeOf(ctx); s != nil && s.verified {
 		return s.identity.Principal, true
 	}
-	id, ok := ctx.Value(identityKey{}).(*Identity)
-	if !ok {
-		return domain.Principal{}, false
-	}
-	return id.Principal, true
+	return domain.Principal{}, false
 }
 
 // IdentityExpiryFrom is when the caller's identity expires, as ctx
@@ -83,9 +91,6 @@ func PrincipalFrom(ctx context.Context) (domain.Principal, bool) {
 func IdentityExpiryFrom(ctx context.Context) time.Time {
 	if s := scopeOf(ctx); s != nil && s.verified {
 		return s.identity.ExpiresAt
-	}
-	if id, ok := ctx.Value(identityKey{}).(*Identity); ok {
-		return id.ExpiresAt
 	}
 	return time.Time{}
 }

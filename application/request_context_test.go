@@ -44,13 +44,28 @@ func TestRequestContextValues(t *testing.T) {
 		t.Errorf("IdentityExpiryFrom without a scope = %v", e)
 	}
 
-	// An empty scope defers to the values around it.
+	// The innermost scope counts: an empty one hides the values around it.
 	inner := application.WithScope(plain, &application.Scope{})
-	if id := application.RequestID(inner); id != "req-plain" {
-		t.Errorf("RequestID through an empty scope = %q", id)
+	if id := application.RequestID(inner); id != "" {
+		t.Errorf("RequestID through an empty inner scope = %q", id)
 	}
-	if p, ok := application.PrincipalFrom(inner); !ok || p != caller.Principal {
-		t.Errorf("PrincipalFrom through an empty scope = %+v, %v", p, ok)
+	if _, ok := application.PrincipalFrom(inner); ok {
+		t.Error("PrincipalFrom through an empty inner scope found a caller")
+	}
+	// A value added over a scope keeps the scope's other value, as it was
+	// then: a later change to the scope is not seen through it.
+	outer := &application.Scope{RequestID: "req-outer"}
+	derived := application.WithIdentity(application.WithScope(context.Background(), outer), caller)
+	if id := application.RequestID(derived); id != "req-outer" {
+		t.Errorf("RequestID of an identity over a scope = %q", id)
+	}
+	outer.RequestID = "req-changed"
+	if id := application.RequestID(derived); id != "req-outer" {
+		t.Errorf("RequestID saw a later change of the scope beneath: %q", id)
+	}
+	other := application.Identity{Principal: domain.Principal{UserID: "user_2", OrgID: "org_2"}}
+	if p, _ := application.PrincipalFrom(application.WithIdentity(derived, other)); p != other.Principal {
+		t.Errorf("the inner identity did not win: %+v", p)
 	}
 	if id := application.RequestID(context.Background()); id != "" {
 		t.Errorf("RequestID of a bare context = %q", id)
