@@ -3,14 +3,15 @@
 // writes whatever has gathered in a single system call. When the server is
 // idle a line is written within microseconds of being logged; under load,
 // the lines of many requests share one write, and writes are at least a
-// gap (DefaultGap) apart. Nothing is buffered for longer than the gap
-// after the previous write, nor than the flush interval, and Close writes
-// what is left, so an orderly shutdown loses no line.
+// gap (DefaultGap) apart. A line waits at most the longer of the gap and
+// the flush interval, and Close writes what is left, so an orderly
+// shutdown loses no line.
 //
 // What a SIGKILL (or any crash that skips Close) can lose is what is
-// buffered at that instant: nothing when the server is idle, under load
-// the lines gathered since the last write — at most one gap's worth
-// (5 ms), and never more than MaxBuffered bytes.
+// buffered at that instant: nothing when the server is idle; under load
+// the lines gathered since the last write, at most one gap's worth (5 ms
+// by default: the price of writing 250 lines at once rather than 26), and
+// never more than MaxBuffered bytes.
 package logbuffer
 
 import (

@@ -173,6 +173,34 @@ func TestLinesWithinTheGapShareAWrite(t *testing.T) {
 	}
 }
 
+// Lines held for the gap are written when it ends, without Close.
+func TestHeldLinesAreWrittenWhenTheGapEnds(t *testing.T) {
+	var s sink
+	w := logbuffer.NewGap(&s, time.Hour, 30*time.Millisecond)
+	defer w.Close()
+	first := strings.Repeat("x", 8<<10) + "\n"
+	w.Write([]byte(first))
+	wait := func(want string) {
+		t.Helper()
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			if got, _ := s.all(); got == want {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("not written within 5 s (the gap is 30 ms, the interval an hour)")
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	wait(first)
+	w.Write([]byte(line(1)))
+	wait(first + line(1))
+	if _, writes := s.all(); writes != 2 {
+		t.Fatalf("%d writes, want 2", writes)
+	}
+}
+
 // Requests one at a time (small writes) are not held for the gap: each
 // line is written at once, as on an idle server.
 func TestLinesOneAtATimeAreWrittenAtOnce(t *testing.T) {
