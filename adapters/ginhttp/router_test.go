@@ -86,6 +86,24 @@ func TestCORS(t *testing.T) {
 	}
 }
 
+// While the server drains, every answer asks the client to close the
+// connection; before, none does.
+func TestDrainingClosesConnections(t *testing.T) {
+	var draining bool
+	a := newAPIWith(t, application.RateLimitPolicy{}, nil, ginhttp.Options{Draining: func() bool { return draining }})
+	for _, path := range []string{"/healthz", "/nowhere", "/api/v1/realtime/token"} {
+		if rec := serve(a.handler, "GET", path, nil); rec.Header().Get("Connection") != "" {
+			t.Fatalf("GET %s before draining: Connection %q", path, rec.Header().Get("Connection"))
+		}
+	}
+	draining = true
+	for _, path := range []string{"/healthz", "/nowhere", "/api/v1/realtime/token"} {
+		if rec := serve(a.handler, "GET", path, nil); rec.Header().Get("Connection") != "close" {
+			t.Fatalf("GET %s while draining (%d): Connection %q", path, rec.Code, rec.Header().Get("Connection"))
+		}
+	}
+}
+
 // TestForwardedForIsBelievedOnlyFromTrustedProxies spends the per-address
 // budget of failed authentications: a spoofed X-Forwarded-For must not
 // give a fresh budget unless the peer is a trusted proxy.
