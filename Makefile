@@ -65,7 +65,7 @@ unit: testsummary
 # built with !race), in a pass without -race: the race detector makes
 # sync.Pool drop items at random.
 allocs: testsummary
-	@$(TESTSUMMARY) run -suite allocs -dir $(RESULTS) $(KEEP_GOING) -- $(GO) test -count=1 -run Allocs -json $(PKGS)
+	@$(TESTSUMMARY) run -suite allocs -format go -dir $(RESULTS) $(KEEP_GOING) -- $(GO) test -count=1 -run Allocs -json $(PKGS)
 
 interop: build testsummary
 	@GATEPASS_BIN=$(CURDIR)/$(BIN) $(TESTSUMMARY) run -suite interop -dir $(RESULTS) $(KEEP_GOING) -- bash test/interop/run.sh

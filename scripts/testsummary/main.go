@@ -81,7 +81,8 @@ type counter interface {
 
 func run(args []string, out io.Writer) (int, error) {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
-	suite := fs.String("suite", "", "the suite's name: go reads go test -json, any other the output of node --test")
+	suite := fs.String("suite", "", "the suite's name")
+	format := fs.String("format", "", "what the command prints: go (go test -json) or node (node --test); by default go for the suite named go, node for any other")
 	dir := fs.String("dir", "", "folder of the records")
 	keepGoing := fs.Bool("keep-going", false, "exit 0 whatever the suite did")
 	if err := fs.Parse(args); err != nil {
@@ -100,9 +101,20 @@ func run(args []string, out io.Writer) (int, error) {
 		return 0, err
 	}
 
-	var c counter = &nodeCounter{suite: *suite}
-	if *suite == "go" {
-		c = newGoCounter()
+	if *format == "" {
+		*format = "node"
+		if *suite == "go" {
+			*format = "go"
+		}
+	}
+	var c counter
+	switch *format {
+	case "go":
+		c = newGoCounter(*suite)
+	case "node":
+		c = &nodeCounter{suite: *suite}
+	default:
+		return 0, fmt.Errorf("-format %q: want go or node", *format)
 	}
 	cmd := exec.Command(command[0], command[1:]...)
 	cmd.Stdin, cmd.Stderr = os.Stdin, os.Stderr
@@ -217,7 +229,8 @@ type event struct {
 // line and, for a failed test, everything that test printed; a passing
 // test's output is dropped.
 type goCounter struct {
-	r Result
+	suite string
+	r     Result
 	// output holds each running test's lines until it ends.
 	output map[string][]string
 	// failedTests counts failed tests per package, so a package that fails
@@ -226,8 +239,8 @@ type goCounter struct {
 	failedTests map[string]int
 }
 
-func newGoCounter() *goCounter {
-	return &goCounter{output: map[string][]string{}, failedTests: map[string]int{}}
+func newGoCounter(suite string) *goCounter {
+	return &goCounter{suite: suite, output: map[string][]string{}, failedTests: map[string]int{}}
 }
 
 func (c *goCounter) line(text string, out io.Writer) {
@@ -254,14 +267,14 @@ func (c *goCounter) line(text string, out io.Writer) {
 	case e.Test != "" && e.Action == "fail":
 		c.r.Failed++
 		c.failedTests[e.Package]++
-		c.r.Failures = append(c.r.Failures, "go: "+e.Package+" "+e.Test)
+		c.r.Failures = append(c.r.Failures, c.suite+": "+e.Package+" "+e.Test)
 		fmt.Fprint(out, strings.Join(c.output[key], ""))
 		delete(c.output, key)
 	case e.Test != "" && e.Action == "skip":
 		delete(c.output, key)
 	case e.Test == "" && e.Action == "fail" && c.failedTests[e.Package] == 0:
 		c.r.Failed++
-		c.r.Failures = append(c.r.Failures, "go: "+e.Package+" failed outside any test (build, TestMain or timeout: see its output above)")
+		c.r.Failures = append(c.r.Failures, c.suite+": "+e.Package+" failed outside any test (build, TestMain or timeout: see its output above)")
 	}
 }
 

@@ -96,6 +96,37 @@ func TestBad(t *testing.T) {
 	}
 }
 
+// A suite of another name that runs go test -json (make allocs) is read
+// as go's when asked: its tests are counted, its raw events not shown,
+// its failures named under its own name.
+func TestGoFormatUnderAnotherName(t *testing.T) {
+	mod := t.TempDir()
+	writeFiles(t, mod, map[string]string{
+		"go.mod": "module example.com/m\n\ngo 1.26\n",
+		"a/a_test.go": `package a
+import "testing"
+func TestAllocsOne(t *testing.T) {}
+func TestAllocsTwo(t *testing.T) { t.Error("over budget") }
+`,
+	})
+	dir := t.TempDir()
+	var out bytes.Buffer
+	code, err := run([]string{"-suite", "allocs", "-format", "go", "-dir", dir, "-keep-going", "--", "go", "-C", mod, "test", "-count=1", "-run", "Allocs", "-json", "./..."}, &out)
+	if err != nil || code != 0 {
+		t.Fatalf("run: code %d, %v", code, err)
+	}
+	r := readRecord(t, dir, "allocs")
+	if r.Passed != 1 || r.Failed != 1 || !slices.Contains(r.Failures, "allocs: example.com/m/a TestAllocsTwo") {
+		t.Errorf("record %+v, want 1 passed, 1 failed named allocs: example.com/m/a TestAllocsTwo", r)
+	}
+	if shown := out.String(); strings.Contains(shown, `"Action"`) || !strings.Contains(shown, "allocs: 1 passed, 1 failed\n") {
+		t.Errorf("output:\n%s", shown)
+	}
+	if _, err := run([]string{"-suite", "x", "-format", "tap", "-dir", dir, "--", "true"}, &out); err == nil {
+		t.Error("an unknown -format was taken")
+	}
+}
+
 // TestNodeSuite runs the real node --test, whose TAP summary counts
 // subtests as go's does.
 func TestNodeSuite(t *testing.T) {
