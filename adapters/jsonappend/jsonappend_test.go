@@ -1,10 +1,14 @@
 package jsonappend_test
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
+	"log/slog"
 	"math/rand/v2"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 
 	"github.com/gatepass/gatepass/adapters/jsonappend"
@@ -79,6 +83,56 @@ func TestStringWordPath(t *testing.T) {
 				s := []byte(strings.Repeat("aZ0-_.~=", 4)[:n])
 				s[pos] = byte(b)
 				check(t, string(s))
+			}
+		}
+	}
+}
+
+// slogQuoted is how log/slog's JSON handler writes s as a value.
+func slogQuoted(t testing.TB, s string) string {
+	t.Helper()
+	var buf bytes.Buffer
+	h := slog.NewJSONHandler(&buf, &slog.HandlerOptions{ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
+		if a.Key == slog.TimeKey || a.Key == slog.LevelKey || a.Key == slog.MessageKey {
+			return slog.Attr{}
+		}
+		return a
+	}})
+	r := slog.NewRecord(time.Time{}, slog.LevelInfo, "", 0)
+	r.AddAttrs(slog.String("k", s))
+	if err := h.Handle(context.Background(), r); err != nil {
+		t.Fatal(err)
+	}
+	out := strings.TrimSuffix(buf.String(), "\n")
+	return strings.TrimSuffix(strings.TrimPrefix(out, `{"k":`), "}")
+}
+
+// SlogString writes what slog's JSON handler writes, for strings and for
+// bytes, awkward ones and every byte at every place of the word path.
+func TestSlogStringMatchesSlog(t *testing.T) {
+	check := func(s string) {
+		t.Helper()
+		want := slogQuoted(t, s)
+		if got := string(jsonappend.SlogString(nil, s)); got != want {
+			t.Fatalf("SlogString(%q) = %s, slog writes %s", s, got, want)
+		}
+		if got := string(jsonappend.SlogString(nil, []byte(s))); got != want {
+			t.Fatalf("SlogString([]byte(%q)) = %s, slog writes %s", s, got, want)
+		}
+	}
+	for _, s := range []string{"", "plain", `"quoted" back\slash`, "<script>&amp;</script>", "\b\f\n\r\t\x00\x1f\x7f",
+		"é 中文 🎉", "\u2028\u2029", "bad \xff utf8 \xc3", strings.Repeat("a<b&c>", 20)} {
+		check(s)
+	}
+	for b := range 256 {
+		check("x" + string([]byte{byte(b)}) + "y")
+	}
+	for n := 8; n <= 19; n++ {
+		for pos := range n {
+			for b := range 256 {
+				s := []byte(strings.Repeat("aZ0-_.~=", 3)[:n])
+				s[pos] = byte(b)
+				check(string(s))
 			}
 		}
 	}

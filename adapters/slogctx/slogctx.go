@@ -16,8 +16,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
-	"unicode/utf8"
 
+	"github.com/gatepass/gatepass/adapters/jsonappend"
 	"github.com/gatepass/gatepass/application"
 )
 
@@ -111,22 +111,22 @@ func (h Handler) StartLine(ctx context.Context, t time.Time, level slog.Level, m
 	b := append(l.buf[:0], `{"time":"`...)
 	b = t.Round(0).AppendFormat(b, time.RFC3339Nano)
 	b = append(b, `","level":`...)
-	b = appendString(b, level.String())
+	b = jsonappend.SlogString(b, level.String())
 	b = append(b, `,"msg":`...)
-	l.buf = appendString(b, msg)
+	l.buf = jsonappend.SlogString(b, msg)
 	return l
 }
 
 // String adds a string attribute.
 func (l *Line) String(key, value string) {
 	l.key(key)
-	l.buf = appendString(l.buf, value)
+	l.buf = jsonappend.SlogString(l.buf, value)
 }
 
 // Bytes adds a string attribute given as bytes, sparing a conversion.
 func (l *Line) Bytes(key string, value []byte) {
 	l.key(key)
-	l.buf = appendString(l.buf, value)
+	l.buf = jsonappend.SlogString(l.buf, value)
 }
 
 // Int adds an integer attribute.
@@ -170,65 +170,6 @@ func (l *Line) Write() error {
 }
 
 func (l *Line) key(k string) {
-	l.buf = appendString(append(l.buf, ','), k)
+	l.buf = jsonappend.SlogString(append(l.buf, ','), k)
 	l.buf = append(l.buf, ':')
-}
-
-const hex = "0123456789abcdef"
-
-// appendString appends s quoted as slog's JSON handler quotes strings:
-// '"' and '\\' escaped, \n \r \t for those controls and \u00XX for the
-// others, each byte of invalid UTF-8 as \ufffd, U+2028 and U+2029 as
-// \u2028 and \u2029; unlike encoding/json, '<', '>' and '&' as they are.
-func appendString[S string | []byte](b []byte, s S) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		if c := s[i]; c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xF])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := decodeRune(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i++
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xF])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
-}
-
-// decodeRune decodes the rune s starts with.
-func decodeRune[S string | []byte](s S) (rune, int) {
-	var buf [utf8.UTFMax]byte
-	return utf8.DecodeRune(buf[:copy(buf[:], s)])
 }

@@ -32,6 +32,7 @@ var allowedAdapterImports = []struct {
 	{from: "adapters/statickeys", to: []string{"adapters/jwks", "adapters/jwtsigner"}, why: "key ids are jwks thumbprints; algorithms are jwtsigner's"},
 	{from: "adapters/devidentity", to: []string{"adapters/gosigner", "adapters/jwks", "adapters/pemkey"}, why: "the development kit makes and stores keys as serve loads them"},
 	{from: "adapters/jwtinspect", to: []string{"adapters/pemkey"}, why: "token verify reads the keys it is given as PEM"},
+	{from: "adapters/slogctx", to: []string{"adapters/jsonappend"}, why: "the request log line's strings are quoted by the one JSON string escaper, in slog's manner"},
 	{from: "adapters/ginhttp", to: []string{"adapters/jwks", "adapters/jsonappend", "adapters/slogctx"}, why: "the JWKS endpoint publishes the one JWK Set mapping; responses are appended with the one JSON string escaper; the request log line is written by slogctx's line writer, byte-identical to its handler's"},
 	{from: "adapters/signertest", to: []string{"adapters/jwks", "adapters/jwtsigner"}, why: "the signer conformance suite signs through jwtsigner and checks the JWK Set"},
 	{from: "adapters/pkcs11signer/softhsmtest", to: []string{"adapters/jwtsigner", "adapters/pemkey"}, why: "imports keys into SoftHSM for the algorithms jwtsigner names"},
