@@ -75,23 +75,16 @@ func (h *handlers) authenticate(c *gin.Context) {
 	c.Abort()
 }
 
+// principal is the verified caller (zero before authenticate).
 func principal(c *gin.Context) domain.Principal {
-	if s, ok := c.Request.Context().(*requestState); ok {
-		if id, ok := s.scope.Identity(); ok {
-			return id.Principal
-		}
-	}
-	p, _ := application.PrincipalFrom(c.Request.Context())
-	return p
+	id, _ := stateOf(c).scope.Identity()
+	return id.Principal
 }
 
+// identityExpiry is when the caller's identity expires (zero when unknown).
 func identityExpiry(c *gin.Context) time.Time {
-	if s, ok := c.Request.Context().(*requestState); ok {
-		if id, ok := s.scope.Identity(); ok {
-			return id.ExpiresAt
-		}
-	}
-	return application.IdentityExpiryFrom(c.Request.Context())
+	id, _ := stateOf(c).scope.Identity()
+	return id.ExpiresAt
 }
 
 func (h *handlers) requestOfficeAccess(c *gin.Context) {

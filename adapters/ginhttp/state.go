@@ -11,9 +11,9 @@ import (
 )
 
 // requestState is what the middleware and the handlers note about one
-// request for its log line and its metrics: one value in the request's
-// context, made once per request, instead of an entry each in gin's keys
-// (a map, and a boxed value per entry).
+// request for its log line and its metrics: the request's context itself,
+// made once per request by the frame, instead of an entry each in gin's
+// keys (a map, and a boxed value per entry).
 type requestState struct {
 	context.Context
 	// scope is the request's id and, once verified, its caller, for the
@@ -52,41 +52,24 @@ func (s *requestState) header(i int, v string) []string {
 	return s.headers[i : i+1 : i+1]
 }
 
-type stateKey struct{}
-
-// Value answers the state for stateKey, and defers every other key.
-func (s *requestState) Value(key any) any {
-	if key == (stateKey{}) {
-		return s
-	}
-	return s.Context.Value(key)
-}
-
-// stateOf is the request's state, never nil: outside the public router's
-// chain (the admin listener) notes go to a scratch value nobody reads.
+// stateOf is the request's state, never nil. The frame makes the state
+// the request's context itself, and nothing replaces that context after
+// it; outside the public router's frame (the admin listener) notes go to
+// a scratch value nobody reads.
 func stateOf(c *gin.Context) *requestState {
 	if c.Request != nil {
-		ctx := c.Request.Context()
-		// The frame makes the state the request's context itself.
-		if s, ok := ctx.(*requestState); ok {
-			return s
-		}
-		if s, ok := ctx.Value(stateKey{}).(*requestState); ok {
+		if s, ok := c.Request.Context().(*requestState); ok {
 			return s
 		}
 	}
 	return &requestState{}
 }
 
-// setIdentity puts the verified caller in the request's context: in the
-// scope of the state the frame made, with no new context or copy of the
-// request; or, outside the frame, in a context of its own.
+// setIdentity records the verified caller in the request's scope, where
+// the handlers, the log line and the application (through the context)
+// find it: no new context, no copy of the request.
 func setIdentity(c *gin.Context, id application.Identity) {
-	if s, ok := c.Request.Context().(*requestState); ok {
-		s.scope.SetIdentity(id)
-		return
-	}
-	c.Request = c.Request.WithContext(application.WithIdentity(c.Request.Context(), id))
+	stateOf(c).scope.SetIdentity(id)
 }
 
 func clientAddr(c *gin.Context) netip.Addr   { return stateOf(c).addr }

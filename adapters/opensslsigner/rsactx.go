@@ -225,10 +225,3 @@ func (r *rs256) sign(digest []byte) ([]byte, error) {
 	}
 	return sig, nil
 }
-
-// idle is how many contexts wait in the free list, for tests.
-func (r *rs256) idle() int {
-	r.pool.mu.Lock()
-	defer r.pool.mu.Unlock()
-	return len(r.pool.free)
-}
