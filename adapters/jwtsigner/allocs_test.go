@@ -7,11 +7,6 @@ package jwtsigner
 
 import (
 	"context"
-	"crypto"
-	"crypto/ecdsa"
-	"crypto/ed25519"
-	"crypto/elliptic"
-	"crypto/rand"
 	"testing"
 	"time"
 
@@ -64,16 +59,7 @@ func TestAllocsJWS(t *testing.T) {
 		Video: domain.LiveKitVideoGrant{Room: "org_01/standup", Rights: domain.LiveKitRights{CanPublish: true, CanSubscribe: true}}}
 	check("HS256 livekit", func() error { _, err := ls.SignLiveKit(ctx, lc); return err })
 
-	ecKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, edKey, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rsaKey := mustRSA(t, 2048)
-	keys := map[string]crypto.Signer{RS256: rsaKey, PS256: rsaKey, ES256: ecKey, EdDSA: edKey}
+	keys := keysByAlgorithm(t)
 	oc := domain.OfficeClaims{Registered: reg, UserID: "user_01", OrgID: "org_01", Role: "member"}
 	for _, alg := range Algorithms() {
 		s, err := NewOfficeSigner(keys[alg], alg)

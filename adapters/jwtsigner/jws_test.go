@@ -2,11 +2,6 @@ package jwtsigner
 
 import (
 	"context"
-	"crypto"
-	"crypto/ecdsa"
-	"crypto/ed25519"
-	"crypto/elliptic"
-	"crypto/rand"
 	"encoding/json"
 	mrand "math/rand/v2"
 	"strings"
@@ -210,16 +205,7 @@ func verifyHS256(t *testing.T, token string, secret []byte) {
 // TestAsymmetricMatchesGolangJWT covers the office and Centrifugo claims
 // with Go keys; signertest runs the same comparison for every backend.
 func TestAsymmetricMatchesGolangJWT(t *testing.T) {
-	ecKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, edKey, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rsaKey := mustRSA(t, 2048)
-	keys := map[string]crypto.Signer{RS256: rsaKey, PS256: rsaKey, ES256: ecKey, EdDSA: edKey}
+	keys := keysByAlgorithm(t)
 	ctx := context.Background()
 	for _, alg := range Algorithms() {
 		t.Run(alg, func(t *testing.T) {

@@ -230,3 +230,19 @@ func mustRSA(t *testing.T, bits int) *rsa.PrivateKey {
 	}
 	return k
 }
+
+// keysByAlgorithm is a Go key for each algorithm; RS256 and PS256 share
+// one RSA key.
+func keysByAlgorithm(t *testing.T) map[string]crypto.Signer {
+	t.Helper()
+	ecKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, edKey, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rsaKey := mustRSA(t, 2048)
+	return map[string]crypto.Signer{RS256: rsaKey, PS256: rsaKey, ES256: ecKey, EdDSA: edKey}
+}
