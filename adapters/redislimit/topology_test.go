@@ -15,6 +15,7 @@ import (
 	"github.com/gatepass/gatepass/adapters/limittest"
 	"github.com/gatepass/gatepass/adapters/redislimit"
 	"github.com/gatepass/gatepass/domain"
+	"github.com/gatepass/gatepass/test/kit"
 	"github.com/gatepass/gatepass/test/redisserver"
 )
 
@@ -193,7 +194,7 @@ func TestCluster(t *testing.T) {
 
 		c.WaitFailover(victim, 20*time.Second)
 		var d domain.Decision
-		if !eventually(10*time.Second, func() bool { d, err = l.Allow(ctx, budget, limit); return err == nil }) {
+		if !kit.Eventually(10*time.Second, 50*time.Millisecond, func() bool { d, err = l.Allow(ctx, budget, limit); return err == nil }) {
 			t.Fatalf("Allow after the failover: %v", err)
 		}
 		// The promoted replica kept the count: one spent before, this one now.
@@ -238,23 +239,11 @@ func TestSentinel(t *testing.T) {
 
 		s.WaitFailover(old, 20*time.Second)
 		var d domain.Decision
-		if !eventually(10*time.Second, func() bool { d, err = l.Allow(ctx, budget, limit); return err == nil }) {
+		if !kit.Eventually(10*time.Second, 50*time.Millisecond, func() bool { d, err = l.Allow(ctx, budget, limit); return err == nil }) {
 			t.Fatalf("Allow after the failover: %v", err)
 		}
 		if !d.Allowed || d.Remaining != limit.Burst-2 {
 			t.Fatalf("after the failover = %+v, want allowed with %d remaining", d, limit.Burst-2)
 		}
 	})
-}
-
-// eventually polls cond until it holds or timeout passes.
-func eventually(timeout time.Duration, cond func() bool) bool {
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			return false
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	return true
 }

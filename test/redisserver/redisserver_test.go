@@ -11,6 +11,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/gatepass/gatepass/test/kit"
 	"github.com/gatepass/gatepass/test/redisserver"
 )
 
@@ -143,7 +144,7 @@ func TestClusterServesEverySlotAndFailsOver(t *testing.T) {
 		v   string
 		err error
 	)
-	if !eventually(5*time.Second, func() bool {
+	if !kit.Eventually(5*time.Second, 50*time.Millisecond, func() bool {
 		client.ReloadState(ctx)
 		v, err = client.Get(ctx, "k7").Result()
 		return err == nil
@@ -175,19 +176,7 @@ func TestSentinelFailsOver(t *testing.T) {
 	if next == old || s.Master() != next {
 		t.Fatalf("master after the failover is %s, want the replica", next.Addr())
 	}
-	if !eventually(5*time.Second, func() bool { v, err := client.Get(ctx, "k").Result(); return err == nil && v == "v" }) {
+	if !kit.Eventually(5*time.Second, 50*time.Millisecond, func() bool { v, err := client.Get(ctx, "k").Result(); return err == nil && v == "v" }) {
 		t.Fatal("the failover client does not read k from the new master")
 	}
-}
-
-// eventually polls cond until it holds or timeout passes.
-func eventually(timeout time.Duration, cond func() bool) bool {
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			return false
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	return true
 }
