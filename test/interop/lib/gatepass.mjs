@@ -11,14 +11,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 
+import { stopChild, watchChild } from "./peer.mjs";
+
 export const ISSUER = "gatepass-interop";
 export const AUDIENCE = "office-router-interop";
 export const WEBSOCKET_URL = "wss://office.example.test/ws";
-
-const running = new Set();
-process.on("exit", () => {
-  for (const child of running) child.kill("SIGKILL");
-});
 
 /** gatepassBin returns the binary under test, or throws saying how to get one. */
 export function gatepassBin() {
@@ -139,7 +136,7 @@ export async function startGatepass(t, options = {}) {
   const port = options.port ?? (await freePort());
   const env = serverEnv({ ...options, devDir, port });
   const child = spawn(bin, ["serve"], { env, stdio: ["ignore", "ignore", "pipe"] });
-  running.add(child);
+  const exited = watchChild(child);
   let stderr = "";
   // The start record ("gatepass serving", logged at info) says which signer
   // was chosen and where the admin listener is; it is kept apart, as the
@@ -159,8 +156,6 @@ export async function startGatepass(t, options = {}) {
       }
     }
   });
-  const exited = new Promise((resolve) => child.once("exit", (code, signal) => resolve({ code, signal })));
-  exited.then(() => running.delete(child));
 
   const baseURL = `http://127.0.0.1:${port}`;
   const server = {
@@ -184,14 +179,7 @@ export async function startGatepass(t, options = {}) {
     },
     jwksURL: new URL("/.well-known/jwks.json", baseURL).href,
     async stop() {
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill("SIGTERM");
-        const done = await Promise.race([exited, sleep(5_000, "timeout", { ref: false })]);
-        if (done === "timeout") {
-          child.kill("SIGKILL");
-          await exited;
-        }
-      }
+      await stopChild(child, exited);
       if (ownsDir) rmSync(devDir, { recursive: true, force: true });
     },
     devToken: ({ user, org, role }) => devToken(env, { user, org, role }),

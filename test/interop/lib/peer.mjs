@@ -17,6 +17,32 @@ process.on("exit", () => {
 });
 
 /**
+ * watchChild kills child with this process, whatever ended it, and returns
+ * a promise of its exit { code, signal }.
+ */
+export function watchChild(child) {
+  running.add(child);
+  const exited = new Promise((res) => child.once("exit", (code, signal) => res({ code, signal })));
+  exited.then(() => running.delete(child));
+  return exited;
+}
+
+/**
+ * stopChild ends a child process still running: SIGTERM, then SIGKILL when
+ * it has not exited within five seconds. exited settles when it exits.
+ */
+export async function stopChild(child, exited) {
+  if (child.exitCode === null && child.signalCode === null) {
+    child.kill("SIGTERM");
+    const done = await Promise.race([exited, sleep(5_000, "timeout", { ref: false })]);
+    if (done === "timeout") {
+      child.kill("SIGKILL");
+      await exited;
+    }
+  }
+}
+
+/**
  * peerBin returns a peer's binary: $envVar when set, otherwise the build
  * `scripts/deps.sh peers` caches as .cache/peers/<cacheName>; it throws
  * saying how to build it when there is none. Tests never skip for want of
@@ -49,25 +75,16 @@ export async function runPeer(t, { name, bin, args, dir, port, readyPath, pollMs
     env: { PATH: process.env.PATH, HOME: dir },
     stdio: ["ignore", "pipe", "pipe"],
   });
-  running.add(child);
+  const exited = watchChild(child);
   let output = "";
   const keep = (d) => (output = (output + d).slice(-8192));
   child.stdout.setEncoding("utf8").on("data", keep);
   child.stderr.setEncoding("utf8").on("data", keep);
-  const exited = new Promise((res) => child.once("exit", (code, signal) => res({ code, signal })));
-  exited.then(() => running.delete(child));
 
   const peer = {
     logs: () => output,
     async stop() {
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill("SIGTERM");
-        const done = await Promise.race([exited, sleep(5_000, "timeout", { ref: false })]);
-        if (done === "timeout") {
-          child.kill("SIGKILL");
-          await exited;
-        }
-      }
+      await stopChild(child, exited);
       rmSync(dir, { recursive: true, force: true });
     },
   };
