@@ -80,6 +80,7 @@ FUZZTIME ?= 60s
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzBearerToken$$' -fuzztime $(FUZZTIME) ./adapters/ginhttp/
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeBody$$' -fuzztime $(FUZZTIME) ./adapters/ginhttp/
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeFlat$$' -fuzztime $(FUZZTIME) ./adapters/ginhttp/
 	$(GO) test -run '^$$' -fuzz '^FuzzVerifyIdentity$$' -fuzztime $(FUZZTIME) ./adapters/jwksidentity/
 
 clean:

@@ -131,11 +131,20 @@ func decodeBody(c *gin.Context, maxBytes int64, v any) error {
 	if raw = bytes.TrimSpace(raw); raw[0] != '{' {
 		return fmt.Errorf("%w: body must be a JSON object", errMalformedBody)
 	}
+	if f, ok := v.(flatBody); ok && f.decodeFlat(raw) {
+		return nil
+	}
 	// Unmarshal refuses anything after the object but white space.
 	if err := json.Unmarshal(raw, v); err != nil {
 		return fmt.Errorf("%w: %w", errMalformedBody, err)
 	}
 	return nil
+}
+
+// flatBody is a request body that reads its common flat shape without
+// reflection (decodeFlat), answering false for any other.
+type flatBody interface {
+	decodeFlat(raw []byte) bool
 }
 
 // readBody reads the request's body, at most maxBytes of it. A body of

@@ -32,6 +32,18 @@ type liveKitTokenRequest struct {
 	RoomConfig            json.RawMessage   `json:"room_config"`
 }
 
+// decodeFlat reads the usual body, plain strings for the room and the
+// participant, without reflection; attributes and a room configuration
+// go through encoding/json.
+func (b *liveKitTokenRequest) decodeFlat(raw []byte) bool {
+	return decodeFlat(raw, []flatString{
+		{"room_name", &b.RoomName},
+		{"participant_name", &b.ParticipantName},
+		{"participant_metadata", &b.ParticipantMetadata},
+		{"participant_identity", &b.ParticipantIdentity},
+	})
+}
+
 type liveKitTokenResponse struct {
 	ServerURL        string `json:"server_url"`
 	ParticipantToken string `json:"participant_token"`
