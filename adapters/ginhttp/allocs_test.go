@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -37,6 +38,7 @@ import (
 const (
 	realtimeAllocBudget = 9
 	officeAllocBudget   = 11
+	liveKitAllocBudget  = 15
 )
 
 // staticIdentity accepts one bearer as one caller: the identity cache and
@@ -75,6 +77,14 @@ func allocsHandler(t *testing.T) http.Handler {
 		Clock: systemclock.Clock{}, IDs: cryptorand.IDs{}, Keys: keys,
 	}, application.OfficePolicy{Issuer: "gatepass", Audience: "office-router", TTL: time.Minute, URL: "wss://office.example/ws"},
 		application.RealtimePolicy{Issuer: "gatepass", TTL: time.Hour}, application.RateLimitPolicy{}, nil)
+	liveKit, err := jwtsigner.NewLiveKitSigner("APIgatepass", []byte("a-livekit-secret-of-at-least-32-bytes"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	app.EnableTransports(application.Transports{
+		LiveKit:       &application.LiveKitPolicy{APIKey: "APIgatepass", TTL: time.Hour, URL: "wss://livekit.example"},
+		LiveKitSigner: liveKit,
+	}, application.Ports{Clock: systemclock.Clock{}, IDs: cryptorand.IDs{}})
 	// One JSON line per request, as in production (LOG_LEVEL=info, the
 	// request line written by hand through slogctx.NewJSON).
 	logger := slog.New(slogctx.NewJSON(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo}))
@@ -85,34 +95,49 @@ func allocsHandler(t *testing.T) http.Handler {
 	return h
 }
 
-// allocsPerRequest is the allocations of serving one request, the test's
-// own request and recorder excluded.
-func allocsPerRequest(t *testing.T, h http.Handler, path string, runs int) float64 {
+// allocsPerRequest is the allocations of serving one request with body
+// (none when empty), the test's own request and recorder excluded.
+func allocsPerRequest(t *testing.T, h http.Handler, path, body string, want, runs int) float64 {
 	t.Helper()
 	req := httptest.NewRequest(http.MethodPost, path, nil)
 	req.RemoteAddr = "192.0.2.10:5555"
 	req.Header.Set("Authorization", "Bearer static-bearer")
+	content := &rewindReader{body: body}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+		req.Body, req.ContentLength = content, int64(len(body))
+	}
 	rec := httptest.NewRecorder()
-	serve := func() {
+	reset := func() {
 		clear(rec.HeaderMap)
 		rec.Body.Reset()
 		rec.Code, rec.Flushed = 200, false
+		content.r.Reset(body)
+	}
+	serve := func() {
+		reset()
 		h.ServeHTTP(rec, req)
 	}
 	serve()
-	if rec.Code != http.StatusOK {
+	if rec.Code != want {
 		t.Fatalf("%s answered %d: %s", path, rec.Code, rec.Body)
 	}
-	recorderOnly := testing.AllocsPerRun(runs, func() {
-		clear(rec.HeaderMap)
-		rec.Body.Reset()
-	})
-	return testing.AllocsPerRun(runs, serve) - recorderOnly
+	return testing.AllocsPerRun(runs, serve) - testing.AllocsPerRun(runs, reset)
 }
+
+// rewindReader is a request body the test rewinds between runs instead
+// of allocating a new one.
+type rewindReader struct {
+	body string
+	r    strings.Reader
+}
+
+func (b *rewindReader) Read(p []byte) (int, error) { return b.r.Read(p) }
+func (b *rewindReader) Close() error               { return nil }
 
 func TestAllocsRealtimeChain(t *testing.T) {
 	h := allocsHandler(t)
-	got := allocsPerRequest(t, h, ginhttp.RouteRealtimeToken, 500)
+	got := allocsPerRequest(t, h, ginhttp.RouteRealtimeToken, "", http.StatusOK, 500)
 	t.Logf("realtime: %.1f allocations per request (budget %d)", got, realtimeAllocBudget)
 	if got > realtimeAllocBudget {
 		t.Errorf("a realtime token request allocates %.1f times, budget %d", got, realtimeAllocBudget)
@@ -121,9 +146,18 @@ func TestAllocsRealtimeChain(t *testing.T) {
 
 func TestAllocsOfficeChain(t *testing.T) {
 	h := allocsHandler(t)
-	got := allocsPerRequest(t, h, ginhttp.RouteOfficeAccess, 50)
+	got := allocsPerRequest(t, h, ginhttp.RouteOfficeAccess, "", http.StatusOK, 50)
 	t.Logf("office: %.1f allocations per request (budget %d)", got, officeAllocBudget)
 	if got > officeAllocBudget {
 		t.Errorf("an office grant request allocates %.1f times, budget %d", got, officeAllocBudget)
+	}
+}
+
+func TestAllocsLiveKitChain(t *testing.T) {
+	h := allocsHandler(t)
+	got := allocsPerRequest(t, h, ginhttp.RouteLiveKitToken, `{"room_name":"standup"}`, http.StatusCreated, 500)
+	t.Logf("livekit: %.1f allocations per request (budget %d)", got, liveKitAllocBudget)
+	if got > liveKitAllocBudget {
+		t.Errorf("a LiveKit token request allocates %.1f times, budget %d", got, liveKitAllocBudget)
 	}
 }
