@@ -52,6 +52,35 @@ type LiveKitRequest struct {
 	RoomConfig json.RawMessage
 }
 
+// LiveKitAttributes are a participant's attributes: the verified user id,
+// organization id and role (under AttributeUserID, AttributeOrgID and
+// AttributeRole) and the caller's others.
+type LiveKitAttributes struct {
+	UserID string
+	OrgID  string
+	Role   string
+	// Others are the caller's attributes without the reserved keys; nil
+	// when there are none.
+	Others map[string]string
+}
+
+// ReservedAttribute says whether key is one of the attributes that always
+// carry verified values.
+func ReservedAttribute(key string) bool {
+	return key == AttributeUserID || key == AttributeOrgID || key == AttributeRole
+}
+
+// Map is every attribute in one new map, the verified values under the
+// reserved keys whatever Others holds.
+func (a LiveKitAttributes) Map() map[string]string {
+	m := make(map[string]string, len(a.Others)+3)
+	for k, v := range a.Others {
+		m[k] = v
+	}
+	m[AttributeUserID], m[AttributeOrgID], m[AttributeRole] = a.UserID, a.OrgID, a.Role
+	return m
+}
+
 // LiveKitVideoGrant is the "video" claim of a LiveKit token. Joining is
 // always granted.
 type LiveKitVideoGrant struct {
@@ -67,7 +96,7 @@ type LiveKitClaims struct {
 	Registered
 	Name       string
 	Metadata   string
-	Attributes map[string]string
+	Attributes LiveKitAttributes
 	Video      LiveKitVideoGrant
 	// RoomConfig is the configuration of the room when this participant
 	// creates it: a compact JSON object, or nil. Only with RoomCreate.
@@ -123,26 +152,28 @@ func liveKitIdentity(userID, identity string) (string, error) {
 
 // liveKitAttributes drops the caller's values for the reserved keys,
 // checks the limits on what is left, and adds the verified values.
-func liveKitAttributes(p Principal, given map[string]string) (map[string]string, error) {
-	out := make(map[string]string, len(given)+3)
+func liveKitAttributes(p Principal, given map[string]string) (LiveKitAttributes, error) {
+	out := LiveKitAttributes{UserID: p.UserID, OrgID: p.OrgID, Role: p.EffectiveRole()}
 	size := 0
 	for k, v := range given {
-		if k == AttributeUserID || k == AttributeOrgID || k == AttributeRole {
+		if ReservedAttribute(k) {
 			continue
 		}
 		if k == "" || !utf8.ValidString(k) || !utf8.ValidString(v) {
-			return nil, fmt.Errorf("%w: an attribute key is empty, or a key or value is not valid UTF-8", ErrInvalidParticipant)
+			return LiveKitAttributes{}, fmt.Errorf("%w: an attribute key is empty, or a key or value is not valid UTF-8", ErrInvalidParticipant)
+		}
+		if out.Others == nil {
+			out.Others = make(map[string]string, len(given))
 		}
 		size += len(k) + len(v)
-		out[k] = v
+		out.Others[k] = v
 	}
-	if len(out) > MaxAttributes {
-		return nil, fmt.Errorf("%w: %d attributes, at most %d", ErrInvalidParticipant, len(out), MaxAttributes)
+	if len(out.Others) > MaxAttributes {
+		return LiveKitAttributes{}, fmt.Errorf("%w: %d attributes, at most %d", ErrInvalidParticipant, len(out.Others), MaxAttributes)
 	}
 	if size > MaxAttributesBytes {
-		return nil, fmt.Errorf("%w: attributes are %d bytes, at most %d", ErrInvalidParticipant, size, MaxAttributesBytes)
+		return LiveKitAttributes{}, fmt.Errorf("%w: attributes are %d bytes, at most %d", ErrInvalidParticipant, size, MaxAttributesBytes)
 	}
-	out[AttributeUserID], out[AttributeOrgID], out[AttributeRole] = p.UserID, p.OrgID, p.EffectiveRole()
 	return out, nil
 }
 

@@ -48,8 +48,8 @@ func TestNewLiveKitClaims(t *testing.T) {
 			if c.Video != (domain.LiveKitVideoGrant{Room: "org_01/standup", Rights: memberRights}) {
 				t.Fatalf("video %+v", c.Video)
 			}
-			if !maps.Equal(c.Attributes, map[string]string{"userId": "user_01H", "orgId": "org_01", "role": "member"}) {
-				t.Fatalf("attributes %v", c.Attributes)
+			if !maps.Equal(c.Attributes.Map(), map[string]string{"userId": "user_01H", "orgId": "org_01", "role": "member"}) || c.Attributes.Others != nil {
+				t.Fatalf("attributes %+v", c.Attributes)
 			}
 		}},
 		{name: "everything given", req: domain.LiveKitRequest{Room: "a-B_9", Identity: "user_01H#phone-2", Name: "Ada",
@@ -59,8 +59,15 @@ func TestNewLiveKitClaims(t *testing.T) {
 					t.Fatalf("sub %q name %q metadata %q", c.Subject, c.Name, c.Metadata)
 				}
 				want := map[string]string{"team": "blue", "userId": "user_01H", "orgId": "org_01", "role": "member"}
-				if !maps.Equal(c.Attributes, want) {
+				if !maps.Equal(c.Attributes.Map(), want) {
 					t.Fatalf("attributes %v, want the verified values %v", c.Attributes, want)
+				}
+			}},
+		{name: "only reserved attributes given", req: domain.LiveKitRequest{Room: "r", Attributes: map[string]string{"userId": "forged", "role": "admin"}},
+			check: func(t *testing.T, c domain.LiveKitClaims) {
+				want := domain.LiveKitAttributes{UserID: "user_01H", OrgID: "org_01", Role: "member"}
+				if c.Attributes.UserID != want.UserID || c.Attributes.OrgID != want.OrgID || c.Attributes.Role != want.Role || c.Attributes.Others != nil {
+					t.Fatalf("attributes %+v, want %+v", c.Attributes, want)
 				}
 			}},
 		{name: "identity is the user id", req: domain.LiveKitRequest{Room: "r", Identity: "user_01H"}, check: func(t *testing.T, c domain.LiveKitClaims) {
@@ -70,8 +77,8 @@ func TestNewLiveKitClaims(t *testing.T) {
 		}},
 		{name: "no role is member", caller: domain.Principal{UserID: "u", OrgID: "o"}, req: domain.LiveKitRequest{Room: "r"},
 			check: func(t *testing.T, c domain.LiveKitClaims) {
-				if c.Attributes["role"] != domain.DefaultRole {
-					t.Fatalf("role attribute %q", c.Attributes["role"])
+				if c.Attributes.Role != domain.DefaultRole {
+					t.Fatalf("role attribute %q", c.Attributes.Role)
 				}
 			}},
 		{name: "room config with roomCreate", rights: creator, req: domain.LiveKitRequest{Room: "r", RoomConfig: json.RawMessage(`{ "emptyTimeout" : 30 }`)},
@@ -139,5 +146,18 @@ func TestNewLiveKitClaims(t *testing.T) {
 	in.Issuer = ""
 	if _, err := domain.NewLiveKitClaims(caller, memberRights, domain.LiveKitRequest{Room: "r"}, in); !errors.Is(err, domain.ErrInvalidClaims) {
 		t.Fatalf("no issuer: err = %v", err)
+	}
+}
+
+func TestLiveKitAttributesMap(t *testing.T) {
+	a := domain.LiveKitAttributes{UserID: "u", OrgID: "o", Role: "r", Others: map[string]string{"team": "blue", "role": "forged"}}
+	want := map[string]string{"userId": "u", "orgId": "o", "role": "r", "team": "blue"}
+	if got := a.Map(); !maps.Equal(got, want) {
+		t.Fatalf("Map() = %v, want %v", got, want)
+	}
+	for key, reserved := range map[string]bool{"userId": true, "orgId": true, "role": true, "Role": false, "team": false, "": false} {
+		if domain.ReservedAttribute(key) != reserved {
+			t.Errorf("ReservedAttribute(%q) = %v", key, !reserved)
+		}
 	}
 }

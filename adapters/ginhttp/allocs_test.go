@@ -38,7 +38,7 @@ import (
 const (
 	realtimeAllocBudget = 9
 	officeAllocBudget   = 11
-	liveKitAllocBudget  = 15
+	liveKitAllocBudget  = 13
 )
 
 // staticIdentity accepts one bearer as one caller: the identity cache and

@@ -55,7 +55,7 @@ func TestAllocsJWS(t *testing.T) {
 		t.Fatal(err)
 	}
 	lc := domain.LiveKitClaims{Registered: domain.Registered{Issuer: "APIkey", Subject: "user_01", ID: "j", IssuedAt: now, NotBefore: now, ExpiresAt: now.Add(time.Hour)},
-		Name: "Ann", Attributes: map[string]string{"team": "blue", "org": "org_01"},
+		Name: "Ann", Attributes: domain.LiveKitAttributes{UserID: "user_01", OrgID: "org_01", Role: "member", Others: map[string]string{"team": "blue", "org": "org_01"}},
 		Video: domain.LiveKitVideoGrant{Room: "org_01/standup", Rights: domain.LiveKitRights{CanPublish: true, CanSubscribe: true}}}
 	check("HS256 livekit", func() error { _, err := ls.SignLiveKit(ctx, lc); return err })
 

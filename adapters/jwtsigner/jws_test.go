@@ -90,9 +90,10 @@ func TestClaimsJSONMatchesEncodingJSON(t *testing.T) {
 				CanPublishData: n%5 == 0, CanUpdateOwnMetadata: n%7 == 0, RoomAdmin: n%11 == 0, RoomCreate: n%4 == 0}}
 		switch n % 4 {
 		case 1:
-			lk.Attributes = map[string]string{}
+			lk.Attributes = liveKitAttributesJWT{UserID: next(), OrgID: next(), Role: next()}
 		case 2, 3:
-			lk.Attributes = map[string]string{next(): next(), next(): next(), "b": next(), "a": next(), "<": next()}
+			lk.Attributes = liveKitAttributesJWT{UserID: next(), OrgID: next(), Role: next(),
+				Others: map[string]string{next(): next(), next(): next(), "b": next(), "a": next(), "<": next(), "role": next(), "zz": next()}}
 		}
 		if n%4 == 3 {
 			lk.RoomConfig = json.RawMessage(`{ "name" : "<r&d>",  "emptyTimeout": 30, "agents": [ {"agentName": "a\u2028"} ] }`)
@@ -172,7 +173,7 @@ func TestHS256MatchesGolangJWT(t *testing.T) {
 		{Registered: domain.Registered{Issuer: "APIkey", Subject: "user_1#<tab>", ID: "j", IssuedAt: refTime, NotBefore: refTime, ExpiresAt: refTime.Add(time.Hour)},
 			Video: domain.LiveKitVideoGrant{Room: "org_1/r", Rights: domain.LiveKitRights{CanSubscribe: true}}},
 		{Registered: domain.Registered{Issuer: "APIkey", Subject: "user_1", ID: "j2", IssuedAt: refTime, NotBefore: refTime, ExpiresAt: refTime.Add(time.Hour)},
-			Name: "Zoë <admin>", Metadata: `{"x":"&"}`, Attributes: map[string]string{"z": "1", "a": "\u2029", "m&m": "<"},
+			Name: "Zoë <admin>", Metadata: `{"x":"&"}`, Attributes: domain.LiveKitAttributes{UserID: "user_1", OrgID: "org_1", Role: "<admin>", Others: map[string]string{"z": "1", "a": "\u2029", "m&m": "<"}},
 			Video:      domain.LiveKitVideoGrant{Room: "org_1/r", Rights: domain.LiveKitRights{CanPublish: true, RoomAdmin: true, RoomCreate: true}},
 			RoomConfig: json.RawMessage(`{"emptyTimeout": 30, "name": "<x>"}`)},
 	} {
@@ -182,7 +183,7 @@ func TestHS256MatchesGolangJWT(t *testing.T) {
 		}
 		rg := c.Video.Rights
 		want := liveKitJWT{Iss: c.Issuer, Sub: c.Subject, Iat: c.IssuedAt.Unix(), Nbf: c.NotBefore.Unix(), Exp: c.ExpiresAt.Unix(), Jti: c.ID,
-			Name: c.Name, Metadata: c.Metadata, Attributes: c.Attributes,
+			Name: c.Name, Metadata: c.Metadata, Attributes: liveKitAttributesJWT(c.Attributes),
 			Video: liveKitVideoJWT{Room: c.Video.Room, RoomJoin: true, CanPublish: rg.CanPublish, CanSubscribe: rg.CanSubscribe,
 				CanPublishData: rg.CanPublishData, CanUpdateOwnMetadata: rg.CanUpdateOwnMetadata, RoomAdmin: rg.RoomAdmin, RoomCreate: rg.RoomCreate},
 			RoomConfig: c.RoomConfig}

@@ -69,7 +69,7 @@ func (s *LiveKitSigner) SignLiveKit(_ context.Context, c domain.LiveKitClaims) (
 		Jti:        c.ID,
 		Name:       c.Name,
 		Metadata:   c.Metadata,
-		Attributes: c.Attributes,
+		Attributes: liveKitAttributesJWT(c.Attributes),
 		Video: liveKitVideoJWT{
 			Room:                 c.Video.Room,
 			RoomJoin:             true,
@@ -94,17 +94,17 @@ func (s *LiveKitSigner) SignLiveKit(_ context.Context, c domain.LiveKitClaims) (
 // liveKitJWT is the wire form of a LiveKit access token (LiveKit's
 // ClaimGrants with the registered claims). It has no aud.
 type liveKitJWT struct {
-	Iss        string            `json:"iss"`
-	Sub        string            `json:"sub"`
-	Iat        int64             `json:"iat"`
-	Nbf        int64             `json:"nbf"`
-	Exp        int64             `json:"exp"`
-	Jti        string            `json:"jti"`
-	Name       string            `json:"name"`
-	Metadata   string            `json:"metadata"`
-	Attributes map[string]string `json:"attributes"`
-	Video      liveKitVideoJWT   `json:"video"`
-	RoomConfig json.RawMessage   `json:"roomConfig,omitempty"`
+	Iss        string               `json:"iss"`
+	Sub        string               `json:"sub"`
+	Iat        int64                `json:"iat"`
+	Nbf        int64                `json:"nbf"`
+	Exp        int64                `json:"exp"`
+	Jti        string               `json:"jti"`
+	Name       string               `json:"name"`
+	Metadata   string               `json:"metadata"`
+	Attributes liveKitAttributesJWT `json:"attributes"`
+	Video      liveKitVideoJWT      `json:"video"`
+	RoomConfig json.RawMessage      `json:"roomConfig,omitempty"`
 }
 
 // liveKitVideoJWT writes every right explicitly, false too: LiveKit reads
@@ -128,8 +128,8 @@ func (l liveKitJWT) GetSubject() (string, error)                  { return l.Sub
 func (l liveKitJWT) GetAudience() (jwt.ClaimStrings, error)       { return nil, nil }
 
 // appendJSON writes the claims as json.Marshal does: attributes sorted by
-// key (null when there are none), the room configuration compacted and
-// HTML-escaped, and an error when it is not JSON.
+// key, the room configuration compacted and HTML-escaped, and an error
+// when it is not JSON.
 func (l *liveKitJWT) appendJSON(b []byte) ([]byte, error) {
 	b = append(b, `{"iss":`...)
 	b = jsonappend.String(b, l.Iss)
@@ -148,25 +148,7 @@ func (l *liveKitJWT) appendJSON(b []byte) ([]byte, error) {
 	b = append(b, `,"metadata":`...)
 	b = jsonappend.String(b, l.Metadata)
 	b = append(b, `,"attributes":`...)
-	if l.Attributes == nil {
-		b = append(b, "null"...)
-	} else {
-		var stack [domain.MaxAttributes]string
-		keys := stack[:0]
-		for k := range l.Attributes {
-			keys = append(keys, k)
-		}
-		slices.Sort(keys)
-		b = append(b, '{')
-		for i, k := range keys {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = jsonappend.Key(b, k)
-			b = jsonappend.String(b, l.Attributes[k])
-		}
-		b = append(b, '}')
-	}
+	b = l.Attributes.appendJSON(b)
 	v := l.Video
 	b = append(b, `,"video":{"room":`...)
 	b = jsonappend.String(b, v.Room)
@@ -191,6 +173,52 @@ func (l *liveKitJWT) appendJSON(b []byte) ([]byte, error) {
 		b = append(b, raw...)
 	}
 	return append(b, '}'), nil
+}
+
+// liveKitAttributesJWT is the "attributes" claim: one JSON object of the
+// verified attributes and the caller's others.
+type liveKitAttributesJWT domain.LiveKitAttributes
+
+// MarshalJSON is what golang-jwt's generic path (the reference) writes.
+func (a liveKitAttributesJWT) MarshalJSON() ([]byte, error) {
+	return json.Marshal(domain.LiveKitAttributes(a).Map())
+}
+
+// appendJSON writes what MarshalJSON does, keys sorted as json.Marshal
+// sorts a map's, without building the map.
+func (a liveKitAttributesJWT) appendJSON(b []byte) []byte {
+	// Sorted already: "orgId" < "role" < "userId".
+	var stack [domain.MaxAttributes + 3]string
+	keys := append(stack[:0], domain.AttributeOrgID, domain.AttributeRole, domain.AttributeUserID)
+	for k := range a.Others {
+		if !domain.ReservedAttribute(k) {
+			keys = append(keys, k)
+		}
+	}
+	if len(keys) > 3 {
+		slices.Sort(keys)
+	}
+	b = append(b, '{')
+	for i, k := range keys {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = jsonappend.Key(b, k)
+		b = jsonappend.String(b, a.value(k))
+	}
+	return append(b, '}')
+}
+
+func (a liveKitAttributesJWT) value(key string) string {
+	switch key {
+	case domain.AttributeUserID:
+		return a.UserID
+	case domain.AttributeOrgID:
+		return a.OrgID
+	case domain.AttributeRole:
+		return a.Role
+	}
+	return a.Others[key]
 }
 
 func appendBool(b []byte, v bool) []byte {
