@@ -8,7 +8,9 @@
 #     openssl's sign rate), the realtime and LiveKit tokens (HS256), and a
 #     bare gin server answering bodies of the same sizes (the HTTP
 #     ceiling), each on CPU 0 with GOMAXPROCS=1 while the load generator
-#     runs on CPU 1, over loopback with keep-alive;
+#     runs on CPU 1, over loopback with keep-alive; the HS256 runs and their
+#     ceilings in alternating rounds, so that the machine's drift between
+#     two runs weighs less on their ratio;
 #   - a CPU profile of the same requests served in process;
 #   - the reconnect storm (loadgen -storm): BENCH_STORM_USERS distinct users,
 #     each asking for an office grant and a realtime token at once, against
@@ -20,6 +22,8 @@
 #
 # Knobs (environment):
 #   BENCH_SECONDS=10        measured seconds of each HTTP run and of each openssl speed phase
+#   BENCH_ROUNDS=3          alternating rounds of the HS256 runs and their bare gin ceilings
+#                           (the ratios are the medians of the rounds')
 #   BENCH_WARMUP=2          warm-up seconds before each HTTP measurement
 #   BENCH_CONCURRENCY=32    keep-alive connections, one request in flight each
 #   BENCH_SIGNERS="openssl go"   JWT_SIGNER values of the request-access runs
@@ -42,6 +46,7 @@ say() { printf 'bench: %s\n' "$*" >&2; }
 die() { say "$*"; exit 1; }
 
 seconds=${BENCH_SECONDS:-10}
+rounds=${BENCH_ROUNDS:-3}
 warmup=${BENCH_WARMUP:-2}
 conc=${BENCH_CONCURRENCY:-32}
 signers=${BENCH_SIGNERS:-openssl go}
@@ -56,11 +61,12 @@ storm_users=${BENCH_STORM_USERS:-10000}
 storm_conns=${BENCH_STORM_CONNS:-512}
 storm_limits=${BENCH_STORM_LIMITS:-off memory redis}
 storm_timeout=${BENCH_STORM_TIMEOUT:-120}
-for v in seconds warmup conc max_requests idle_wait storm_users storm_conns storm_timeout; do
+for v in seconds rounds warmup conc max_requests idle_wait storm_users storm_conns storm_timeout; do
   [[ ${!v} =~ ^[0-9]+$ ]] || die "$v must be a whole number, got '${!v}'"
 done
 [ "$seconds" -ge 1 ] && [ "$seconds" -le 120 ] || die "BENCH_SECONDS must be between 1 and 120"
 [ "$warmup" -le 60 ] || die "BENCH_WARMUP must be at most 60"
+[ "$rounds" -ge 1 ] && [ "$rounds" -le 9 ] || die "BENCH_ROUNDS must be between 1 and 9"
 [ "$conc" -ge 1 ] && [ "$conc" -le 1024 ] || die "BENCH_CONCURRENCY must be between 1 and 1024"
 [ -n "$signers" ] || die "BENCH_SIGNERS is empty"
 [ "$storm_users" -ge 1 ] && [ "$storm_users" -le 1000000 ] || die "BENCH_STORM_USERS must be between 1 and 1000000"
@@ -111,6 +117,7 @@ git diff --quiet HEAD 2>/dev/null || commit="$commit + uncommitted changes"
   echo "gatepass benchmarks, $(date -u +%Y-%m-%dT%H:%M:%SZ), commit $commit"
   echo "machine: $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2- | sed 's/^ *//')), Linux $(uname -r), $(go env GOVERSION), $(openssl version 2>/dev/null | cut -d' ' -f1-2)"
   echo "placement: $placement; $conc keep-alive connections, ${warmup}s warm-up, ${seconds}s measured; server LOG_LEVEL=$log_level, rate limits off"
+  echo "HS256 runs and their bare gin ceilings: $rounds alternating rounds, each ratio the median of its rounds'"
   if [ "$storm" = 1 ]; then
     echo "storm: $storm_users users over $storm_conns connections, rate limits: $storm_limits; server with GOMAXPROCS=$(nproc) on every CPU, load generator sharing them"
   fi
@@ -235,21 +242,26 @@ stop_server() {
   server_pid=""
 }
 
-# load FILE LABEL PATH [BODY]: the measured run against the current server.
+# load NAME LABEL PATH [BODY]: the measured run against the current server,
+# its result in http-<number>-NAME.json, numbered in the order of the runs;
+# round is the round of alternating runs it belongs to (0: none).
+round=0
+n=1
 load() {
+  local file
+  file=$(printf 'http-%02d-%s.json' "$n" "$1")
+  n=$((n + 1))
   wait_idle
   "${client_pin[@]}" "$loadgen" -url "$server_url$3" -body "${4:-}" -bearer-file "$tmp/bearer" -c "$conc" \
     -warmup "${warmup}s" -duration "${seconds}s" -max-requests "$max_requests" \
-    -server-pid "$server_pid" -label "$2" -signer "$signer" -out "$out/$1" >/dev/null
+    -server-pid "$server_pid" -label "$2" -signer "$signer" -round "$round" -out "$out/$file" >/dev/null
 }
 
-n=1
 for s in $signers; do
   say "gatepass, JWT_SIGNER=$s: POST /api/v1/cloudflare/request-access"
   start_gatepass "office-$s" "$s"
-  load "http-$n-office-$s.json" request-access /api/v1/cloudflare/request-access
+  load "office-$s" request-access /api/v1/cloudflare/request-access
   stop_server
-  n=$((n + 1))
 done
 
 # Centrifugo connection tokens are signed with the office key: RS256 by
@@ -259,41 +271,48 @@ for s in $signers; do
   start_gatepass "centrifugo-$s" "$s"
   "$loadgen" -probe -url "$server_url/api/v1/centrifugo/connection-token" -bearer-file "$tmp/bearer" >/dev/null ||
     die "the Centrifugo connection-token endpoint did not answer 2xx (development enables Centrifugo by default)"
-  load "http-$n-centrifugo-$s.json" centrifugo/connection-token /api/v1/centrifugo/connection-token
+  load "centrifugo-$s" centrifugo/connection-token /api/v1/centrifugo/connection-token
   stop_server
-  n=$((n + 1))
 done
 
+# The HS256 endpoints against bare gin: a ratio of two runs, each of which
+# drifts with the machine by a few percent, so the four runs go in
+# alternating rounds (gatepass, then bare gin of the same response size)
+# and the report takes the median of the rounds' ratios.
 s=${signers%% *}
-say "gatepass, JWT_SIGNER=$s: POST /api/v1/realtime/token"
-start_gatepass realtime "$s"
-body_bytes=$("$loadgen" -probe -url "$server_url/api/v1/realtime/token" -bearer-file "$tmp/bearer" | wc -c)
-[ "$body_bytes" -ge 100 ] || die "the realtime token endpoint did not answer 200 with a token"
-load "http-$n-realtime.json" realtime/token /api/v1/realtime/token
-stop_server
-n=$((n + 1))
-
-# LiveKit tokens are HS256 with the API secret (development's own when
-# LIVEKIT_* are unset), answered 201.
 livekit_body='{"room_name":"r"}'
-say "gatepass, JWT_SIGNER=$s: POST /api/v1/livekit/token"
-start_gatepass livekit "$s"
-livekit_bytes=$("$loadgen" -probe -url "$server_url/api/v1/livekit/token" -body "$livekit_body" -bearer-file "$tmp/bearer" | wc -c)
-[ "$livekit_bytes" -ge 100 ] || die "the LiveKit token endpoint did not answer 2xx with a token (development enables LiveKit by default)"
-load "http-$n-livekit.json" livekit/token /api/v1/livekit/token "$livekit_body"
-stop_server
-n=$((n + 1))
+for round in $(seq "$rounds"); do
+  say "round $round of $rounds: gatepass, JWT_SIGNER=$s: POST /api/v1/realtime/token"
+  start_gatepass realtime "$s"
+  if [ "$round" = 1 ]; then
+    body_bytes=$("$loadgen" -probe -url "$server_url/api/v1/realtime/token" -bearer-file "$tmp/bearer" | wc -c)
+    [ "$body_bytes" -ge 100 ] || die "the realtime token endpoint did not answer 200 with a token"
+  fi
+  load realtime realtime/token /api/v1/realtime/token
+  stop_server
 
-say "bare gin, a constant ${body_bytes}-byte JSON body (the size of a realtime token response)"
-start_ceiling "$body_bytes"
-load "http-$n-ceiling.json" "bare gin" /api/v1/realtime/token
-stop_server
-n=$((n + 1))
+  say "round $round of $rounds: bare gin, a constant ${body_bytes}-byte JSON body (the size of a realtime token response)"
+  start_ceiling "$body_bytes"
+  load ceiling "bare gin" /api/v1/realtime/token
+  stop_server
 
-say "bare gin, a constant ${livekit_bytes}-byte JSON body answered 201 (the size of a LiveKit token response)"
-start_ceiling "$livekit_bytes" /api/v1/livekit/token 201
-load "http-$n-ceiling-livekit.json" "bare gin, livekit-sized" /api/v1/livekit/token "$livekit_body"
-stop_server
+  # LiveKit tokens are HS256 with the API secret (development's own when
+  # LIVEKIT_* are unset), answered 201.
+  say "round $round of $rounds: gatepass, JWT_SIGNER=$s: POST /api/v1/livekit/token"
+  start_gatepass livekit "$s"
+  if [ "$round" = 1 ]; then
+    livekit_bytes=$("$loadgen" -probe -url "$server_url/api/v1/livekit/token" -body "$livekit_body" -bearer-file "$tmp/bearer" | wc -c)
+    [ "$livekit_bytes" -ge 100 ] || die "the LiveKit token endpoint did not answer 2xx with a token (development enables LiveKit by default)"
+  fi
+  load livekit livekit/token /api/v1/livekit/token "$livekit_body"
+  stop_server
+
+  say "round $round of $rounds: bare gin, a constant ${livekit_bytes}-byte JSON body answered 201 (the size of a LiveKit token response)"
+  start_ceiling "$livekit_bytes" /api/v1/livekit/token 201
+  load ceiling-livekit "bare gin, livekit-sized" /api/v1/livekit/token "$livekit_body"
+  stop_server
+done
+round=0
 
 # --- Where the time goes: the same requests in process, profiled ---
 if [ "$profile" = 1 ]; then

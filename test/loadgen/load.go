@@ -13,8 +13,11 @@ import (
 
 // result is what one run measured. Latencies are in milliseconds.
 type result struct {
-	Label       string `json:"label,omitempty"`
-	Signer      string `json:"signer,omitempty"`
+	Label  string `json:"label,omitempty"`
+	Signer string `json:"signer,omitempty"`
+	// Round numbers the alternating rounds of the runs whose ratios are
+	// compared (scripts/bench.sh BENCH_ROUNDS); 0 outside them.
+	Round       int    `json:"round,omitempty"`
 	URL         string `json:"url"`
 	Method      string `json:"method"`
 	Concurrency int    `json:"concurrency"`

@@ -60,6 +60,7 @@ type options struct {
 	wait        time.Duration
 	serverPID   int
 	label       string
+	round       int
 	signer      string
 	report      string
 	serverCore  int
@@ -87,6 +88,7 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	fs.DurationVar(&o.wait, "wait", 0, "first wait up to this long for the target to answer at all")
 	fs.IntVar(&o.serverPID, "server-pid", 0, "`pid` of the server, to report its CPU time and peak RSS, and to stop -wait early when it exits (Linux /proc)")
 	fs.StringVar(&o.label, "label", "", "name of this run in the result")
+	fs.IntVar(&o.round, "round", 0, "round of alternating runs this one belongs to, recorded in the result (-report compares runs of one round)")
 	fs.StringVar(&o.signer, "signer", "", "signer the server uses, recorded in the result; with -storm, the JWT_SIGNER the server is started with")
 	fs.StringVar(&o.report, "report", "", "print the table of the results in `dir` (written by scripts/bench.sh) and exit")
 	fs.IntVar(&o.serverCore, "server-core", 0, "with -report: the CPU the servers were pinned to, -1 for none")
@@ -171,7 +173,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	res.Label, res.Signer, res.URL, res.Method = o.label, o.signer, o.target.String(), o.method
+	res.Label, res.Signer, res.Round, res.URL, res.Method = o.label, o.signer, o.round, o.target.String(), o.method
 	fmt.Fprintf(stderr, "loadgen: %s: %.0f req/s, p50 %.2f ms, p99 %.2f ms, %d errors\n",
 		res.name(), res.RPS, res.Latency.P50, res.Latency.P99, res.Errors)
 	out, err := json.MarshalIndent(res, "", "  ")

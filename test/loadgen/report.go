@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -55,10 +56,14 @@ func report(dir string, serverCore int, w io.Writer) error {
 
 	fmt.Fprintln(w, "\nHTTP over loopback, keep-alive (srv CPU: the server's CPU time over the window; core busy: all processes on its core)")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "run\tsigner\treq/s\tp50 ms\tp99 ms\terrors\tsrv CPU µs/req\treq/s per srv CPU-s\tsrv CPU\tcore busy\tpeak RSS MiB\tclient CPU\t")
+	fmt.Fprintln(tw, "run\tround\tsigner\treq/s\tp50 ms\tp99 ms\terrors\tsrv CPU µs/req\treq/s per srv CPU-s\tsrv CPU\tcore busy\tpeak RSS MiB\tclient CPU\t")
 	for _, r := range runs {
-		fmt.Fprintf(tw, "%s\t%s\t%.0f\t%.2f\t%.2f\t%d\t%s\t%s\t%s\t%s\t%s\t%.0f%%\t\n",
-			r.Label, dash(r.Signer), r.RPS, r.Latency.P50, r.Latency.P99, r.Errors,
+		round := "-"
+		if r.Round > 0 {
+			round = strconv.Itoa(r.Round)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%.0f\t%.2f\t%.2f\t%d\t%s\t%s\t%s\t%s\t%s\t%.0f%%\t\n",
+			r.Label, round, dash(r.Signer), r.RPS, r.Latency.P50, r.Latency.P99, r.Errors,
 			num(r.cpuPerRequest(), "%.1f"), num(r.perCPUSecond(), "%.0f"),
 			pct(r.serverUtil()), pct(r.coreBusy(serverCore)), num(r.peakMiB(), "%.1f"), 100*r.ClientCPUUtil)
 	}
@@ -89,10 +94,9 @@ func report(dir string, serverCore int, w io.Writer) error {
 		return err
 	}
 
-	ceiling, realtime := find(runs, labelCeiling, ""), find(runs, labelRealtime, "")
-	lkCeiling, livekit := find(runs, labelCeilingLiveKit, ""), find(runs, labelLiveKit, "")
-	if lkCeiling == nil {
-		lkCeiling = ceiling
+	lkCeilingLabel := labelCeilingLiveKit
+	if find(runs, labelCeilingLiveKit, "") == nil {
+		lkCeilingLabel = labelCeiling
 	}
 	fmt.Fprintln(w, "\nTargets")
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
@@ -107,18 +111,30 @@ func report(dir string, serverCore int, w io.Writer) error {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t≥ %.2f\t%s\n",
 			name, ratio(r.RPS, signPerSec), ratio(r.perCPUSecond(), signPerSec), target, verdict(r.RPS/signPerSec, target))
 	}
-	vsGin := func(label string, r, gin *result, target float64) {
+	vsGin := func(label, ginLabel string, target float64) {
 		name := label + " req/s ÷ bare gin req/s"
-		if r == nil || gin == nil || gin.RPS <= 0 {
+		ps := pairs(runs, label, ginLabel)
+		if len(ps) == 0 {
 			fmt.Fprintf(tw, "%s\tn/a (no run)\t\t\t\n", name)
 			return
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t≥ %.2f\t%s\n",
-			name, ratio(r.RPS, gin.RPS), ratio(r.perCPUSecond(), gin.perCPUSecond()), target, verdict(r.RPS/gin.RPS, target))
+		rps, cpu := make([]float64, len(ps)), make([]float64, len(ps))
+		for i, p := range ps {
+			rps[i], cpu[i] = p.r.RPS/p.gin.RPS, -1
+			if a, b := p.r.perCPUSecond(), p.gin.perCPUSecond(); a >= 0 && b > 0 {
+				cpu[i] = a / b
+			}
+		}
+		m := median(rps)
+		measured := fmt.Sprintf("%.2f", m)
+		if len(ps) > 1 {
+			measured += fmt.Sprintf(" (median of %d rounds: %s)", len(ps), joinRatios(rps))
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t≥ %.2f\t%s\n", name, measured, ratio(median(cpu), 1), target, verdict(m, target))
 	}
 	vsSign(labelOffice, targetOfficeVsSign)
-	vsGin(labelRealtime, realtime, ceiling, targetRealtimeVsGin)
-	vsGin(labelLiveKit, livekit, lkCeiling, targetLiveKitVsGin)
+	vsGin(labelRealtime, labelCeiling, targetRealtimeVsGin)
+	vsGin(labelLiveKit, lkCeilingLabel, targetLiveKitVsGin)
 	vsSign(labelCentrifugo, targetCentrifugoVsSign)
 	var errs int64
 	var peak float64
@@ -202,6 +218,48 @@ func find(runs []*result, label, signer string) *result {
 	return nil
 }
 
+// runPair is a gatepass run and the bare gin run of the same round.
+type runPair struct{ r, gin *result }
+
+// pairs matches every run of label with the run of ginLabel of its round,
+// in the order the runs were made; runs without a partner are left out.
+func pairs(runs []*result, label, ginLabel string) []runPair {
+	var out []runPair
+	for _, r := range runs {
+		if r.Label != label {
+			continue
+		}
+		for _, g := range runs {
+			if g.Label == ginLabel && g.Round == r.Round && g.RPS > 0 {
+				out = append(out, runPair{r, g})
+				break
+			}
+		}
+	}
+	return out
+}
+
+// median of vs; a value below 0 ("not measured") makes it -1.
+func median(vs []float64) float64 {
+	s := slices.Clone(vs)
+	slices.Sort(s)
+	if len(s) == 0 || s[0] < 0 {
+		return -1
+	}
+	if n := len(s); n%2 == 0 {
+		return (s[n/2-1] + s[n/2]) / 2
+	}
+	return s[len(s)/2]
+}
+
+func joinRatios(vs []float64) string {
+	parts := make([]string, len(vs))
+	for i, v := range vs {
+		parts[i] = fmt.Sprintf("%.2f", v)
+	}
+	return strings.Join(parts, " ")
+}
+
 func (r *result) name() string {
 	n := r.Label
 	if n == "" {
@@ -209,6 +267,9 @@ func (r *result) name() string {
 	}
 	if r.Signer != "" {
 		n += " (" + r.Signer + ")"
+	}
+	if r.Round > 0 {
+		n += fmt.Sprintf(", round %d", r.Round)
 	}
 	return n
 }

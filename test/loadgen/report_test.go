@@ -1,0 +1,73 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestReportRoundsMedian: the HS256 ratios pair each gatepass run with the
+// bare gin run of its round and take the median of the rounds.
+func TestReportRoundsMedian(t *testing.T) {
+	dir := t.TempDir()
+	n := 0
+	add := func(label string, round int, rps, cpuMicros float64) {
+		n++
+		writeJSON(t, filepath.Join(dir, fmt.Sprintf("http-%02d-run.json", n)),
+			result{Label: label, Round: round, RPS: rps, Server: &serverUsage{PeakRSSKiB: 1024, CPUMicrosPerRequest: cpuMicros}})
+	}
+	// Realtime against bare gin: 0.70, 0.65, 0.80 (median 0.70, met);
+	// per server CPU-second 0.60, 0.50, 0.75 (median 0.60).
+	// LiveKit against the LiveKit-sized bare gin: 0.60, 0.70 (two rounds,
+	// median 0.65, missed), the third round's ceiling is missing and its
+	// LiveKit run left out.
+	for _, r := range []struct {
+		round                           int
+		realtime, gin, livekit, ginLK   float64
+		realtimeCPU, ginCPU, livekitCPU float64
+	}{
+		{1, 700, 1000, 600, 1000, 100, 60, 100},
+		{2, 650, 1000, 700, 1000, 100, 50, 100},
+		{3, 800, 1000, 900, 0, 100, 75, 100},
+	} {
+		add(labelRealtime, r.round, r.realtime, r.realtimeCPU)
+		add(labelCeiling, r.round, r.gin, r.ginCPU)
+		add(labelLiveKit, r.round, r.livekit, r.livekitCPU)
+		if r.ginLK > 0 {
+			add(labelCeilingLiveKit, r.round, r.ginLK, r.ginCPU)
+		}
+	}
+	var out bytes.Buffer
+	if err := report(dir, -1, &out); err != nil {
+		t.Fatal(err)
+	}
+	text := strings.Join(strings.Fields(out.String()), " ")
+	for _, want := range []string{
+		"realtime/token req/s ÷ bare gin req/s 0.70 (median of 3 rounds: 0.70 0.65 0.80) 0.60 ≥ 0.70 met",
+		"livekit/token req/s ÷ bare gin req/s 0.65 (median of 2 rounds: 0.60 0.70) 0.55 ≥ 0.70 MISSED by 0.05",
+		"realtime/token 2 - 650",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("report lacks %q:\n%s", want, out.String())
+		}
+	}
+}
+
+func TestMedian(t *testing.T) {
+	for _, tc := range []struct {
+		in   []float64
+		want float64
+	}{
+		{[]float64{0.7}, 0.7},
+		{[]float64{0.8, 0.6, 0.7}, 0.7},
+		{[]float64{0.6, 0.8}, 0.7},
+		{[]float64{0.6, -1, 0.8}, -1},
+		{nil, -1},
+	} {
+		if got := median(tc.in); fmt.Sprintf("%.4f", got) != fmt.Sprintf("%.4f", tc.want) {
+			t.Errorf("median(%v) = %v, want %v", tc.in, got, tc.want)
+		}
+	}
+}
