@@ -22,8 +22,8 @@
 #
 # Knobs (environment):
 #   BENCH_SECONDS=10        measured seconds of each HTTP run and of each openssl speed phase
-#   BENCH_ROUNDS=3          alternating rounds of the HS256 runs and their bare gin ceilings
-#                           (the ratios are the medians of the rounds')
+#   BENCH_ROUNDS=3          alternating rounds of each ratio's runs: openssl speed with the
+#                           RS256 runs, bare gin with the HS256 runs (the medians are reported)
 #   BENCH_WARMUP=2          warm-up seconds before each HTTP measurement
 #   BENCH_CONCURRENCY=32    keep-alive connections, one request in flight each
 #   BENCH_SIGNERS="openssl go"   JWT_SIGNER values of the request-access runs
@@ -117,7 +117,7 @@ git diff --quiet HEAD 2>/dev/null || commit="$commit + uncommitted changes"
   echo "gatepass benchmarks, $(date -u +%Y-%m-%dT%H:%M:%SZ), commit $commit"
   echo "machine: $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2- | sed 's/^ *//')), Linux $(uname -r), $(go env GOVERSION), $(openssl version 2>/dev/null | cut -d' ' -f1-2)"
   echo "placement: $placement; $conc keep-alive connections, ${warmup}s warm-up, ${seconds}s measured; server LOG_LEVEL=$log_level, rate limits off"
-  echo "HS256 runs and their bare gin ceilings: $rounds alternating rounds, each ratio the median of its rounds'"
+  echo "rounds: $rounds alternating rounds of openssl speed and the RS256 runs (JWT_SIGNER=openssl), and of the HS256 runs and bare gin; each ratio the median of its rounds'"
   if [ "$storm" = 1 ]; then
     echo "storm: $storm_users users over $storm_conns connections, rate limits: $storm_limits; server with GOMAXPROCS=$(nproc) on every CPU, load generator sharing them"
   fi
@@ -145,14 +145,20 @@ if [ "$gobench" = 1 ]; then
 fi
 
 # --- The machine's RSA signing limit, one core ---
-if command -v openssl >/dev/null; then
-  say "openssl speed -seconds $seconds rsa2048 (sign, then verify)"
-  wait_idle
-  "${server_pin[@]}" openssl speed -seconds "$seconds" rsa2048 >"$out/openssl-speed.txt" 2>&1 ||
-    say "openssl speed failed (see openssl-speed.txt)"
-else
+# openssl_speed ROUND: openssl speed rsa2048 into openssl-speed-ROUND.txt;
+# it runs in the rounds of the RSA endpoints below.
+have_openssl=1
+if ! command -v openssl >/dev/null; then
+  have_openssl=0
   say "openssl is not installed: no RSA signing limit to compare with"
 fi
+openssl_speed() {
+  [ "$have_openssl" = 1 ] || return 0
+  say "round $1 of $rounds: openssl speed -seconds $seconds rsa2048 (sign, then verify)"
+  wait_idle
+  "${server_pin[@]}" openssl speed -seconds "$seconds" rsa2048 >"$out/openssl-speed-$1.txt" 2>&1 ||
+    say "openssl speed failed (see openssl-speed-$1.txt)"
+}
 
 # --- HTTP ---
 # free_port picks a loopback port nothing listens on, below the ephemeral
@@ -257,23 +263,37 @@ load() {
     -server-pid "$server_pid" -label "$2" -signer "$signer" -round "$round" -out "$out/$file" >/dev/null
 }
 
-for s in $signers; do
-  say "gatepass, JWT_SIGNER=$s: POST /api/v1/cloudflare/request-access"
-  start_gatepass "office-$s" "$s"
-  load "office-$s" request-access /api/v1/cloudflare/request-access
-  stop_server
-done
+# The RSA endpoints against openssl's sign rate: with JWT_SIGNER=openssl,
+# openssl speed, the office grant and the Centrifugo connection token (RS256
+# with the office key) go in alternating rounds, and the report takes the
+# median of the rounds' ratios; other signers, which have no target, run in
+# the first round only.
+for r in $(seq "$rounds"); do
+  openssl_speed "$r"
+  for s in $signers; do
+    if [ "$s" = openssl ]; then
+      round=$r
+    elif [ "$r" = 1 ]; then
+      round=0
+    else
+      continue
+    fi
+    tag=""
+    [ "$round" = 0 ] || tag="round $round of $rounds: "
+    say "${tag}gatepass, JWT_SIGNER=$s: POST /api/v1/cloudflare/request-access"
+    start_gatepass "office-$s" "$s"
+    load "office-$s" request-access /api/v1/cloudflare/request-access
+    stop_server
 
-# Centrifugo connection tokens are signed with the office key: RS256 by
-# default, compared with openssl's sign rate like the office grant.
-for s in $signers; do
-  say "gatepass, JWT_SIGNER=$s: POST /api/v1/centrifugo/connection-token"
-  start_gatepass "centrifugo-$s" "$s"
-  "$loadgen" -probe -url "$server_url/api/v1/centrifugo/connection-token" -bearer-file "$tmp/bearer" >/dev/null ||
-    die "the Centrifugo connection-token endpoint did not answer 2xx (development enables Centrifugo by default)"
-  load "centrifugo-$s" centrifugo/connection-token /api/v1/centrifugo/connection-token
-  stop_server
+    say "${tag}gatepass, JWT_SIGNER=$s: POST /api/v1/centrifugo/connection-token"
+    start_gatepass "centrifugo-$s" "$s"
+    "$loadgen" -probe -url "$server_url/api/v1/centrifugo/connection-token" -bearer-file "$tmp/bearer" >/dev/null ||
+      die "the Centrifugo connection-token endpoint did not answer 2xx (development enables Centrifugo by default)"
+    load "centrifugo-$s" centrifugo/connection-token /api/v1/centrifugo/connection-token
+    stop_server
+  done
 done
+round=0
 
 # The HS256 endpoints against bare gin: a ratio of two runs, each of which
 # drifts with the machine by a few percent, so the four runs go in
