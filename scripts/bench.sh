@@ -8,9 +8,10 @@
 #     openssl's sign rate), the realtime and LiveKit tokens (HS256), and a
 #     bare gin server answering bodies of the same sizes (the HTTP
 #     ceiling), each on CPU 0 with GOMAXPROCS=1 while the load generator
-#     runs on CPU 1, over loopback with keep-alive; the HS256 runs and their
-#     ceilings in alternating rounds, so that the machine's drift between
-#     two runs weighs less on their ratio;
+#     runs on CPU 1, over loopback with keep-alive; the runs of each target
+#     ratio (openssl speed with the OpenSSL-signed RS256 runs, bare gin with
+#     the HS256 runs) in alternating rounds, so that the machine's drift
+#     between two runs weighs less on their ratio;
 #   - a CPU profile of the same requests served in process;
 #   - the reconnect storm (loadgen -storm): BENCH_STORM_USERS distinct users,
 #     each asking for an office grant and a realtime token at once, against
@@ -117,7 +118,7 @@ git diff --quiet HEAD 2>/dev/null || commit="$commit + uncommitted changes"
   echo "gatepass benchmarks, $(date -u +%Y-%m-%dT%H:%M:%SZ), commit $commit"
   echo "machine: $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2- | sed 's/^ *//')), Linux $(uname -r), $(go env GOVERSION), $(openssl version 2>/dev/null | cut -d' ' -f1-2)"
   echo "placement: $placement; $conc keep-alive connections, ${warmup}s warm-up, ${seconds}s measured; server LOG_LEVEL=$log_level, rate limits off"
-  echo "rounds: $rounds alternating rounds of openssl speed and the RS256 runs (JWT_SIGNER=openssl), and of the HS256 runs and bare gin; each ratio the median of its rounds'"
+  echo "rounds: $rounds alternating rounds of openssl speed and the RS256 runs signed with OpenSSL, and of the HS256 runs and bare gin; each ratio the median of its rounds'"
   if [ "$storm" = 1 ]; then
     echo "storm: $storm_users users over $storm_conns connections, rate limits: $storm_limits; server with GOMAXPROCS=$(nproc) on every CPU, load generator sharing them"
   fi
@@ -263,25 +264,29 @@ load() {
     -server-pid "$server_pid" -label "$2" -signer "$signer" -round "$round" -out "$out/$file" >/dev/null
 }
 
-# The RSA endpoints against openssl's sign rate: with JWT_SIGNER=openssl,
-# openssl speed, the office grant and the Centrifugo connection token (RS256
-# with the office key) go in alternating rounds, and the report takes the
-# median of the rounds' ratios; other signers, which have no target, run in
-# the first round only.
+# The RSA endpoints against openssl's sign rate: every signer that signs
+# with OpenSSL (JWT_SIGNER=openssl, or auto choosing it, as the server says
+# at start) has openssl speed, the office grant and the Centrifugo
+# connection token (RS256 with the office key) in alternating rounds, and
+# the report takes the median of the rounds' ratios; other signers, which
+# have no target, run in the first round only.
+declare -A signs_with
+rsa_rounds=1
 for r in $(seq "$rounds"); do
+  [ "$r" -gt "$rsa_rounds" ] && break
   openssl_speed "$r"
   for s in $signers; do
-    if [ "$s" = openssl ]; then
-      round=$r
-    elif [ "$r" = 1 ]; then
-      round=0
-    else
-      continue
-    fi
+    [ "$r" = 1 ] || [ "${signs_with[$s]:-}" = openssl ] || continue
     tag=""
-    [ "$round" = 0 ] || tag="round $round of $rounds: "
+    [ "$r" = 1 ] || tag="round $r of $rounds: "
     say "${tag}gatepass, JWT_SIGNER=$s: POST /api/v1/cloudflare/request-access"
     start_gatepass "office-$s" "$s"
+    signs_with[$s]=$signer
+    round=0
+    if [ "$signer" = openssl ]; then
+      round=$r
+      rsa_rounds=$rounds
+    fi
     load "office-$s" request-access /api/v1/cloudflare/request-access
     stop_server
 

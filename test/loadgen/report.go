@@ -114,9 +114,11 @@ func report(dir string, serverCore int, w io.Writer) error {
 			if r.Label != label || r.Signer != "openssl" {
 				continue
 			}
+			// A run of a round against openssl speed of that round; a run
+			// outside the rounds against the median.
 			sign, ok := signByRound[r.Round]
-			if !ok && len(signByRound) == 1 {
-				sign = signPerSec // one openssl speed for every run
+			if r.Round == 0 && !ok {
+				sign = signPerSec
 			}
 			if sign <= 0 {
 				continue

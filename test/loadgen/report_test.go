@@ -90,3 +90,31 @@ func TestMedian(t *testing.T) {
 		}
 	}
 }
+
+// TestReportSpeedOutsideRounds: a run outside the rounds is compared with
+// the median openssl speed; a run of a round with no openssl speed of its
+// own is left out rather than compared with another round's.
+func TestReportSpeedOutsideRounds(t *testing.T) {
+	dir := t.TempDir()
+	for round, speed := range []string{"4000.0", "5000.0"} {
+		line := "rsa 2048 bits 0.0002s 0.00001s " + speed + " 80000.0\n"
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("openssl-speed-%d.txt", round+1)), []byte(line), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	writeJSON(t, filepath.Join(dir, "http-01-office-auto.json"), result{Label: labelOffice, Signer: "openssl", RPS: 3600})
+	writeJSON(t, filepath.Join(dir, "http-02-centrifugo.json"), result{Label: labelCentrifugo, Signer: "openssl", Round: 3, RPS: 3600})
+	var out bytes.Buffer
+	if err := report(dir, -1, &out); err != nil {
+		t.Fatal(err)
+	}
+	text := strings.Join(strings.Fields(out.String()), " ")
+	for _, want := range []string{
+		"request-access (openssl) req/s ÷ openssl sign/s 0.80 - ≥ 0.85 MISSED by 0.05",
+		"centrifugo/connection-token (openssl) req/s ÷ openssl sign/s n/a",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("report lacks %q:\n%s", want, out.String())
+		}
+	}
+}
