@@ -3,9 +3,6 @@ package jwtsigner_test
 import (
 	"context"
 	"crypto"
-	"crypto/ecdsa"
-	"crypto/ed25519"
-	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
 	"maps"
@@ -17,6 +14,7 @@ import (
 
 	"github.com/gatepass/gatepass/adapters/jwtsigner"
 	"github.com/gatepass/gatepass/domain"
+	"github.com/gatepass/gatepass/test/kit"
 )
 
 func centrifugoKeys(t *testing.T) map[string]crypto.Signer {
@@ -25,14 +23,8 @@ func centrifugoKeys(t *testing.T) map[string]crypto.Signer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ecKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, edKey, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ecKey := kit.NewECKey(t)
+	edKey := kit.NewEd25519Key(t)
 	return map[string]crypto.Signer{"RS256": rsaKey, "ES256": ecKey, "EdDSA": edKey}
 }
 

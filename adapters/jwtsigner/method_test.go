@@ -15,6 +15,8 @@ import (
 	"testing"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/gatepass/gatepass/test/kit"
 )
 
 func TestKeyMatches(t *testing.T) {
@@ -235,14 +237,8 @@ func mustRSA(t *testing.T, bits int) *rsa.PrivateKey {
 // one RSA key.
 func keysByAlgorithm(t *testing.T) map[string]crypto.Signer {
 	t.Helper()
-	ecKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, edKey, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ecKey := kit.NewECKey(t)
+	edKey := kit.NewEd25519Key(t)
 	rsaKey := mustRSA(t, 2048)
 	return map[string]crypto.Signer{RS256: rsaKey, PS256: rsaKey, ES256: ecKey, EdDSA: edKey}
 }

@@ -2,9 +2,6 @@ package pemkey_test
 
 import (
 	"crypto"
-	"crypto/ecdsa"
-	"crypto/ed25519"
-	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
@@ -15,19 +12,14 @@ import (
 
 	"github.com/gatepass/gatepass/adapters/pemkey"
 	"github.com/gatepass/gatepass/adapters/pemkey/pemkeytest"
+	"github.com/gatepass/gatepass/test/kit"
 )
 
 // TestParsePrivateRSAStaysRSAOnly pins that the RSA-only parser the
 // identity and development code use did not widen with ParsePrivate.
 func TestParsePrivateRSAStaysRSAOnly(t *testing.T) {
-	ec, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, ed, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ec := kit.NewECKey(t)
+	ed := kit.NewEd25519Key(t)
 	for _, key := range []crypto.Signer{ec, ed} {
 		text, err := pemkey.EncodePKCS8(key)
 		if err != nil {
@@ -72,14 +64,8 @@ func TestParsePrivateNamesWhatItWasGiven(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ecKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, edKey, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ecKey := kit.NewECKey(t)
+	edKey := kit.NewEd25519Key(t)
 	rsaPub, err := pemkey.EncodePublicKey(&rsaKey.PublicKey)
 	if err != nil {
 		t.Fatal(err)
@@ -152,10 +138,7 @@ func TestUnencryptedKeysStillParse(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ecKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ecKey := kit.NewECKey(t)
 	ecDER, err := x509.MarshalECPrivateKey(ecKey)
 	if err != nil {
 		t.Fatal(err)
@@ -175,10 +158,7 @@ func TestUnencryptedKeysStillParse(t *testing.T) {
 // TestParsePublicKeysNamesCertificatesAndOpenSSHLines: the published-keys
 // bundle says what to do with a certificate or an OpenSSH public key.
 func TestParsePublicKeysNamesCertificatesAndOpenSSHLines(t *testing.T) {
-	ecKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ecKey := kit.NewECKey(t)
 	pub, err := pemkey.EncodePublicKey(ecKey.Public())
 	if err != nil {
 		t.Fatal(err)

@@ -1,10 +1,6 @@
 package config_test
 
 import (
-	"crypto/ecdsa"
-	"crypto/ed25519"
-	"crypto/elliptic"
-	"crypto/rand"
 	"os"
 	"path/filepath"
 	"strings"
@@ -68,14 +64,8 @@ func TestSecretFileErrorsNameThePathAndTheReason(t *testing.T) {
 func TestPrivateKeyOfTheWrongKind(t *testing.T) {
 	idp := kit.NewIdentityProvider(t)
 	rsaKey, keyPEM := kit.NewRSAKey(t, 2048)
-	ecKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, edKey, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ecKey := kit.NewECKey(t)
+	edKey := kit.NewEd25519Key(t)
 	base := kit.ProductionEnv(idp, keyPEM)
 	const pemExpected = "give a PEM private key (PKCS#8, PKCS#1 or SEC 1)"
 	tests := []struct {

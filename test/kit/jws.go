@@ -7,6 +7,8 @@ package kit
 import (
 	"crypto"
 	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/rsa"
@@ -189,6 +191,26 @@ func NewRSAKey(t testing.TB, bits int) (*rsa.PrivateKey, string) {
 		t.Fatal(err)
 	}
 	return key, PrivatePEM(t, key)
+}
+
+// NewECKey returns a fresh P-256 key, as ES256 signs with.
+func NewECKey(t testing.TB) *ecdsa.PrivateKey {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return key
+}
+
+// NewEd25519Key returns a fresh Ed25519 key, as EdDSA signs with.
+func NewEd25519Key(t testing.TB) ed25519.PrivateKey {
+	t.Helper()
+	_, key, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return key
 }
 
 // PrivatePEM is the PKCS#8 PEM ("PRIVATE KEY") of key.
