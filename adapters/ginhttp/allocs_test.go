@@ -136,28 +136,24 @@ func (b *rewindReader) Read(p []byte) (int, error) { return b.r.Read(p) }
 func (b *rewindReader) Close() error               { return nil }
 
 func TestAllocsRealtimeChain(t *testing.T) {
-	h := allocsHandler(t)
-	got := allocsPerRequest(t, h, ginhttp.RouteRealtimeToken, "", http.StatusOK, 500)
-	t.Logf("realtime: %.1f allocations per request (budget %d)", got, realtimeAllocBudget)
-	if got > realtimeAllocBudget {
-		t.Errorf("a realtime token request allocates %.1f times, budget %d", got, realtimeAllocBudget)
-	}
+	checkChainAllocs(t, "a realtime token request", ginhttp.RouteRealtimeToken, "", http.StatusOK, 500, realtimeAllocBudget)
 }
 
 func TestAllocsOfficeChain(t *testing.T) {
-	h := allocsHandler(t)
-	got := allocsPerRequest(t, h, ginhttp.RouteOfficeAccess, "", http.StatusOK, 50)
-	t.Logf("office: %.1f allocations per request (budget %d)", got, officeAllocBudget)
-	if got > officeAllocBudget {
-		t.Errorf("an office grant request allocates %.1f times, budget %d", got, officeAllocBudget)
-	}
+	checkChainAllocs(t, "an office grant request", ginhttp.RouteOfficeAccess, "", http.StatusOK, 50, officeAllocBudget)
 }
 
 func TestAllocsLiveKitChain(t *testing.T) {
-	h := allocsHandler(t)
-	got := allocsPerRequest(t, h, ginhttp.RouteLiveKitToken, `{"room_name":"standup"}`, http.StatusCreated, 500)
-	t.Logf("livekit: %.1f allocations per request (budget %d)", got, liveKitAllocBudget)
-	if got > liveKitAllocBudget {
-		t.Errorf("a LiveKit token request allocates %.1f times, budget %d", got, liveKitAllocBudget)
+	checkChainAllocs(t, "a LiveKit token request", ginhttp.RouteLiveKitToken, `{"room_name":"standup"}`, http.StatusCreated, 500, liveKitAllocBudget)
+}
+
+// checkChainAllocs holds one request to path, served runs times, to budget
+// allocations.
+func checkChainAllocs(t *testing.T, what, path, body string, status, runs, budget int) {
+	t.Helper()
+	got := allocsPerRequest(t, allocsHandler(t), path, body, status, runs)
+	t.Logf("%s: %.1f allocations (budget %d)", what, got, budget)
+	if got > float64(budget) {
+		t.Errorf("%s allocates %.1f times, budget %d", what, got, budget)
 	}
 }

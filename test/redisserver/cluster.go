@@ -83,11 +83,7 @@ func StartCluster(t testing.TB, o ClusterOptions) *Cluster {
 
 // Addrs are every node's host:port, as REDIS_CLUSTER_ADDRS lists them.
 func (c *Cluster) Addrs() []string {
-	out := make([]string, len(c.Nodes))
-	for i, n := range c.Nodes {
-		out[i] = n.Addr()
-	}
-	return out
+	return addrsOf(c.Nodes)
 }
 
 // Masters are the running nodes that are masters now.
@@ -257,4 +253,13 @@ func (c *Cluster) WaitReplicated(master *Server) {
 	if err != nil || n < 1 {
 		c.t.Fatalf("redisserver: WAIT on %s: %d replicas, %v", master.Addr(), n, err)
 	}
+}
+
+// addrsOf is the host:port of each server.
+func addrsOf(servers []*Server) []string {
+	out := make([]string, len(servers))
+	for i, n := range servers {
+		out[i] = n.Addr()
+	}
+	return out
 }

@@ -84,11 +84,7 @@ func StartSentinel(t testing.TB, o SentinelOptions) *Sentinel {
 
 // Addrs are the Sentinels' host:port, as REDIS_SENTINEL_ADDRS lists them.
 func (s *Sentinel) Addrs() []string {
-	out := make([]string, len(s.Sentinels))
-	for i, n := range s.Sentinels {
-		out[i] = n.Addr()
-	}
-	return out
+	return addrsOf(s.Sentinels)
 }
 
 // Master is the data server the Sentinels name as master now.
