@@ -10,11 +10,7 @@ import { after, before, describe, test } from "node:test";
 import { decodeJwt, decodeProtectedHeader } from "jose";
 
 import { assertRefused, connect, nextPublication, startCentrifugo, subscribe } from "./lib/centrifugo.mjs";
-import { AUDIENCE, freePort, ISSUER, startGatepass } from "./lib/gatepass.mjs";
-
-// gatepass's default CENTRIFUGO_AUDIENCE, left unset so the default is what
-// Centrifugo is told to expect.
-const CENTRIFUGO_AUDIENCE = "centrifugo";
+import { AUDIENCE, CENTRIFUGO_AUDIENCE, centrifugoTrust, freePort, ISSUER, startGatepass } from "./lib/gatepass.mjs";
 
 /** assertSigned asserts token is signed under a kid of gatepass's JWK Set. */
 async function assertSigned(server, token) {
@@ -35,11 +31,7 @@ describe("centrifugo verifies the tokens gatepass issues", { timeout: 90_000 }, 
     // Centrifugo fetches gatepass's JWKS (only when a token arrives, so it
     // may start first on gatepass's port chosen in advance).
     const port = await freePort();
-    centrifugo = await startCentrifugo(undefined, {
-      jwksURL: `http://127.0.0.1:${port}/.well-known/jwks.json`,
-      issuer: ISSUER,
-      audience: CENTRIFUGO_AUDIENCE,
-    });
+    centrifugo = await startCentrifugo(undefined, centrifugoTrust(port));
     gatepass = await startGatepass(null, { port, extraEnv: { CENTRIFUGO_URL: centrifugo.wsURL } });
   });
   after(async () => {

@@ -14,7 +14,16 @@ import { createRemoteJWKSet, decodeJwt, jwtVerify } from "jose";
 import { allowInsecureRequests, discovery, genericGrantRequest, None, ResponseBodyError } from "openid-client";
 
 import { connect as centrifugoConnect, nextPublication, startCentrifugo, subscribe } from "./lib/centrifugo.mjs";
-import { AUDIENCE, freePort, ISSUER, startGatepass, supabaseSecret, WEBSOCKET_URL } from "./lib/gatepass.mjs";
+import {
+  AUDIENCE,
+  CENTRIFUGO_AUDIENCE,
+  centrifugoTrust,
+  freePort,
+  ISSUER,
+  startGatepass,
+  supabaseSecret,
+  WEBSOCKET_URL,
+} from "./lib/gatepass.mjs";
 import { joinRoom, LiveKitRefusal, startLiveKit } from "./lib/livekit.mjs";
 import { startWorker } from "./lib/officerouter.mjs";
 import { relay, wsURL } from "./lib/sockets.mjs";
@@ -23,8 +32,7 @@ const GRANT_TYPE = "urn:ietf:params:oauth:grant-type:token-exchange";
 const ACCESS_TOKEN = "urn:ietf:params:oauth:token-type:access_token";
 const JWT = "urn:ietf:params:oauth:token-type:jwt";
 const AUDIENCES = ["office-router", "supabase-realtime", "livekit", "centrifugo"];
-// gatepass's default CENTRIFUGO_AUDIENCE and Supabase issuer, left unset.
-const CENTRIFUGO_AUDIENCE = "centrifugo";
+// gatepass's default Supabase issuer, left unset.
 const REALTIME_ISSUER = "qubital-backend";
 // gatepass ignores client_id (a public client); openid-client needs one.
 const CLIENT_ID = "gatepass-interop";
@@ -37,11 +45,7 @@ describe("openid-client discovers gatepass and exchanges tokens the real peers a
     // Centrifugo fetches gatepass's JWKS only when a token arrives, so it
     // may start first, on gatepass's port chosen in advance.
     const port = await freePort();
-    centrifugo = await startCentrifugo(undefined, {
-      jwksURL: `http://127.0.0.1:${port}/.well-known/jwks.json`,
-      issuer: ISSUER,
-      audience: CENTRIFUGO_AUDIENCE,
-    });
+    centrifugo = await startCentrifugo(undefined, centrifugoTrust(port));
     livekit = await startLiveKit(undefined);
     gatepass = await startGatepass(null, {
       port,

@@ -16,6 +16,18 @@ import { stopChild, watchChild } from "./peer.mjs";
 export const ISSUER = "gatepass-interop";
 export const AUDIENCE = "office-router-interop";
 export const WEBSOCKET_URL = "wss://office.example.test/ws";
+// gatepass's default CENTRIFUGO_AUDIENCE: startGatepass leaves it unset, so
+// the default is what Centrifugo is told to expect.
+export const CENTRIFUGO_AUDIENCE = "centrifugo";
+
+/**
+ * centrifugoTrust is what startCentrifugo needs to accept the tokens of a
+ * gatepass that will listen on port: its JWKS, issuer and audience. (Centrifugo
+ * fetches the JWKS only when a token arrives, so it may start first.)
+ */
+export function centrifugoTrust(port) {
+  return { jwksURL: `http://127.0.0.1:${port}/.well-known/jwks.json`, issuer: ISSUER, audience: CENTRIFUGO_AUDIENCE };
+}
 
 /** gatepassBin returns the binary under test, or throws saying how to get one. */
 export function gatepassBin() {
