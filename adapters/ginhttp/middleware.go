@@ -1,6 +1,8 @@
 package ginhttp
 
 import (
+	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -73,15 +75,11 @@ func (h *handlers) begin(c *gin.Context) *requestState {
 // secret, so it comes from math/rand/v2's runtime-backed generator
 // (ChaCha8 per thread, never blocking), not from the system's.
 func newRequestID() string {
+	var raw [12]byte
+	binary.BigEndian.PutUint64(raw[:8], rand.Uint64())
+	binary.BigEndian.PutUint32(raw[8:], rand.Uint32())
 	var b [24]byte
-	const digits = "0123456789abcdef"
-	hi, lo := rand.Uint64(), rand.Uint32()
-	for i := range 16 {
-		b[i] = digits[hi>>(60-4*i)&0xF]
-	}
-	for i := range 8 {
-		b[16+i] = digits[lo>>(28-4*i)&0xF]
-	}
+	hex.Encode(b[:], raw[:])
 	return string(b[:])
 }
 
@@ -97,13 +95,12 @@ func saneRequestID(id string) bool {
 	return true
 }
 
-// securityHeaders go on every response, errors included. The keys are
-// written canonical, straight into the map; each value is its own slot of
-// the request's state (requestState.header).
+// securityHeaders go on every response of the admin listener, errors
+// included; on the public listener the frame writes the same two (begin).
 func securityHeaders(c *gin.Context) {
-	h, s := c.Writer.Header(), stateOf(c)
-	h["X-Content-Type-Options"] = s.header(slotNosniff, "nosniff")
-	h["Referrer-Policy"] = s.header(slotReferrer, "no-referrer")
+	h := c.Writer.Header()
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "no-referrer")
 	c.Next()
 }
 

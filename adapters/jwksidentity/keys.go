@@ -452,11 +452,7 @@ func (r *RemoteKeys) KeyCount(ctx context.Context) int {
 	if kf == nil {
 		return 0
 	}
-	n, err := keyCount(ctx, *kf)
-	if err != nil {
-		return 0
-	}
-	return n
+	return CountKeys(ctx, *kf)
 }
 
 // CountKeys is how many keys kf holds (0 when its store cannot tell).

@@ -152,12 +152,12 @@ func (l *liveKitJWT) appendJSON(b []byte) ([]byte, error) {
 	v := l.Video
 	b = append(b, `,"video":{"room":`...)
 	b = jsonappend.String(b, v.Room)
-	b = appendBool(append(b, `,"roomJoin":`...), v.RoomJoin)
-	b = appendBool(append(b, `,"canPublish":`...), v.CanPublish)
-	b = appendBool(append(b, `,"canSubscribe":`...), v.CanSubscribe)
-	b = appendBool(append(b, `,"canPublishData":`...), v.CanPublishData)
-	b = appendBool(append(b, `,"canUpdateOwnMetadata":`...), v.CanUpdateOwnMetadata)
-	b = appendBool(append(b, `,"roomAdmin":`...), v.RoomAdmin)
+	b = strconv.AppendBool(append(b, `,"roomJoin":`...), v.RoomJoin)
+	b = strconv.AppendBool(append(b, `,"canPublish":`...), v.CanPublish)
+	b = strconv.AppendBool(append(b, `,"canSubscribe":`...), v.CanSubscribe)
+	b = strconv.AppendBool(append(b, `,"canPublishData":`...), v.CanPublishData)
+	b = strconv.AppendBool(append(b, `,"canUpdateOwnMetadata":`...), v.CanUpdateOwnMetadata)
+	b = strconv.AppendBool(append(b, `,"roomAdmin":`...), v.RoomAdmin)
 	if v.RoomCreate {
 		b = append(b, `,"roomCreate":true`...)
 	}
@@ -219,11 +219,4 @@ func (a liveKitAttributesJWT) value(key string) string {
 		return a.Role
 	}
 	return a.Others[key]
-}
-
-func appendBool(b []byte, v bool) []byte {
-	if v {
-		return append(b, "true"...)
-	}
-	return append(b, "false"...)
 }
