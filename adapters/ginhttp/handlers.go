@@ -53,26 +53,32 @@ func (h *handlers) health(c *gin.Context) {
 // authenticate verifies the bearer token before any handler runs and before
 // the body is read.
 func (h *handlers) authenticate(c *gin.Context) {
-	var bearer string
 	var err error
 	if len(c.Request.Header["Authorization"]) > 1 {
 		// Which one would a proxy or a log have looked at? Neither is
 		// guessed.
 		err = errDuplicateHeader
-	} else {
-		bearer, err = bearerToken(c.GetHeader("Authorization"), h.maxBearer)
-	}
-	if err == nil {
-		var id application.Identity
-		id, err = h.app.AuthenticateCaller.Handle(c, application.AuthenticateCaller{Bearer: bearer, ClientIP: clientAddr(c)})
-		if err == nil {
-			setIdentity(c, id)
-			c.Next()
-			return
-		}
+	} else if _, err = h.verifyBearer(c, c.GetHeader("Authorization")); err == nil {
+		c.Next()
+		return
 	}
 	h.refuse(c, kindOf(c), err)
 	c.Abort()
+}
+
+// verifyBearer verifies the credential of an Authorization value and
+// records the verified caller in the request's state.
+func (h *handlers) verifyBearer(c *gin.Context, authorization string) (application.Identity, error) {
+	bearer, err := bearerToken(authorization, h.maxBearer)
+	if err != nil {
+		return application.Identity{}, err
+	}
+	id, err := h.app.AuthenticateCaller.Handle(c, application.AuthenticateCaller{Bearer: bearer, ClientIP: clientAddr(c)})
+	if err != nil {
+		return application.Identity{}, err
+	}
+	setIdentity(c, id)
+	return id, nil
 }
 
 // principal is the verified caller (zero before authenticate).

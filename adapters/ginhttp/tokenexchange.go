@@ -2,7 +2,6 @@ package ginhttp
 
 import (
 	"errors"
-	"io"
 	"mime"
 	"net/http"
 	"net/url"
@@ -175,48 +174,42 @@ func (h *handlers) tokenExchange(c *gin.Context) {
 
 // exchange verifies the subject token, then asks the grant kind's use case.
 func (h *handlers) exchange(c *gin.Context, x exchange) *oauthError {
-	bearer, err := bearerToken("Bearer "+x.subject, h.maxBearer)
-	var id application.Identity
-	if err == nil {
-		id, err = h.app.AuthenticateCaller.Handle(c, application.AuthenticateCaller{Bearer: bearer, ClientIP: clientAddr(c)})
-	}
-	if err != nil {
-		h.obs.GrantIssued(x.kind, grantResult(err))
-		markReason(c, problemFor(err), err)
-		return h.oauthErrorFor(c, err, "The subject token is invalid, expired or not accepted here.")
-	}
-	setIdentity(c, id)
+	refused := "The subject token is invalid, expired or not accepted here."
+	id, err := h.verifyBearer(c, "Bearer "+x.subject)
 	out := exchangeResponse{IssuedTokenType: TokenTypeJWT, TokenType: "N_A"}
 	var grant domain.Grant
 	var target string
-	switch x.kind {
-	case domain.GrantOffice:
-		var g domain.OfficeGrant
-		g, err = h.app.RequestOfficeAccess.Handle(c, application.RequestOfficeAccess{Caller: id.Principal, IdentityExpiresAt: id.ExpiresAt})
-		grant, out.URL = g.Grant, g.URL
-	case domain.GrantRealtime:
-		grant, err = h.app.IssueRealtimeToken.Handle(c, application.IssueRealtimeToken{Caller: id.Principal, IdentityExpiresAt: id.ExpiresAt})
-	case domain.GrantLiveKit:
-		var g domain.LiveKitGrant
-		g, err = h.app.IssueLiveKitToken.Handle(c, application.IssueLiveKitToken{
-			Caller: id.Principal, Request: domain.LiveKitRequest{Room: x.room}, IdentityExpiresAt: id.ExpiresAt,
-		})
-		grant, out.ServerURL, target = g.Grant, g.ServerURL, g.Room
-	case domain.GrantCentrifugoConnection:
-		var g domain.CentrifugoGrant
-		g, err = h.app.IssueCentrifugoConnectionToken.Handle(c, application.IssueCentrifugoConnectionToken{Caller: id.Principal, IdentityExpiresAt: id.ExpiresAt})
-		grant, out.URL = g.Grant, g.URL
-	case domain.GrantCentrifugoSubscription:
-		var g domain.CentrifugoGrant
-		g, err = h.app.IssueCentrifugoSubscription.Handle(c, application.IssueCentrifugoSubscriptionToken{
-			Caller: id.Principal, Channel: x.channel, IdentityExpiresAt: id.ExpiresAt,
-		})
-		grant, target = g.Grant, g.Channel
+	if err == nil {
+		refused = "The policy does not grant this target to the caller."
+		switch x.kind {
+		case domain.GrantOffice:
+			var g domain.OfficeGrant
+			g, err = h.app.RequestOfficeAccess.Handle(c, application.RequestOfficeAccess{Caller: id.Principal, IdentityExpiresAt: id.ExpiresAt})
+			grant, out.URL = g.Grant, g.URL
+		case domain.GrantRealtime:
+			grant, err = h.app.IssueRealtimeToken.Handle(c, application.IssueRealtimeToken{Caller: id.Principal, IdentityExpiresAt: id.ExpiresAt})
+		case domain.GrantLiveKit:
+			var g domain.LiveKitGrant
+			g, err = h.app.IssueLiveKitToken.Handle(c, application.IssueLiveKitToken{
+				Caller: id.Principal, Request: domain.LiveKitRequest{Room: x.room}, IdentityExpiresAt: id.ExpiresAt,
+			})
+			grant, out.ServerURL, target = g.Grant, g.ServerURL, g.Room
+		case domain.GrantCentrifugoConnection:
+			var g domain.CentrifugoGrant
+			g, err = h.app.IssueCentrifugoConnectionToken.Handle(c, application.IssueCentrifugoConnectionToken{Caller: id.Principal, IdentityExpiresAt: id.ExpiresAt})
+			grant, out.URL = g.Grant, g.URL
+		case domain.GrantCentrifugoSubscription:
+			var g domain.CentrifugoGrant
+			g, err = h.app.IssueCentrifugoSubscription.Handle(c, application.IssueCentrifugoSubscriptionToken{
+				Caller: id.Principal, Channel: x.channel, IdentityExpiresAt: id.ExpiresAt,
+			})
+			grant, target = g.Grant, g.Channel
+		}
 	}
 	if err != nil {
 		h.obs.GrantIssued(x.kind, grantResult(err))
 		markReason(c, problemFor(err), err)
-		return h.oauthErrorFor(c, err, "The policy does not grant this target to the caller.")
+		return h.oauthErrorFor(c, err, refused)
 	}
 	h.issued(c, x.kind, grant, target)
 	out.AccessToken, out.ExpiresIn = grant.Token, int64(grant.TTL/time.Second)
@@ -257,7 +250,7 @@ func readForm(c *gin.Context) (url.Values, *oauthError) {
 	if c.Request.ContentLength > exchangeBodyBytes {
 		return nil, &oauthError{status: http.StatusRequestEntityTooLarge, code: "invalid_request", description: "The body is larger than this endpoint accepts."}
 	}
-	raw, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, exchangeBodyBytes))
+	raw, err := readBody(c, exchangeBodyBytes)
 	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
@@ -272,9 +265,9 @@ func readForm(c *gin.Context) (url.Values, *oauthError) {
 	return form, nil
 }
 
+// writeOAuthError answers e; tokenExchange has marked the answer
+// uncacheable already (noStore).
 func writeOAuthError(c *gin.Context, e *oauthError) {
-	c.Header("Cache-Control", "no-store")
-	c.Header("Pragma", "no-cache")
 	c.AbortWithStatusJSON(e.status, gin.H{"error": e.code, "error_description": e.description})
 }
 
