@@ -1,11 +1,6 @@
 package application
 
-import (
-	"context"
-	"time"
-
-	"github.com/gatepass/gatepass/domain"
-)
+import "context"
 
 // The request's own values travel in its context.Context, so every layer
 // and every log line written with that context can name them. They live
@@ -43,54 +38,10 @@ func scopeOf(ctx context.Context) *Scope {
 	return s
 }
 
-// derive is a new scope starting from a copy of the one ctx carries: a
-// later change to that one is not seen through the new one.
-func derive(ctx context.Context) *Scope {
-	if s := scopeOf(ctx); s != nil {
-		c := *s
-		return &c
-	}
-	return &Scope{}
-}
-
-// WithRequestID returns ctx carrying the request id, and the caller ctx
-// carries, if any.
-func WithRequestID(ctx context.Context, id string) context.Context {
-	s := derive(ctx)
-	s.RequestID = id
-	return WithScope(ctx, s)
-}
-
 // RequestID is the request id ctx carries, or "".
 func RequestID(ctx context.Context) string {
 	if s := scopeOf(ctx); s != nil {
 		return s.RequestID
 	}
 	return ""
-}
-
-// WithIdentity returns ctx carrying the verified caller and when its
-// identity expires, and the request id ctx carries, if any.
-func WithIdentity(ctx context.Context, id Identity) context.Context {
-	s := derive(ctx)
-	s.SetIdentity(id)
-	return WithScope(ctx, s)
-}
-
-// PrincipalFrom is the verified caller ctx carries, and whether it carries
-// one.
-func PrincipalFrom(ctx context.Context) (domain.Principal, bool) {
-	if s := scopeOf(ctx); s != nil && s.verified {
-		return s.identity.Principal, true
-	}
-	return domain.Principal{}, false
-}
-
-// IdentityExpiryFrom is when the caller's identity expires, as ctx
-// carries it; the zero time when unknown.
-func IdentityExpiryFrom(ctx context.Context) time.Time {
-	if s := scopeOf(ctx); s != nil && s.verified {
-		return s.identity.ExpiresAt
-	}
-	return time.Time{}
 }
