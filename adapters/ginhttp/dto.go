@@ -25,21 +25,6 @@ type officeAccessRequest struct {
 
 type realtimeTokenRequest struct{}
 
-type officeAccessResponse struct {
-	URL       string `json:"url"`
-	Token     string `json:"token"`
-	TokenType string `json:"tokenType"`
-	ExpiresIn int64  `json:"expiresIn"`
-	ExpiresAt string `json:"expiresAt"`
-}
-
-type realtimeTokenResponse struct {
-	Token     string `json:"token"`
-	TokenType string `json:"tokenType"`
-	ExpiresIn int64  `json:"expiresIn"`
-	ExpiresAt string `json:"expiresAt"`
-}
-
 type readinessResponse struct {
 	Status string                    `json:"status"`
 	Checks map[string]readinessCheck `json:"checks"`
@@ -77,25 +62,6 @@ func toRequestOfficeAccess(p domain.Principal, identityExpiresAt time.Time, body
 
 func toIssueRealtimeToken(p domain.Principal, identityExpiresAt time.Time, _ realtimeTokenRequest) application.IssueRealtimeToken {
 	return application.IssueRealtimeToken{Caller: p, IdentityExpiresAt: identityExpiresAt}
-}
-
-func fromOfficeGrant(g domain.OfficeGrant) officeAccessResponse {
-	return officeAccessResponse{
-		URL:       g.URL,
-		Token:     g.Token,
-		TokenType: "Bearer",
-		ExpiresIn: int64(g.TTL / time.Second),
-		ExpiresAt: g.ExpiresAt.UTC().Format(time.RFC3339),
-	}
-}
-
-func fromRealtimeGrant(g domain.Grant) realtimeTokenResponse {
-	return realtimeTokenResponse{
-		Token:     g.Token,
-		TokenType: "Bearer",
-		ExpiresIn: int64(g.TTL / time.Second),
-		ExpiresAt: g.ExpiresAt.UTC().Format(time.RFC3339),
-	}
 }
 
 // decodeBody reads an optional JSON object body of at most maxBytes into v.
@@ -178,7 +144,7 @@ func isJSONSuffix(mediaType string) bool {
 
 // The grant responses are appended by hand into a pooled buffer rather than
 // reflected by c.JSON; each appender writes what json.Marshal writes for
-// the response struct above it (dto_internal_test.go holds them to it).
+// its response struct in dto_internal_test.go, which holds it to that.
 
 // jsonContentType is what gin's c.JSON sends.
 const jsonContentType = "application/json; charset=utf-8"

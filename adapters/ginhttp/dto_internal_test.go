@@ -39,3 +39,68 @@ func TestGrantResponsesMatchEncodingJSON(t *testing.T) {
 		}
 	}
 }
+
+// The response structs the appenders are held to: what c.JSON would write.
+
+type officeAccessResponse struct {
+	URL       string `json:"url"`
+	Token     string `json:"token"`
+	TokenType string `json:"tokenType"`
+	ExpiresIn int64  `json:"expiresIn"`
+	ExpiresAt string `json:"expiresAt"`
+}
+
+type realtimeTokenResponse struct {
+	Token     string `json:"token"`
+	TokenType string `json:"tokenType"`
+	ExpiresIn int64  `json:"expiresIn"`
+	ExpiresAt string `json:"expiresAt"`
+}
+
+func fromOfficeGrant(g domain.OfficeGrant) officeAccessResponse {
+	return officeAccessResponse{
+		URL:       g.URL,
+		Token:     g.Token,
+		TokenType: "Bearer",
+		ExpiresIn: int64(g.TTL / time.Second),
+		ExpiresAt: g.ExpiresAt.UTC().Format(time.RFC3339),
+	}
+}
+
+func fromRealtimeGrant(g domain.Grant) realtimeTokenResponse {
+	return realtimeTokenResponse{
+		Token:     g.Token,
+		TokenType: "Bearer",
+		ExpiresIn: int64(g.TTL / time.Second),
+		ExpiresAt: g.ExpiresAt.UTC().Format(time.RFC3339),
+	}
+}
+
+type liveKitTokenResponse struct {
+	ServerURL        string `json:"server_url"`
+	ParticipantToken string `json:"participant_token"`
+	ExpiresIn        int64  `json:"expiresIn"`
+	ExpiresAt        string `json:"expiresAt"`
+}
+
+type centrifugoTokenResponse struct {
+	URL       string `json:"url,omitempty"`
+	Token     string `json:"token"`
+	TokenType string `json:"tokenType"`
+	ExpiresIn int64  `json:"expiresIn"`
+	ExpiresAt string `json:"expiresAt"`
+}
+
+func fromLiveKitGrant(g domain.LiveKitGrant) liveKitTokenResponse {
+	return liveKitTokenResponse{
+		ServerURL: g.ServerURL, ParticipantToken: g.Token,
+		ExpiresIn: int64(g.TTL / time.Second), ExpiresAt: g.ExpiresAt.UTC().Format(time.RFC3339),
+	}
+}
+
+func fromCentrifugoGrant(g domain.CentrifugoGrant) centrifugoTokenResponse {
+	return centrifugoTokenResponse{
+		URL: g.URL, Token: g.Token, TokenType: "Bearer",
+		ExpiresIn: int64(g.TTL / time.Second), ExpiresAt: g.ExpiresAt.UTC().Format(time.RFC3339),
+	}
+}

@@ -44,23 +44,8 @@ func (b *liveKitTokenRequest) decodeFlat(raw []byte) bool {
 	})
 }
 
-type liveKitTokenResponse struct {
-	ServerURL        string `json:"server_url"`
-	ParticipantToken string `json:"participant_token"`
-	ExpiresIn        int64  `json:"expiresIn"`
-	ExpiresAt        string `json:"expiresAt"`
-}
-
 type centrifugoSubscriptionRequest struct {
 	Channel string `json:"channel"`
-}
-
-type centrifugoTokenResponse struct {
-	URL       string `json:"url,omitempty"`
-	Token     string `json:"token"`
-	TokenType string `json:"tokenType"`
-	ExpiresIn int64  `json:"expiresIn"`
-	ExpiresAt string `json:"expiresAt"`
 }
 
 func toIssueLiveKitToken(p domain.Principal, identityExpiresAt time.Time, b liveKitTokenRequest) application.IssueLiveKitToken {
@@ -72,20 +57,6 @@ func toIssueLiveKitToken(p domain.Principal, identityExpiresAt time.Time, b live
 		Room: b.RoomName, Identity: b.ParticipantIdentity, Name: b.ParticipantName,
 		Metadata: b.ParticipantMetadata, Attributes: b.ParticipantAttributes, RoomConfig: config,
 	}}
-}
-
-func fromLiveKitGrant(g domain.LiveKitGrant) liveKitTokenResponse {
-	return liveKitTokenResponse{
-		ServerURL: g.ServerURL, ParticipantToken: g.Token,
-		ExpiresIn: int64(g.TTL / time.Second), ExpiresAt: g.ExpiresAt.UTC().Format(time.RFC3339),
-	}
-}
-
-func fromCentrifugoGrant(g domain.CentrifugoGrant) centrifugoTokenResponse {
-	return centrifugoTokenResponse{
-		URL: g.URL, Token: g.Token, TokenType: "Bearer",
-		ExpiresIn: int64(g.TTL / time.Second), ExpiresAt: g.ExpiresAt.UTC().Format(time.RFC3339),
-	}
 }
 
 // transportDisabled answers the routes of a transport that is not
