@@ -2,9 +2,6 @@ package jwtsigner
 
 import (
 	"strconv"
-	"time"
-
-	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/gatepass/gatepass/adapters/jsonappend"
 	"github.com/gatepass/gatepass/domain"
@@ -32,23 +29,6 @@ func fromRegistered(r domain.Registered) registeredJWT {
 		Exp: r.ExpiresAt.Unix(),
 		Jti: r.ID,
 	}
-}
-
-// The jwt.Claims methods; golang-jwt needs them only to verify, which these
-// types never are, but the interface asks for them.
-
-func (r registeredJWT) GetExpirationTime() (*jwt.NumericDate, error) { return numeric(r.Exp), nil }
-func (r registeredJWT) GetIssuedAt() (*jwt.NumericDate, error)       { return numeric(r.Iat), nil }
-func (r registeredJWT) GetNotBefore() (*jwt.NumericDate, error)      { return numeric(r.Nbf), nil }
-func (r registeredJWT) GetIssuer() (string, error)                   { return r.Iss, nil }
-func (r registeredJWT) GetSubject() (string, error)                  { return r.Sub, nil }
-func (r registeredJWT) GetAudience() (jwt.ClaimStrings, error)       { return jwt.ClaimStrings{r.Aud}, nil }
-
-func numeric(sec int64) *jwt.NumericDate {
-	if sec == 0 {
-		return nil
-	}
-	return jwt.NewNumericDate(time.Unix(sec, 0))
 }
 
 type officeJWT struct {

@@ -9,8 +9,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/golang-jwt/jwt/v5"
-
 	"github.com/gatepass/gatepass/adapters/jsonappend"
 	"github.com/gatepass/gatepass/domain"
 )
@@ -120,13 +118,6 @@ type liveKitVideoJWT struct {
 	RoomCreate           bool   `json:"roomCreate,omitempty"`
 }
 
-func (l liveKitJWT) GetExpirationTime() (*jwt.NumericDate, error) { return numeric(l.Exp), nil }
-func (l liveKitJWT) GetIssuedAt() (*jwt.NumericDate, error)       { return numeric(l.Iat), nil }
-func (l liveKitJWT) GetNotBefore() (*jwt.NumericDate, error)      { return numeric(l.Nbf), nil }
-func (l liveKitJWT) GetIssuer() (string, error)                   { return l.Iss, nil }
-func (l liveKitJWT) GetSubject() (string, error)                  { return l.Sub, nil }
-func (l liveKitJWT) GetAudience() (jwt.ClaimStrings, error)       { return nil, nil }
-
 // appendJSON writes the claims as json.Marshal does: attributes sorted by
 // key, the room configuration compacted and HTML-escaped, and an error
 // when it is not JSON.
@@ -179,13 +170,8 @@ func (l *liveKitJWT) appendJSON(b []byte) ([]byte, error) {
 // verified attributes and the caller's others.
 type liveKitAttributesJWT domain.LiveKitAttributes
 
-// MarshalJSON is what golang-jwt's generic path (the reference) writes.
-func (a liveKitAttributesJWT) MarshalJSON() ([]byte, error) {
-	return json.Marshal(domain.LiveKitAttributes(a).Map())
-}
-
-// appendJSON writes what MarshalJSON does, keys sorted as json.Marshal
-// sorts a map's, without building the map.
+// appendJSON writes the attributes as json.Marshal writes them as one map
+// (keys sorted), without building the map.
 func (a liveKitAttributesJWT) appendJSON(b []byte) []byte {
 	// Sorted already: "orgId" < "role" < "userId".
 	var stack [domain.MaxAttributes + 3]string
