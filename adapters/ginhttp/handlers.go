@@ -35,6 +35,10 @@ type handlers struct {
 	trusted []netip.Prefix
 	// draining, when set, says the server is shutting down.
 	draining func() bool
+	// audiences are the token exchange's audiences this deployment
+	// issues, in a stable order, and the same as a set.
+	audiences  []string
+	isAudience map[string]bool
 }
 
 // grantKind marks the request with the kind of grant its route issues,

@@ -100,6 +100,11 @@ func NewRouter(app *application.Application, o Options) (http.Handler, error) {
 		methods: map[string]bool{}, public: true, publicBase: o.PublicBaseURL, trusted: o.TrustedProxies}
 	h.lines, _ = o.Logger.Handler().(slogctx.Handler)
 	h.draining = o.Draining
+	h.audiences = enabledAudiences(app)
+	h.isAudience = map[string]bool{}
+	for _, a := range h.audiences {
+		h.isAudience[a] = true
+	}
 	// frame first: it makes the request's state the others write to, and
 	// it never answers, so the security headers are on every response.
 	r.Use(h.frame)

@@ -130,12 +130,12 @@ func parseExchange(form url.Values, enabled map[string]bool) (exchange, *oauthEr
 
 // enabledAudiences are the audiences this deployment issues, in a stable
 // order.
-func (h *handlers) enabledAudiences() []string {
+func enabledAudiences(app *application.Application) []string {
 	out := []string{AudienceOfficeRouter, AudienceSupabaseRealtime}
-	if h.app.IssueLiveKitToken != nil {
+	if app.IssueLiveKitToken != nil {
 		out = append(out, AudienceLiveKit)
 	}
-	if h.app.IssueCentrifugoConnectionToken != nil {
+	if app.IssueCentrifugoConnectionToken != nil {
 		out = append(out, AudienceCentrifugo)
 	}
 	return out
@@ -158,11 +158,7 @@ func (h *handlers) tokenExchange(c *gin.Context) {
 	form, oerr := readForm(c)
 	if oerr == nil {
 		var x exchange
-		enabled := map[string]bool{}
-		for _, a := range h.enabledAudiences() {
-			enabled[a] = true
-		}
-		if x, oerr = parseExchange(form, enabled); oerr == nil {
+		if x, oerr = parseExchange(form, h.isAudience); oerr == nil {
 			stateOf(c).kind = x.kind
 			oerr = h.exchange(c, x)
 		}
@@ -301,6 +297,6 @@ func (h *handlers) metadata(c *gin.Context) {
 		GrantTypesSupported:               []string{GrantTypeTokenExchange},
 		TokenEndpointAuthMethodsSupported: []string{"none"},
 		ResponseTypesSupported:            []string{},
-		AudiencesSupported:                h.enabledAudiences(),
+		AudiencesSupported:                h.audiences,
 	})
 }
