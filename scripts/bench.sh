@@ -118,7 +118,7 @@ git diff --quiet HEAD 2>/dev/null || commit="$commit + uncommitted changes"
   echo "gatepass benchmarks, $(date -u +%Y-%m-%dT%H:%M:%SZ), commit $commit"
   echo "machine: $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2- | sed 's/^ *//')), Linux $(uname -r), $(go env GOVERSION), $(openssl version 2>/dev/null | cut -d' ' -f1-2)"
   echo "placement: $placement; $conc keep-alive connections, ${warmup}s warm-up, ${seconds}s measured; server LOG_LEVEL=$log_level, rate limits off"
-  echo "rounds: $rounds alternating rounds of openssl speed and the RS256 runs signed with OpenSSL, and of the HS256 runs and bare gin; each ratio the median of its rounds'"
+  echo "rounds: $rounds alternating rounds of openssl speed and the RS256 runs signed with OpenSSL, and of the HS256 runs and bare gin; each ratio the median of its rounds' ratios"
   if [ "$storm" = 1 ]; then
     echo "storm: $storm_users users over $storm_conns connections, rate limits: $storm_limits; server with GOMAXPROCS=$(nproc) on every CPU, load generator sharing them"
   fi

@@ -163,8 +163,8 @@ func report(dir string, serverCore int, w io.Writer) error {
 			peak = max(peak, r.peakMiB())
 		}
 	}
-	fmt.Fprintf(tw, "errors, gatepass runs\t%d\t\t0\t%s\n", errs, metOr(errs == 0))
-	fmt.Fprintf(tw, "peak RSS, largest gatepass run\t%.1f MiB\t\t< %d MiB\t%s\n", peak, targetPeakRSSMiB, metOr(peak < targetPeakRSSMiB))
+	fmt.Fprintf(tw, "errors, gatepass HTTP runs\t%d\t\t0\t%s\n", errs, metOr(errs == 0))
+	fmt.Fprintf(tw, "peak RSS, largest gatepass HTTP run\t%.1f MiB\t\t< %d MiB\t%s\n", peak, targetPeakRSSMiB, metOr(peak < targetPeakRSSMiB))
 	storms, err := readStorms(dir)
 	if err != nil {
 		return err
