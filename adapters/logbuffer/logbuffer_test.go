@@ -41,6 +41,22 @@ func (s *sink) all() (string, int) {
 	return strings.Join(s.writes, ""), len(s.writes)
 }
 
+// waitFor waits up to 5 s for the sink to hold exactly want, and fails
+// with why if it does not.
+func (s *sink) waitFor(t *testing.T, want, why string) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if got, _ := s.all(); got == want {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal(why)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
 func line(i int) string { return fmt.Sprintf("{\"n\":%d}\n", i) }
 
 func TestCloseWritesEveryLineInOrder(t *testing.T) {
@@ -142,16 +158,7 @@ func TestLinesWithinTheGapShareAWrite(t *testing.T) {
 	w := logbuffer.NewGap(&s, time.Hour, time.Hour)
 	first := strings.Repeat("x", 8<<10) + "\n"
 	w.Write([]byte(first))
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		if got, _ := s.all(); got == first {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the first line (nothing written before it) was not written within 5s")
-		}
-		time.Sleep(time.Millisecond)
-	}
+	s.waitFor(t, first, "the first line (nothing written before it) was not written within 5 s")
 	for i := 1; i <= 10; i++ {
 		w.Write([]byte(line(i)))
 	}
@@ -180,22 +187,10 @@ func TestHeldLinesAreWrittenWhenTheGapEnds(t *testing.T) {
 	defer w.Close()
 	first := strings.Repeat("x", 8<<10) + "\n"
 	w.Write([]byte(first))
-	wait := func(want string) {
-		t.Helper()
-		deadline := time.Now().Add(5 * time.Second)
-		for {
-			if got, _ := s.all(); got == want {
-				return
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("not written within 5 s (the gap is 30 ms, the interval an hour)")
-			}
-			time.Sleep(time.Millisecond)
-		}
-	}
-	wait(first)
+	const why = "not written within 5 s (the gap is 30 ms, the interval an hour)"
+	s.waitFor(t, first, why)
 	w.Write([]byte(line(1)))
-	wait(first + line(1))
+	s.waitFor(t, first+line(1), why)
 	if _, writes := s.all(); writes != 2 {
 		t.Fatalf("%d writes, want 2", writes)
 	}
@@ -211,16 +206,7 @@ func TestLinesOneAtATimeAreWrittenAtOnce(t *testing.T) {
 	for i := range 5 {
 		w.Write([]byte(line(i)))
 		want.WriteString(line(i))
-		deadline := time.Now().Add(5 * time.Second)
-		for {
-			if got, _ := s.all(); got == want.String() {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("line %d, after small writes only, waited for the gap (an hour)", i)
-			}
-			time.Sleep(time.Millisecond)
-		}
+		s.waitFor(t, want.String(), fmt.Sprintf("line %d, after small writes only, waited for the gap (an hour)", i))
 	}
 }
 
