@@ -42,12 +42,11 @@ func TestGrantResponsesMatchEncodingJSON(t *testing.T) {
 
 // The response structs the appenders are held to: what c.JSON would write.
 
+// The office and Centrifugo answers are the realtime one after a url
+// (encoding/json writes an embedded struct's fields in its place).
 type officeAccessResponse struct {
-	URL       string `json:"url"`
-	Token     string `json:"token"`
-	TokenType string `json:"tokenType"`
-	ExpiresIn int64  `json:"expiresIn"`
-	ExpiresAt string `json:"expiresAt"`
+	URL string `json:"url"`
+	realtimeTokenResponse
 }
 
 type realtimeTokenResponse struct {
@@ -58,13 +57,7 @@ type realtimeTokenResponse struct {
 }
 
 func fromOfficeGrant(g domain.OfficeGrant) officeAccessResponse {
-	return officeAccessResponse{
-		URL:       g.URL,
-		Token:     g.Token,
-		TokenType: "Bearer",
-		ExpiresIn: int64(g.TTL / time.Second),
-		ExpiresAt: g.ExpiresAt.UTC().Format(time.RFC3339),
-	}
+	return officeAccessResponse{URL: g.URL, realtimeTokenResponse: fromRealtimeGrant(g.Grant)}
 }
 
 func fromRealtimeGrant(g domain.Grant) realtimeTokenResponse {
@@ -84,11 +77,8 @@ type liveKitTokenResponse struct {
 }
 
 type centrifugoTokenResponse struct {
-	URL       string `json:"url,omitempty"`
-	Token     string `json:"token"`
-	TokenType string `json:"tokenType"`
-	ExpiresIn int64  `json:"expiresIn"`
-	ExpiresAt string `json:"expiresAt"`
+	URL string `json:"url,omitempty"`
+	realtimeTokenResponse
 }
 
 func fromLiveKitGrant(g domain.LiveKitGrant) liveKitTokenResponse {
@@ -99,8 +89,5 @@ func fromLiveKitGrant(g domain.LiveKitGrant) liveKitTokenResponse {
 }
 
 func fromCentrifugoGrant(g domain.CentrifugoGrant) centrifugoTokenResponse {
-	return centrifugoTokenResponse{
-		URL: g.URL, Token: g.Token, TokenType: "Bearer",
-		ExpiresIn: int64(g.TTL / time.Second), ExpiresAt: g.ExpiresAt.UTC().Format(time.RFC3339),
-	}
+	return centrifugoTokenResponse{URL: g.URL, realtimeTokenResponse: fromRealtimeGrant(g.Grant)}
 }
