@@ -114,12 +114,12 @@ type flatBody interface {
 }
 
 // readBody reads the request's body, at most maxBytes of it. A body of
-// known length (at most maxBytes, checked before) is read into a slice of
-// that size, and must end there: net/http ends it at its length, and a
-// body that goes on anyway is refused as too large. A chunked one is read
-// through http.MaxBytesReader, which stops it past maxBytes.
+// known length within maxBytes is read into a slice of that size, and
+// must end there: net/http ends it at its length, and a body that goes on
+// anyway is refused as too large. Any other (chunked, or declared longer)
+// is read through http.MaxBytesReader, which stops it past maxBytes.
 func readBody(c *gin.Context, maxBytes int64) ([]byte, error) {
-	if n := c.Request.ContentLength; n > 0 && len(c.Request.TransferEncoding) == 0 {
+	if n := c.Request.ContentLength; n > 0 && n <= maxBytes && len(c.Request.TransferEncoding) == 0 {
 		raw := make([]byte, n)
 		if _, err := io.ReadFull(c.Request.Body, raw); err != nil {
 			return nil, err
