@@ -70,17 +70,6 @@ func ReservedAttribute(key string) bool {
 	return key == AttributeUserID || key == AttributeOrgID || key == AttributeRole
 }
 
-// Map is every attribute in one new map, the verified values under the
-// reserved keys whatever Others holds.
-func (a LiveKitAttributes) Map() map[string]string {
-	m := make(map[string]string, len(a.Others)+3)
-	for k, v := range a.Others {
-		m[k] = v
-	}
-	m[AttributeUserID], m[AttributeOrgID], m[AttributeRole] = a.UserID, a.OrgID, a.Role
-	return m
-}
-
 // LiveKitVideoGrant is the "video" claim of a LiveKit token. Joining is
 // always granted.
 type LiveKitVideoGrant struct {

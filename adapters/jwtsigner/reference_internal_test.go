@@ -34,7 +34,13 @@ func (l liveKitJWT) GetSubject() (string, error)                  { return l.Sub
 func (l liveKitJWT) GetAudience() (jwt.ClaimStrings, error)       { return nil, nil }
 
 // MarshalJSON is the attributes as one map, as the reference tokens hold
-// them.
+// them: the caller's others, and the verified values under the reserved
+// keys whatever the others hold.
 func (a liveKitAttributesJWT) MarshalJSON() ([]byte, error) {
-	return json.Marshal(domain.LiveKitAttributes(a).Map())
+	m := make(map[string]string, len(a.Others)+3)
+	for k, v := range a.Others {
+		m[k] = v
+	}
+	m[domain.AttributeUserID], m[domain.AttributeOrgID], m[domain.AttributeRole] = a.UserID, a.OrgID, a.Role
+	return json.Marshal(m)
 }
