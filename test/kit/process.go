@@ -119,9 +119,12 @@ type Process struct {
 // environment but PATH and HOME) to completion and returns its output.
 func Run(t testing.TB, env map[string]string, args ...string) (stdout, stderr string, err error) {
 	t.Helper()
+	// The binary is built first: the build, on a busy machine, must not
+	// spend the run's time.
+	bin := Binary(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, Binary(t), args...)
+	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Env = environ(env)
 	var o, e bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &o, &e
