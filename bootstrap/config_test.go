@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"log/slog"
+	"maps"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -68,6 +69,11 @@ func TestLoadConfig(t *testing.T) {
 		}, check: func(t *testing.T, c bootstrap.Config) {
 			if !c.LocalIdentity() || c.Office.Issuer == "" || c.Office.URL == "" || c.Office.Key == nil || len(c.Realtime.Secret) < 32 {
 				t.Fatalf("development defaults %+v", c)
+			}
+			// The development folder's secrets are drawn apart: each has one
+			// purpose, as a production configuration's must.
+			if c.LiveKit == nil || string(c.LiveKit.APISecret) == string(c.Realtime.Secret) {
+				t.Fatal("development LiveKit is off or signs with the Supabase secret")
 			}
 		}},
 		{name: "development with a real identity provider is not local", edit: func(m map[string]string) { m["APP_ENV"], m["DEV_DIR"] = "development", t.TempDir() },
@@ -290,6 +296,70 @@ func TestSecretsFollowOneRule(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestNoTwoSecretsShareAValue: every secret of the declaration (each
+// variable with a NAME_FILE twin) is compared with every other, as
+// resolved (a file's trailing newline removed), and a pair with one value
+// refuses the start naming both variables, never the value.
+func TestNoTwoSecretsShareAValue(t *testing.T) {
+	var secrets []string
+	for _, v := range bootstrap.Variables() {
+		if v.Secret && !strings.HasSuffix(v.Name, "_FILE") {
+			secrets = append(secrets, v.Name)
+		}
+	}
+	// The README's Secrets list names seven; a walk that finds fewer has
+	// lost some.
+	if len(secrets) < 7 {
+		t.Fatalf("the declaration has %d secrets, want at least the seven the README lists: %v", len(secrets), secrets)
+	}
+	const shared = "one-value-given-for-two-purposes-4c1d9e"
+	base := production(t)
+	for i, first := range secrets {
+		for _, second := range secrets[i+1:] {
+			t.Run(first+" and "+second, func(t *testing.T) {
+				for _, file := range []bool{false, true} {
+					env := maps.Clone(base)
+					env[first] = shared
+					name := second
+					if file {
+						name += "_FILE"
+						delete(env, second)
+						env[name] = writeFile(t, shared+"\n")
+					} else {
+						env[second] = shared
+					}
+					_, err := bootstrap.Load(env)
+					want := "\n  " + name + ": equals " + first + "; give each purpose its own secret"
+					if err == nil || !strings.Contains(err.Error(), want) {
+						t.Fatalf("error %v, want %q", err, want)
+					}
+					if strings.Contains(err.Error(), shared) {
+						t.Fatalf("the error quotes the value: %v", err)
+					}
+				}
+			})
+		}
+	}
+	t.Run("one file for two", func(t *testing.T) {
+		env := production(t)
+		path := writeFile(t, env["SUPABASE_JWT_SECRET"])
+		delete(env, "SUPABASE_JWT_SECRET")
+		env["SUPABASE_JWT_SECRET_FILE"], env["LIVEKIT_API_SECRET_FILE"] = path, path
+		env["LIVEKIT_URL"], env["LIVEKIT_API_KEY"] = "wss://lk.example", "key"
+		_, err := bootstrap.Load(env)
+		if want := "LIVEKIT_API_SECRET_FILE: equals SUPABASE_JWT_SECRET_FILE"; err == nil || !strings.Contains(err.Error(), want) {
+			t.Fatalf("error %v, want %q", err, want)
+		}
+	})
+	t.Run("distinct secrets load", func(t *testing.T) {
+		env := production(t)
+		env["LIVEKIT_URL"], env["LIVEKIT_API_KEY"], env["LIVEKIT_API_SECRET"] = "wss://lk.example", "key", env["SUPABASE_JWT_SECRET"]+"!"
+		if _, err := bootstrap.Load(env); err != nil {
+			t.Fatal(err)
+		}
+	})
 }
 
 // TestEveryProblemAtOnce: parse errors and validation errors come in one

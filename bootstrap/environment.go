@@ -13,7 +13,8 @@ import (
 // spells it, with its default. It is parsed once by Load into a Config;
 // nothing else reads it, but for the start-up log, which it masks by its
 // own declaration: a secret field's type masks it, a `log:"url"` tag
-// redacts a URL's password.
+// redacts a URL's password. Every secret must differ from every other
+// unless a `mayEqual` tag names the pair (see refuseSharedSecrets).
 type environment struct {
 	AppEnv   string `env:"APP_ENV" envDefault:"production"`
 	LogLevel string `env:"LOG_LEVEL" envDefault:"info"`

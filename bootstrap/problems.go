@@ -113,5 +113,6 @@ func parseEnvironment(environ map[string]string, p *problems) environment {
 		}
 	}
 	resolveSecrets(&e, environ, p)
+	refuseSharedSecrets(reflect.ValueOf(&e).Elem(), p)
 	return e
 }

@@ -66,6 +66,18 @@ func warnNoContextReuse(logger *slog.Logger, s *opensslsigner.Signer) {
 	}
 }
 
+// warnLiveKitRefresh says at start what GRANT_EXPIRY_BOUND=identity cannot
+// bound: livekit-server sends a connected participant a token of its own,
+// at join and every few minutes, signed with the API key and valid about
+// ten minutes, and that token joins again after the identity has expired.
+// gatepass bounds only the tokens it signs.
+func warnLiveKitRefresh(logger *slog.Logger) {
+	logger.Warn("GRANT_EXPIRY_BOUND=identity does not bound LiveKit's refreshed tokens",
+		"grant_expiry_bound", string(application.ExpiryBoundIdentity),
+		"exception", "livekit-server sends each connected participant a token it signs with the API key, at join and every few minutes, "+
+			"valid about ten minutes: it can rejoin up to ten minutes after the identity expires or the participant is removed")
+}
+
 // ProvideOfficeSigner signs office-router grants with the backend, after a
 // check that its key fits JWT_ALGORITHM and a test signature that verifies:
 // a signer that cannot sign fails the start, not the first request.
@@ -114,7 +126,7 @@ func ProvideInstrumentedSigners(m *prom.Metrics, b OfficeBackend, o *jwtsigner.O
 // configured, with their signers: LiveKit's with its API secret,
 // Centrifugo's with the office key, so Centrifugo verifies them through
 // gatepass's JWKS.
-func ProvideTransports(cfg Config, office *jwtsigner.OfficeSigner) (application.Transports, error) {
+func ProvideTransports(cfg Config, office *jwtsigner.OfficeSigner, logger *slog.Logger) (application.Transports, error) {
 	t := application.Transports{Policy: cfg.Policy, Centrifugo: cfg.Centrifugo}
 	if cfg.LiveKit != nil {
 		s, err := jwtsigner.NewLiveKitSigner(cfg.LiveKit.APIKey, cfg.LiveKit.APISecret)
@@ -122,6 +134,9 @@ func ProvideTransports(cfg Config, office *jwtsigner.OfficeSigner) (application.
 			return application.Transports{}, fmt.Errorf("LIVEKIT_API_SECRET: %w", err)
 		}
 		t.LiveKit, t.LiveKitSigner = &cfg.LiveKit.LiveKitPolicy, s
+		if cfg.GrantExpiryBound == application.ExpiryBoundIdentity {
+			warnLiveKitRefresh(logger)
+		}
 	}
 	if cfg.Centrifugo != nil {
 		s, err := jwtsigner.NewCentrifugoSigner(office)

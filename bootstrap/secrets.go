@@ -1,11 +1,13 @@
 package bootstrap
 
 import (
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"reflect"
+	"slices"
 	"strings"
 	"syscall"
 	"unicode"
@@ -23,7 +25,8 @@ const maxSecretFileBytes = 256 << 10
 // NAME_FILE: keys, secrets, PINs, a Redis URL. One rule serves every such
 // pair: both set is refused; exactly one trailing newline ("\n" or "\r\n")
 // is removed; any other white space at either end refuses the start,
-// naming the variable. It is never printed.
+// naming the variable. No two secrets may hold one value (see
+// refuseSharedSecrets). It is never printed.
 type secret struct {
 	value string
 	// file is the path NAME_FILE named; empty when the value came from NAME.
@@ -50,6 +53,15 @@ func (s secret) String() string {
 
 // Set reports whether the secret has a value.
 func (s secret) Set() bool { return s.value != "" }
+
+// source is the variable the secret's value came from: name, or its
+// NAME_FILE twin.
+func (s secret) source(name string) string {
+	if s.file != "" {
+		return name + fileSuffix
+	}
+	return name
+}
 
 // resolveSecrets reads every NAME_FILE twin of the secrets in e, then
 // applies the white-space rule to each secret, from the environment or a
@@ -82,6 +94,46 @@ func resolveSecrets(e *environment, environ map[string]string, p *problems) {
 			return
 		}
 		s.value = v
+	})
+}
+
+// mayEqualTag, on a secret field, lists (comma-separated, as the
+// environment spells them) the other secret variables it may equal: one key
+// that legitimately serves two roles, such as one NATS account key for
+// grants and for auth callout. Either side of a pair may declare it. No
+// secret carries it today.
+const mayEqualTag = "mayEqual"
+
+// refuseSharedSecrets refuses the start when two secrets of v (a declared
+// environment, walked as walkEnv does) hold one value, as resolved from the
+// variable or its file under the white-space rule. A secret has one
+// purpose: a LiveKit API secret equal to the Supabase JWT secret would make
+// every LiveKit token, which travels in URLs and server logs, a token
+// Supabase accepts. The problem names both variables, never the value, and
+// the values are compared in constant time.
+func refuseSharedSecrets(v reflect.Value, p *problems) {
+	type given struct {
+		name     string
+		s        *secret
+		mayEqual []string
+	}
+	var earlier []given
+	walkEnv(v, "", func(name string, f reflect.Value, sf reflect.StructField) {
+		s, ok := f.Addr().Interface().(*secret)
+		if !ok || !s.Set() {
+			return
+		}
+		g := given{name: name, s: s, mayEqual: strings.Split(sf.Tag.Get(mayEqualTag), ",")}
+		for _, e := range earlier {
+			if slices.Contains(g.mayEqual, e.name) || slices.Contains(e.mayEqual, name) {
+				continue
+			}
+			if subtle.ConstantTimeCompare([]byte(s.value), []byte(e.s.value)) == 1 {
+				p.add(s.source(name), "equals %s; give each purpose its own secret", e.s.source(e.name))
+				break
+			}
+		}
+		earlier = append(earlier, g)
 	})
 }
 

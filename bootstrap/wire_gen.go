@@ -64,7 +64,7 @@ func InitializeServer(ctx context.Context, cfg Config, logger *slog.Logger) (*Se
 	ports := ProvidePorts(identityVerifier, instrumentedSigners, keySet, limiter)
 	lifecycle := ProvideLifecycle()
 	v := ProvideReadinessChecks(officeBackend, officeSigner, identityKeys, lifecycle)
-	transports, err := ProvideTransports(cfg, officeSigner)
+	transports, err := ProvideTransports(cfg, officeSigner, logger)
 	if err != nil {
 		cleanup3()
 		cleanup2()

@@ -119,9 +119,12 @@ type Process struct {
 // environment but PATH and HOME) to completion and returns its output.
 func Run(t testing.TB, env map[string]string, args ...string) (stdout, stderr string, err error) {
 	t.Helper()
+	// The binary is built first: the build, on a busy machine, must not
+	// spend the run's time.
+	bin := Binary(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, Binary(t), args...)
+	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Env = environ(env)
 	var o, e bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &o, &e
@@ -237,8 +240,10 @@ func ExitError(err error, stderr string) string {
 	return fmt.Sprintf("%v: %s", err, strings.TrimSpace(stderr))
 }
 
-// LogLine is one of gatepass's JSON request log lines.
+// LogLine is one of gatepass's JSON log lines, with the fields of a
+// request's.
 type LogLine struct {
+	Level     string `json:"level"`
 	Msg       string `json:"msg"`
 	RequestID string `json:"request_id"`
 	Status    int    `json:"status"`
@@ -249,11 +254,47 @@ type LogLine struct {
 // RequestLogs returns the process's request log lines so far.
 func (p *Process) RequestLogs() []LogLine {
 	var out []LogLine
+	for _, l := range p.logLines() {
+		if l.Msg == "request" {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// servingMsg is the last line of gatepass's start-up log.
+const servingMsg = "gatepass serving"
+
+// StartLog waits (logs are written in batches) until the process has
+// logged that it serves, and returns the lines logged up to that one: the
+// start-up log.
+func (p *Process) StartLog(t testing.TB) []LogLine {
+	t.Helper()
+	var lines []LogLine
+	served := Eventually(10*time.Second, 20*time.Millisecond, func() bool {
+		lines = p.logLines()
+		for i, l := range lines {
+			if l.Msg == servingMsg {
+				lines = lines[:i+1]
+				return true
+			}
+		}
+		return false
+	})
+	if !served {
+		t.Fatalf("no %q line in the log:\n%s", servingMsg, p.Logs())
+	}
+	return lines
+}
+
+// logLines are the JSON lines the process has logged so far.
+func (p *Process) logLines() []LogLine {
+	var out []LogLine
 	sc := bufio.NewScanner(strings.NewReader(p.Logs()))
 	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
 	for sc.Scan() {
 		var l LogLine
-		if json.Unmarshal(sc.Bytes(), &l) == nil && l.Msg == "request" {
+		if json.Unmarshal(sc.Bytes(), &l) == nil {
 			out = append(out, l)
 		}
 	}

@@ -65,38 +65,14 @@ func (e *RefusedError) Is(target error) bool { return target == ErrRefused }
 // closes the connection. A server that refuses the token yields a
 // *RefusedError. No error message carries the token.
 func Join(ctx context.Context, serverURL, token string) (JoinResult, error) {
-	if _, ok := ctx.Deadline(); !ok {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, joinTimeout)
-		defer cancel()
-	}
-	u, err := signalURL(serverURL, token)
+	var join *livekit.JoinResponse
+	err := session(ctx, serverURL, token, func(conn *websocket.Conn, j *livekit.JoinResponse) error {
+		join = j
+		return nil
+	})
 	if err != nil {
 		return JoinResult{}, err
 	}
-	conn, res, err := websocket.DefaultDialer.DialContext(ctx, u, nil)
-	if err != nil {
-		if res != nil && res.StatusCode != http.StatusSwitchingProtocols {
-			return JoinResult{}, refused(res, token)
-		}
-		return JoinResult{}, fmt.Errorf("livekit join: %s", redact(err.Error(), token))
-	}
-	defer conn.Close()
-	stop := context.AfterFunc(ctx, func() { _ = conn.SetReadDeadline(time.Now()) })
-	defer stop()
-
-	msg, err := readResponse(conn)
-	if err != nil {
-		if ctx.Err() != nil {
-			err = ctx.Err()
-		}
-		return JoinResult{}, fmt.Errorf("livekit join: read the first signal message: %w", err)
-	}
-	join := msg.GetJoin()
-	if join == nil {
-		return JoinResult{}, fmt.Errorf("livekit join: first signal message is %T, want a JoinResponse", msg.GetMessage())
-	}
-	leave(conn)
 	p := join.GetParticipant()
 	return JoinResult{
 		Room:          join.GetRoom().GetName(),
@@ -109,6 +85,70 @@ func Join(ctx context.Context, serverURL, token string) (JoinResult, error) {
 		ServerVersion: join.GetServerVersion(),
 		Response:      join,
 	}, nil
+}
+
+// RefreshedToken joins as Join does, stays connected until the server sends
+// the participant a refreshed token (livekit-server sends one at join, then
+// every few minutes, signed with its API key), and returns that token.
+// No error message carries either token.
+func RefreshedToken(ctx context.Context, serverURL, token string) (string, error) {
+	var refreshed string
+	err := session(ctx, serverURL, token, func(conn *websocket.Conn, _ *livekit.JoinResponse) error {
+		for refreshed == "" {
+			msg, err := readResponse(conn)
+			if err != nil {
+				if ctx.Err() != nil {
+					err = ctx.Err()
+				}
+				return fmt.Errorf("livekit join: wait for a refreshed token: %w", err)
+			}
+			refreshed = msg.GetRefreshToken()
+		}
+		return nil
+	})
+	return refreshed, err
+}
+
+// session opens the signal WebSocket with token, reads the JoinResponse,
+// calls connected with it while the participant is in the room, then
+// leaves. A context without a deadline gets joinTimeout.
+func session(ctx context.Context, serverURL, token string, connected func(*websocket.Conn, *livekit.JoinResponse) error) error {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, joinTimeout)
+		defer cancel()
+	}
+	u, err := signalURL(serverURL, token)
+	if err != nil {
+		return err
+	}
+	conn, res, err := websocket.DefaultDialer.DialContext(ctx, u, nil)
+	if err != nil {
+		if res != nil && res.StatusCode != http.StatusSwitchingProtocols {
+			return refused(res, token)
+		}
+		return fmt.Errorf("livekit join: %s", redact(err.Error(), token))
+	}
+	defer conn.Close()
+	stop := context.AfterFunc(ctx, func() { _ = conn.SetReadDeadline(time.Now()) })
+	defer stop()
+
+	msg, err := readResponse(conn)
+	if err != nil {
+		if ctx.Err() != nil {
+			err = ctx.Err()
+		}
+		return fmt.Errorf("livekit join: read the first signal message: %w", err)
+	}
+	join := msg.GetJoin()
+	if join == nil {
+		return fmt.Errorf("livekit join: first signal message is %T, want a JoinResponse", msg.GetMessage())
+	}
+	if err := connected(conn, join); err != nil {
+		return err
+	}
+	leave(conn)
+	return nil
 }
 
 // signalURL is the /rtc URL with the query a v1.13 server reads for a
