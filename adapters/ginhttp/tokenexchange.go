@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/gin-gonic/gin"
 
@@ -145,7 +146,10 @@ func parseExchange(form *exchangeForm, enabled map[string]bool) (exchange, *oaut
 		return exchange{}, badRequest("invalid_target", "resource is not supported; name the target with audience and scope.")
 	}
 	x := exchange{audience: form.get(paramAudience), subject: form.get(paramSubjectToken)}
-	scope := strings.TrimSpace(form.get(paramScope))
+	scope, ok := scopeTokens(form.get(paramScope))
+	if !ok {
+		return exchange{}, badRequest("invalid_scope", "The scope must be scope tokens separated by single spaces, without other white space.")
+	}
 	var err error
 	switch x.audience {
 	case AudienceOfficeRouter, AudienceSupabaseRealtime:
@@ -153,13 +157,13 @@ func parseExchange(form *exchangeForm, enabled map[string]bool) (exchange, *oaut
 		if x.audience == AudienceSupabaseRealtime {
 			x.kind = domain.GrantRealtime
 		}
-		if scope != "" {
+		if len(scope) > 0 {
 			return exchange{}, badRequest("invalid_scope", "The audience "+x.audience+" takes no scope.")
 		}
 	case AudienceLiveKit:
 		x.kind = domain.GrantLiveKit
-		room, ok := strings.CutPrefix(scope, "room:")
-		if !ok || strings.ContainsAny(scope, " \t") {
+		room, ok := scopeValue(scope, "room:")
+		if !ok {
 			return exchange{}, badRequest("invalid_scope", "The audience livekit takes the scope room:<room_name>.")
 		}
 		if err = domain.ValidateRoomName(room); err != nil {
@@ -168,11 +172,11 @@ func parseExchange(form *exchangeForm, enabled map[string]bool) (exchange, *oaut
 		x.room = room
 	case AudienceCentrifugo:
 		x.kind = domain.GrantCentrifugoConnection
-		if scope == "" {
+		if len(scope) == 0 {
 			break
 		}
-		channel, ok := strings.CutPrefix(scope, "channel:")
-		if !ok || strings.ContainsAny(scope, " \t") {
+		channel, ok := scopeValue(scope, "channel:")
+		if !ok {
 			return exchange{}, badRequest("invalid_scope", "The audience centrifugo takes no scope, or channel:<channel>.")
 		}
 		if err = domain.ValidateChannel(channel); err != nil {
@@ -181,6 +185,31 @@ func parseExchange(form *exchangeForm, enabled map[string]bool) (exchange, *oaut
 		x.kind, x.channel = domain.GrantCentrifugoSubscription, channel
 	}
 	return x, nil
+}
+
+// scopeTokens splits an RFC 6749 scope: ASCII spaces around it are
+// trimmed, and single ASCII spaces separate its tokens. Any other white
+// space (a tab, a no-break or ideographic space), or two spaces in a row,
+// makes it malformed: ok is false. An empty scope has no token.
+func scopeTokens(scope string) (tokens []string, ok bool) {
+	scope = strings.Trim(scope, " ")
+	if scope == "" {
+		return nil, true
+	}
+	if strings.ContainsFunc(scope, func(r rune) bool { return r != ' ' && unicode.IsSpace(r) }) {
+		return nil, false
+	}
+	tokens = strings.Split(scope, " ")
+	return tokens, !slices.Contains(tokens, "")
+}
+
+// scopeValue is what follows prefix in a scope of exactly one token that
+// starts with it.
+func scopeValue(tokens []string, prefix string) (string, bool) {
+	if len(tokens) != 1 {
+		return "", false
+	}
+	return strings.CutPrefix(tokens[0], prefix)
 }
 
 // enabledAudiences are the audiences this deployment issues, in a stable

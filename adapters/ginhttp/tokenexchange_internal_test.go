@@ -70,6 +70,23 @@ func TestParseExchange(t *testing.T) {
 		{name: "an unknown parameter repeated", form: valid(func(v url.Values) { v["client_id"] = []string{"a", "b"} }), wantKind: domain.GrantOffice},
 		{name: "a repeated scope", form: valid(func(v url.Values) { v.Set("audience", AudienceLiveKit); v["scope"] = []string{"room:a", "room:a"} }),
 			wantCode: "invalid_request"},
+		{name: "ASCII spaces around a room", form: valid(func(v url.Values) { v.Set("audience", AudienceLiveKit); v.Set("scope", "  room:standup ") }),
+			wantKind: domain.GrantLiveKit, wantRoom: "standup"},
+		{name: "ASCII spaces around a channel", form: valid(func(v url.Values) { v.Set("audience", AudienceCentrifugo); v.Set("scope", " channel:org:o1  ") }),
+			wantKind: domain.GrantCentrifugoSubscription, wantChan: "org:o1"},
+		{name: "no-break space after a room", form: valid(func(v url.Values) { v.Set("audience", AudienceLiveKit); v.Set("scope", "room:a\u00a0") }),
+			wantCode: "invalid_scope"},
+		{name: "ideographic space after a room", form: valid(func(v url.Values) { v.Set("audience", AudienceLiveKit); v.Set("scope", "room:a\u3000") }),
+			wantCode: "invalid_scope"},
+		{name: "tab before a room", form: valid(func(v url.Values) { v.Set("audience", AudienceLiveKit); v.Set("scope", "\troom:a") }),
+			wantCode: "invalid_scope"},
+		{name: "next line after a channel", form: valid(func(v url.Values) { v.Set("audience", AudienceCentrifugo); v.Set("scope", "channel:a\u0085") }),
+			wantCode: "invalid_scope"},
+		{name: "ideographic space alone", form: valid(func(v url.Values) { v.Set("scope", "\u3000") }), wantCode: "invalid_scope"},
+		{name: "two spaces between scope tokens", form: valid(func(v url.Values) { v.Set("audience", AudienceCentrifugo); v.Set("scope", "channel:a  channel:b") }),
+			wantCode: "invalid_scope"},
+		{name: "a tab between scope tokens", form: valid(func(v url.Values) { v.Set("audience", AudienceCentrifugo); v.Set("scope", "channel:a\tchannel:b") }),
+			wantCode: "invalid_scope"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -283,3 +283,31 @@ func TestParameterCount(t *testing.T) {
 		t.Fatalf("32 parameters with unknown names repeated: %s", r)
 	}
 }
+
+// TestScopeWhiteSpace: ASCII spaces around a scope are trimmed; any other
+// white space, anywhere in it, is invalid_scope.
+func TestScopeWhiteSpace(t *testing.T) {
+	s := kit.StartService(t, transports(nil))
+	bearer := s.IDP.Token(t, "user_x", "org_x", "member", time.Hour)
+	for _, tt := range []struct{ audience, scope string }{
+		{"livekit", " room:standup  "},
+		{"centrifugo", "  channel:org:org_x "},
+		{"office-router", "   "},
+	} {
+		if r := exchange(t, s.URL, form(bearer, tt.audience, tt.scope)); r.Status != http.StatusOK {
+			t.Fatalf("scope %q: %s", tt.scope, r)
+		}
+	}
+	for _, tt := range []struct{ name, audience, scope string }{
+		{"no-break space after", "livekit", "room:standup\u00a0"},
+		{"ideographic space after", "livekit", "room:standup\u3000"},
+		{"no-break space before", "livekit", "\u00a0room:standup"},
+		{"tab after", "livekit", "room:standup\t"},
+		{"newline after", "livekit", "room:standup\n"},
+		{"ideographic space after a channel", "centrifugo", "channel:org:org_x\u3000"},
+		{"a no-break space alone", "office-router", "\u00a0"},
+		{"a tab alone", "centrifugo", "\t"},
+	} {
+		wantOAuthError(t, tt.name, exchange(t, s.URL, form(bearer, tt.audience, tt.scope)), 400, "invalid_scope", bearer)
+	}
+}
