@@ -77,6 +77,18 @@ func (h *AuthenticateCallerHandler) Handle(ctx context.Context, cmd Authenticate
 	return Identity{}, err
 }
 
+// SpendFailure counts a request refused before its credential was looked
+// at, because reading it costs more than refusing a bad token (a form of
+// thousands of parameters), as one failed authentication from client: it
+// spends the same budget, so such requests cannot be sent for free. The
+// error wraps ErrRateLimited once the budget is spent.
+func (h *AuthenticateCallerHandler) SpendFailure(ctx context.Context, client netip.Addr) error {
+	if err := h.budgets.SpendFailure(ctx, client); err != nil {
+		return fmt.Errorf("refused request: %w", err)
+	}
+	return nil
+}
+
 func (h *AuthenticateCallerHandler) verify(ctx context.Context, bearer string) (Identity, error) {
 	if h.expiring != nil {
 		p, exp, err := h.expiring.VerifyIdentityUntil(ctx, bearer)

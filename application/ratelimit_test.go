@@ -139,6 +139,32 @@ func TestFailedAuthenticationsAreLimitedPerAddress(t *testing.T) {
 	}
 }
 
+// TestRefusedRequestsSpendTheFailureBudget: a request refused for its cost
+// before any credential is looked at spends the address's failure budget,
+// the one failed authentications spend.
+func TestRefusedRequestsSpendTheFailureBudget(t *testing.T) {
+	tests := []struct {
+		name     string
+		allow    domain.Decision
+		allowErr error
+		wantErr  error
+	}{
+		{name: "within budget", allow: domain.Decision{Allowed: true}},
+		{name: "past the budget", allow: domain.Decision{RetryAfter: time.Second}, wantErr: domain.ErrRateLimited},
+		{name: "store down, fail closed", allowErr: unavailable, wantErr: domain.ErrLimiterUnavailable},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newLimitedFixture(t, limits(false))
+			f.limiter.EXPECT().Allow(gomock.Any(), "authfail:203.0.113.7", authLimit).Return(tt.allow, tt.allowErr)
+			err := f.app.AuthenticateCaller.SpendFailure(context.Background(), client)
+			if !errors.Is(err, tt.wantErr) {
+				t.Fatalf("err = %v, want %v", err, tt.wantErr)
+			}
+		})
+	}
+}
+
 // TestAddressesAreCountedByTheirClient: one IPv4 address is one budget
 // however it is spelled, and an IPv6 client is its prefix.
 func TestAddressesAreCountedByTheirClient(t *testing.T) {

@@ -80,6 +80,9 @@ func parseChannelPattern(s string) (ChannelPattern, error) {
 	if strings.ContainsAny(rest, "{}") {
 		return ChannelPattern{}, fmt.Errorf("unknown placeholder: only %s and %s", PlaceholderOrgID, PlaceholderUserID)
 	}
+	if err := placeholdersApart(s); err != nil {
+		return ChannelPattern{}, err
+	}
 	// The longest ids a placeholder can stand for must still fit.
 	sample := strings.NewReplacer(PlaceholderOrgID, "o", PlaceholderUserID, "u").Replace(p.body)
 	if err := channelProblem(sample); err != nil {
@@ -87,6 +90,37 @@ func parseChannelPattern(s string) (ChannelPattern, error) {
 	}
 	return p, nil
 }
+
+// placeholdersApart checks that every placeholder of pattern, whose braces
+// are all placeholders', stands between separators no id holds: the
+// pattern's start or one of . : / before it, its end or one of . : /
+// after it. An id holds _ and -, so with chat:{orgId}_{userId} user c of
+// organization a_b and user b_c of organization a would both get
+// chat:a_b_c, and with chat:x{orgId} organization a would get
+// organization xa's chat:xa.
+func placeholdersApart(pattern string) error {
+	const rule = "a placeholder stands between the pattern's start or end and . : /, which no id holds, " +
+		"or two callers' ids could spell the same channel"
+	for i := 0; i < len(pattern); i++ {
+		if pattern[i] != '{' {
+			continue
+		}
+		end := i + strings.IndexByte(pattern[i:], '}') + 1
+		name := pattern[i:end]
+		if before, _ := utf8.DecodeLastRuneInString(pattern[:i]); i > 0 && !idSeparator(before) {
+			return fmt.Errorf("placeholder %s follows %q: %s", name, before, rule)
+		}
+		if after, _ := utf8.DecodeRuneInString(pattern[end:]); end < len(pattern) && !idSeparator(after) {
+			return fmt.Errorf("placeholder %s is followed by %q: %s", name, after, rule)
+		}
+		i = end - 1
+	}
+	return nil
+}
+
+// idSeparator reports whether r may stand next to a placeholder: a
+// character no id holds.
+func idSeparator(r rune) bool { return r == '.' || r == ':' || r == '/' }
 
 // String is the pattern as written.
 func (p ChannelPattern) String() string {

@@ -5,9 +5,11 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/gin-gonic/gin"
 
@@ -39,6 +41,61 @@ const (
 // exchangeBodyBytes bounds the form: any bearer-sized subject token fits.
 const exchangeBodyBytes = 16 << 10
 
+// maxFormParameters bounds the parameters of a form, repeats included:
+// the exchange knows nine, and a form of thousands of names costs more to
+// read than a bad subject token costs to refuse.
+const maxFormParameters = 32
+
+// formParam is a parameter of the token exchange.
+type formParam int
+
+// The parameters of RFC 8693 section 2.1 and RFC 6749's grant_type and
+// scope; a form's other names are skipped.
+const (
+	paramGrantType formParam = iota
+	paramSubjectToken
+	paramSubjectTokenType
+	paramActorToken
+	paramActorTokenType
+	paramRequestedTokenType
+	paramAudience
+	paramResource
+	paramScope
+	formParams
+)
+
+var formParamNames = [formParams]string{
+	"grant_type", "subject_token", "subject_token_type", "actor_token", "actor_token_type",
+	"requested_token_type", "audience", "resource", "scope",
+}
+
+// exchangeForm is what a form gives of each parameter the exchange knows:
+// the first value and how many times it is given.
+type exchangeForm struct {
+	values [formParams]string
+	counts [formParams]int
+}
+
+func (f *exchangeForm) get(p formParam) string { return f.values[p] }
+func (f *exchangeForm) has(p formParam) bool   { return f.counts[p] > 0 }
+
+// set records one more value of the parameter name; an unknown name is
+// skipped (RFC 6749 section 3.2: a server MUST ignore unrecognized
+// parameters), its value not even decoded. Only the first value of a
+// parameter is decoded and kept: a repeat is refused by parseExchange.
+func (f *exchangeForm) set(name, value string) error {
+	i := slices.Index(formParamNames[:], name)
+	if i < 0 {
+		return nil
+	}
+	if f.counts[i]++; f.counts[i] > 1 {
+		return nil
+	}
+	v, err := url.QueryUnescape(value)
+	f.values[i] = v
+	return err
+}
+
 // oauthError is an RFC 6749 section 5.2 error answer.
 type oauthError struct {
 	status      int
@@ -64,33 +121,35 @@ type exchange struct {
 
 // parseExchange checks the form, then the audience and scope syntax, in
 // the order RFC 8693 clients expect the errors.
-func parseExchange(form url.Values, enabled map[string]bool) (exchange, *oauthError) {
-	for name, values := range form {
-		if len(values) > 1 && name != "audience" {
-			return exchange{}, badRequest("invalid_request", "The parameter "+name+" is given more than once.")
+func parseExchange(form *exchangeForm, enabled map[string]bool) (exchange, *oauthError) {
+	for p, n := range form.counts {
+		if n > 1 && formParam(p) != paramAudience {
+			return exchange{}, badRequest("invalid_request", "The parameter "+formParamNames[p]+" is given more than once.")
 		}
 	}
 	switch {
-	case form.Get("grant_type") != GrantTypeTokenExchange:
+	case form.get(paramGrantType) != GrantTypeTokenExchange:
 		return exchange{}, badRequest("unsupported_grant_type", "grant_type must be "+GrantTypeTokenExchange+".")
-	case form.Get("subject_token") == "":
+	case form.get(paramSubjectToken) == "":
 		return exchange{}, badRequest("invalid_request", "subject_token is required.")
-	case form.Get("subject_token_type") != TokenTypeAccessToken && form.Get("subject_token_type") != TokenTypeJWT:
+	case form.get(paramSubjectTokenType) != TokenTypeAccessToken && form.get(paramSubjectTokenType) != TokenTypeJWT:
 		return exchange{}, badRequest("invalid_request", "subject_token_type must be "+TokenTypeAccessToken+" or "+TokenTypeJWT+".")
-	case form.Has("actor_token") || form.Has("actor_token_type"):
+	case form.has(paramActorToken) || form.has(paramActorTokenType):
 		return exchange{}, badRequest("invalid_request", "Delegation (actor_token) is not supported.")
-	case form.Has("requested_token_type") && form.Get("requested_token_type") != TokenTypeJWT:
+	case form.has(paramRequestedTokenType) && form.get(paramRequestedTokenType) != TokenTypeJWT:
 		return exchange{}, badRequest("invalid_request", "requested_token_type must be "+TokenTypeJWT+".")
 	}
-	audiences := form["audience"]
 	switch {
-	case len(audiences) != 1 || !enabled[audiences[0]]:
+	case form.counts[paramAudience] != 1 || !enabled[form.get(paramAudience)]:
 		return exchange{}, badRequest("invalid_target", "audience must name exactly one enabled audience; see gatepass_audiences_supported in the server metadata.")
-	case form.Has("resource"):
+	case form.has(paramResource):
 		return exchange{}, badRequest("invalid_target", "resource is not supported; name the target with audience and scope.")
 	}
-	x := exchange{audience: audiences[0], subject: form.Get("subject_token")}
-	scope := strings.TrimSpace(form.Get("scope"))
+	x := exchange{audience: form.get(paramAudience), subject: form.get(paramSubjectToken)}
+	scope, ok := scopeTokens(form.get(paramScope))
+	if !ok {
+		return exchange{}, badRequest("invalid_scope", "The scope must be scope tokens separated by single spaces, without other white space.")
+	}
 	var err error
 	switch x.audience {
 	case AudienceOfficeRouter, AudienceSupabaseRealtime:
@@ -98,13 +157,13 @@ func parseExchange(form url.Values, enabled map[string]bool) (exchange, *oauthEr
 		if x.audience == AudienceSupabaseRealtime {
 			x.kind = domain.GrantRealtime
 		}
-		if scope != "" {
+		if len(scope) > 0 {
 			return exchange{}, badRequest("invalid_scope", "The audience "+x.audience+" takes no scope.")
 		}
 	case AudienceLiveKit:
 		x.kind = domain.GrantLiveKit
-		room, ok := strings.CutPrefix(scope, "room:")
-		if !ok || strings.ContainsAny(scope, " \t") {
+		room, ok := scopeValue(scope, "room:")
+		if !ok {
 			return exchange{}, badRequest("invalid_scope", "The audience livekit takes the scope room:<room_name>.")
 		}
 		if err = domain.ValidateRoomName(room); err != nil {
@@ -113,11 +172,11 @@ func parseExchange(form url.Values, enabled map[string]bool) (exchange, *oauthEr
 		x.room = room
 	case AudienceCentrifugo:
 		x.kind = domain.GrantCentrifugoConnection
-		if scope == "" {
+		if len(scope) == 0 {
 			break
 		}
-		channel, ok := strings.CutPrefix(scope, "channel:")
-		if !ok || strings.ContainsAny(scope, " \t") {
+		channel, ok := scopeValue(scope, "channel:")
+		if !ok {
 			return exchange{}, badRequest("invalid_scope", "The audience centrifugo takes no scope, or channel:<channel>.")
 		}
 		if err = domain.ValidateChannel(channel); err != nil {
@@ -126,6 +185,31 @@ func parseExchange(form url.Values, enabled map[string]bool) (exchange, *oauthEr
 		x.kind, x.channel = domain.GrantCentrifugoSubscription, channel
 	}
 	return x, nil
+}
+
+// scopeTokens splits an RFC 6749 scope: ASCII spaces around it are
+// trimmed, and single ASCII spaces separate its tokens. Any other white
+// space (a tab, a no-break or ideographic space), or two spaces in a row,
+// makes it malformed: ok is false. An empty scope has no token.
+func scopeTokens(scope string) (tokens []string, ok bool) {
+	scope = strings.Trim(scope, " ")
+	if scope == "" {
+		return nil, true
+	}
+	if strings.ContainsFunc(scope, func(r rune) bool { return r != ' ' && unicode.IsSpace(r) }) {
+		return nil, false
+	}
+	tokens = strings.Split(scope, " ")
+	return tokens, !slices.Contains(tokens, "")
+}
+
+// scopeValue is what follows prefix in a scope of exactly one token that
+// starts with it.
+func scopeValue(tokens []string, prefix string) (string, bool) {
+	if len(tokens) != 1 {
+		return "", false
+	}
+	return strings.CutPrefix(tokens[0], prefix)
 }
 
 // enabledAudiences are the audiences this deployment issues, in a stable
@@ -163,9 +247,22 @@ func (h *handlers) tokenExchange(c *gin.Context) {
 			oerr = h.exchange(c, x)
 		}
 	}
+	if oerr == errTooManyParameters {
+		oerr = h.spendFailure(c, oerr)
+	}
 	if oerr != nil {
 		writeOAuthError(c, oerr)
 	}
+}
+
+// spendFailure counts a form refused for its cost against the address's
+// failure budget, as a subject token that fails verification is: refused
+// answers 429 once that budget is spent.
+func (h *handlers) spendFailure(c *gin.Context, refused *oauthError) *oauthError {
+	if err := h.app.AuthenticateCaller.SpendFailure(c, clientAddr(c)); err != nil {
+		return h.oauthErrorFor(c, err, refused.description)
+	}
+	return refused
 }
 
 // exchange verifies the subject token, then asks the grant kind's use case.
@@ -236,9 +333,16 @@ func (h *handlers) oauthErrorFor(c *gin.Context, err error, refused string) *oau
 	}
 }
 
+// The refusals of parseForm. errTooManyParameters, a form of more than
+// maxFormParameters parameters, spends the address's failure budget.
+var (
+	errTooManyParameters = badRequest("invalid_request", "The form has more parameters than the token exchange takes.")
+	errMalformedForm     = badRequest("invalid_request", "The body is not a valid form.")
+)
+
 // readForm reads an application/x-www-form-urlencoded body of at most
 // exchangeBodyBytes.
-func readForm(c *gin.Context) (url.Values, *oauthError) {
+func readForm(c *gin.Context) (*exchangeForm, *oauthError) {
 	mediaType, _, err := mime.ParseMediaType(c.GetHeader("Content-Type"))
 	if err != nil || mediaType != "application/x-www-form-urlencoded" {
 		return nil, badRequest("invalid_request", "The body must be application/x-www-form-urlencoded.")
@@ -254,9 +358,35 @@ func readForm(c *gin.Context) (url.Values, *oauthError) {
 		}
 		return nil, badRequest("invalid_request", "The body could not be read.")
 	}
-	form, err := url.ParseQuery(string(raw))
-	if err != nil {
-		return nil, badRequest("invalid_request", "The body is not a valid form.")
+	return parseForm(string(raw))
+}
+
+// parseForm reads a form pair by pair, as url.ParseQuery does, but counts
+// every pair, repeats included, and refuses the form at the pair past
+// maxFormParameters (errTooManyParameters) before decoding it, and keeps
+// only the parameters the exchange knows: no map of the form is built.
+func parseForm(body string) (*exchangeForm, *oauthError) {
+	form := new(exchangeForm)
+	for n := 0; body != ""; {
+		var pair string
+		pair, body, _ = strings.Cut(body, "&")
+		if pair == "" {
+			continue
+		}
+		if n++; n > maxFormParameters {
+			return nil, errTooManyParameters
+		}
+		if strings.Contains(pair, ";") {
+			return nil, errMalformedForm
+		}
+		name, value, _ := strings.Cut(pair, "=")
+		name, err := url.QueryUnescape(name)
+		if err == nil {
+			err = form.set(name, value)
+		}
+		if err != nil {
+			return nil, errMalformedForm
+		}
 	}
 	return form, nil
 }

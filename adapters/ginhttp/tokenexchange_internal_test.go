@@ -2,6 +2,7 @@ package ginhttp
 
 import (
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -65,6 +66,27 @@ func TestParseExchange(t *testing.T) {
 		{name: "livekit two scopes", form: valid(func(v url.Values) { v.Set("audience", AudienceLiveKit); v.Set("scope", "room:a room:b") }), wantCode: "invalid_scope"},
 		{name: "centrifugo room scope", form: valid(func(v url.Values) { v.Set("audience", AudienceCentrifugo); v.Set("scope", "room:a") }), wantCode: "invalid_scope"},
 		{name: "centrifugo empty channel", form: valid(func(v url.Values) { v.Set("audience", AudienceCentrifugo); v.Set("scope", "channel:") }), wantCode: "invalid_scope"},
+
+		{name: "an unknown parameter repeated", form: valid(func(v url.Values) { v["client_id"] = []string{"a", "b"} }), wantKind: domain.GrantOffice},
+		{name: "a repeated scope", form: valid(func(v url.Values) { v.Set("audience", AudienceLiveKit); v["scope"] = []string{"room:a", "room:a"} }),
+			wantCode: "invalid_request"},
+		{name: "ASCII spaces around a room", form: valid(func(v url.Values) { v.Set("audience", AudienceLiveKit); v.Set("scope", "  room:standup ") }),
+			wantKind: domain.GrantLiveKit, wantRoom: "standup"},
+		{name: "ASCII spaces around a channel", form: valid(func(v url.Values) { v.Set("audience", AudienceCentrifugo); v.Set("scope", " channel:org:o1  ") }),
+			wantKind: domain.GrantCentrifugoSubscription, wantChan: "org:o1"},
+		{name: "no-break space after a room", form: valid(func(v url.Values) { v.Set("audience", AudienceLiveKit); v.Set("scope", "room:a\u00a0") }),
+			wantCode: "invalid_scope"},
+		{name: "ideographic space after a room", form: valid(func(v url.Values) { v.Set("audience", AudienceLiveKit); v.Set("scope", "room:a\u3000") }),
+			wantCode: "invalid_scope"},
+		{name: "tab before a room", form: valid(func(v url.Values) { v.Set("audience", AudienceLiveKit); v.Set("scope", "\troom:a") }),
+			wantCode: "invalid_scope"},
+		{name: "next line after a channel", form: valid(func(v url.Values) { v.Set("audience", AudienceCentrifugo); v.Set("scope", "channel:a\u0085") }),
+			wantCode: "invalid_scope"},
+		{name: "ideographic space alone", form: valid(func(v url.Values) { v.Set("scope", "\u3000") }), wantCode: "invalid_scope"},
+		{name: "two spaces between scope tokens", form: valid(func(v url.Values) { v.Set("audience", AudienceCentrifugo); v.Set("scope", "channel:a  channel:b") }),
+			wantCode: "invalid_scope"},
+		{name: "a tab between scope tokens", form: valid(func(v url.Values) { v.Set("audience", AudienceCentrifugo); v.Set("scope", "channel:a\tchannel:b") }),
+			wantCode: "invalid_scope"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -72,7 +94,11 @@ func TestParseExchange(t *testing.T) {
 			if en == nil {
 				en = enabled
 			}
-			x, err := parseExchange(tt.form, en)
+			form, err := parseForm(tt.form.Encode())
+			if err != nil {
+				t.Fatalf("parseForm: %v", err)
+			}
+			x, err := parseExchange(form, en)
 			if tt.wantCode != "" {
 				if err == nil || err.code != tt.wantCode || err.status != 400 {
 					t.Fatalf("error %v, want 400 %s", err, tt.wantCode)
@@ -87,6 +113,68 @@ func TestParseExchange(t *testing.T) {
 			}
 			if x.kind != tt.wantKind || x.room != tt.wantRoom || x.channel != tt.wantChan || x.subject != "eyJ.a.b" {
 				t.Fatalf("parsed %+v", x)
+			}
+		})
+	}
+}
+
+func TestParseForm(t *testing.T) {
+	pairs := func(n int) string {
+		p := make([]string, n)
+		for i := range p {
+			p[i] = "p" + strconv.Itoa(i) + "=v"
+		}
+		return strings.Join(p, "&")
+	}
+	tests := []struct {
+		name       string
+		body       string
+		wantErr    *oauthError // compared by code, or by identity for errTooManyParameters
+		wantValues map[formParam]string
+		wantCounts map[formParam]int
+	}{
+		{name: "empty", body: ""},
+		{name: "known names", body: "grant_type=g&subject_token=s&scope=room%3Aa+b",
+			wantValues: map[formParam]string{paramGrantType: "g", paramSubjectToken: "s", paramScope: "room:a b"},
+			wantCounts: map[formParam]int{paramGrantType: 1, paramSubjectToken: 1, paramScope: 1}},
+		{name: "an encoded name", body: "gr%61nt_type=g", wantValues: map[formParam]string{paramGrantType: "g"}, wantCounts: map[formParam]int{paramGrantType: 1}},
+		{name: "a name without a value", body: "actor_token", wantCounts: map[formParam]int{paramActorToken: 1}},
+		{name: "repeats counted, the first kept", body: "audience=a&audience=b&audience=c",
+			wantValues: map[formParam]string{paramAudience: "a"}, wantCounts: map[formParam]int{paramAudience: 3}},
+		{name: "unknown names skipped", body: "client_id=x&client_id=y&z=%zz&scope=s", wantValues: map[formParam]string{paramScope: "s"},
+			wantCounts: map[formParam]int{paramScope: 1}},
+		{name: "empty pairs are no parameters", body: "&&scope=s&&" + pairs(31) + "&&", wantValues: map[formParam]string{paramScope: "s"},
+			wantCounts: map[formParam]int{paramScope: 1}},
+		{name: "32 parameters", body: pairs(32)},
+		{name: "33 parameters", body: pairs(33), wantErr: errTooManyParameters},
+		{name: "33 with repeats", body: strings.Repeat("scope=s&", 33), wantErr: errTooManyParameters},
+		{name: "about 2,700 names", body: pairs(2700), wantErr: errTooManyParameters},
+		{name: "counted before a later bad pair", body: pairs(33) + "&scope=%zz", wantErr: errTooManyParameters},
+		{name: "a bad escape in a known value", body: "scope=%zz", wantErr: badRequest("invalid_request", "")},
+		{name: "a bad escape in a name", body: "sc%zzope=s", wantErr: badRequest("invalid_request", "")},
+		{name: "a semicolon", body: "scope=a;b", wantErr: badRequest("invalid_request", "")},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			form, err := parseForm(tt.body)
+			switch {
+			case tt.wantErr == errTooManyParameters:
+				if err != errTooManyParameters {
+					t.Fatalf("err = %v, want %v", err, errTooManyParameters)
+				}
+				return
+			case tt.wantErr != nil:
+				if err == nil || err == errTooManyParameters || err.code != tt.wantErr.code || err.status != 400 {
+					t.Fatalf("err = %v, want 400 %s", err, tt.wantErr.code)
+				}
+				return
+			case err != nil:
+				t.Fatal(err)
+			}
+			for p := range formParams {
+				if form.get(p) != tt.wantValues[p] || form.counts[p] != tt.wantCounts[p] {
+					t.Errorf("%s: %q given %d times, want %q %d times", formParamNames[p], form.get(p), form.counts[p], tt.wantValues[p], tt.wantCounts[p])
+				}
 			}
 		})
 	}

@@ -303,7 +303,8 @@ const connectComment = `Who may connect to Centrifugo.`
 
 const subscribeComment = `Channels a caller may subscribe to. A pattern is an exact channel, or
 ends in ".*": that prefix, a dot, then one or more of A-Z a-z 0-9 _ -.
-{orgId} and {userId} stand for the caller's verified ids.`
+{orgId} and {userId} stand for the caller's verified ids; each stands
+between the pattern's start or end and . : /, since ids hold _ and -.`
 
 const serverComment = `Channels put in the connection token ("channels"): the caller is
 subscribed on the server side. Exact patterns only (no ".*").`

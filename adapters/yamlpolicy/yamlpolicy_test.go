@@ -101,6 +101,7 @@ centrifugo:
         - "org:{tenant}"
         - "org:{orgId}"
         - "org:{orgId}"
+        - "chat:{orgId}_{userId}"
   serverSubscriptions:
     - roles: [admin]
       channels: ["user:{userId}.*"]
@@ -133,8 +134,9 @@ func TestParseNamesEveryMistake(t *testing.T) {
 		{23, "centrifugo.subscribe[0].channels[0]", "* may only end a pattern"},
 		{24, "centrifugo.subscribe[0].channels[1]", "unknown placeholder"},
 		{26, "centrifugo.subscribe[0].channels[3]", `duplicate channel "org:{orgId}"`},
-		{29, "centrifugo.serverSubscriptions[0].channels[0]", "server-side subscription names one channel"},
-		{31, "centrifugo.serverSubscriptions[1].channels", "names no channel"},
+		{27, "centrifugo.subscribe[0].channels[4]", "placeholder {orgId} is followed by '_'"},
+		{30, "centrifugo.serverSubscriptions[0].channels[0]", "server-side subscription names one channel"},
+		{32, "centrifugo.serverSubscriptions[1].channels", "names no channel"},
 	}
 	if len(pe.Problems) != len(want) {
 		t.Errorf("%d problems, want %d:\n%s", len(pe.Problems), len(want), strings.ReplaceAll(err.Error(), "; ", "\n"))

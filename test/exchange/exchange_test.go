@@ -4,6 +4,7 @@ package exchange_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -228,4 +229,85 @@ func TestMetadata(t *testing.T) {
 			t.Fatalf("start with an http base URL: %v\n%s", err, stderr)
 		}
 	})
+}
+
+// postForm posts body, already encoded, to the token endpoint.
+func postForm(t *testing.T, base, body string) kit.Response {
+	t.Helper()
+	return kit.Post(t, base+"/oauth2/token", kit.Body("application/x-www-form-urlencoded", strings.NewReader(body)))
+}
+
+// manyNames is a form of n distinct parameter names without values, six
+// bytes each with its separator.
+func manyNames(n int) string {
+	names := make([]string, n)
+	for i := range names {
+		names[i] = fmt.Sprintf("p%04d", i)
+	}
+	return strings.Join(names, "&")
+}
+
+// TestParameterCount: a form of more than 32 parameters, repeats included,
+// is refused before it is parsed, and the refusal spends the address's
+// failure budget as a bad subject token does; parameters the exchange does
+// not know are skipped, however often they are given.
+func TestParameterCount(t *testing.T) {
+	s := kit.StartService(t, transports(map[string]string{"RATE_LIMIT_AUTH_FAILURE_RATE": "1", "RATE_LIMIT_AUTH_FAILURE_PERIOD": "1h",
+		"RATE_LIMIT_AUTH_FAILURE_BURST": "3"}))
+	member := s.IDP.Token(t, "user_m", "org_m", "member", time.Hour)
+
+	// The form: 16 KiB of about 2,700 distinct names, and nothing
+	// else.
+	flood := manyNames(2700)
+	if len(flood) < 15<<10 || len(flood) > 16<<10 {
+		t.Fatalf("the flood is %d bytes, want about 16 KiB", len(flood))
+	}
+	// A valid exchange with 29 more parameters: 33 in all.
+	padded := form(member, "office-router", "").Encode() + "&" + manyNames(29)
+	// The same exchange with 28: 32, and the unknown ones repeated.
+	known := form(member, "office-router", "").Encode()
+	ignored := known + strings.Repeat("&client_id=a", 14) + strings.Repeat("&x=%zz", 14)
+
+	wantOAuthError(t, "about 2,700 names", postForm(t, s.URL, flood), 400, "invalid_request", "")
+	wantOAuthError(t, "33 parameters", postForm(t, s.URL, padded), 400, "invalid_request", member)
+	// A parameter given twice is two.
+	wantOAuthError(t, "33 with repeats", postForm(t, s.URL, known+strings.Repeat("&audience=office-router", 29)), 400, "invalid_request", member)
+	r := postForm(t, s.URL, flood)
+	wantOAuthError(t, "past the failure budget", r, 429, "rate_limited", "")
+	if r.Header.Get("Retry-After") == "" {
+		t.Fatal("429 without Retry-After")
+	}
+	// A valid caller behind the same address is still served, with 32
+	// parameters, unknown ones repeated and not even decoded.
+	if r := postForm(t, s.URL, ignored); r.Status != http.StatusOK {
+		t.Fatalf("32 parameters with unknown names repeated: %s", r)
+	}
+}
+
+// TestScopeWhiteSpace: ASCII spaces around a scope are trimmed; any other
+// white space, anywhere in it, is invalid_scope.
+func TestScopeWhiteSpace(t *testing.T) {
+	s := kit.StartService(t, transports(nil))
+	bearer := s.IDP.Token(t, "user_x", "org_x", "member", time.Hour)
+	for _, tt := range []struct{ audience, scope string }{
+		{"livekit", " room:standup  "},
+		{"centrifugo", "  channel:org:org_x "},
+		{"office-router", "   "},
+	} {
+		if r := exchange(t, s.URL, form(bearer, tt.audience, tt.scope)); r.Status != http.StatusOK {
+			t.Fatalf("scope %q: %s", tt.scope, r)
+		}
+	}
+	for _, tt := range []struct{ name, audience, scope string }{
+		{"no-break space after", "livekit", "room:standup\u00a0"},
+		{"ideographic space after", "livekit", "room:standup\u3000"},
+		{"no-break space before", "livekit", "\u00a0room:standup"},
+		{"tab after", "livekit", "room:standup\t"},
+		{"newline after", "livekit", "room:standup\n"},
+		{"ideographic space after a channel", "centrifugo", "channel:org:org_x\u3000"},
+		{"a no-break space alone", "office-router", "\u00a0"},
+		{"a tab alone", "centrifugo", "\t"},
+	} {
+		wantOAuthError(t, tt.name, exchange(t, s.URL, form(bearer, tt.audience, tt.scope)), 400, "invalid_scope", bearer)
+	}
 }
