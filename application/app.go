@@ -85,12 +85,16 @@ type Ports struct {
 	// LocalLimiter keeps budgets in this replica while Limiter fails and
 	// the policy fails open; nil when Limiter cannot fail.
 	LocalLimiter domain.RateLimiter
+	// LimiterNodes tells apart the nodes Limiter keeps budgets on, so one
+	// failing node fails only its own budgets; nil when Limiter fails as
+	// one (a single Redis, a Sentinel master, memory).
+	LimiterNodes domain.RateLimitNodes
 }
 
 // New builds the Application from its ports and policies. The rate
 // limiter's readiness check ("rate_limiter") is added to checks.
 func New(p Ports, office OfficePolicy, realtime RealtimePolicy, limits RateLimitPolicy, checks []ReadinessCheck) *Application {
-	budgets := NewBudgets(p.Limiter, p.LocalLimiter, limits)
+	budgets := NewBudgets(p.Limiter, p.LocalLimiter, p.LimiterNodes, limits)
 	checks = append(checks[:len(checks):len(checks)], ReadinessCheck{Name: "rate_limiter", Probe: budgets.Ready})
 	return &Application{
 		AuthenticateCaller:  NewAuthenticateCallerHandler(p.Identity, budgets),

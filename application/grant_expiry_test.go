@@ -79,7 +79,7 @@ func TestGrantsBoundByTheIdentity(t *testing.T) {
 			if tt.wantErr == nil {
 				limiter.EXPECT().Allow(gomock.Any(), gomock.Any(), gomock.Any()).Return(domain.Decision{Allowed: true}, nil)
 			}
-			budgets := application.NewBudgets(limiter, nil, limits(false))
+			budgets := application.NewBudgets(limiter, nil, nil, limits(false))
 			h := application.NewIssueRealtimeTokenHandler(application.RealtimePolicy{Issuer: "qubital-backend", TTL: time.Hour, ExpiryBound: tt.bound},
 				budgets, signer, clock, ids)
 			cmd := application.IssueRealtimeToken{Caller: member}

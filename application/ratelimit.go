@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"strconv"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -71,40 +74,65 @@ const (
 	DefaultIPv6Prefix   = 64
 )
 
-// storeRetry is how long the shared store is left alone after it failed:
-// requests meanwhile go to the fallback (or are refused) at once, so a hung
-// store costs one request a timeout per interval, not every request.
+// storeRetry is how long a node of the shared store is left alone after
+// it failed: requests for the budgets it holds meanwhile go to the fallback
+// (or are refused) at once, so a hung node costs one request a timeout per
+// interval, not every request.
 const storeRetry = time.Second
 
-// readinessScope keeps the readiness probe's key apart from callers'.
+// readinessScope keeps the readiness probe's keys apart from callers'.
 const readinessScope domain.LimitScope = "readiness"
+
+// probeLimit is the readiness probe's budget: large enough never to run
+// out, so a probe only tells whether the store takes the write.
+var probeLimit = domain.Limit{Scope: readinessScope, Rate: 1_000_000, Period: time.Second, Burst: 1_000_000}
+
+// probeSearch bounds the search for a probe key held by each node: a node
+// holding even one slot of a Redis Cluster's 16384 is found within it
+// almost surely.
+const probeSearch = 1 << 17
 
 // Budgets spends callers' budgets under a RateLimitPolicy. Its methods say
 // what is being limited; with limits off it is backed by a limiter that
-// allows everything. It remembers how the shared store has been answering,
-// for readiness.
+// allows everything. It remembers how each node of the shared store has
+// been answering, for the budgets that node holds and for readiness.
 type Budgets struct {
 	store  domain.RateLimiter
 	local  domain.RateLimiter
+	nodes  domain.RateLimitNodes // nil: the store fails as one
 	policy RateLimitPolicy
 	now    func() time.Time
 	// off is true when limits are off: nothing is counted at all.
 	off bool
 
-	// failedAt and okAt are the Unix nanoseconds of the store's latest
-	// failure and success.
+	// whole is the health of a store that fails as one, and of budgets
+	// whose node is not known.
+	whole nodeHealth
+	// health is each named node's nodeHealth (*nodeHealth by node name);
+	// readiness drops the nodes that no longer hold budgets.
+	health sync.Map
+}
+
+// nodeHealth is how one node of the store has been answering: the Unix
+// nanoseconds of its latest failure and success.
+type nodeHealth struct {
 	failedAt atomic.Int64
 	okAt     atomic.Int64
 }
 
+// failing reports whether the node failed since it last answered.
+func (h *nodeHealth) failing() bool { return h.failedAt.Load() > h.okAt.Load() }
+
 // NewBudgets enforces policy with store, the limiter shared by every
 // replica. local keeps budgets in this replica while store fails and the
-// policy fails open; nil when store cannot fail (an in-memory store). A nil
-// store, or a policy with limits off, allows everything.
-func NewBudgets(store, local domain.RateLimiter, policy RateLimitPolicy) *Budgets {
+// policy fails open; nil when store cannot fail (an in-memory store).
+// nodes, when not nil, tells apart the nodes store keeps budgets on, so
+// that one failing node fails only the budgets it holds. A nil store, or a
+// policy with limits off, allows everything.
+func NewBudgets(store, local domain.RateLimiter, nodes domain.RateLimitNodes, policy RateLimitPolicy) *Budgets {
 	off := store == nil || !policy.Enabled
 	if off {
-		store, local = unlimited{}, nil
+		store, local, nodes = unlimited{}, nil, nil
 	}
 	if policy.StoreTimeout <= 0 {
 		policy.StoreTimeout = DefaultStoreTimeout
@@ -115,11 +143,11 @@ func NewBudgets(store, local domain.RateLimiter, policy RateLimitPolicy) *Budget
 	if policy.IPv6Prefix <= 0 {
 		policy.IPv6Prefix = DefaultIPv6Prefix
 	}
-	return &Budgets{store: store, local: local, policy: policy, now: time.Now, off: off}
+	return &Budgets{store: store, local: local, nodes: nodes, policy: policy, now: time.Now, off: off}
 }
 
 // Unlimited is Budgets that allow everything.
-func Unlimited() *Budgets { return NewBudgets(nil, nil, RateLimitPolicy{}) }
+func Unlimited() *Budgets { return NewBudgets(nil, nil, nil, RateLimitPolicy{}) }
 
 // SpendGrant takes one grant of kind from the user's budget.
 func (b *Budgets) SpendGrant(ctx context.Context, kind domain.GrantKind, userID string) error {
@@ -164,7 +192,7 @@ func limitKey(limit domain.Limit, subject string) string {
 }
 
 // spend asks the store, within the policy's timeout, and falls back or
-// refuses as the policy says when the store fails.
+// refuses as the policy says when the node holding the budget fails.
 func (b *Budgets) spend(ctx context.Context, key string, limit domain.Limit) error {
 	d, err := b.allowInStore(ctx, key, limit)
 	if err != nil && errors.Is(err, domain.ErrLimiterUnavailable) && b.policy.FailureMode == FailOpen {
@@ -184,54 +212,185 @@ func (b *Budgets) spend(ctx context.Context, key string, limit domain.Limit) err
 }
 
 // allowInStore is one bounded call to the shared store, skipped while the
-// store is left alone after a failure.
+// node holding key's budget is left alone after a failure. Budgets on the
+// store's other nodes are asked as usual.
 func (b *Budgets) allowInStore(ctx context.Context, key string, limit domain.Limit) (domain.Decision, error) {
-	now := b.now().UnixNano()
-	if failed := b.failedAt.Load(); failed > b.okAt.Load() && now-failed < int64(storeRetry) {
-		return domain.Decision{}, fmt.Errorf("%w: store failed %s ago", domain.ErrLimiterUnavailable, time.Duration(now-failed).Round(time.Millisecond))
+	cctx, cancel := context.WithTimeout(ctx, b.policy.StoreTimeout)
+	defer cancel()
+	node := ""
+	if b.nodes != nil {
+		node = b.nodes.NodeOf(cctx, key)
 	}
-	return b.callStore(ctx, key, limit)
+	h := b.healthOf(node)
+	now := b.now().UnixNano()
+	if failed := h.failedAt.Load(); failed > h.okAt.Load() && now-failed < int64(storeRetry) {
+		return domain.Decision{}, fmt.Errorf("%w: %s failed %s ago", domain.ErrLimiterUnavailable,
+			b.nodeName(node), time.Duration(now-failed).Round(time.Millisecond))
+	}
+	return b.callStore(ctx, cctx, h, key, limit)
 }
 
-func (b *Budgets) callStore(ctx context.Context, key string, limit domain.Limit) (domain.Decision, error) {
-	cctx, cancel := context.WithTimeout(ctx, b.policy.StoreTimeout)
+// callStore asks the store under cctx, ctx's bounded copy, and records how
+// the node behind h answered.
+func (b *Budgets) callStore(ctx, cctx context.Context, h *nodeHealth, key string, limit domain.Limit) (domain.Decision, error) {
 	d, err := b.store.Allow(cctx, key, limit)
-	cancel()
 	switch {
 	case err == nil:
-		b.okAt.Store(b.now().UnixNano())
+		h.okAt.Store(b.now().UnixNano())
 	case errors.Is(err, domain.ErrLimiterUnavailable):
-		b.failedAt.Store(b.now().UnixNano())
+		h.failedAt.Store(b.now().UnixNano())
 	case cctx.Err() != nil && ctx.Err() == nil:
 		// A store that ignores its deadline's error type still timed out.
-		b.failedAt.Store(b.now().UnixNano())
+		h.failedAt.Store(b.now().UnixNano())
 		err = fmt.Errorf("%w: %w", domain.ErrLimiterUnavailable, err)
 	}
 	return d, err
 }
 
+// healthOf is node's record; "" is the whole store's.
+func (b *Budgets) healthOf(node string) *nodeHealth {
+	if node == "" {
+		return &b.whole
+	}
+	if h, ok := b.health.Load(node); ok {
+		return h.(*nodeHealth)
+	}
+	h, _ := b.health.LoadOrStore(node, &nodeHealth{})
+	return h.(*nodeHealth)
+}
+
+// nodeName names node in errors: the store, or the store's node.
+func (b *Budgets) nodeName(node string) string {
+	if node == "" {
+		return b.policy.Store
+	}
+	return b.policy.Store + " node " + node
+}
+
 // Ready is the rate limiter's readiness check. It spends one event of a
 // budget of its own in the shared store, as a request would (a PING passes
-// on a store that refuses writes), and reports the store failing if that
-// fails or if requests met a failure since the store last answered. Failing
-// open, a failing store leaves the replica ready, on budgets of its own
-// ("degraded"); failing closed, it is not ready.
+// on a store that refuses writes), on every node of a store whose nodes
+// fail one by one, and reports a node failing if that fails or if requests
+// met a failure since the node last answered. The replica is ready while
+// any node answers: a node failing fails only the budgets it holds (closed)
+// or keeps them per replica (open), and the detail names the failing nodes.
+// When no node answers, failing open leaves the replica ready, on budgets
+// of its own ("degraded"); failing closed, it is not ready.
 func (b *Budgets) Ready(ctx context.Context) (string, error) {
 	if _, off := b.store.(unlimited); off {
 		return "rate limits off", nil
 	}
-	probe := domain.Limit{Scope: readinessScope, Rate: 1_000_000, Period: time.Second, Burst: 1_000_000}
-	_, err := b.callStore(ctx, limitKey(probe, "probe"), probe)
-	if err == nil && b.failedAt.Load() <= b.okAt.Load() {
+	if b.nodes == nil {
+		cctx, cancel := context.WithTimeout(ctx, b.policy.StoreTimeout)
+		_, err := b.callStore(ctx, cctx, &b.whole, limitKey(probeLimit, "probe"), probeLimit)
+		cancel()
+		if err == nil && !b.whole.failing() {
+			return b.policy.Store, nil
+		}
+		return b.noneAnswering("")
+	}
+	// The node list is bounded like a store call: a client that cannot
+	// refresh it in time answers with the one it has.
+	nctx, cancel := context.WithTimeout(ctx, b.policy.StoreTimeout)
+	nodes, err := b.nodes.Nodes(nctx)
+	cancel()
+	if err != nil || len(nodes) == 0 {
+		// No node told where the budgets are: none answered.
+		return b.noneAnswering("")
+	}
+	b.forgetOtherNodes(nodes)
+	failing := b.probeNodes(ctx, nodes)
+	if len(failing) == 0 {
 		return b.policy.Store, nil
 	}
+	summary := fmt.Sprintf("%d of %d nodes answering, failing: %s", len(nodes)-len(failing), len(nodes), strings.Join(failing, ", "))
+	if len(failing) == len(nodes) {
+		return b.noneAnswering(" (" + summary + ")")
+	}
+	if b.policy.FailureMode == FailOpen && b.local != nil {
+		return "degraded: " + b.policy.Store + ": " + summary + "; budgets there are kept per replica", nil
+	}
+	if b.policy.FailureMode == FailOpen {
+		return "degraded: " + b.policy.Store + ": " + summary + "; budgets there are not limited", nil
+	}
+	return "degraded: " + b.policy.Store + ": " + summary + "; budgets there fail closed", nil
+}
+
+// noneAnswering is the readiness of a store of which no node answers;
+// nodes, when not empty, says which failed.
+func (b *Budgets) noneAnswering(nodes string) (string, error) {
 	if b.policy.FailureMode == FailOpen {
 		if b.local == nil {
-			return "degraded: " + b.policy.Store + " failing, failing open without limits", nil
+			return "degraded: " + b.policy.Store + " failing, failing open without limits" + nodes, nil
 		}
-		return "degraded: " + b.policy.Store + " failing, failing open with budgets kept per replica", nil
+		return "degraded: " + b.policy.Store + " failing, failing open with budgets kept per replica" + nodes, nil
 	}
-	return "", errors.New(b.policy.Store + " failing, failing closed")
+	return "", errors.New(b.policy.Store + " failing, failing closed" + nodes)
+}
+
+// probeNodes spends the probe budget on every node at once and returns the
+// failing nodes, in the order of nodes. A node for which no probe key is
+// found is judged by how it answered requests.
+func (b *Budgets) probeNodes(ctx context.Context, nodes []string) []string {
+	keys := b.probeKeys(ctx, nodes)
+	bad := make([]bool, len(nodes))
+	var wg sync.WaitGroup
+	for i, node := range nodes {
+		h := b.healthOf(node)
+		key, ok := keys[node]
+		if !ok {
+			bad[i] = h.failing()
+			continue
+		}
+		wg.Go(func() {
+			cctx, cancel := context.WithTimeout(ctx, b.policy.StoreTimeout)
+			_, err := b.callStore(ctx, cctx, h, key, probeLimit)
+			cancel()
+			bad[i] = err != nil || h.failing()
+		})
+	}
+	wg.Wait()
+	var failing []string
+	for i, node := range nodes {
+		if bad[i] {
+			failing = append(failing, node)
+		}
+	}
+	return failing
+}
+
+// probeKeys finds, for each node, a probe key whose budget it holds: the
+// first of readiness:probe-0, -1, ... to land on it, so a node is probed
+// on the same key while the slots stay where they are.
+func (b *Budgets) probeKeys(ctx context.Context, nodes []string) map[string]string {
+	want := make(map[string]bool, len(nodes))
+	for _, n := range nodes {
+		want[n] = true
+	}
+	keys := make(map[string]string, len(nodes))
+	for i := 0; len(keys) < len(want) && i < probeSearch; i++ {
+		key := limitKey(probeLimit, "probe-"+strconv.Itoa(i))
+		if n := b.nodes.NodeOf(ctx, key); want[n] && keys[n] == "" {
+			keys[n] = key
+		}
+	}
+	return keys
+}
+
+// forgetOtherNodes drops the records of nodes that no longer hold budgets
+// (a master replaced in a failover), so the records stay as many as the
+// store's nodes.
+func (b *Budgets) forgetOtherNodes(nodes []string) {
+	current := make(map[string]bool, len(nodes))
+	for _, n := range nodes {
+		current[n] = true
+	}
+	b.health.Range(func(k, _ any) bool {
+		if !current[k.(string)] {
+			b.health.Delete(k)
+		}
+		return true
+	})
 }
 
 // unlimited is the limiter of disabled limits: every event is allowed.

@@ -5,7 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -13,6 +16,7 @@ import (
 
 	"github.com/gatepass/gatepass/application"
 	"github.com/gatepass/gatepass/domain"
+	"github.com/gatepass/gatepass/domain/mocks"
 )
 
 func limits(failOpen bool) application.RateLimitPolicy {
@@ -168,8 +172,8 @@ func TestRefusedRequestsSpendTheFailureBudget(t *testing.T) {
 // TestAddressesAreCountedByTheirClient: one IPv4 address is one budget
 // however it is spelled, and an IPv6 client is its prefix.
 func TestAddressesAreCountedByTheirClient(t *testing.T) {
-	b := application.NewBudgets(nil, nil, application.RateLimitPolicy{})
-	b48 := application.NewBudgets(nil, nil, application.RateLimitPolicy{IPv6Prefix: 48})
+	b := application.NewBudgets(nil, nil, nil, application.RateLimitPolicy{})
+	b48 := application.NewBudgets(nil, nil, nil, application.RateLimitPolicy{IPv6Prefix: 48})
 	tests := []struct {
 		budgets *application.Budgets
 		addr    string
@@ -226,7 +230,7 @@ func TestFailingStoreFallsBackToLocalBudgets(t *testing.T) {
 	}
 	t.Run("open", func(t *testing.T) {
 		store := &fakeStore{err: oom}
-		b := application.NewBudgets(store, memorylimit(), policy(application.FailOpen))
+		b := application.NewBudgets(store, memorylimit(), nil, policy(application.FailOpen))
 		for i, want := range []error{nil, nil, domain.ErrRateLimited} {
 			if err := b.SpendGrant(context.Background(), domain.GrantRealtime, "u"); !errors.Is(err, want) {
 				t.Fatalf("grant %d: err = %v, want %v", i+1, err, want)
@@ -246,7 +250,7 @@ func TestFailingStoreFallsBackToLocalBudgets(t *testing.T) {
 	})
 	t.Run("closed", func(t *testing.T) {
 		store := &fakeStore{err: oom}
-		b := application.NewBudgets(store, memorylimit(), policy(application.FailClosed))
+		b := application.NewBudgets(store, memorylimit(), nil, policy(application.FailClosed))
 		if err := b.SpendGrant(context.Background(), domain.GrantRealtime, "u"); !errors.Is(err, domain.ErrLimiterUnavailable) {
 			t.Fatalf("err = %v", err)
 		}
@@ -256,7 +260,7 @@ func TestFailingStoreFallsBackToLocalBudgets(t *testing.T) {
 	})
 	t.Run("hung", func(t *testing.T) {
 		store := &fakeStore{delay: time.Hour}
-		b := application.NewBudgets(store, memorylimit(), policy(application.FailOpen))
+		b := application.NewBudgets(store, memorylimit(), nil, policy(application.FailOpen))
 		start := time.Now()
 		for range 10 {
 			if err := b.SpendGrant(context.Background(), domain.GrantRealtime, "u"); err != nil && !errors.Is(err, domain.ErrRateLimited) {
@@ -326,5 +330,199 @@ func TestCheckReadiness(t *testing.T) {
 				t.Errorf("failing detail %q", r.Checks[1].Detail)
 			}
 		})
+	}
+}
+
+// The nodes of a sharded store: alice's budgets live on nodeA, bob's on
+// nodeB, and the probe keys spread over all three.
+const (
+	nodeA = "10.0.0.1:7000"
+	nodeB = "10.0.0.2:7000"
+	nodeC = "10.0.0.3:7000"
+)
+
+var threeNodes = []string{nodeA, nodeB, nodeC}
+
+// shardOf is the node a key's budget lives on.
+func shardOf(key string) string {
+	switch {
+	case strings.HasSuffix(key, ":alice"):
+		return nodeA
+	case strings.HasSuffix(key, ":bob"):
+		return nodeB
+	}
+	n, err := strconv.Atoi(key[strings.LastIndexByte(key, '-')+1:])
+	if err != nil {
+		return nodeC
+	}
+	return threeNodes[n%len(threeNodes)]
+}
+
+// shardedStore is a store of several nodes that fail one by one, with one
+// budget per key (Burst events, then refused).
+type shardedStore struct {
+	mu    sync.Mutex
+	down  map[string]bool
+	calls map[string]int // by node
+	spent map[string]int // by key
+}
+
+func newShardedStore(down ...string) *shardedStore {
+	s := &shardedStore{down: map[string]bool{}, calls: map[string]int{}, spent: map[string]int{}}
+	s.set(down...)
+	return s
+}
+
+// set makes exactly the nodes down fail.
+func (s *shardedStore) set(down ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	clear(s.down)
+	for _, n := range down {
+		s.down[n] = true
+	}
+}
+
+func (s *shardedStore) Allow(_ context.Context, key string, limit domain.Limit) (domain.Decision, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	node := shardOf(key)
+	s.calls[node]++
+	if s.down[node] {
+		return domain.Decision{}, fmt.Errorf("%w: dial tcp %s: connection refused", domain.ErrLimiterUnavailable, node)
+	}
+	if s.spent[key] >= limit.Burst {
+		return domain.Decision{RetryAfter: time.Second}, nil
+	}
+	s.spent[key]++
+	return domain.Decision{Allowed: true}, nil
+}
+
+func (s *shardedStore) callsTo(node string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.calls[node]
+}
+
+// shardedBudgets are Budgets on store, its nodes told apart by a mock whose
+// Nodes answers nodes().
+func shardedBudgets(t *testing.T, store *shardedStore, mode application.FailureMode, nodes func() []string) *application.Budgets {
+	ctrl := gomock.NewController(t)
+	m := mocks.NewMockRateLimitNodes(ctrl)
+	m.EXPECT().NodeOf(gomock.Any(), gomock.Any()).DoAndReturn(func(_ context.Context, key string) string { return shardOf(key) }).AnyTimes()
+	m.EXPECT().Nodes(gomock.Any()).DoAndReturn(func(context.Context) ([]string, error) { return nodes(), nil }).AnyTimes()
+	return application.NewBudgets(store, memorylimit(), m, application.RateLimitPolicy{
+		Enabled: true, FailureMode: mode, Store: "redis cluster",
+		Grants: map[domain.GrantKind]domain.Limit{domain.GrantRealtime: {Rate: 1, Period: time.Hour, Burst: 2}},
+	})
+}
+
+// spendWants spends user's realtime budget once per wanted error.
+func spendWants(t *testing.T, b *application.Budgets, user string, want ...error) {
+	t.Helper()
+	for i, w := range want {
+		if err := b.SpendGrant(context.Background(), domain.GrantRealtime, user); !errors.Is(err, w) || (w == nil && err != nil) {
+			t.Fatalf("%s's grant %d: err = %v, want %v", user, i+1, err, w)
+		}
+	}
+}
+
+// TestAFailingNodeFailsOnlyItsBudgets: on a store whose nodes fail one by
+// one (a Redis Cluster), a failing node is left alone for the budgets it
+// holds only. Its users meet the failure mode (503 closed, budgets of the
+// replica open); users on the other nodes spend their shared budgets as
+// usual, even right after the failure. Readiness stays ready while any node
+// answers and names the failing ones.
+func TestAFailingNodeFailsOnlyItsBudgets(t *testing.T) {
+	all := func() []string { return threeNodes }
+	tests := []struct {
+		name      string
+		mode      application.FailureMode
+		wantAlice []error
+	}{
+		{name: "closed", mode: application.FailClosed,
+			wantAlice: []error{domain.ErrLimiterUnavailable, domain.ErrLimiterUnavailable, domain.ErrLimiterUnavailable}},
+		// The replica's own budget: two, then refused.
+		{name: "open", mode: application.FailOpen,
+			wantAlice: []error{nil, nil, domain.ErrRateLimited}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			store := newShardedStore(nodeA)
+			b := shardedBudgets(t, store, tt.mode, all)
+			spendWants(t, b, "alice", tt.wantAlice...)
+			if n := store.callsTo(nodeA); n != 1 {
+				t.Errorf("the failed node was asked %d times within a second, want once", n)
+			}
+			// Bob's node answers: his shared budget, in the store, whatever
+			// alice's node does.
+			spendWants(t, b, "bob", nil, nil, domain.ErrRateLimited)
+			if n := store.callsTo(nodeB); n != 3 {
+				t.Errorf("bob's node was asked %d times for 3 grants", n)
+			}
+
+			detail, err := b.Ready(context.Background())
+			if err != nil {
+				t.Fatalf("one node of three failing: not ready: %v", err)
+			}
+			for _, want := range []string{"degraded", "2 of 3 nodes answering", "failing: " + nodeA} {
+				if !strings.Contains(detail, want) {
+					t.Errorf("readiness %q does not say %q", detail, want)
+				}
+			}
+			if strings.Contains(detail, nodeB) || strings.Contains(detail, nodeC) {
+				t.Errorf("readiness %q names an answering node", detail)
+			}
+
+			// Alice's node is back: the readiness probe finds it answering,
+			// and her shared budget is spent again at once.
+			store.set()
+			if detail, err := b.Ready(context.Background()); err != nil || detail != "redis cluster" {
+				t.Fatalf("every node back: readiness %q, %v", detail, err)
+			}
+			spendWants(t, b, "alice", nil, nil, domain.ErrRateLimited)
+		})
+	}
+}
+
+// TestNoNodeAnswering: only when every node fails is a replica failing
+// closed not ready; failing open it stays ready, degraded. Both name the
+// nodes.
+func TestNoNodeAnswering(t *testing.T) {
+	all := func() []string { return threeNodes }
+	t.Run("closed", func(t *testing.T) {
+		b := shardedBudgets(t, newShardedStore(threeNodes...), application.FailClosed, all)
+		_, err := b.Ready(context.Background())
+		if err == nil || !strings.Contains(err.Error(), "0 of 3 nodes answering") || !strings.Contains(err.Error(), nodeA+", "+nodeB+", "+nodeC) {
+			t.Fatalf("readiness with no node answering: %v; want not ready, naming every node", err)
+		}
+	})
+	t.Run("open", func(t *testing.T) {
+		b := shardedBudgets(t, newShardedStore(threeNodes...), application.FailOpen, all)
+		detail, err := b.Ready(context.Background())
+		if err != nil || !strings.Contains(detail, "degraded") || !strings.Contains(detail, "failing open with budgets kept per replica") {
+			t.Fatalf("readiness %q, %v; want ready and degraded", detail, err)
+		}
+	})
+}
+
+// TestAReplacedNodeIsForgotten: after a failover the failed master holds no
+// budgets; readiness neither probes nor names it.
+func TestAReplacedNodeIsForgotten(t *testing.T) {
+	const promoted = "10.0.0.4:7000"
+	nodes := []string{nodeA, nodeB, nodeC}
+	var mu sync.Mutex
+	store := newShardedStore(nodeA)
+	b := shardedBudgets(t, store, application.FailClosed, func() []string { mu.Lock(); defer mu.Unlock(); return slices.Clone(nodes) })
+	spendWants(t, b, "alice", domain.ErrLimiterUnavailable)
+	mu.Lock()
+	nodes = []string{promoted, nodeB, nodeC}
+	mu.Unlock()
+	before := store.callsTo(nodeA)
+	if detail, err := b.Ready(context.Background()); err != nil || detail != "redis cluster" {
+		t.Fatalf("after the failover: readiness %q, %v; want every node answering", detail, err)
+	}
+	if store.callsTo(nodeA) != before {
+		t.Error("readiness probed a node that holds no budgets")
 	}
 }

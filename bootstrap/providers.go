@@ -78,10 +78,12 @@ func ProvideDevKit(cfg Config) *DevKit {
 
 // Limiter is the rate-limit store as the application sees it: the store
 // (nil when limits are off) and, when the store is shared and can fail, the
-// per-replica limiter that stands in for it while it fails open.
+// per-replica limiter that stands in for it while it fails open, and on a
+// Redis Cluster the masters it fails by.
 type Limiter struct {
 	Limiter domain.RateLimiter
 	Local   domain.RateLimiter
+	Nodes   domain.RateLimitNodes
 }
 
 // ProvideLimiter is the rate-limit store: Redis when one is configured (one
@@ -102,6 +104,7 @@ func ProvideLimiter(cfg Config, metrics *prom.Metrics, logger *slog.Logger) (Lim
 	return Limiter{
 		Limiter: metrics.RateLimiter(l, logger, time.Minute),
 		Local:   metrics.RateLimiter(memorylimit.New(nil, 0), logger, time.Minute),
+		Nodes:   l.Nodes(),
 	}, func() { _ = closeFn() }, nil
 }
 
@@ -126,6 +129,8 @@ func ProvidePorts(identity domain.IdentityVerifier, s InstrumentedSigners, keys 
 		// Failing open, budgets are kept per replica while Redis fails,
 		// never not at all.
 		LocalLimiter: l.Local,
+		// On a cluster, one failing master fails only the budgets it holds.
+		LimiterNodes: l.Nodes,
 	}
 }
 

@@ -5,7 +5,7 @@ import (
 	"time"
 )
 
-//go:generate go tool mockgen -typed -destination=mocks/ports.go -package=mocks . OfficeSigner,RealtimeSigner,IdentityVerifier,ExpiringIdentityVerifier,Clock,IDSource,RateLimiter,KeySet
+//go:generate go tool mockgen -typed -destination=mocks/ports.go -package=mocks . OfficeSigner,RealtimeSigner,IdentityVerifier,ExpiringIdentityVerifier,Clock,IDSource,RateLimiter,RateLimitNodes,KeySet
 
 // OfficeSigner signs office-router claims into a compact JWS.
 type OfficeSigner interface {

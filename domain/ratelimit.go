@@ -75,6 +75,19 @@ type RateLimiter interface {
 	Allow(ctx context.Context, key string, limit Limit) (Decision, error)
 }
 
+// RateLimitNodes tells apart the nodes a shared RateLimiter keeps its
+// budgets on, when they fail one by one (the masters of a Redis Cluster),
+// so that a failing node fails only the budgets it holds. It is optional: a
+// store without it fails as one. Node names are the store's own (its nodes'
+// addresses), a closed set never taken from a key.
+type RateLimitNodes interface {
+	// Nodes are the nodes that hold budgets now.
+	Nodes(ctx context.Context) ([]string, error)
+	// NodeOf is the node that holds key's budget; "" when that is not
+	// known.
+	NodeOf(ctx context.Context, key string) string
+}
+
 // RateLimitedError is ErrRateLimited with the time to wait.
 type RateLimitedError struct {
 	RetryAfter time.Duration

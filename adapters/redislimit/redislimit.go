@@ -13,6 +13,8 @@ import (
 	"log/slog"
 	"math"
 	"net/url"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/go-redis/redis_rate/v10"
@@ -21,7 +23,10 @@ import (
 	"github.com/gatepass/gatepass/domain"
 )
 
-var _ domain.RateLimiter = (*Limiter)(nil)
+var (
+	_ domain.RateLimiter    = (*Limiter)(nil)
+	_ domain.RateLimitNodes = (*clusterNodes)(nil)
+)
 
 // DefaultPrefix is the key prefix NewFromURL uses, so gatepass's counters
 // stand apart from other data in a shared Redis.
@@ -54,14 +59,21 @@ type Limiter struct {
 	// onFailure, when set, is told of every failed call: a cluster client
 	// reloads its slot map.
 	onFailure func(context.Context)
+	// nodes tells a cluster's masters apart; nil for one node.
+	nodes *clusterNodes
 }
 
 // New returns a Limiter over client that keeps its counters under keys
 // starting with prefix (after redis_rate's own "rate:"); the prefix must
 // not hold "{" or "}", which would change the keys' hash slot. The client's
-// timeouts bound each call; see NewFromURL for suitable ones.
+// timeouts bound each call; see NewFromURL for suitable ones. On a cluster
+// client, Nodes tells the masters apart.
 func New(client redis.UniversalClient, prefix string) *Limiter {
-	return &Limiter{client: client, limiter: redis_rate.NewLimiter(client), prefix: prefix}
+	l := &Limiter{client: client, limiter: redis_rate.NewLimiter(client), prefix: prefix}
+	if c, ok := client.(*redis.ClusterClient); ok {
+		l.nodes = &clusterNodes{client: c, storeKey: l.storeKey}
+	}
+	return l
 }
 
 // NewFromURL connects to the Redis at a URL such as
@@ -145,6 +157,55 @@ func (l *Limiter) Allow(ctx context.Context, key string, limit domain.Limit) (do
 // shortens the tag; the key as a whole stays distinct.
 func (l *Limiter) storeKey(key string) string {
 	return l.prefix + "{" + key + "}"
+}
+
+// Nodes tells apart the masters of a Redis Cluster, each named by its
+// address (host:port, as the cluster announces it), so that one failing
+// master fails only the budgets it holds; nil unless the limiter is on a
+// cluster. A Sentinel master, or one Redis, fails as one.
+func (l *Limiter) Nodes() domain.RateLimitNodes {
+	if l.nodes == nil {
+		return nil
+	}
+	return l.nodes
+}
+
+// clusterNodes names the masters of a cluster client as its slot map has
+// them.
+type clusterNodes struct {
+	client *redis.ClusterClient
+	// storeKey is where the limiter keeps a budget.
+	storeKey func(string) string
+}
+
+// Nodes are the masters that serve slots now: the client asks the cluster
+// for its slot map again (the one it had, if no node answers that).
+func (n *clusterNodes) Nodes(ctx context.Context) ([]string, error) {
+	var (
+		mu    sync.Mutex
+		addrs []string
+	)
+	err := n.client.ForEachMaster(ctx, func(_ context.Context, c *redis.Client) error {
+		mu.Lock()
+		addrs = append(addrs, c.Options().Addr)
+		mu.Unlock()
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%w: cluster slot map: %w", domain.ErrLimiterUnavailable, err)
+	}
+	slices.Sort(addrs)
+	return addrs, nil
+}
+
+// NodeOf is the master the client's slot map sends key's budget to; ""
+// when the client has no slot map and cannot load one.
+func (n *clusterNodes) NodeOf(ctx context.Context, key string) string {
+	c, err := n.client.MasterForKey(ctx, n.storeKey(key))
+	if err != nil {
+		return ""
+	}
+	return c.Options().Addr
 }
 
 // Ping reports whether Redis answers, for a readiness check. A failure

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -68,6 +69,10 @@ func TestTargets(t *testing.T) {
 			}
 			if err == nil && (l == nil || closeL() != nil) {
 				t.Fatal("Open gave no limiter, or it does not close")
+			}
+			// Only a cluster's masters fail one by one.
+			if err == nil && (l.Nodes() != nil) != (tt.want == redislimit.TopologyCluster) {
+				t.Fatalf("%s: Nodes() = %v", tt.want, l.Nodes())
 			}
 		})
 	}
@@ -176,6 +181,32 @@ func TestCluster(t *testing.T) {
 		shareOneBudget(t, l, openOn(t, target, err), "office:{x}}")
 	})
 
+	t.Run("nodes are the masters, named by address, each holding its budgets", func(t *testing.T) {
+		l := openOn(t, target, err)
+		nodes := l.Nodes()
+		if nodes == nil {
+			t.Fatal("a limiter on a cluster does not tell its nodes apart")
+		}
+		got, err := nodes.Nodes(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := addrsOf(c.Masters())
+		slices.Sort(want)
+		if !slices.Equal(got, want) {
+			t.Fatalf("Nodes = %q, want the masters %q", got, want)
+		}
+		for i := range 12 {
+			budget := fmt.Sprintf("office:user_node_%d", i)
+			if _, err := l.Allow(ctx, budget, domain.Limit{Rate: 1, Period: time.Minute, Burst: 1}); err != nil {
+				t.Fatal(err)
+			}
+			if got, want := nodes.NodeOf(ctx, budget), c.MasterHolding("*"+budget+"}").Addr(); got != want {
+				t.Fatalf("NodeOf(%s) = %q, but %s holds it", budget, got, want)
+			}
+		}
+	})
+
 	t.Run("a master dies: unavailable, then its replica serves without a restart", func(t *testing.T) {
 		l := openOn(t, target, err)
 		limit := domain.Limit{Rate: 1, Period: time.Hour, Burst: 5}
@@ -246,4 +277,13 @@ func TestSentinel(t *testing.T) {
 			t.Fatalf("after the failover = %+v, want allowed with %d remaining", d, limit.Burst-2)
 		}
 	})
+}
+
+// addrsOf is each server's host:port.
+func addrsOf(servers []*redisserver.Server) []string {
+	out := make([]string, len(servers))
+	for i, s := range servers {
+		out[i] = s.Addr()
+	}
+	return out
 }

@@ -5,6 +5,7 @@
 package cluster_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
@@ -241,9 +242,9 @@ func TestClusterFailsClosed(t *testing.T) {
 		kit.WantProblem(t, fmt.Sprintf("alice on replica %d with her master dead", i), g.office(t, i, alice),
 			http.StatusServiceUnavailable, "rate_limiter_unavailable")
 	}
-	// Readiness is not asserted here: its probe spends a budget of its own,
-	// kept by whichever master its slot falls on, so one dead shard of
-	// three leaves it ready two times in three.
+	// Readiness with one master of three not answering is asserted in
+	// TestClusterPausedMasterStallsOnlyItsUsers: a dead one is replaced
+	// within seconds.
 
 	c.WaitFailover(victim, failoverTimeout)
 	// Answered by the store again: a grant, or a 429 once her budget is
@@ -261,6 +262,160 @@ func TestClusterFailsClosed(t *testing.T) {
 	t.Logf("serving again %s after the master died", time.Since(killed).Round(time.Millisecond))
 	promoted := c.MasterHolding("*user_alice}")
 	g.wantOneBudget(t, "a fresh user on the promoted master", userOn(t, c, g, promoted), burst-1)
+}
+
+// pauseFor is how long a master is paused (CLIENT PAUSE ... ALL): past
+// what the checks made meanwhile need. A pause of all commands cannot be
+// lifted early (CLIENT UNPAUSE waits behind it), so it runs out.
+const pauseFor = 10 * time.Second
+
+// everyReplica sends an office request for token to every replica at once
+// and returns the answers, in replica order.
+func (g *group) everyReplica(t *testing.T, token string) []kit.Response {
+	t.Helper()
+	out := make([]kit.Response, len(g.replicas))
+	errs := make([]error, len(g.replicas))
+	var wg sync.WaitGroup
+	for i, p := range g.replicas {
+		wg.Go(func() { out[i], errs[i] = kit.Do(kit.Client, http.MethodPost, p.URL+kit.OfficePath, kit.Bearer(token)) })
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("replica %d: %v", i, err)
+		}
+	}
+	return out
+}
+
+// readiness asks every replica's admin /readyz at once.
+func (g *group) readiness(t *testing.T) ([]int, []kit.Readiness) {
+	t.Helper()
+	statuses := make([]int, len(g.replicas))
+	bodies := make([]kit.Readiness, len(g.replicas))
+	errs := make([]error, len(g.replicas))
+	var wg sync.WaitGroup
+	for i, p := range g.replicas {
+		wg.Go(func() {
+			r, err := kit.Do(kit.Client, http.MethodGet, p.AdminURL+"/readyz")
+			statuses[i], errs[i] = r.Status, err
+			if err == nil {
+				errs[i] = json.Unmarshal(r.Body, &bodies[i])
+			}
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("replica %d /readyz: %v", i, err)
+		}
+	}
+	return statuses, bodies
+}
+
+// TestClusterPausedMasterStallsOnlyItsUsers: a master that stops answering
+// but keeps its slots (CLIENT PAUSE: nothing fails over) fails only the
+// budgets it holds. Its users follow RATE_LIMIT_FAILURE_MODE; users on the
+// other masters spend their shared budgets as usual, with no 503, even
+// right after a request met the paused master on the same replica;
+// readiness stays 200 and names the paused master; everyone is back on the
+// cluster once it answers again, without a restart.
+func TestClusterPausedMasterStallsOnlyItsUsers(t *testing.T) {
+	for _, mode := range []string{"closed", "open"} {
+		t.Run(mode, func(t *testing.T) {
+			c, g := clusterGroup(t, mode)
+			masters := c.Masters()
+			paused := masters[0]
+			carol := userOn(t, c, g, paused)
+			var others []string // a user on each healthy master
+			for _, m := range masters[1:] {
+				others = append(others, userOn(t, c, g, m))
+			}
+
+			pausedUntil := time.Now().Add(pauseFor)
+			if err := paused.Client().Do(t.Context(), "CLIENT", "PAUSE", pauseFor.Milliseconds(), "ALL").Err(); err != nil {
+				t.Fatal(err)
+			}
+			for round := range 3 {
+				// Every replica meets the paused master (or still leaves it
+				// alone after meeting it) ...
+				for i, r := range g.everyReplica(t, carol) {
+					what := fmt.Sprintf("round %d: carol, on the paused master, on replica %d", round, i)
+					if mode == "closed" {
+						kit.WantProblem(t, what, r, http.StatusServiceUnavailable, "rate_limiter_unavailable")
+					} else {
+						kit.WantStatus(t, what+", on the replica's own budget", r, http.StatusOK)
+					}
+				}
+				// ... and right after, users on the other masters spend
+				// their one shared budget there: no 503, no budget of the
+				// replica's own.
+				for j, token := range others {
+					what := fmt.Sprintf("round %d: the user on healthy master %d", round, j)
+					if round == 0 {
+						g.wantOneBudget(t, what, token, burst-1)
+						continue
+					}
+					for i, r := range g.everyReplica(t, token) {
+						kit.WantStatus(t, fmt.Sprintf("%s on replica %d, budget spent", what, i), r, http.StatusTooManyRequests)
+					}
+				}
+			}
+			if mode == "open" {
+				// Carol's budget on a replica runs out too: limited, never
+				// unlimited.
+				refused := false
+				for range burst {
+					if g.office(t, 0, carol).Status == http.StatusTooManyRequests {
+						refused = true
+						break
+					}
+				}
+				if !refused {
+					t.Fatalf("carol never refused by replica 0 in %d more requests while her master was paused", burst)
+				}
+			}
+			// One master of three paused: every replica stays ready, and
+			// the admin detail names that master and no other.
+			statuses, bodies := g.readiness(t)
+			for i, status := range statuses {
+				detail := bodies[i].Checks["rate_limiter"].Detail
+				if status != http.StatusOK || !strings.Contains(detail, "2 of 3 nodes answering") || !strings.Contains(detail, "failing: "+paused.Addr()) {
+					t.Errorf("replica %d /readyz with one master paused: %d %q, want 200 naming %s", i, status, detail, paused.Addr())
+				}
+				for _, m := range masters[1:] {
+					if strings.Contains(detail, m.Addr()) {
+						t.Errorf("replica %d /readyz names the healthy master %s: %q", i, m.Addr(), detail)
+					}
+				}
+			}
+			if time.Now().After(pausedUntil) {
+				t.Fatalf("the checks outlasted the %s pause: the machine is too slow for them to mean anything", pauseFor)
+			}
+			t.Logf("checks with the master paused took %s; readiness: %q", pauseFor-time.Until(pausedUntil).Round(time.Millisecond),
+				bodies[0].Checks["rate_limiter"].Detail)
+
+			// The pause runs out: every replica is back on the cluster, for
+			// carol too, without a restart.
+			if !kit.Eventually(time.Until(pausedUntil)+recovery, 200*time.Millisecond, func() bool {
+				if !g.ready(t, http.StatusOK, "redis cluster") {
+					return false
+				}
+				for i := range g.replicas {
+					if g.office(t, i, carol).Status == http.StatusServiceUnavailable {
+						return false
+					}
+				}
+				return true
+			}) {
+				t.Fatalf("replicas not back on the cluster %s after the pause\n%s", recovery, g.replicas[0].Logs())
+			}
+			g.wantOneBudget(t, "a fresh user on the master that was paused", userOn(t, c, g, paused), burst-1)
+			for i, r := range g.everyReplica(t, others[0]) {
+				kit.WantStatus(t, fmt.Sprintf("the user on a healthy master, on replica %d after the pause", i), r, http.StatusTooManyRequests)
+			}
+		})
+	}
 }
 
 func TestSentinelSharesBudgetsThroughAFailover(t *testing.T) {
