@@ -12,8 +12,8 @@ import (
 	"github.com/gatepass/gatepass/adapters/devidentity"
 	"github.com/gatepass/gatepass/adapters/gosigner"
 	"github.com/gatepass/gatepass/adapters/jwtsigner"
-	"github.com/gatepass/gatepass/adapters/pemkey"
 	"github.com/gatepass/gatepass/adapters/pkcs11signer"
+	"github.com/gatepass/gatepass/foundation/pemkey"
 )
 
 // Development defaults: what `make run` needs to serve with no settings.

@@ -20,8 +20,8 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/gatepass/gatepass/adapters/gosigner"
-	"github.com/gatepass/gatepass/adapters/jwks"
-	"github.com/gatepass/gatepass/adapters/pemkey"
+	"github.com/gatepass/gatepass/foundation/jwks"
+	"github.com/gatepass/gatepass/foundation/pemkey"
 )
 
 // Issuer is the iss of development identity tokens. It can never be a

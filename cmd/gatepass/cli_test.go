@@ -14,9 +14,9 @@ import (
 	"time"
 
 	"github.com/gatepass/gatepass/adapters/gosigner"
-	"github.com/gatepass/gatepass/adapters/jwtinspect"
-	"github.com/gatepass/gatepass/adapters/pemkey"
 	"github.com/gatepass/gatepass/bootstrap"
+	"github.com/gatepass/gatepass/foundation/jwtinspect"
+	"github.com/gatepass/gatepass/foundation/pemkey"
 )
 
 func TestParseTakesFlagsAnywhere(t *testing.T) {

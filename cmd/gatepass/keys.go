@@ -16,11 +16,11 @@ import (
 	"strings"
 
 	"github.com/gatepass/gatepass/adapters/gosigner"
-	"github.com/gatepass/gatepass/adapters/jwks"
 	"github.com/gatepass/gatepass/adapters/jwtsigner"
-	"github.com/gatepass/gatepass/adapters/pemkey"
 	"github.com/gatepass/gatepass/application"
 	"github.com/gatepass/gatepass/bootstrap"
+	"github.com/gatepass/gatepass/foundation/jwks"
+	"github.com/gatepass/gatepass/foundation/pemkey"
 )
 
 const keysUsage = `Usage:
