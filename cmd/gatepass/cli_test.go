@@ -238,6 +238,9 @@ func TestListenerDefaults(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			tt.env["DEV_DIR"] = t.TempDir()
+			if err := bootstrap.PrepareDevelopment(tt.env); err != nil {
+				t.Fatal(err)
+			}
 			cfg, err := bootstrap.Load(tt.env)
 			if err != nil {
 				t.Fatal(err)

@@ -49,6 +49,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if c.NArg() != 0 {
 		return errors.New("serve: takes no argument; the configuration is the environment")
 	}
+	// Development keys are made here, on the start path, once; loading
+	// the settings only reads them.
+	if err := bootstrap.PrepareDevelopment(nil); err != nil {
+		return err
+	}
 	cfg, err := bootstrap.Load(nil)
 	if err != nil {
 		return err

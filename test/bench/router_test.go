@@ -40,6 +40,9 @@ func BenchmarkRouter(b *testing.B) {
 			env[k] = v
 		}
 	}
+	if err := bootstrap.PrepareDevelopment(env); err != nil {
+		b.Fatal(err)
+	}
 	cfg, err := bootstrap.Load(env)
 	if err != nil {
 		b.Fatal(err)
