@@ -175,8 +175,9 @@ func LoadKeys(environ map[string]string) (Config, error) {
 	return load(environ, scopeKeys)
 }
 
-// LoadDev reads the configuration for the development tools: it refuses
-// anything but the development default with local identities.
+// LoadDev reads the configuration for the development tools, whose
+// DevIdentityKey is the development identity key: it refuses anything but
+// the development default with local identities.
 // The server's development folder must exist already: a new identity key
 // would mint tokens the running server refuses.
 func LoadDev(environ map[string]string) (Config, error) {
@@ -207,10 +208,17 @@ func load(environ map[string]string, sc scope) (Config, error) {
 		p.add("APP_ENV", "must be %q or %q", EnvProduction, EnvDevelopment)
 	}
 	if sc == scopeDev {
+		// The development tools need the identity key alone, from the
+		// folder the server made.
 		if err := devToolsMayRun(cfg, e); err != nil {
 			return Config{}, err
 		}
-		sc = scopeServe
+		m, err := devidentity.Load(e.DevDir)
+		if err != nil {
+			return Config{}, devFolderError(err)
+		}
+		cfg.DevIdentityKey = m.IdentityKey
+		return cfg, p.err()
 	}
 	var dev *devMaterial
 	if cfg.Development() {

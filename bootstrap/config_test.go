@@ -5,6 +5,7 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/pem"
+	"errors"
 	"log/slog"
 	"maps"
 	"net/netip"
@@ -15,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatepass/gatepass/adapters/devidentity"
 	"github.com/gatepass/gatepass/application"
 	"github.com/gatepass/gatepass/bootstrap"
 )
@@ -166,6 +168,9 @@ func TestLoadConfig(t *testing.T) {
 			if tt.edit != nil {
 				tt.edit(env)
 			}
+			if err := bootstrap.PrepareDevelopment(env); err != nil {
+				t.Fatal(err)
+			}
 			cfg, err := bootstrap.Load(env)
 			if len(tt.wantErr) > 0 {
 				if err == nil {
@@ -188,6 +193,43 @@ func TestLoadConfig(t *testing.T) {
 				tt.check(t, cfg)
 			}
 		})
+	}
+}
+
+// TestLoadWritesNothing: parsing the settings has no side effects; the
+// development start path makes the development folder's keys, once.
+func TestLoadWritesNothing(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "dev")
+	env := map[string]string{"APP_ENV": "development", "DEV_DIR": dir}
+	_, err := bootstrap.Load(env)
+	if !errors.Is(err, devidentity.ErrNotPrepared) || !strings.Contains(err.Error(), "make run") {
+		t.Fatalf("Load on an empty development folder: %v, want ErrNotPrepared saying how to prepare it", err)
+	}
+	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("Load made the development folder (stat: %v)", err)
+	}
+	if err := bootstrap.PrepareDevelopment(env); err != nil {
+		t.Fatal(err)
+	}
+	first, err := os.ReadFile(filepath.Join(dir, devidentity.IdentityKeyFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := bootstrap.PrepareDevelopment(env); err != nil {
+		t.Fatal(err)
+	}
+	if again, _ := os.ReadFile(filepath.Join(dir, devidentity.IdentityKeyFile)); string(again) != string(first) {
+		t.Error("a second PrepareDevelopment replaced the identity key")
+	}
+	if _, err := bootstrap.Load(env); err != nil {
+		t.Fatalf("Load after PrepareDevelopment: %v", err)
+	}
+	prod := map[string]string{"APP_ENV": "production", "DEV_DIR": filepath.Join(t.TempDir(), "prod")}
+	if err := bootstrap.PrepareDevelopment(prod); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(prod["DEV_DIR"]); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("PrepareDevelopment in production made a folder (stat: %v)", err)
 	}
 }
 

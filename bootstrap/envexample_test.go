@@ -11,8 +11,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gatepass/gatepass/adapters/pemkey"
 	"github.com/gatepass/gatepass/bootstrap"
+	"github.com/gatepass/gatepass/foundation/pemkey"
 )
 
 // exampleFile is the documented production configuration at the module

@@ -4,6 +4,9 @@ import (
 	"crypto"
 	"crypto/rsa"
 	"encoding/pem"
+	"errors"
+	"fmt"
+	"maps"
 	"net/url"
 	"slices"
 	"strings"
@@ -12,8 +15,8 @@ import (
 	"github.com/gatepass/gatepass/adapters/devidentity"
 	"github.com/gatepass/gatepass/adapters/gosigner"
 	"github.com/gatepass/gatepass/adapters/jwtsigner"
-	"github.com/gatepass/gatepass/adapters/pemkey"
 	"github.com/gatepass/gatepass/adapters/pkcs11signer"
+	"github.com/gatepass/gatepass/foundation/pemkey"
 )
 
 // Development defaults: what `make run` needs to serve with no settings.
@@ -47,29 +50,66 @@ type devMaterial struct {
 	identityKey    *rsa.PrivateKey
 }
 
-// loadDevMaterial reads, or creates on first use, the development keys
-// that the settings leave unset.
+// loadDevMaterial reads the development keys that the settings leave
+// unset, from the folder PrepareDevelopment filled: parsing writes nothing.
 func loadDevMaterial(e environment, sc scope) (*devMaterial, error) {
+	return devMaterialFrom(e, sc, false)
+}
+
+// PrepareDevelopment creates, in the development folder (the folder 0700,
+// files 0600), the keys and secrets that Load then reads there for
+// settings left unset, and keeps those already made. The development start
+// path (serve, and the keys commands) calls it once before loading; outside
+// APP_ENV=development it does nothing. environ nil is the process
+// environment. Settings it cannot parse are left for Load to report.
+func PrepareDevelopment(environ map[string]string) error {
+	if environ == nil {
+		environ = processEnvironment()
+	}
+	var p problems
+	e := parseEnvironment(maps.Clone(environ), &p)
+	if Env(e.AppEnv) != EnvDevelopment {
+		return nil
+	}
+	_, err := devMaterialFrom(e, scopeServe, true)
+	return err
+}
+
+// devMaterialFrom reads, and with create first makes, the development
+// material that e leaves unset.
+func devMaterialFrom(e environment, sc scope, create bool) (*devMaterial, error) {
+	officeKey, material, secret := devidentity.LoadOfficeKey, devidentity.Load, devidentity.LoadSecret
+	if create {
+		officeKey, material, secret = devidentity.LoadOrCreateOfficeKey, devidentity.LoadOrCreate, devidentity.LoadOrCreateSecret
+	}
 	var m devMaterial
 	var err error
 	if !e.Office.PrivateKey.Set() && SignerKind(e.Office.Signer) != SignerPKCS11 && slices.Contains(jwtsigner.Algorithms(), e.Office.Algorithm) {
-		if m.officeKeyPEM, err = devidentity.LoadOrCreateOfficeKey(e.DevDir, e.Office.Algorithm); err != nil {
-			return nil, err
+		if m.officeKeyPEM, err = officeKey(e.DevDir, e.Office.Algorithm); err != nil {
+			return nil, devFolderError(err)
 		}
 	}
 	if sc == scopeServe && (!e.Realtime.Secret.Set() || e.Auth.JWKSURL == "") {
-		dev, err := devidentity.LoadOrCreate(e.DevDir)
+		dev, err := material(e.DevDir)
 		if err != nil {
-			return nil, err
+			return nil, devFolderError(err)
 		}
 		m.supabaseSecret, m.identityKey = dev.SupabaseSecret, dev.IdentityKey
 	}
 	if sc == scopeServe && e.LiveKit.URL == "" && e.LiveKit.APIKey == "" && !e.LiveKit.APISecret.Set() {
-		if m.liveKitSecret, err = devidentity.LoadOrCreateSecret(e.DevDir, devidentity.LiveKitSecretFile); err != nil {
-			return nil, err
+		if m.liveKitSecret, err = secret(e.DevDir, devidentity.LiveKitSecretFile); err != nil {
+			return nil, devFolderError(err)
 		}
 	}
 	return &m, nil
+}
+
+// devFolderError says how to fill a development folder that lacks a file.
+func devFolderError(err error) error {
+	if errors.Is(err, devidentity.ErrNotPrepared) {
+		return fmt.Errorf("%w: start the server in development (make run) to create it", err)
+	}
+	return err
 }
 
 // officeFrom reads the office-router grant's settings; with scopeKeys only

@@ -20,8 +20,8 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/gatepass/gatepass/adapters/gosigner"
-	"github.com/gatepass/gatepass/adapters/jwks"
-	"github.com/gatepass/gatepass/adapters/pemkey"
+	"github.com/gatepass/gatepass/foundation/jwks"
+	"github.com/gatepass/gatepass/foundation/pemkey"
 )
 
 // Issuer is the iss of development identity tokens. It can never be a
@@ -48,11 +48,19 @@ func LoadOrCreate(dir string) (Material, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return Material{}, fmt.Errorf("development folder: %w", err)
 	}
-	secret, err := loadOrCreate(filepath.Join(dir, SupabaseFile), newSecret)
+	return material(dir, newSecret, newRSAPEM)
+}
+
+// Load reads what LoadOrCreate made, creating nothing; a missing file is
+// an error wrapping ErrNotPrepared.
+func Load(dir string) (Material, error) { return material(dir, nil, nil) }
+
+func material(dir string, newSupabase, newIdentity func() (string, error)) (Material, error) {
+	secret, err := loadOrCreate(filepath.Join(dir, SupabaseFile), newSupabase)
 	if err != nil {
 		return Material{}, err
 	}
-	idPEM, err := loadOrCreate(filepath.Join(dir, IdentityKeyFile), newRSAPEM)
+	idPEM, err := loadOrCreate(filepath.Join(dir, IdentityKeyFile), newIdentity)
 	if err != nil {
 		return Material{}, err
 	}
@@ -77,11 +85,24 @@ func LoadOrCreateSecret(dir, name string) (string, error) {
 	return strings.TrimSpace(v), err
 }
 
+// LoadSecret reads what LoadOrCreateSecret made, creating nothing; a
+// missing file is an error wrapping ErrNotPrepared.
+func LoadSecret(dir, name string) (string, error) {
+	v, err := loadOrCreate(filepath.Join(dir, name), nil)
+	return strings.TrimSpace(v), err
+}
+
 // ErrUnsafeFile means a development key file is a link, someone else's,
 // or readable by others: whoever could write or read it could mint tokens
 // the development server accepts.
 var ErrUnsafeFile = errors.New("unsafe development key file")
 
+// ErrNotPrepared means the development folder lacks a file that only the
+// development start path creates.
+var ErrNotPrepared = errors.New("development folder not prepared")
+
+// loadOrCreate reads path, or, when it does not exist and create is not
+// nil, writes what create makes.
 func loadOrCreate(path string, create func() (string, error)) (string, error) {
 	b, err := readPrivateFile(path)
 	if err == nil {
@@ -89,6 +110,9 @@ func loadOrCreate(path string, create func() (string, error)) (string, error) {
 	}
 	if !errors.Is(err, os.ErrNotExist) {
 		return "", fmt.Errorf("read %s: %w", filepath.Base(path), err)
+	}
+	if create == nil {
+		return "", fmt.Errorf("%w: %s has no %s", ErrNotPrepared, filepath.Dir(path), filepath.Base(path))
 	}
 	v, err := create()
 	if err != nil {
@@ -190,14 +214,10 @@ func Mint(key *rsa.PrivateKey, who Identity, now time.Time, ttl time.Duration) (
 // alg, created on first use: one RSA key for RS256 and PS256, a key of the
 // right type in its own file otherwise.
 func LoadOrCreateOfficeKey(dir, alg string) (string, error) {
-	name := OfficeKeyFile
-	if alg != "RS256" && alg != "PS256" {
-		name = "office-key-" + strings.ToLower(alg) + ".pem"
-	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", fmt.Errorf("development folder: %w", err)
 	}
-	return loadOrCreate(filepath.Join(dir, name), func() (string, error) {
+	return loadOrCreate(filepath.Join(dir, officeKeyFile(alg)), func() (string, error) {
 		key, err := gosigner.Generate(alg)
 		if err != nil {
 			return "", err
@@ -205,4 +225,19 @@ func LoadOrCreateOfficeKey(dir, alg string) (string, error) {
 		b, err := pemkey.EncodePKCS8(key)
 		return string(b), err
 	})
+}
+
+// LoadOfficeKey reads what LoadOrCreateOfficeKey made, creating nothing;
+// a missing file is an error wrapping ErrNotPrepared.
+func LoadOfficeKey(dir, alg string) (string, error) {
+	return loadOrCreate(filepath.Join(dir, officeKeyFile(alg)), nil)
+}
+
+// officeKeyFile is the file of alg's development office key: one RSA key
+// for RS256 and PS256, a key of the right type in its own file otherwise.
+func officeKeyFile(alg string) string {
+	if alg != "RS256" && alg != "PS256" {
+		return "office-key-" + strings.ToLower(alg) + ".pem"
+	}
+	return OfficeKeyFile
 }

@@ -22,11 +22,11 @@ import (
 	"github.com/gatepass/gatepass/adapters/ginhttp"
 	"github.com/gatepass/gatepass/adapters/jwtsigner"
 	"github.com/gatepass/gatepass/adapters/prom"
-	"github.com/gatepass/gatepass/adapters/slogctx"
 	"github.com/gatepass/gatepass/adapters/statickeys"
 	"github.com/gatepass/gatepass/adapters/systemclock"
 	"github.com/gatepass/gatepass/application"
 	"github.com/gatepass/gatepass/domain"
+	"github.com/gatepass/gatepass/foundation/slogctx"
 )
 
 // Allocation budgets of one request through the whole public handler
@@ -87,7 +87,7 @@ func allocsHandler(t *testing.T) http.Handler {
 	}, application.Ports{Clock: systemclock.Clock{}, IDs: cryptorand.IDs{}})
 	// One JSON line per request, as in production (LOG_LEVEL=info, the
 	// request line written by hand through slogctx.NewJSON).
-	logger := slog.New(slogctx.NewJSON(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	logger := slog.New(slogctx.NewJSON(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo}, application.RequestID))
 	h, err := ginhttp.NewRouter(app, ginhttp.Options{Logger: logger, Observer: metrics})
 	if err != nil {
 		t.Fatal(err)

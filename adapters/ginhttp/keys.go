@@ -5,7 +5,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/gatepass/gatepass/adapters/jwks"
+	"github.com/gatepass/gatepass/foundation/jwks"
 )
 
 // RouteJWKS publishes the office-router verification keys.

@@ -14,8 +14,8 @@ import (
 	"github.com/gin-contrib/cors"
 	"github.com/gin-gonic/gin"
 
-	"github.com/gatepass/gatepass/adapters/slogctx"
 	"github.com/gatepass/gatepass/application"
+	"github.com/gatepass/gatepass/foundation/slogctx"
 )
 
 // problemRender writes a problem as JSON under the problem+json type.

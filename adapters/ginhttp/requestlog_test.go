@@ -8,8 +8,8 @@ import (
 	"testing"
 
 	"github.com/gatepass/gatepass/adapters/ginhttp"
-	"github.com/gatepass/gatepass/adapters/slogctx"
 	"github.com/gatepass/gatepass/application"
+	"github.com/gatepass/gatepass/foundation/slogctx"
 )
 
 // The request line written by hand (a logger over slogctx.NewJSON) is the
@@ -18,9 +18,9 @@ import (
 func TestRequestLineFastPathMatchesSlog(t *testing.T) {
 	var slogOut, fastOut bytes.Buffer
 	viaSlog := newAPIWith(t, application.RateLimitPolicy{}, nil,
-		ginhttp.Options{Logger: slog.New(slogctx.New(slog.NewJSONHandler(&slogOut, nil)))})
+		ginhttp.Options{Logger: slog.New(slogctx.New(slog.NewJSONHandler(&slogOut, nil), application.RequestID))})
 	fast := newAPIWith(t, application.RateLimitPolicy{}, nil,
-		ginhttp.Options{Logger: slog.New(slogctx.NewJSON(&fastOut, nil))})
+		ginhttp.Options{Logger: slog.New(slogctx.NewJSON(&fastOut, nil, application.RequestID))})
 	cases := []struct {
 		method, path string
 		header       func(a api) map[string]string

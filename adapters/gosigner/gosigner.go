@@ -13,7 +13,7 @@ import (
 	"fmt"
 
 	"github.com/gatepass/gatepass/adapters/jwtsigner"
-	"github.com/gatepass/gatepass/adapters/pemkey"
+	"github.com/gatepass/gatepass/foundation/pemkey"
 )
 
 // GenerateRSABits is the modulus size Generate uses for RS256 and PS256.

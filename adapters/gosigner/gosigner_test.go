@@ -14,8 +14,8 @@ import (
 
 	"github.com/gatepass/gatepass/adapters/gosigner"
 	"github.com/gatepass/gatepass/adapters/jwtsigner"
-	"github.com/gatepass/gatepass/adapters/pemkey"
 	"github.com/gatepass/gatepass/adapters/signertest"
+	"github.com/gatepass/gatepass/foundation/pemkey"
 	"github.com/gatepass/gatepass/test/kit"
 )
 

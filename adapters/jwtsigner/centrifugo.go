@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 
-	"github.com/gatepass/gatepass/adapters/jsonappend"
+	"github.com/gatepass/gatepass/foundation/jsonappend"
 
 	"github.com/gatepass/gatepass/domain"
 )

@@ -3,8 +3,8 @@ package jwtsigner
 import (
 	"strconv"
 
-	"github.com/gatepass/gatepass/adapters/jsonappend"
 	"github.com/gatepass/gatepass/domain"
+	"github.com/gatepass/gatepass/foundation/jsonappend"
 )
 
 // registeredJWT is the wire form of domain.Registered: integer NumericDates

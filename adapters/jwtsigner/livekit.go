@@ -9,8 +9,8 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/gatepass/gatepass/adapters/jsonappend"
 	"github.com/gatepass/gatepass/domain"
+	"github.com/gatepass/gatepass/foundation/jsonappend"
 )
 
 // Errors of the LiveKit signer.

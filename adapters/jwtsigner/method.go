@@ -16,7 +16,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
-	"github.com/gatepass/gatepass/adapters/pemkey"
+	"github.com/gatepass/gatepass/foundation/pemkey"
 )
 
 // The office-router signing algorithms (RFC 7518 and RFC 8037 names).

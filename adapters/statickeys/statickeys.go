@@ -9,9 +9,9 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/gatepass/gatepass/adapters/jwks"
 	"github.com/gatepass/gatepass/adapters/jwtsigner"
 	"github.com/gatepass/gatepass/domain"
+	"github.com/gatepass/gatepass/foundation/jwks"
 )
 
 // ErrDuplicateKey means the same public key was given twice.

@@ -14,9 +14,9 @@ import (
 	"time"
 
 	"github.com/gatepass/gatepass/adapters/gosigner"
-	"github.com/gatepass/gatepass/adapters/jwtinspect"
-	"github.com/gatepass/gatepass/adapters/pemkey"
 	"github.com/gatepass/gatepass/bootstrap"
+	"github.com/gatepass/gatepass/foundation/jwtinspect"
+	"github.com/gatepass/gatepass/foundation/pemkey"
 )
 
 func TestParseTakesFlagsAnywhere(t *testing.T) {
@@ -238,6 +238,9 @@ func TestListenerDefaults(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			tt.env["DEV_DIR"] = t.TempDir()
+			if err := bootstrap.PrepareDevelopment(tt.env); err != nil {
+				t.Fatal(err)
+			}
 			cfg, err := bootstrap.Load(tt.env)
 			if err != nil {
 				t.Fatal(err)

@@ -16,11 +16,11 @@ import (
 	"strings"
 
 	"github.com/gatepass/gatepass/adapters/gosigner"
-	"github.com/gatepass/gatepass/adapters/jwks"
 	"github.com/gatepass/gatepass/adapters/jwtsigner"
-	"github.com/gatepass/gatepass/adapters/pemkey"
 	"github.com/gatepass/gatepass/application"
 	"github.com/gatepass/gatepass/bootstrap"
+	"github.com/gatepass/gatepass/foundation/jwks"
+	"github.com/gatepass/gatepass/foundation/pemkey"
 )
 
 const keysUsage = `Usage:
@@ -143,6 +143,9 @@ func writeNew(path string, data []byte, mode os.FileMode) error {
 // configuredKeys loads the office-router key material as `serve` would,
 // from a PEM or from a PKCS#11 token; close releases the token.
 func configuredKeys() (cfg bootstrap.Config, b bootstrap.OfficeBackend, close func(), err error) {
+	if err = bootstrap.PrepareDevelopment(nil); err != nil {
+		return
+	}
 	if cfg, err = bootstrap.LoadKeys(nil); err != nil {
 		return
 	}

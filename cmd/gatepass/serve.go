@@ -17,9 +17,10 @@ import (
 	"golang.org/x/net/netutil"
 
 	"github.com/gatepass/gatepass/adapters/devidentity"
-	"github.com/gatepass/gatepass/adapters/logbuffer"
-	"github.com/gatepass/gatepass/adapters/slogctx"
+	"github.com/gatepass/gatepass/application"
 	"github.com/gatepass/gatepass/bootstrap"
+	"github.com/gatepass/gatepass/foundation/logbuffer"
+	"github.com/gatepass/gatepass/foundation/slogctx"
 )
 
 // headLimit is the most bytes a request's head (request line, header
@@ -48,6 +49,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if c.NArg() != 0 {
 		return errors.New("serve: takes no argument; the configuration is the environment")
 	}
+	// Development keys are made here, on the start path, once; loading
+	// the settings only reads them.
+	if err := bootstrap.PrepareDevelopment(nil); err != nil {
+		return err
+	}
 	cfg, err := bootstrap.Load(nil)
 	if err != nil {
 		return err
@@ -58,7 +64,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	// Log lines gather in memory and are written in batches, off the
 	// request's path; the deferred Close writes the rest once the servers
 	// have stopped (it runs after every other defer), so an orderly
-	// shutdown, or a failed start, loses no line. See adapters/logbuffer
+	// shutdown, or a failed start, loses no line. See foundation/logbuffer
 	// for what a SIGKILL can lose.
 	logOut := logbuffer.New(stderr, logbuffer.DefaultInterval)
 	defer logOut.Close()
@@ -249,7 +255,7 @@ func (t *idleCloser) unlink(n *connNode) {
 // newLogger writes JSON lines; a line logged with a request's context
 // names the request's id.
 func newLogger(w io.Writer, level slog.Level) *slog.Logger {
-	return slog.New(slogctx.NewJSON(w, &slog.HandlerOptions{Level: level}))
+	return slog.New(slogctx.NewJSON(w, &slog.HandlerOptions{Level: level}, application.RequestID))
 }
 
 // printDevWelcome prints a ready-to-paste curl for each endpoint, with a

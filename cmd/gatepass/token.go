@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/gatepass/gatepass/adapters/jwksidentity"
-	"github.com/gatepass/gatepass/adapters/jwtinspect"
+	"github.com/gatepass/gatepass/foundation/jwtinspect"
 )
 
 const tokenUsage = `Usage:

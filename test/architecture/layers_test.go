@@ -2,8 +2,9 @@
 // in its tests: the domain imports nothing of ours and no framework,
 // application imports only the domain, only bootstrap knows Wire and the
 // environment parser, gin stays in ginhttp, an adapter imports another only
-// where allowedAdapterImports says why, and only tests import the test kit,
-// which itself imports nothing of gatepass.
+// where allowedAdapterImports says why, the shared libraries of foundation
+// import nothing of gatepass but the domain and each other, and only tests import the test
+// kit, which itself imports nothing of gatepass.
 package architecture_test
 
 import (
@@ -27,15 +28,11 @@ var allowedAdapterImports = []struct {
 	tests bool
 	why   string
 }{
-	{from: "adapters/jwtsigner", to: []string{"adapters/jwks", "adapters/pemkey", "adapters/jsonappend"}, why: "grants name their key by its jwks thumbprint; keys come as PEM; claims are appended with the one JSON string escaper"},
-	{from: "adapters/gosigner", to: []string{"adapters/jwtsigner", "adapters/pemkey"}, why: "loads PEM keys for the algorithms jwtsigner names"},
-	{from: "adapters/statickeys", to: []string{"adapters/jwks", "adapters/jwtsigner"}, why: "key ids are jwks thumbprints; algorithms are jwtsigner's"},
-	{from: "adapters/devidentity", to: []string{"adapters/gosigner", "adapters/jwks", "adapters/pemkey"}, why: "the development kit makes and stores keys as serve loads them"},
-	{from: "adapters/jwtinspect", to: []string{"adapters/pemkey"}, why: "token verify reads the keys it is given as PEM"},
-	{from: "adapters/slogctx", to: []string{"adapters/jsonappend"}, why: "the request log line's strings are quoted by the one JSON string escaper, in slog's manner"},
-	{from: "adapters/ginhttp", to: []string{"adapters/jwks", "adapters/jsonappend", "adapters/slogctx"}, why: "the JWKS endpoint publishes the one JWK Set mapping; responses are appended with the one JSON string escaper; the request log line is written by slogctx's line writer, byte-identical to its handler's"},
-	{from: "adapters/signertest", to: []string{"adapters/jwks", "adapters/jwtsigner"}, why: "the signer conformance suite signs through jwtsigner and checks the JWK Set"},
-	{from: "adapters/pkcs11signer/softhsmtest", to: []string{"adapters/jwtsigner", "adapters/pemkey"}, why: "imports keys into SoftHSM for the algorithms jwtsigner names"},
+	{from: "adapters/gosigner", to: []string{"adapters/jwtsigner"}, why: "makes keys for the algorithms jwtsigner names"},
+	{from: "adapters/statickeys", to: []string{"adapters/jwtsigner"}, why: "publishes keys for the algorithms jwtsigner names"},
+	{from: "adapters/devidentity", to: []string{"adapters/gosigner"}, why: "the development kit makes its keys as serve loads them"},
+	{from: "adapters/signertest", to: []string{"adapters/jwtsigner"}, why: "the signer conformance suite signs through jwtsigner"},
+	{from: "adapters/pkcs11signer/softhsmtest", to: []string{"adapters/jwtsigner"}, why: "imports keys into SoftHSM for the algorithms jwtsigner names"},
 	{from: "adapters/gosigner", to: []string{"adapters/signertest"}, tests: true, why: "runs the shared signer conformance suite"},
 	{from: "adapters/opensslsigner", to: []string{"adapters/signertest", "adapters/gosigner", "adapters/jwtsigner"}, tests: true, why: "runs the signer conformance suite on keys gosigner generates"},
 	{from: "adapters/pkcs11signer", to: []string{"adapters/signertest", "adapters/gosigner", "adapters/jwtsigner"}, tests: true, why: "runs the signer conformance suite; byte identity against gosigner keys"},
@@ -160,6 +157,9 @@ func TestLayerBoundaries(t *testing.T) {
 			}
 			if ours && (impRel == "bootstrap" || under(impRel, "cmd")) && !under(rel, "cmd") && !under(rel, "test") && !(test && rel == "bootstrap") {
 				t.Errorf("%s imports %s: nothing but cmd imports bootstrap or cmd", where, imp)
+			}
+			if ours && under(rel, "foundation") && !test && !under(impRel, "foundation") && impRel != "domain" {
+				t.Errorf("%s imports %s: foundation's libraries import nothing of gatepass but the domain and each other", where, imp)
 			}
 			if ours && rel == "test/kit" && !test {
 				t.Errorf("%s imports %s: the test kit shares no code with gatepass, so it checks gatepass independently", where, imp)

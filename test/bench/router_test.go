@@ -14,9 +14,10 @@ import (
 
 	"github.com/gatepass/gatepass/adapters/devidentity"
 	"github.com/gatepass/gatepass/adapters/ginhttp"
-	"github.com/gatepass/gatepass/adapters/logbuffer"
-	"github.com/gatepass/gatepass/adapters/slogctx"
+	"github.com/gatepass/gatepass/application"
 	"github.com/gatepass/gatepass/bootstrap"
+	"github.com/gatepass/gatepass/foundation/logbuffer"
+	"github.com/gatepass/gatepass/foundation/slogctx"
 )
 
 // BenchmarkRouter serves the grant endpoints in process through the
@@ -39,6 +40,9 @@ func BenchmarkRouter(b *testing.B) {
 			env[k] = v
 		}
 	}
+	if err := bootstrap.PrepareDevelopment(env); err != nil {
+		b.Fatal(err)
+	}
 	cfg, err := bootstrap.Load(env)
 	if err != nil {
 		b.Fatal(err)
@@ -51,7 +55,7 @@ func BenchmarkRouter(b *testing.B) {
 	// As serve builds it: buffered lines, the request id on each.
 	logOut := logbuffer.New(logs, logbuffer.DefaultInterval)
 	b.Cleanup(func() { logOut.Close() })
-	logger := slog.New(slogctx.NewJSON(logOut, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	logger := slog.New(slogctx.NewJSON(logOut, &slog.HandlerOptions{Level: cfg.LogLevel}, application.RequestID))
 
 	ctx, cancel := context.WithCancel(context.Background())
 	b.Cleanup(cancel)

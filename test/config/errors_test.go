@@ -7,7 +7,7 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/gatepass/gatepass/adapters/pemkey/pemkeytest"
+	"github.com/gatepass/gatepass/foundation/pemkey/pemkeytest"
 	"github.com/gatepass/gatepass/test/kit"
 )
 

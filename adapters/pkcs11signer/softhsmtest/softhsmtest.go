@@ -12,8 +12,8 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/gatepass/gatepass/adapters/pemkey"
 	"github.com/gatepass/gatepass/adapters/pkcs11signer"
+	"github.com/gatepass/gatepass/foundation/pemkey"
 )
 
 // Module is SoftHSM2's PKCS#11 library as Debian installs it.

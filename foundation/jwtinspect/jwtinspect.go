@@ -17,7 +17,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
-	"github.com/gatepass/gatepass/adapters/pemkey"
+	"github.com/gatepass/gatepass/foundation/pemkey"
 )
 
 // ErrMalformed means the text is not a compact JWS.

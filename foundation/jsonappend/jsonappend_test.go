@@ -11,7 +11,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/gatepass/gatepass/adapters/jsonappend"
+	"github.com/gatepass/gatepass/foundation/jsonappend"
 )
 
 func marshal(t testing.TB, s string) string {

@@ -17,30 +17,35 @@ import (
 	"sync"
 	"time"
 
-	"github.com/gatepass/gatepass/adapters/jsonappend"
-	"github.com/gatepass/gatepass/application"
+	"github.com/gatepass/gatepass/foundation/jsonappend"
 )
 
 var _ slog.Handler = Handler{}
 
+// RequestID finds the request id a context carries; "" when none. The
+// composition root passes the application's, so this package knows no
+// layer of gatepass.
+type RequestID func(context.Context) string
+
 // Handler adds request_id to records whose context carries one.
 type Handler struct {
 	next slog.Handler
+	idOf RequestID
 	// out is the JSON handler's writer when NewJSON built it with no
 	// options that change its output; nil otherwise, and in every handler
 	// derived with attributes or a group, whose lines a Line would miss.
 	out *lockedWriter
 }
 
-// New wraps next.
-func New(next slog.Handler) Handler { return Handler{next: next} }
+// New wraps next; idOf finds a record's request id (nil: none is added).
+func New(next slog.Handler, idOf RequestID) Handler { return Handler{next: next, idOf: idOf} }
 
 // NewJSON wraps slog.NewJSONHandler(w, opts) and, unless opts asks for a
 // source or replaces attributes, can also write Lines to w. Each line,
 // slog's or a Line, reaches w in one Write, and never two at once.
-func NewJSON(w io.Writer, opts *slog.HandlerOptions) Handler {
+func NewJSON(w io.Writer, opts *slog.HandlerOptions, idOf RequestID) Handler {
 	lw := &lockedWriter{w: w}
-	h := Handler{next: slog.NewJSONHandler(lw, opts)}
+	h := Handler{next: slog.NewJSONHandler(lw, opts), idOf: idOf}
 	if opts == nil || (!opts.AddSource && opts.ReplaceAttr == nil) {
 		h.out = lw
 	}
@@ -54,7 +59,7 @@ func (h Handler) Enabled(ctx context.Context, level slog.Level) bool {
 
 // Handle adds the request id, when there is one, then passes the record on.
 func (h Handler) Handle(ctx context.Context, r slog.Record) error {
-	if id := application.RequestID(ctx); id != "" {
+	if id := h.requestID(ctx); id != "" {
 		r = r.Clone()
 		r.AddAttrs(slog.String("request_id", id))
 	}
@@ -63,12 +68,19 @@ func (h Handler) Handle(ctx context.Context, r slog.Record) error {
 
 // WithAttrs keeps the decorator around the derived handler.
 func (h Handler) WithAttrs(attrs []slog.Attr) slog.Handler {
-	return Handler{next: h.next.WithAttrs(attrs)}
+	return Handler{next: h.next.WithAttrs(attrs), idOf: h.idOf}
 }
 
 // WithGroup keeps the decorator around the derived handler.
 func (h Handler) WithGroup(name string) slog.Handler {
-	return Handler{next: h.next.WithGroup(name)}
+	return Handler{next: h.next.WithGroup(name), idOf: h.idOf}
+}
+
+func (h Handler) requestID(ctx context.Context) string {
+	if h.idOf == nil {
+		return ""
+	}
+	return h.idOf(ctx)
 }
 
 // lockedWriter serialises the writes of slog's handler and of Lines.
@@ -89,9 +101,10 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 // would write them. Only for top-level attributes of string, int and
 // finite float64 values.
 type Line struct {
-	buf []byte
-	ctx context.Context
-	out *lockedWriter
+	buf  []byte
+	ctx  context.Context
+	out  *lockedWriter
+	idOf RequestID
 }
 
 // maxPooledLine keeps a rare long line from pinning its buffer.
@@ -107,7 +120,7 @@ func (h Handler) StartLine(ctx context.Context, t time.Time, level slog.Level, m
 		return nil
 	}
 	l := lines.Get().(*Line)
-	l.ctx, l.out = ctx, h.out
+	l.ctx, l.out, l.idOf = ctx, h.out, h.idOf
 	b := append(l.buf[:0], `{"time":"`...)
 	b = t.Round(0).AppendFormat(b, time.RFC3339Nano)
 	b = append(b, `","level":`...)
@@ -157,12 +170,12 @@ func (l *Line) Float64(key string, value float64) {
 // Write ends the line with the context's request id and writes it, then
 // gives the line back: it must not be used again.
 func (l *Line) Write() error {
-	if id := application.RequestID(l.ctx); id != "" {
+	if id := (Handler{idOf: l.idOf}).requestID(l.ctx); id != "" {
 		l.String("request_id", id)
 	}
 	l.buf = append(l.buf, '}', '\n')
 	_, err := l.out.Write(l.buf)
-	l.ctx, l.out = nil, nil
+	l.ctx, l.out, l.idOf = nil, nil, nil
 	if cap(l.buf) <= maxPooledLine {
 		lines.Put(l)
 	}

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gatepass/gatepass/adapters/logbuffer"
+	"github.com/gatepass/gatepass/foundation/logbuffer"
 )
 
 // sink records each Write it is given; hold, when set, blocks the next

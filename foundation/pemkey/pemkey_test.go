@@ -10,8 +10,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gatepass/gatepass/adapters/pemkey"
-	"github.com/gatepass/gatepass/adapters/pemkey/pemkeytest"
+	"github.com/gatepass/gatepass/foundation/pemkey"
+	"github.com/gatepass/gatepass/foundation/pemkey/pemkeytest"
 	"github.com/gatepass/gatepass/test/kit"
 )
 

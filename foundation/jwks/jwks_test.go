@@ -13,8 +13,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gatepass/gatepass/adapters/jwks"
 	"github.com/gatepass/gatepass/domain"
+	"github.com/gatepass/gatepass/foundation/jwks"
 )
 
 // The example key and thumbprint of RFC 7638 section 3.1.

@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gatepass/gatepass/adapters/slogctx"
 	"github.com/gatepass/gatepass/application"
+	"github.com/gatepass/gatepass/foundation/slogctx"
 )
 
 func TestRequestIDFromContext(t *testing.T) {
@@ -24,7 +24,7 @@ func TestRequestIDFromContext(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var buf bytes.Buffer
-			logger := slog.New(slogctx.New(slog.NewJSONHandler(&buf, nil))).With("component", "test").WithGroup("g")
+			logger := slog.New(slogctx.New(slog.NewJSONHandler(&buf, nil), application.RequestID)).With("component", "test").WithGroup("g")
 			logger.InfoContext(tt.ctx, "hello", "k", "v")
 			var line map[string]any
 			if err := json.Unmarshal(buf.Bytes(), &line); err != nil {
@@ -39,7 +39,7 @@ func TestRequestIDFromContext(t *testing.T) {
 }
 
 func TestEnabledFollowsTheWrappedHandler(t *testing.T) {
-	h := slogctx.New(slog.NewJSONHandler(&bytes.Buffer{}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	h := slogctx.New(slog.NewJSONHandler(&bytes.Buffer{}, &slog.HandlerOptions{Level: slog.LevelWarn}), application.RequestID)
 	if h.Enabled(context.Background(), slog.LevelInfo) || !h.Enabled(context.Background(), slog.LevelError) {
 		t.Fatal("Enabled does not follow the wrapped handler's level")
 	}
@@ -61,10 +61,10 @@ func TestLineMatchesSlogJSON(t *testing.T) {
 			r := slog.NewRecord(at, level, "request "+s, 0)
 			r.AddAttrs(slog.String("method", s), slog.Int("status", 200+i), slog.Float64("latency_ms", f),
 				slog.String(s, "key "+s), slog.String("client_ip", "192.0.2.1"))
-			if err := slogctx.NewJSON(&want, nil).Handle(ctx, r); err != nil {
+			if err := slogctx.NewJSON(&want, nil, application.RequestID).Handle(ctx, r); err != nil {
 				t.Fatal(err)
 			}
-			l := slogctx.NewJSON(&got, nil).StartLine(ctx, at, level, "request "+s)
+			l := slogctx.NewJSON(&got, nil, application.RequestID).StartLine(ctx, at, level, "request "+s)
 			l.String("method", s)
 			l.Int("status", 200+i)
 			l.Float64("latency_ms", f)
@@ -82,8 +82,8 @@ func TestLineMatchesSlogJSON(t *testing.T) {
 		var want, got bytes.Buffer
 		r := slog.NewRecord(at, slog.LevelInfo, "m", 0)
 		r.AddAttrs(slog.Float64("f", f))
-		_ = slogctx.NewJSON(&want, nil).Handle(context.Background(), r)
-		l := slogctx.NewJSON(&got, nil).StartLine(context.Background(), at, slog.LevelInfo, "m")
+		_ = slogctx.NewJSON(&want, nil, application.RequestID).Handle(context.Background(), r)
+		l := slogctx.NewJSON(&got, nil, application.RequestID).StartLine(context.Background(), at, slog.LevelInfo, "m")
 		l.Float64("f", f)
 		_ = l.Write()
 		if got.String() != want.String() {
@@ -96,13 +96,13 @@ func TestLineMatchesSlogJSON(t *testing.T) {
 func TestStartLineOnlyWhereItMatches(t *testing.T) {
 	var buf bytes.Buffer
 	ctx := context.Background()
-	if slogctx.New(slog.NewJSONHandler(&buf, nil)).StartLine(ctx, time.Now(), slog.LevelInfo, "m") != nil {
+	if slogctx.New(slog.NewJSONHandler(&buf, nil), application.RequestID).StartLine(ctx, time.Now(), slog.LevelInfo, "m") != nil {
 		t.Error("a handler New wrapped writes Lines")
 	}
-	if slogctx.NewJSON(&buf, &slog.HandlerOptions{AddSource: true}).StartLine(ctx, time.Now(), slog.LevelInfo, "m") != nil {
+	if slogctx.NewJSON(&buf, &slog.HandlerOptions{AddSource: true}, application.RequestID).StartLine(ctx, time.Now(), slog.LevelInfo, "m") != nil {
 		t.Error("a handler that adds the source writes Lines")
 	}
-	derived := slogctx.NewJSON(&buf, nil).WithAttrs([]slog.Attr{slog.String("k", "v")}).(slogctx.Handler)
+	derived := slogctx.NewJSON(&buf, nil, application.RequestID).WithAttrs([]slog.Attr{slog.String("k", "v")}).(slogctx.Handler)
 	if derived.StartLine(ctx, time.Now(), slog.LevelInfo, "m") != nil {
 		t.Error("a handler with attributes writes Lines")
 	}
