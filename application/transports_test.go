@@ -58,7 +58,7 @@ func newTransportFixture(t *testing.T, bound application.GrantExpiryBound) trans
 }
 
 func TestIssueLiveKitToken(t *testing.T) {
-	full := domain.LiveKitRights{CanPublish: true, CanSubscribe: true, CanPublishData: true, RoomAdmin: true}
+	full := domain.LiveKitRights{CanPublish: true, CanSubscribe: true, CanPublishData: true}
 	tests := []struct {
 		name       string
 		caller     domain.Principal
