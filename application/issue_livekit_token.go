@@ -32,18 +32,21 @@ type IssueLiveKitToken struct {
 // IssueLiveKitTokenHandler mints LiveKit participant tokens with the rights
 // the policy gives the caller.
 type IssueLiveKitTokenHandler struct {
-	config  LiveKitPolicy
-	policy  *Policy
-	budgets *Budgets
-	signer  domain.LiveKitSigner
-	clock   domain.Clock
-	ids     domain.IDSource
+	config      LiveKitPolicy
+	policy      *Policy
+	budgets     *Budgets
+	signer      domain.LiveKitSigner
+	roomConfigs domain.RoomConfigChecker
+	clock       domain.Clock
+	ids         domain.IDSource
 }
 
-// NewIssueLiveKitTokenHandler builds the handler.
+// NewIssueLiveKitTokenHandler builds the handler. roomConfigs checks room
+// configurations as LiveKit does; without it every room configuration is
+// refused.
 func NewIssueLiveKitTokenHandler(config LiveKitPolicy, policy *Policy, budgets *Budgets,
-	signer domain.LiveKitSigner, clock domain.Clock, ids domain.IDSource) *IssueLiveKitTokenHandler {
-	return &IssueLiveKitTokenHandler{config: config, policy: policy, budgets: budgets, signer: signer, clock: clock, ids: ids}
+	signer domain.LiveKitSigner, roomConfigs domain.RoomConfigChecker, clock domain.Clock, ids domain.IDSource) *IssueLiveKitTokenHandler {
+	return &IssueLiveKitTokenHandler{config: config, policy: policy, budgets: budgets, signer: signer, roomConfigs: roomConfigs, clock: clock, ids: ids}
 }
 
 // Handle checks the caller's rights and the request, spends the caller's
@@ -66,6 +69,14 @@ func (h *IssueLiveKitTokenHandler) Handle(ctx context.Context, cmd IssueLiveKitT
 	})
 	if err != nil {
 		return domain.LiveKitGrant{}, fmt.Errorf("livekit claims: %w", err)
+	}
+	if claims.RoomConfig != nil {
+		if h.roomConfigs == nil {
+			return domain.LiveKitGrant{}, fmt.Errorf("%w: room configurations cannot be checked here", domain.ErrInvalidRoom)
+		}
+		if err := h.roomConfigs.CheckRoomConfig(claims.RoomConfig); err != nil {
+			return domain.LiveKitGrant{}, fmt.Errorf("livekit room configuration: %w", err)
+		}
 	}
 	// The request is checked before the budget is spent: a refused request
 	// spends nothing.
