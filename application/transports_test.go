@@ -17,7 +17,7 @@ import (
 
 // transportFixture is the application with LiveKit and Centrifugo enabled
 // over mock ports; the limiter is a mock that every test must expect
-// explicitly, so a refused request is seen to spend nothing.
+// explicitly, so what a refused request spends is seen.
 type transportFixture struct {
 	app         *application.Application
 	clock       *mocks.MockClock
@@ -93,23 +93,28 @@ func TestIssueLiveKitToken(t *testing.T) {
 		{name: "admin", caller: member, req: domain.LiveKitRequest{Room: "standup"}, spend: &allowed, wantRights: full, wantTTL: 10 * time.Minute},
 		{name: "viewer subscribes only", caller: viewer, req: domain.LiveKitRequest{Room: "standup"}, spend: &allowed,
 			wantRights: domain.LiveKitRights{CanSubscribe: true}, wantTTL: 10 * time.Minute},
-		{name: "caller without organization", caller: loner, req: domain.LiveKitRequest{Room: "standup"}, wantErr: domain.ErrNoOrganization},
-		{name: "invalid room spends nothing", caller: member, req: domain.LiveKitRequest{Room: "a/b"}, wantErr: domain.ErrInvalidRoom},
-		{name: "someone else's identity spends nothing", caller: member, req: domain.LiveKitRequest{Room: "r", Identity: "user_x"},
+		{name: "caller without organization spends", caller: loner, req: domain.LiveKitRequest{Room: "standup"}, spend: &allowed,
+			wantErr: domain.ErrNoOrganization},
+		{name: "invalid room spends", caller: member, req: domain.LiveKitRequest{Room: "a/b"}, spend: &allowed, wantErr: domain.ErrInvalidRoom},
+		{name: "invalid attributes spend", caller: member, req: domain.LiveKitRequest{Room: "r", Attributes: map[string]string{"lk.agent.state": "x"}},
+			spend: &allowed, wantErr: domain.ErrInvalidParticipant},
+		{name: "someone else's identity spends", caller: member, req: domain.LiveKitRequest{Room: "r", Identity: "user_x"}, spend: &allowed,
 			wantErr: domain.ErrIdentityMismatch},
 		{name: "room config without roomCreate", caller: member, req: domain.LiveKitRequest{Room: "r", RoomConfig: []byte(`{"max_participants":2}`)},
-			wantErr: domain.ErrForbiddenField},
+			spend: &allowed, wantErr: domain.ErrForbiddenField},
 		{name: "room config checked", policy: policy, caller: creator, req: domain.LiveKitRequest{Room: "r", RoomConfig: []byte(`{ "max_participants": 2 }`)},
 			spend: &allowed, checkConfig: `{"max_participants":2}`, wantRights: domain.LiveKitRights{CanSubscribe: true, RoomCreate: true}, wantTTL: 10 * time.Minute},
 		{name: "room config LiveKit would refuse", policy: policy, caller: creator, req: domain.LiveKitRequest{Room: "r", RoomConfig: []byte(`{"egress":{}}`)},
-			checkConfig: `{"egress":{}}`, checkErr: errRefusedConfig, wantErr: errRefusedConfig},
+			spend: &allowed, checkConfig: `{"egress":{}}`, checkErr: errRefusedConfig, wantErr: errRefusedConfig},
 		{name: "budget spent", caller: member, req: domain.LiveKitRequest{Room: "r"}, spend: &domain.Decision{RetryAfter: time.Second},
+			wantErr: domain.ErrRateLimited},
+		{name: "budget spent before the request is read", caller: member, req: domain.LiveKitRequest{Room: "a/b"}, spend: &domain.Decision{RetryAfter: time.Second},
 			wantErr: domain.ErrRateLimited},
 		{name: "signer fails", caller: member, req: domain.LiveKitRequest{Room: "r"}, spend: &allowed, signErr: errBoom,
 			wantRights: full, wantTTL: 10 * time.Minute, wantErr: errBoom},
 		{name: "bounded by the identity", caller: member, req: domain.LiveKitRequest{Room: "r"}, bound: application.ExpiryBoundIdentity,
 			identityIn: 90 * time.Second, spend: &allowed, wantRights: full, wantTTL: 90 * time.Second},
-		{name: "identity about to expire", caller: member, req: domain.LiveKitRequest{Room: "r"}, bound: application.ExpiryBoundIdentity,
+		{name: "identity about to expire spends nothing", caller: member, req: domain.LiveKitRequest{Room: "r"}, bound: application.ExpiryBoundIdentity,
 			identityIn: 2 * time.Second, wantErr: domain.ErrInvalidCredentials},
 	}
 	for _, tt := range tests {
@@ -144,6 +149,24 @@ func TestIssueLiveKitToken(t *testing.T) {
 				t.Fatalf("grant %+v", g)
 			}
 		})
+	}
+}
+
+// TestRefuseUnreadableLiveKitRequest: a request the adapter could not read
+// spends the caller's budget like any other, and says why it was refused
+// until the budget is spent.
+func TestRefuseUnreadableLiveKitRequest(t *testing.T) {
+	why := fmt.Errorf("%w: 2300 attributes", domain.ErrInvalidParticipant)
+	f := newTransportFixture(t, application.ExpiryBoundNone, nil)
+	gomock.InOrder(
+		f.limiter.EXPECT().Allow(gomock.Any(), "livekit:"+member.UserID, liveKitLimit).Return(allowed, nil),
+		f.limiter.EXPECT().Allow(gomock.Any(), "livekit:"+member.UserID, liveKitLimit).Return(domain.Decision{RetryAfter: time.Second}, nil),
+	)
+	if err := f.app.IssueLiveKitToken.RefuseUnreadable(context.Background(), member, why); err != why {
+		t.Fatalf("err = %v, want %v", err, why)
+	}
+	if err := f.app.IssueLiveKitToken.RefuseUnreadable(context.Background(), member, why); !errors.Is(err, domain.ErrRateLimited) {
+		t.Fatalf("err = %v, want %v once the budget is spent", err, domain.ErrRateLimited)
 	}
 }
 

@@ -66,7 +66,9 @@ func transportDisabled(c *gin.Context) { writeProblem(c, problemTransportDisable
 func (h *handlers) issueLiveKitToken(c *gin.Context) {
 	var body liveKitTokenRequest
 	if err := decodeBody(c, max(h.maxBody, liveKitBodyBytes), &body); err != nil {
-		h.refuse(c, domain.GrantLiveKit, err)
+		// The caller is authenticated: a body it sent unreadable, or past
+		// a limit, spends its budget as any other request.
+		h.refuse(c, domain.GrantLiveKit, h.app.IssueLiveKitToken.RefuseUnreadable(c, principal(c), err))
 		return
 	}
 	grant, err := h.app.IssueLiveKitToken.Handle(c, toIssueLiveKitToken(principal(c), identityExpiry(c), body))
