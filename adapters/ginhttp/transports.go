@@ -44,6 +44,10 @@ func (b *liveKitTokenRequest) decodeFlat(raw []byte) bool {
 	})
 }
 
+// checkLimits stops a body with too many or too large attributes, or
+// nested too deeply, before it is decoded (scanLiveKitBody).
+func (b *liveKitTokenRequest) checkLimits(raw []byte) error { return scanLiveKitBody(raw) }
+
 type centrifugoSubscriptionRequest struct {
 	Channel string `json:"channel"`
 }
