@@ -34,6 +34,9 @@ type Transports struct {
 	// LiveKitSigner and CentrifugoSigner sign the transports' tokens.
 	LiveKitSigner    domain.LiveKitSigner
 	CentrifugoSigner domain.CentrifugoSigner
+	// LiveKitRoomConfigs checks room configurations as LiveKit does;
+	// without it LiveKit grants carry none.
+	LiveKitRoomConfigs domain.RoomConfigChecker
 }
 
 // EnableTransports adds the use cases of the configured transports; they
@@ -44,7 +47,7 @@ func (a *Application) EnableTransports(t Transports, p Ports) {
 		policy = DefaultPolicy()
 	}
 	if t.LiveKit != nil {
-		a.IssueLiveKitToken = NewIssueLiveKitTokenHandler(*t.LiveKit, policy, a.budgets, t.LiveKitSigner, p.Clock, p.IDs)
+		a.IssueLiveKitToken = NewIssueLiveKitTokenHandler(*t.LiveKit, policy, a.budgets, t.LiveKitSigner, t.LiveKitRoomConfigs, p.Clock, p.IDs)
 	}
 	if t.Centrifugo != nil {
 		a.IssueCentrifugoConnectionToken = NewIssueCentrifugoConnectionTokenHandler(*t.Centrifugo, policy, a.budgets, t.CentrifugoSigner, p.Clock, p.IDs)

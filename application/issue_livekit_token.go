@@ -32,30 +32,38 @@ type IssueLiveKitToken struct {
 // IssueLiveKitTokenHandler mints LiveKit participant tokens with the rights
 // the policy gives the caller.
 type IssueLiveKitTokenHandler struct {
-	config  LiveKitPolicy
-	policy  *Policy
-	budgets *Budgets
-	signer  domain.LiveKitSigner
-	clock   domain.Clock
-	ids     domain.IDSource
+	config      LiveKitPolicy
+	policy      *Policy
+	budgets     *Budgets
+	signer      domain.LiveKitSigner
+	roomConfigs domain.RoomConfigChecker
+	clock       domain.Clock
+	ids         domain.IDSource
 }
 
-// NewIssueLiveKitTokenHandler builds the handler.
+// NewIssueLiveKitTokenHandler builds the handler. roomConfigs checks room
+// configurations as LiveKit does; without it every room configuration is
+// refused.
 func NewIssueLiveKitTokenHandler(config LiveKitPolicy, policy *Policy, budgets *Budgets,
-	signer domain.LiveKitSigner, clock domain.Clock, ids domain.IDSource) *IssueLiveKitTokenHandler {
-	return &IssueLiveKitTokenHandler{config: config, policy: policy, budgets: budgets, signer: signer, clock: clock, ids: ids}
+	signer domain.LiveKitSigner, roomConfigs domain.RoomConfigChecker, clock domain.Clock, ids domain.IDSource) *IssueLiveKitTokenHandler {
+	return &IssueLiveKitTokenHandler{config: config, policy: policy, budgets: budgets, signer: signer, roomConfigs: roomConfigs, clock: clock, ids: ids}
 }
 
-// Handle checks the caller's rights and the request, spends the caller's
-// budget and signs.
+// Handle spends the caller's budget, then checks the caller's rights and
+// the request, and signs. A request the policy or the checks refuse has
+// spent the budget too, so a caller pays for every request it makes; only
+// an identity too close to its expiry is refused before.
 func (h *IssueLiveKitTokenHandler) Handle(ctx context.Context, cmd IssueLiveKitToken) (domain.LiveKitGrant, error) {
-	rights, err := h.policy.LiveKitRights(cmd.Caller)
-	if err != nil {
-		return domain.LiveKitGrant{}, fmt.Errorf("livekit rights: %w", err)
-	}
 	now, ttl, err := issueWindow(h.clock, h.config.ExpiryBound, h.config.TTL, cmd.IdentityExpiresAt)
 	if err != nil {
 		return domain.LiveKitGrant{}, err
+	}
+	if err := h.budgets.SpendGrant(ctx, domain.GrantLiveKit, cmd.Caller.UserID); err != nil {
+		return domain.LiveKitGrant{}, err
+	}
+	rights, err := h.policy.LiveKitRights(cmd.Caller)
+	if err != nil {
+		return domain.LiveKitGrant{}, fmt.Errorf("livekit rights: %w", err)
 	}
 	id, err := h.ids.NewID()
 	if err != nil {
@@ -67,10 +75,13 @@ func (h *IssueLiveKitTokenHandler) Handle(ctx context.Context, cmd IssueLiveKitT
 	if err != nil {
 		return domain.LiveKitGrant{}, fmt.Errorf("livekit claims: %w", err)
 	}
-	// The request is checked before the budget is spent: a refused request
-	// spends nothing.
-	if err := h.budgets.SpendGrant(ctx, domain.GrantLiveKit, cmd.Caller.UserID); err != nil {
-		return domain.LiveKitGrant{}, err
+	if claims.RoomConfig != nil {
+		if h.roomConfigs == nil {
+			return domain.LiveKitGrant{}, fmt.Errorf("%w: room configurations cannot be checked here", domain.ErrInvalidRoom)
+		}
+		if err := h.roomConfigs.CheckRoomConfig(claims.RoomConfig); err != nil {
+			return domain.LiveKitGrant{}, fmt.Errorf("livekit room configuration: %w", err)
+		}
 	}
 	token, err := h.signer.SignLiveKit(ctx, claims)
 	if err != nil {
@@ -82,4 +93,15 @@ func (h *IssueLiveKitTokenHandler) Handle(ctx context.Context, cmd IssueLiveKitT
 		Room:      claims.Video.Room,
 		Identity:  claims.Subject,
 	}, nil
+}
+
+// RefuseUnreadable answers an authenticated caller's request that the
+// inbound adapter could not read (its body malformed, or over a limit): it
+// spends the caller's budget as Handle does and returns why, or the
+// budget's own refusal once it is spent.
+func (h *IssueLiveKitTokenHandler) RefuseUnreadable(ctx context.Context, caller domain.Principal, why error) error {
+	if err := h.budgets.SpendGrant(ctx, domain.GrantLiveKit, caller.UserID); err != nil {
+		return err
+	}
+	return why
 }

@@ -13,15 +13,21 @@ const (
 	// PermissionLiveKitPublish lets any role publish media and data in
 	// LiveKit.
 	PermissionLiveKitPublish = "livekit:publish"
+	// PermissionLiveKitRoomAdmin gives LiveKit's roomAdmin right, which
+	// lets its holder, through LiveKit's RoomService API, remove, mute and
+	// rewrite the name, metadata and attributes (userId, orgId and role
+	// among them) of every other participant of the room.
+	PermissionLiveKitRoomAdmin = "livekit:room_admin"
 )
 
 // DefaultPolicyRules are the rules gatepass applies when no policy file is
-// given. LiveKit: admins publish, subscribe, publish data and administer
-// their room; members (the role of an identity that names none) publish,
-// subscribe and publish data; every other role (viewer among them) joins
-// and subscribes only; the livekit:publish permission adds publishing and
-// data to any role. No role updates its own metadata (LiveKit lets that
-// right rewrite a participant's attributes) or creates rooms. Centrifugo:
+// given. LiveKit: admins and members (the role of an identity that names
+// none) publish, subscribe and publish data; every other role (viewer
+// among them) joins and subscribes only; the livekit:publish permission
+// adds publishing and data to any role, and the livekit:room_admin
+// permission adds roomAdmin. No role updates its own metadata or
+// administers its room (LiveKit lets either right rewrite the verified
+// attributes, roomAdmin everyone's) or creates rooms. Centrifugo:
 // every member of an organization connects and subscribes to org:<orgId>
 // and org:<orgId>.<name>; no server-side subscription.
 func DefaultPolicyRules() domain.PolicyRules {
@@ -30,7 +36,7 @@ func DefaultPolicyRules() domain.PolicyRules {
 		LiveKit: []domain.LiveKitRule{
 			{
 				Subjects: domain.Subjects{Roles: []string{"admin"}},
-				Rights:   []domain.LiveKitRight{domain.CanPublish, domain.CanSubscribe, domain.CanPublishData, domain.RoomAdmin},
+				Rights:   []domain.LiveKitRight{domain.CanPublish, domain.CanSubscribe, domain.CanPublishData},
 			},
 			{
 				Subjects: domain.Subjects{Roles: []string{domain.DefaultRole}},
@@ -43,6 +49,10 @@ func DefaultPolicyRules() domain.PolicyRules {
 			{
 				Subjects: domain.Subjects{Permissions: []string{PermissionLiveKitPublish}},
 				Rights:   []domain.LiveKitRight{domain.CanPublish, domain.CanPublishData},
+			},
+			{
+				Subjects: domain.Subjects{Permissions: []string{PermissionLiveKitRoomAdmin}},
+				Rights:   []domain.LiveKitRight{domain.RoomAdmin},
 			},
 		},
 		Centrifugo: domain.CentrifugoRules{

@@ -2,7 +2,9 @@ package application_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -15,14 +17,15 @@ import (
 
 // transportFixture is the application with LiveKit and Centrifugo enabled
 // over mock ports; the limiter is a mock that every test must expect
-// explicitly, so a refused request is seen to spend nothing.
+// explicitly, so what a refused request spends is seen.
 type transportFixture struct {
-	app        *application.Application
-	clock      *mocks.MockClock
-	ids        *mocks.MockIDSource
-	limiter    *mocks.MockRateLimiter
-	livekit    *mocks.MockLiveKitSigner
-	centrifugo *mocks.MockCentrifugoSigner
+	app         *application.Application
+	clock       *mocks.MockClock
+	ids         *mocks.MockIDSource
+	limiter     *mocks.MockRateLimiter
+	livekit     *mocks.MockLiveKitSigner
+	roomConfigs *mocks.MockRoomConfigChecker
+	centrifugo  *mocks.MockCentrifugoSigner
 }
 
 var (
@@ -33,11 +36,12 @@ var (
 	allowed         = domain.Decision{Allowed: true, Remaining: 1}
 )
 
-func newTransportFixture(t *testing.T, bound application.GrantExpiryBound) transportFixture {
+// newTransportFixture builds the fixture; a nil policy is the default one.
+func newTransportFixture(t *testing.T, bound application.GrantExpiryBound, policy *application.Policy) transportFixture {
 	ctrl := gomock.NewController(t)
 	f := transportFixture{
 		clock: mocks.NewMockClock(ctrl), ids: mocks.NewMockIDSource(ctrl), limiter: mocks.NewMockRateLimiter(ctrl),
-		livekit: mocks.NewMockLiveKitSigner(ctrl), centrifugo: mocks.NewMockCentrifugoSigner(ctrl),
+		livekit: mocks.NewMockLiveKitSigner(ctrl), roomConfigs: mocks.NewMockRoomConfigChecker(ctrl), centrifugo: mocks.NewMockCentrifugoSigner(ctrl),
 	}
 	ports := application.Ports{Clock: f.clock, IDs: f.ids, Limiter: f.limiter}
 	f.app = application.New(ports, office, realtime, application.RateLimitPolicy{
@@ -47,60 +51,87 @@ func newTransportFixture(t *testing.T, bound application.GrantExpiryBound) trans
 		},
 	}, nil)
 	f.app.EnableTransports(application.Transports{
+		Policy:  policy,
 		LiveKit: &application.LiveKitPolicy{APIKey: "lk-key", TTL: 10 * time.Minute, URL: "wss://lk.example", ExpiryBound: bound},
 		Centrifugo: &application.CentrifugoPolicy{
 			Issuer: "gatepass", Audience: "centrifugo", ConnectionTTL: 10 * time.Minute, SubscriptionTTL: 5 * time.Minute,
 			URL: "wss://rt.example/connection/websocket", ExpiryBound: bound,
 		},
-		LiveKitSigner: f.livekit, CentrifugoSigner: f.centrifugo,
+		LiveKitSigner: f.livekit, CentrifugoSigner: f.centrifugo, LiveKitRoomConfigs: f.roomConfigs,
 	}, ports)
 	return f
 }
 
 func TestIssueLiveKitToken(t *testing.T) {
-	full := domain.LiveKitRights{CanPublish: true, CanSubscribe: true, CanPublishData: true, RoomAdmin: true}
+	full := domain.LiveKitRights{CanPublish: true, CanSubscribe: true, CanPublishData: true}
+	creator := principal(t, "user_04H", "org_01", "member", "livekit:create")
+	policy, err := application.NewPolicy(domain.PolicyRules{Version: domain.PolicyVersion, LiveKit: []domain.LiveKitRule{
+		{Subjects: domain.Subjects{Roles: []string{domain.AnyRole}}, Rights: []domain.LiveKitRight{domain.CanSubscribe}},
+		{Subjects: domain.Subjects{Permissions: []string{"livekit:create"}}, Rights: []domain.LiveKitRight{domain.RoomCreate}},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	errRefusedConfig := fmt.Errorf("%w: egress credentials", domain.ErrInvalidRoom)
 	tests := []struct {
 		name       string
+		policy     *application.Policy
 		caller     domain.Principal
 		req        domain.LiveKitRequest
 		bound      application.GrantExpiryBound
 		identityIn time.Duration
 		spend      *domain.Decision
-		signErr    error
-		wantRights domain.LiveKitRights
-		wantTTL    time.Duration
-		wantErr    error
+		// checkConfig is the room configuration the checker must be
+		// asked about, checkErr its answer.
+		checkConfig string
+		checkErr    error
+		signErr     error
+		wantRights  domain.LiveKitRights
+		wantTTL     time.Duration
+		wantErr     error
 	}{
 		{name: "admin", caller: member, req: domain.LiveKitRequest{Room: "standup"}, spend: &allowed, wantRights: full, wantTTL: 10 * time.Minute},
 		{name: "viewer subscribes only", caller: viewer, req: domain.LiveKitRequest{Room: "standup"}, spend: &allowed,
 			wantRights: domain.LiveKitRights{CanSubscribe: true}, wantTTL: 10 * time.Minute},
-		{name: "caller without organization", caller: loner, req: domain.LiveKitRequest{Room: "standup"}, wantErr: domain.ErrNoOrganization},
-		{name: "invalid room spends nothing", caller: member, req: domain.LiveKitRequest{Room: "a/b"}, wantErr: domain.ErrInvalidRoom},
-		{name: "someone else's identity spends nothing", caller: member, req: domain.LiveKitRequest{Room: "r", Identity: "user_x"},
+		{name: "caller without organization spends", caller: loner, req: domain.LiveKitRequest{Room: "standup"}, spend: &allowed,
+			wantErr: domain.ErrNoOrganization},
+		{name: "invalid room spends", caller: member, req: domain.LiveKitRequest{Room: "a/b"}, spend: &allowed, wantErr: domain.ErrInvalidRoom},
+		{name: "invalid attributes spend", caller: member, req: domain.LiveKitRequest{Room: "r", Attributes: map[string]string{"lk.agent.state": "x"}},
+			spend: &allowed, wantErr: domain.ErrInvalidParticipant},
+		{name: "someone else's identity spends", caller: member, req: domain.LiveKitRequest{Room: "r", Identity: "user_x"}, spend: &allowed,
 			wantErr: domain.ErrIdentityMismatch},
 		{name: "room config without roomCreate", caller: member, req: domain.LiveKitRequest{Room: "r", RoomConfig: []byte(`{"max_participants":2}`)},
-			wantErr: domain.ErrForbiddenField},
+			spend: &allowed, wantErr: domain.ErrForbiddenField},
+		{name: "room config checked", policy: policy, caller: creator, req: domain.LiveKitRequest{Room: "r", RoomConfig: []byte(`{ "max_participants": 2 }`)},
+			spend: &allowed, checkConfig: `{"max_participants":2}`, wantRights: domain.LiveKitRights{CanSubscribe: true, RoomCreate: true}, wantTTL: 10 * time.Minute},
+		{name: "room config LiveKit would refuse", policy: policy, caller: creator, req: domain.LiveKitRequest{Room: "r", RoomConfig: []byte(`{"egress":{}}`)},
+			spend: &allowed, checkConfig: `{"egress":{}}`, checkErr: errRefusedConfig, wantErr: errRefusedConfig},
 		{name: "budget spent", caller: member, req: domain.LiveKitRequest{Room: "r"}, spend: &domain.Decision{RetryAfter: time.Second},
+			wantErr: domain.ErrRateLimited},
+		{name: "budget spent before the request is read", caller: member, req: domain.LiveKitRequest{Room: "a/b"}, spend: &domain.Decision{RetryAfter: time.Second},
 			wantErr: domain.ErrRateLimited},
 		{name: "signer fails", caller: member, req: domain.LiveKitRequest{Room: "r"}, spend: &allowed, signErr: errBoom,
 			wantRights: full, wantTTL: 10 * time.Minute, wantErr: errBoom},
 		{name: "bounded by the identity", caller: member, req: domain.LiveKitRequest{Room: "r"}, bound: application.ExpiryBoundIdentity,
 			identityIn: 90 * time.Second, spend: &allowed, wantRights: full, wantTTL: 90 * time.Second},
-		{name: "identity about to expire", caller: member, req: domain.LiveKitRequest{Room: "r"}, bound: application.ExpiryBoundIdentity,
+		{name: "identity about to expire spends nothing", caller: member, req: domain.LiveKitRequest{Room: "r"}, bound: application.ExpiryBoundIdentity,
 			identityIn: 2 * time.Second, wantErr: domain.ErrInvalidCredentials},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := newTransportFixture(t, tt.bound)
+			f := newTransportFixture(t, tt.bound, tt.policy)
 			f.clock.EXPECT().Now().Return(now).AnyTimes()
 			f.ids.EXPECT().NewID().Return("id-lk", nil).AnyTimes()
 			if tt.spend != nil {
 				f.limiter.EXPECT().Allow(gomock.Any(), "livekit:"+tt.caller.UserID, liveKitLimit).Return(*tt.spend, nil)
 			}
+			if tt.checkConfig != "" {
+				f.roomConfigs.EXPECT().CheckRoomConfig(json.RawMessage(tt.checkConfig)).Return(tt.checkErr)
+			}
 			if tt.wantTTL > 0 {
 				f.livekit.EXPECT().SignLiveKit(gomock.Any(), gomock.Any()).DoAndReturn(func(_ context.Context, c domain.LiveKitClaims) (string, error) {
 					if c.Issuer != "lk-key" || c.Subject != tt.caller.UserID || c.Video.Room != "org_01/"+tt.req.Room ||
-						c.Video.Rights != tt.wantRights || c.ID != "id-lk" || c.TTL() != tt.wantTTL {
+						c.Video.Rights != tt.wantRights || c.ID != "id-lk" || c.TTL() != tt.wantTTL || string(c.RoomConfig) != tt.checkConfig {
 						t.Errorf("claims %+v", c)
 					}
 					return "signed", tt.signErr
@@ -121,9 +152,50 @@ func TestIssueLiveKitToken(t *testing.T) {
 	}
 }
 
+// TestRefuseUnreadableLiveKitRequest: a request the adapter could not read
+// spends the caller's budget like any other, and says why it was refused
+// until the budget is spent.
+func TestRefuseUnreadableLiveKitRequest(t *testing.T) {
+	why := fmt.Errorf("%w: 2300 attributes", domain.ErrInvalidParticipant)
+	f := newTransportFixture(t, application.ExpiryBoundNone, nil)
+	gomock.InOrder(
+		f.limiter.EXPECT().Allow(gomock.Any(), "livekit:"+member.UserID, liveKitLimit).Return(allowed, nil),
+		f.limiter.EXPECT().Allow(gomock.Any(), "livekit:"+member.UserID, liveKitLimit).Return(domain.Decision{RetryAfter: time.Second}, nil),
+	)
+	if err := f.app.IssueLiveKitToken.RefuseUnreadable(context.Background(), member, why); err != why {
+		t.Fatalf("err = %v, want %v", err, why)
+	}
+	if err := f.app.IssueLiveKitToken.RefuseUnreadable(context.Background(), member, why); !errors.Is(err, domain.ErrRateLimited) {
+		t.Fatalf("err = %v, want %v once the budget is spent", err, domain.ErrRateLimited)
+	}
+}
+
+// TestLiveKitRoomConfigWithoutChecker: without a checker no room
+// configuration passes.
+func TestLiveKitRoomConfigWithoutChecker(t *testing.T) {
+	ctrl := gomock.NewController(t)
+	clock, ids := mocks.NewMockClock(ctrl), mocks.NewMockIDSource(ctrl)
+	clock.EXPECT().Now().Return(now).AnyTimes()
+	ids.EXPECT().NewID().Return("id-lk", nil).AnyTimes()
+	rules := application.DefaultPolicyRules()
+	rules.LiveKit[0].Rights = append(rules.LiveKit[0].Rights, domain.RoomCreate)
+	policy, err := application.NewPolicy(rules)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := application.NewIssueLiveKitTokenHandler(application.LiveKitPolicy{APIKey: "lk-key", TTL: time.Minute}, policy, application.Unlimited(),
+		mocks.NewMockLiveKitSigner(ctrl), nil, clock, ids)
+	_, err = h.Handle(context.Background(), application.IssueLiveKitToken{
+		Caller: member, Request: domain.LiveKitRequest{Room: "r", RoomConfig: []byte(`{}`)},
+	})
+	if !errors.Is(err, domain.ErrInvalidRoom) {
+		t.Fatalf("err = %v, want %v", err, domain.ErrInvalidRoom)
+	}
+}
+
 func TestIssueCentrifugoConnectionToken(t *testing.T) {
 	t.Run("member", func(t *testing.T) {
-		f := newTransportFixture(t, application.ExpiryBoundNone)
+		f := newTransportFixture(t, application.ExpiryBoundNone, nil)
 		f.clock.EXPECT().Now().Return(now)
 		f.ids.EXPECT().NewID().Return("id-c", nil)
 		f.limiter.EXPECT().Allow(gomock.Any(), "centrifugo_connection:user_01H", connectionLimit).Return(allowed, nil)
@@ -141,7 +213,7 @@ func TestIssueCentrifugoConnectionToken(t *testing.T) {
 		}
 	})
 	t.Run("caller without organization spends nothing", func(t *testing.T) {
-		f := newTransportFixture(t, application.ExpiryBoundNone)
+		f := newTransportFixture(t, application.ExpiryBoundNone, nil)
 		_, err := f.app.IssueCentrifugoConnectionToken.Handle(context.Background(), application.IssueCentrifugoConnectionToken{Caller: loner})
 		if !errors.Is(err, domain.ErrNoOrganization) {
 			t.Fatalf("err = %v", err)
@@ -164,7 +236,7 @@ func TestIssueCentrifugoSubscriptionToken(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := newTransportFixture(t, application.ExpiryBoundNone)
+			f := newTransportFixture(t, application.ExpiryBoundNone, nil)
 			if tt.wantErr == nil {
 				f.clock.EXPECT().Now().Return(now)
 				f.ids.EXPECT().NewID().Return("id-s", nil)

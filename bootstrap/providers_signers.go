@@ -8,6 +8,7 @@ import (
 	"log/slog"
 
 	"github.com/gatepass/gatepass/adapters/jwtsigner"
+	"github.com/gatepass/gatepass/adapters/livekitprotocol"
 	"github.com/gatepass/gatepass/adapters/opensslsigner"
 	"github.com/gatepass/gatepass/adapters/pkcs11signer"
 	"github.com/gatepass/gatepass/adapters/prom"
@@ -125,7 +126,8 @@ func ProvideInstrumentedSigners(m *prom.Metrics, b OfficeBackend, o *jwtsigner.O
 // ProvideTransports are the LiveKit and Centrifugo transports that are
 // configured, with their signers: LiveKit's with its API secret,
 // Centrifugo's with the office key, so Centrifugo verifies them through
-// gatepass's JWKS.
+// gatepass's JWKS. LiveKit room configurations are checked with LiveKit's
+// own library.
 func ProvideTransports(cfg Config, office *jwtsigner.OfficeSigner, logger *slog.Logger) (application.Transports, error) {
 	t := application.Transports{Policy: cfg.Policy, Centrifugo: cfg.Centrifugo}
 	if cfg.LiveKit != nil {
@@ -133,7 +135,7 @@ func ProvideTransports(cfg Config, office *jwtsigner.OfficeSigner, logger *slog.
 		if err != nil {
 			return application.Transports{}, fmt.Errorf("LIVEKIT_API_SECRET: %w", err)
 		}
-		t.LiveKit, t.LiveKitSigner = &cfg.LiveKit.LiveKitPolicy, s
+		t.LiveKit, t.LiveKitSigner, t.LiveKitRoomConfigs = &cfg.LiveKit.LiveKitPolicy, s, livekitprotocol.RoomConfigs{}
 		if cfg.GrantExpiryBound == application.ExpiryBoundIdentity {
 			warnLiveKitRefresh(logger)
 		}

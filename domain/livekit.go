@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -15,6 +16,7 @@ const (
 	MaxParticipantNameBytes = 128
 	MaxMetadataBytes        = 1024
 	MaxAttributes           = 16
+	MaxAttributeNameBytes   = 64
 	MaxAttributesBytes      = 1024
 	MaxRoomConfigBytes      = 4096
 )
@@ -68,6 +70,58 @@ type LiveKitAttributes struct {
 // carry verified values.
 func ReservedAttribute(key string) bool {
 	return key == AttributeUserID || key == AttributeOrgID || key == AttributeRole
+}
+
+// reservedNamespaces are the attribute key prefixes LiveKit (lk.) and its
+// SIP service (sip.) keep for the attributes they set themselves.
+var reservedNamespaces = []string{"lk.", "sip."}
+
+// ValidateAttributeName checks the key of one of a caller's attributes
+// other than the reserved ones: 1 to MaxAttributeNameBytes bytes of UTF-8,
+// outside LiveKit's and its SIP service's namespaces (lk. and sip., in any
+// letter case), without white space, control or format (Unicode Cf)
+// characters, and not userId, orgId or role in another letter case, so no
+// key reads like one LiveKit or gatepass sets. Errors wrap
+// ErrInvalidParticipant.
+func ValidateAttributeName(key string) error {
+	switch {
+	case key == "" || !utf8.ValidString(key):
+		return fmt.Errorf("%w: an attribute key is empty or not valid UTF-8", ErrInvalidParticipant)
+	case len(key) > MaxAttributeNameBytes:
+		return fmt.Errorf("%w: an attribute key is %d bytes, at most %d", ErrInvalidParticipant, len(key), MaxAttributeNameBytes)
+	case strings.ContainsFunc(key, invisible):
+		return fmt.Errorf("%w: attribute key %q holds white space, control or format characters", ErrInvalidParticipant, key)
+	}
+	for _, prefix := range reservedNamespaces {
+		if hasPrefixFold(key, prefix) {
+			return fmt.Errorf("%w: attribute key %q is in LiveKit's reserved namespace %s", ErrInvalidParticipant, key, prefix)
+		}
+	}
+	for _, reserved := range []string{AttributeUserID, AttributeOrgID, AttributeRole} {
+		if strings.EqualFold(key, reserved) {
+			return fmt.Errorf("%w: attribute key %q is %s in another letter case", ErrInvalidParticipant, key, reserved)
+		}
+	}
+	return nil
+}
+
+// invisible reports whether r is white space, a control character or a
+// format character (Unicode Cf: zero-width, bidirectional and the like).
+func invisible(r rune) bool {
+	return unicode.IsSpace(r) || unicode.IsControl(r) || unicode.Is(unicode.Cf, r)
+}
+
+// hasPrefixFold reports whether s begins with prefix under Unicode case
+// folding, as strings.EqualFold compares (so the Kelvin sign matches k).
+func hasPrefixFold(s, prefix string) bool {
+	for _, p := range prefix {
+		r, size := utf8.DecodeRuneInString(s)
+		if size == 0 || !strings.EqualFold(string(r), string(p)) {
+			return false
+		}
+		s = s[size:]
+	}
+	return true
 }
 
 // LiveKitVideoGrant is the "video" claim of a LiveKit token. Joining is
@@ -140,7 +194,8 @@ func liveKitIdentity(userID, identity string) (string, error) {
 }
 
 // liveKitAttributes drops the caller's values for the reserved keys,
-// checks the limits on what is left, and adds the verified values.
+// checks the keys and the limits on what is left, and adds the verified
+// values.
 func liveKitAttributes(p Principal, given map[string]string) (LiveKitAttributes, error) {
 	out := LiveKitAttributes{UserID: p.UserID, OrgID: p.OrgID, Role: p.EffectiveRole()}
 	size := 0
@@ -148,8 +203,11 @@ func liveKitAttributes(p Principal, given map[string]string) (LiveKitAttributes,
 		if ReservedAttribute(k) {
 			continue
 		}
-		if k == "" || !utf8.ValidString(k) || !utf8.ValidString(v) {
-			return LiveKitAttributes{}, fmt.Errorf("%w: an attribute key is empty, or a key or value is not valid UTF-8", ErrInvalidParticipant)
+		if err := ValidateAttributeName(k); err != nil {
+			return LiveKitAttributes{}, err
+		}
+		if !utf8.ValidString(v) {
+			return LiveKitAttributes{}, fmt.Errorf("%w: the value of attribute %q is not valid UTF-8", ErrInvalidParticipant, k)
 		}
 		if out.Others == nil {
 			out.Others = make(map[string]string, len(given))
@@ -173,7 +231,8 @@ func liveKitAttributes(p Principal, given map[string]string) (LiveKitAttributes,
 // The attributes userId, orgId and role always carry the verified values;
 // the caller's values for them are dropped. Of the caller's other
 // attributes there may be at most MaxAttributes, of at most
-// MaxAttributesBytes of keys and values in all.
+// MaxAttributesBytes of keys and values in all, each key as
+// ValidateAttributeName allows.
 func NewLiveKitClaims(p Principal, rights LiveKitRights, req LiveKitRequest, in Issuance) (LiveKitClaims, error) {
 	room, err := LiveKitRoom(p.OrgID, req.Room)
 	if err != nil {

@@ -112,6 +112,12 @@ func TestNewLiveKitClaims(t *testing.T) {
 		{name: "17 attributes", req: domain.LiveKitRequest{Room: "r", Attributes: attrs(17, 1)}, wantErr: domain.ErrInvalidParticipant},
 		{name: "attributes over 1 KiB", req: domain.LiveKitRequest{Room: "r", Attributes: attrs(2, 511)}, wantErr: domain.ErrInvalidParticipant},
 		{name: "empty attribute key", req: domain.LiveKitRequest{Room: "r", Attributes: map[string]string{"": "x"}}, wantErr: domain.ErrInvalidParticipant},
+		{name: "attribute in LiveKit's namespace", req: domain.LiveKitRequest{Room: "r", Attributes: map[string]string{"lk.agent.state": "speaking"}},
+			wantErr: domain.ErrInvalidParticipant},
+		{name: "reserved attribute in another case", req: domain.LiveKitRequest{Room: "r", Attributes: map[string]string{"OrgId": "org_02"}},
+			wantErr: domain.ErrInvalidParticipant},
+		{name: "attribute value not UTF-8", req: domain.LiveKitRequest{Room: "r", Attributes: map[string]string{"team": "\xff"}},
+			wantErr: domain.ErrInvalidParticipant},
 		{name: "room config without roomCreate", rights: memberRights, req: domain.LiveKitRequest{Room: "r", RoomConfig: json.RawMessage(`{}`)}, wantErr: domain.ErrForbiddenField},
 		{name: "room config not an object", rights: creator, req: domain.LiveKitRequest{Room: "r", RoomConfig: json.RawMessage(`[1]`)}, wantErr: domain.ErrInvalidRoom},
 		{name: "room config null", rights: creator, req: domain.LiveKitRequest{Room: "r", RoomConfig: json.RawMessage(`null`)}, wantErr: domain.ErrInvalidRoom},
@@ -146,6 +152,79 @@ func TestNewLiveKitClaims(t *testing.T) {
 	in.Issuer = ""
 	if _, err := domain.NewLiveKitClaims(caller, memberRights, domain.LiveKitRequest{Room: "r"}, in); !errors.Is(err, domain.ErrInvalidClaims) {
 		t.Fatalf("no issuer: err = %v", err)
+	}
+}
+
+func TestValidateAttributeName(t *testing.T) {
+	tests := []struct {
+		key     string
+		wantErr error
+	}{
+		{key: "team"},
+		{key: "lk"},
+		{key: "lkx.state"},
+		{key: "sip"},
+		{key: "team.lk.x"},
+		{key: "user_id"},
+		{key: "roles"},
+		{key: "Zoë-東京"},
+		{key: strings.Repeat("k", 64)},
+		{key: "", wantErr: domain.ErrInvalidParticipant},
+		{key: strings.Repeat("k", 65), wantErr: domain.ErrInvalidParticipant},
+		{key: "\xff", wantErr: domain.ErrInvalidParticipant},
+		// LiveKit's and its SIP service's namespaces, in any letter case.
+		{key: "lk.agent.state", wantErr: domain.ErrInvalidParticipant},
+		{key: "LK.agent.state", wantErr: domain.ErrInvalidParticipant},
+		{key: "Lk.", wantErr: domain.ErrInvalidParticipant},
+		{key: "l\u212a.state", wantErr: domain.ErrInvalidParticipant}, // Kelvin sign
+		{key: "sip.callID", wantErr: domain.ErrInvalidParticipant},
+		{key: "SIP.phoneNumber", wantErr: domain.ErrInvalidParticipant},
+		{key: "\u017fip.callID", wantErr: domain.ErrInvalidParticipant}, // long s
+		// The verified keys in another letter case.
+		{key: "UserId", wantErr: domain.ErrInvalidParticipant},
+		{key: "userid", wantErr: domain.ErrInvalidParticipant},
+		{key: "ORGID", wantErr: domain.ErrInvalidParticipant},
+		{key: "ROLE", wantErr: domain.ErrInvalidParticipant},
+		{key: "u\u017ferId", wantErr: domain.ErrInvalidParticipant},
+		// White space, control and format characters anywhere.
+		{key: "role ", wantErr: domain.ErrInvalidParticipant},
+		{key: " team", wantErr: domain.ErrInvalidParticipant},
+		{key: "te am", wantErr: domain.ErrInvalidParticipant},
+		{key: "team\t", wantErr: domain.ErrInvalidParticipant},
+		{key: "team\u00a0", wantErr: domain.ErrInvalidParticipant},
+		{key: "team\u3000", wantErr: domain.ErrInvalidParticipant},
+		{key: "team\x00", wantErr: domain.ErrInvalidParticipant},
+		{key: "team\x7f", wantErr: domain.ErrInvalidParticipant},
+		{key: "team\u0085", wantErr: domain.ErrInvalidParticipant},
+		{key: "role\u200b", wantErr: domain.ErrInvalidParticipant}, // zero-width space
+		{key: "\ufeffteam", wantErr: domain.ErrInvalidParticipant}, // byte order mark
+		{key: "team\u202e", wantErr: domain.ErrInvalidParticipant}, // right-to-left override
+		{key: "te\u00adam", wantErr: domain.ErrInvalidParticipant}, // soft hyphen
+	}
+	for _, tt := range tests {
+		t.Run(strconv.Quote(tt.key), func(t *testing.T) {
+			if err := domain.ValidateAttributeName(tt.key); !errors.Is(err, tt.wantErr) {
+				t.Fatalf("ValidateAttributeName(%q) = %v, want %v", tt.key, err, tt.wantErr)
+			}
+		})
+	}
+}
+
+// TestReservedAttributeKeysKeepTheirContract: the exact keys userId, orgId
+// and role are dropped and replaced, never refused, whatever the caller put
+// in them.
+func TestReservedAttributeKeysKeepTheirContract(t *testing.T) {
+	caller := domain.Principal{UserID: "user_01H", OrgID: "org_01", Role: "viewer"}
+	req := domain.LiveKitRequest{Room: "r", Attributes: map[string]string{
+		"userId": "user_evil", "orgId": "org evil\u200b", "role": "admin\n", "team": "blue",
+	}}
+	c, err := domain.NewLiveKitClaims(caller, domain.LiveKitRights{CanSubscribe: true}, req, liveKitIssuance())
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := c.Attributes
+	if a.UserID != "user_01H" || a.OrgID != "org_01" || a.Role != "viewer" || len(a.Others) != 1 || a.Others["team"] != "blue" {
+		t.Fatalf("attributes %+v", a)
 	}
 }
 

@@ -100,6 +100,11 @@ func decodeBody(c *gin.Context, maxBytes int64, v any) error {
 	if f, ok := v.(flatBody); ok && f.decodeFlat(raw) {
 		return nil
 	}
+	if l, ok := v.(limitedBody); ok {
+		if err := l.checkLimits(raw); err != nil {
+			return err
+		}
+	}
 	// Unmarshal refuses anything after the object but white space.
 	if err := json.Unmarshal(raw, v); err != nil {
 		return fmt.Errorf("%w: %w", errMalformedBody, err)
@@ -111,6 +116,13 @@ func decodeBody(c *gin.Context, maxBytes int64, v any) error {
 // reflection (decodeFlat), answering false for any other.
 type flatBody interface {
 	decodeFlat(raw []byte) bool
+}
+
+// limitedBody is a request body with limits that are checked before
+// encoding/json decodes it (checkLimits), so that a body past them is
+// refused without being decoded in full.
+type limitedBody interface {
+	checkLimits(raw []byte) error
 }
 
 // readBody reads the request's body, at most maxBytes of it. A body of

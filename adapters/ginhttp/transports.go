@@ -44,6 +44,10 @@ func (b *liveKitTokenRequest) decodeFlat(raw []byte) bool {
 	})
 }
 
+// checkLimits stops a body with too many or too large attributes, or
+// nested too deeply, before it is decoded (scanLiveKitBody).
+func (b *liveKitTokenRequest) checkLimits(raw []byte) error { return scanLiveKitBody(raw) }
+
 type centrifugoSubscriptionRequest struct {
 	Channel string `json:"channel"`
 }
@@ -66,7 +70,9 @@ func transportDisabled(c *gin.Context) { writeProblem(c, problemTransportDisable
 func (h *handlers) issueLiveKitToken(c *gin.Context) {
 	var body liveKitTokenRequest
 	if err := decodeBody(c, max(h.maxBody, liveKitBodyBytes), &body); err != nil {
-		h.refuse(c, domain.GrantLiveKit, err)
+		// The caller is authenticated: a body it sent unreadable, or past
+		// a limit, spends its budget as any other request.
+		h.refuse(c, domain.GrantLiveKit, h.app.IssueLiveKitToken.RefuseUnreadable(c, principal(c), err))
 		return
 	}
 	grant, err := h.app.IssueLiveKitToken.Handle(c, toIssueLiveKitToken(principal(c), identityExpiry(c), body))

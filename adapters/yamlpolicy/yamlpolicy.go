@@ -297,7 +297,9 @@ Unknown fields are refused; "gatepass policy check FILE" validates a file.`
 const liveKitComment = `LiveKit: rights in the caller's organization's rooms; joining is always
 granted. Rights: canPublish, canSubscribe, canPublishData,
 canUpdateOwnMetadata (lets a participant rewrite its own attributes),
-roomAdmin, roomCreate (also allows a room configuration).`
+roomAdmin (lets a participant, through LiveKit's RoomService API, remove,
+mute and rewrite the attributes of every other participant of the room),
+roomCreate (also allows a room configuration).`
 
 const connectComment = `Who may connect to Centrifugo.`
 

@@ -73,6 +73,10 @@ func Join(ctx context.Context, serverURL, token string) (JoinResult, error) {
 	if err != nil {
 		return JoinResult{}, err
 	}
+	return joinResult(join), nil
+}
+
+func joinResult(join *livekit.JoinResponse) JoinResult {
 	p := join.GetParticipant()
 	return JoinResult{
 		Room:          join.GetRoom().GetName(),
@@ -84,7 +88,37 @@ func Join(ctx context.Context, serverURL, token string) (JoinResult, error) {
 		Permission:    p.GetPermission(),
 		ServerVersion: join.GetServerVersion(),
 		Response:      join,
-	}, nil
+	}
+}
+
+// Session is a participant that stays in its room until Close, so that
+// the server's API sees it.
+type Session struct {
+	// Joined is what the server's JoinResponse said.
+	Joined JoinResult
+	conn   *websocket.Conn
+}
+
+// Connect joins as Join does but stays: the participant is in the room
+// until Close. It reads nothing after the JoinResponse, so it suits a test
+// of a few seconds, within the server's ping timeout.
+func Connect(ctx context.Context, serverURL, token string) (*Session, error) {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, joinTimeout)
+		defer cancel()
+	}
+	conn, join, err := dial(ctx, serverURL, token)
+	if err != nil {
+		return nil, err
+	}
+	return &Session{Joined: joinResult(join), conn: conn}, nil
+}
+
+// Close leaves the room and closes the connection.
+func (s *Session) Close() {
+	leave(s.conn)
+	s.conn.Close()
 }
 
 // RefreshedToken joins as Join does, stays connected until the server sends
@@ -118,37 +152,54 @@ func session(ctx context.Context, serverURL, token string, connected func(*webso
 		ctx, cancel = context.WithTimeout(ctx, joinTimeout)
 		defer cancel()
 	}
-	u, err := signalURL(serverURL, token)
+	conn, join, err := dial(ctx, serverURL, token)
 	if err != nil {
 		return err
-	}
-	conn, res, err := websocket.DefaultDialer.DialContext(ctx, u, nil)
-	if err != nil {
-		if res != nil && res.StatusCode != http.StatusSwitchingProtocols {
-			return refused(res, token)
-		}
-		return fmt.Errorf("livekit join: %s", redact(err.Error(), token))
 	}
 	defer conn.Close()
 	stop := context.AfterFunc(ctx, func() { _ = conn.SetReadDeadline(time.Now()) })
 	defer stop()
-
-	msg, err := readResponse(conn)
-	if err != nil {
-		if ctx.Err() != nil {
-			err = ctx.Err()
-		}
-		return fmt.Errorf("livekit join: read the first signal message: %w", err)
-	}
-	join := msg.GetJoin()
-	if join == nil {
-		return fmt.Errorf("livekit join: first signal message is %T, want a JoinResponse", msg.GetMessage())
-	}
 	if err := connected(conn, join); err != nil {
 		return err
 	}
 	leave(conn)
 	return nil
+}
+
+// dial opens the signal WebSocket with token and reads the JoinResponse,
+// within ctx.
+func dial(ctx context.Context, serverURL, token string) (*websocket.Conn, *livekit.JoinResponse, error) {
+	u, err := signalURL(serverURL, token)
+	if err != nil {
+		return nil, nil, err
+	}
+	conn, res, err := websocket.DefaultDialer.DialContext(ctx, u, nil)
+	if err != nil {
+		if res != nil && res.StatusCode != http.StatusSwitchingProtocols {
+			return nil, nil, refused(res, token)
+		}
+		return nil, nil, fmt.Errorf("livekit join: %s", redact(err.Error(), token))
+	}
+	stop := context.AfterFunc(ctx, func() { _ = conn.SetReadDeadline(time.Now()) })
+	defer stop()
+	msg, err := readResponse(conn)
+	if err != nil {
+		conn.Close()
+		if ctx.Err() != nil {
+			err = ctx.Err()
+		}
+		return nil, nil, fmt.Errorf("livekit join: read the first signal message: %w", err)
+	}
+	join := msg.GetJoin()
+	if join == nil {
+		conn.Close()
+		return nil, nil, fmt.Errorf("livekit join: first signal message is %T, want a JoinResponse", msg.GetMessage())
+	}
+	if ctx.Err() == nil {
+		// The deadline set by a context that ended meanwhile stays.
+		_ = conn.SetReadDeadline(time.Time{})
+	}
+	return conn, join, nil
 }
 
 // signalURL is the /rtc URL with the query a v1.13 server reads for a
