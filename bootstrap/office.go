@@ -10,12 +10,12 @@ import (
 	"net/url"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/gatepass/gatepass/adapters/devidentity"
 	"github.com/gatepass/gatepass/adapters/gosigner"
 	"github.com/gatepass/gatepass/adapters/jwtsigner"
 	"github.com/gatepass/gatepass/adapters/pkcs11signer"
+	"github.com/gatepass/gatepass/application"
 	"github.com/gatepass/gatepass/foundation/pemkey"
 )
 
@@ -145,9 +145,8 @@ func checkOfficeGrant(o OfficeConfig, p *problems) {
 	if o.Audience == "" {
 		p.add("JWT_AUDIENCE", "is required")
 	}
-	if o.TTL < time.Second || o.TTL > time.Hour {
-		p.add("JWT_TTL", "must be between 1s and 1h")
-	}
+	_, err := application.NewOfficePolicy(application.OfficePolicy{Issuer: o.Issuer, Audience: o.Audience, TTL: o.TTL, URL: o.URL})
+	p.addSettings(err, map[string]string{"TTL": "JWT_TTL"}, "JWT_TTL")
 	switch u, err := url.Parse(o.URL); {
 	case o.URL == "":
 		p.add("WEBSOCKET_BASE_URL", "is required")

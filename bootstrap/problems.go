@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/caarlos0/env/v11"
+
+	"github.com/gatepass/gatepass/application"
 )
 
 // problems collects what is wrong with the settings, one line per problem,
@@ -115,4 +117,22 @@ func parseEnvironment(environ map[string]string, p *problems) environment {
 	resolveSecrets(&e, environ, p)
 	refuseSharedSecrets(reflect.ValueOf(&e).Elem(), p)
 	return e
+}
+
+// addSettings reports the policy fields a constructor refused (see
+// application.SettingError), each under the variable that sets it; a
+// field missing from variables, or an error of another kind, is reported
+// under fallback.
+func (p *problems) addSettings(err error, variables map[string]string, fallback string) {
+	settings := application.SettingErrors(err)
+	if err != nil && len(settings) == 0 {
+		p.add(fallback, "%v", err)
+	}
+	for _, s := range settings {
+		name, ok := variables[s.Field]
+		if !ok {
+			name = fallback
+		}
+		p.add(name, "%s", s.Reason)
+	}
 }

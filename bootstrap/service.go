@@ -36,9 +36,8 @@ func realtimeFrom(e environment, dev *devMaterial, p *problems) RealtimeConfig {
 	if r.Issuer == "" {
 		p.add("SUPABASE_JWT_ISSUER", "must not be empty")
 	}
-	if r.TTL < time.Second || r.TTL > 24*time.Hour {
-		p.add("SUPABASE_JWT_TTL", "must be between 1s and 24h")
-	}
+	_, err := application.NewRealtimePolicy(application.RealtimePolicy{Issuer: r.Issuer, TTL: r.TTL})
+	p.addSettings(err, map[string]string{"TTL": "SUPABASE_JWT_TTL"}, "SUPABASE_JWT_TTL")
 	return r
 }
 

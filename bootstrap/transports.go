@@ -5,7 +5,6 @@ import (
 	"net"
 	"net/url"
 	"strings"
-	"time"
 
 	"github.com/gatepass/gatepass/adapters/jwtsigner"
 	"github.com/gatepass/gatepass/adapters/yamlpolicy"
@@ -78,8 +77,10 @@ func liveKitFrom(e liveKitEnv, bound application.GrantExpiryBound, p *problems) 
 	case len(c.APISecret) < jwtsigner.MinSecretBytes:
 		p.add("LIVEKIT_API_SECRET", "must be at least %d bytes", jwtsigner.MinSecretBytes)
 	}
-	if e.TokenTTL < time.Minute || e.TokenTTL > 6*time.Hour {
-		p.add("LIVEKIT_TOKEN_TTL", "must be between 1m and 6h")
+	policy, err := application.NewLiveKitPolicy(c.LiveKitPolicy)
+	p.addSettings(err, map[string]string{"TTL": "LIVEKIT_TOKEN_TTL"}, "LIVEKIT_TOKEN_TTL")
+	if err == nil {
+		c.LiveKitPolicy = policy
 	}
 	return c
 }
@@ -92,20 +93,22 @@ func centrifugoFrom(e centrifugoEnv, cfg *Config, p *problems) *application.Cent
 	if err := checkWebSocketURL(e.URL); err != nil {
 		p.add("CENTRIFUGO_URL", "%v", err)
 	}
-	switch e.Audience {
-	case "":
-		p.add("CENTRIFUGO_AUDIENCE", "must not be empty")
-	case cfg.Office.Audience:
-		// Neither verifier may accept the other's grants.
-		p.add("CENTRIFUGO_AUDIENCE", "must differ from JWT_AUDIENCE")
-	}
-	if cfg.Office.Algorithm == jwtsigner.PS256 {
-		p.add("JWT_ALGORITHM", "PS256 cannot be used with CENTRIFUGO_URL: Centrifugo verifies RSA keys from a JWKS with PKCS#1 v1.5 (RS256) only")
-	}
-	for name, ttl := range map[string]time.Duration{"CENTRIFUGO_TOKEN_TTL": e.TokenTTL, "CENTRIFUGO_SUBSCRIPTION_TTL": e.SubscriptionTTL} {
-		if ttl < time.Minute || ttl > 24*time.Hour {
-			p.add(name, "must be between 1m and 24h")
+	office := application.OfficePolicy{Issuer: cfg.Office.Issuer, Audience: cfg.Office.Audience, TTL: cfg.Office.TTL}
+	policy, err := application.NewCentrifugoPolicy(*c, office)
+	for _, se := range application.SettingErrors(err) {
+		if errors.Is(se, application.ErrAudienceShared) {
+			// Neither verifier may accept the other's grants.
+			se.Reason = "must differ from JWT_AUDIENCE"
 		}
+	}
+	p.addSettings(err, map[string]string{
+		"Audience": "CENTRIFUGO_AUDIENCE", "ConnectionTTL": "CENTRIFUGO_TOKEN_TTL", "SubscriptionTTL": "CENTRIFUGO_SUBSCRIPTION_TTL",
+	}, "CENTRIFUGO_URL")
+	if err == nil {
+		*c = policy
+	}
+	if err := jwtsigner.CentrifugoVerifies(cfg.Office.Algorithm); err != nil {
+		p.add("JWT_ALGORITHM", "%s cannot be used with CENTRIFUGO_URL: %v", cfg.Office.Algorithm, err)
 	}
 	return c
 }

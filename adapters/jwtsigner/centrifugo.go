@@ -3,6 +3,7 @@ package jwtsigner
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/gatepass/gatepass/foundation/jsonappend"
 
@@ -18,10 +19,28 @@ type CentrifugoSigner struct {
 	office *OfficeSigner
 }
 
-// NewCentrifugoSigner returns a signer that signs through office.
+// ErrCentrifugoAlgorithm means Centrifugo cannot verify tokens of the
+// office key's algorithm.
+var ErrCentrifugoAlgorithm = errors.New("centrifugo verifies RSA keys from a JWKS with PKCS#1 v1.5 (RS256) only")
+
+// CentrifugoVerifies reports whether Centrifugo verifies tokens signed
+// with alg from a JWKS: every algorithm gatepass signs with but PS256.
+func CentrifugoVerifies(alg string) error {
+	if alg == PS256 {
+		return ErrCentrifugoAlgorithm
+	}
+	return nil
+}
+
+// NewCentrifugoSigner returns a signer that signs through office. It
+// refuses an office key whose algorithm Centrifugo cannot verify
+// (ErrCentrifugoAlgorithm): every token would be refused.
 func NewCentrifugoSigner(office *OfficeSigner) (*CentrifugoSigner, error) {
 	if office == nil {
 		return nil, errors.New("centrifugo signer: no office signer")
+	}
+	if err := CentrifugoVerifies(office.Algorithm()); err != nil {
+		return nil, fmt.Errorf("centrifugo signer: %s: %w", office.Algorithm(), err)
 	}
 	return &CentrifugoSigner{office: office}, nil
 }

@@ -3,6 +3,7 @@ package jwtsigner
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	mrand "math/rand/v2"
 	"strings"
 	"testing"
@@ -216,8 +217,8 @@ func TestAsymmetricMatchesGolangJWT(t *testing.T) {
 				t.Fatal(err)
 			}
 			cs, err := NewCentrifugoSigner(s)
-			if err != nil {
-				t.Fatal(err)
+			if centrifugo := CentrifugoVerifies(alg) == nil; centrifugo && err != nil || !centrifugo && !errors.Is(err, ErrCentrifugoAlgorithm) {
+				t.Fatalf("NewCentrifugoSigner(%s): %v", alg, err)
 			}
 			office := domain.OfficeClaims{Registered: reg("office-router"), UserID: "user_<1>", OrgID: "org&1", Role: "admin\u2028"}
 			conn := domain.CentrifugoConnectionClaims{Registered: reg("centrifugo"), Info: domain.CentrifugoInfo{OrgID: "org_1", Role: "member"},
@@ -234,6 +235,9 @@ func TestAsymmetricMatchesGolangJWT(t *testing.T) {
 					registeredJWT: centrifugoRegistered(conn.Registered), Info: fromCentrifugoInfo(conn.Info), Channels: conn.Channels}},
 				{"centrifugo subscription", func() (string, error) { return cs.SignCentrifugoSubscription(ctx, sub) }, centrifugoSubscriptionJWT{
 					registeredJWT: centrifugoRegistered(sub.Registered), Channel: sub.Channel, Info: fromCentrifugoInfo(sub.Info)}},
+			}
+			if cs == nil {
+				cases = cases[:1] // Centrifugo cannot verify this algorithm: office grants only.
 			}
 			for _, tc := range cases {
 				got, err := tc.sign()

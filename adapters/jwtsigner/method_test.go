@@ -242,3 +242,42 @@ func keysByAlgorithm(t *testing.T) map[string]crypto.Signer {
 	rsaKey := mustRSA(t, 2048)
 	return map[string]crypto.Signer{RS256: rsaKey, PS256: rsaKey, ES256: ecKey, EdDSA: edKey}
 }
+
+// TestSignerConstructorsRefuseWhatCannotVerify: an office key that does
+// not fit its algorithm, and a Centrifugo signer over an algorithm
+// Centrifugo cannot verify, are refused where they are made, not at the
+// first signature.
+func TestSignerConstructorsRefuseWhatCannotVerify(t *testing.T) {
+	keys := keysByAlgorithm(t)
+	tests := []struct {
+		name    string
+		key     crypto.Signer
+		alg     string
+		wantErr error
+		// centrifugoErr is what NewCentrifugoSigner answers over the
+		// office signer, when that is made.
+		centrifugoErr error
+	}{
+		{name: "RS256 RSA", key: keys[RS256], alg: RS256},
+		{name: "ES256 EC", key: keys[ES256], alg: ES256},
+		{name: "EdDSA Ed25519", key: keys[EdDSA], alg: EdDSA},
+		{name: "PS256 RSA", key: keys[PS256], alg: PS256, centrifugoErr: ErrCentrifugoAlgorithm},
+		{name: "RS256 EC key", key: keys[ES256], alg: RS256, wantErr: ErrKeyMismatch},
+		{name: "ES256 RSA key", key: keys[RS256], alg: ES256, wantErr: ErrKeyMismatch},
+		{name: "EdDSA EC key", key: keys[ES256], alg: EdDSA, wantErr: ErrKeyMismatch},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := NewOfficeSigner(tt.key, tt.alg)
+			if !errors.Is(err, tt.wantErr) {
+				t.Fatalf("NewOfficeSigner = %v, want %v", err, tt.wantErr)
+			}
+			if err != nil {
+				return
+			}
+			if _, err := NewCentrifugoSigner(s); !errors.Is(err, tt.centrifugoErr) {
+				t.Errorf("NewCentrifugoSigner = %v, want %v", err, tt.centrifugoErr)
+			}
+		})
+	}
+}

@@ -21,18 +21,19 @@ type OfficeSigner struct {
 	kid    string
 	// header is the encoded protected header, made once.
 	header string
-	// keyErr is KeyMatches of the key and the algorithm: a key that does
-	// not fit would sign under a false alg header, so every signature is
-	// refused with it.
-	keyErr error
 }
 
 // NewOfficeSigner returns a signer for alg with key. The key id stamped on
-// every token is the RFC 7638 thumbprint of the key's public half.
+// every token is the RFC 7638 thumbprint of the key's public half. A key
+// that does not fit alg (KeyMatches) is refused: it would sign under a
+// false alg header.
 func NewOfficeSigner(key crypto.Signer, alg string) (*OfficeSigner, error) {
 	method, err := methodFor(alg)
 	if err != nil {
 		return nil, err
+	}
+	if err := KeyMatches(method.Alg(), key.Public()); err != nil {
+		return nil, fmt.Errorf("office signer: %w", err)
 	}
 	kid, err := jwks.Thumbprint(key.Public())
 	if err != nil {
@@ -42,8 +43,7 @@ func NewOfficeSigner(key crypto.Signer, alg string) (*OfficeSigner, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &OfficeSigner{key: key, method: method, kid: kid, header: header,
-		keyErr: KeyMatches(method.Alg(), key.Public())}, nil
+	return &OfficeSigner{key: key, method: method, kid: kid, header: header}, nil
 }
 
 // KeyID is the kid header of the tokens this signer makes.
@@ -72,9 +72,6 @@ func (s *OfficeSigner) SignOffice(_ context.Context, c domain.OfficeClaims) (str
 // sign signs the claims in b as the office-router grants are signed: the
 // office key, its algorithm and its kid.
 func (s *OfficeSigner) sign(b *jwsBuffer) (string, error) {
-	if s.keyErr != nil {
-		return "", fmt.Errorf("sign %s: %w", s.method.Alg(), s.keyErr)
-	}
 	b.signingInput(s.header)
 	sig, err := s.method.signInput(s.key, b.out, b.sum)
 	if err != nil {

@@ -482,8 +482,8 @@ func (m signerMethod) Sign(signingString string, key any) ([]byte, error) {
 func testGolangJWTReference(t *testing.T, key crypto.Signer, alg string) {
 	s := newOfficeSigner(t, key, alg)
 	cs, err := jwtsigner.NewCentrifugoSigner(s)
-	if err != nil {
-		t.Fatal(err)
+	if centrifugo := jwtsigner.CentrifugoVerifies(alg) == nil; centrifugo && err != nil || !centrifugo && !errors.Is(err, jwtsigner.ErrCentrifugoAlgorithm) {
+		t.Fatalf("NewCentrifugoSigner(%s): %v", alg, err)
 	}
 	ctx := context.Background()
 	reg := domain.Registered{Issuer: issuer, Subject: "user_<01>", Audience: audience, ID: "jti-ref&\u2028",
@@ -503,6 +503,9 @@ func testGolangJWTReference(t *testing.T, key crypto.Signer, alg string) {
 			refConnection{refRegistered: refRegisteredOf(reg, false), Info: refInfo(conn.Info), Channels: conn.Channels}},
 		{"centrifugo subscription", func() (string, error) { return cs.SignCentrifugoSubscription(ctx, sub) },
 			refSubscription{refRegistered: refRegisteredOf(reg, false), Channel: sub.Channel, Info: refInfo(sub.Info)}},
+	}
+	if cs == nil {
+		cases = cases[:1] // Centrifugo cannot verify this algorithm: office grants only.
 	}
 	for _, tc := range cases {
 		got, err := tc.sign()
