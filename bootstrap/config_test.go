@@ -395,6 +395,17 @@ func TestNoTwoSecretsShareAValue(t *testing.T) {
 			t.Fatalf("error %v, want %q", err, want)
 		}
 	})
+	t.Run("a URL's password", func(t *testing.T) {
+		env := production(t)
+		env["REDIS_URL"] = "redis://:" + env["SUPABASE_JWT_SECRET"] + "@127.0.0.1:6379/0"
+		_, err := bootstrap.Load(env)
+		if want := "REDIS_URL: equals SUPABASE_JWT_SECRET"; err == nil || !strings.Contains(err.Error(), want) {
+			t.Fatalf("error %v, want %q", err, want)
+		}
+		if strings.Contains(err.Error(), env["SUPABASE_JWT_SECRET"]) {
+			t.Fatalf("the error quotes the value: %v", err)
+		}
+	})
 	t.Run("distinct secrets load", func(t *testing.T) {
 		env := production(t)
 		env["LIVEKIT_URL"], env["LIVEKIT_API_KEY"], env["LIVEKIT_API_SECRET"] = "wss://lk.example", "key", env["SUPABASE_JWT_SECRET"]+"!"

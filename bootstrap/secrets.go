@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"reflect"
 	"slices"
@@ -128,13 +129,37 @@ func refuseSharedSecrets(v reflect.Value, p *problems) {
 			if slices.Contains(g.mayEqual, e.name) || slices.Contains(e.mayEqual, name) {
 				continue
 			}
-			if subtle.ConstantTimeCompare([]byte(s.value), []byte(e.s.value)) == 1 {
+			if sameSecret(s.value, e.s.value) {
 				p.add(s.source(name), "equals %s; give each purpose its own secret", e.s.source(e.name))
 				break
 			}
 		}
 		earlier = append(earlier, g)
 	})
+}
+
+// sameSecret reports whether two secrets share a value: the whole value,
+// or the password a URL carries (REDIS_URL's beside SUPABASE_JWT_SECRET).
+// Every comparison takes constant time.
+func sameSecret(a, b string) bool {
+	same := 0
+	for _, x := range secretParts(a) {
+		for _, y := range secretParts(b) {
+			same |= subtle.ConstantTimeCompare([]byte(x), []byte(y))
+		}
+	}
+	return same == 1
+}
+
+// secretParts are the values a secret holds: itself, and the password of
+// a URL's user information when it has one.
+func secretParts(v string) []string {
+	if u, err := url.Parse(v); err == nil && u.Scheme != "" && u.User != nil {
+		if pw, ok := u.User.Password(); ok && pw != "" {
+			return []string{v, pw}
+		}
+	}
+	return []string{v}
 }
 
 var errSecretSpace = errors.New("has white space at its start or end (only one trailing newline is removed); remove it")
