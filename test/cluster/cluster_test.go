@@ -414,7 +414,38 @@ func TestClusterPausedMasterStallsOnlyItsUsers(t *testing.T) {
 			for i, r := range g.everyReplica(t, others[0]) {
 				kit.WantStatus(t, fmt.Sprintf("the user on a healthy master, on replica %d after the pause", i), r, http.StatusTooManyRequests)
 			}
+			if mode == "closed" {
+				wantNotReadyWithEveryMasterPaused(t, g, masters)
+			}
 		})
+	}
+}
+
+// wantNotReadyWithEveryMasterPaused: only when no master answers is a
+// replica failing closed not ready, and it is ready again by itself once
+// they answer.
+func wantNotReadyWithEveryMasterPaused(t *testing.T, g *group, masters []*redisserver.Server) {
+	t.Helper()
+	const pauseAll = 8 * time.Second
+	until := time.Now().Add(pauseAll)
+	for _, m := range masters {
+		if err := m.Client().Do(t.Context(), "CLIENT", "PAUSE", pauseAll.Milliseconds(), "ALL").Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	statuses, bodies := g.readiness(t)
+	if time.Now().After(until) {
+		t.Fatalf("readiness outlasted the %s pause of every master: the machine is too slow for it to mean anything", pauseAll)
+	}
+	for i, status := range statuses {
+		if detail := bodies[i].Checks["rate_limiter"].Detail; status != http.StatusServiceUnavailable || !strings.Contains(detail, "failing") {
+			t.Errorf("replica %d /readyz with every master paused: %d %q, want 503 failing closed", i, status, detail)
+		}
+	}
+	if !kit.Eventually(time.Until(until)+recovery, 200*time.Millisecond, func() bool {
+		return g.ready(t, http.StatusOK, "redis cluster")
+	}) {
+		t.Fatalf("replicas not ready %s after every master answered again\n%s", recovery, g.replicas[0].Logs())
 	}
 }
 
