@@ -36,11 +36,11 @@ func TestDefaultLiveKitRights(t *testing.T) {
 		{name: "viewer joins and subscribes", caller: principal(t, "u1", "org_1", "viewer"), want: domain.LiveKitRights{CanSubscribe: true}},
 		{name: "unknown role gets least privilege", caller: principal(t, "u1", "org_1", "auditor"), want: domain.LiveKitRights{CanSubscribe: true}},
 		{name: "role names are case-sensitive", caller: principal(t, "u1", "org_1", "Admin"), want: domain.LiveKitRights{CanSubscribe: true}},
-		{name: "livekit:publish lets a viewer publish", caller: principal(t, "u1", "org_1", "viewer", application.PermissionLiveKitPublish), want: full},
-		{name: "livekit:publish adds nothing to an admin", caller: principal(t, "u1", "org_1", "admin", application.PermissionLiveKitPublish), want: full},
-		{name: "livekit:room_admin lets an admin administer its room", caller: principal(t, "u1", "org_1", "admin", application.PermissionLiveKitRoomAdmin),
+		{name: "livekit:publish lets a viewer publish", caller: principal(t, "u1", "org_1", "viewer", domain.PermissionLiveKitPublish), want: full},
+		{name: "livekit:publish adds nothing to an admin", caller: principal(t, "u1", "org_1", "admin", domain.PermissionLiveKitPublish), want: full},
+		{name: "livekit:room_admin lets an admin administer its room", caller: principal(t, "u1", "org_1", "admin", domain.PermissionLiveKitRoomAdmin),
 			want: full.With(domain.RoomAdmin)},
-		{name: "livekit:room_admin adds roomAdmin alone to a viewer", caller: principal(t, "u1", "org_1", "viewer", application.PermissionLiveKitRoomAdmin),
+		{name: "livekit:room_admin adds roomAdmin alone to a viewer", caller: principal(t, "u1", "org_1", "viewer", domain.PermissionLiveKitRoomAdmin),
 			want: domain.LiveKitRights{CanSubscribe: true, RoomAdmin: true}},
 		{name: "other permissions give nothing", caller: principal(t, "u1", "org_1", "viewer", "livekit:admin", "livekit:roomCreate", "livekit:roomAdmin"),
 			want: domain.LiveKitRights{CanSubscribe: true}},
@@ -115,18 +115,20 @@ func customPolicy(t *testing.T) *application.Policy {
 	t.Helper()
 	p, err := application.NewPolicy(domain.PolicyRules{
 		Version: domain.PolicyVersion,
-		LiveKit: []domain.LiveKitRule{
-			{Subjects: domain.Subjects{Roles: []string{"host"}}, Rights: []domain.LiveKitRight{domain.CanPublish, domain.RoomCreate, domain.CanUpdateOwnMetadata}},
-			{Subjects: domain.Subjects{Permissions: []string{"lk:watch"}}, Rights: []domain.LiveKitRight{domain.CanSubscribe}},
-		},
-		Centrifugo: domain.CentrifugoRules{
-			Connect: []domain.Subjects{{Roles: []string{"host"}, Permissions: []string{"rt:connect"}}},
-			Subscribe: []domain.ChannelRule{
-				{Subjects: domain.Subjects{Roles: []string{"host"}}, Channels: []string{"user:{userId}", "org:{orgId}.{userId}.*", "news"}},
+		Sections: []domain.PolicySection{
+			domain.LiveKitRules{
+				{Subjects: domain.Subjects{Roles: []string{"host"}}, Rights: []domain.LiveKitRight{domain.CanPublish, domain.RoomCreate, domain.CanUpdateOwnMetadata}},
+				{Subjects: domain.Subjects{Permissions: []string{"lk:watch"}}, Rights: []domain.LiveKitRight{domain.CanSubscribe}},
 			},
-			ServerSubscriptions: []domain.ChannelRule{
-				{Subjects: domain.Subjects{Roles: []string{"host"}}, Channels: []string{"user:{userId}", "org:{orgId}"}},
-				{Subjects: domain.Subjects{Permissions: []string{"rt:connect"}}, Channels: []string{"org:{orgId}", "news"}},
+			domain.CentrifugoRules{
+				Connect: []domain.Subjects{{Roles: []string{"host"}, Permissions: []string{"rt:connect"}}},
+				Subscribe: []domain.ChannelRule{
+					{Subjects: domain.Subjects{Roles: []string{"host"}}, Channels: []string{"user:{userId}", "org:{orgId}.{userId}.*", "news"}},
+				},
+				ServerSubscriptions: []domain.ChannelRule{
+					{Subjects: domain.Subjects{Roles: []string{"host"}}, Channels: []string{"user:{userId}", "org:{orgId}"}},
+					{Subjects: domain.Subjects{Permissions: []string{"rt:connect"}}, Channels: []string{"org:{orgId}", "news"}},
+				},
 			},
 		},
 	})
@@ -193,8 +195,10 @@ func TestCustomPolicy(t *testing.T) {
 
 func TestNewPolicyRefusesInvalidRules(t *testing.T) {
 	rules := application.DefaultPolicyRules()
-	rules.LiveKit[0].Rights = append(rules.LiveKit[0].Rights, "canFly")
-	rules.Centrifugo.Subscribe[0].Channels = append(rules.Centrifugo.Subscribe[0].Channels, "org:*")
+	liveKit := domain.PolicySectionOf[domain.LiveKitRules](rules)
+	liveKit[0].Rights = append(liveKit[0].Rights, "canFly")
+	centrifugo := domain.PolicySectionOf[domain.CentrifugoRules](rules)
+	centrifugo.Subscribe[0].Channels = append(centrifugo.Subscribe[0].Channels, "org:*")
 	_, err := application.NewPolicy(rules)
 	var pe *domain.PolicyError
 	if !errors.As(err, &pe) || len(pe.Problems) != 2 || !errors.Is(err, domain.ErrInvalidPolicy) {
@@ -208,8 +212,8 @@ func TestPolicyOwnsItsRules(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rules.LiveKit[2].Rights[0] = domain.RoomAdmin
-	p.Rules().LiveKit[2].Rights[0] = domain.RoomAdmin
+	domain.PolicySectionOf[domain.LiveKitRules](rules)[2].Rights[0] = domain.RoomAdmin
+	domain.PolicySectionOf[domain.LiveKitRules](p.Rules())[2].Rights[0] = domain.RoomAdmin
 	if got, _ := p.LiveKitRights(principal(t, "u", "o", "viewer")); got.RoomAdmin {
 		t.Fatal("changing the given or returned rules changed the policy")
 	}

@@ -65,10 +65,10 @@ func newTransportFixture(t *testing.T, bound application.GrantExpiryBound, polic
 func TestIssueLiveKitToken(t *testing.T) {
 	full := domain.LiveKitRights{CanPublish: true, CanSubscribe: true, CanPublishData: true}
 	creator := principal(t, "user_04H", "org_01", "member", "livekit:create")
-	policy, err := application.NewPolicy(domain.PolicyRules{Version: domain.PolicyVersion, LiveKit: []domain.LiveKitRule{
+	policy, err := application.NewPolicy(domain.PolicyRules{Version: domain.PolicyVersion, Sections: []domain.PolicySection{domain.LiveKitRules{
 		{Subjects: domain.Subjects{Roles: []string{domain.AnyRole}}, Rights: []domain.LiveKitRight{domain.CanSubscribe}},
 		{Subjects: domain.Subjects{Permissions: []string{"livekit:create"}}, Rights: []domain.LiveKitRight{domain.RoomCreate}},
-	}})
+	}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -178,7 +178,8 @@ func TestLiveKitRoomConfigWithoutChecker(t *testing.T) {
 	clock.EXPECT().Now().Return(now).AnyTimes()
 	ids.EXPECT().NewID().Return("id-lk", nil).AnyTimes()
 	rules := application.DefaultPolicyRules()
-	rules.LiveKit[0].Rights = append(rules.LiveKit[0].Rights, domain.RoomCreate)
+	liveKit := domain.PolicySectionOf[domain.LiveKitRules](rules)
+	liveKit[0].Rights = append(liveKit[0].Rights, domain.RoomCreate)
 	policy, err := application.NewPolicy(rules)
 	if err != nil {
 		t.Fatal(err)

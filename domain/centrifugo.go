@@ -248,3 +248,231 @@ func NewCentrifugoSubscriptionClaims(p Principal, channel string, in Issuance) (
 	}
 	return CentrifugoSubscriptionClaims{Registered: reg, Channel: channel, Info: info}, nil
 }
+
+// ChannelRule lets its Subjects use the channels of Channels, each a
+// channel pattern (see ParseChannelPattern).
+type ChannelRule struct {
+	Subjects `yaml:",inline"`
+	Channels []string `yaml:"channels,flow"`
+	// patterns are Channels parsed, once the rule is prepared.
+	patterns []ChannelPattern
+}
+
+// channelPatterns are the rule's patterns, parsed now unless the rule is
+// prepared.
+func (r ChannelRule) channelPatterns() ([]ChannelPattern, error) {
+	if len(r.patterns) == len(r.Channels) {
+		return r.patterns, nil
+	}
+	out := make([]ChannelPattern, len(r.Channels))
+	for i, s := range r.Channels {
+		p, err := ParseChannelPattern(s)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = p
+	}
+	return out, nil
+}
+
+// CentrifugoRules are Centrifugo's section of the policy ("centrifugo"):
+// who connects to Centrifugo, which channels one may subscribe to, and
+// which channels the connection token subscribes one to on the server side.
+type CentrifugoRules struct {
+	Connect             []Subjects    `yaml:"connect"`
+	Subscribe           []ChannelRule `yaml:"subscribe"`
+	ServerSubscriptions []ChannelRule `yaml:"serverSubscriptions"`
+}
+
+var _ PolicySection = CentrifugoRules{}
+
+// PolicyKey is "centrifugo".
+func (CentrifugoRules) PolicyKey() string { return "centrifugo" }
+
+// PolicyTitle is "Centrifugo".
+func (CentrifugoRules) PolicyTitle() string { return "Centrifugo" }
+
+// PolicyComments document each list.
+func (CentrifugoRules) PolicyComments() []PolicyComment {
+	return []PolicyComment{
+		{Path: []string{"connect"}, Text: `Who may connect to Centrifugo.`},
+		{Path: []string{"subscribe"}, Text: `Channels a caller may subscribe to. A pattern is an exact channel, or
+ends in ".*": that prefix, a dot, then one or more of A-Z a-z 0-9 _ -.
+{orgId} and {userId} stand for the caller's verified ids; each stands
+between the pattern's start or end and . : /, since ids hold _ and -.`},
+		{Path: []string{"serverSubscriptions"}, Text: `Channels put in the connection token ("channels"): the caller is
+subscribed on the server side. Exact patterns only (no ".*").`},
+	}
+}
+
+// PolicySummary counts the rules of each list.
+func (r CentrifugoRules) PolicySummary() string {
+	return fmt.Sprintf("Centrifugo: %d connect, %d subscribe, %d server-side subscription rule(s)",
+		len(r.Connect), len(r.Subscribe), len(r.ServerSubscriptions))
+}
+
+// DefaultSection: every member of an organization connects and subscribes
+// to org:<orgId> and org:<orgId>.<name>; no server-side subscription.
+func (CentrifugoRules) DefaultSection() PolicySection {
+	return CentrifugoRules{
+		Connect: []Subjects{{Roles: []string{AnyRole}}},
+		Subscribe: []ChannelRule{{
+			Subjects: Subjects{Roles: []string{AnyRole}},
+			Channels: []string{"org:" + PlaceholderOrgID, "org:" + PlaceholderOrgID + wildcardSuffix},
+		}},
+	}
+}
+
+// SectionProblems checks every rule: its subjects, and channel patterns
+// that parse and are named once; a server-side subscription names one
+// channel, so its patterns have no wildcard.
+func (r CentrifugoRules) SectionProblems(at PolicyPath) []PolicyProblem {
+	var v validator
+	for i, s := range r.Connect {
+		v.subjects(at.field("connect").index(i), s)
+	}
+	for i, rule := range r.Subscribe {
+		v.channelRule(at.field("subscribe").index(i), rule, true)
+	}
+	for i, rule := range r.ServerSubscriptions {
+		v.channelRule(at.field("serverSubscriptions").index(i), rule, false)
+	}
+	return v.problems
+}
+
+func (v *validator) channelRule(path PolicyPath, r ChannelRule, wildcards bool) {
+	v.subjects(path, r.Subjects)
+	if len(r.Channels) == 0 {
+		v.add(path.field("channels"), "the rule names no channel")
+	}
+	seen := map[string]bool{}
+	for i, ch := range r.Channels {
+		p := path.field("channels").index(i)
+		pattern, err := parseChannelPattern(ch)
+		if err != nil {
+			v.add(p, "pattern %q: %v", ch, err)
+			continue
+		}
+		if !wildcards && pattern.Wildcard() {
+			v.add(p, "pattern %q ends in .*: a server-side subscription names one channel", ch)
+			continue
+		}
+		if seen[ch] {
+			v.add(p, "duplicate channel %q", ch)
+		}
+		seen[ch] = true
+	}
+}
+
+// Prepared copies every list and parses every channel pattern once; the
+// rules must be valid.
+func (r CentrifugoRules) Prepared() PolicySection {
+	var out CentrifugoRules
+	if r.Connect != nil {
+		out.Connect = make([]Subjects, len(r.Connect))
+		for i, s := range r.Connect {
+			out.Connect[i] = s.clone()
+		}
+	}
+	out.Subscribe = prepareChannelRules(r.Subscribe)
+	out.ServerSubscriptions = prepareChannelRules(r.ServerSubscriptions)
+	return out
+}
+
+func prepareChannelRules(rules []ChannelRule) []ChannelRule {
+	if rules == nil {
+		return nil
+	}
+	out := make([]ChannelRule, len(rules))
+	for i, r := range rules {
+		out[i] = ChannelRule{Subjects: r.Subjects.clone(), Channels: slices.Clone(r.Channels)}
+		if patterns, err := r.channelPatterns(); err == nil {
+			out[i].patterns = patterns
+		}
+	}
+	return out
+}
+
+// MayConnect tells whether the caller may connect to Centrifugo: nil,
+// ErrNoOrganization or ErrTransportNotAllowed.
+func (r CentrifugoRules) MayConnect(caller Principal) error {
+	if !caller.HasOrganization() {
+		return ErrNoOrganization
+	}
+	for _, s := range r.Connect {
+		if s.Matches(caller) {
+			return nil
+		}
+	}
+	return fmt.Errorf("%w: centrifugo", ErrTransportNotAllowed)
+}
+
+// ServerChannels are the channels the caller's connection token subscribes
+// it to on the server side, sorted, nil when none. It asks MayConnect
+// first; a rule whose channel names an id outside A-Z a-z 0-9 _ - gives
+// ErrUnsupportedIdentifier.
+func (r CentrifugoRules) ServerChannels(caller Principal) ([]string, error) {
+	if err := r.MayConnect(caller); err != nil {
+		return nil, err
+	}
+	var channels []string
+	for _, rule := range r.ServerSubscriptions {
+		if !rule.Matches(caller) {
+			continue
+		}
+		patterns, err := rule.channelPatterns()
+		if err != nil {
+			return nil, err
+		}
+		for _, pattern := range patterns {
+			ch, err := pattern.Expand(caller)
+			if err != nil {
+				return nil, fmt.Errorf("server-side subscription %s: %w", pattern, err)
+			}
+			channels = append(channels, ch)
+		}
+	}
+	if len(channels) == 0 {
+		return nil, nil
+	}
+	slices.Sort(channels)
+	return slices.Compact(channels), nil
+}
+
+// MaySubscribe tells whether the caller may subscribe to channel. It asks
+// MayConnect first, then checks the channel (ErrInvalidChannel). A channel
+// no rule names gives ErrChannelNotAllowed, or ErrUnsupportedIdentifier
+// when a rule could have named it but for an id outside A-Z a-z 0-9 _ -.
+func (r CentrifugoRules) MaySubscribe(caller Principal, channel string) error {
+	if err := r.MayConnect(caller); err != nil {
+		return err
+	}
+	if err := ValidateChannel(channel); err != nil {
+		return err
+	}
+	var unsupported error
+	for _, rule := range r.Subscribe {
+		if !rule.Matches(caller) {
+			continue
+		}
+		patterns, err := rule.channelPatterns()
+		if err != nil {
+			return err
+		}
+		for _, pattern := range patterns {
+			ok, err := pattern.Match(caller, channel)
+			switch {
+			case errors.Is(err, ErrUnsupportedIdentifier):
+				unsupported = err
+			case err != nil:
+				return err
+			case ok:
+				return nil
+			}
+		}
+	}
+	if unsupported != nil {
+		return unsupported
+	}
+	return ErrChannelNotAllowed
+}

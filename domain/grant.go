@@ -43,6 +43,12 @@ func GrantKinds() []GrantKind {
 	return []GrantKind{GrantOffice, GrantRealtime, GrantLiveKit, GrantCentrifugoConnection, GrantCentrifugoSubscription}
 }
 
+// PolicySections lists the policy section of every grant kind that has
+// one, empty (no rule), in the policy file's order.
+func PolicySections() []PolicySection {
+	return []PolicySection{LiveKitRules(nil), CentrifugoRules{}}
+}
+
 // LiveKitGrant is a LiveKit participant token with the server to join,
 // the room and the participant identity it admits.
 type LiveKitGrant struct {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -296,4 +297,218 @@ func compactObject(raw json.RawMessage) (json.RawMessage, error) {
 		return nil, fmt.Errorf("%w: room configuration is not a JSON object", ErrInvalidRoom)
 	}
 	return b.Bytes(), nil
+}
+
+// LiveKitRight is one right of LiveKit's video grant that a policy may
+// give, spelled as LiveKit spells it. Joining the room is not among them: a
+// LiveKit grant always joins.
+type LiveKitRight string
+
+// The LiveKit rights.
+const (
+	CanPublish           LiveKitRight = "canPublish"
+	CanSubscribe         LiveKitRight = "canSubscribe"
+	CanPublishData       LiveKitRight = "canPublishData"
+	CanUpdateOwnMetadata LiveKitRight = "canUpdateOwnMetadata"
+	RoomAdmin            LiveKitRight = "roomAdmin"
+	RoomCreate           LiveKitRight = "roomCreate"
+)
+
+// LiveKitRightNames lists every LiveKitRight, in the order LiveKit's
+// documentation gives them.
+func LiveKitRightNames() []LiveKitRight {
+	return []LiveKitRight{CanPublish, CanSubscribe, CanPublishData, CanUpdateOwnMetadata, RoomAdmin, RoomCreate}
+}
+
+// Valid reports whether r is a known right.
+func (r LiveKitRight) Valid() bool { return slices.Contains(LiveKitRightNames(), r) }
+
+// LiveKitRights are what a caller may do in its LiveKit room, besides
+// joining it (always granted).
+type LiveKitRights struct {
+	CanPublish           bool
+	CanSubscribe         bool
+	CanPublishData       bool
+	CanUpdateOwnMetadata bool
+	RoomAdmin            bool
+	RoomCreate           bool
+}
+
+// With returns r with right added; an unknown right adds nothing.
+func (r LiveKitRights) With(right LiveKitRight) LiveKitRights {
+	switch right {
+	case CanPublish:
+		r.CanPublish = true
+	case CanSubscribe:
+		r.CanSubscribe = true
+	case CanPublishData:
+		r.CanPublishData = true
+	case CanUpdateOwnMetadata:
+		r.CanUpdateOwnMetadata = true
+	case RoomAdmin:
+		r.RoomAdmin = true
+	case RoomCreate:
+		r.RoomCreate = true
+	}
+	return r
+}
+
+// Permission names LiveKit's default policy section knows.
+const (
+	// PermissionLiveKitPublish lets any role publish media and data in
+	// LiveKit.
+	PermissionLiveKitPublish = "livekit:publish"
+	// PermissionLiveKitRoomAdmin gives LiveKit's roomAdmin right, which
+	// lets its holder, through LiveKit's RoomService API, remove, mute and
+	// rewrite the name, metadata and attributes (userId, orgId and role
+	// among them) of every other participant of the room.
+	PermissionLiveKitRoomAdmin = "livekit:room_admin"
+)
+
+// LiveKitRule gives Rights to its Subjects. A caller's rights are the union
+// of the rights of every rule that applies to it.
+type LiveKitRule struct {
+	Subjects `yaml:",inline"`
+	Rights   []LiveKitRight `yaml:"rights,flow"`
+}
+
+// LiveKitRules are LiveKit's section of the policy ("livekit"): the rights
+// of callers in their organization's rooms.
+type LiveKitRules []LiveKitRule
+
+var _ PolicySection = LiveKitRules(nil)
+
+// PolicyKey is "livekit".
+func (LiveKitRules) PolicyKey() string { return "livekit" }
+
+// PolicyTitle is "LiveKit".
+func (LiveKitRules) PolicyTitle() string { return "LiveKit" }
+
+// PolicyComments document the rights.
+func (LiveKitRules) PolicyComments() []PolicyComment {
+	return []PolicyComment{{Text: `LiveKit: rights in the caller's organization's rooms; joining is always
+granted. Rights: canPublish, canSubscribe, canPublishData,
+canUpdateOwnMetadata (lets a participant rewrite its own attributes),
+roomAdmin (lets a participant, through LiveKit's RoomService API, remove,
+mute and rewrite the attributes of every other participant of the room),
+roomCreate (also allows a room configuration).`}}
+}
+
+// PolicySummary counts the rules.
+func (r LiveKitRules) PolicySummary() string { return fmt.Sprintf("%d LiveKit rule(s)", len(r)) }
+
+// DefaultSection: admins and members (the role of an identity that names
+// none) publish, subscribe and publish data; every other role (viewer
+// among them) joins and subscribes only; the livekit:publish permission
+// adds publishing and data to any role, and the livekit:room_admin
+// permission adds roomAdmin. No role updates its own metadata or
+// administers its room (LiveKit lets either right rewrite the verified
+// attributes, roomAdmin everyone's) or creates rooms.
+func (LiveKitRules) DefaultSection() PolicySection {
+	return LiveKitRules{
+		{
+			Subjects: Subjects{Roles: []string{"admin"}},
+			Rights:   []LiveKitRight{CanPublish, CanSubscribe, CanPublishData},
+		},
+		{
+			Subjects: Subjects{Roles: []string{DefaultRole}},
+			Rights:   []LiveKitRight{CanPublish, CanSubscribe, CanPublishData},
+		},
+		{
+			Subjects: Subjects{Roles: []string{AnyRole}},
+			Rights:   []LiveKitRight{CanSubscribe},
+		},
+		{
+			Subjects: Subjects{Permissions: []string{PermissionLiveKitPublish}},
+			Rights:   []LiveKitRight{CanPublish, CanPublishData},
+		},
+		{
+			Subjects: Subjects{Permissions: []string{PermissionLiveKitRoomAdmin}},
+			Rights:   []LiveKitRight{RoomAdmin},
+		},
+	}
+}
+
+// SectionProblems checks every rule: its subjects, and rights that are
+// known and given once.
+func (r LiveKitRules) SectionProblems(at PolicyPath) []PolicyProblem {
+	var v validator
+	for i, rule := range r {
+		path := at.index(i)
+		v.subjects(path, rule.Subjects)
+		if len(rule.Rights) == 0 {
+			v.add(path.field("rights"), "the rule grants no right")
+		}
+		seen := map[LiveKitRight]bool{}
+		for j, right := range rule.Rights {
+			p := path.field("rights").index(j)
+			if !right.Valid() {
+				v.add(p, "unknown right %q (known: %s, and joining is always granted)", right, joinRights(LiveKitRightNames()))
+				continue
+			}
+			if seen[right] {
+				v.add(p, "duplicate right %q", right)
+			}
+			seen[right] = true
+		}
+	}
+	return v.problems
+}
+
+func joinRights(rights []LiveKitRight) string {
+	s := make([]string, len(rights))
+	for i, r := range rights {
+		s[i] = string(r)
+	}
+	return strings.Join(s, ", ")
+}
+
+// Prepared copies every list.
+func (r LiveKitRules) Prepared() PolicySection {
+	if r == nil {
+		return LiveKitRules(nil)
+	}
+	out := make(LiveKitRules, len(r))
+	for i, rule := range r {
+		out[i] = LiveKitRule{Subjects: rule.Subjects.clone(), Rights: slices.Clone(rule.Rights)}
+	}
+	return out
+}
+
+// Rights are the caller's rights in its organization's LiveKit rooms: the
+// union of the rights of every rule that applies to it. Errors:
+// ErrNoOrganization, ErrUnsupportedIdentifier (its organization or user id
+// would go into a room name or identity), ErrTransportNotAllowed (no rule
+// applies).
+func (r LiveKitRules) Rights(caller Principal) (LiveKitRights, error) {
+	if err := roomIdentifiers(caller); err != nil {
+		return LiveKitRights{}, err
+	}
+	var rights LiveKitRights
+	matched := false
+	for _, rule := range r {
+		if !rule.Matches(caller) {
+			continue
+		}
+		matched = true
+		for _, right := range rule.Rights {
+			rights = rights.With(right)
+		}
+	}
+	if !matched {
+		return LiveKitRights{}, fmt.Errorf("%w: livekit", ErrTransportNotAllowed)
+	}
+	return rights, nil
+}
+
+func roomIdentifiers(caller Principal) error {
+	switch {
+	case !caller.HasOrganization():
+		return ErrNoOrganization
+	case !SafeIdentifier(caller.OrgID):
+		return fmt.Errorf("%w: organization id", ErrUnsupportedIdentifier)
+	case !SafeIdentifier(caller.UserID):
+		return fmt.Errorf("%w: user id", ErrUnsupportedIdentifier)
+	}
+	return nil
 }

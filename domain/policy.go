@@ -8,8 +8,7 @@ import (
 	"strings"
 )
 
-// Sentinel errors of the transport policy and of the LiveKit and Centrifugo
-// grants. The inbound adapter maps them to HTTP answers with errors.Is.
+// Sentinel errors of the transport policy and of the grants it governs. The inbound adapter maps them to HTTP answers with errors.Is.
 var (
 	// ErrInvalidPermissions means a verified identity's permissions claim
 	// cannot be a set of permissions.
@@ -81,8 +80,8 @@ func (p Principal) EffectiveRole() string {
 // Subjects names whom a rule applies to: callers with one of Roles (AnyRole
 // for every role) or holding one of Permissions.
 type Subjects struct {
-	Roles       []string
-	Permissions []string
+	Roles       []string `yaml:"roles,omitempty,flow"`
+	Permissions []string `yaml:"permissions,omitempty,flow"`
 }
 
 // Matches reports whether the rule applies to p.
@@ -101,90 +100,70 @@ func (s Subjects) Matches(p Principal) bool {
 	return false
 }
 
-// LiveKitRight is one right of LiveKit's video grant that a policy may
-// give, spelled as LiveKit spells it. Joining the room is not among them: a
-// LiveKit grant always joins.
-type LiveKitRight string
-
-// The LiveKit rights.
-const (
-	CanPublish           LiveKitRight = "canPublish"
-	CanSubscribe         LiveKitRight = "canSubscribe"
-	CanPublishData       LiveKitRight = "canPublishData"
-	CanUpdateOwnMetadata LiveKitRight = "canUpdateOwnMetadata"
-	RoomAdmin            LiveKitRight = "roomAdmin"
-	RoomCreate           LiveKitRight = "roomCreate"
-)
-
-// LiveKitRightNames lists every LiveKitRight, in the order LiveKit's
-// documentation gives them.
-func LiveKitRightNames() []LiveKitRight {
-	return []LiveKitRight{CanPublish, CanSubscribe, CanPublishData, CanUpdateOwnMetadata, RoomAdmin, RoomCreate}
+// PolicySection is one grant kind's part of the policy: the rules of that
+// kind, under one key of the policy file. Each kind's file defines its
+// section; the policy machinery (validation, the policy file, the Policy
+// that answers) walks the sections of PolicySections without naming them.
+//
+// A section is a list of rules, or a struct whose fields are lists of
+// rules (or such structs). Its yaml tags name its fields in the policy
+// file, and they are the field names of its problems' paths.
+type PolicySection interface {
+	// PolicyKey is the section's key in the policy file and the first
+	// step of its problems' paths.
+	PolicyKey() string
+	// PolicyTitle names the section's transport in prose.
+	PolicyTitle() string
+	// PolicyComments document the section in the file "gatepass policy
+	// default" writes.
+	PolicyComments() []PolicyComment
+	// PolicySummary counts the section's rules for "gatepass policy check".
+	PolicySummary() string
+	// DefaultSection is the section gatepass applies when no policy file
+	// is given.
+	DefaultSection() PolicySection
+	// SectionProblems lists the section's mistakes, in the order of the
+	// policy file, with paths under at.
+	SectionProblems(at PolicyPath) []PolicyProblem
+	// Prepared is a deep copy of a valid section, sharing no list with it,
+	// ready to answer (whatever it parses, parsed once).
+	Prepared() PolicySection
 }
 
-// Valid reports whether r is a known right.
-func (r LiveKitRight) Valid() bool { return slices.Contains(LiveKitRightNames(), r) }
-
-// LiveKitRights are what a caller may do in its LiveKit room, besides
-// joining it (always granted).
-type LiveKitRights struct {
-	CanPublish           bool
-	CanSubscribe         bool
-	CanPublishData       bool
-	CanUpdateOwnMetadata bool
-	RoomAdmin            bool
-	RoomCreate           bool
+// PolicyComment documents part of a section: Text goes above the key at
+// Path, the field names below the section's key (none for the key itself).
+type PolicyComment struct {
+	Path []string
+	Text string
 }
 
-// With returns r with right added; an unknown right adds nothing.
-func (r LiveKitRights) With(right LiveKitRight) LiveKitRights {
-	switch right {
-	case CanPublish:
-		r.CanPublish = true
-	case CanSubscribe:
-		r.CanSubscribe = true
-	case CanPublishData:
-		r.CanPublishData = true
-	case CanUpdateOwnMetadata:
-		r.CanUpdateOwnMetadata = true
-	case RoomAdmin:
-		r.RoomAdmin = true
-	case RoomCreate:
-		r.RoomCreate = true
-	}
-	return r
-}
-
-// LiveKitRule gives Rights to its Subjects. A caller's rights are the union
-// of the rights of every rule that applies to it.
-type LiveKitRule struct {
-	Subjects
-	Rights []LiveKitRight
-}
-
-// ChannelRule lets its Subjects use the channels of Channels, each a
-// channel pattern (see ParseChannelPattern).
-type ChannelRule struct {
-	Subjects
-	Channels []string
-}
-
-// CentrifugoRules say who connects to Centrifugo, which channels one may
-// subscribe to, and which channels the connection token subscribes one to
-// on the server side.
-type CentrifugoRules struct {
-	Connect             []Subjects
-	Subscribe           []ChannelRule
-	ServerSubscriptions []ChannelRule
-}
-
-// PolicyRules map a caller's role and permissions to rights per transport.
-// Every grant needs a matching rule: what no rule gives is refused. The
-// field names of the policy file are those of the paths in PolicyProblem.
+// PolicyRules map a caller's role and permissions to rights per grant
+// kind, one section per kind. Every grant needs a matching rule: what no
+// rule gives is refused, and a section left out gives nothing.
 type PolicyRules struct {
-	Version    int
-	LiveKit    []LiveKitRule
-	Centrifugo CentrifugoRules
+	Version  int
+	Sections []PolicySection
+}
+
+// Section is r's section under key, if r has one.
+func (r PolicyRules) Section(key string) (PolicySection, bool) {
+	for _, s := range r.Sections {
+		if s != nil && s.PolicyKey() == key {
+			return s, true
+		}
+	}
+	return nil, false
+}
+
+// PolicySectionOf is r's section of type S, or the zero S (no rule) when
+// r has none. The section shares its lists with r.
+func PolicySectionOf[S PolicySection](r PolicyRules) S {
+	for _, s := range r.Sections {
+		if s, ok := s.(S); ok {
+			return s
+		}
+	}
+	return *new(S)
 }
 
 // PathStep is one step of a PolicyPath: a field name, or an index in a
@@ -205,7 +184,7 @@ func (p PolicyPath) index(i int) PolicyPath {
 	return append(slices.Clip(p), PathStep{Index: i})
 }
 
-// String spells the path as "livekit[2].rights[0]".
+// String spells the path as "section[2].rights[0]".
 func (p PolicyPath) String() string {
 	var b strings.Builder
 	for _, s := range p {
@@ -269,19 +248,19 @@ func (r PolicyRules) Problems() []PolicyProblem {
 	default:
 		v.add(PolicyPath{{Field: "version"}}, "%d is not a supported version, use %d", r.Version, PolicyVersion)
 	}
-	lk := PolicyPath{{Field: "livekit"}}
-	for i, rule := range r.LiveKit {
-		v.liveKitRule(lk.index(i), rule)
-	}
-	cf := PolicyPath{{Field: "centrifugo"}}
-	for i, s := range r.Centrifugo.Connect {
-		v.subjects(cf.field("connect").index(i), s)
-	}
-	for i, rule := range r.Centrifugo.Subscribe {
-		v.channelRule(cf.field("subscribe").index(i), rule, true)
-	}
-	for i, rule := range r.Centrifugo.ServerSubscriptions {
-		v.channelRule(cf.field("serverSubscriptions").index(i), rule, false)
+	seen := map[string]bool{}
+	for _, section := range r.Sections {
+		if section == nil {
+			continue
+		}
+		key := section.PolicyKey()
+		at := PolicyPath{{Field: key}}
+		if seen[key] {
+			v.add(at, "the section appears twice")
+			continue
+		}
+		seen[key] = true
+		v.problems = append(v.problems, section.SectionProblems(at)...)
 	}
 	return v.problems
 }
@@ -338,53 +317,7 @@ func (v *validator) subjects(path PolicyPath, s Subjects) {
 	}
 }
 
-func (v *validator) liveKitRule(path PolicyPath, r LiveKitRule) {
-	v.subjects(path, r.Subjects)
-	if len(r.Rights) == 0 {
-		v.add(path.field("rights"), "the rule grants no right")
-	}
-	seen := map[LiveKitRight]bool{}
-	for i, right := range r.Rights {
-		p := path.field("rights").index(i)
-		if !right.Valid() {
-			v.add(p, "unknown right %q (known: %s, and joining is always granted)", right, joinRights(LiveKitRightNames()))
-			continue
-		}
-		if seen[right] {
-			v.add(p, "duplicate right %q", right)
-		}
-		seen[right] = true
-	}
-}
-
-func (v *validator) channelRule(path PolicyPath, r ChannelRule, wildcards bool) {
-	v.subjects(path, r.Subjects)
-	if len(r.Channels) == 0 {
-		v.add(path.field("channels"), "the rule names no channel")
-	}
-	seen := map[string]bool{}
-	for i, ch := range r.Channels {
-		p := path.field("channels").index(i)
-		pattern, err := parseChannelPattern(ch)
-		if err != nil {
-			v.add(p, "pattern %q: %v", ch, err)
-			continue
-		}
-		if !wildcards && pattern.Wildcard() {
-			v.add(p, "pattern %q ends in .*: a server-side subscription names one channel", ch)
-			continue
-		}
-		if seen[ch] {
-			v.add(p, "duplicate channel %q", ch)
-		}
-		seen[ch] = true
-	}
-}
-
-func joinRights(rights []LiveKitRight) string {
-	s := make([]string, len(rights))
-	for i, r := range rights {
-		s[i] = string(r)
-	}
-	return strings.Join(s, ", ")
+// clone copies the lists.
+func (s Subjects) clone() Subjects {
+	return Subjects{Roles: slices.Clone(s.Roles), Permissions: slices.Clone(s.Permissions)}
 }

@@ -10,9 +10,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"os"
+	"reflect"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v4"
@@ -22,36 +25,6 @@ import (
 
 // MaxFileBytes bounds a policy file.
 const MaxFileBytes = 1 << 20
-
-// The file's shape. Rules are kept as nodes at first and decoded one by
-// one, so a rule that fails to decode neither hides the others' problems
-// nor shifts their indexes.
-type document struct {
-	Version    int         `yaml:"version"`
-	LiveKit    []yaml.Node `yaml:"livekit"`
-	Centrifugo struct {
-		Connect             []yaml.Node `yaml:"connect"`
-		Subscribe           []yaml.Node `yaml:"subscribe"`
-		ServerSubscriptions []yaml.Node `yaml:"serverSubscriptions"`
-	} `yaml:"centrifugo"`
-}
-
-type subjectsYAML struct {
-	Roles       []string `yaml:"roles,omitempty,flow"`
-	Permissions []string `yaml:"permissions,omitempty,flow"`
-}
-
-type liveKitRuleYAML struct {
-	Roles       []string `yaml:"roles,omitempty,flow"`
-	Permissions []string `yaml:"permissions,omitempty,flow"`
-	Rights      []string `yaml:"rights,flow"`
-}
-
-type channelRuleYAML struct {
-	Roles       []string `yaml:"roles,omitempty,flow"`
-	Permissions []string `yaml:"permissions,omitempty,flow"`
-	Channels    []string `yaml:"channels,flow"`
-}
 
 // Load reads and parses the policy file at path; see Parse.
 func Load(path string) (domain.PolicyRules, error) {
@@ -85,27 +58,18 @@ func Parse(data []byte) (domain.PolicyRules, error) {
 	if err := yaml.Load(data, &root); err != nil {
 		return domain.PolicyRules{}, fmt.Errorf("%w: not YAML: %s", domain.ErrInvalidPolicy, loadMessage(err))
 	}
-	p := parser{root: &root}
-	var doc document
+	sections := domain.PolicySections()
+	p := parser{root: &root, index: map[string][]int{}, types: typesOf(sections)}
+	doc := reflect.New(documentOf(sections))
 	if root.Kind != 0 {
-		p.decode(&root, &doc)
+		p.decode(&root, doc.Interface())
 	}
-	rules := domain.PolicyRules{Version: doc.Version}
-	rules.LiveKit, p.liveKit = decodeRules(&p, doc.LiveKit, func(r liveKitRuleYAML) domain.LiveKitRule {
-		var rights []domain.LiveKitRight
-		for _, s := range r.Rights {
-			rights = append(rights, domain.LiveKitRight(s))
-		}
-		return domain.LiveKitRule{Subjects: subjects(r.Roles, r.Permissions), Rights: rights}
-	})
-	rules.Centrifugo.Connect, p.connect = decodeRules(&p, doc.Centrifugo.Connect, func(r subjectsYAML) domain.Subjects {
-		return subjects(r.Roles, r.Permissions)
-	})
-	channelRule := func(r channelRuleYAML) domain.ChannelRule {
-		return domain.ChannelRule{Subjects: subjects(r.Roles, r.Permissions), Channels: nilIfEmpty(r.Channels)}
+	rules := domain.PolicyRules{Version: int(doc.Elem().Field(0).Int())}
+	for i, s := range sections {
+		section := reflect.New(reflect.TypeOf(s)).Elem()
+		p.fill(doc.Elem().Field(i+1), section, domain.PolicyPath{{Field: s.PolicyKey()}})
+		rules.Sections = append(rules.Sections, section.Interface().(domain.PolicySection))
 	}
-	rules.Centrifugo.Subscribe, p.subscribe = decodeRules(&p, doc.Centrifugo.Subscribe, channelRule)
-	rules.Centrifugo.ServerSubscriptions, p.server = decodeRules(&p, doc.Centrifugo.ServerSubscriptions, channelRule)
 
 	for _, problem := range rules.Problems() {
 		p.problems = append(p.problems, p.locate(problem))
@@ -117,23 +81,126 @@ func Parse(data []byte) (domain.PolicyRules, error) {
 	return rules, nil
 }
 
-func subjects(roles, permissions []string) domain.Subjects {
-	return domain.Subjects{Roles: nilIfEmpty(roles), Permissions: nilIfEmpty(permissions)}
+// The file's shape is built from the sections' types: the document holds
+// the version and each section under its key, and every list of rules is
+// kept as nodes at first and decoded one rule at a time, so a rule that
+// fails to decode neither hides the others' problems nor shifts their
+// indexes.
+
+var nodesType = reflect.TypeFor[[]yaml.Node]()
+
+// ruleList reports whether t is a list of rules: a list of mappings.
+func ruleList(t reflect.Type) bool {
+	return t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.Struct
 }
 
-// nilIfEmpty makes an empty list nil, as a missing one is.
-func nilIfEmpty(s []string) []string {
-	if len(s) == 0 {
-		return nil
+// documentOf is the shape of a policy file with sections.
+func documentOf(sections []domain.PolicySection) reflect.Type {
+	fields := []reflect.StructField{{Name: "Version", Type: reflect.TypeFor[int](), Tag: `yaml:"version"`}}
+	for i, s := range sections {
+		fields = append(fields, reflect.StructField{
+			Name: "Section" + strconv.Itoa(i),
+			Type: shapeOf(reflect.TypeOf(s)),
+			Tag:  reflect.StructTag(`yaml:"` + s.PolicyKey() + `"`),
+		})
 	}
-	return s
+	return reflect.StructOf(fields)
+}
+
+// shapeOf is t with every list of rules as nodes.
+func shapeOf(t reflect.Type) reflect.Type {
+	switch {
+	case ruleList(t):
+		return nodesType
+	case t.Kind() == reflect.Struct:
+		var fields []reflect.StructField
+		for f := range fieldsOf(t) {
+			fields = append(fields, reflect.StructField{Name: f.Name, Type: shapeOf(f.Type), Tag: f.Tag})
+		}
+		return reflect.StructOf(fields)
+	default:
+		return t
+	}
+}
+
+// fieldsOf yields the exported fields of the struct type t, which are the
+// policy file's.
+func fieldsOf(t reflect.Type) iter.Seq[reflect.StructField] {
+	return func(yield func(reflect.StructField) bool) {
+		for i := range t.NumField() {
+			if f := t.Field(i); f.IsExported() && !yield(f) {
+				return
+			}
+		}
+	}
+}
+
+// keyOf is the policy file's name of a field.
+func keyOf(f reflect.StructField) string {
+	if name, _, _ := strings.Cut(f.Tag.Get("yaml"), ","); name != "" {
+		return name
+	}
+	return strings.ToLower(f.Name)
+}
+
+func fieldPath(path domain.PolicyPath, name string) domain.PolicyPath {
+	return append(slices.Clip(path), domain.PathStep{Field: name})
+}
+
+// fill decodes shape, a value of shapeOf(out.Type()), into out, one rule at
+// a time; a rule that does not decode is left out (its problems are
+// recorded). It records the file index of each rule of each list.
+func (p *parser) fill(shape, out reflect.Value, path domain.PolicyPath) {
+	switch t := out.Type(); {
+	case ruleList(t):
+		nodes := shape.Interface().([]yaml.Node)
+		var index []int
+		for i := range nodes {
+			rule := reflect.New(t.Elem())
+			if !p.decode(&nodes[i], rule.Interface()) {
+				// Its problems are recorded. When unknown fields are all
+				// that is wrong, its known fields are still checked.
+				rule = reflect.New(t.Elem())
+				if nodes[i].Load(rule.Interface()) != nil {
+					continue
+				}
+			}
+			emptyToNil(rule.Elem())
+			out.Set(reflect.Append(out, rule.Elem()))
+			index = append(index, i)
+		}
+		p.index[path.String()] = index
+	case t.Kind() == reflect.Struct:
+		for f := range fieldsOf(t) {
+			p.fill(shape.FieldByName(f.Name), out.FieldByIndex(f.Index), fieldPath(path, keyOf(f)))
+		}
+	default:
+		out.Set(shape)
+	}
+}
+
+// emptyToNil makes every empty list of a rule nil, as a missing one is.
+func emptyToNil(v reflect.Value) {
+	for f := range fieldsOf(v.Type()) {
+		switch field := v.FieldByIndex(f.Index); field.Kind() {
+		case reflect.Slice:
+			if field.Len() == 0 {
+				field.SetZero()
+			}
+		case reflect.Struct:
+			emptyToNil(field)
+		}
+	}
 }
 
 type parser struct {
 	root     *yaml.Node
 	problems []domain.PolicyProblem
-	// The file index of each decoded rule, per list.
-	liveKit, connect, subscribe, server []int
+	// index holds the file index of each decoded rule, per list path.
+	index map[string][]int
+	// types are the sections' types by name, to word the library's
+	// messages.
+	types map[string]reflect.Type
 }
 
 // decode loads node into out, strictly, and records every load error.
@@ -147,53 +214,26 @@ func (p *parser) decode(node *yaml.Node, out any) bool {
 	switch {
 	case errors.As(err, &list):
 		for _, e := range list.Errors {
-			p.problems = append(p.problems, domain.PolicyProblem{Line: e.Mark.Line, Message: friendly(e.Message)})
+			p.problems = append(p.problems, domain.PolicyProblem{Line: e.Mark.Line, Message: p.friendly(e.Message)})
 		}
 	case errors.As(err, &one):
-		p.problems = append(p.problems, domain.PolicyProblem{Line: one.Mark.Line, Message: friendly(one.Message)})
+		p.problems = append(p.problems, domain.PolicyProblem{Line: one.Mark.Line, Message: p.friendly(one.Message)})
 	default:
 		p.problems = append(p.problems, domain.PolicyProblem{Line: node.Line, Message: err.Error()})
 	}
 	return false
 }
 
-// decodeRules decodes each rule node; a rule that does not decode is left
-// out (its problems are recorded). It returns the rules and the file index
-// of each.
-func decodeRules[Y, R any](p *parser, nodes []yaml.Node, convert func(Y) R) ([]R, []int) {
-	var rules []R
-	var index []int
-	for i := range nodes {
-		var y Y
-		if !p.decode(&nodes[i], &y) {
-			// Its problems are recorded. When unknown fields are all
-			// that is wrong, its known fields are still checked.
-			y = *new(Y)
-			if nodes[i].Load(&y) != nil {
-				continue
-			}
-		}
-		rules = append(rules, convert(y))
-		index = append(index, i)
-	}
-	return rules, index
-}
-
 // locate turns the indexes of a problem's path into the file's and finds
 // its line.
 func (p *parser) locate(problem domain.PolicyProblem) domain.PolicyProblem {
 	path := slices.Clone(problem.Path)
-	if len(path) >= 2 && path[0].Field == "livekit" {
-		path[1].Index = p.liveKit[path[1].Index]
-	}
-	if len(path) >= 3 && path[0].Field == "centrifugo" {
-		switch path[1].Field {
-		case "connect":
-			path[2].Index = p.connect[path[2].Index]
-		case "subscribe":
-			path[2].Index = p.subscribe[path[2].Index]
-		case "serverSubscriptions":
-			path[2].Index = p.server[path[2].Index]
+	for k, step := range path {
+		if step.Field != "" {
+			continue
+		}
+		if index, ok := p.index[path[:k].String()]; ok && step.Index < len(index) {
+			path[k].Index = index[step.Index]
 		}
 	}
 	problem.Path = path
@@ -240,7 +280,7 @@ var (
 )
 
 // friendly rewords the library's messages without Go type names.
-func friendly(msg string) string {
+func (p *parser) friendly(msg string) string {
 	if m := unknownField.FindStringSubmatch(msg); m != nil {
 		return fmt.Sprintf("unknown field %q", m[1])
 	}
@@ -253,24 +293,64 @@ func friendly(msg string) string {
 		if m[2] != "" {
 			what = fmt.Sprintf("%q is %s", m[2], what)
 		}
-		return fmt.Sprintf("wrong type: %s, want %s", what, goTypeWords(m[3]))
+		return fmt.Sprintf("wrong type: %s, want %s", what, p.typeWords(m[3]))
 	}
 	return msg
 }
 
-func goTypeWords(t string) string {
-	switch {
-	case t == "string":
-		return "a string"
-	case t == "int":
-		return "an integer"
-	case t == "[]string":
-		return "a list of strings"
-	case strings.HasPrefix(t, "[]"):
+// typeWords names a Go type the way a policy file's author sees it.
+func (p *parser) typeWords(t string) string {
+	if elem, ok := strings.CutPrefix(t, "[]"); ok {
+		if p.kindOf(elem) == reflect.String {
+			return "a list of strings"
+		}
 		return "a list"
+	}
+	switch p.kindOf(t) {
+	case reflect.String:
+		return "a string"
+	case reflect.Int:
+		return "an integer"
 	default:
 		return "a mapping"
 	}
+}
+
+func (p *parser) kindOf(t string) reflect.Kind {
+	switch t {
+	case "string":
+		return reflect.String
+	case "int":
+		return reflect.Int
+	}
+	if typ, ok := p.types[t]; ok {
+		return typ.Kind()
+	}
+	return reflect.Invalid
+}
+
+// typesOf names every type the sections are made of.
+func typesOf(sections []domain.PolicySection) map[string]reflect.Type {
+	types := map[string]reflect.Type{}
+	var walk func(reflect.Type)
+	walk = func(t reflect.Type) {
+		if _, seen := types[t.String()]; seen {
+			return
+		}
+		types[t.String()] = t
+		switch t.Kind() {
+		case reflect.Slice:
+			walk(t.Elem())
+		case reflect.Struct:
+			for f := range fieldsOf(t) {
+				walk(f.Type)
+			}
+		}
+	}
+	for _, s := range sections {
+		walk(reflect.TypeOf(s))
+	}
+	return types
 }
 
 // loadMessage is the library's message without its prefix.
@@ -282,7 +362,8 @@ func loadMessage(err error) string {
 	return err.Error()
 }
 
-// header documents the format at the top of every file Format writes.
+// header documents the format at the top of every file Format writes;
+// %s names the transports.
 const header = `gatepass transport policy (GATEPASS_POLICY_FILE).
 
 Rules map a caller's role and permissions to rights per transport. A rule
@@ -290,64 +371,38 @@ applies to callers whose role is one of "roles" ("*" for every role; an
 identity that names no role has the role "member") or who hold one of
 "permissions" (the identity's "permissions" claim). A caller's rights are
 the union of the rules that apply to it; what no rule gives is refused.
-Every transport grant (LiveKit, Centrifugo) needs an organization, and an organization or user id that goes
+Every transport grant (%s) needs an organization, and an organization or user id that goes
 into a room or channel name must consist of A-Z a-z 0-9 _ - only.
 Unknown fields are refused; "gatepass policy check FILE" validates a file.`
 
-const liveKitComment = `LiveKit: rights in the caller's organization's rooms; joining is always
-granted. Rights: canPublish, canSubscribe, canPublishData,
-canUpdateOwnMetadata (lets a participant rewrite its own attributes),
-roomAdmin (lets a participant, through LiveKit's RoomService API, remove,
-mute and rewrite the attributes of every other participant of the room),
-roomCreate (also allows a room configuration).`
-
-const connectComment = `Who may connect to Centrifugo.`
-
-const subscribeComment = `Channels a caller may subscribe to. A pattern is an exact channel, or
-ends in ".*": that prefix, a dot, then one or more of A-Z a-z 0-9 _ -.
-{orgId} and {userId} stand for the caller's verified ids; each stands
-between the pattern's start or end and . : /, since ids hold _ and -.`
-
-const serverComment = `Channels put in the connection token ("channels"): the caller is
-subscribed on the server side. Exact patterns only (no ".*").`
-
 // Format writes rules as a commented policy file that Parse reads back to
-// the same rules.
+// the same rules. It writes every section this build knows, a section rules
+// lack as an empty one.
 func Format(rules domain.PolicyRules) ([]byte, error) {
-	doc := document{Version: rules.Version}
-	var err error
-	if doc.LiveKit, err = encodeRules(rules.LiveKit, func(r domain.LiveKitRule) liveKitRuleYAML {
-		rights := make([]string, len(r.Rights))
-		for i, right := range r.Rights {
-			rights[i] = string(right)
+	sections := domain.PolicySections()
+	doc := reflect.New(documentOf(sections)).Elem()
+	doc.Field(0).SetInt(int64(rules.Version))
+	titles := make([]string, len(sections))
+	for i, empty := range sections {
+		titles[i] = empty.PolicyTitle()
+		s, ok := rules.Section(empty.PolicyKey())
+		if !ok || reflect.TypeOf(s) != reflect.TypeOf(empty) {
+			s = empty
 		}
-		return liveKitRuleYAML{Roles: r.Roles, Permissions: r.Permissions, Rights: rights}
-	}); err != nil {
-		return nil, err
-	}
-	if doc.Centrifugo.Connect, err = encodeRules(rules.Centrifugo.Connect, func(s domain.Subjects) subjectsYAML {
-		return subjectsYAML{Roles: s.Roles, Permissions: s.Permissions}
-	}); err != nil {
-		return nil, err
-	}
-	channelRule := func(r domain.ChannelRule) channelRuleYAML {
-		return channelRuleYAML{Roles: r.Roles, Permissions: r.Permissions, Channels: r.Channels}
-	}
-	if doc.Centrifugo.Subscribe, err = encodeRules(rules.Centrifugo.Subscribe, channelRule); err != nil {
-		return nil, err
-	}
-	if doc.Centrifugo.ServerSubscriptions, err = encodeRules(rules.Centrifugo.ServerSubscriptions, channelRule); err != nil {
-		return nil, err
+		if err := encode(reflect.ValueOf(s), doc.Field(i+1)); err != nil {
+			return nil, err
+		}
 	}
 	var root yaml.Node
-	if err := root.Dump(&doc); err != nil {
+	if err := root.Dump(doc.Addr().Interface()); err != nil {
 		return nil, fmt.Errorf("format policy: %w", err)
 	}
-	comment(&root, header, nil)
-	comment(&root, liveKitComment, []string{"livekit"})
-	comment(&root, connectComment, []string{"centrifugo", "connect"})
-	comment(&root, subscribeComment, []string{"centrifugo", "subscribe"})
-	comment(&root, serverComment, []string{"centrifugo", "serverSubscriptions"})
+	comment(&root, fmt.Sprintf(header, strings.Join(titles, ", ")), nil)
+	for _, s := range sections {
+		for _, c := range s.PolicyComments() {
+			comment(&root, c.Text, append([]string{s.PolicyKey()}, c.Path...))
+		}
+	}
 	var out bytes.Buffer
 	enc, err := yaml.NewDumper(&out, yaml.WithIndent(2))
 	if err != nil {
@@ -362,14 +417,28 @@ func Format(rules domain.PolicyRules) ([]byte, error) {
 	return out.Bytes(), nil
 }
 
-func encodeRules[R, Y any](rules []R, convert func(R) Y) ([]yaml.Node, error) {
-	nodes := make([]yaml.Node, len(rules))
-	for i, r := range rules {
-		if err := nodes[i].Dump(convert(r)); err != nil {
-			return nil, fmt.Errorf("format policy: %w", err)
+// encode sets shape, a value of shapeOf(v.Type()), from v: every rule of
+// a list as a node.
+func encode(v, shape reflect.Value) error {
+	switch t := v.Type(); {
+	case ruleList(t):
+		nodes := make([]yaml.Node, v.Len())
+		for i := range nodes {
+			if err := nodes[i].Dump(v.Index(i).Interface()); err != nil {
+				return fmt.Errorf("format policy: %w", err)
+			}
 		}
+		shape.Set(reflect.ValueOf(nodes))
+	case t.Kind() == reflect.Struct:
+		for f := range fieldsOf(t) {
+			if err := encode(v.FieldByIndex(f.Index), shape.FieldByName(f.Name)); err != nil {
+				return err
+			}
+		}
+	default:
+		shape.Set(v)
 	}
-	return nodes, nil
+	return nil
 }
 
 // comment puts text above the key at path (above the document when path

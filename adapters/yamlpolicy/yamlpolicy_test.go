@@ -56,12 +56,14 @@ centrifugo:
 	}
 	want := domain.PolicyRules{
 		Version: 1,
-		LiveKit: []domain.LiveKitRule{{Subjects: domain.Subjects{Roles: []string{"host"}, Permissions: []string{"lk:host"}},
-			Rights: []domain.LiveKitRight{domain.CanPublish, domain.RoomCreate}}},
-		Centrifugo: domain.CentrifugoRules{
-			Connect:             []domain.Subjects{{Roles: []string{"*"}}},
-			Subscribe:           []domain.ChannelRule{{Subjects: domain.Subjects{Permissions: []string{"rt:dm"}}, Channels: []string{"dm:{orgId}.{userId}.*"}}},
-			ServerSubscriptions: []domain.ChannelRule{{Subjects: domain.Subjects{Roles: []string{"host"}}, Channels: []string{"user:{userId}"}}},
+		Sections: []domain.PolicySection{
+			domain.LiveKitRules{{Subjects: domain.Subjects{Roles: []string{"host"}, Permissions: []string{"lk:host"}},
+				Rights: []domain.LiveKitRight{domain.CanPublish, domain.RoomCreate}}},
+			domain.CentrifugoRules{
+				Connect:             []domain.Subjects{{Roles: []string{"*"}}},
+				Subscribe:           []domain.ChannelRule{{Subjects: domain.Subjects{Permissions: []string{"rt:dm"}}, Channels: []string{"dm:{orgId}.{userId}.*"}}},
+				ServerSubscriptions: []domain.ChannelRule{{Subjects: domain.Subjects{Roles: []string{"host"}}, Channels: []string{"user:{userId}"}}},
+			},
 		},
 	}
 	if !reflect.DeepEqual(got, want) {
@@ -69,7 +71,7 @@ centrifugo:
 	}
 	// A file may leave a transport out: nothing is granted on it.
 	got, err = yamlpolicy.Parse([]byte("version: 1\n"))
-	if err != nil || len(got.LiveKit) != 0 || len(got.Centrifugo.Connect) != 0 {
+	if err != nil || len(domain.PolicySectionOf[domain.LiveKitRules](got)) != 0 || len(domain.PolicySectionOf[domain.CentrifugoRules](got).Connect) != 0 {
 		t.Fatalf("minimal file: %+v, %v", got, err)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/gatepass/gatepass/adapters/yamlpolicy"
 	"github.com/gatepass/gatepass/application"
@@ -82,8 +83,10 @@ func runPolicyCheck(args []string, stdin io.Reader, stdout, stderr io.Writer) er
 	if err != nil {
 		return fmt.Errorf("policy check: %s: %w", name, err)
 	}
-	c := rules.Centrifugo
-	fmt.Fprintf(stdout, "ok: %s: policy version %d: %d LiveKit rule(s); Centrifugo: %d connect, %d subscribe, %d server-side subscription rule(s)\n",
-		name, rules.Version, len(rules.LiveKit), len(c.Connect), len(c.Subscribe), len(c.ServerSubscriptions))
+	summaries := make([]string, len(rules.Sections))
+	for i, section := range rules.Sections {
+		summaries[i] = section.PolicySummary()
+	}
+	fmt.Fprintf(stdout, "ok: %s: policy version %d: %s\n", name, rules.Version, strings.Join(summaries, "; "))
 	return nil
 }
