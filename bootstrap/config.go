@@ -72,9 +72,9 @@ type Config struct {
 	Build BuildInfo
 	// Policy decides every caller's rights on the transports.
 	Policy *application.Policy
-	// LiveKit and Centrifugo are nil while the transport is disabled.
-	LiveKit    *LiveKitConfig
-	Centrifugo *application.CentrifugoPolicy
+	// TransportConfigs are the registered transports' configurations,
+	// each nil while its transport is disabled.
+	TransportConfigs
 	// DevIdentityKey verifies callers in development when no identity
 	// provider is configured; nil otherwise.
 	DevIdentityKey *rsa.PrivateKey
@@ -152,13 +152,6 @@ type AuthConfig struct {
 type BuildInfo struct {
 	Version string
 	Commit  string
-}
-
-// LiveKitConfig is the LiveKit transport: where clients join, and the API
-// key and secret its tokens are signed with.
-type LiveKitConfig struct {
-	application.LiveKitPolicy
-	APISecret []byte
 }
 
 // Load reads the configuration from environ (nil: the process

@@ -46,8 +46,10 @@ func applyDevelopmentDefaults(e *environment) {
 type devMaterial struct {
 	officeKeyPEM   string
 	supabaseSecret string
-	liveKitSecret  string
 	identityKey    *rsa.PrivateKey
+	// secrets are the transports' secrets, by the name of their file in
+	// the development folder (see transport.devSecret).
+	secrets map[string]string
 }
 
 // loadDevMaterial reads the development keys that the settings leave
@@ -82,7 +84,7 @@ func devMaterialFrom(e environment, mode loadMode, create bool) (*devMaterial, e
 	if create {
 		officeKey, material, secret = devidentity.LoadOrCreateOfficeKey, devidentity.LoadOrCreate, devidentity.LoadOrCreateSecret
 	}
-	var m devMaterial
+	m := devMaterial{secrets: map[string]string{}}
 	var err error
 	if !e.Office.PrivateKey.Set() && SignerKind(e.Office.Signer) != SignerPKCS11 && slices.Contains(jwtsigner.Algorithms(), e.Office.Algorithm) {
 		if m.officeKeyPEM, err = officeKey(e.DevDir, e.Office.Algorithm); err != nil {
@@ -96,9 +98,11 @@ func devMaterialFrom(e environment, mode loadMode, create bool) (*devMaterial, e
 		}
 		m.supabaseSecret, m.identityKey = dev.SupabaseSecret, dev.IdentityKey
 	}
-	if mode == loadServe && e.LiveKit.URL == "" && e.LiveKit.APIKey == "" && !e.LiveKit.APISecret.Set() {
-		if m.liveKitSecret, err = secret(e.DevDir, devidentity.LiveKitSecretFile); err != nil {
-			return nil, devFolderError(err)
+	for _, t := range transports {
+		if file := t.devSecret(e); mode == loadServe && file != "" {
+			if m.secrets[file], err = secret(e.DevDir, file); err != nil {
+				return nil, devFolderError(err)
+			}
 		}
 	}
 	return &m, nil
