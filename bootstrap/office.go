@@ -98,7 +98,7 @@ func devMaterialFrom(e environment, mode loadMode, create bool) (*devMaterial, e
 		}
 		m.supabaseSecret, m.identityKey = dev.SupabaseSecret, dev.IdentityKey
 	}
-	for _, t := range transports {
+	for _, t := range registeredTransports {
 		if file := t.devSecret(e); mode == loadServe && file != "" {
 			if m.secrets[file], err = secret(e.DevDir, file); err != nil {
 				return nil, devFolderError(err)

@@ -13,7 +13,7 @@ import (
 	"github.com/gatepass/gatepass/domain"
 )
 
-// transport is one transport's settings block, registered in transports:
+// transport is one transport's settings block, registered in registeredTransports:
 // the variables it reads (its field of transportsEnv), the configuration it
 // makes of them (its field of TransportConfigs), and what the start needs
 // of it. The code shared by every transport calls these methods in turn
@@ -39,7 +39,7 @@ type transport interface {
 
 // transportsFrom configures every registered transport.
 func transportsFrom(e environment, dev *devMaterial, cfg *Config, p *problems) {
-	for _, t := range transports {
+	for _, t := range registeredTransports {
 		t.configure(e, dev, cfg, p)
 	}
 }
@@ -48,7 +48,7 @@ func transportsFrom(e environment, dev *devMaterial, cfg *Config, p *problems) {
 // grant kinds.
 func transportLimits(e environment) map[domain.GrantKind]domain.Limit {
 	out := map[domain.GrantKind]domain.Limit{}
-	for _, t := range transports {
+	for _, t := range registeredTransports {
 		maps.Copy(out, t.limits(e))
 	}
 	return out
@@ -59,7 +59,7 @@ func transportLimits(e environment) map[domain.GrantKind]domain.Limit {
 // rights on them.
 func ProvideTransports(cfg Config, office *jwtsigner.OfficeSigner, logger *slog.Logger) (application.Transports, error) {
 	t := application.Transports{Policy: cfg.Policy}
-	for _, tr := range transports {
+	for _, tr := range registeredTransports {
 		if err := tr.provide(cfg, office, logger, &t); err != nil {
 			return application.Transports{}, err
 		}
@@ -94,7 +94,7 @@ const (
 // run the transport's own development server.
 func (c Config) TransportBanner(place BannerPlace, w Welcome) string {
 	var b strings.Builder
-	for _, t := range transports {
+	for _, t := range registeredTransports {
 		if text, at := t.banner(c, w); at == place {
 			b.WriteString(text)
 		}

@@ -8,8 +8,9 @@ import "github.com/gatepass/gatepass/application"
 // its lines of the development banner (see transport). Registering one
 // takes a line in each of the three declarations below.
 
-// transports are the registered transports' settings blocks.
-var transports = []transport{liveKit{}, centrifugo{}}
+// registeredTransports are the transports' settings blocks, in the order
+// the shared code calls them and the development banner lists them.
+var registeredTransports = []transport{liveKit{}, centrifugo{}}
 
 // transportsEnv holds each registered transport's variables, named in full
 // by its block.
