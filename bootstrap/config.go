@@ -72,9 +72,9 @@ type Config struct {
 	Build BuildInfo
 	// Policy decides every caller's rights on the transports.
 	Policy *application.Policy
-	// LiveKit and Centrifugo are nil while the transport is disabled.
-	LiveKit    *LiveKitConfig
-	Centrifugo *application.CentrifugoPolicy
+	// TransportConfigs are the registered transports' configurations,
+	// each nil while its transport is disabled.
+	TransportConfigs
 	// DevIdentityKey verifies callers in development when no identity
 	// provider is configured; nil otherwise.
 	DevIdentityKey *rsa.PrivateKey
@@ -154,25 +154,18 @@ type BuildInfo struct {
 	Commit  string
 }
 
-// LiveKitConfig is the LiveKit transport: where clients join, and the API
-// key and secret its tokens are signed with.
-type LiveKitConfig struct {
-	application.LiveKitPolicy
-	APISecret []byte
-}
-
 // Load reads the configuration from environ (nil: the process
 // environment) and checks all of it; every problem is reported at once.
 // In development, what is not configured comes from the development
 // folder, created on first use.
 func Load(environ map[string]string) (Config, error) {
-	return load(environ, scopeServe)
+	return load(environ, loadServe)
 }
 
 // LoadKeys reads the same configuration as Load but checks only the
 // office-router keys: what the `keys` commands need.
 func LoadKeys(environ map[string]string) (Config, error) {
-	return load(environ, scopeKeys)
+	return load(environ, loadKeys)
 }
 
 // LoadDev reads the configuration for the development tools, whose
@@ -181,18 +174,21 @@ func LoadKeys(environ map[string]string) (Config, error) {
 // The server's development folder must exist already: a new identity key
 // would mint tokens the running server refuses.
 func LoadDev(environ map[string]string) (Config, error) {
-	return load(environ, scopeDev)
+	return load(environ, loadDev)
 }
 
-type scope int
+// loadMode is how much of the configuration a load reads and checks: all
+// of it for the server, the office keys for the keys commands, the
+// development identity key for the development tools.
+type loadMode int
 
 const (
-	scopeServe scope = iota
-	scopeKeys
-	scopeDev
+	loadServe loadMode = iota
+	loadKeys
+	loadDev
 )
 
-func load(environ map[string]string, sc scope) (Config, error) {
+func load(environ map[string]string, mode loadMode) (Config, error) {
 	if environ == nil {
 		environ = processEnvironment()
 	} else {
@@ -207,7 +203,7 @@ func load(environ map[string]string, sc scope) (Config, error) {
 	default:
 		p.add("APP_ENV", "must be %q or %q", EnvProduction, EnvDevelopment)
 	}
-	if sc == scopeDev {
+	if mode == loadDev {
 		// The development tools need the identity key alone, from the
 		// folder the server made.
 		if err := devToolsMayRun(cfg, e); err != nil {
@@ -229,12 +225,12 @@ func load(environ map[string]string, sc scope) (Config, error) {
 		}
 		applyDevelopmentDefaults(&e)
 		var err error
-		if dev, err = loadDevMaterial(e, sc); err != nil {
+		if dev, err = loadDevMaterial(e, mode); err != nil {
 			return Config{}, err
 		}
 	}
 	cfg.Office = officeFrom(e, dev, &p)
-	if sc == scopeServe {
+	if mode == loadServe {
 		cfg.Realtime = realtimeFrom(e, dev, &p)
 		cfg.Auth = authFrom(e, cfg.Development(), &p)
 		serviceFrom(e, &cfg, &p)

@@ -56,23 +56,10 @@ type environment struct {
 	// endpoints of its OAuth metadata.
 	PublicBaseURL string `env:"PUBLIC_BASE_URL"`
 	// PolicyFile replaces the built-in transport policy.
-	PolicyFile string        `env:"GATEPASS_POLICY_FILE"`
-	LiveKit    liveKitEnv    `envPrefix:"LIVEKIT_"`
-	Centrifugo centrifugoEnv `envPrefix:"CENTRIFUGO_"`
-}
-
-type liveKitEnv struct {
-	URL       string        `env:"URL"`
-	APIKey    string        `env:"API_KEY"`
-	APISecret secret        `env:"API_SECRET"`
-	TokenTTL  time.Duration `env:"TOKEN_TTL" envDefault:"10m"`
-}
-
-type centrifugoEnv struct {
-	URL             string        `env:"URL"`
-	Audience        string        `env:"AUDIENCE" envDefault:"centrifugo"`
-	TokenTTL        time.Duration `env:"TOKEN_TTL" envDefault:"10m"`
-	SubscriptionTTL time.Duration `env:"SUBSCRIPTION_TTL" envDefault:"10m"`
+	PolicyFile string `env:"GATEPASS_POLICY_FILE"`
+	// Transports are the registered transports' settings blocks, each
+	// naming its variables in full (see transports.go).
+	Transports transportsEnv `envPrefix:""`
 }
 
 // DevHTTPAddr is the public listener in development when HTTP_ADDR is
@@ -134,6 +121,9 @@ type pkcs11Env struct {
 	KeyLabel   string `env:"KEY_LABEL"`
 }
 
+// rateLimitEnv is how budgets are kept, and the office, Supabase Realtime
+// and authentication-failure budgets; each transport's budgets are
+// declared in its settings block.
 type rateLimitEnv struct {
 	Enabled        bool          `env:"ENABLED" envDefault:"true"`
 	FailureMode    string        `env:"FAILURE_MODE" envDefault:"open"`
@@ -148,16 +138,6 @@ type rateLimitEnv struct {
 	AuthFailRate   int           `env:"AUTH_FAILURE_RATE" envDefault:"60"`
 	AuthFailPeriod time.Duration `env:"AUTH_FAILURE_PERIOD" envDefault:"1m"`
 	AuthFailBurst  int           `env:"AUTH_FAILURE_BURST" envDefault:"20"`
-
-	LiveKitRate                  int           `env:"LIVEKIT_RATE" envDefault:"30"`
-	LiveKitPeriod                time.Duration `env:"LIVEKIT_PERIOD" envDefault:"1m"`
-	LiveKitBurst                 int           `env:"LIVEKIT_BURST" envDefault:"10"`
-	CentrifugoConnectionRate     int           `env:"CENTRIFUGO_CONNECTION_RATE" envDefault:"30"`
-	CentrifugoConnectionPeriod   time.Duration `env:"CENTRIFUGO_CONNECTION_PERIOD" envDefault:"1m"`
-	CentrifugoConnectionBurst    int           `env:"CENTRIFUGO_CONNECTION_BURST" envDefault:"10"`
-	CentrifugoSubscriptionRate   int           `env:"CENTRIFUGO_SUBSCRIPTION_RATE" envDefault:"120"`
-	CentrifugoSubscriptionPeriod time.Duration `env:"CENTRIFUGO_SUBSCRIPTION_PERIOD" envDefault:"1m"`
-	CentrifugoSubscriptionBurst  int           `env:"CENTRIFUGO_SUBSCRIPTION_BURST" envDefault:"60"`
 }
 
 // Variable is one environment variable gatepass reads.

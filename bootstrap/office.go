@@ -46,14 +46,16 @@ func applyDevelopmentDefaults(e *environment) {
 type devMaterial struct {
 	officeKeyPEM   string
 	supabaseSecret string
-	liveKitSecret  string
 	identityKey    *rsa.PrivateKey
+	// secrets are the transports' secrets, by the name of their file in
+	// the development folder (see transport.devSecret).
+	secrets map[string]string
 }
 
 // loadDevMaterial reads the development keys that the settings leave
 // unset, from the folder PrepareDevelopment filled: parsing writes nothing.
-func loadDevMaterial(e environment, sc scope) (*devMaterial, error) {
-	return devMaterialFrom(e, sc, false)
+func loadDevMaterial(e environment, mode loadMode) (*devMaterial, error) {
+	return devMaterialFrom(e, mode, false)
 }
 
 // PrepareDevelopment creates, in the development folder (the folder 0700,
@@ -71,34 +73,36 @@ func PrepareDevelopment(environ map[string]string) error {
 	if Env(e.AppEnv) != EnvDevelopment {
 		return nil
 	}
-	_, err := devMaterialFrom(e, scopeServe, true)
+	_, err := devMaterialFrom(e, loadServe, true)
 	return err
 }
 
 // devMaterialFrom reads, and with create first makes, the development
 // material that e leaves unset.
-func devMaterialFrom(e environment, sc scope, create bool) (*devMaterial, error) {
+func devMaterialFrom(e environment, mode loadMode, create bool) (*devMaterial, error) {
 	officeKey, material, secret := devidentity.LoadOfficeKey, devidentity.Load, devidentity.LoadSecret
 	if create {
 		officeKey, material, secret = devidentity.LoadOrCreateOfficeKey, devidentity.LoadOrCreate, devidentity.LoadOrCreateSecret
 	}
-	var m devMaterial
+	m := devMaterial{secrets: map[string]string{}}
 	var err error
 	if !e.Office.PrivateKey.Set() && SignerKind(e.Office.Signer) != SignerPKCS11 && slices.Contains(jwtsigner.Algorithms(), e.Office.Algorithm) {
 		if m.officeKeyPEM, err = officeKey(e.DevDir, e.Office.Algorithm); err != nil {
 			return nil, devFolderError(err)
 		}
 	}
-	if sc == scopeServe && (!e.Realtime.Secret.Set() || e.Auth.JWKSURL == "") {
+	if mode == loadServe && (!e.Realtime.Secret.Set() || e.Auth.JWKSURL == "") {
 		dev, err := material(e.DevDir)
 		if err != nil {
 			return nil, devFolderError(err)
 		}
 		m.supabaseSecret, m.identityKey = dev.SupabaseSecret, dev.IdentityKey
 	}
-	if sc == scopeServe && e.LiveKit.URL == "" && e.LiveKit.APIKey == "" && !e.LiveKit.APISecret.Set() {
-		if m.liveKitSecret, err = secret(e.DevDir, devidentity.LiveKitSecretFile); err != nil {
-			return nil, devFolderError(err)
+	for _, t := range registeredTransports {
+		if file := t.devSecret(e); mode == loadServe && file != "" {
+			if m.secrets[file], err = secret(e.DevDir, file); err != nil {
+				return nil, devFolderError(err)
+			}
 		}
 	}
 	return &m, nil
@@ -112,7 +116,7 @@ func devFolderError(err error) error {
 	return err
 }
 
-// officeFrom reads the office-router grant's settings; with scopeKeys only
+// officeFrom reads the office-router grant's settings; with loadKeys only
 // its keys.
 func officeFrom(e environment, dev *devMaterial, p *problems) OfficeConfig {
 	o := OfficeConfig{

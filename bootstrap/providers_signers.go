@@ -4,11 +4,9 @@ import (
 	"context"
 	"crypto"
 	"fmt"
-	"github.com/gatepass/gatepass/application"
 	"log/slog"
 
 	"github.com/gatepass/gatepass/adapters/jwtsigner"
-	"github.com/gatepass/gatepass/adapters/livekitprotocol"
 	"github.com/gatepass/gatepass/adapters/opensslsigner"
 	"github.com/gatepass/gatepass/adapters/pkcs11signer"
 	"github.com/gatepass/gatepass/adapters/prom"
@@ -67,18 +65,6 @@ func warnNoContextReuse(logger *slog.Logger, s *opensslsigner.Signer) {
 	}
 }
 
-// warnLiveKitRefresh says at start what GRANT_EXPIRY_BOUND=identity cannot
-// bound: livekit-server sends a connected participant a token of its own,
-// at join and every few minutes, signed with the API key and valid about
-// ten minutes, and that token joins again after the identity has expired.
-// gatepass bounds only the tokens it signs.
-func warnLiveKitRefresh(logger *slog.Logger) {
-	logger.Warn("GRANT_EXPIRY_BOUND=identity does not bound LiveKit's refreshed tokens",
-		"grant_expiry_bound", string(application.ExpiryBoundIdentity),
-		"exception", "livekit-server sends each connected participant a token it signs with the API key, at join and every few minutes, "+
-			"valid about ten minutes: it can rejoin up to ten minutes after the identity expires or the participant is removed")
-}
-
 // ProvideOfficeSigner signs office-router grants with the backend, after a
 // check that its key fits JWT_ALGORITHM and a test signature that verifies:
 // a signer that cannot sign fails the start, not the first request.
@@ -121,31 +107,4 @@ type InstrumentedSigners struct {
 func ProvideInstrumentedSigners(m *prom.Metrics, b OfficeBackend, o *jwtsigner.OfficeSigner, r *jwtsigner.RealtimeSigner) InstrumentedSigners {
 	m.SigningKey(o.KeyID(), o.Algorithm(), b.Name)
 	return InstrumentedSigners{Office: m.OfficeSigner(o), Realtime: m.RealtimeSigner(r)}
-}
-
-// ProvideTransports are the LiveKit and Centrifugo transports that are
-// configured, with their signers: LiveKit's with its API secret,
-// Centrifugo's with the office key, so Centrifugo verifies them through
-// gatepass's JWKS. LiveKit room configurations are checked with LiveKit's
-// own library.
-func ProvideTransports(cfg Config, office *jwtsigner.OfficeSigner, logger *slog.Logger) (application.Transports, error) {
-	t := application.Transports{Policy: cfg.Policy, Centrifugo: cfg.Centrifugo}
-	if cfg.LiveKit != nil {
-		s, err := jwtsigner.NewLiveKitSigner(cfg.LiveKit.APIKey, cfg.LiveKit.APISecret)
-		if err != nil {
-			return application.Transports{}, fmt.Errorf("LIVEKIT_API_SECRET: %w", err)
-		}
-		t.LiveKit, t.LiveKitSigner, t.LiveKitRoomConfigs = &cfg.LiveKit.LiveKitPolicy, s, livekitprotocol.RoomConfigs{}
-		if cfg.GrantExpiryBound == application.ExpiryBoundIdentity {
-			warnLiveKitRefresh(logger)
-		}
-	}
-	if cfg.Centrifugo != nil {
-		s, err := jwtsigner.NewCentrifugoSigner(office)
-		if err != nil {
-			return application.Transports{}, fmt.Errorf("centrifugo signer: %w", err)
-		}
-		t.CentrifugoSigner = s
-	}
-	return t, nil
 }

@@ -108,9 +108,9 @@ const mayEqualTag = "mayEqual"
 // refuseSharedSecrets refuses the start when two secrets of v (a declared
 // environment, walked as walkEnv does) hold one value, as resolved from the
 // variable or its file under the white-space rule. A secret has one
-// purpose: a LiveKit API secret equal to the Supabase JWT secret would make
-// every LiveKit token, which travels in URLs and server logs, a token
-// Supabase accepts. The problem names both variables, never the value, and
+// purpose: a transport's API secret equal to the Supabase JWT secret would
+// make every token that transport signs, which may travel in URLs and
+// server logs, a token Supabase accepts. The problem names both variables, never the value, and
 // the values are compared in constant time.
 func refuseSharedSecrets(v reflect.Value, p *problems) {
 	type given struct {

@@ -3,6 +3,7 @@ package bootstrap
 import (
 	"errors"
 	"log/slog"
+	"maps"
 	"net/netip"
 	"net/url"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"github.com/gatepass/gatepass/adapters/jwksidentity"
 	"github.com/gatepass/gatepass/adapters/jwtsigner"
 	"github.com/gatepass/gatepass/adapters/redislimit"
+	"github.com/gatepass/gatepass/adapters/yamlpolicy"
 	"github.com/gatepass/gatepass/application"
 	"github.com/gatepass/gatepass/domain"
 )
@@ -99,13 +101,14 @@ func authFrom(e environment, dev bool, p *problems) AuthConfig {
 	return c
 }
 
-// serviceFrom reads the listeners, limits, proxies, CORS and logging, and
-// checks the office grant's own settings.
+// serviceFrom reads the listeners, limits, proxies, CORS, logging, the
+// public base URL and the transport policy, and checks the office grant's
+// own settings.
 func serviceFrom(e environment, cfg *Config, p *problems) {
 	checkOfficeGrant(cfg.Office, p)
 	cfg.AdminAddr = e.AdminAddr
 	cfg.HTTP = HTTPConfig(e.HTTP)
-	cfg.RateLimit = rateLimitsFrom(e.RateLimit, p)
+	cfg.RateLimit = rateLimitsFrom(e, p)
 	cfg.Redis = redisFrom(e, p)
 	cfg.RateLimit.Store = redisStoreNames[cfg.Redis.Topology()]
 	cfg.TrustedProxies = trustedProxiesFrom(e.TrustedProxies, p)
@@ -134,6 +137,47 @@ func serviceFrom(e environment, cfg *Config, p *problems) {
 	if cfg.AdminAddr == cfg.HTTP.Addr && !strings.HasSuffix(cfg.AdminAddr, ":0") {
 		p.add("ADMIN_ADDR", "must differ from HTTP_ADDR: metrics stay off the public port")
 	}
+	if e.PublicBaseURL != "" {
+		if err := checkPublicBaseURL(e.PublicBaseURL); err != nil {
+			p.add("PUBLIC_BASE_URL", "%v", err)
+		}
+		cfg.PublicBaseURL = strings.TrimSuffix(e.PublicBaseURL, "/")
+	}
+	cfg.Policy = policyFrom(e.PolicyFile, p)
+}
+
+// policyFrom is the transport policy: GATEPASS_POLICY_FILE's, or the
+// built-in one.
+func policyFrom(path string, p *problems) *application.Policy {
+	if path == "" {
+		return application.DefaultPolicy()
+	}
+	rules, err := yamlpolicy.Load(path)
+	if err != nil {
+		p.add("GATEPASS_POLICY_FILE", "%v", err)
+		return application.DefaultPolicy()
+	}
+	policy, err := application.NewPolicy(rules)
+	if err != nil {
+		p.add("GATEPASS_POLICY_FILE", "%v", err)
+		return application.DefaultPolicy()
+	}
+	return policy
+}
+
+var errPublicBaseURL = errors.New("must be an https:// URL (http:// only on loopback) without query or fragment")
+
+// checkPublicBaseURL accepts https://, and http:// only to a loopback host.
+func checkPublicBaseURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		return errPublicBaseURL
+	}
+	switch {
+	case u.Scheme == "https", u.Scheme == "http" && loopbackHost(u.Hostname()):
+		return nil
+	}
+	return errPublicBaseURL
 }
 
 // redisStoreNames name the rate-limit store in readiness details.
@@ -234,20 +278,19 @@ func trustedProxiesFrom(list []string, p *problems) []netip.Prefix {
 }
 
 // rateLimitsFrom is the request budgets as the application enforces them.
-func rateLimitsFrom(r rateLimitEnv, p *problems) application.RateLimitPolicy {
+func rateLimitsFrom(e environment, p *problems) application.RateLimitPolicy {
+	r := e.RateLimit
 	policy := application.RateLimitPolicy{
 		Enabled:      r.Enabled,
 		StoreTimeout: r.StoreTimeout,
 		IPv6Prefix:   r.IPv6Prefix,
 		AuthFailures: domain.Limit{Scope: domain.LimitAuthFailure, Rate: r.AuthFailRate, Period: r.AuthFailPeriod, Burst: r.AuthFailBurst},
 		Grants: map[domain.GrantKind]domain.Limit{
-			domain.GrantOffice:                 grantLimit(domain.GrantOffice, r.OfficeRate, r.OfficePeriod, r.OfficeBurst),
-			domain.GrantRealtime:               grantLimit(domain.GrantRealtime, r.RealtimeRate, r.RealtimePeriod, r.RealtimeBurst),
-			domain.GrantLiveKit:                grantLimit(domain.GrantLiveKit, r.LiveKitRate, r.LiveKitPeriod, r.LiveKitBurst),
-			domain.GrantCentrifugoConnection:   grantLimit(domain.GrantCentrifugoConnection, r.CentrifugoConnectionRate, r.CentrifugoConnectionPeriod, r.CentrifugoConnectionBurst),
-			domain.GrantCentrifugoSubscription: grantLimit(domain.GrantCentrifugoSubscription, r.CentrifugoSubscriptionRate, r.CentrifugoSubscriptionPeriod, r.CentrifugoSubscriptionBurst),
+			domain.GrantOffice:   grantLimit(domain.GrantOffice, r.OfficeRate, r.OfficePeriod, r.OfficeBurst),
+			domain.GrantRealtime: grantLimit(domain.GrantRealtime, r.RealtimeRate, r.RealtimePeriod, r.RealtimeBurst),
 		},
 	}
+	maps.Copy(policy.Grants, transportLimits(e))
 	if err := policy.FailureMode.UnmarshalText([]byte(r.FailureMode)); err != nil {
 		p.add("RATE_LIMIT_FAILURE_MODE", "must be open or closed")
 	}

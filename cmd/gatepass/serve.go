@@ -279,17 +279,11 @@ func printDevWelcome(w io.Writer, dev *bootstrap.DevKit, cfg bootstrap.Config, a
 	fmt.Fprintf(&b, "Check a grant with:\n  bin/gatepass token verify --jwks %s/.well-known/jwks.json --issuer %s --audience %s TOKEN\n\n", base, cfg.Office.Issuer, cfg.Office.Audience)
 	fmt.Fprintf(&b, "Office-router grant:\n  curl -sS -X POST %s/api/v1/cloudflare/request-access -H 'Authorization: Bearer %s'\n\n", base, token)
 	fmt.Fprintf(&b, "Supabase Realtime token:\n  curl -sS -X POST %s/api/v1/realtime/token -H 'Authorization: Bearer %s'\n\n", base, token)
-	if lk := cfg.LiveKit; lk != nil {
-		fmt.Fprintf(&b, "LiveKit token (%s; run the server with\n  livekit-server --dev --bind 127.0.0.1 --keys \"%s: $(cat %s)\"):\n", lk.URL, lk.APIKey, filepath.Join(devDir, devidentity.LiveKitSecretFile))
-		fmt.Fprintf(&b, "  curl -sS -X POST %s/api/v1/livekit/token -H 'Authorization: Bearer %s' -H 'Content-Type: application/json' -d '{\"room_name\":\"standup\"}'\n\n", base, token)
-	}
+	welcome := bootstrap.Welcome{Base: base, Token: token, DevDir: devDir}
+	b.WriteString(cfg.TransportBanner(bootstrap.BannerWithGrants, welcome))
 	fmt.Fprintf(&b, "Any grant through OAuth 2.0 token exchange (metadata at %s/.well-known/oauth-authorization-server):\n", base)
 	fmt.Fprintf(&b, "  curl -sS -X POST %s/oauth2/token -d grant_type=urn:ietf:params:oauth:grant-type:token-exchange -d subject_token_type=urn:ietf:params:oauth:token-type:access_token -d audience=office-router -d subject_token=%s\n\n", base, token)
-	if cf := cfg.Centrifugo; cf != nil {
-		fmt.Fprintf(&b, "Centrifugo connection and subscription tokens (%s):\n", cf.URL)
-		fmt.Fprintf(&b, "  curl -sS -X POST %s/api/v1/centrifugo/connection-token -H 'Authorization: Bearer %s'\n", base, token)
-		fmt.Fprintf(&b, "  curl -sS -X POST %s/api/v1/centrifugo/subscription-token -H 'Authorization: Bearer %s' -H 'Content-Type: application/json' -d '{\"channel\":\"org:org_dev_01\"}'\n\n", base, token)
-	}
+	b.WriteString(cfg.TransportBanner(bootstrap.BannerAfterExchange, welcome))
 	_, err = io.WriteString(w, b.String())
 	return err
 }

@@ -1,0 +1,111 @@
+package bootstrap
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/gatepass/gatepass/adapters/jwtsigner"
+	"github.com/gatepass/gatepass/application"
+	"github.com/gatepass/gatepass/domain"
+)
+
+// Centrifugo's settings block: the transport is enabled by its URL. Its
+// tokens are signed with the office key, so Centrifugo verifies them
+// through gatepass's JWKS.
+
+// DevCentrifugoURL is Centrifugo's development address: its default
+// client WebSocket endpoint on loopback.
+const DevCentrifugoURL = "ws://127.0.0.1:8000/connection/websocket"
+
+type centrifugoEnv struct {
+	URL             string        `env:"CENTRIFUGO_URL"`
+	Audience        string        `env:"CENTRIFUGO_AUDIENCE" envDefault:"centrifugo"`
+	TokenTTL        time.Duration `env:"CENTRIFUGO_TOKEN_TTL" envDefault:"10m"`
+	SubscriptionTTL time.Duration `env:"CENTRIFUGO_SUBSCRIPTION_TTL" envDefault:"10m"`
+
+	ConnectionRate     int           `env:"RATE_LIMIT_CENTRIFUGO_CONNECTION_RATE" envDefault:"30"`
+	ConnectionPeriod   time.Duration `env:"RATE_LIMIT_CENTRIFUGO_CONNECTION_PERIOD" envDefault:"1m"`
+	ConnectionBurst    int           `env:"RATE_LIMIT_CENTRIFUGO_CONNECTION_BURST" envDefault:"10"`
+	SubscriptionRate   int           `env:"RATE_LIMIT_CENTRIFUGO_SUBSCRIPTION_RATE" envDefault:"120"`
+	SubscriptionPeriod time.Duration `env:"RATE_LIMIT_CENTRIFUGO_SUBSCRIPTION_PERIOD" envDefault:"1m"`
+	SubscriptionBurst  int           `env:"RATE_LIMIT_CENTRIFUGO_SUBSCRIPTION_BURST" envDefault:"60"`
+}
+
+type centrifugo struct{}
+
+func (centrifugo) devSecret(environment) string { return "" }
+
+// configure enables Centrifugo on its development address in development,
+// unless the office algorithm is one Centrifugo cannot verify (PS256).
+func (centrifugo) configure(e environment, dev *devMaterial, cfg *Config, p *problems) {
+	ce := e.Transports.Centrifugo
+	if dev != nil && ce.URL == "" && e.Office.Algorithm != jwtsigner.PS256 {
+		ce.URL = DevCentrifugoURL
+	}
+	if ce.URL != "" {
+		cfg.Centrifugo = centrifugoFrom(ce, cfg, p)
+	}
+}
+
+func centrifugoFrom(e centrifugoEnv, cfg *Config, p *problems) *application.CentrifugoPolicy {
+	c := &application.CentrifugoPolicy{
+		Issuer: cfg.Office.Issuer, Audience: e.Audience, URL: e.URL,
+		ConnectionTTL: e.TokenTTL, SubscriptionTTL: e.SubscriptionTTL, ExpiryBound: cfg.GrantExpiryBound,
+	}
+	if err := checkWebSocketURL(e.URL); err != nil {
+		p.add("CENTRIFUGO_URL", "%v", err)
+	}
+	office := application.OfficePolicy{Issuer: cfg.Office.Issuer, Audience: cfg.Office.Audience, TTL: cfg.Office.TTL}
+	policy, err := application.NewCentrifugoPolicy(*c, office)
+	for _, se := range application.SettingErrors(err) {
+		if errors.Is(se, application.ErrAudienceShared) {
+			// Neither verifier may accept the other's grants.
+			se.Reason = "must differ from JWT_AUDIENCE"
+		}
+	}
+	p.addSettings(err, map[string]string{
+		"Audience": "CENTRIFUGO_AUDIENCE", "ConnectionTTL": "CENTRIFUGO_TOKEN_TTL", "SubscriptionTTL": "CENTRIFUGO_SUBSCRIPTION_TTL",
+	}, "CENTRIFUGO_URL")
+	if err == nil {
+		*c = policy
+	}
+	if err := jwtsigner.CentrifugoVerifies(cfg.Office.Algorithm); err != nil {
+		p.add("JWT_ALGORITHM", "%s cannot be used with CENTRIFUGO_URL: %v", cfg.Office.Algorithm, err)
+	}
+	return c
+}
+
+func (centrifugo) limits(e environment) map[domain.GrantKind]domain.Limit {
+	r := e.Transports.Centrifugo
+	return map[domain.GrantKind]domain.Limit{
+		domain.GrantCentrifugoConnection:   grantLimit(domain.GrantCentrifugoConnection, r.ConnectionRate, r.ConnectionPeriod, r.ConnectionBurst),
+		domain.GrantCentrifugoSubscription: grantLimit(domain.GrantCentrifugoSubscription, r.SubscriptionRate, r.SubscriptionPeriod, r.SubscriptionBurst),
+	}
+}
+
+// provide signs Centrifugo's connection and subscription tokens with the
+// office key.
+func (centrifugo) provide(cfg Config, office *jwtsigner.OfficeSigner, _ *slog.Logger, t *application.Transports) error {
+	if cfg.Centrifugo == nil {
+		return nil
+	}
+	s, err := jwtsigner.NewCentrifugoSigner(office)
+	if err != nil {
+		return fmt.Errorf("centrifugo signer: %w", err)
+	}
+	t.Centrifugo, t.CentrifugoSigner = cfg.Centrifugo, s
+	return nil
+}
+
+func (centrifugo) banner(cfg Config, w Welcome) (string, BannerPlace) {
+	cf := cfg.Centrifugo
+	if cf == nil {
+		return "", BannerAfterExchange
+	}
+	return fmt.Sprintf("Centrifugo connection and subscription tokens (%s):\n", cf.URL) +
+			fmt.Sprintf("  curl -sS -X POST %s/api/v1/centrifugo/connection-token -H 'Authorization: Bearer %s'\n", w.Base, w.Token) +
+			fmt.Sprintf("  curl -sS -X POST %s/api/v1/centrifugo/subscription-token -H 'Authorization: Bearer %s' -H 'Content-Type: application/json' -d '{\"channel\":\"org:org_dev_01\"}'\n\n", w.Base, w.Token),
+		BannerAfterExchange
+}

@@ -1,0 +1,137 @@
+package bootstrap
+
+import (
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"time"
+
+	"github.com/gatepass/gatepass/adapters/devidentity"
+	"github.com/gatepass/gatepass/adapters/jwtsigner"
+	"github.com/gatepass/gatepass/adapters/livekitprotocol"
+	"github.com/gatepass/gatepass/application"
+	"github.com/gatepass/gatepass/domain"
+)
+
+// LiveKit's settings block: the transport is enabled by any of its
+// variables, and a partial setting is refused.
+
+// Development defaults of LiveKit: livekit-server --dev on loopback.
+const (
+	DevLiveKitURL    = "ws://127.0.0.1:7880"
+	DevLiveKitAPIKey = "devkey"
+)
+
+type liveKitEnv struct {
+	URL       string        `env:"LIVEKIT_URL"`
+	APIKey    string        `env:"LIVEKIT_API_KEY"`
+	APISecret secret        `env:"LIVEKIT_API_SECRET"`
+	TokenTTL  time.Duration `env:"LIVEKIT_TOKEN_TTL" envDefault:"10m"`
+
+	Rate   int           `env:"RATE_LIMIT_LIVEKIT_RATE" envDefault:"30"`
+	Period time.Duration `env:"RATE_LIMIT_LIVEKIT_PERIOD" envDefault:"1m"`
+	Burst  int           `env:"RATE_LIMIT_LIVEKIT_BURST" envDefault:"10"`
+}
+
+// unset reports whether none of the transport's own variables is set.
+func (e liveKitEnv) unset() bool { return e.URL == "" && e.APIKey == "" && !e.APISecret.Set() }
+
+// LiveKitConfig is the LiveKit transport: where clients join, and the API
+// key and secret its tokens are signed with.
+type LiveKitConfig struct {
+	application.LiveKitPolicy
+	APISecret []byte
+}
+
+type liveKit struct{}
+
+func (liveKit) devSecret(e environment) string {
+	if e.Transports.LiveKit.unset() {
+		return devidentity.LiveKitSecretFile
+	}
+	return ""
+}
+
+func (liveKit) configure(e environment, dev *devMaterial, cfg *Config, p *problems) {
+	lk := e.Transports.LiveKit
+	if dev != nil && lk.unset() {
+		lk.URL, lk.APIKey, lk.APISecret = DevLiveKitURL, DevLiveKitAPIKey, secret{value: dev.secrets[devidentity.LiveKitSecretFile]}
+	}
+	if !lk.unset() {
+		cfg.LiveKit = liveKitFrom(lk, cfg.GrantExpiryBound, p)
+	}
+}
+
+func liveKitFrom(e liveKitEnv, bound application.GrantExpiryBound, p *problems) *LiveKitConfig {
+	c := &LiveKitConfig{
+		LiveKitPolicy: application.LiveKitPolicy{APIKey: e.APIKey, TTL: e.TokenTTL, URL: e.URL, ExpiryBound: bound},
+		APISecret:     []byte(e.APISecret.value),
+	}
+	if e.URL == "" {
+		p.add("LIVEKIT_URL", "is required when LIVEKIT_API_KEY or LIVEKIT_API_SECRET is set")
+	} else if err := checkWebSocketURL(e.URL); err != nil {
+		p.add("LIVEKIT_URL", "%v", err)
+	}
+	if e.APIKey == "" {
+		p.add("LIVEKIT_API_KEY", "is required with LIVEKIT_URL")
+	}
+	switch {
+	case len(c.APISecret) == 0:
+		if !p.has("LIVEKIT_API_SECRET") && !p.has("LIVEKIT_API_SECRET_FILE") {
+			p.add("LIVEKIT_API_SECRET", "is required with LIVEKIT_URL (or LIVEKIT_API_SECRET_FILE)")
+		}
+	case len(c.APISecret) < jwtsigner.MinSecretBytes:
+		p.add("LIVEKIT_API_SECRET", "must be at least %d bytes", jwtsigner.MinSecretBytes)
+	}
+	policy, err := application.NewLiveKitPolicy(c.LiveKitPolicy)
+	p.addSettings(err, map[string]string{"TTL": "LIVEKIT_TOKEN_TTL"}, "LIVEKIT_TOKEN_TTL")
+	if err == nil {
+		c.LiveKitPolicy = policy
+	}
+	return c
+}
+
+func (liveKit) limits(e environment) map[domain.GrantKind]domain.Limit {
+	r := e.Transports.LiveKit
+	return map[domain.GrantKind]domain.Limit{
+		domain.GrantLiveKit: grantLimit(domain.GrantLiveKit, r.Rate, r.Period, r.Burst),
+	}
+}
+
+// provide signs LiveKit tokens with the API secret; room configurations
+// are checked with LiveKit's own library.
+func (liveKit) provide(cfg Config, _ *jwtsigner.OfficeSigner, logger *slog.Logger, t *application.Transports) error {
+	if cfg.LiveKit == nil {
+		return nil
+	}
+	s, err := jwtsigner.NewLiveKitSigner(cfg.LiveKit.APIKey, cfg.LiveKit.APISecret)
+	if err != nil {
+		return fmt.Errorf("LIVEKIT_API_SECRET: %w", err)
+	}
+	t.LiveKit, t.LiveKitSigner, t.LiveKitRoomConfigs = &cfg.LiveKit.LiveKitPolicy, s, livekitprotocol.RoomConfigs{}
+	if cfg.GrantExpiryBound == application.ExpiryBoundIdentity {
+		warnLiveKitRefresh(logger)
+	}
+	return nil
+}
+
+// warnLiveKitRefresh says at start what GRANT_EXPIRY_BOUND=identity cannot
+// bound: livekit-server sends a connected participant a token of its own,
+// at join and every few minutes, signed with the API key and valid about
+// ten minutes, and that token joins again after the identity has expired.
+// gatepass bounds only the tokens it signs.
+func warnLiveKitRefresh(logger *slog.Logger) {
+	logger.Warn("GRANT_EXPIRY_BOUND=identity does not bound LiveKit's refreshed tokens",
+		"grant_expiry_bound", string(application.ExpiryBoundIdentity),
+		"exception", "livekit-server sends each connected participant a token it signs with the API key, at join and every few minutes, "+
+			"valid about ten minutes: it can rejoin up to ten minutes after the identity expires or the participant is removed")
+}
+
+func (liveKit) banner(cfg Config, w Welcome) (string, BannerPlace) {
+	lk := cfg.LiveKit
+	if lk == nil {
+		return "", BannerWithGrants
+	}
+	return fmt.Sprintf("LiveKit token (%s; run the server with\n  livekit-server --dev --bind 127.0.0.1 --keys \"%s: $(cat %s)\"):\n", lk.URL, lk.APIKey, filepath.Join(w.DevDir, devidentity.LiveKitSecretFile)) +
+		fmt.Sprintf("  curl -sS -X POST %s/api/v1/livekit/token -H 'Authorization: Bearer %s' -H 'Content-Type: application/json' -d '{\"room_name\":\"standup\"}'\n\n", w.Base, w.Token), BannerWithGrants
+}

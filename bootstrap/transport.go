@@ -1,0 +1,127 @@
+package bootstrap
+
+import (
+	"errors"
+	"log/slog"
+	"maps"
+	"net"
+	"net/url"
+	"strings"
+
+	"github.com/gatepass/gatepass/adapters/jwtsigner"
+	"github.com/gatepass/gatepass/application"
+	"github.com/gatepass/gatepass/domain"
+)
+
+// transport is one transport's settings block, registered in registeredTransports:
+// the variables it reads (its field of transportsEnv), the configuration it
+// makes of them (its field of TransportConfigs), and what the start needs
+// of it. The code shared by every transport calls these methods in turn
+// and never names a transport; a transport whose configuration stays nil
+// is disabled.
+type transport interface {
+	// devSecret names the development folder's file whose secret the
+	// transport takes while its variables are unset; "" when it takes none.
+	devSecret(e environment) string
+	// configure parses and checks the transport's variables into cfg,
+	// reporting every problem to p; in development (dev non-nil) it first
+	// fills in what the development servers need. cfg's office, grant
+	// expiry bound and service settings are read already.
+	configure(e environment, dev *devMaterial, cfg *Config, p *problems)
+	// limits are the request budgets of the transport's grant kinds.
+	limits(e environment) map[domain.GrantKind]domain.Limit
+	// provide builds the transport's signers into t when it is enabled.
+	provide(cfg Config, office *jwtsigner.OfficeSigner, logger *slog.Logger, t *application.Transports) error
+	// banner is what the development banner prints for the transport when
+	// it is enabled, and where; "" when it is disabled.
+	banner(cfg Config, w Welcome) (string, BannerPlace)
+}
+
+// transportsFrom configures every registered transport.
+func transportsFrom(e environment, dev *devMaterial, cfg *Config, p *problems) {
+	for _, t := range registeredTransports {
+		t.configure(e, dev, cfg, p)
+	}
+}
+
+// transportLimits are the request budgets of every registered transport's
+// grant kinds.
+func transportLimits(e environment) map[domain.GrantKind]domain.Limit {
+	out := map[domain.GrantKind]domain.Limit{}
+	for _, t := range registeredTransports {
+		maps.Copy(out, t.limits(e))
+	}
+	return out
+}
+
+// ProvideTransports are the registered transports that are configured,
+// with their signers, under the one policy that decides every caller's
+// rights on them.
+func ProvideTransports(cfg Config, office *jwtsigner.OfficeSigner, logger *slog.Logger) (application.Transports, error) {
+	t := application.Transports{Policy: cfg.Policy}
+	for _, tr := range registeredTransports {
+		if err := tr.provide(cfg, office, logger, &t); err != nil {
+			return application.Transports{}, err
+		}
+	}
+	return t, nil
+}
+
+// Welcome is what the development banner's lines are made of.
+type Welcome struct {
+	// Base is where gatepass listens, such as http://127.0.0.1:8080.
+	Base string
+	// Token is a development identity token gatepass accepts.
+	Token string
+	// DevDir is the development folder, as an absolute path when it can be.
+	DevDir string
+}
+
+// BannerPlace is where a transport's lines go in the development banner.
+type BannerPlace int
+
+// Places in the development banner.
+const (
+	// BannerWithGrants is beside the office and Supabase Realtime grants,
+	// before the token exchange.
+	BannerWithGrants BannerPlace = iota
+	// BannerAfterExchange is after the token exchange.
+	BannerAfterExchange
+)
+
+// TransportBanner is what the development banner prints at place for the
+// enabled transports: a ready-to-paste curl for each endpoint, and how to
+// run the transport's own development server.
+func (c Config) TransportBanner(place BannerPlace, w Welcome) string {
+	var b strings.Builder
+	for _, t := range registeredTransports {
+		if text, at := t.banner(c, w); at == place {
+			b.WriteString(text)
+		}
+	}
+	return b.String()
+}
+
+var errWebSocketURL = errors.New("must be a wss:// URL (ws:// only on loopback)")
+
+// checkWebSocketURL accepts wss://, and ws:// only to a loopback host.
+func checkWebSocketURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return errWebSocketURL
+	}
+	switch u.Scheme {
+	case "wss":
+		return nil
+	case "ws":
+		if loopbackHost(u.Hostname()) {
+			return nil
+		}
+	}
+	return errWebSocketURL
+}
+
+func loopbackHost(host string) bool {
+	ip := net.ParseIP(host)
+	return (ip != nil && ip.IsLoopback()) || strings.EqualFold(host, "localhost")
+}

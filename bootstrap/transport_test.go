@@ -1,0 +1,48 @@
+package bootstrap_test
+
+import (
+	"path/filepath"
+	"testing"
+
+	"github.com/gatepass/gatepass/bootstrap"
+)
+
+// TestTransportBanner pins what the development banner prints for the
+// transports, each at its place: the lines come from the transports'
+// settings blocks, and a disabled transport prints none.
+func TestTransportBanner(t *testing.T) {
+	dir := t.TempDir()
+	env := map[string]string{"APP_ENV": "development", "DEV_DIR": dir}
+	if err := bootstrap.PrepareDevelopment(env); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := bootstrap.Load(env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := bootstrap.Welcome{Base: "http://127.0.0.1:8080", Token: "TOKEN", DevDir: dir}
+	withGrants := "LiveKit token (ws://127.0.0.1:7880; run the server with\n" +
+		"  livekit-server --dev --bind 127.0.0.1 --keys \"devkey: $(cat " + filepath.Join(dir, "livekit-secret") + ")\"):\n" +
+		"  curl -sS -X POST http://127.0.0.1:8080/api/v1/livekit/token -H 'Authorization: Bearer TOKEN' -H 'Content-Type: application/json' -d '{\"room_name\":\"standup\"}'\n\n"
+	afterExchange := "Centrifugo connection and subscription tokens (ws://127.0.0.1:8000/connection/websocket):\n" +
+		"  curl -sS -X POST http://127.0.0.1:8080/api/v1/centrifugo/connection-token -H 'Authorization: Bearer TOKEN'\n" +
+		"  curl -sS -X POST http://127.0.0.1:8080/api/v1/centrifugo/subscription-token -H 'Authorization: Bearer TOKEN' -H 'Content-Type: application/json' -d '{\"channel\":\"org:org_dev_01\"}'\n\n"
+	if got := cfg.TransportBanner(bootstrap.BannerWithGrants, w); got != withGrants {
+		t.Errorf("beside the grants:\n%s\nwant\n%s", got, withGrants)
+	}
+	if got := cfg.TransportBanner(bootstrap.BannerAfterExchange, w); got != afterExchange {
+		t.Errorf("after the token exchange:\n%s\nwant\n%s", got, afterExchange)
+	}
+
+	// PS256 is one Centrifugo cannot verify: development leaves it off.
+	env["JWT_ALGORITHM"] = "PS256"
+	if err := bootstrap.PrepareDevelopment(env); err != nil {
+		t.Fatal(err)
+	}
+	if cfg, err = bootstrap.Load(env); err != nil {
+		t.Fatal(err)
+	}
+	if got := cfg.TransportBanner(bootstrap.BannerAfterExchange, w); got != "" {
+		t.Errorf("a disabled transport prints %q", got)
+	}
+}
