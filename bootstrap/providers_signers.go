@@ -4,8 +4,9 @@ import (
 	"context"
 	"crypto"
 	"fmt"
-	"github.com/gatepass/gatepass/application"
 	"log/slog"
+
+	"github.com/gatepass/gatepass/application"
 
 	"github.com/gatepass/gatepass/adapters/jwtsigner"
 	"github.com/gatepass/gatepass/adapters/livekitprotocol"
@@ -110,32 +111,27 @@ func ProvideRealtimeSigner(cfg Config) (*jwtsigner.RealtimeSigner, error) {
 	return jwtsigner.NewRealtimeSigner(cfg.Realtime.Secret)
 }
 
-// InstrumentedSigners are the signers as the application sees them: timed.
-type InstrumentedSigners struct {
-	Office   domain.OfficeSigner
-	Realtime domain.RealtimeSigner
+// TransportSigners are the signers of the LiveKit and Centrifugo
+// transports that are configured (nil while disabled), and LiveKit's room
+// configuration checker.
+type TransportSigners struct {
+	LiveKit     *jwtsigner.LiveKitSigner
+	Centrifugo  *jwtsigner.CentrifugoSigner
+	RoomConfigs domain.RoomConfigChecker
 }
 
-// ProvideInstrumentedSigners wraps the signers with latency metrics, and
-// names the office signing key in gatepass_signing_key_info.
-func ProvideInstrumentedSigners(m *prom.Metrics, b OfficeBackend, o *jwtsigner.OfficeSigner, r *jwtsigner.RealtimeSigner) InstrumentedSigners {
-	m.SigningKey(o.KeyID(), o.Algorithm(), b.Name)
-	return InstrumentedSigners{Office: m.OfficeSigner(o), Realtime: m.RealtimeSigner(r)}
-}
-
-// ProvideTransports are the LiveKit and Centrifugo transports that are
-// configured, with their signers: LiveKit's with its API secret,
-// Centrifugo's with the office key, so Centrifugo verifies them through
-// gatepass's JWKS. LiveKit room configurations are checked with LiveKit's
-// own library.
-func ProvideTransports(cfg Config, office *jwtsigner.OfficeSigner, logger *slog.Logger) (application.Transports, error) {
-	t := application.Transports{Policy: cfg.Policy, Centrifugo: cfg.Centrifugo}
+// ProvideTransportSigners are the signers of the configured transports:
+// LiveKit's with its API secret, Centrifugo's with the office key, so
+// Centrifugo verifies them through gatepass's JWKS. LiveKit room
+// configurations are checked with LiveKit's own library.
+func ProvideTransportSigners(cfg Config, office *jwtsigner.OfficeSigner, logger *slog.Logger) (TransportSigners, error) {
+	var t TransportSigners
 	if cfg.LiveKit != nil {
 		s, err := jwtsigner.NewLiveKitSigner(cfg.LiveKit.APIKey, cfg.LiveKit.APISecret)
 		if err != nil {
-			return application.Transports{}, fmt.Errorf("LIVEKIT_API_SECRET: %w", err)
+			return TransportSigners{}, fmt.Errorf("LIVEKIT_API_SECRET: %w", err)
 		}
-		t.LiveKit, t.LiveKitSigner, t.LiveKitRoomConfigs = &cfg.LiveKit.LiveKitPolicy, s, livekitprotocol.RoomConfigs{}
+		t.LiveKit, t.RoomConfigs = s, livekitprotocol.RoomConfigs{}
 		if cfg.GrantExpiryBound == application.ExpiryBoundIdentity {
 			warnLiveKitRefresh(logger)
 		}
@@ -143,9 +139,30 @@ func ProvideTransports(cfg Config, office *jwtsigner.OfficeSigner, logger *slog.
 	if cfg.Centrifugo != nil {
 		s, err := jwtsigner.NewCentrifugoSigner(office)
 		if err != nil {
-			return application.Transports{}, fmt.Errorf("centrifugo signer: %w", err)
+			return TransportSigners{}, fmt.Errorf("centrifugo signer: %w", err)
 		}
-		t.CentrifugoSigner = s
+		t.Centrifugo = s
 	}
 	return t, nil
+}
+
+// ProvideSigners are the signers as the application sees them: every
+// kind's wrapped in the same metrics decorator. It also names the office
+// signing key in gatepass_signing_key_info.
+func ProvideSigners(m *prom.Metrics, b OfficeBackend, o *jwtsigner.OfficeSigner, r *jwtsigner.RealtimeSigner, t TransportSigners) application.Signers {
+	m.SigningKey(o.KeyID(), o.Algorithm(), b.Name)
+	s := application.Signers{Office: o.SignOffice, Realtime: r.SignRealtime}
+	if t.LiveKit != nil {
+		s.LiveKit = t.LiveKit.SignLiveKit
+	}
+	if t.Centrifugo != nil {
+		s.CentrifugoConnection, s.CentrifugoSubscription = t.Centrifugo.SignCentrifugoConnection, t.Centrifugo.SignCentrifugoSubscription
+	}
+	return application.Signers{
+		Office:                 prom.MeterSigner(m, domain.GrantOffice, s.Office),
+		Realtime:               prom.MeterSigner(m, domain.GrantRealtime, s.Realtime),
+		LiveKit:                prom.MeterSigner(m, domain.GrantLiveKit, s.LiveKit),
+		CentrifugoConnection:   prom.MeterSigner(m, domain.GrantCentrifugoConnection, s.CentrifugoConnection),
+		CentrifugoSubscription: prom.MeterSigner(m, domain.GrantCentrifugoSubscription, s.CentrifugoSubscription),
+	}
 }
