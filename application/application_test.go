@@ -55,8 +55,9 @@ func newLimitedFixture(t *testing.T, limits application.RateLimitPolicy) fixture
 		limiter:  mocks.NewMockRateLimiter(ctrl),
 	}
 	f.app = application.New(application.Ports{
-		Identity: f.identity, Office: f.office, Realtime: f.realtime, Clock: f.clock, IDs: f.ids, Keys: f.keys, Limiter: f.limiter,
-	}, office, realtime, limits, nil)
+		Identity: f.identity, Signers: application.Signers{Office: f.office.SignOffice, Realtime: f.realtime.SignRealtime},
+		Clock: f.clock, IDs: f.ids, Keys: f.keys, Limiter: f.limiter,
+	}, application.Grants{Office: office, Realtime: realtime}, limits, nil)
 	return f
 }
 
@@ -112,15 +113,16 @@ func TestRequestOfficeAccess(t *testing.T) {
 			f.ids.EXPECT().NewID().Return("id-1", nil)
 			f.office.EXPECT().SignOffice(gomock.Any(), wantClaims).Return("signed", nil)
 		}},
-		{name: "explicit matching organization", cmd: application.RequestOfficeAccess{Caller: member, OrgID: "org_01"}, setup: func(f fixture) {
+		{name: "explicit matching organization", cmd: application.RequestOfficeAccess{Caller: member, Request: application.OfficeRequest{OrgID: "org_01"}}, setup: func(f fixture) {
 			f.clock.EXPECT().Now().Return(now)
 			f.ids.EXPECT().NewID().Return("id-1", nil)
 			f.office.EXPECT().SignOffice(gomock.Any(), wantClaims).Return("signed", nil)
 		}},
-		{name: "other organization is refused before signing", cmd: application.RequestOfficeAccess{Caller: member, OrgID: "org_02"},
+		{name: "other organization is refused before signing", cmd: application.RequestOfficeAccess{Caller: member, Request: application.OfficeRequest{OrgID: "org_02"}},
 			wantErr: domain.ErrOrganizationMismatch},
 		{name: "caller without organization", cmd: application.RequestOfficeAccess{Caller: loner}, wantErr: domain.ErrNoOrganization},
 		{name: "id source fails", cmd: application.RequestOfficeAccess{Caller: member}, wantErr: errBoom, setup: func(f fixture) {
+			f.clock.EXPECT().Now().Return(now)
 			f.ids.EXPECT().NewID().Return("", errBoom)
 		}},
 		{name: "signer fails", cmd: application.RequestOfficeAccess{Caller: member}, wantErr: errBoom, setup: func(f fixture) {

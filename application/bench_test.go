@@ -37,17 +37,17 @@ func benchApp(b *testing.B, office crypto.Signer) *application.Application {
 		if err != nil {
 			b.Fatal(err)
 		}
-		ports.Office = s
+		ports.Signers.Office = s.SignOffice
 	}
 	rt, err := jwtsigner.NewRealtimeSigner([]byte("a-supabase-jwt-secret-of-at-least-32-bytes"))
 	if err != nil {
 		b.Fatal(err)
 	}
-	ports.Realtime = rt
-	return application.New(ports,
-		application.OfficePolicy{Issuer: "gatepass", Audience: "office-router", TTL: time.Minute, URL: "wss://office.example/ws"},
-		application.RealtimePolicy{Issuer: "qubital-backend", TTL: time.Hour},
-		application.RateLimitPolicy{}, nil)
+	ports.Signers.Realtime = rt.SignRealtime
+	return application.New(ports, application.Grants{
+		Office:   application.OfficePolicy{Issuer: "gatepass", Audience: "office-router", TTL: time.Minute, URL: "wss://office.example/ws"},
+		Realtime: application.RealtimePolicy{Issuer: "qubital-backend", TTL: time.Hour},
+	}, application.RateLimitPolicy{}, nil)
 }
 
 func benchRSAKey(b *testing.B) *rsa.PrivateKey {

@@ -74,14 +74,12 @@ func TestGrantsBoundByTheIdentity(t *testing.T) {
 				ids.EXPECT().NewID().Return("id", nil)
 				signer.EXPECT().SignRealtime(gomock.Any(), gomock.Any()).Return("signed", nil)
 			}
-			// A limiter that must not be asked when the identity is refused.
+			// The budget is spent whether the identity is refused or not.
 			limiter := mocks.NewMockRateLimiter(ctrl)
-			if tt.wantErr == nil {
-				limiter.EXPECT().Allow(gomock.Any(), gomock.Any(), gomock.Any()).Return(domain.Decision{Allowed: true}, nil)
-			}
+			limiter.EXPECT().Allow(gomock.Any(), gomock.Any(), gomock.Any()).Return(domain.Decision{Allowed: true}, nil)
 			budgets := application.NewBudgets(limiter, nil, nil, limits(false))
 			h := application.NewIssueRealtimeTokenHandler(application.RealtimePolicy{Issuer: "qubital-backend", TTL: time.Hour, ExpiryBound: tt.bound},
-				budgets, signer, clock, ids)
+				budgets, signer.SignRealtime, clock, ids)
 			cmd := application.IssueRealtimeToken{Caller: member}
 			if tt.left > 0 {
 				cmd.IdentityExpiresAt = now.Add(tt.left)
@@ -120,7 +118,7 @@ func TestOfficeGrantBoundByTheIdentity(t *testing.T) {
 	})
 	policy := office
 	policy.ExpiryBound = application.ExpiryBoundIdentity
-	h := application.NewRequestOfficeAccessHandler(policy, application.Unlimited(), signer, clock, ids)
+	h := application.NewRequestOfficeAccessHandler(policy, application.Unlimited(), signer.SignOffice, clock, ids)
 	if _, err := h.Handle(context.Background(), application.RequestOfficeAccess{Caller: member, IdentityExpiresAt: identityExp}); err != nil {
 		t.Fatal(err)
 	}

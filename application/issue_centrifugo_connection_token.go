@@ -1,8 +1,6 @@
 package application
 
 import (
-	"context"
-	"fmt"
 	"time"
 
 	"github.com/gatepass/gatepass/domain"
@@ -22,63 +20,30 @@ type CentrifugoPolicy struct {
 	ExpiryBound GrantExpiryBound
 }
 
-// IssueCentrifugoConnectionToken asks for a Centrifugo connection token.
-type IssueCentrifugoConnectionToken struct {
-	Caller domain.Principal
-	// IdentityExpiresAt is when the caller's identity expires; zero when
-	// unknown.
-	IdentityExpiresAt time.Time
-}
+// IssueCentrifugoConnectionToken asks for a Centrifugo connection token;
+// it takes nothing beyond the caller.
+type IssueCentrifugoConnectionToken = IssueGrant[struct{}]
 
 // IssueCentrifugoConnectionTokenHandler mints Centrifugo connection tokens
 // with the server-side subscriptions the policy names.
-type IssueCentrifugoConnectionTokenHandler struct {
-	config  CentrifugoPolicy
-	policy  *Policy
-	budgets *Budgets
-	signer  domain.CentrifugoSigner
-	clock   domain.Clock
-	ids     domain.IDSource
-}
+type IssueCentrifugoConnectionTokenHandler = IssueGrantHandler[struct{}, []string, domain.CentrifugoConnectionClaims, domain.CentrifugoGrant]
 
 // NewIssueCentrifugoConnectionTokenHandler builds the handler.
 func NewIssueCentrifugoConnectionTokenHandler(config CentrifugoPolicy, policy *Policy, budgets *Budgets,
-	signer domain.CentrifugoSigner, clock domain.Clock, ids domain.IDSource) *IssueCentrifugoConnectionTokenHandler {
-	return &IssueCentrifugoConnectionTokenHandler{config: config, policy: policy, budgets: budgets, signer: signer, clock: clock, ids: ids}
-}
-
-// Handle checks that the caller may connect, spends its budget and signs.
-func (h *IssueCentrifugoConnectionTokenHandler) Handle(ctx context.Context, cmd IssueCentrifugoConnectionToken) (domain.CentrifugoGrant, error) {
-	if err := h.policy.MayConnectCentrifugo(cmd.Caller); err != nil {
-		return domain.CentrifugoGrant{}, fmt.Errorf("centrifugo connection: %w", err)
-	}
-	channels, err := h.policy.CentrifugoServerChannels(cmd.Caller)
-	if err != nil {
-		return domain.CentrifugoGrant{}, fmt.Errorf("centrifugo server subscriptions: %w", err)
-	}
-	now, ttl, err := issueWindow(h.clock, h.config.ExpiryBound, h.config.ConnectionTTL, cmd.IdentityExpiresAt)
-	if err != nil {
-		return domain.CentrifugoGrant{}, err
-	}
-	if err := h.budgets.SpendGrant(ctx, domain.GrantCentrifugoConnection, cmd.Caller.UserID); err != nil {
-		return domain.CentrifugoGrant{}, err
-	}
-	id, err := h.ids.NewID()
-	if err != nil {
-		return domain.CentrifugoGrant{}, fmt.Errorf("centrifugo token id: %w", err)
-	}
-	claims, err := domain.NewCentrifugoConnectionClaims(cmd.Caller, channels, domain.Issuance{
-		Issuer: h.config.Issuer, Audience: h.config.Audience, ID: id, Now: now, TTL: ttl,
-	})
-	if err != nil {
-		return domain.CentrifugoGrant{}, fmt.Errorf("centrifugo connection claims: %w", err)
-	}
-	token, err := h.signer.SignCentrifugoConnection(ctx, claims)
-	if err != nil {
-		return domain.CentrifugoGrant{}, fmt.Errorf("sign centrifugo connection token: %w", err)
-	}
-	return domain.CentrifugoGrant{
-		Grant: domain.Grant{ID: id, Token: token, ExpiresAt: claims.ExpiresAt, TTL: claims.TTL()},
-		URL:   h.config.URL,
-	}, nil
+	sign Signer[domain.CentrifugoConnectionClaims], clock domain.Clock, ids domain.IDSource) *IssueCentrifugoConnectionTokenHandler {
+	return newIssueGrantHandler(grantDefinition[struct{}, []string, domain.CentrifugoConnectionClaims, domain.CentrifugoGrant]{
+		kind:   domain.GrantCentrifugoConnection,
+		window: grantWindow{issuer: config.Issuer, audience: config.Audience, ttl: config.ConnectionTTL, bound: config.ExpiryBound},
+		// The server-side channels ask MayConnectCentrifugo first.
+		authorize: func(caller domain.Principal, _ struct{}) ([]string, error) {
+			return policy.CentrifugoServerChannels(caller)
+		},
+		claims: func(caller domain.Principal, _ struct{}, channels []string, in domain.Issuance) (domain.CentrifugoConnectionClaims, error) {
+			return domain.NewCentrifugoConnectionClaims(caller, channels, in)
+		},
+		sign: sign,
+		result: func(g domain.Grant, _ domain.CentrifugoConnectionClaims) domain.CentrifugoGrant {
+			return domain.CentrifugoGrant{Grant: g, URL: config.URL}
+		},
+	}, budgets, clock, ids)
 }

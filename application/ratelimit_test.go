@@ -80,9 +80,11 @@ func TestGrantsSpendThePerUserBudget(t *testing.T) {
 	}
 }
 
-func TestRefusedCallersSpendNoGrantBudget(t *testing.T) {
-	// A caller refused for its organization never reaches the limiter.
+func TestRefusedCallersSpendTheGrantBudget(t *testing.T) {
+	// A caller refused for its organization has spent its budget: every
+	// refusal after authentication costs the caller a request.
 	f := newLimitedFixture(t, limits(true))
+	f.limiter.EXPECT().Allow(gomock.Any(), "office:"+loner.UserID, officeLimit).Return(domain.Decision{Allowed: true}, nil)
 	_, err := f.app.RequestOfficeAccess.Handle(context.Background(), application.RequestOfficeAccess{Caller: loner})
 	if !errors.Is(err, domain.ErrNoOrganization) {
 		t.Fatal(err)

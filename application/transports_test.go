@@ -15,14 +15,16 @@ import (
 	"github.com/gatepass/gatepass/domain/mocks"
 )
 
-// transportFixture is the application with LiveKit and Centrifugo enabled
-// over mock ports; the limiter is a mock that every test must expect
+// transportFixture is the application with every grant kind enabled over
+// mock ports; the limiter is a mock that every test must expect
 // explicitly, so what a refused request spends is seen.
 type transportFixture struct {
 	app         *application.Application
 	clock       *mocks.MockClock
 	ids         *mocks.MockIDSource
 	limiter     *mocks.MockRateLimiter
+	office      *mocks.MockOfficeSigner
+	realtime    *mocks.MockRealtimeSigner
 	livekit     *mocks.MockLiveKitSigner
 	roomConfigs *mocks.MockRoomConfigChecker
 	centrifugo  *mocks.MockCentrifugoSigner
@@ -41,24 +43,32 @@ func newTransportFixture(t *testing.T, bound application.GrantExpiryBound, polic
 	ctrl := gomock.NewController(t)
 	f := transportFixture{
 		clock: mocks.NewMockClock(ctrl), ids: mocks.NewMockIDSource(ctrl), limiter: mocks.NewMockRateLimiter(ctrl),
+		office: mocks.NewMockOfficeSigner(ctrl), realtime: mocks.NewMockRealtimeSigner(ctrl),
 		livekit: mocks.NewMockLiveKitSigner(ctrl), roomConfigs: mocks.NewMockRoomConfigChecker(ctrl), centrifugo: mocks.NewMockCentrifugoSigner(ctrl),
 	}
-	ports := application.Ports{Clock: f.clock, IDs: f.ids, Limiter: f.limiter}
-	f.app = application.New(ports, office, realtime, application.RateLimitPolicy{
-		Enabled: true, FailureMode: application.FailClosed, AuthFailures: authLimit,
-		Grants: map[domain.GrantKind]domain.Limit{
-			domain.GrantLiveKit: liveKitLimit, domain.GrantCentrifugoConnection: connectionLimit, domain.GrantCentrifugoSubscription: subscribeLimit,
+	ports := application.Ports{
+		Signers: application.Signers{
+			Office: f.office.SignOffice, Realtime: f.realtime.SignRealtime, LiveKit: f.livekit.SignLiveKit,
+			CentrifugoConnection: f.centrifugo.SignCentrifugoConnection, CentrifugoSubscription: f.centrifugo.SignCentrifugoSubscription,
 		},
-	}, nil)
-	f.app.EnableTransports(application.Transports{
-		Policy:  policy,
+		RoomConfigs: f.roomConfigs, Clock: f.clock, IDs: f.ids, Limiter: f.limiter,
+	}
+	officeBound, realtimeBound := office, realtime
+	officeBound.ExpiryBound, realtimeBound.ExpiryBound = bound, bound
+	f.app = application.New(ports, application.Grants{
+		Office: officeBound, Realtime: realtimeBound, Policy: policy,
 		LiveKit: &application.LiveKitPolicy{APIKey: "lk-key", TTL: 10 * time.Minute, URL: "wss://lk.example", ExpiryBound: bound},
 		Centrifugo: &application.CentrifugoPolicy{
 			Issuer: "gatepass", Audience: "centrifugo", ConnectionTTL: 10 * time.Minute, SubscriptionTTL: 5 * time.Minute,
 			URL: "wss://rt.example/connection/websocket", ExpiryBound: bound,
 		},
-		LiveKitSigner: f.livekit, CentrifugoSigner: f.centrifugo, LiveKitRoomConfigs: f.roomConfigs,
-	}, ports)
+	}, application.RateLimitPolicy{
+		Enabled: true, FailureMode: application.FailClosed, AuthFailures: authLimit,
+		Grants: map[domain.GrantKind]domain.Limit{
+			domain.GrantOffice: officeLimit, domain.GrantRealtime: realtimeLimit,
+			domain.GrantLiveKit: liveKitLimit, domain.GrantCentrifugoConnection: connectionLimit, domain.GrantCentrifugoSubscription: subscribeLimit,
+		},
+	}, nil)
 	return f
 }
 
@@ -114,8 +124,8 @@ func TestIssueLiveKitToken(t *testing.T) {
 			wantRights: full, wantTTL: 10 * time.Minute, wantErr: errBoom},
 		{name: "bounded by the identity", caller: member, req: domain.LiveKitRequest{Room: "r"}, bound: application.ExpiryBoundIdentity,
 			identityIn: 90 * time.Second, spend: &allowed, wantRights: full, wantTTL: 90 * time.Second},
-		{name: "identity about to expire spends nothing", caller: member, req: domain.LiveKitRequest{Room: "r"}, bound: application.ExpiryBoundIdentity,
-			identityIn: 2 * time.Second, wantErr: domain.ErrInvalidCredentials},
+		{name: "identity about to expire spends", caller: member, req: domain.LiveKitRequest{Room: "r"}, bound: application.ExpiryBoundIdentity,
+			identityIn: 2 * time.Second, spend: &allowed, wantErr: domain.ErrInvalidCredentials},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -185,7 +195,7 @@ func TestLiveKitRoomConfigWithoutChecker(t *testing.T) {
 		t.Fatal(err)
 	}
 	h := application.NewIssueLiveKitTokenHandler(application.LiveKitPolicy{APIKey: "lk-key", TTL: time.Minute}, policy, application.Unlimited(),
-		mocks.NewMockLiveKitSigner(ctrl), nil, clock, ids)
+		mocks.NewMockLiveKitSigner(ctrl).SignLiveKit, nil, clock, ids)
 	_, err = h.Handle(context.Background(), application.IssueLiveKitToken{
 		Caller: member, Request: domain.LiveKitRequest{Room: "r", RoomConfig: []byte(`{}`)},
 	})
@@ -213,8 +223,9 @@ func TestIssueCentrifugoConnectionToken(t *testing.T) {
 			t.Fatalf("grant %+v, err %v", g, err)
 		}
 	})
-	t.Run("caller without organization spends nothing", func(t *testing.T) {
+	t.Run("caller without organization spends", func(t *testing.T) {
 		f := newTransportFixture(t, application.ExpiryBoundNone, nil)
+		f.limiter.EXPECT().Allow(gomock.Any(), "centrifugo_connection:"+loner.UserID, connectionLimit).Return(allowed, nil)
 		_, err := f.app.IssueCentrifugoConnectionToken.Handle(context.Background(), application.IssueCentrifugoConnectionToken{Caller: loner})
 		if !errors.Is(err, domain.ErrNoOrganization) {
 			t.Fatalf("err = %v", err)
@@ -230,7 +241,7 @@ func TestIssueCentrifugoSubscriptionToken(t *testing.T) {
 	}{
 		{name: "the organization's channel", channel: "org:org_01"},
 		{name: "a sub-channel", channel: "org:org_01.chat"},
-		{name: "another organization's channel spends nothing", channel: "org:org_02", wantErr: domain.ErrChannelNotAllowed},
+		{name: "another organization's channel spends", channel: "org:org_02", wantErr: domain.ErrChannelNotAllowed},
 		{name: "a prefix that only looks alike", channel: "org:org_01x", wantErr: domain.ErrChannelNotAllowed},
 		{name: "white space", channel: "org:org_01 ", wantErr: domain.ErrInvalidChannel},
 		{name: "empty", channel: "", wantErr: domain.ErrInvalidChannel},
@@ -238,10 +249,11 @@ func TestIssueCentrifugoSubscriptionToken(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newTransportFixture(t, application.ExpiryBoundNone, nil)
+			// Every request spends the budget, refused or not.
+			f.limiter.EXPECT().Allow(gomock.Any(), "centrifugo_subscription:user_01H", subscribeLimit).Return(allowed, nil)
 			if tt.wantErr == nil {
 				f.clock.EXPECT().Now().Return(now)
 				f.ids.EXPECT().NewID().Return("id-s", nil)
-				f.limiter.EXPECT().Allow(gomock.Any(), "centrifugo_subscription:user_01H", subscribeLimit).Return(allowed, nil)
 				f.centrifugo.EXPECT().SignCentrifugoSubscription(gomock.Any(), gomock.Any()).DoAndReturn(
 					func(_ context.Context, c domain.CentrifugoSubscriptionClaims) (string, error) {
 						if c.Channel != tt.channel || c.Subject != "user_01H" || c.TTL() != 5*time.Minute {
@@ -251,7 +263,7 @@ func TestIssueCentrifugoSubscriptionToken(t *testing.T) {
 					})
 			}
 			g, err := f.app.IssueCentrifugoSubscription.Handle(context.Background(),
-				application.IssueCentrifugoSubscriptionToken{Caller: member, Channel: tt.channel})
+				application.IssueCentrifugoSubscriptionToken{Caller: member, Request: application.CentrifugoSubscriptionRequest{Channel: tt.channel}})
 			if !errors.Is(err, tt.wantErr) {
 				t.Fatalf("err = %v, want %v", err, tt.wantErr)
 			}

@@ -87,7 +87,7 @@ func (centrifugo) limits(e environment) map[domain.GrantKind]domain.Limit {
 
 // provide signs Centrifugo's connection and subscription tokens with the
 // office key.
-func (centrifugo) provide(cfg Config, office *jwtsigner.OfficeSigner, _ *slog.Logger, t *application.Transports) error {
+func (centrifugo) provide(cfg Config, office *jwtsigner.OfficeSigner, _ *slog.Logger, t *TransportSigners) error {
 	if cfg.Centrifugo == nil {
 		return nil
 	}
@@ -95,7 +95,7 @@ func (centrifugo) provide(cfg Config, office *jwtsigner.OfficeSigner, _ *slog.Lo
 	if err != nil {
 		return fmt.Errorf("centrifugo signer: %w", err)
 	}
-	t.Centrifugo, t.CentrifugoSigner = cfg.Centrifugo, s
+	t.Centrifugo = s
 	return nil
 }
 

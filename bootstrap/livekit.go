@@ -100,7 +100,7 @@ func (liveKit) limits(e environment) map[domain.GrantKind]domain.Limit {
 
 // provide signs LiveKit tokens with the API secret; room configurations
 // are checked with LiveKit's own library.
-func (liveKit) provide(cfg Config, _ *jwtsigner.OfficeSigner, logger *slog.Logger, t *application.Transports) error {
+func (liveKit) provide(cfg Config, _ *jwtsigner.OfficeSigner, logger *slog.Logger, t *TransportSigners) error {
 	if cfg.LiveKit == nil {
 		return nil
 	}
@@ -108,7 +108,7 @@ func (liveKit) provide(cfg Config, _ *jwtsigner.OfficeSigner, logger *slog.Logge
 	if err != nil {
 		return fmt.Errorf("LIVEKIT_API_SECRET: %w", err)
 	}
-	t.LiveKit, t.LiveKitSigner, t.LiveKitRoomConfigs = &cfg.LiveKit.LiveKitPolicy, s, livekitprotocol.RoomConfigs{}
+	t.LiveKit, t.RoomConfigs = s, livekitprotocol.RoomConfigs{}
 	if cfg.GrantExpiryBound == application.ExpiryBoundIdentity {
 		warnLiveKitRefresh(logger)
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/gatepass/gatepass/adapters/pkcs11signer"
 	"github.com/gatepass/gatepass/adapters/prom"
 	"github.com/gatepass/gatepass/adapters/statickeys"
+	"github.com/gatepass/gatepass/application"
 	"github.com/gatepass/gatepass/domain"
 )
 
@@ -96,15 +97,32 @@ func ProvideRealtimeSigner(cfg Config) (*jwtsigner.RealtimeSigner, error) {
 	return jwtsigner.NewRealtimeSigner(cfg.Realtime.Secret)
 }
 
-// InstrumentedSigners are the signers as the application sees them: timed.
-type InstrumentedSigners struct {
-	Office   domain.OfficeSigner
-	Realtime domain.RealtimeSigner
+// TransportSigners are the signers of the LiveKit and Centrifugo
+// transports that are configured (nil while disabled), and LiveKit's room
+// configuration checker.
+type TransportSigners struct {
+	LiveKit     *jwtsigner.LiveKitSigner
+	Centrifugo  *jwtsigner.CentrifugoSigner
+	RoomConfigs domain.RoomConfigChecker
 }
 
-// ProvideInstrumentedSigners wraps the signers with latency metrics, and
-// names the office signing key in gatepass_signing_key_info.
-func ProvideInstrumentedSigners(m *prom.Metrics, b OfficeBackend, o *jwtsigner.OfficeSigner, r *jwtsigner.RealtimeSigner) InstrumentedSigners {
+// ProvideSigners are the signers as the application sees them: every
+// kind's wrapped in the same metrics decorator. It also names the office
+// signing key in gatepass_signing_key_info.
+func ProvideSigners(m *prom.Metrics, b OfficeBackend, o *jwtsigner.OfficeSigner, r *jwtsigner.RealtimeSigner, t TransportSigners) application.Signers {
 	m.SigningKey(o.KeyID(), o.Algorithm(), b.Name)
-	return InstrumentedSigners{Office: m.OfficeSigner(o), Realtime: m.RealtimeSigner(r)}
+	s := application.Signers{Office: o.SignOffice, Realtime: r.SignRealtime}
+	if t.LiveKit != nil {
+		s.LiveKit = t.LiveKit.SignLiveKit
+	}
+	if t.Centrifugo != nil {
+		s.CentrifugoConnection, s.CentrifugoSubscription = t.Centrifugo.SignCentrifugoConnection, t.Centrifugo.SignCentrifugoSubscription
+	}
+	return application.Signers{
+		Office:                 prom.MeterSigner(m, domain.GrantOffice, s.Office),
+		Realtime:               prom.MeterSigner(m, domain.GrantRealtime, s.Realtime),
+		LiveKit:                prom.MeterSigner(m, domain.GrantLiveKit, s.LiveKit),
+		CentrifugoConnection:   prom.MeterSigner(m, domain.GrantCentrifugoConnection, s.CentrifugoConnection),
+		CentrifugoSubscription: prom.MeterSigner(m, domain.GrantCentrifugoSubscription, s.CentrifugoSubscription),
+	}
 }

@@ -19,9 +19,9 @@ var SignerSet = wire.NewSet(
 	ProvideOfficeBackend,
 	ProvideOfficeSigner,
 	ProvideRealtimeSigner,
-	ProvideInstrumentedSigners,
+	ProvideTransportSigners,
+	ProvideSigners,
 	ProvideKeySet,
-	ProvideTransports,
 )
 
 // IdentitySet provides the caller identity verifier.

@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/gatepass/gatepass/adapters/jwtsigner"
-	"github.com/gatepass/gatepass/application"
 	"github.com/gatepass/gatepass/domain"
 )
 
@@ -31,7 +30,7 @@ type transport interface {
 	// limits are the request budgets of the transport's grant kinds.
 	limits(e environment) map[domain.GrantKind]domain.Limit
 	// provide builds the transport's signers into t when it is enabled.
-	provide(cfg Config, office *jwtsigner.OfficeSigner, logger *slog.Logger, t *application.Transports) error
+	provide(cfg Config, office *jwtsigner.OfficeSigner, logger *slog.Logger, t *TransportSigners) error
 	// banner is what the development banner prints for the transport when
 	// it is enabled, and where; "" when it is disabled.
 	banner(cfg Config, w Welcome) (string, BannerPlace)
@@ -54,14 +53,13 @@ func transportLimits(e environment) map[domain.GrantKind]domain.Limit {
 	return out
 }
 
-// ProvideTransports are the registered transports that are configured,
-// with their signers, under the one policy that decides every caller's
-// rights on them.
-func ProvideTransports(cfg Config, office *jwtsigner.OfficeSigner, logger *slog.Logger) (application.Transports, error) {
-	t := application.Transports{Policy: cfg.Policy}
+// ProvideTransportSigners are the signers of the registered transports
+// that are configured; a disabled transport's stay nil.
+func ProvideTransportSigners(cfg Config, office *jwtsigner.OfficeSigner, logger *slog.Logger) (TransportSigners, error) {
+	var t TransportSigners
 	for _, tr := range registeredTransports {
 		if err := tr.provide(cfg, office, logger, &t); err != nil {
-			return application.Transports{}, err
+			return TransportSigners{}, err
 		}
 	}
 	return t, nil

@@ -48,7 +48,13 @@ func InitializeServer(ctx context.Context, cfg Config, logger *slog.Logger) (*Se
 		cleanup()
 		return nil, nil, err
 	}
-	instrumentedSigners := ProvideInstrumentedSigners(metrics, officeBackend, officeSigner, realtimeSigner)
+	transportSigners, err := ProvideTransportSigners(cfg, officeSigner, logger)
+	if err != nil {
+		cleanup2()
+		cleanup()
+		return nil, nil, err
+	}
+	signers := ProvideSigners(metrics, officeBackend, officeSigner, realtimeSigner, transportSigners)
 	keySet, err := ProvideKeySet(cfg, officeBackend)
 	if err != nil {
 		cleanup2()
@@ -61,17 +67,10 @@ func InitializeServer(ctx context.Context, cfg Config, logger *slog.Logger) (*Se
 		cleanup()
 		return nil, nil, err
 	}
-	ports := ProvidePorts(identityVerifier, instrumentedSigners, keySet, limiter)
+	ports := ProvidePorts(identityVerifier, signers, transportSigners, keySet, limiter)
 	lifecycle := ProvideLifecycle()
 	v := ProvideReadinessChecks(officeBackend, officeSigner, identityKeys, lifecycle)
-	transports, err := ProvideTransports(cfg, officeSigner, logger)
-	if err != nil {
-		cleanup3()
-		cleanup2()
-		cleanup()
-		return nil, nil, err
-	}
-	application, err := ProvideApplication(cfg, ports, v, transports)
+	application, err := ProvideApplication(cfg, ports, v)
 	if err != nil {
 		cleanup3()
 		cleanup2()

@@ -71,6 +71,10 @@ func newRegisteredAnyAudience(subject string, in Issuance) (Registered, error) {
 // TTL is the lifetime of the claims, from issue to expiry.
 func (r Registered) TTL() time.Duration { return r.ExpiresAt.Sub(r.IssuedAt) }
 
+// RegisteredClaims are the registered claims themselves: every grant's
+// claims embed them, so code generic over grant kinds reads them here.
+func (r Registered) RegisteredClaims() Registered { return r }
+
 // OfficeClaims are the claims of an office-router connection grant: the
 // Worker opens the Durable Object of OrgID for UserID acting as Role.
 type OfficeClaims struct {

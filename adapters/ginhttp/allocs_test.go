@@ -70,21 +70,24 @@ func allocsHandler(t *testing.T) http.Handler {
 	if err != nil {
 		t.Fatal(err)
 	}
-	metrics := prom.New()
-	app := application.New(application.Ports{
-		Identity: staticIdentity{domain.Principal{UserID: "user_01", OrgID: "org_01", Role: "member"}},
-		Office:   metrics.OfficeSigner(office), Realtime: metrics.RealtimeSigner(realtime),
-		Clock: systemclock.Clock{}, IDs: cryptorand.IDs{}, Keys: keys,
-	}, application.OfficePolicy{Issuer: "gatepass", Audience: "office-router", TTL: time.Minute, URL: "wss://office.example/ws"},
-		application.RealtimePolicy{Issuer: "gatepass", TTL: time.Hour}, application.RateLimitPolicy{}, nil)
 	liveKit, err := jwtsigner.NewLiveKitSigner("APIgatepass", []byte("a-livekit-secret-of-at-least-32-bytes"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	app.EnableTransports(application.Transports{
-		LiveKit:       &application.LiveKitPolicy{APIKey: "APIgatepass", TTL: time.Hour, URL: "wss://livekit.example"},
-		LiveKitSigner: liveKit,
-	}, application.Ports{Clock: systemclock.Clock{}, IDs: cryptorand.IDs{}})
+	metrics := prom.New()
+	app := application.New(application.Ports{
+		Identity: staticIdentity{domain.Principal{UserID: "user_01", OrgID: "org_01", Role: "member"}},
+		Signers: application.Signers{
+			Office:   prom.MeterSigner(metrics, domain.GrantOffice, office.SignOffice),
+			Realtime: prom.MeterSigner(metrics, domain.GrantRealtime, realtime.SignRealtime),
+			LiveKit:  prom.MeterSigner(metrics, domain.GrantLiveKit, liveKit.SignLiveKit),
+		},
+		Clock: systemclock.Clock{}, IDs: cryptorand.IDs{}, Keys: keys,
+	}, application.Grants{
+		Office:   application.OfficePolicy{Issuer: "gatepass", Audience: "office-router", TTL: time.Minute, URL: "wss://office.example/ws"},
+		Realtime: application.RealtimePolicy{Issuer: "gatepass", TTL: time.Hour},
+		LiveKit:  &application.LiveKitPolicy{APIKey: "APIgatepass", TTL: time.Hour, URL: "wss://livekit.example"},
+	}, application.RateLimitPolicy{}, nil)
 	// One JSON line per request, as in production (LOG_LEVEL=info, the
 	// request line written by hand through slogctx.NewJSON).
 	logger := slog.New(slogctx.NewJSON(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo}, application.RequestID))

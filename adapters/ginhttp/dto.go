@@ -55,7 +55,7 @@ func fromReadiness(status string, r application.Readiness) readinessResponse {
 func toRequestOfficeAccess(p domain.Principal, identityExpiresAt time.Time, body officeAccessRequest) application.RequestOfficeAccess {
 	cmd := application.RequestOfficeAccess{Caller: p, IdentityExpiresAt: identityExpiresAt}
 	if body.OrgID != nil {
-		cmd.OrgID = *body.OrgID
+		cmd.Request.OrgID = *body.OrgID
 	}
 	return cmd
 }

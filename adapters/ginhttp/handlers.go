@@ -100,7 +100,7 @@ func identityExpiry(c *gin.Context) time.Time {
 func (h *handlers) requestOfficeAccess(c *gin.Context) {
 	var body officeAccessRequest
 	if err := decodeBody(c, h.maxBody, &body); err != nil {
-		h.refuse(c, domain.GrantOffice, err)
+		h.refuse(c, domain.GrantOffice, h.app.RequestOfficeAccess.RefuseUnreadable(c, principal(c), err))
 		return
 	}
 	grant, err := h.app.RequestOfficeAccess.Handle(c, toRequestOfficeAccess(principal(c), identityExpiry(c), body))
@@ -115,7 +115,7 @@ func (h *handlers) requestOfficeAccess(c *gin.Context) {
 func (h *handlers) issueRealtimeToken(c *gin.Context) {
 	var body realtimeTokenRequest
 	if err := decodeBody(c, h.maxBody, &body); err != nil {
-		h.refuse(c, domain.GrantRealtime, err)
+		h.refuse(c, domain.GrantRealtime, h.app.IssueRealtimeToken.RefuseUnreadable(c, principal(c), err))
 		return
 	}
 	grant, err := h.app.IssueRealtimeToken.Handle(c, toIssueRealtimeToken(principal(c), identityExpiry(c), body))

@@ -73,8 +73,7 @@ func TestMethodLabelIsAClosedSet(t *testing.T) {
 
 func scrape(t *testing.T, m *prom.Metrics) string {
 	t.Helper()
-	admin := ginhttp.NewAdminRouter(application.New(application.Ports{}, application.OfficePolicy{}, application.RealtimePolicy{},
-		application.RateLimitPolicy{}, nil), m.Handler())
+	admin := ginhttp.NewAdminRouter(application.New(application.Ports{}, application.Grants{}, application.RateLimitPolicy{}, nil), m.Handler())
 	return serve(admin, "GET", "/metrics", nil).Body.String()
 }
 
@@ -104,7 +103,7 @@ func TestPublicReadinessSaysOnlyWhether(t *testing.T) {
 	if len(body) != 1 || body["status"] != "ready" {
 		t.Fatalf("public readiness %s, want only the status", rec.Body)
 	}
-	app := application.New(application.Ports{}, application.OfficePolicy{}, application.RealtimePolicy{}, application.RateLimitPolicy{},
+	app := application.New(application.Ports{}, application.Grants{}, application.RateLimitPolicy{},
 		[]application.ReadinessCheck{{Name: "signer", Probe: func(ctx context.Context) (string, error) { return "go RS256 kid=k1", nil }}})
 	admin := serve(ginhttp.NewAdminRouter(app, nil), "GET", "/readyz", nil)
 	if !strings.Contains(admin.Body.String(), "kid=k1") || !strings.Contains(admin.Body.String(), "rate_limiter") {

@@ -74,10 +74,12 @@ func newAPIWith(t *testing.T, limits application.RateLimitPolicy, limiter domain
 		t.Fatal(err)
 	}
 	app := application.New(application.Ports{
-		Identity: verifier, Office: office, Realtime: realtime,
+		Identity: verifier, Signers: application.Signers{Office: office.SignOffice, Realtime: realtime.SignRealtime},
 		Clock: systemclock.Clock{}, IDs: cryptorand.IDs{}, Keys: keys, Limiter: limiter,
-	}, application.OfficePolicy{Issuer: "gatepass", Audience: "office-router", TTL: time.Minute, URL: "wss://office.example/ws"},
-		application.RealtimePolicy{Issuer: "qubital-backend", TTL: time.Hour}, limits,
+	}, application.Grants{
+		Office:   application.OfficePolicy{Issuer: "gatepass", Audience: "office-router", TTL: time.Minute, URL: "wss://office.example/ws"},
+		Realtime: application.RealtimePolicy{Issuer: "qubital-backend", TTL: time.Hour},
+	}, limits,
 		[]application.ReadinessCheck{{Name: "signer", Probe: func(context.Context) (string, error) { return "go RS256", nil }}})
 	h, err := ginhttp.NewRouter(app, opts)
 	if err != nil {

@@ -151,14 +151,14 @@ type grantRoute struct {
 // grantRoutes is the route table of the grant endpoints.
 func (h *handlers) grantRoutes() []grantRoute {
 	return []grantRoute{
-		{path: RouteOfficeAccess, kind: domain.GrantOffice, handle: h.requestOfficeAccess, enabled: true},
-		{path: RouteRealtimeToken, kind: domain.GrantRealtime, handle: h.issueRealtimeToken, enabled: true},
+		{path: RouteOfficeAccess, kind: domain.GrantOffice, handle: h.requestOfficeAccess, enabled: h.app.Enabled(domain.GrantOffice)},
+		{path: RouteRealtimeToken, kind: domain.GrantRealtime, handle: h.issueRealtimeToken, enabled: h.app.Enabled(domain.GrantRealtime)},
 		{path: RouteLiveKitToken, kind: domain.GrantLiveKit, handle: h.issueLiveKitToken,
-			enabled: h.app.IssueLiveKitToken != nil},
+			enabled: h.app.Enabled(domain.GrantLiveKit)},
 		{path: RouteCentrifugoConnectionToken, kind: domain.GrantCentrifugoConnection, handle: h.issueCentrifugoConnectionToken,
-			enabled: h.app.IssueCentrifugoConnectionToken != nil},
+			enabled: h.app.Enabled(domain.GrantCentrifugoConnection)},
 		{path: RouteCentrifugoSubscriptionToken, kind: domain.GrantCentrifugoSubscription, handle: h.issueCentrifugoSubscriptionToken,
-			enabled: h.app.IssueCentrifugoSubscription != nil},
+			enabled: h.app.Enabled(domain.GrantCentrifugoSubscription)},
 	}
 }
 

@@ -137,8 +137,7 @@ func TestMetricsOnlyOnTheAdminRouter(t *testing.T) {
 	if rec := serve(a.handler, "GET", "/metrics", nil); rec.Code != 404 {
 		t.Fatalf("public /metrics: %d", rec.Code)
 	}
-	admin := ginhttp.NewAdminRouter(application.New(application.Ports{}, application.OfficePolicy{}, application.RealtimePolicy{},
-		application.RateLimitPolicy{}, nil), m.Handler())
+	admin := ginhttp.NewAdminRouter(application.New(application.Ports{}, application.Grants{}, application.RateLimitPolicy{}, nil), m.Handler())
 	rec := serve(admin, "GET", "/metrics", nil)
 	body := rec.Body.String()
 	for _, want := range []string{`gatepass_grants_total{kind="realtime",result="issued"} 1`,
@@ -163,8 +162,7 @@ func (panickingKeys) VerificationKeys(context.Context) ([]domain.VerificationKey
 
 func TestPanicsAnswer500AndTheServiceKeepsServing(t *testing.T) {
 	var logs strings.Builder
-	app := application.New(application.Ports{Keys: panickingKeys{}}, application.OfficePolicy{}, application.RealtimePolicy{},
-		application.RateLimitPolicy{}, nil)
+	app := application.New(application.Ports{Keys: panickingKeys{}}, application.Grants{}, application.RateLimitPolicy{}, nil)
 	h, err := ginhttp.NewRouter(app, ginhttp.Options{Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
 	if err != nil {
 		t.Fatal(err)

@@ -216,10 +216,10 @@ func scopeValue(tokens []string, prefix string) (string, bool) {
 // order.
 func enabledAudiences(app *application.Application) []string {
 	out := []string{AudienceOfficeRouter, AudienceSupabaseRealtime}
-	if app.IssueLiveKitToken != nil {
+	if app.Enabled(domain.GrantLiveKit) {
 		out = append(out, AudienceLiveKit)
 	}
-	if app.IssueCentrifugoConnectionToken != nil {
+	if app.Enabled(domain.GrantCentrifugoConnection) {
 		out = append(out, AudienceCentrifugo)
 	}
 	return out
@@ -294,7 +294,7 @@ func (h *handlers) exchange(c *gin.Context, x exchange) *oauthError {
 		case domain.GrantCentrifugoSubscription:
 			var g domain.CentrifugoGrant
 			g, err = h.app.IssueCentrifugoSubscription.Handle(c, application.IssueCentrifugoSubscriptionToken{
-				Caller: id.Principal, Channel: x.channel, IdentityExpiresAt: id.ExpiresAt,
+				Caller: id.Principal, Request: application.CentrifugoSubscriptionRequest{Channel: x.channel}, IdentityExpiresAt: id.ExpiresAt,
 			})
 			grant, target = g.Grant, g.Channel
 		}

@@ -71,7 +71,7 @@ func (h *handlers) issueLiveKitToken(c *gin.Context) {
 	var body liveKitTokenRequest
 	if err := decodeBody(c, max(h.maxBody, liveKitBodyBytes), &body); err != nil {
 		// The caller is authenticated: a body it sent unreadable, or past
-		// a limit, spends its budget as any other request.
+		// a limit, spends its budget as any other request (every kind).
 		h.refuse(c, domain.GrantLiveKit, h.app.IssueLiveKitToken.RefuseUnreadable(c, principal(c), err))
 		return
 	}
@@ -87,7 +87,7 @@ func (h *handlers) issueLiveKitToken(c *gin.Context) {
 func (h *handlers) issueCentrifugoConnectionToken(c *gin.Context) {
 	var body struct{}
 	if err := decodeBody(c, h.maxBody, &body); err != nil {
-		h.refuse(c, domain.GrantCentrifugoConnection, err)
+		h.refuse(c, domain.GrantCentrifugoConnection, h.app.IssueCentrifugoConnectionToken.RefuseUnreadable(c, principal(c), err))
 		return
 	}
 	grant, err := h.app.IssueCentrifugoConnectionToken.Handle(c, application.IssueCentrifugoConnectionToken{Caller: principal(c), IdentityExpiresAt: identityExpiry(c)})
@@ -102,11 +102,11 @@ func (h *handlers) issueCentrifugoConnectionToken(c *gin.Context) {
 func (h *handlers) issueCentrifugoSubscriptionToken(c *gin.Context) {
 	var body centrifugoSubscriptionRequest
 	if err := decodeBody(c, h.maxBody, &body); err != nil {
-		h.refuse(c, domain.GrantCentrifugoSubscription, err)
+		h.refuse(c, domain.GrantCentrifugoSubscription, h.app.IssueCentrifugoSubscription.RefuseUnreadable(c, principal(c), err))
 		return
 	}
 	grant, err := h.app.IssueCentrifugoSubscription.Handle(c, application.IssueCentrifugoSubscriptionToken{
-		Caller: principal(c), Channel: body.Channel, IdentityExpiresAt: identityExpiry(c),
+		Caller: principal(c), Request: application.CentrifugoSubscriptionRequest{Channel: body.Channel}, IdentityExpiresAt: identityExpiry(c),
 	})
 	if err != nil {
 		h.refuse(c, domain.GrantCentrifugoSubscription, err)

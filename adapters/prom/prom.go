@@ -97,9 +97,6 @@ const (
 	cacheMiss   = "miss"
 )
 
-// signedKinds are the grant kinds whose signers are timed.
-var signedKinds = []domain.GrantKind{domain.GrantOffice, domain.GrantRealtime}
-
 // New registers gatepass's metrics, plus the Go runtime and process
 // collectors, in a registry of its own. Every counter series of a label
 // value known here (grant kinds, limits, signer kinds, refresh and cache
@@ -174,7 +171,8 @@ func NewWithBuild(b Build) *Metrics {
 		m.identityRefreshes, m.identityRefreshed, m.identityCache, keysLoaded, build, m.rateLimited, m.limiterErrors,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
-	for _, kind := range signedKinds {
+	// Every kind's signer is timed (MeterSigner).
+	for _, kind := range domain.GrantKinds() {
 		m.signer.WithLabelValues(kind.String())
 		m.signerErrors.WithLabelValues(kind.String())
 	}
@@ -315,48 +313,25 @@ func (m *Metrics) SigningKey(kid, algorithm, signer string) {
 	m.signingKey.WithLabelValues(kid, algorithm, signer).Set(1)
 }
 
-type officeSigner struct {
-	next     domain.OfficeSigner
-	duration prometheus.Observer
-	errors   prometheus.Counter
-}
-
-// OfficeSigner times next.
-func (m *Metrics) OfficeSigner(next domain.OfficeSigner) domain.OfficeSigner {
-	kind := domain.GrantOffice.String()
-	return officeSigner{next: next, duration: m.signer.WithLabelValues(kind), errors: m.signerErrors.WithLabelValues(kind)}
-}
-
-func (s officeSigner) SignOffice(ctx context.Context, c domain.OfficeClaims) (string, error) {
-	start := time.Now()
-	tok, err := s.next.SignOffice(ctx, c)
-	s.duration.Observe(time.Since(start).Seconds())
-	if err != nil {
-		s.errors.Inc()
+// MeterSigner times every signature of next under
+// gatepass_signer_duration_seconds and counts its failures under
+// gatepass_signer_errors_total, both labelled with kind: the one decorator
+// every grant kind's signer is wrapped in. A nil next stays nil (a
+// disabled transport has no signer).
+func MeterSigner[C any](m *Metrics, kind domain.GrantKind, next func(context.Context, C) (string, error)) func(context.Context, C) (string, error) {
+	if next == nil {
+		return nil
 	}
-	return tok, err
-}
-
-type realtimeSigner struct {
-	next     domain.RealtimeSigner
-	duration prometheus.Observer
-	errors   prometheus.Counter
-}
-
-// RealtimeSigner times next.
-func (m *Metrics) RealtimeSigner(next domain.RealtimeSigner) domain.RealtimeSigner {
-	kind := domain.GrantRealtime.String()
-	return realtimeSigner{next: next, duration: m.signer.WithLabelValues(kind), errors: m.signerErrors.WithLabelValues(kind)}
-}
-
-func (s realtimeSigner) SignRealtime(ctx context.Context, c domain.RealtimeClaims) (string, error) {
-	start := time.Now()
-	tok, err := s.next.SignRealtime(ctx, c)
-	s.duration.Observe(time.Since(start).Seconds())
-	if err != nil {
-		s.errors.Inc()
+	duration, failures := m.signer.WithLabelValues(kind.String()), m.signerErrors.WithLabelValues(kind.String())
+	return func(ctx context.Context, c C) (string, error) {
+		start := time.Now()
+		tok, err := next(ctx, c)
+		duration.Observe(time.Since(start).Seconds())
+		if err != nil {
+			failures.Inc()
+		}
+		return tok, err
 	}
-	return tok, err
 }
 
 type limiter struct {

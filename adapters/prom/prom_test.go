@@ -56,7 +56,7 @@ func TestSignerLatencyIsObserved(t *testing.T) {
 		t.Fatal(err)
 	}
 	now := time.Now()
-	_, err = m.RealtimeSigner(s).SignRealtime(context.Background(), domain.RealtimeClaims{
+	_, err = prom.MeterSigner(m, domain.GrantRealtime, s.SignRealtime)(context.Background(), domain.RealtimeClaims{
 		Registered: domain.Registered{Issuer: "i", Subject: "s", Audience: "authenticated", ID: "j", IssuedAt: now, ExpiresAt: now.Add(time.Hour)},
 		Role:       "authenticated",
 	})
@@ -71,6 +71,40 @@ func TestSignerLatencyIsObserved(t *testing.T) {
 	m.IdentityRefresh(errors.New("boom"))
 	if got := series(t, m, "gatepass_identity_key_refreshes_total"); got["result=ok"] != 1 || got["result=error"] != 2 {
 		t.Fatalf("refreshes = %v", got)
+	}
+}
+
+// TestEverySignerIsMeteredAlike: the one decorator times every kind's
+// signer under its kind label and counts its failures; nothing else.
+func TestEverySignerIsMeteredAlike(t *testing.T) {
+	for _, kind := range domain.GrantKinds() {
+		t.Run(kind.String(), func(t *testing.T) {
+			m := prom.New()
+			fails := false
+			sign := prom.MeterSigner(m, kind, func(context.Context, struct{}) (string, error) {
+				if fails {
+					return "", errors.New("boom")
+				}
+				return "signed", nil
+			})
+			if tok, err := sign(context.Background(), struct{}{}); tok != "signed" || err != nil {
+				t.Fatalf("token %q, err %v", tok, err)
+			}
+			fails = true
+			if _, err := sign(context.Background(), struct{}{}); err == nil {
+				t.Fatal("the signer's error was lost")
+			}
+			label := "kind=" + kind.String()
+			durations, failures := series(t, m, "gatepass_signer_duration_seconds"), series(t, m, "gatepass_signer_errors_total")
+			for l := range durations {
+				if want := map[bool]float64{true: 2, false: 0}[l == label]; durations[l] != want || failures[l] != want/2 {
+					t.Errorf("%s: %v signatures and %v failures, want %v and %v", l, durations[l], failures[l], want, want/2)
+				}
+			}
+			if prom.MeterSigner[struct{}](m, kind, nil) != nil {
+				t.Error("a nil signer was wrapped")
+			}
+		})
 	}
 }
 
@@ -105,13 +139,15 @@ func TestCountersExistAtZeroBeforeTheFirstEvent(t *testing.T) {
 	m := prom.New()
 	m.Declare(prom.Labels{GrantResults: []string{"issued", "internal"}, AuthFailureReasons: []string{"expired", "no_organization"}})
 	want := map[string][]string{
-		"gatepass_signer_errors_total":           {"kind=office", "kind=realtime"},
+		"gatepass_signer_errors_total":           nil,
 		"gatepass_identity_key_refreshes_total":  {"result=ok", "result=error"},
 		"gatepass_identity_cache_requests_total": {"result=hit", "result=miss"},
 		"gatepass_auth_failures_total":           {"reason=expired", "reason=no_organization"},
 		"gatepass_rate_limit_rejections_total":   {"limit=authfail"},
 	}
 	for _, k := range domain.GrantKinds() {
+		// Every kind's signer is metered, so every kind has its series.
+		want["gatepass_signer_errors_total"] = append(want["gatepass_signer_errors_total"], "kind="+k.String())
 		want["gatepass_rate_limit_rejections_total"] = append(want["gatepass_rate_limit_rejections_total"], "limit="+k.String())
 		for _, r := range []string{"issued", "internal"} {
 			want["gatepass_grants_total"] = append(want["gatepass_grants_total"], "kind="+k.String()+",result="+r)

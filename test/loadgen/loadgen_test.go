@@ -192,13 +192,13 @@ func TestReadCumShares(t *testing.T) {
 	out := "Showing nodes accounting for 5.23s, 96.14% of 5.44s total\n" +
 		"      flat  flat%   sum%        cum   cum%\n" +
 		"         0     0%     0%      1.01s 17.75%  log/slog.(*Logger).log\n" +
-		"     0.02s  0.35%  2.28%      1.17s 20.56%  github.com/gatepass/gatepass/application.(*IssueRealtimeTokenHandler).Handle\n"
+		"     0.02s  0.35%  2.28%      1.17s 20.56%  github.com/gatepass/gatepass/application.(*IssueGrantHandler[...]).Handle\n"
 	os.WriteFile(path, []byte(out), 0o644)
 	shares := readCumShares(path)
 	if v, ok := lookup(shares, "log/slog.(*Logger).logAttrs|log/slog.(*Logger).log"); !ok || v != 17.75 {
 		t.Errorf("slog share = %v, %v", v, ok)
 	}
-	if v := shares["github.com/gatepass/gatepass/application.(*IssueRealtimeTokenHandler).Handle"]; v != 20.56 {
+	if v := shares["github.com/gatepass/gatepass/application.(*IssueGrantHandler[...]).Handle"]; v != 20.56 {
 		t.Errorf("use case share = %v", v)
 	}
 }

@@ -1,0 +1,154 @@
+package application
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/gatepass/gatepass/domain"
+)
+
+// ErrGrantKindDisabled means a grant of a kind this deployment does not
+// issue was asked for. The inbound adapter answers a disabled kind's
+// routes before any use case runs; this keeps a disabled kind from ever
+// minting a grant with empty settings.
+var ErrGrantKindDisabled = errors.New("grant kind disabled")
+
+// Signer signs one grant kind's claims into a compact JWS: the method of
+// a signer port (domain.OfficeSigner's SignOffice, ...), seen as a
+// function so that every kind is signed, and decorated, alike.
+type Signer[C any] func(ctx context.Context, claims C) (string, error)
+
+// Signers sign each grant kind's claims. The start path wraps every one
+// in the same metrics decorator; a disabled transport's signer is nil.
+type Signers struct {
+	Office                 Signer[domain.OfficeClaims]
+	Realtime               Signer[domain.RealtimeClaims]
+	LiveKit                Signer[domain.LiveKitClaims]
+	CentrifugoConnection   Signer[domain.CentrifugoConnectionClaims]
+	CentrifugoSubscription Signer[domain.CentrifugoSubscriptionClaims]
+}
+
+// IssueGrant asks for a grant of one kind: who asks, when its identity
+// expires, and what it asks for.
+type IssueGrant[Req any] struct {
+	Caller domain.Principal
+	// IdentityExpiresAt is when the caller's identity expires; zero when
+	// unknown.
+	IdentityExpiresAt time.Time
+	// Request is what the caller asks of this kind (a room, a channel);
+	// struct{} for a kind that takes nothing.
+	Request Req
+}
+
+// grantWindow is who issues a kind's grants for whom, and for how long.
+type grantWindow struct {
+	issuer   string
+	audience string
+	ttl      time.Duration
+	bound    GrantExpiryBound
+}
+
+// grantClaims are a grant kind's claims: each embeds domain.Registered.
+type grantClaims interface {
+	RegisteredClaims() domain.Registered
+}
+
+// grantDefinition is what sets one grant kind apart. A is what the
+// policy grants the caller (LiveKit rights, server-side channels;
+// struct{} when a yes is all), C the kind's claims, Out its answer.
+type grantDefinition[Req, A any, C grantClaims, Out any] struct {
+	kind   domain.GrantKind
+	window grantWindow
+	// authorize is what the policy grants the caller for req, or why not.
+	authorize func(caller domain.Principal, req Req) (A, error)
+	// claims builds the claims of what was granted, and checks them.
+	claims func(caller domain.Principal, req Req, granted A, in domain.Issuance) (C, error)
+	sign   Signer[C]
+	// result shapes the signed grant into the kind's answer.
+	result func(g domain.Grant, c C) Out
+}
+
+// IssueGrantHandler is the one issuing pipeline: every grant kind runs
+// the same steps in the same order, over its grantDefinition.
+type IssueGrantHandler[Req, A any, C grantClaims, Out any] struct {
+	def      grantDefinition[Req, A, C, Out]
+	disabled bool
+	budgets  *Budgets
+	clock    domain.Clock
+	ids      domain.IDSource
+}
+
+func newIssueGrantHandler[Req, A any, C grantClaims, Out any](def grantDefinition[Req, A, C, Out],
+	budgets *Budgets, clock domain.Clock, ids domain.IDSource) *IssueGrantHandler[Req, A, C, Out] {
+	return &IssueGrantHandler[Req, A, C, Out]{def: def, budgets: budgets, clock: clock, ids: ids}
+}
+
+// disable marks the kind disabled: its handler exists but refuses.
+func (h *IssueGrantHandler[Req, A, C, Out]) disable() *IssueGrantHandler[Req, A, C, Out] {
+	h.disabled = true
+	return h
+}
+
+// Kind is the kind of grant the handler issues.
+func (h *IssueGrantHandler[Req, A, C, Out]) Kind() domain.GrantKind { return h.def.kind }
+
+// Enabled reports whether this deployment issues the kind.
+func (h *IssueGrantHandler[Req, A, C, Out]) Enabled() bool { return !h.disabled }
+
+// Handle issues a grant, in the one order every kind follows (the caller
+// was authenticated before): spend the caller's budget for the kind,
+// authorize by the policy, fix the time window (GRANT_EXPIRY_BOUND
+// included), make the id, build the claims, sign, and shape the answer
+// the inbound adapter records in its audit line. Every refusal after the
+// budget has spent it, so a caller pays for each request it makes.
+func (h *IssueGrantHandler[Req, A, C, Out]) Handle(ctx context.Context, cmd IssueGrant[Req]) (Out, error) {
+	var none Out
+	d := &h.def
+	if h.disabled {
+		return none, fmt.Errorf("%w: %s", ErrGrantKindDisabled, d.kind)
+	}
+	if err := h.budgets.SpendGrant(ctx, d.kind, cmd.Caller.UserID); err != nil {
+		return none, err
+	}
+	granted, err := d.authorize(cmd.Caller, cmd.Request)
+	if err != nil {
+		return none, fmt.Errorf("%s policy: %w", d.kind, err)
+	}
+	now, ttl, err := issueWindow(h.clock, d.window.bound, d.window.ttl, cmd.IdentityExpiresAt)
+	if err != nil {
+		return none, err
+	}
+	id, err := h.ids.NewID()
+	if err != nil {
+		return none, fmt.Errorf("%s grant id: %w", d.kind, err)
+	}
+	claims, err := d.claims(cmd.Caller, cmd.Request, granted, domain.Issuance{
+		Issuer: d.window.issuer, Audience: d.window.audience, ID: id, Now: now, TTL: ttl,
+	})
+	if err != nil {
+		return none, fmt.Errorf("%s claims: %w", d.kind, err)
+	}
+	token, err := d.sign(ctx, claims)
+	if err != nil {
+		return none, fmt.Errorf("sign %s grant: %w", d.kind, err)
+	}
+	r := claims.RegisteredClaims()
+	return d.result(domain.Grant{ID: id, Token: token, ExpiresAt: r.ExpiresAt, TTL: r.TTL()}, claims), nil
+}
+
+// RefuseUnreadable answers an authenticated caller's request that the
+// inbound adapter could not read (its body malformed, of the wrong type,
+// or over a limit): it spends the caller's budget for the kind as Handle
+// does and returns why, or the budget's own refusal once it is spent.
+func (h *IssueGrantHandler[Req, A, C, Out]) RefuseUnreadable(ctx context.Context, caller domain.Principal, why error) error {
+	if err := h.budgets.SpendGrant(ctx, h.def.kind, caller.UserID); err != nil {
+		return err
+	}
+	return why
+}
+
+// allowed is the authorization of a kind any authenticated caller may
+// have.
+func allowed[Req any](domain.Principal, Req) (struct{}, error) { return struct{}{}, nil }

@@ -1,0 +1,205 @@
+package application_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"go.uber.org/mock/gomock"
+
+	"github.com/gatepass/gatepass/application"
+	"github.com/gatepass/gatepass/domain"
+)
+
+// grantKindCase drives one grant kind through the pipeline.
+type grantKindCase struct {
+	kind  domain.GrantKind
+	limit domain.Limit
+	// issue asks for a grant as caller, whose identity expires at exp.
+	issue func(app *application.Application, caller domain.Principal, exp time.Time) error
+	// refused is a caller the policy refuses this kind, and why; nil for
+	// a kind every caller may have.
+	refused    *domain.Principal
+	refusedErr error
+	// expectSign expects the kind's signer to be asked once.
+	expectSign func(f transportFixture) *gomock.Call
+	refuse     func(app *application.Application, caller domain.Principal, why error) error
+}
+
+func grantKindCases() []grantKindCase {
+	ctx := context.Background()
+	return []grantKindCase{
+		{
+			kind: domain.GrantOffice, limit: officeLimit, refused: &loner, refusedErr: domain.ErrNoOrganization,
+			issue: func(app *application.Application, caller domain.Principal, exp time.Time) error {
+				_, err := app.RequestOfficeAccess.Handle(ctx, application.RequestOfficeAccess{Caller: caller, IdentityExpiresAt: exp})
+				return err
+			},
+			expectSign: func(f transportFixture) *gomock.Call {
+				return f.office.EXPECT().SignOffice(gomock.Any(), gomock.Any()).Return("signed", nil).Call
+			},
+			refuse: func(app *application.Application, caller domain.Principal, why error) error {
+				return app.RequestOfficeAccess.RefuseUnreadable(ctx, caller, why)
+			},
+		},
+		{
+			kind: domain.GrantRealtime, limit: realtimeLimit,
+			issue: func(app *application.Application, caller domain.Principal, exp time.Time) error {
+				_, err := app.IssueRealtimeToken.Handle(ctx, application.IssueRealtimeToken{Caller: caller, IdentityExpiresAt: exp})
+				return err
+			},
+			expectSign: func(f transportFixture) *gomock.Call {
+				return f.realtime.EXPECT().SignRealtime(gomock.Any(), gomock.Any()).Return("signed", nil).Call
+			},
+			refuse: func(app *application.Application, caller domain.Principal, why error) error {
+				return app.IssueRealtimeToken.RefuseUnreadable(ctx, caller, why)
+			},
+		},
+		{
+			kind: domain.GrantLiveKit, limit: liveKitLimit, refused: &loner, refusedErr: domain.ErrNoOrganization,
+			issue: func(app *application.Application, caller domain.Principal, exp time.Time) error {
+				_, err := app.IssueLiveKitToken.Handle(ctx, application.IssueLiveKitToken{
+					Caller: caller, Request: domain.LiveKitRequest{Room: "standup"}, IdentityExpiresAt: exp,
+				})
+				return err
+			},
+			expectSign: func(f transportFixture) *gomock.Call {
+				return f.livekit.EXPECT().SignLiveKit(gomock.Any(), gomock.Any()).Return("signed", nil).Call
+			},
+			refuse: func(app *application.Application, caller domain.Principal, why error) error {
+				return app.IssueLiveKitToken.RefuseUnreadable(ctx, caller, why)
+			},
+		},
+		{
+			kind: domain.GrantCentrifugoConnection, limit: connectionLimit, refused: &loner, refusedErr: domain.ErrNoOrganization,
+			issue: func(app *application.Application, caller domain.Principal, exp time.Time) error {
+				_, err := app.IssueCentrifugoConnectionToken.Handle(ctx, application.IssueCentrifugoConnectionToken{Caller: caller, IdentityExpiresAt: exp})
+				return err
+			},
+			expectSign: func(f transportFixture) *gomock.Call {
+				return f.centrifugo.EXPECT().SignCentrifugoConnection(gomock.Any(), gomock.Any()).Return("signed", nil).Call
+			},
+			refuse: func(app *application.Application, caller domain.Principal, why error) error {
+				return app.IssueCentrifugoConnectionToken.RefuseUnreadable(ctx, caller, why)
+			},
+		},
+		{
+			// The caller's own organization's channel: the policy refuses
+			// only a caller outside it.
+			kind: domain.GrantCentrifugoSubscription, limit: subscribeLimit, refused: &viewerElsewhere, refusedErr: domain.ErrChannelNotAllowed,
+			issue: func(app *application.Application, caller domain.Principal, exp time.Time) error {
+				_, err := app.IssueCentrifugoSubscription.Handle(ctx, application.IssueCentrifugoSubscriptionToken{
+					Caller: caller, Request: application.CentrifugoSubscriptionRequest{Channel: "org:org_01"}, IdentityExpiresAt: exp,
+				})
+				return err
+			},
+			expectSign: func(f transportFixture) *gomock.Call {
+				return f.centrifugo.EXPECT().SignCentrifugoSubscription(gomock.Any(), gomock.Any()).Return("signed", nil).Call
+			},
+			refuse: func(app *application.Application, caller domain.Principal, why error) error {
+				return app.IssueCentrifugoSubscription.RefuseUnreadable(ctx, caller, why)
+			},
+		},
+	}
+}
+
+// viewerElsewhere is a member of another organization.
+var viewerElsewhere = domain.Principal{UserID: "user_05H", OrgID: "org_02", Role: "viewer"}
+
+// TestEveryKindIssuesInOneOrder pins the pipeline's fixed order for every
+// grant kind: the budget is spent first, then the policy decides, then the
+// time window (GRANT_EXPIRY_BOUND) is fixed, then the id is made and the
+// claims signed. Every refusal after authentication has spent the budget.
+func TestEveryKindIssuesInOneOrder(t *testing.T) {
+	spent := domain.Decision{RetryAfter: time.Second}
+	for _, k := range grantKindCases() {
+		key := func(p domain.Principal) string { return string(k.limit.Scope) + ":" + p.UserID }
+		t.Run(k.kind.String()+"/spends, fixes the window, makes the id, signs", func(t *testing.T) {
+			f := newTransportFixture(t, application.ExpiryBoundNone, nil)
+			gomock.InOrder(
+				f.limiter.EXPECT().Allow(gomock.Any(), key(member), k.limit).Return(allowed, nil),
+				f.clock.EXPECT().Now().Return(now),
+				f.ids.EXPECT().NewID().Return("id", nil),
+				k.expectSign(f),
+			)
+			if err := k.issue(f.app, member, time.Time{}); err != nil {
+				t.Fatal(err)
+			}
+		})
+		t.Run(k.kind.String()+"/a spent budget refuses before the policy is asked", func(t *testing.T) {
+			f := newTransportFixture(t, application.ExpiryBoundIdentity, nil)
+			caller := member
+			if k.refused != nil {
+				caller = *k.refused
+			}
+			f.limiter.EXPECT().Allow(gomock.Any(), key(caller), k.limit).Return(spent, nil)
+			// Neither the policy's refusal nor the identity's missing
+			// expiry is seen: the budget came first.
+			if err := k.issue(f.app, caller, time.Time{}); !errors.Is(err, domain.ErrRateLimited) {
+				t.Fatalf("err = %v, want %v", err, domain.ErrRateLimited)
+			}
+		})
+		if k.refused != nil {
+			t.Run(k.kind.String()+"/a policy refusal spends, before the identity bound", func(t *testing.T) {
+				f := newTransportFixture(t, application.ExpiryBoundIdentity, nil)
+				f.limiter.EXPECT().Allow(gomock.Any(), key(*k.refused), k.limit).Return(allowed, nil)
+				// An identity about to expire: the policy's answer comes first.
+				err := k.issue(f.app, *k.refused, now.Add(time.Second))
+				if !errors.Is(err, k.refusedErr) {
+					t.Fatalf("err = %v, want %v", err, k.refusedErr)
+				}
+			})
+		}
+		t.Run(k.kind.String()+"/an identity-bound refusal spends, before the id and the signer", func(t *testing.T) {
+			f := newTransportFixture(t, application.ExpiryBoundIdentity, nil)
+			gomock.InOrder(
+				f.limiter.EXPECT().Allow(gomock.Any(), key(member), k.limit).Return(allowed, nil),
+				f.clock.EXPECT().Now().Return(now),
+			)
+			if err := k.issue(f.app, member, now.Add(2*time.Second)); !errors.Is(err, domain.ErrInvalidCredentials) {
+				t.Fatalf("err = %v, want %v", err, domain.ErrInvalidCredentials)
+			}
+		})
+		t.Run(k.kind.String()+"/an unreadable request spends", func(t *testing.T) {
+			f := newTransportFixture(t, application.ExpiryBoundNone, nil)
+			why := fmt.Errorf("%w: malformed body", errBoom)
+			gomock.InOrder(
+				f.limiter.EXPECT().Allow(gomock.Any(), key(member), k.limit).Return(allowed, nil),
+				f.limiter.EXPECT().Allow(gomock.Any(), key(member), k.limit).Return(spent, nil),
+			)
+			if err := k.refuse(f.app, member, why); err != why {
+				t.Fatalf("err = %v, want %v", err, why)
+			}
+			if err := k.refuse(f.app, member, why); !errors.Is(err, domain.ErrRateLimited) {
+				t.Fatalf("err = %v, want %v once the budget is spent", err, domain.ErrRateLimited)
+			}
+		})
+	}
+}
+
+// TestDisabledKindsAreMarkedDisabled: every kind has its use case; a
+// transport without settings is reported disabled and its use case
+// refuses without spending anything or signing.
+func TestDisabledKindsAreMarkedDisabled(t *testing.T) {
+	f := newFixture(t)
+	enabled := map[domain.GrantKind]bool{domain.GrantOffice: true, domain.GrantRealtime: true}
+	for _, k := range grantKindCases() {
+		if got := f.app.Enabled(k.kind); got != enabled[k.kind] {
+			t.Errorf("%s enabled = %v, want %v", k.kind, got, enabled[k.kind])
+		}
+		if enabled[k.kind] {
+			continue
+		}
+		if err := k.issue(f.app, member, time.Time{}); !errors.Is(err, application.ErrGrantKindDisabled) {
+			t.Errorf("%s: err = %v, want %v", k.kind, err, application.ErrGrantKindDisabled)
+		}
+	}
+	all := newTransportFixture(t, application.ExpiryBoundNone, nil)
+	for _, kind := range domain.GrantKinds() {
+		if !all.app.Enabled(kind) {
+			t.Errorf("%s is disabled with its settings given", kind)
+		}
+	}
+}
