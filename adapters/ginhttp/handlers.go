@@ -87,13 +87,13 @@ func (h *handlers) verifyBearer(c *gin.Context, authorization string) (applicati
 
 // principal is the verified caller (zero before authenticate).
 func principal(c *gin.Context) domain.Principal {
-	id, _ := stateOf(c).scope.Identity()
+	id, _ := stateOf(c).info.Identity()
 	return id.Principal
 }
 
 // identityExpiry is when the caller's identity expires (zero when unknown).
 func identityExpiry(c *gin.Context) time.Time {
-	id, _ := stateOf(c).scope.Identity()
+	id, _ := stateOf(c).info.Identity()
 	return id.ExpiresAt
 }
 

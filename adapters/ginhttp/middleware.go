@@ -61,8 +61,8 @@ func (h *handlers) begin(c *gin.Context) *requestState {
 		id = newRequestID()
 	}
 	s := &requestState{addr: ClientAddr(c.Request, h.trusted)}
-	s.scope.RequestID = id
-	s.Context = application.WithScope(c.Request.Context(), &s.scope)
+	s.info.RequestID = id
+	s.Context = application.WithRequestInfo(c.Request.Context(), &s.info)
 	c.Request = c.Request.WithContext(s)
 	hdr := c.Writer.Header()
 	hdr["X-Request-Id"] = s.header(slotRequestID, id)

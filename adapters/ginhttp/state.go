@@ -16,9 +16,9 @@ import (
 // keys (a map, and a boxed value per entry).
 type requestState struct {
 	context.Context
-	// scope is the request's id and, once verified, its caller, for the
-	// application; Context carries a pointer to it (application.WithScope).
-	scope application.Scope
+	// info is the request's id and, once verified, its caller, for the
+	// application; Context carries a pointer to it (application.WithRequestInfo).
+	info application.RequestInfo
 	// addr is the client address, found once (ClientAddr).
 	addr netip.Addr
 	// kind is the grant kind of the route.
@@ -65,11 +65,11 @@ func stateOf(c *gin.Context) *requestState {
 	return &requestState{}
 }
 
-// setIdentity records the verified caller in the request's scope, where
+// setIdentity records the verified caller in the request's RequestInfo, where
 // the handlers, the log line and the application (through the context)
 // find it: no new context, no copy of the request.
 func setIdentity(c *gin.Context, id application.Identity) {
-	stateOf(c).scope.SetIdentity(id)
+	stateOf(c).info.SetIdentity(id)
 }
 
 func clientAddr(c *gin.Context) netip.Addr   { return stateOf(c).addr }

@@ -1,6 +1,11 @@
-// Package jwtsigner signs gatepass grants with github.com/golang-jwt/jwt/v5:
-// office-router grants with any crypto.Signer (a key in memory, in OpenSSL or
-// in an HSM), Supabase Realtime tokens with the project's HMAC secret.
+// Package jwtsigner signs every grant kind's claims as a compact JWS, one
+// file per kind: the kinds verified through gatepass's JWKS with the office
+// key (JWT_ALGORITHM: RS256, PS256, ES256 or EdDSA) through any
+// crypto.Signer, in memory, in OpenSSL or in an HSM; the kinds whose
+// verifier holds a shared secret with that secret (HS256). Each JWS is
+// appended by hand (jws.go); github.com/golang-jwt/jwt/v5 signs the
+// reference tokens the tests hold it to, byte for byte, and verifies every
+// kind.
 package jwtsigner
 
 import (

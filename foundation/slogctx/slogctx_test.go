@@ -18,7 +18,7 @@ func TestRequestIDFromContext(t *testing.T) {
 		ctx  context.Context
 		want any
 	}{
-		{name: "context with an id", ctx: application.WithScope(context.Background(), &application.Scope{RequestID: "req-1"}), want: "req-1"},
+		{name: "context with an id", ctx: application.WithRequestInfo(context.Background(), &application.RequestInfo{RequestID: "req-1"}), want: "req-1"},
 		{name: "context without one", ctx: context.Background(), want: nil},
 	}
 	for _, tt := range tests {
@@ -52,7 +52,7 @@ func TestLineMatchesSlogJSON(t *testing.T) {
 		"caf\u00e9 \u2028 \u2029 \U0001F600", "bad \xff\xfe utf8 \xe2\x82", "/api/v1/realtime/token"}
 	floats := []float64{0, 0.001, 1.5, 12.345, 1e-7, -2.5e-9, 1e21, 123456789.125, -0.25}
 	at := time.Date(2026, 11, 29, 19, 1, 13, 123456789, time.FixedZone("X", 3600))
-	ctxs := []context.Context{context.Background(), application.WithScope(context.Background(), &application.Scope{RequestID: "req-\"1\""})}
+	ctxs := []context.Context{context.Background(), application.WithRequestInfo(context.Background(), &application.RequestInfo{RequestID: "req-\"1\""})}
 	for i, s := range strs {
 		for j, ctx := range ctxs {
 			level := []slog.Level{slog.LevelInfo, slog.LevelError}[j]
