@@ -6,7 +6,6 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/gatepass/gatepass/adapters/devidentity"
 	"github.com/gatepass/gatepass/adapters/jwtsigner"
 	"github.com/gatepass/gatepass/adapters/livekitprotocol"
 	"github.com/gatepass/gatepass/application"
@@ -21,6 +20,10 @@ const (
 	DevLiveKitURL    = "ws://127.0.0.1:7880"
 	DevLiveKitAPIKey = "devkey"
 )
+
+// liveKitSecretFile keeps the development LiveKit API secret, which
+// `livekit-server --dev --keys "devkey: <secret>"` must be given.
+const liveKitSecretFile = "livekit-secret"
 
 type liveKitEnv struct {
 	URL       string        `env:"LIVEKIT_URL"`
@@ -47,7 +50,7 @@ type liveKit struct{}
 
 func (liveKit) devSecret(e environment) string {
 	if e.Transports.LiveKit.unset() {
-		return devidentity.LiveKitSecretFile
+		return liveKitSecretFile
 	}
 	return ""
 }
@@ -55,7 +58,7 @@ func (liveKit) devSecret(e environment) string {
 func (liveKit) configure(e environment, dev *devMaterial, cfg *Config, p *problems) {
 	lk := e.Transports.LiveKit
 	if dev != nil && lk.unset() {
-		lk.URL, lk.APIKey, lk.APISecret = DevLiveKitURL, DevLiveKitAPIKey, secret{value: dev.secrets[devidentity.LiveKitSecretFile]}
+		lk.URL, lk.APIKey, lk.APISecret = DevLiveKitURL, DevLiveKitAPIKey, secret{value: dev.secrets[liveKitSecretFile]}
 	}
 	if !lk.unset() {
 		cfg.LiveKit = liveKitFrom(lk, cfg.GrantExpiryBound, p)
@@ -132,6 +135,6 @@ func (liveKit) banner(cfg Config, w Welcome) (string, BannerPlace) {
 	if lk == nil {
 		return "", BannerWithGrants
 	}
-	return fmt.Sprintf("LiveKit token (%s; run the server with\n  livekit-server --dev --bind 127.0.0.1 --keys \"%s: $(cat %s)\"):\n", lk.URL, lk.APIKey, filepath.Join(w.DevDir, devidentity.LiveKitSecretFile)) +
+	return fmt.Sprintf("LiveKit token (%s; run the server with\n  livekit-server --dev --bind 127.0.0.1 --keys \"%s: $(cat %s)\"):\n", lk.URL, lk.APIKey, filepath.Join(w.DevDir, liveKitSecretFile)) +
 		fmt.Sprintf("  curl -sS -X POST %s/api/v1/livekit/token -H 'Authorization: Bearer %s' -H 'Content-Type: application/json' -d '{\"room_name\":\"standup\"}'\n\n", w.Base, w.Token), BannerWithGrants
 }

@@ -1,6 +1,7 @@
 package domain
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"slices"
@@ -8,6 +9,34 @@ import (
 	"unicode"
 	"unicode/utf8"
 )
+
+// The Centrifugo grant kinds.
+const (
+	// GrantCentrifugoConnection is a Centrifugo connection token.
+	GrantCentrifugoConnection GrantKind = "centrifugo_connection"
+	// GrantCentrifugoSubscription is a Centrifugo channel subscription token.
+	GrantCentrifugoSubscription GrantKind = "centrifugo_subscription"
+)
+
+// The Centrifugo transport's kinds and its section of the policy.
+var _ = registerTransport(20, CentrifugoRules{}, GrantCentrifugoConnection, GrantCentrifugoSubscription)
+
+//go:generate go tool mockgen -typed -destination=mocks/centrifugo.go -package=mocks . CentrifugoSigner
+
+// CentrifugoSigner signs Centrifugo tokens with the office-router signing
+// key, so Centrifugo verifies them with gatepass's JWKS.
+type CentrifugoSigner interface {
+	SignCentrifugoConnection(ctx context.Context, c CentrifugoConnectionClaims) (string, error)
+	SignCentrifugoSubscription(ctx context.Context, c CentrifugoSubscriptionClaims) (string, error)
+}
+
+// CentrifugoGrant is a Centrifugo token: a connection token with the
+// WebSocket URL, or a subscription token with its channel.
+type CentrifugoGrant struct {
+	Grant
+	URL     string
+	Channel string
+}
 
 // MaxChannelBytes is the longest Centrifugo channel name accepted.
 const MaxChannelBytes = 255

@@ -2,6 +2,7 @@ package domain
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -9,6 +10,37 @@ import (
 	"unicode"
 	"unicode/utf8"
 )
+
+// GrantLiveKit is a LiveKit participant token.
+const GrantLiveKit GrantKind = "livekit"
+
+// The LiveKit transport's kind and its section of the policy.
+var _ = registerTransport(10, LiveKitRules(nil), GrantLiveKit)
+
+//go:generate go tool mockgen -typed -destination=mocks/livekit.go -package=mocks . LiveKitSigner,RoomConfigChecker
+
+// LiveKitSigner signs LiveKit claims into a compact JWS with the LiveKit
+// API secret.
+type LiveKitSigner interface {
+	SignLiveKit(ctx context.Context, c LiveKitClaims) (string, error)
+}
+
+// RoomConfigChecker checks a LiveKit room configuration, a compact JSON
+// object, as LiveKit's own token builder does (its schema; no egress
+// credentials or stream keys), so no grant carries one LiveKit would
+// refuse. Errors wrap ErrInvalidRoom.
+type RoomConfigChecker interface {
+	CheckRoomConfig(config json.RawMessage) error
+}
+
+// LiveKitGrant is a LiveKit participant token with the server to join,
+// the room and the participant identity it admits.
+type LiveKitGrant struct {
+	Grant
+	ServerURL string
+	Room      string
+	Identity  string
+}
 
 // Limits of what a caller may put into a LiveKit grant.
 const (
