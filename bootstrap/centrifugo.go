@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/gatepass/gatepass/adapters/jwtsigner"
+	"github.com/gatepass/gatepass/adapters/prom"
 	"github.com/gatepass/gatepass/application"
 	"github.com/gatepass/gatepass/domain"
 )
@@ -49,16 +50,15 @@ func (centrifugo) configure(e environment, dev *devMaterial, cfg *Config, p *pro
 	}
 }
 
-func centrifugoFrom(e centrifugoEnv, cfg *Config, p *problems) *application.CentrifugoPolicy {
-	c := &application.CentrifugoPolicy{
+func centrifugoFrom(e centrifugoEnv, cfg *Config, p *problems) *domain.CentrifugoSettings {
+	c := &domain.CentrifugoSettings{
 		Issuer: cfg.Office.Issuer, Audience: e.Audience, URL: e.URL,
-		ConnectionTTL: e.TokenTTL, SubscriptionTTL: e.SubscriptionTTL, ExpiryBound: cfg.GrantExpiryBound,
+		ConnectionTTL: e.TokenTTL, SubscriptionTTL: e.SubscriptionTTL,
 	}
 	if err := checkWebSocketURL(e.URL); err != nil {
 		p.add("CENTRIFUGO_URL", "%v", err)
 	}
-	office := application.OfficePolicy{Issuer: cfg.Office.Issuer, Audience: cfg.Office.Audience, TTL: cfg.Office.TTL}
-	policy, err := application.NewCentrifugoPolicy(*c, office)
+	policy, err := domain.NewCentrifugoSettings(*c, cfg.Office.Audience)
 	for _, se := range application.SettingErrors(err) {
 		if errors.Is(se, application.ErrAudienceShared) {
 			// Neither verifier may accept the other's grants.
@@ -85,18 +85,25 @@ func (centrifugo) limits(e environment) map[domain.GrantKind]domain.Limit {
 	}
 }
 
-// provide signs Centrifugo's connection and subscription tokens with the
-// office key.
-func (centrifugo) provide(cfg Config, office *jwtsigner.OfficeSigner, _ *slog.Logger, t *TransportSigners) error {
-	if cfg.Centrifugo == nil {
-		return nil
+// provide registers Centrifugo's connection and subscription grants,
+// signed with the office key; disabled without settings.
+func (centrifugo) provide(cfg Config, office *jwtsigner.OfficeSigner, _ *slog.Logger, m *prom.Metrics) ([]application.GrantRegistration, error) {
+	var settings domain.CentrifugoSettings
+	var connect application.Signer[domain.CentrifugoConnectionClaims]
+	var subscribe application.Signer[domain.CentrifugoSubscriptionClaims]
+	if cfg.Centrifugo != nil {
+		s, err := jwtsigner.NewCentrifugoSigner(office)
+		if err != nil {
+			return nil, fmt.Errorf("centrifugo signer: %w", err)
+		}
+		settings = *cfg.Centrifugo
+		connect = prom.MeterSigner(m, domain.GrantCentrifugoConnection, s.SignCentrifugoConnection)
+		subscribe = prom.MeterSigner(m, domain.GrantCentrifugoSubscription, s.SignCentrifugoSubscription)
 	}
-	s, err := jwtsigner.NewCentrifugoSigner(office)
-	if err != nil {
-		return fmt.Errorf("centrifugo signer: %w", err)
-	}
-	t.Centrifugo = s
-	return nil
+	return []application.GrantRegistration{
+		application.RegisterGrant(domain.CentrifugoConnectionDefinition(settings), cfg.GrantExpiryBound, connect),
+		application.RegisterGrant(domain.CentrifugoSubscriptionDefinition(settings), cfg.GrantExpiryBound, subscribe),
+	}, nil
 }
 
 func (centrifugo) banner(cfg Config, w Welcome) (string, BannerPlace) {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/gatepass/gatepass/adapters/jwtsigner"
 	"github.com/gatepass/gatepass/adapters/livekitprotocol"
+	"github.com/gatepass/gatepass/adapters/prom"
 	"github.com/gatepass/gatepass/application"
 	"github.com/gatepass/gatepass/domain"
 )
@@ -42,7 +43,7 @@ func (e liveKitEnv) unset() bool { return e.URL == "" && e.APIKey == "" && !e.AP
 // LiveKitConfig is the LiveKit transport: where clients join, and the API
 // key and secret its tokens are signed with.
 type LiveKitConfig struct {
-	application.LiveKitPolicy
+	domain.LiveKitSettings
 	APISecret []byte
 }
 
@@ -61,14 +62,14 @@ func (liveKit) configure(e environment, dev *devMaterial, cfg *Config, p *proble
 		lk.URL, lk.APIKey, lk.APISecret = DevLiveKitURL, DevLiveKitAPIKey, secret{value: dev.secrets[liveKitSecretFile]}
 	}
 	if !lk.unset() {
-		cfg.LiveKit = liveKitFrom(lk, cfg.GrantExpiryBound, p)
+		cfg.LiveKit = liveKitFrom(lk, p)
 	}
 }
 
-func liveKitFrom(e liveKitEnv, bound application.GrantExpiryBound, p *problems) *LiveKitConfig {
+func liveKitFrom(e liveKitEnv, p *problems) *LiveKitConfig {
 	c := &LiveKitConfig{
-		LiveKitPolicy: application.LiveKitPolicy{APIKey: e.APIKey, TTL: e.TokenTTL, URL: e.URL, ExpiryBound: bound},
-		APISecret:     []byte(e.APISecret.value),
+		LiveKitSettings: domain.LiveKitSettings{APIKey: e.APIKey, TTL: e.TokenTTL, URL: e.URL},
+		APISecret:       []byte(e.APISecret.value),
 	}
 	if e.URL == "" {
 		p.add("LIVEKIT_URL", "is required when LIVEKIT_API_KEY or LIVEKIT_API_SECRET is set")
@@ -86,10 +87,10 @@ func liveKitFrom(e liveKitEnv, bound application.GrantExpiryBound, p *problems) 
 	case len(c.APISecret) < jwtsigner.MinSecretBytes:
 		p.add("LIVEKIT_API_SECRET", "must be at least %d bytes", jwtsigner.MinSecretBytes)
 	}
-	policy, err := application.NewLiveKitPolicy(c.LiveKitPolicy)
+	settings, err := domain.NewLiveKitSettings(c.LiveKitSettings)
 	p.addSettings(err, map[string]string{"TTL": "LIVEKIT_TOKEN_TTL"}, "LIVEKIT_TOKEN_TTL")
 	if err == nil {
-		c.LiveKitPolicy = policy
+		c.LiveKitSettings = settings
 	}
 	return c
 }
@@ -101,21 +102,26 @@ func (liveKit) limits(e environment) map[domain.GrantKind]domain.Limit {
 	}
 }
 
-// provide signs LiveKit tokens with the API secret; room configurations
-// are checked with LiveKit's own library.
-func (liveKit) provide(cfg Config, _ *jwtsigner.OfficeSigner, logger *slog.Logger, t *TransportSigners) error {
+// provide registers LiveKit's grant, signed with the API secret, its
+// room configurations checked with LiveKit's own library; disabled
+// without settings.
+func (liveKit) provide(cfg Config, _ *jwtsigner.OfficeSigner, logger *slog.Logger, m *prom.Metrics) ([]application.GrantRegistration, error) {
 	if cfg.LiveKit == nil {
-		return nil
+		return []application.GrantRegistration{
+			application.RegisterGrant(domain.LiveKitDefinition(domain.LiveKitSettings{}, nil), cfg.GrantExpiryBound, nil),
+		}, nil
 	}
 	s, err := jwtsigner.NewLiveKitSigner(cfg.LiveKit.APIKey, cfg.LiveKit.APISecret)
 	if err != nil {
-		return fmt.Errorf("LIVEKIT_API_SECRET: %w", err)
+		return nil, fmt.Errorf("LIVEKIT_API_SECRET: %w", err)
 	}
-	t.LiveKit, t.RoomConfigs = s, livekitprotocol.RoomConfigs{}
 	if cfg.GrantExpiryBound == application.ExpiryBoundIdentity {
 		warnLiveKitRefresh(logger)
 	}
-	return nil
+	return []application.GrantRegistration{
+		application.RegisterGrant(domain.LiveKitDefinition(cfg.LiveKit.LiveKitSettings, livekitprotocol.RoomConfigs{}),
+			cfg.GrantExpiryBound, prom.MeterSigner(m, domain.GrantLiveKit, s.SignLiveKit)),
+	}, nil
 }
 
 // warnLiveKitRefresh says at start what GRANT_EXPIRY_BOUND=identity cannot

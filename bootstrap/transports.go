@@ -1,6 +1,6 @@
 package bootstrap
 
-import "github.com/gatepass/gatepass/application"
+import "github.com/gatepass/gatepass/domain"
 
 // The registered transports. A transport's settings block lives in a file
 // of its own, named after it: its variables and their defaults, its
@@ -23,5 +23,5 @@ type transportsEnv struct {
 // while the transport is disabled.
 type TransportConfigs struct {
 	LiveKit    *LiveKitConfig
-	Centrifugo *application.CentrifugoPolicy
+	Centrifugo *domain.CentrifugoSettings
 }

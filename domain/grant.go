@@ -87,3 +87,29 @@ func PolicySections() []PolicySection {
 
 // String returns the kind's name.
 func (k GrantKind) String() string { return string(k) }
+
+// GrantClaims are a grant kind's claims: each embeds Registered.
+type GrantClaims interface {
+	RegisteredClaims() Registered
+}
+
+// GrantDefinition is what sets one grant kind apart, declared beside the
+// kind: the application runs every kind's definition through one issuing
+// pipeline. Req is what a caller asks (struct{} when nothing), A what the
+// policy grants the caller (struct{} when a yes is all), C the kind's
+// claims, Out its answer.
+type GrantDefinition[Req, A any, C GrantClaims, Out any] struct {
+	Kind GrantKind
+	// Issuer and Audience are the grants' iss and aud (Audience "" for a
+	// kind whose verifier reads none); TTL is their lifetime.
+	Issuer   string
+	Audience string
+	TTL      time.Duration
+	// Authorize is what the policy's rules grant the caller for req, or
+	// why not.
+	Authorize func(rules PolicyRules, caller Principal, req Req) (A, error)
+	// Claims builds the claims of what was granted, and checks them.
+	Claims func(caller Principal, req Req, granted A, in Issuance) (C, error)
+	// Result shapes the signed grant into the kind's answer.
+	Result func(g Grant, c C) Out
+}
