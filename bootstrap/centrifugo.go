@@ -36,17 +36,27 @@ type centrifugoEnv struct {
 
 type centrifugo struct{}
 
+// The block's registration.
+var _ = registerTransport(domain.GrantCentrifugoConnection, centrifugo{})
+
+func (centrifugo) newEnv() any { return new(centrifugoEnv) }
+
+// Centrifugo is the Centrifugo transport's configuration; nil while it is disabled.
+func (c Config) Centrifugo() *domain.CentrifugoSettings {
+	return configOf[domain.CentrifugoSettings](c)
+}
+
 func (centrifugo) devSecret(environment) string { return "" }
 
 // configure enables Centrifugo on its development address in development,
 // unless the office algorithm is one Centrifugo cannot verify (PS256).
 func (centrifugo) configure(e environment, dev *devMaterial, cfg *Config, p *problems) {
-	ce := e.Transports.Centrifugo
+	ce := envOf[centrifugoEnv](e)
 	if dev != nil && ce.URL == "" && e.Office.Algorithm != jwtsigner.PS256 {
 		ce.URL = DevCentrifugoURL
 	}
 	if ce.URL != "" {
-		cfg.Centrifugo = centrifugoFrom(ce, cfg, p)
+		setConfig(cfg, centrifugoFrom(ce, cfg, p))
 	}
 }
 
@@ -78,7 +88,7 @@ func centrifugoFrom(e centrifugoEnv, cfg *Config, p *problems) *domain.Centrifug
 }
 
 func (centrifugo) limits(e environment) map[domain.GrantKind]domain.Limit {
-	r := e.Transports.Centrifugo
+	r := envOf[centrifugoEnv](e)
 	return map[domain.GrantKind]domain.Limit{
 		domain.GrantCentrifugoConnection:   grantLimit(domain.GrantCentrifugoConnection, r.ConnectionRate, r.ConnectionPeriod, r.ConnectionBurst),
 		domain.GrantCentrifugoSubscription: grantLimit(domain.GrantCentrifugoSubscription, r.SubscriptionRate, r.SubscriptionPeriod, r.SubscriptionBurst),
@@ -91,12 +101,12 @@ func (centrifugo) provide(cfg Config, office *jwtsigner.OfficeSigner, _ *slog.Lo
 	var settings domain.CentrifugoSettings
 	var connect application.Signer[domain.CentrifugoConnectionClaims]
 	var subscribe application.Signer[domain.CentrifugoSubscriptionClaims]
-	if cfg.Centrifugo != nil {
+	if cfg.Centrifugo() != nil {
 		s, err := jwtsigner.NewCentrifugoSigner(office)
 		if err != nil {
 			return nil, fmt.Errorf("centrifugo signer: %w", err)
 		}
-		settings = *cfg.Centrifugo
+		settings = *cfg.Centrifugo()
 		connect = prom.MeterSigner(m, domain.GrantCentrifugoConnection, s.SignCentrifugoConnection)
 		subscribe = prom.MeterSigner(m, domain.GrantCentrifugoSubscription, s.SignCentrifugoSubscription)
 	}
@@ -107,7 +117,7 @@ func (centrifugo) provide(cfg Config, office *jwtsigner.OfficeSigner, _ *slog.Lo
 }
 
 func (centrifugo) banner(cfg Config, w Welcome) (string, BannerPlace) {
-	cf := cfg.Centrifugo
+	cf := cfg.Centrifugo()
 	if cf == nil {
 		return "", BannerAfterExchange
 	}

@@ -49,20 +49,28 @@ type LiveKitConfig struct {
 
 type liveKit struct{}
 
+// The block's registration.
+var _ = registerTransport(domain.GrantLiveKit, liveKit{})
+
+func (liveKit) newEnv() any { return new(liveKitEnv) }
+
+// LiveKit is the LiveKit transport's configuration; nil while it is disabled.
+func (c Config) LiveKit() *LiveKitConfig { return configOf[LiveKitConfig](c) }
+
 func (liveKit) devSecret(e environment) string {
-	if e.Transports.LiveKit.unset() {
+	if envOf[liveKitEnv](e).unset() {
 		return liveKitSecretFile
 	}
 	return ""
 }
 
 func (liveKit) configure(e environment, dev *devMaterial, cfg *Config, p *problems) {
-	lk := e.Transports.LiveKit
+	lk := envOf[liveKitEnv](e)
 	if dev != nil && lk.unset() {
 		lk.URL, lk.APIKey, lk.APISecret = DevLiveKitURL, DevLiveKitAPIKey, secret{value: dev.secrets[liveKitSecretFile]}
 	}
 	if !lk.unset() {
-		cfg.LiveKit = liveKitFrom(lk, p)
+		setConfig(cfg, liveKitFrom(lk, p))
 	}
 }
 
@@ -96,7 +104,7 @@ func liveKitFrom(e liveKitEnv, p *problems) *LiveKitConfig {
 }
 
 func (liveKit) limits(e environment) map[domain.GrantKind]domain.Limit {
-	r := e.Transports.LiveKit
+	r := envOf[liveKitEnv](e)
 	return map[domain.GrantKind]domain.Limit{
 		domain.GrantLiveKit: grantLimit(domain.GrantLiveKit, r.Rate, r.Period, r.Burst),
 	}
@@ -106,12 +114,12 @@ func (liveKit) limits(e environment) map[domain.GrantKind]domain.Limit {
 // room configurations checked with LiveKit's own library; disabled
 // without settings.
 func (liveKit) provide(cfg Config, _ *jwtsigner.OfficeSigner, logger *slog.Logger, m *prom.Metrics) ([]application.GrantRegistration, error) {
-	if cfg.LiveKit == nil {
+	if cfg.LiveKit() == nil {
 		return []application.GrantRegistration{
 			application.RegisterGrant(domain.LiveKitDefinition(domain.LiveKitSettings{}, nil), cfg.GrantExpiryBound, nil),
 		}, nil
 	}
-	s, err := jwtsigner.NewLiveKitSigner(cfg.LiveKit.APIKey, cfg.LiveKit.APISecret)
+	s, err := jwtsigner.NewLiveKitSigner(cfg.LiveKit().APIKey, cfg.LiveKit().APISecret)
 	if err != nil {
 		return nil, fmt.Errorf("LIVEKIT_API_SECRET: %w", err)
 	}
@@ -119,7 +127,7 @@ func (liveKit) provide(cfg Config, _ *jwtsigner.OfficeSigner, logger *slog.Logge
 		warnLiveKitRefresh(logger)
 	}
 	return []application.GrantRegistration{
-		application.RegisterGrant(domain.LiveKitDefinition(cfg.LiveKit.LiveKitSettings, livekitprotocol.RoomConfigs{}),
+		application.RegisterGrant(domain.LiveKitDefinition(cfg.LiveKit().LiveKitSettings, livekitprotocol.RoomConfigs{}),
 			cfg.GrantExpiryBound, prom.MeterSigner(m, domain.GrantLiveKit, s.SignLiveKit)),
 	}, nil
 }
@@ -137,7 +145,7 @@ func warnLiveKitRefresh(logger *slog.Logger) {
 }
 
 func (liveKit) banner(cfg Config, w Welcome) (string, BannerPlace) {
-	lk := cfg.LiveKit
+	lk := cfg.LiveKit()
 	if lk == nil {
 		return "", BannerWithGrants
 	}

@@ -14,13 +14,17 @@ import (
 	"github.com/gatepass/gatepass/domain"
 )
 
-// transport is one transport's settings block, registered in registeredTransports:
-// the variables it reads (its field of transportsEnv), the configuration it
-// makes of them (its field of TransportConfigs), and what the start needs
+// transport is one transport's settings block, registered from its own
+// file (registerTransport): the variables it reads (its struct, newEnv),
+// the configuration it makes of them (kept in Config by its type, see
+// configOf), and what the start needs
 // of it. The code shared by every transport calls these methods in turn
 // and never names a transport; a transport whose configuration stays nil
 // is disabled.
 type transport interface {
+	// newEnv is a pointer to a new, unparsed struct of the transport's
+	// variables.
+	newEnv() any
 	// devSecret names the development folder's file whose secret the
 	// transport takes while its variables are unset; "" when it takes none.
 	devSecret(e environment) string
