@@ -5,6 +5,8 @@
 package application
 
 import (
+	"context"
+	"fmt"
 	"time"
 
 	"github.com/gatepass/gatepass/domain"
@@ -12,23 +14,24 @@ import (
 
 // Application groups the use cases the inbound adapters drive. Every
 // grant kind has its use case, the same issuing pipeline over the kind's
-// definition; a kind this deployment does not issue is there too, marked
-// disabled (Enabled).
+// definition: the office and realtime grants' are fields, a registered
+// kind's is Issuer's; a kind this deployment does not issue is there too,
+// marked disabled (Enabled).
 type Application struct {
-	AuthenticateCaller             *AuthenticateCallerHandler
-	RequestOfficeAccess            *RequestOfficeAccessHandler
-	IssueRealtimeToken             *IssueRealtimeTokenHandler
-	IssueLiveKitToken              *IssueLiveKitTokenHandler
-	IssueCentrifugoConnectionToken *IssueCentrifugoConnectionTokenHandler
-	IssueCentrifugoSubscription    *IssueCentrifugoSubscriptionTokenHandler
-	ListKeys                       *ListVerificationKeysHandler
-	CheckReadiness                 *CheckReadinessHandler
+	AuthenticateCaller  *AuthenticateCallerHandler
+	RequestOfficeAccess *RequestOfficeAccessHandler
+	IssueRealtimeToken  *IssueRealtimeTokenHandler
+	ListKeys            *ListVerificationKeysHandler
+	CheckReadiness      *CheckReadinessHandler
 
-	enabled map[domain.GrantKind]bool
+	grants map[domain.GrantKind]grantUseCase
 }
 
 // Enabled reports whether this deployment issues grants of kind.
-func (a *Application) Enabled(kind domain.GrantKind) bool { return a.enabled[kind] }
+func (a *Application) Enabled(kind domain.GrantKind) bool {
+	u, ok := a.grants[kind]
+	return ok && u.Enabled()
+}
 
 // grantUseCase is what every grant kind's use case tells of itself.
 type grantUseCase interface {
@@ -36,15 +39,35 @@ type grantUseCase interface {
 	Enabled() bool
 }
 
-// Grants are how each grant kind is minted. A transport whose settings
-// are nil is disabled.
+// GrantIssuer is the use case of a grant kind that takes a Req and
+// answers an Out: an IssueGrantHandler seen without its policy's and
+// claims' types.
+type GrantIssuer[Req, Out any] interface {
+	Kind() domain.GrantKind
+	Enabled() bool
+	Handle(ctx context.Context, cmd IssueGrant[Req]) (Out, error)
+	RefuseUnreadable(ctx context.Context, caller domain.Principal, why error) error
+}
+
+// Issuer is the use case of kind, registered with New. Asking for a kind
+// that was not registered, or with other types than its definition's, is
+// a programming error: it panics.
+func Issuer[Req, Out any](a *Application, kind domain.GrantKind) GrantIssuer[Req, Out] {
+	i, ok := a.grants[kind].(GrantIssuer[Req, Out])
+	if !ok {
+		panic(fmt.Sprintf("application: no %s grant use case takes %T and answers %T", kind, *new(Req), *new(Out)))
+	}
+	return i
+}
+
+// Grants are how each grant kind is minted.
 type Grants struct {
 	Office   OfficePolicy
 	Realtime RealtimePolicy
-	// LiveKit and Centrifugo are nil while the transport is disabled.
-	LiveKit    *LiveKitPolicy
-	Centrifugo *CentrifugoPolicy
-	// Policy decides every caller's rights on the transports; nil is
+	// Kinds are the other grant kinds, registered by their definitions
+	// (RegisterGrant); one without a signer is disabled.
+	Kinds []GrantRegistration
+	// Policy decides every caller's rights on the registered kinds; nil is
 	// DefaultPolicy.
 	Policy *Policy
 }
@@ -71,14 +94,11 @@ type RealtimePolicy struct {
 // Ports are the outbound ports the use cases need.
 type Ports struct {
 	Identity domain.IdentityVerifier
-	// Signers sign each grant kind's claims.
+	// Signers sign the office and realtime grants' claims.
 	Signers Signers
-	// RoomConfigs checks LiveKit room configurations as LiveKit does;
-	// without it LiveKit grants carry none.
-	RoomConfigs domain.RoomConfigChecker
-	Clock       domain.Clock
-	IDs         domain.IDSource
-	Keys        domain.KeySet
+	Clock   domain.Clock
+	IDs     domain.IDSource
+	Keys    domain.KeySet
 	// Limiter is the rate-limit store shared by every replica; nil when
 	// rate limits are off.
 	Limiter domain.RateLimiter
@@ -100,37 +120,20 @@ func New(p Ports, g Grants, limits RateLimitPolicy, checks []ReadinessCheck) *Ap
 	if policy == nil {
 		policy = DefaultPolicy()
 	}
-	var liveKit LiveKitPolicy
-	if g.LiveKit != nil {
-		liveKit = *g.LiveKit
-	}
-	var centrifugo CentrifugoPolicy
-	if g.Centrifugo != nil {
-		centrifugo = *g.Centrifugo
-	}
 	s := p.Signers
 	a := &Application{
-		AuthenticateCaller:             NewAuthenticateCallerHandler(p.Identity, budgets),
-		RequestOfficeAccess:            NewRequestOfficeAccessHandler(g.Office, budgets, s.Office, p.Clock, p.IDs),
-		IssueRealtimeToken:             NewIssueRealtimeTokenHandler(g.Realtime, budgets, s.Realtime, p.Clock, p.IDs),
-		IssueLiveKitToken:              NewIssueLiveKitTokenHandler(liveKit, policy, budgets, s.LiveKit, p.RoomConfigs, p.Clock, p.IDs),
-		IssueCentrifugoConnectionToken: NewIssueCentrifugoConnectionTokenHandler(centrifugo, policy, budgets, s.CentrifugoConnection, p.Clock, p.IDs),
-		IssueCentrifugoSubscription:    NewIssueCentrifugoSubscriptionTokenHandler(centrifugo, policy, budgets, s.CentrifugoSubscription, p.Clock, p.IDs),
-		CheckReadiness:                 NewCheckReadinessHandler(checks),
-		ListKeys:                       NewListVerificationKeysHandler(p.Keys),
+		AuthenticateCaller:  NewAuthenticateCallerHandler(p.Identity, budgets),
+		RequestOfficeAccess: NewRequestOfficeAccessHandler(g.Office, budgets, s.Office, p.Clock, p.IDs),
+		IssueRealtimeToken:  NewIssueRealtimeTokenHandler(g.Realtime, budgets, s.Realtime, p.Clock, p.IDs),
+		CheckReadiness:      NewCheckReadinessHandler(checks),
+		ListKeys:            NewListVerificationKeysHandler(p.Keys),
+		grants:              make(map[domain.GrantKind]grantUseCase, 2+len(g.Kinds)),
 	}
-	if g.LiveKit == nil {
-		a.IssueLiveKitToken.disable()
+	for _, u := range []grantUseCase{a.RequestOfficeAccess, a.IssueRealtimeToken} {
+		a.grants[u.Kind()] = u
 	}
-	if g.Centrifugo == nil {
-		a.IssueCentrifugoConnectionToken.disable()
-		a.IssueCentrifugoSubscription.disable()
-	}
-	a.enabled = make(map[domain.GrantKind]bool)
-	for _, h := range []grantUseCase{
-		a.RequestOfficeAccess, a.IssueRealtimeToken, a.IssueLiveKitToken, a.IssueCentrifugoConnectionToken, a.IssueCentrifugoSubscription,
-	} {
-		a.enabled[h.Kind()] = h.Enabled()
+	for _, k := range g.Kinds {
+		a.grants[k.Kind()] = k.useCase(policy, budgets, p.Clock, p.IDs)
 	}
 	return a
 }

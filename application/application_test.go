@@ -57,8 +57,19 @@ func newLimitedFixture(t *testing.T, limits application.RateLimitPolicy) fixture
 	f.app = application.New(application.Ports{
 		Identity: f.identity, Signers: application.Signers{Office: f.office.SignOffice, Realtime: f.realtime.SignRealtime},
 		Clock: f.clock, IDs: f.ids, Keys: f.keys, Limiter: f.limiter,
-	}, application.Grants{Office: office, Realtime: realtime}, limits, nil)
+	}, application.Grants{Office: office, Realtime: realtime, Kinds: disabledKinds()}, limits, nil)
 	return f
+}
+
+// disabledKinds registers the transports' kinds without settings or
+// signers, as a deployment that leaves them off does.
+func disabledKinds() []application.GrantRegistration {
+	var none domain.CentrifugoSettings
+	return []application.GrantRegistration{
+		application.RegisterGrant(domain.LiveKitDefinition(domain.LiveKitSettings{}, nil), application.ExpiryBoundNone, nil),
+		application.RegisterGrant(domain.CentrifugoConnectionDefinition(none), application.ExpiryBoundNone, nil),
+		application.RegisterGrant(domain.CentrifugoSubscriptionDefinition(none), application.ExpiryBoundNone, nil),
+	}
 }
 
 func TestAuthenticateCaller(t *testing.T) {

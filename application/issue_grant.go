@@ -20,14 +20,12 @@ var ErrGrantKindDisabled = errors.New("grant kind disabled")
 // function so that every kind is signed, and decorated, alike.
 type Signer[C any] func(ctx context.Context, claims C) (string, error)
 
-// Signers sign each grant kind's claims. The start path wraps every one
-// in the same metrics decorator; a disabled transport's signer is nil.
+// Signers sign the office and realtime grants' claims; a registered
+// kind brings its own (GrantRegistration). The start path wraps every one
+// in the same metrics decorator.
 type Signers struct {
-	Office                 Signer[domain.OfficeClaims]
-	Realtime               Signer[domain.RealtimeClaims]
-	LiveKit                Signer[domain.LiveKitClaims]
-	CentrifugoConnection   Signer[domain.CentrifugoConnectionClaims]
-	CentrifugoSubscription Signer[domain.CentrifugoSubscriptionClaims]
+	Office   Signer[domain.OfficeClaims]
+	Realtime Signer[domain.RealtimeClaims]
 }
 
 // IssueGrant asks for a grant of one kind: who asks, when its identity
@@ -50,15 +48,11 @@ type grantWindow struct {
 	bound    GrantExpiryBound
 }
 
-// grantClaims are a grant kind's claims: each embeds domain.Registered.
-type grantClaims interface {
-	RegisteredClaims() domain.Registered
-}
-
-// grantDefinition is what sets one grant kind apart. A is what the
-// policy grants the caller (LiveKit rights, server-side channels;
-// struct{} when a yes is all), C the kind's claims, Out its answer.
-type grantDefinition[Req, A any, C grantClaims, Out any] struct {
+// grantDefinition is what sets one grant kind apart, as the pipeline runs
+// it: a domain.GrantDefinition with its expiry bound, its policy and its
+// signer at hand. A is what the policy grants the caller (struct{} when a
+// yes is all), C the kind's claims, Out its answer.
+type grantDefinition[Req, A any, C domain.GrantClaims, Out any] struct {
 	kind   domain.GrantKind
 	window grantWindow
 	// authorize is what the policy grants the caller for req, or why not.
@@ -72,7 +66,7 @@ type grantDefinition[Req, A any, C grantClaims, Out any] struct {
 
 // IssueGrantHandler is the one issuing pipeline: every grant kind runs
 // the same steps in the same order, over its grantDefinition.
-type IssueGrantHandler[Req, A any, C grantClaims, Out any] struct {
+type IssueGrantHandler[Req, A any, C domain.GrantClaims, Out any] struct {
 	def      grantDefinition[Req, A, C, Out]
 	disabled bool
 	budgets  *Budgets
@@ -80,7 +74,7 @@ type IssueGrantHandler[Req, A any, C grantClaims, Out any] struct {
 	ids      domain.IDSource
 }
 
-func newIssueGrantHandler[Req, A any, C grantClaims, Out any](def grantDefinition[Req, A, C, Out],
+func newIssueGrantHandler[Req, A any, C domain.GrantClaims, Out any](def grantDefinition[Req, A, C, Out],
 	budgets *Budgets, clock domain.Clock, ids domain.IDSource) *IssueGrantHandler[Req, A, C, Out] {
 	return &IssueGrantHandler[Req, A, C, Out]{def: def, budgets: budgets, clock: clock, ids: ids}
 }
@@ -152,3 +146,47 @@ func (h *IssueGrantHandler[Req, A, C, Out]) RefuseUnreadable(ctx context.Context
 // allowed is the authorization of a kind any authenticated caller may
 // have.
 func allowed[Req any](domain.Principal, Req) (struct{}, error) { return struct{}{}, nil }
+
+// GrantRegistration is one grant kind handed to New beside the office and
+// realtime grants: the kind's definition, how its grants' expiry is
+// bound, and its signer. A kind registered without a signer is disabled:
+// its use case is there and refuses.
+type GrantRegistration interface {
+	// Kind is the kind registered.
+	Kind() domain.GrantKind
+	useCase(policy *Policy, budgets *Budgets, clock domain.Clock, ids domain.IDSource) grantUseCase
+}
+
+type grantRegistration[Req, A any, C domain.GrantClaims, Out any] struct {
+	def   domain.GrantDefinition[Req, A, C, Out]
+	bound GrantExpiryBound
+	sign  Signer[C]
+}
+
+// RegisterGrant registers a grant kind by its definition: its grants'
+// expiry bound by bound, signed by sign (nil while the kind is disabled).
+// Its use case is then Issuer[Req, Out](app, def.Kind).
+func RegisterGrant[Req, A any, C domain.GrantClaims, Out any](def domain.GrantDefinition[Req, A, C, Out],
+	bound GrantExpiryBound, sign Signer[C]) GrantRegistration {
+	return grantRegistration[Req, A, C, Out]{def: def, bound: bound, sign: sign}
+}
+
+func (r grantRegistration[Req, A, C, Out]) Kind() domain.GrantKind { return r.def.Kind }
+
+func (r grantRegistration[Req, A, C, Out]) useCase(policy *Policy, budgets *Budgets, clock domain.Clock, ids domain.IDSource) grantUseCase {
+	d := r.def
+	h := newIssueGrantHandler(grantDefinition[Req, A, C, Out]{
+		kind:   d.Kind,
+		window: grantWindow{issuer: d.Issuer, audience: d.Audience, ttl: d.TTL, bound: r.bound},
+		authorize: func(caller domain.Principal, req Req) (A, error) {
+			return d.Authorize(policy.rules, caller, req)
+		},
+		claims: d.Claims,
+		sign:   r.sign,
+		result: d.Result,
+	}, budgets, clock, ids)
+	if r.sign == nil {
+		h.disable()
+	}
+	return h
+}

@@ -60,7 +60,7 @@ func grantKindCases() []grantKindCase {
 		{
 			kind: domain.GrantLiveKit, limit: liveKitLimit, refused: &loner, refusedErr: domain.ErrNoOrganization,
 			issue: func(app *application.Application, caller domain.Principal, exp time.Time) error {
-				_, err := app.IssueLiveKitToken.Handle(ctx, application.IssueLiveKitToken{
+				_, err := liveKitIssuer(app).Handle(ctx, application.IssueGrant[domain.LiveKitRequest]{
 					Caller: caller, Request: domain.LiveKitRequest{Room: "standup"}, IdentityExpiresAt: exp,
 				})
 				return err
@@ -69,20 +69,20 @@ func grantKindCases() []grantKindCase {
 				return f.livekit.EXPECT().SignLiveKit(gomock.Any(), gomock.Any()).Return("signed", nil).Call
 			},
 			refuse: func(app *application.Application, caller domain.Principal, why error) error {
-				return app.IssueLiveKitToken.RefuseUnreadable(ctx, caller, why)
+				return liveKitIssuer(app).RefuseUnreadable(ctx, caller, why)
 			},
 		},
 		{
 			kind: domain.GrantCentrifugoConnection, limit: connectionLimit, refused: &loner, refusedErr: domain.ErrNoOrganization,
 			issue: func(app *application.Application, caller domain.Principal, exp time.Time) error {
-				_, err := app.IssueCentrifugoConnectionToken.Handle(ctx, application.IssueCentrifugoConnectionToken{Caller: caller, IdentityExpiresAt: exp})
+				_, err := connectionIssuer(app).Handle(ctx, application.IssueGrant[struct{}]{Caller: caller, IdentityExpiresAt: exp})
 				return err
 			},
 			expectSign: func(f transportFixture) *gomock.Call {
 				return f.centrifugo.EXPECT().SignCentrifugoConnection(gomock.Any(), gomock.Any()).Return("signed", nil).Call
 			},
 			refuse: func(app *application.Application, caller domain.Principal, why error) error {
-				return app.IssueCentrifugoConnectionToken.RefuseUnreadable(ctx, caller, why)
+				return connectionIssuer(app).RefuseUnreadable(ctx, caller, why)
 			},
 		},
 		{
@@ -90,8 +90,8 @@ func grantKindCases() []grantKindCase {
 			// only a caller outside it.
 			kind: domain.GrantCentrifugoSubscription, limit: subscribeLimit, refused: &viewerElsewhere, refusedErr: domain.ErrChannelNotAllowed,
 			issue: func(app *application.Application, caller domain.Principal, exp time.Time) error {
-				_, err := app.IssueCentrifugoSubscription.Handle(ctx, application.IssueCentrifugoSubscriptionToken{
-					Caller: caller, Request: application.CentrifugoSubscriptionRequest{Channel: "org:org_01"}, IdentityExpiresAt: exp,
+				_, err := subscriptionIssuer(app).Handle(ctx, application.IssueGrant[domain.CentrifugoSubscriptionRequest]{
+					Caller: caller, Request: domain.CentrifugoSubscriptionRequest{Channel: "org:org_01"}, IdentityExpiresAt: exp,
 				})
 				return err
 			},
@@ -99,7 +99,7 @@ func grantKindCases() []grantKindCase {
 				return f.centrifugo.EXPECT().SignCentrifugoSubscription(gomock.Any(), gomock.Any()).Return("signed", nil).Call
 			},
 			refuse: func(app *application.Application, caller domain.Principal, why error) error {
-				return app.IssueCentrifugoSubscription.RefuseUnreadable(ctx, caller, why)
+				return subscriptionIssuer(app).RefuseUnreadable(ctx, caller, why)
 			},
 		},
 	}

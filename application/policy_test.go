@@ -50,7 +50,7 @@ func TestDefaultLiveKitRights(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := policy.LiveKitRights(tt.caller)
+			got, err := application.PolicySectionOf[domain.LiveKitRules](policy).Rights(tt.caller)
 			if !errors.Is(err, tt.wantErr) {
 				t.Fatalf("err = %v, want %v", err, tt.wantErr)
 			}
@@ -90,23 +90,23 @@ func TestDefaultCentrifugo(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if err := policy.MaySubscribe(tt.caller, tt.channel); !errors.Is(err, tt.wantErr) {
+			if err := application.PolicySectionOf[domain.CentrifugoRules](policy).MaySubscribe(tt.caller, tt.channel); !errors.Is(err, tt.wantErr) {
 				t.Fatalf("MaySubscribe(%q) = %v, want %v", tt.channel, err, tt.wantErr)
 			}
 		})
 	}
 	for _, caller := range []domain.Principal{viewer, admin, principal(t, "user_1", "org_1", "auditor")} {
-		if err := policy.MayConnectCentrifugo(caller); err != nil {
+		if err := application.PolicySectionOf[domain.CentrifugoRules](policy).MayConnect(caller); err != nil {
 			t.Errorf("%s may not connect: %v", caller.Role, err)
 		}
-		if ch, err := policy.CentrifugoServerChannels(caller); err != nil || ch != nil {
+		if ch, err := application.PolicySectionOf[domain.CentrifugoRules](policy).ServerChannels(caller); err != nil || ch != nil {
 			t.Errorf("%s server channels %q, %v; want none", caller.Role, ch, err)
 		}
 	}
-	if err := policy.MayConnectCentrifugo(principal(t, "user_1", "", "")); !errors.Is(err, domain.ErrNoOrganization) {
+	if err := application.PolicySectionOf[domain.CentrifugoRules](policy).MayConnect(principal(t, "user_1", "", "")); !errors.Is(err, domain.ErrNoOrganization) {
 		t.Errorf("no organization connects: %v", err)
 	}
-	if _, err := policy.CentrifugoServerChannels(principal(t, "user_1", "", "")); !errors.Is(err, domain.ErrNoOrganization) {
+	if _, err := application.PolicySectionOf[domain.CentrifugoRules](policy).ServerChannels(principal(t, "user_1", "", "")); !errors.Is(err, domain.ErrNoOrganization) {
 		t.Errorf("no organization gets server channels: %v", err)
 	}
 }
@@ -145,50 +145,50 @@ func TestCustomPolicy(t *testing.T) {
 	member := principal(t, "user_2", "org_1", "member")
 	connector := principal(t, "user_3", "org_1", "member", "rt:connect")
 
-	if got, err := p.LiveKitRights(host); err != nil || got != (domain.LiveKitRights{CanPublish: true, RoomCreate: true, CanUpdateOwnMetadata: true}) {
+	if got, err := application.PolicySectionOf[domain.LiveKitRules](p).Rights(host); err != nil || got != (domain.LiveKitRights{CanPublish: true, RoomCreate: true, CanUpdateOwnMetadata: true}) {
 		t.Errorf("host rights %+v, %v", got, err)
 	}
-	if got, err := p.LiveKitRights(hostWatcher); err != nil || got != (domain.LiveKitRights{CanPublish: true, CanSubscribe: true, RoomCreate: true, CanUpdateOwnMetadata: true}) {
+	if got, err := application.PolicySectionOf[domain.LiveKitRules](p).Rights(hostWatcher); err != nil || got != (domain.LiveKitRights{CanPublish: true, CanSubscribe: true, RoomCreate: true, CanUpdateOwnMetadata: true}) {
 		t.Errorf("rules add up: %+v, %v", got, err)
 	}
-	if _, err := p.LiveKitRights(member); !errors.Is(err, domain.ErrTransportNotAllowed) {
+	if _, err := application.PolicySectionOf[domain.LiveKitRules](p).Rights(member); !errors.Is(err, domain.ErrTransportNotAllowed) {
 		t.Errorf("no LiveKit rule for a member: %v", err)
 	}
-	if err := p.MayConnectCentrifugo(member); !errors.Is(err, domain.ErrTransportNotAllowed) {
+	if err := application.PolicySectionOf[domain.CentrifugoRules](p).MayConnect(member); !errors.Is(err, domain.ErrTransportNotAllowed) {
 		t.Errorf("no connect rule for a member: %v", err)
 	}
-	if err := p.MaySubscribe(member, "news"); !errors.Is(err, domain.ErrTransportNotAllowed) {
+	if err := application.PolicySectionOf[domain.CentrifugoRules](p).MaySubscribe(member, "news"); !errors.Is(err, domain.ErrTransportNotAllowed) {
 		t.Errorf("a caller that may not connect subscribes: %v", err)
 	}
-	if err := p.MayConnectCentrifugo(connector); err != nil {
+	if err := application.PolicySectionOf[domain.CentrifugoRules](p).MayConnect(connector); err != nil {
 		t.Errorf("a permission connects: %v", err)
 	}
 	for channel, want := range map[string]error{
 		"user:user_1": nil, "org:org_1.user_1.x": nil, "news": nil,
 		"user:user_2": domain.ErrChannelNotAllowed, "org:org_1.user_2.x": domain.ErrChannelNotAllowed, "org:org_1": domain.ErrChannelNotAllowed,
 	} {
-		if err := p.MaySubscribe(host, channel); !errors.Is(err, want) {
+		if err := application.PolicySectionOf[domain.CentrifugoRules](p).MaySubscribe(host, channel); !errors.Is(err, want) {
 			t.Errorf("host MaySubscribe(%q) = %v, want %v", channel, err, want)
 		}
 	}
-	if err := p.MaySubscribe(connector, "news"); !errors.Is(err, domain.ErrChannelNotAllowed) {
+	if err := application.PolicySectionOf[domain.CentrifugoRules](p).MaySubscribe(connector, "news"); !errors.Is(err, domain.ErrChannelNotAllowed) {
 		t.Errorf("server-side subscriptions are not client subscriptions: %v", err)
 	}
-	if ch, err := p.CentrifugoServerChannels(hostWatcher); err != nil || !slices.Equal(ch, []string{"news", "org:org_1", "user:user_1"}) {
+	if ch, err := application.PolicySectionOf[domain.CentrifugoRules](p).ServerChannels(hostWatcher); err != nil || !slices.Equal(ch, []string{"news", "org:org_1", "user:user_1"}) {
 		t.Errorf("server channels %q, %v", ch, err)
 	}
-	if ch, err := p.CentrifugoServerChannels(connector); err != nil || !slices.Equal(ch, []string{"news", "org:org_1"}) {
+	if ch, err := application.PolicySectionOf[domain.CentrifugoRules](p).ServerChannels(connector); err != nil || !slices.Equal(ch, []string{"news", "org:org_1"}) {
 		t.Errorf("server channels %q, %v", ch, err)
 	}
 	unsafe := principal(t, "user.1", "org_1", "host")
-	if _, err := p.CentrifugoServerChannels(unsafe); !errors.Is(err, domain.ErrUnsupportedIdentifier) {
+	if _, err := application.PolicySectionOf[domain.CentrifugoRules](p).ServerChannels(unsafe); !errors.Is(err, domain.ErrUnsupportedIdentifier) {
 		t.Errorf("unsafe user id in a server channel: %v", err)
 	}
 	// An unsafe id refuses what needs it, not the rest.
-	if err := p.MaySubscribe(unsafe, "news"); err != nil {
+	if err := application.PolicySectionOf[domain.CentrifugoRules](p).MaySubscribe(unsafe, "news"); err != nil {
 		t.Errorf("an exact channel needs no id: %v", err)
 	}
-	if err := p.MaySubscribe(unsafe, "user:user.1"); !errors.Is(err, domain.ErrUnsupportedIdentifier) {
+	if err := application.PolicySectionOf[domain.CentrifugoRules](p).MaySubscribe(unsafe, "user:user.1"); !errors.Is(err, domain.ErrUnsupportedIdentifier) {
 		t.Errorf("unsafe user id: %v", err)
 	}
 }
@@ -214,7 +214,7 @@ func TestPolicyOwnsItsRules(t *testing.T) {
 	}
 	domain.PolicySectionOf[domain.LiveKitRules](rules)[2].Rights[0] = domain.RoomAdmin
 	domain.PolicySectionOf[domain.LiveKitRules](p.Rules())[2].Rights[0] = domain.RoomAdmin
-	if got, _ := p.LiveKitRights(principal(t, "u", "o", "viewer")); got.RoomAdmin {
+	if got, _ := application.PolicySectionOf[domain.LiveKitRules](p).Rights(principal(t, "u", "o", "viewer")); got.RoomAdmin {
 		t.Fatal("changing the given or returned rules changed the policy")
 	}
 }

@@ -6,13 +6,14 @@ import (
 	"time"
 
 	"github.com/gatepass/gatepass/application"
+	"github.com/gatepass/gatepass/domain"
 )
 
 func TestPolicyConstructorsKeepTheirBounds(t *testing.T) {
 	office := application.OfficePolicy{Issuer: "gatepass", Audience: "office-router", TTL: time.Minute}
-	centrifugo := application.CentrifugoPolicy{Issuer: "gatepass", Audience: "centrifugo", ConnectionTTL: time.Hour, SubscriptionTTL: time.Hour}
-	withAudience := func(aud string) application.CentrifugoPolicy { c := centrifugo; c.Audience = aud; return c }
-	withTTLs := func(conn, sub time.Duration) application.CentrifugoPolicy {
+	centrifugo := domain.CentrifugoSettings{Issuer: "gatepass", Audience: "centrifugo", ConnectionTTL: time.Hour, SubscriptionTTL: time.Hour}
+	withAudience := func(aud string) domain.CentrifugoSettings { c := centrifugo; c.Audience = aud; return c }
+	withTTLs := func(conn, sub time.Duration) domain.CentrifugoSettings {
 		c := centrifugo
 		c.ConnectionTTL, c.SubscriptionTTL = conn, sub
 		return c
@@ -36,26 +37,26 @@ func TestPolicyConstructorsKeepTheirBounds(t *testing.T) {
 			return err
 		}, application.ErrTTLOutOfRange, []string{"TTL"}},
 		{"livekit under a minute", func() error {
-			_, err := application.NewLiveKitPolicy(application.LiveKitPolicy{TTL: 59 * time.Second})
+			_, err := domain.NewLiveKitSettings(domain.LiveKitSettings{TTL: 59 * time.Second})
 			return err
 		}, application.ErrTTLOutOfRange, []string{"TTL"}},
 		{"livekit six hours", func() error {
-			_, err := application.NewLiveKitPolicy(application.LiveKitPolicy{TTL: 6 * time.Hour})
+			_, err := domain.NewLiveKitSettings(domain.LiveKitSettings{TTL: 6 * time.Hour})
 			return err
 		}, nil, nil},
-		{"centrifugo", func() error { _, err := application.NewCentrifugoPolicy(centrifugo, office); return err }, nil, nil},
+		{"centrifugo", func() error { _, err := domain.NewCentrifugoSettings(centrifugo, office.Audience); return err }, nil, nil},
 		{"centrifugo with the office audience", func() error {
-			_, err := application.NewCentrifugoPolicy(withAudience("office-router"), office)
+			_, err := domain.NewCentrifugoSettings(withAudience("office-router"), office.Audience)
 			return err
 		}, application.ErrAudienceShared, []string{"Audience"}},
 		{"centrifugo without an audience", func() error {
-			_, err := application.NewCentrifugoPolicy(withAudience(""), office)
+			_, err := domain.NewCentrifugoSettings(withAudience(""), office.Audience)
 			return err
 		}, application.ErrAudienceMissing, []string{"Audience"}},
 		{"centrifugo: every problem at once", func() error {
 			c := withTTLs(time.Second, 25*time.Hour)
 			c.Audience = "office-router"
-			_, err := application.NewCentrifugoPolicy(c, office)
+			_, err := domain.NewCentrifugoSettings(c, office.Audience)
 			return err
 		}, application.ErrTTLOutOfRange, []string{"Audience", "ConnectionTTL", "SubscriptionTTL"}},
 	}

@@ -38,6 +38,25 @@ var (
 	allowed         = domain.Decision{Allowed: true, Remaining: 1}
 )
 
+var centrifugoSettings = domain.CentrifugoSettings{
+	Issuer: "gatepass", Audience: "centrifugo", ConnectionTTL: 10 * time.Minute, SubscriptionTTL: 5 * time.Minute,
+	URL: "wss://rt.example/connection/websocket",
+}
+
+// liveKitIssuer, connectionIssuer and subscriptionIssuer are the
+// registered kinds' use cases.
+func liveKitIssuer(app *application.Application) application.GrantIssuer[domain.LiveKitRequest, domain.LiveKitGrant] {
+	return application.Issuer[domain.LiveKitRequest, domain.LiveKitGrant](app, domain.GrantLiveKit)
+}
+
+func connectionIssuer(app *application.Application) application.GrantIssuer[struct{}, domain.CentrifugoGrant] {
+	return application.Issuer[struct{}, domain.CentrifugoGrant](app, domain.GrantCentrifugoConnection)
+}
+
+func subscriptionIssuer(app *application.Application) application.GrantIssuer[domain.CentrifugoSubscriptionRequest, domain.CentrifugoGrant] {
+	return application.Issuer[domain.CentrifugoSubscriptionRequest, domain.CentrifugoGrant](app, domain.GrantCentrifugoSubscription)
+}
+
 // newTransportFixture builds the fixture; a nil policy is the default one.
 func newTransportFixture(t *testing.T, bound application.GrantExpiryBound, policy *application.Policy) transportFixture {
 	ctrl := gomock.NewController(t)
@@ -47,20 +66,18 @@ func newTransportFixture(t *testing.T, bound application.GrantExpiryBound, polic
 		livekit: mocks.NewMockLiveKitSigner(ctrl), roomConfigs: mocks.NewMockRoomConfigChecker(ctrl), centrifugo: mocks.NewMockCentrifugoSigner(ctrl),
 	}
 	ports := application.Ports{
-		Signers: application.Signers{
-			Office: f.office.SignOffice, Realtime: f.realtime.SignRealtime, LiveKit: f.livekit.SignLiveKit,
-			CentrifugoConnection: f.centrifugo.SignCentrifugoConnection, CentrifugoSubscription: f.centrifugo.SignCentrifugoSubscription,
-		},
-		RoomConfigs: f.roomConfigs, Clock: f.clock, IDs: f.ids, Limiter: f.limiter,
+		Signers: application.Signers{Office: f.office.SignOffice, Realtime: f.realtime.SignRealtime},
+		Clock:   f.clock, IDs: f.ids, Limiter: f.limiter,
 	}
 	officeBound, realtimeBound := office, realtime
 	officeBound.ExpiryBound, realtimeBound.ExpiryBound = bound, bound
 	f.app = application.New(ports, application.Grants{
 		Office: officeBound, Realtime: realtimeBound, Policy: policy,
-		LiveKit: &application.LiveKitPolicy{APIKey: "lk-key", TTL: 10 * time.Minute, URL: "wss://lk.example", ExpiryBound: bound},
-		Centrifugo: &application.CentrifugoPolicy{
-			Issuer: "gatepass", Audience: "centrifugo", ConnectionTTL: 10 * time.Minute, SubscriptionTTL: 5 * time.Minute,
-			URL: "wss://rt.example/connection/websocket", ExpiryBound: bound,
+		Kinds: []application.GrantRegistration{
+			application.RegisterGrant(domain.LiveKitDefinition(domain.LiveKitSettings{APIKey: "lk-key", TTL: 10 * time.Minute, URL: "wss://lk.example"},
+				f.roomConfigs), bound, f.livekit.SignLiveKit),
+			application.RegisterGrant(domain.CentrifugoConnectionDefinition(centrifugoSettings), bound, f.centrifugo.SignCentrifugoConnection),
+			application.RegisterGrant(domain.CentrifugoSubscriptionDefinition(centrifugoSettings), bound, f.centrifugo.SignCentrifugoSubscription),
 		},
 	}, application.RateLimitPolicy{
 		Enabled: true, FailureMode: application.FailClosed, AuthFailures: authLimit,
@@ -147,11 +164,11 @@ func TestIssueLiveKitToken(t *testing.T) {
 					return "signed", tt.signErr
 				})
 			}
-			cmd := application.IssueLiveKitToken{Caller: tt.caller, Request: tt.req}
+			cmd := application.IssueGrant[domain.LiveKitRequest]{Caller: tt.caller, Request: tt.req}
 			if tt.identityIn > 0 {
 				cmd.IdentityExpiresAt = now.Add(tt.identityIn)
 			}
-			g, err := f.app.IssueLiveKitToken.Handle(context.Background(), cmd)
+			g, err := liveKitIssuer(f.app).Handle(context.Background(), cmd)
 			if !errors.Is(err, tt.wantErr) {
 				t.Fatalf("err = %v, want %v", err, tt.wantErr)
 			}
@@ -172,10 +189,10 @@ func TestRefuseUnreadableLiveKitRequest(t *testing.T) {
 		f.limiter.EXPECT().Allow(gomock.Any(), "livekit:"+member.UserID, liveKitLimit).Return(allowed, nil),
 		f.limiter.EXPECT().Allow(gomock.Any(), "livekit:"+member.UserID, liveKitLimit).Return(domain.Decision{RetryAfter: time.Second}, nil),
 	)
-	if err := f.app.IssueLiveKitToken.RefuseUnreadable(context.Background(), member, why); err != why {
+	if err := liveKitIssuer(f.app).RefuseUnreadable(context.Background(), member, why); err != why {
 		t.Fatalf("err = %v, want %v", err, why)
 	}
-	if err := f.app.IssueLiveKitToken.RefuseUnreadable(context.Background(), member, why); !errors.Is(err, domain.ErrRateLimited) {
+	if err := liveKitIssuer(f.app).RefuseUnreadable(context.Background(), member, why); !errors.Is(err, domain.ErrRateLimited) {
 		t.Fatalf("err = %v, want %v once the budget is spent", err, domain.ErrRateLimited)
 	}
 }
@@ -194,9 +211,11 @@ func TestLiveKitRoomConfigWithoutChecker(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := application.NewIssueLiveKitTokenHandler(application.LiveKitPolicy{APIKey: "lk-key", TTL: time.Minute}, policy, application.Unlimited(),
-		mocks.NewMockLiveKitSigner(ctrl).SignLiveKit, nil, clock, ids)
-	_, err = h.Handle(context.Background(), application.IssueLiveKitToken{
+	app := application.New(application.Ports{Clock: clock, IDs: ids}, application.Grants{Policy: policy, Kinds: []application.GrantRegistration{
+		application.RegisterGrant(domain.LiveKitDefinition(domain.LiveKitSettings{APIKey: "lk-key", TTL: time.Minute}, nil),
+			application.ExpiryBoundNone, mocks.NewMockLiveKitSigner(ctrl).SignLiveKit),
+	}}, application.RateLimitPolicy{}, nil)
+	_, err = liveKitIssuer(app).Handle(context.Background(), application.IssueGrant[domain.LiveKitRequest]{
 		Caller: member, Request: domain.LiveKitRequest{Room: "r", RoomConfig: []byte(`{}`)},
 	})
 	if !errors.Is(err, domain.ErrInvalidRoom) {
@@ -218,7 +237,7 @@ func TestIssueCentrifugoConnectionToken(t *testing.T) {
 				}
 				return "signed", nil
 			})
-		g, err := f.app.IssueCentrifugoConnectionToken.Handle(context.Background(), application.IssueCentrifugoConnectionToken{Caller: member})
+		g, err := connectionIssuer(f.app).Handle(context.Background(), application.IssueGrant[struct{}]{Caller: member})
 		if err != nil || g.URL != "wss://rt.example/connection/websocket" || g.Token != "signed" || g.ID != "id-c" {
 			t.Fatalf("grant %+v, err %v", g, err)
 		}
@@ -226,7 +245,7 @@ func TestIssueCentrifugoConnectionToken(t *testing.T) {
 	t.Run("caller without organization spends", func(t *testing.T) {
 		f := newTransportFixture(t, application.ExpiryBoundNone, nil)
 		f.limiter.EXPECT().Allow(gomock.Any(), "centrifugo_connection:"+loner.UserID, connectionLimit).Return(allowed, nil)
-		_, err := f.app.IssueCentrifugoConnectionToken.Handle(context.Background(), application.IssueCentrifugoConnectionToken{Caller: loner})
+		_, err := connectionIssuer(f.app).Handle(context.Background(), application.IssueGrant[struct{}]{Caller: loner})
 		if !errors.Is(err, domain.ErrNoOrganization) {
 			t.Fatalf("err = %v", err)
 		}
@@ -262,8 +281,8 @@ func TestIssueCentrifugoSubscriptionToken(t *testing.T) {
 						return "signed", nil
 					})
 			}
-			g, err := f.app.IssueCentrifugoSubscription.Handle(context.Background(),
-				application.IssueCentrifugoSubscriptionToken{Caller: member, Request: application.CentrifugoSubscriptionRequest{Channel: tt.channel}})
+			g, err := subscriptionIssuer(f.app).Handle(context.Background(),
+				application.IssueGrant[domain.CentrifugoSubscriptionRequest]{Caller: member, Request: domain.CentrifugoSubscriptionRequest{Channel: tt.channel}})
 			if !errors.Is(err, tt.wantErr) {
 				t.Fatalf("err = %v, want %v", err, tt.wantErr)
 			}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/gatepass/gatepass/adapters/jwtsigner"
+	"github.com/gatepass/gatepass/adapters/prom"
 	"github.com/gatepass/gatepass/application"
 	"github.com/gatepass/gatepass/domain"
 )
@@ -35,30 +36,39 @@ type centrifugoEnv struct {
 
 type centrifugo struct{}
 
+// The block's registration.
+var _ = registerTransport(domain.GrantCentrifugoConnection, centrifugo{})
+
+func (centrifugo) newEnv() any { return new(centrifugoEnv) }
+
+// Centrifugo is the Centrifugo transport's configuration; nil while it is disabled.
+func (c Config) Centrifugo() *domain.CentrifugoSettings {
+	return configOf[domain.CentrifugoSettings](c)
+}
+
 func (centrifugo) devSecret(environment) string { return "" }
 
 // configure enables Centrifugo on its development address in development,
 // unless the office algorithm is one Centrifugo cannot verify (PS256).
 func (centrifugo) configure(e environment, dev *devMaterial, cfg *Config, p *problems) {
-	ce := e.Transports.Centrifugo
+	ce := envOf[centrifugoEnv](e)
 	if dev != nil && ce.URL == "" && e.Office.Algorithm != jwtsigner.PS256 {
 		ce.URL = DevCentrifugoURL
 	}
 	if ce.URL != "" {
-		cfg.Centrifugo = centrifugoFrom(ce, cfg, p)
+		setConfig(cfg, centrifugoFrom(ce, cfg, p))
 	}
 }
 
-func centrifugoFrom(e centrifugoEnv, cfg *Config, p *problems) *application.CentrifugoPolicy {
-	c := &application.CentrifugoPolicy{
+func centrifugoFrom(e centrifugoEnv, cfg *Config, p *problems) *domain.CentrifugoSettings {
+	c := &domain.CentrifugoSettings{
 		Issuer: cfg.Office.Issuer, Audience: e.Audience, URL: e.URL,
-		ConnectionTTL: e.TokenTTL, SubscriptionTTL: e.SubscriptionTTL, ExpiryBound: cfg.GrantExpiryBound,
+		ConnectionTTL: e.TokenTTL, SubscriptionTTL: e.SubscriptionTTL,
 	}
 	if err := checkWebSocketURL(e.URL); err != nil {
 		p.add("CENTRIFUGO_URL", "%v", err)
 	}
-	office := application.OfficePolicy{Issuer: cfg.Office.Issuer, Audience: cfg.Office.Audience, TTL: cfg.Office.TTL}
-	policy, err := application.NewCentrifugoPolicy(*c, office)
+	policy, err := domain.NewCentrifugoSettings(*c, cfg.Office.Audience)
 	for _, se := range application.SettingErrors(err) {
 		if errors.Is(se, application.ErrAudienceShared) {
 			// Neither verifier may accept the other's grants.
@@ -78,29 +88,36 @@ func centrifugoFrom(e centrifugoEnv, cfg *Config, p *problems) *application.Cent
 }
 
 func (centrifugo) limits(e environment) map[domain.GrantKind]domain.Limit {
-	r := e.Transports.Centrifugo
+	r := envOf[centrifugoEnv](e)
 	return map[domain.GrantKind]domain.Limit{
 		domain.GrantCentrifugoConnection:   grantLimit(domain.GrantCentrifugoConnection, r.ConnectionRate, r.ConnectionPeriod, r.ConnectionBurst),
 		domain.GrantCentrifugoSubscription: grantLimit(domain.GrantCentrifugoSubscription, r.SubscriptionRate, r.SubscriptionPeriod, r.SubscriptionBurst),
 	}
 }
 
-// provide signs Centrifugo's connection and subscription tokens with the
-// office key.
-func (centrifugo) provide(cfg Config, office *jwtsigner.OfficeSigner, _ *slog.Logger, t *TransportSigners) error {
-	if cfg.Centrifugo == nil {
-		return nil
+// provide registers Centrifugo's connection and subscription grants,
+// signed with the office key; disabled without settings.
+func (centrifugo) provide(cfg Config, office *jwtsigner.OfficeSigner, _ *slog.Logger, m *prom.Metrics) ([]application.GrantRegistration, error) {
+	var settings domain.CentrifugoSettings
+	var connect application.Signer[domain.CentrifugoConnectionClaims]
+	var subscribe application.Signer[domain.CentrifugoSubscriptionClaims]
+	if cfg.Centrifugo() != nil {
+		s, err := jwtsigner.NewCentrifugoSigner(office)
+		if err != nil {
+			return nil, fmt.Errorf("centrifugo signer: %w", err)
+		}
+		settings = *cfg.Centrifugo()
+		connect = prom.MeterSigner(m, domain.GrantCentrifugoConnection, s.SignCentrifugoConnection)
+		subscribe = prom.MeterSigner(m, domain.GrantCentrifugoSubscription, s.SignCentrifugoSubscription)
 	}
-	s, err := jwtsigner.NewCentrifugoSigner(office)
-	if err != nil {
-		return fmt.Errorf("centrifugo signer: %w", err)
-	}
-	t.Centrifugo = s
-	return nil
+	return []application.GrantRegistration{
+		application.RegisterGrant(domain.CentrifugoConnectionDefinition(settings), cfg.GrantExpiryBound, connect),
+		application.RegisterGrant(domain.CentrifugoSubscriptionDefinition(settings), cfg.GrantExpiryBound, subscribe),
+	}, nil
 }
 
 func (centrifugo) banner(cfg Config, w Welcome) (string, BannerPlace) {
-	cf := cfg.Centrifugo
+	cf := cfg.Centrifugo()
 	if cf == nil {
 		return "", BannerAfterExchange
 	}

@@ -74,7 +74,7 @@ func TestLoadConfig(t *testing.T) {
 			}
 			// The development folder's secrets are drawn apart: each has one
 			// purpose, as a production configuration's must.
-			if c.LiveKit == nil || string(c.LiveKit.APISecret) == string(c.Realtime.Secret) {
+			if c.LiveKit() == nil || string(c.LiveKit().APISecret) == string(c.Realtime.Secret) {
 				t.Fatal("development LiveKit is off or signs with the Supabase secret")
 			}
 		}},
@@ -135,17 +135,17 @@ func TestLoadConfig(t *testing.T) {
 				}
 			}},
 		{name: "transports off by default", check: func(t *testing.T, c bootstrap.Config) {
-			if c.LiveKit != nil || c.Centrifugo != nil || c.Policy == nil {
-				t.Fatalf("transports %+v %+v", c.LiveKit, c.Centrifugo)
+			if c.LiveKit() != nil || c.Centrifugo() != nil || c.Policy == nil {
+				t.Fatalf("transports %+v %+v", c.LiveKit(), c.Centrifugo())
 			}
 		}},
 		{name: "livekit and centrifugo", edit: func(m map[string]string) {
 			m["LIVEKIT_URL"], m["LIVEKIT_API_KEY"], m["LIVEKIT_API_SECRET"] = "wss://lk.example", "key", strings.Repeat("l", 32)
 			m["CENTRIFUGO_URL"] = "wss://rt.example/connection/websocket"
 		}, check: func(t *testing.T, c bootstrap.Config) {
-			if c.LiveKit == nil || c.LiveKit.TTL.Minutes() != 10 || c.Centrifugo == nil || c.Centrifugo.Audience != "centrifugo" ||
-				c.Centrifugo.Issuer != "gatepass" || c.Centrifugo.SubscriptionTTL.Minutes() != 10 {
-				t.Fatalf("transports %+v %+v", c.LiveKit, c.Centrifugo)
+			if c.LiveKit() == nil || c.LiveKit().TTL.Minutes() != 10 || c.Centrifugo() == nil || c.Centrifugo().Audience != "centrifugo" ||
+				c.Centrifugo().Issuer != "gatepass" || c.Centrifugo().SubscriptionTTL.Minutes() != 10 {
+				t.Fatalf("transports %+v %+v", c.LiveKit(), c.Centrifugo())
 			}
 		}},
 		{name: "a partial livekit setting", edit: func(m map[string]string) { m["LIVEKIT_API_KEY"] = "key" },

@@ -57,9 +57,10 @@ type environment struct {
 	PublicBaseURL string `env:"PUBLIC_BASE_URL"`
 	// PolicyFile replaces the built-in transport policy.
 	PolicyFile string `env:"GATEPASS_POLICY_FILE"`
-	// Transports are the registered transports' settings blocks, each
-	// naming its variables in full (see transports.go).
-	Transports transportsEnv `envPrefix:""`
+	// Transports are the registered transports' variables, each block's
+	// own struct naming them in full (see transports.go); the env parser
+	// reads them apart, walkEnv where this field stands.
+	Transports transportEnvs `env:"-" transports:""`
 }
 
 // DevHTTPAddr is the public listener in development when HTTP_ADDR is
@@ -154,7 +155,7 @@ type Variable struct {
 // itself, so a deployment can be checked against it.
 func Variables() []Variable {
 	var out []Variable
-	walkEnv(reflect.ValueOf(&environment{}).Elem(), "", func(name string, f reflect.Value, sf reflect.StructField) {
+	walkEnv(reflect.ValueOf(&environment{Transports: newTransportEnvs()}).Elem(), "", func(name string, f reflect.Value, sf reflect.StructField) {
 		def, has := sf.Tag.Lookup("envDefault")
 		_, isSecret := f.Addr().Interface().(*secret)
 		out = append(out, Variable{Name: name, Default: def, HasDefault: has, Secret: isSecret})
@@ -175,6 +176,10 @@ func walkEnv(v reflect.Value, prefix string, fn func(name string, f reflect.Valu
 		}
 		if p, ok := sf.Tag.Lookup("envPrefix"); ok {
 			walkEnv(f, prefix+p, fn)
+			continue
+		}
+		if _, ok := sf.Tag.Lookup("transports"); ok {
+			walkTransportEnvs(f, prefix, fn)
 			continue
 		}
 		if name, _, _ := strings.Cut(sf.Tag.Get("env"), ","); name != "" {

@@ -6,9 +6,9 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/gatepass/gatepass/adapters/devidentity"
 	"github.com/gatepass/gatepass/adapters/jwtsigner"
 	"github.com/gatepass/gatepass/adapters/livekitprotocol"
+	"github.com/gatepass/gatepass/adapters/prom"
 	"github.com/gatepass/gatepass/application"
 	"github.com/gatepass/gatepass/domain"
 )
@@ -21,6 +21,10 @@ const (
 	DevLiveKitURL    = "ws://127.0.0.1:7880"
 	DevLiveKitAPIKey = "devkey"
 )
+
+// liveKitSecretFile keeps the development LiveKit API secret, which
+// `livekit-server --dev --keys "devkey: <secret>"` must be given.
+const liveKitSecretFile = "livekit-secret"
 
 type liveKitEnv struct {
 	URL       string        `env:"LIVEKIT_URL"`
@@ -39,33 +43,41 @@ func (e liveKitEnv) unset() bool { return e.URL == "" && e.APIKey == "" && !e.AP
 // LiveKitConfig is the LiveKit transport: where clients join, and the API
 // key and secret its tokens are signed with.
 type LiveKitConfig struct {
-	application.LiveKitPolicy
+	domain.LiveKitSettings
 	APISecret []byte
 }
 
 type liveKit struct{}
 
+// The block's registration.
+var _ = registerTransport(domain.GrantLiveKit, liveKit{})
+
+func (liveKit) newEnv() any { return new(liveKitEnv) }
+
+// LiveKit is the LiveKit transport's configuration; nil while it is disabled.
+func (c Config) LiveKit() *LiveKitConfig { return configOf[LiveKitConfig](c) }
+
 func (liveKit) devSecret(e environment) string {
-	if e.Transports.LiveKit.unset() {
-		return devidentity.LiveKitSecretFile
+	if envOf[liveKitEnv](e).unset() {
+		return liveKitSecretFile
 	}
 	return ""
 }
 
 func (liveKit) configure(e environment, dev *devMaterial, cfg *Config, p *problems) {
-	lk := e.Transports.LiveKit
+	lk := envOf[liveKitEnv](e)
 	if dev != nil && lk.unset() {
-		lk.URL, lk.APIKey, lk.APISecret = DevLiveKitURL, DevLiveKitAPIKey, secret{value: dev.secrets[devidentity.LiveKitSecretFile]}
+		lk.URL, lk.APIKey, lk.APISecret = DevLiveKitURL, DevLiveKitAPIKey, secret{value: dev.secrets[liveKitSecretFile]}
 	}
 	if !lk.unset() {
-		cfg.LiveKit = liveKitFrom(lk, cfg.GrantExpiryBound, p)
+		setConfig(cfg, liveKitFrom(lk, p))
 	}
 }
 
-func liveKitFrom(e liveKitEnv, bound application.GrantExpiryBound, p *problems) *LiveKitConfig {
+func liveKitFrom(e liveKitEnv, p *problems) *LiveKitConfig {
 	c := &LiveKitConfig{
-		LiveKitPolicy: application.LiveKitPolicy{APIKey: e.APIKey, TTL: e.TokenTTL, URL: e.URL, ExpiryBound: bound},
-		APISecret:     []byte(e.APISecret.value),
+		LiveKitSettings: domain.LiveKitSettings{APIKey: e.APIKey, TTL: e.TokenTTL, URL: e.URL},
+		APISecret:       []byte(e.APISecret.value),
 	}
 	if e.URL == "" {
 		p.add("LIVEKIT_URL", "is required when LIVEKIT_API_KEY or LIVEKIT_API_SECRET is set")
@@ -83,36 +95,41 @@ func liveKitFrom(e liveKitEnv, bound application.GrantExpiryBound, p *problems) 
 	case len(c.APISecret) < jwtsigner.MinSecretBytes:
 		p.add("LIVEKIT_API_SECRET", "must be at least %d bytes", jwtsigner.MinSecretBytes)
 	}
-	policy, err := application.NewLiveKitPolicy(c.LiveKitPolicy)
+	settings, err := domain.NewLiveKitSettings(c.LiveKitSettings)
 	p.addSettings(err, map[string]string{"TTL": "LIVEKIT_TOKEN_TTL"}, "LIVEKIT_TOKEN_TTL")
 	if err == nil {
-		c.LiveKitPolicy = policy
+		c.LiveKitSettings = settings
 	}
 	return c
 }
 
 func (liveKit) limits(e environment) map[domain.GrantKind]domain.Limit {
-	r := e.Transports.LiveKit
+	r := envOf[liveKitEnv](e)
 	return map[domain.GrantKind]domain.Limit{
 		domain.GrantLiveKit: grantLimit(domain.GrantLiveKit, r.Rate, r.Period, r.Burst),
 	}
 }
 
-// provide signs LiveKit tokens with the API secret; room configurations
-// are checked with LiveKit's own library.
-func (liveKit) provide(cfg Config, _ *jwtsigner.OfficeSigner, logger *slog.Logger, t *TransportSigners) error {
-	if cfg.LiveKit == nil {
-		return nil
+// provide registers LiveKit's grant, signed with the API secret, its
+// room configurations checked with LiveKit's own library; disabled
+// without settings.
+func (liveKit) provide(cfg Config, _ *jwtsigner.OfficeSigner, logger *slog.Logger, m *prom.Metrics) ([]application.GrantRegistration, error) {
+	if cfg.LiveKit() == nil {
+		return []application.GrantRegistration{
+			application.RegisterGrant(domain.LiveKitDefinition(domain.LiveKitSettings{}, nil), cfg.GrantExpiryBound, nil),
+		}, nil
 	}
-	s, err := jwtsigner.NewLiveKitSigner(cfg.LiveKit.APIKey, cfg.LiveKit.APISecret)
+	s, err := jwtsigner.NewLiveKitSigner(cfg.LiveKit().APIKey, cfg.LiveKit().APISecret)
 	if err != nil {
-		return fmt.Errorf("LIVEKIT_API_SECRET: %w", err)
+		return nil, fmt.Errorf("LIVEKIT_API_SECRET: %w", err)
 	}
-	t.LiveKit, t.RoomConfigs = s, livekitprotocol.RoomConfigs{}
 	if cfg.GrantExpiryBound == application.ExpiryBoundIdentity {
 		warnLiveKitRefresh(logger)
 	}
-	return nil
+	return []application.GrantRegistration{
+		application.RegisterGrant(domain.LiveKitDefinition(cfg.LiveKit().LiveKitSettings, livekitprotocol.RoomConfigs{}),
+			cfg.GrantExpiryBound, prom.MeterSigner(m, domain.GrantLiveKit, s.SignLiveKit)),
+	}, nil
 }
 
 // warnLiveKitRefresh says at start what GRANT_EXPIRY_BOUND=identity cannot
@@ -128,10 +145,10 @@ func warnLiveKitRefresh(logger *slog.Logger) {
 }
 
 func (liveKit) banner(cfg Config, w Welcome) (string, BannerPlace) {
-	lk := cfg.LiveKit
+	lk := cfg.LiveKit()
 	if lk == nil {
 		return "", BannerWithGrants
 	}
-	return fmt.Sprintf("LiveKit token (%s; run the server with\n  livekit-server --dev --bind 127.0.0.1 --keys \"%s: $(cat %s)\"):\n", lk.URL, lk.APIKey, filepath.Join(w.DevDir, devidentity.LiveKitSecretFile)) +
+	return fmt.Sprintf("LiveKit token (%s; run the server with\n  livekit-server --dev --bind 127.0.0.1 --keys \"%s: $(cat %s)\"):\n", lk.URL, lk.APIKey, filepath.Join(w.DevDir, liveKitSecretFile)) +
 		fmt.Sprintf("  curl -sS -X POST %s/api/v1/livekit/token -H 'Authorization: Bearer %s' -H 'Content-Type: application/json' -d '{\"room_name\":\"standup\"}'\n\n", w.Base, w.Token), BannerWithGrants
 }

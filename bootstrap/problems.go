@@ -104,8 +104,16 @@ func parseEnvironment(environ map[string]string, p *problems) environment {
 		},
 	}
 	e, err := env.ParseAsWithOptions[environment](opts)
-	var agg env.AggregateError
-	if errors.As(err, &agg) {
+	errs := []error{err}
+	e.Transports = newTransportEnvs()
+	for _, t := range e.Transports {
+		errs = append(errs, env.ParseWithOptions(t, opts))
+	}
+	for _, err := range errs {
+		var agg env.AggregateError
+		if !errors.As(err, &agg) {
+			continue
+		}
 		for _, one := range agg.Errors {
 			// Parse errors were recorded by name above; anything else is
 			// reported without the value it may quote.

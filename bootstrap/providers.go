@@ -117,15 +117,14 @@ func ProvideMetrics(cfg Config) *prom.Metrics {
 }
 
 // ProvidePorts gathers the application's ports.
-func ProvidePorts(identity domain.IdentityVerifier, s application.Signers, t TransportSigners, keys *statickeys.KeySet, l Limiter) application.Ports {
+func ProvidePorts(identity domain.IdentityVerifier, s application.Signers, keys *statickeys.KeySet, l Limiter) application.Ports {
 	return application.Ports{
-		Identity:    identity,
-		Signers:     s,
-		RoomConfigs: t.RoomConfigs,
-		Clock:       systemClock,
-		IDs:         randomIDs,
-		Keys:        keys,
-		Limiter:     l.Limiter,
+		Identity: identity,
+		Signers:  s,
+		Clock:    systemClock,
+		IDs:      randomIDs,
+		Keys:     keys,
+		Limiter:  l.Limiter,
 		// Failing open, budgets are kept per replica while Redis fails,
 		// never not at all.
 		LocalLimiter: l.Local,
@@ -170,15 +169,12 @@ func ProvideReadinessChecks(b OfficeBackend, s *jwtsigner.OfficeSigner, keys Ide
 
 // ProvideApplication builds the use cases. GRANT_EXPIRY_BOUND=identity
 // needs an identity verifier that tells each identity's expiry.
-func ProvideApplication(cfg Config, p application.Ports, checks []application.ReadinessCheck) (*application.Application, error) {
+func ProvideApplication(cfg Config, p application.Ports, kinds TransportGrants, checks []application.ReadinessCheck) (*application.Application, error) {
 	grants := application.Grants{
-		Office:     ProvideOfficePolicy(cfg),
-		Realtime:   ProvideRealtimePolicy(cfg),
-		Centrifugo: cfg.Centrifugo,
-		Policy:     cfg.Policy,
-	}
-	if cfg.LiveKit != nil {
-		grants.LiveKit = &cfg.LiveKit.LiveKitPolicy
+		Office:   ProvideOfficePolicy(cfg),
+		Realtime: ProvideRealtimePolicy(cfg),
+		Kinds:    kinds,
+		Policy:   cfg.Policy,
 	}
 	app := application.New(p, grants, cfg.RateLimit, checks)
 	if cfg.GrantExpiryBound == application.ExpiryBoundIdentity && !app.AuthenticateCaller.CanTellIdentityExpiry() {

@@ -97,32 +97,14 @@ func ProvideRealtimeSigner(cfg Config) (*jwtsigner.RealtimeSigner, error) {
 	return jwtsigner.NewRealtimeSigner(cfg.Realtime.Secret)
 }
 
-// TransportSigners are the signers of the LiveKit and Centrifugo
-// transports that are configured (nil while disabled), and LiveKit's room
-// configuration checker.
-type TransportSigners struct {
-	LiveKit     *jwtsigner.LiveKitSigner
-	Centrifugo  *jwtsigner.CentrifugoSigner
-	RoomConfigs domain.RoomConfigChecker
-}
-
-// ProvideSigners are the signers as the application sees them: every
-// kind's wrapped in the same metrics decorator. It also names the office
-// signing key in gatepass_signing_key_info.
-func ProvideSigners(m *prom.Metrics, b OfficeBackend, o *jwtsigner.OfficeSigner, r *jwtsigner.RealtimeSigner, t TransportSigners) application.Signers {
+// ProvideSigners are the office and realtime signers as the application
+// sees them, wrapped in the metrics decorator every kind's signer is
+// (ProvideTransportGrants). It also names the office signing key in
+// gatepass_signing_key_info.
+func ProvideSigners(m *prom.Metrics, b OfficeBackend, o *jwtsigner.OfficeSigner, r *jwtsigner.RealtimeSigner) application.Signers {
 	m.SigningKey(o.KeyID(), o.Algorithm(), b.Name)
-	s := application.Signers{Office: o.SignOffice, Realtime: r.SignRealtime}
-	if t.LiveKit != nil {
-		s.LiveKit = t.LiveKit.SignLiveKit
-	}
-	if t.Centrifugo != nil {
-		s.CentrifugoConnection, s.CentrifugoSubscription = t.Centrifugo.SignCentrifugoConnection, t.Centrifugo.SignCentrifugoSubscription
-	}
 	return application.Signers{
-		Office:                 prom.MeterSigner(m, domain.GrantOffice, s.Office),
-		Realtime:               prom.MeterSigner(m, domain.GrantRealtime, s.Realtime),
-		LiveKit:                prom.MeterSigner(m, domain.GrantLiveKit, s.LiveKit),
-		CentrifugoConnection:   prom.MeterSigner(m, domain.GrantCentrifugoConnection, s.CentrifugoConnection),
-		CentrifugoSubscription: prom.MeterSigner(m, domain.GrantCentrifugoSubscription, s.CentrifugoSubscription),
+		Office:   prom.MeterSigner(m, domain.GrantOffice, o.SignOffice),
+		Realtime: prom.MeterSigner(m, domain.GrantRealtime, r.SignRealtime),
 	}
 }

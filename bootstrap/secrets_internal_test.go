@@ -52,7 +52,7 @@ func TestSharedSecretExemptionIsDeclared(t *testing.T) {
 func TestMayEqualNamesADeclaredSecret(t *testing.T) {
 	secrets := map[string]bool{}
 	tags := map[string]string{}
-	walkEnv(reflect.ValueOf(&environment{}).Elem(), "", func(name string, f reflect.Value, sf reflect.StructField) {
+	walkEnv(reflect.ValueOf(&environment{Transports: newTransportEnvs()}).Elem(), "", func(name string, f reflect.Value, sf reflect.StructField) {
 		_, isSecret := f.Addr().Interface().(*secret)
 		secrets[name] = isSecret
 		if tag, ok := sf.Tag.Lookup(mayEqualTag); ok {

@@ -19,7 +19,7 @@ var SignerSet = wire.NewSet(
 	ProvideOfficeBackend,
 	ProvideOfficeSigner,
 	ProvideRealtimeSigner,
-	ProvideTransportSigners,
+	ProvideTransportGrants,
 	ProvideSigners,
 	ProvideKeySet,
 )

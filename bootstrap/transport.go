@@ -9,16 +9,22 @@ import (
 	"strings"
 
 	"github.com/gatepass/gatepass/adapters/jwtsigner"
+	"github.com/gatepass/gatepass/adapters/prom"
+	"github.com/gatepass/gatepass/application"
 	"github.com/gatepass/gatepass/domain"
 )
 
-// transport is one transport's settings block, registered in registeredTransports:
-// the variables it reads (its field of transportsEnv), the configuration it
-// makes of them (its field of TransportConfigs), and what the start needs
+// transport is one transport's settings block, registered from its own
+// file (registerTransport): the variables it reads (its struct, newEnv),
+// the configuration it makes of them (kept in Config by its type, see
+// configOf), and what the start needs
 // of it. The code shared by every transport calls these methods in turn
 // and never names a transport; a transport whose configuration stays nil
 // is disabled.
 type transport interface {
+	// newEnv is a pointer to a new, unparsed struct of the transport's
+	// variables.
+	newEnv() any
 	// devSecret names the development folder's file whose secret the
 	// transport takes while its variables are unset; "" when it takes none.
 	devSecret(e environment) string
@@ -29,8 +35,9 @@ type transport interface {
 	configure(e environment, dev *devMaterial, cfg *Config, p *problems)
 	// limits are the request budgets of the transport's grant kinds.
 	limits(e environment) map[domain.GrantKind]domain.Limit
-	// provide builds the transport's signers into t when it is enabled.
-	provide(cfg Config, office *jwtsigner.OfficeSigner, logger *slog.Logger, t *TransportSigners) error
+	// provide registers the transport's grant kinds: with their settings
+	// and metered signers when it is enabled, disabled (no signer) when not.
+	provide(cfg Config, office *jwtsigner.OfficeSigner, logger *slog.Logger, m *prom.Metrics) ([]application.GrantRegistration, error)
 	// banner is what the development banner prints for the transport when
 	// it is enabled, and where; "" when it is disabled.
 	banner(cfg Config, w Welcome) (string, BannerPlace)
@@ -53,16 +60,23 @@ func transportLimits(e environment) map[domain.GrantKind]domain.Limit {
 	return out
 }
 
-// ProvideTransportSigners are the signers of the registered transports
-// that are configured; a disabled transport's stay nil.
-func ProvideTransportSigners(cfg Config, office *jwtsigner.OfficeSigner, logger *slog.Logger) (TransportSigners, error) {
-	var t TransportSigners
+// TransportGrants are the registered transports' grant kinds as the
+// application registers them; a disabled transport's are marked disabled.
+type TransportGrants []application.GrantRegistration
+
+// ProvideTransportGrants registers every registered transport's grant
+// kinds, each signer wrapped in the same metrics decorator as the office
+// and realtime signers.
+func ProvideTransportGrants(cfg Config, office *jwtsigner.OfficeSigner, logger *slog.Logger, m *prom.Metrics) (TransportGrants, error) {
+	var out TransportGrants
 	for _, tr := range registeredTransports {
-		if err := tr.provide(cfg, office, logger, &t); err != nil {
-			return TransportSigners{}, err
+		kinds, err := tr.provide(cfg, office, logger, m)
+		if err != nil {
+			return nil, err
 		}
+		out = append(out, kinds...)
 	}
-	return t, nil
+	return out, nil
 }
 
 // Welcome is what the development banner's lines are made of.

@@ -48,13 +48,7 @@ func InitializeServer(ctx context.Context, cfg Config, logger *slog.Logger) (*Se
 		cleanup()
 		return nil, nil, err
 	}
-	transportSigners, err := ProvideTransportSigners(cfg, officeSigner, logger)
-	if err != nil {
-		cleanup2()
-		cleanup()
-		return nil, nil, err
-	}
-	signers := ProvideSigners(metrics, officeBackend, officeSigner, realtimeSigner, transportSigners)
+	signers := ProvideSigners(metrics, officeBackend, officeSigner, realtimeSigner)
 	keySet, err := ProvideKeySet(cfg, officeBackend)
 	if err != nil {
 		cleanup2()
@@ -67,10 +61,17 @@ func InitializeServer(ctx context.Context, cfg Config, logger *slog.Logger) (*Se
 		cleanup()
 		return nil, nil, err
 	}
-	ports := ProvidePorts(identityVerifier, signers, transportSigners, keySet, limiter)
+	ports := ProvidePorts(identityVerifier, signers, keySet, limiter)
+	transportGrants, err := ProvideTransportGrants(cfg, officeSigner, logger, metrics)
+	if err != nil {
+		cleanup3()
+		cleanup2()
+		cleanup()
+		return nil, nil, err
+	}
 	lifecycle := ProvideLifecycle()
 	v := ProvideReadinessChecks(officeBackend, officeSigner, identityKeys, lifecycle)
-	application, err := ProvideApplication(cfg, ports, v)
+	application, err := ProvideApplication(cfg, ports, transportGrants, v)
 	if err != nil {
 		cleanup3()
 		cleanup2()

@@ -1,13 +1,43 @@
 package domain
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 )
+
+// The Centrifugo grant kinds.
+const (
+	// GrantCentrifugoConnection is a Centrifugo connection token.
+	GrantCentrifugoConnection GrantKind = "centrifugo_connection"
+	// GrantCentrifugoSubscription is a Centrifugo channel subscription token.
+	GrantCentrifugoSubscription GrantKind = "centrifugo_subscription"
+)
+
+// The Centrifugo transport's kinds and its section of the policy.
+var _ = registerTransport(20, CentrifugoRules{}, GrantCentrifugoConnection, GrantCentrifugoSubscription)
+
+//go:generate go tool mockgen -typed -destination=mocks/centrifugo.go -package=mocks . CentrifugoSigner
+
+// CentrifugoSigner signs Centrifugo tokens with the office-router signing
+// key, so Centrifugo verifies them with gatepass's JWKS.
+type CentrifugoSigner interface {
+	SignCentrifugoConnection(ctx context.Context, c CentrifugoConnectionClaims) (string, error)
+	SignCentrifugoSubscription(ctx context.Context, c CentrifugoSubscriptionClaims) (string, error)
+}
+
+// CentrifugoGrant is a Centrifugo token: a connection token with the
+// WebSocket URL, or a subscription token with its channel.
+type CentrifugoGrant struct {
+	Grant
+	URL     string
+	Channel string
+}
 
 // MaxChannelBytes is the longest Centrifugo channel name accepted.
 const MaxChannelBytes = 255
@@ -475,4 +505,87 @@ func (r CentrifugoRules) MaySubscribe(caller Principal, channel string) error {
 		return unsupported
 	}
 	return ErrChannelNotAllowed
+}
+
+// Bounds of a Centrifugo token's lifetime.
+const (
+	MinCentrifugoTTL = time.Minute
+	MaxCentrifugoTTL = 24 * time.Hour
+)
+
+// CentrifugoSettings are how Centrifugo tokens are minted.
+type CentrifugoSettings struct {
+	Issuer   string
+	Audience string
+	// ConnectionTTL and SubscriptionTTL are the lifetimes of the two tokens.
+	ConnectionTTL   time.Duration
+	SubscriptionTTL time.Duration
+	// URL is Centrifugo's client WebSocket URL, returned with connection
+	// tokens.
+	URL string
+}
+
+// NewCentrifugoSettings checks Centrifugo token settings beside the
+// audience of the office-router grants, whose key signs Centrifugo's
+// tokens too: an audience of its own (else the office-router would accept
+// Centrifugo tokens and Centrifugo office grants), and both lifetimes
+// within MinCentrifugoTTL and MaxCentrifugoTTL. Every problem is reported,
+// joined; each is a *SettingError.
+func NewCentrifugoSettings(s CentrifugoSettings, officeAudience string) (CentrifugoSettings, error) {
+	var errs []error
+	switch s.Audience {
+	case "":
+		errs = append(errs, &SettingError{Field: "Audience", Reason: "must not be empty", Err: ErrAudienceMissing})
+	case officeAudience:
+		errs = append(errs, &SettingError{Field: "Audience", Reason: "must differ from the office-router grant's audience", Err: ErrAudienceShared})
+	}
+	errs = append(errs,
+		TTLWithin("ConnectionTTL", s.ConnectionTTL, MinCentrifugoTTL, MaxCentrifugoTTL),
+		TTLWithin("SubscriptionTTL", s.SubscriptionTTL, MinCentrifugoTTL, MaxCentrifugoTTL))
+	if err := errors.Join(errs...); err != nil {
+		return CentrifugoSettings{}, err
+	}
+	return s, nil
+}
+
+// CentrifugoSubscriptionRequest is what a caller asks of a Centrifugo
+// subscription token: the one channel it subscribes to.
+type CentrifugoSubscriptionRequest struct {
+	Channel string
+}
+
+// CentrifugoConnectionDefinition is the Centrifugo connection grant kind:
+// it takes nothing beyond the caller and subscribes it on the server side
+// to the channels the policy names (asking MayConnect first).
+func CentrifugoConnectionDefinition(s CentrifugoSettings) GrantDefinition[struct{}, []string, CentrifugoConnectionClaims, CentrifugoGrant] {
+	return GrantDefinition[struct{}, []string, CentrifugoConnectionClaims, CentrifugoGrant]{
+		Kind: GrantCentrifugoConnection, Issuer: s.Issuer, Audience: s.Audience, TTL: s.ConnectionTTL,
+		Authorize: func(rules PolicyRules, caller Principal, _ struct{}) ([]string, error) {
+			return PolicySectionOf[CentrifugoRules](rules).ServerChannels(caller)
+		},
+		Claims: func(caller Principal, _ struct{}, channels []string, in Issuance) (CentrifugoConnectionClaims, error) {
+			return NewCentrifugoConnectionClaims(caller, channels, in)
+		},
+		Result: func(g Grant, _ CentrifugoConnectionClaims) CentrifugoGrant {
+			return CentrifugoGrant{Grant: g, URL: s.URL}
+		},
+	}
+}
+
+// CentrifugoSubscriptionDefinition is the Centrifugo subscription grant
+// kind: one channel the policy allows the caller.
+func CentrifugoSubscriptionDefinition(s CentrifugoSettings) GrantDefinition[CentrifugoSubscriptionRequest, struct{},
+	CentrifugoSubscriptionClaims, CentrifugoGrant] {
+	return GrantDefinition[CentrifugoSubscriptionRequest, struct{}, CentrifugoSubscriptionClaims, CentrifugoGrant]{
+		Kind: GrantCentrifugoSubscription, Issuer: s.Issuer, Audience: s.Audience, TTL: s.SubscriptionTTL,
+		Authorize: func(rules PolicyRules, caller Principal, req CentrifugoSubscriptionRequest) (struct{}, error) {
+			return struct{}{}, PolicySectionOf[CentrifugoRules](rules).MaySubscribe(caller, req.Channel)
+		},
+		Claims: func(caller Principal, req CentrifugoSubscriptionRequest, _ struct{}, in Issuance) (CentrifugoSubscriptionClaims, error) {
+			return NewCentrifugoSubscriptionClaims(caller, req.Channel, in)
+		},
+		Result: func(g Grant, c CentrifugoSubscriptionClaims) CentrifugoGrant {
+			return CentrifugoGrant{Grant: g, Channel: c.Channel}
+		},
+	}
 }

@@ -42,7 +42,7 @@ func newRegistered(subject string, in Issuance) (Registered, error) {
 }
 
 // newRegisteredAnyAudience is newRegistered for grants whose audience may
-// be empty (LiveKit's tokens carry none).
+// be empty (a kind whose verifier reads no audience).
 func newRegisteredAnyAudience(subject string, in Issuance) (Registered, error) {
 	switch {
 	case subject == "":

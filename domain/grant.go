@@ -1,6 +1,9 @@
 package domain
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // Grant is a signed, short-lived token and when it stops being valid.
 type Grant struct {
@@ -20,51 +23,94 @@ type OfficeGrant struct {
 
 // GrantKind names what one grant endpoint issues. It is the route table's
 // key, the metrics' kind label, the rate-limit scope and the log line's
-// grant_kind: one closed set, so no layer recovers it from a path or a
-// string of another layer.
+// grant_kind: one set, GrantKinds, fixed once the package is initialized,
+// so no layer recovers it from a path or a string of another layer.
 type GrantKind string
 
-// The grant kinds gatepass issues.
+// The grant kinds of the office-router and Supabase Realtime; each
+// transport declares its own in its file.
 const (
 	// GrantOffice is an office-router connection grant.
 	GrantOffice GrantKind = "office"
 	// GrantRealtime is a Supabase Realtime token.
 	GrantRealtime GrantKind = "realtime"
-	// GrantLiveKit is a LiveKit participant token.
-	GrantLiveKit GrantKind = "livekit"
-	// GrantCentrifugoConnection is a Centrifugo connection token.
-	GrantCentrifugoConnection GrantKind = "centrifugo_connection"
-	// GrantCentrifugoSubscription is a Centrifugo channel subscription token.
-	GrantCentrifugoSubscription GrantKind = "centrifugo_subscription"
 )
 
-// GrantKinds lists every grant kind, in a stable order.
+// A transport's kinds are declared in its own file, which registers them
+// with registerTransport.
+
+// transportKinds is what one transport registered: its grant kinds and
+// its section of the policy (nil when it has none).
+type transportKinds struct {
+	rank    int
+	kinds   []GrantKind
+	section PolicySection
+}
+
+// transports are the registered transports, in their rank's order once
+// GrantKinds or PolicySections first reads them.
+var transports []transportKinds
+
+// registerTransport registers a transport's grant kinds and policy
+// section. rank orders the transports (metrics, the policy file, the
+// rate-limit variables) whatever the order the files are initialized in.
+// It returns nothing of use: it is called as `var _ = registerTransport(...)`.
+func registerTransport(rank int, section PolicySection, kinds ...GrantKind) struct{} {
+	i := 0
+	for i < len(transports) && transports[i].rank < rank {
+		i++
+	}
+	transports = slices.Insert(transports, i, transportKinds{rank: rank, kinds: kinds, section: section})
+	return struct{}{}
+}
+
+// GrantKinds lists every grant kind, in a stable order: office, realtime,
+// then each registered transport's.
 func GrantKinds() []GrantKind {
-	return []GrantKind{GrantOffice, GrantRealtime, GrantLiveKit, GrantCentrifugoConnection, GrantCentrifugoSubscription}
+	out := []GrantKind{GrantOffice, GrantRealtime}
+	for _, t := range transports {
+		out = append(out, t.kinds...)
+	}
+	return out
 }
 
 // PolicySections lists the policy section of every grant kind that has
 // one, empty (no rule), in the policy file's order.
 func PolicySections() []PolicySection {
-	return []PolicySection{LiveKitRules(nil), CentrifugoRules{}}
-}
-
-// LiveKitGrant is a LiveKit participant token with the server to join,
-// the room and the participant identity it admits.
-type LiveKitGrant struct {
-	Grant
-	ServerURL string
-	Room      string
-	Identity  string
-}
-
-// CentrifugoGrant is a Centrifugo token: a connection token with the
-// WebSocket URL, or a subscription token with its channel.
-type CentrifugoGrant struct {
-	Grant
-	URL     string
-	Channel string
+	var out []PolicySection
+	for _, t := range transports {
+		if t.section != nil {
+			out = append(out, t.section)
+		}
+	}
+	return out
 }
 
 // String returns the kind's name.
 func (k GrantKind) String() string { return string(k) }
+
+// GrantClaims are a grant kind's claims: each embeds Registered.
+type GrantClaims interface {
+	RegisteredClaims() Registered
+}
+
+// GrantDefinition is what sets one grant kind apart, declared beside the
+// kind: the application runs every kind's definition through one issuing
+// pipeline. Req is what a caller asks (struct{} when nothing), A what the
+// policy grants the caller (struct{} when a yes is all), C the kind's
+// claims, Out its answer.
+type GrantDefinition[Req, A any, C GrantClaims, Out any] struct {
+	Kind GrantKind
+	// Issuer and Audience are the grants' iss and aud (Audience "" for a
+	// kind whose verifier reads none); TTL is their lifetime.
+	Issuer   string
+	Audience string
+	TTL      time.Duration
+	// Authorize is what the policy's rules grant the caller for req, or
+	// why not.
+	Authorize func(rules PolicyRules, caller Principal, req Req) (A, error)
+	// Claims builds the claims of what was granted, and checks them.
+	Claims func(caller Principal, req Req, granted A, in Issuance) (C, error)
+	// Result shapes the signed grant into the kind's answer.
+	Result func(g Grant, c C) Out
+}

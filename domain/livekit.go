@@ -2,13 +2,46 @@ package domain
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 )
+
+// GrantLiveKit is a LiveKit participant token.
+const GrantLiveKit GrantKind = "livekit"
+
+// The LiveKit transport's kind and its section of the policy.
+var _ = registerTransport(10, LiveKitRules(nil), GrantLiveKit)
+
+//go:generate go tool mockgen -typed -destination=mocks/livekit.go -package=mocks . LiveKitSigner,RoomConfigChecker
+
+// LiveKitSigner signs LiveKit claims into a compact JWS with the LiveKit
+// API secret.
+type LiveKitSigner interface {
+	SignLiveKit(ctx context.Context, c LiveKitClaims) (string, error)
+}
+
+// RoomConfigChecker checks a LiveKit room configuration, a compact JSON
+// object, as LiveKit's own token builder does (its schema; no egress
+// credentials or stream keys), so no grant carries one LiveKit would
+// refuse. Errors wrap ErrInvalidRoom.
+type RoomConfigChecker interface {
+	CheckRoomConfig(config json.RawMessage) error
+}
+
+// LiveKitGrant is a LiveKit participant token with the server to join,
+// the room and the participant identity it admits.
+type LiveKitGrant struct {
+	Grant
+	ServerURL string
+	Room      string
+	Identity  string
+}
 
 // Limits of what a caller may put into a LiveKit grant.
 const (
@@ -511,4 +544,59 @@ func roomIdentifiers(caller Principal) error {
 		return fmt.Errorf("%w: user id", ErrUnsupportedIdentifier)
 	}
 	return nil
+}
+
+// Bounds of a LiveKit token's lifetime.
+const (
+	MinLiveKitTTL = time.Minute
+	MaxLiveKitTTL = 6 * time.Hour
+)
+
+// LiveKitSettings are how LiveKit participant tokens are minted.
+type LiveKitSettings struct {
+	// APIKey is the token's issuer: LiveKit looks up its secret by it.
+	APIKey string
+	TTL    time.Duration
+	// URL is the LiveKit server the client joins, returned with each token.
+	URL string
+}
+
+// NewLiveKitSettings checks LiveKit token settings: their lifetime within
+// MinLiveKitTTL and MaxLiveKitTTL. Errors are *SettingError.
+func NewLiveKitSettings(s LiveKitSettings) (LiveKitSettings, error) {
+	if err := TTLWithin("TTL", s.TTL, MinLiveKitTTL, MaxLiveKitTTL); err != nil {
+		return LiveKitSettings{}, err
+	}
+	return s, nil
+}
+
+// LiveKitDefinition is the LiveKit grant kind: the rights the policy
+// gives the caller in its organization's room, and a room configuration
+// checked as LiveKit does. Without roomConfigs every room configuration
+// is refused.
+func LiveKitDefinition(s LiveKitSettings, roomConfigs RoomConfigChecker) GrantDefinition[LiveKitRequest, LiveKitRights, LiveKitClaims, LiveKitGrant] {
+	return GrantDefinition[LiveKitRequest, LiveKitRights, LiveKitClaims, LiveKitGrant]{
+		Kind:   GrantLiveKit,
+		Issuer: s.APIKey,
+		TTL:    s.TTL,
+		Authorize: func(rules PolicyRules, caller Principal, _ LiveKitRequest) (LiveKitRights, error) {
+			return PolicySectionOf[LiveKitRules](rules).Rights(caller)
+		},
+		Claims: func(caller Principal, req LiveKitRequest, rights LiveKitRights, in Issuance) (LiveKitClaims, error) {
+			claims, err := NewLiveKitClaims(caller, rights, req, in)
+			if err != nil || claims.RoomConfig == nil {
+				return claims, err
+			}
+			if roomConfigs == nil {
+				return claims, fmt.Errorf("%w: room configurations cannot be checked here", ErrInvalidRoom)
+			}
+			if err := roomConfigs.CheckRoomConfig(claims.RoomConfig); err != nil {
+				return claims, fmt.Errorf("room configuration: %w", err)
+			}
+			return claims, nil
+		},
+		Result: func(g Grant, c LiveKitClaims) LiveKitGrant {
+			return LiveKitGrant{Grant: g, ServerURL: s.URL, Room: c.Video.Room, Identity: c.Subject}
+		},
+	}
 }

@@ -71,10 +71,6 @@ func material(dir string, newSupabase, newIdentity func() (string, error)) (Mate
 	return Material{SupabaseSecret: strings.TrimSpace(secret), IdentityKey: idKey}, nil
 }
 
-// LiveKitSecretFile keeps the development LiveKit API secret, which
-// `livekit-server --dev --keys "devkey: <secret>"` must be given.
-const LiveKitSecretFile = "livekit-secret"
-
 // LoadOrCreateSecret reads a random development secret from dir/name,
 // creating it on first use.
 func LoadOrCreateSecret(dir, name string) (string, error) {

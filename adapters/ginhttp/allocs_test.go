@@ -80,13 +80,14 @@ func allocsHandler(t *testing.T) http.Handler {
 		Signers: application.Signers{
 			Office:   prom.MeterSigner(metrics, domain.GrantOffice, office.SignOffice),
 			Realtime: prom.MeterSigner(metrics, domain.GrantRealtime, realtime.SignRealtime),
-			LiveKit:  prom.MeterSigner(metrics, domain.GrantLiveKit, liveKit.SignLiveKit),
 		},
 		Clock: systemclock.Clock{}, IDs: cryptorand.IDs{}, Keys: keys,
 	}, application.Grants{
 		Office:   application.OfficePolicy{Issuer: "gatepass", Audience: "office-router", TTL: time.Minute, URL: "wss://office.example/ws"},
 		Realtime: application.RealtimePolicy{Issuer: "gatepass", TTL: time.Hour},
-		LiveKit:  &application.LiveKitPolicy{APIKey: "APIgatepass", TTL: time.Hour, URL: "wss://livekit.example"},
+		Kinds: []application.GrantRegistration{application.RegisterGrant(
+			domain.LiveKitDefinition(domain.LiveKitSettings{APIKey: "APIgatepass", TTL: time.Hour, URL: "wss://livekit.example"}, nil),
+			application.ExpiryBoundNone, prom.MeterSigner(metrics, domain.GrantLiveKit, liveKit.SignLiveKit))},
 	}, application.RateLimitPolicy{}, nil)
 	// One JSON line per request, as in production (LOG_LEVEL=info, the
 	// request line written by hand through slogctx.NewJSON).

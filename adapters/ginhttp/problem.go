@@ -83,7 +83,7 @@ var (
 	problemForbiddenField = newProblem(http.StatusForbidden, "forbidden_field", "Forbidden",
 		"The policy does not allow the caller to set this field.")
 	problemInvalidRoom = newProblem(http.StatusBadRequest, "invalid_room", "Bad Request",
-		"room_name is required: 1 to 64 characters of A-Z a-z 0-9 _ -; a room_config must be a LiveKit room configuration without egress credentials or stream keys.")
+		"room_name is required: 1 to 64 characters of A-Z a-z 0-9 _ -; a room_config must be a valid room configuration without egress credentials or stream keys.")
 	problemInvalidParticipant = newProblem(http.StatusBadRequest, "invalid_participant", "Bad Request",
 		"A participant name, metadata or attributes exceed their limits, or an attribute name is reserved or holds invisible characters.")
 	problemInvalidChannel = newProblem(http.StatusBadRequest, "invalid_channel", "Bad Request",

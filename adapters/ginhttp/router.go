@@ -121,12 +121,14 @@ func NewRouter(app *application.Application, o Options) (http.Handler, error) {
 	r.GET(RouteReady, h.ready)
 	r.GET(RouteOAuthMetadata, h.metadata)
 	r.POST(RouteTokenExchange, h.tokenExchange)
-	for _, g := range h.grantRoutes() {
-		if !g.enabled {
-			r.POST(g.path, h.grantKind(g.kind), transportDisabled)
-			continue
+	for _, reg := range registrations() {
+		for _, g := range reg.routes {
+			if !app.Enabled(g.kind) {
+				r.POST(g.path, h.grantKind(g.kind), transportDisabled)
+				continue
+			}
+			r.POST(g.path, h.grantKind(g.kind), h.authenticate, g.handle(h))
 		}
-		r.POST(g.path, h.grantKind(g.kind), h.authenticate, g.handle)
 	}
 	// The method label of the metrics is one of the routed methods or
 	// "other": a client must not mint a series per method it invents.
@@ -137,29 +139,6 @@ func NewRouter(app *application.Application, o Options) (http.Handler, error) {
 		h.methods[http.MethodOptions] = true
 	}
 	return r, nil
-}
-
-// grantRoute is one grant endpoint: its path, the kind of grant it issues
-// and the handler that runs once the caller is verified.
-type grantRoute struct {
-	path    string
-	kind    domain.GrantKind
-	handle  gin.HandlerFunc
-	enabled bool
-}
-
-// grantRoutes is the route table of the grant endpoints.
-func (h *handlers) grantRoutes() []grantRoute {
-	return []grantRoute{
-		{path: RouteOfficeAccess, kind: domain.GrantOffice, handle: h.requestOfficeAccess, enabled: h.app.Enabled(domain.GrantOffice)},
-		{path: RouteRealtimeToken, kind: domain.GrantRealtime, handle: h.issueRealtimeToken, enabled: h.app.Enabled(domain.GrantRealtime)},
-		{path: RouteLiveKitToken, kind: domain.GrantLiveKit, handle: h.issueLiveKitToken,
-			enabled: h.app.Enabled(domain.GrantLiveKit)},
-		{path: RouteCentrifugoConnectionToken, kind: domain.GrantCentrifugoConnection, handle: h.issueCentrifugoConnectionToken,
-			enabled: h.app.Enabled(domain.GrantCentrifugoConnection)},
-		{path: RouteCentrifugoSubscriptionToken, kind: domain.GrantCentrifugoSubscription, handle: h.issueCentrifugoSubscriptionToken,
-			enabled: h.app.Enabled(domain.GrantCentrifugoSubscription)},
-	}
 }
 
 // NewAdminRouter returns the admin listener's handler: metrics, liveness

@@ -30,12 +30,11 @@ const (
 	TokenTypeJWT           = "urn:ietf:params:oauth:token-type:jwt"
 )
 
-// The audiences of the token exchange: one per transport.
+// The audiences of the token exchange of the office-router's and Supabase
+// Realtime's grants; every transport names its own (grantRegistration).
 const (
 	AudienceOfficeRouter     = "office-router"
 	AudienceSupabaseRealtime = "supabase-realtime"
-	AudienceLiveKit          = "livekit"
-	AudienceCentrifugo       = "centrifugo"
 )
 
 // exchangeBodyBytes bounds the form: any bearer-sized subject token fits.
@@ -113,10 +112,8 @@ func badRequest(code, description string) *oauthError {
 // target, in exchange for which subject token.
 type exchange struct {
 	audience string
-	kind     domain.GrantKind
-	room     string
-	channel  string
 	subject  string
+	exchangeTarget
 }
 
 // parseExchange checks the form, then the audience and scope syntax, in
@@ -150,39 +147,15 @@ func parseExchange(form *exchangeForm, enabled map[string]bool) (exchange, *oaut
 	if !ok {
 		return exchange{}, badRequest("invalid_scope", "The scope must be scope tokens separated by single spaces, without other white space.")
 	}
-	var err error
-	switch x.audience {
-	case AudienceOfficeRouter, AudienceSupabaseRealtime:
-		x.kind = domain.GrantOffice
-		if x.audience == AudienceSupabaseRealtime {
-			x.kind = domain.GrantRealtime
-		}
-		if len(scope) > 0 {
-			return exchange{}, badRequest("invalid_scope", "The audience "+x.audience+" takes no scope.")
-		}
-	case AudienceLiveKit:
-		x.kind = domain.GrantLiveKit
-		room, ok := scopeValue(scope, "room:")
-		if !ok {
-			return exchange{}, badRequest("invalid_scope", "The audience livekit takes the scope room:<room_name>.")
-		}
-		if err = domain.ValidateRoomName(room); err != nil {
-			return exchange{}, badRequest("invalid_scope", "The room name must be 1 to 64 characters of A-Z a-z 0-9 _ -.")
-		}
-		x.room = room
-	case AudienceCentrifugo:
-		x.kind = domain.GrantCentrifugoConnection
-		if len(scope) == 0 {
+	for _, reg := range grantRegistrations {
+		if reg.audience == x.audience {
+			t, oerr := reg.exchange(scope)
+			if oerr != nil {
+				return exchange{}, oerr
+			}
+			x.exchangeTarget = t
 			break
 		}
-		channel, ok := scopeValue(scope, "channel:")
-		if !ok {
-			return exchange{}, badRequest("invalid_scope", "The audience centrifugo takes no scope, or channel:<channel>.")
-		}
-		if err = domain.ValidateChannel(channel); err != nil {
-			return exchange{}, badRequest("invalid_scope", "The channel must be at most 255 bytes without white space or control characters.")
-		}
-		x.kind, x.channel = domain.GrantCentrifugoSubscription, channel
 	}
 	return x, nil
 }
@@ -213,14 +186,13 @@ func scopeValue(tokens []string, prefix string) (string, bool) {
 }
 
 // enabledAudiences are the audiences this deployment issues, in a stable
-// order.
+// order: a transport's while the kind of its first route is enabled.
 func enabledAudiences(app *application.Application) []string {
-	out := []string{AudienceOfficeRouter, AudienceSupabaseRealtime}
-	if app.Enabled(domain.GrantLiveKit) {
-		out = append(out, AudienceLiveKit)
-	}
-	if app.Enabled(domain.GrantCentrifugoConnection) {
-		out = append(out, AudienceCentrifugo)
+	var out []string
+	for _, reg := range registrations() {
+		if app.Enabled(reg.routes[0].kind) {
+			out = append(out, reg.audience)
+		}
 	}
 	return out
 }
@@ -270,42 +242,19 @@ func (h *handlers) exchange(c *gin.Context, x exchange) *oauthError {
 	refused := "The subject token is invalid, expired or not accepted here."
 	id, err := h.verifyBearer(c, "Bearer "+x.subject)
 	out := exchangeResponse{IssuedTokenType: TokenTypeJWT, TokenType: "N_A"}
-	var grant domain.Grant
-	var target string
+	var issued exchanged
 	if err == nil {
 		refused = "The policy does not grant this target to the caller."
-		switch x.kind {
-		case domain.GrantOffice:
-			var g domain.OfficeGrant
-			g, err = h.app.RequestOfficeAccess.Handle(c, application.RequestOfficeAccess{Caller: id.Principal, IdentityExpiresAt: id.ExpiresAt})
-			grant, out.URL = g.Grant, g.URL
-		case domain.GrantRealtime:
-			grant, err = h.app.IssueRealtimeToken.Handle(c, application.IssueRealtimeToken{Caller: id.Principal, IdentityExpiresAt: id.ExpiresAt})
-		case domain.GrantLiveKit:
-			var g domain.LiveKitGrant
-			g, err = h.app.IssueLiveKitToken.Handle(c, application.IssueLiveKitToken{
-				Caller: id.Principal, Request: domain.LiveKitRequest{Room: x.room}, IdentityExpiresAt: id.ExpiresAt,
-			})
-			grant, out.ServerURL, target = g.Grant, g.ServerURL, g.Room
-		case domain.GrantCentrifugoConnection:
-			var g domain.CentrifugoGrant
-			g, err = h.app.IssueCentrifugoConnectionToken.Handle(c, application.IssueCentrifugoConnectionToken{Caller: id.Principal, IdentityExpiresAt: id.ExpiresAt})
-			grant, out.URL = g.Grant, g.URL
-		case domain.GrantCentrifugoSubscription:
-			var g domain.CentrifugoGrant
-			g, err = h.app.IssueCentrifugoSubscription.Handle(c, application.IssueCentrifugoSubscriptionToken{
-				Caller: id.Principal, Request: application.CentrifugoSubscriptionRequest{Channel: x.channel}, IdentityExpiresAt: id.ExpiresAt,
-			})
-			grant, target = g.Grant, g.Channel
-		}
+		issued, err = x.issue(h, c, id.Principal, id.ExpiresAt)
+		out.URL, out.ServerURL = issued.url, issued.serverURL
 	}
 	if err != nil {
 		h.obs.GrantIssued(x.kind, grantResult(err))
 		markReason(c, problemFor(err), err)
 		return h.oauthErrorFor(c, err, refused)
 	}
-	h.issued(c, x.kind, grant, target)
-	out.AccessToken, out.ExpiresIn = grant.Token, int64(grant.TTL/time.Second)
+	h.issued(c, x.kind, issued.grant, issued.target)
+	out.AccessToken, out.ExpiresIn = issued.grant.Token, int64(issued.grant.TTL/time.Second)
 	c.JSON(http.StatusOK, out)
 	return nil
 }

@@ -111,7 +111,7 @@ func TestParseExchange(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if x.kind != tt.wantKind || x.room != tt.wantRoom || x.channel != tt.wantChan || x.subject != "eyJ.a.b" {
+			if x.kind != tt.wantKind || x.target != tt.wantRoom+tt.wantChan || x.subject != "eyJ.a.b" {
 				t.Fatalf("parsed %+v", x)
 			}
 		})

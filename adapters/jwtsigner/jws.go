@@ -47,7 +47,7 @@ type jwsBuffer struct {
 	sum    []byte
 }
 
-// maxPooledBytes keeps a rare large token (a LiveKit room configuration)
+// maxPooledBytes keeps a rare large token (one carrying a room configuration)
 // from pinning its buffers in the pool.
 const maxPooledBytes = 16 << 10
 

@@ -2,13 +2,96 @@ package ginhttp
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"unicode/utf16"
 	"unicode/utf8"
 
 	"github.com/gatepass/gatepass/domain"
+	"github.com/gatepass/gatepass/foundation/jsonappend"
 )
+
+// RouteLiveKitToken is the LiveKit grant endpoint.
+const RouteLiveKitToken = "/api/v1/livekit/token"
+
+// AudienceLiveKit names LiveKit in the token exchange; its scope is
+// room:<room_name>.
+const AudienceLiveKit = "livekit"
+
+// liveKitBodyBytes bounds a LiveKit request's body: metadata, attributes
+// and a room configuration fit in it whatever HTTP_MAX_BODY_BYTES says.
+const liveKitBodyBytes = 16 << 10
+
+// LiveKit's endpoint and audience.
+var _ = registerGrants(grantRegistration{
+	routes: []grantRoute{{path: RouteLiveKitToken, kind: domain.GrantLiveKit,
+		handle: issueRegistered(domain.GrantLiveKit, liveKitBodyBytes, toLiveKitRequest, http.StatusCreated,
+			func(g domain.LiveKitGrant) (domain.Grant, string) { return g.Grant, g.Room }, appendLiveKitGrant)}},
+	audience: AudienceLiveKit,
+	exchange: liveKitScope,
+})
+
+// liveKitScope reads the exchange's scope room:<room_name>.
+func liveKitScope(scope []string) (exchangeTarget, *oauthError) {
+	room, ok := scopeValue(scope, "room:")
+	if !ok {
+		return exchangeTarget{}, badRequest("invalid_scope", "The audience livekit takes the scope room:<room_name>.")
+	}
+	if err := domain.ValidateRoomName(room); err != nil {
+		return exchangeTarget{}, badRequest("invalid_scope", "The room name must be 1 to 64 characters of A-Z a-z 0-9 _ -.")
+	}
+	t := exchangeRegistered(domain.GrantLiveKit, domain.LiveKitRequest{Room: room}, func(g domain.LiveKitGrant) exchanged {
+		return exchanged{grant: g.Grant, serverURL: g.ServerURL, target: g.Room}
+	})
+	t.target = room
+	return t, nil
+}
+
+type liveKitTokenRequest struct {
+	RoomName              string            `json:"room_name"`
+	ParticipantName       string            `json:"participant_name"`
+	ParticipantMetadata   string            `json:"participant_metadata"`
+	ParticipantAttributes map[string]string `json:"participant_attributes"`
+	ParticipantIdentity   string            `json:"participant_identity"`
+	RoomConfig            json.RawMessage   `json:"room_config"`
+}
+
+// decodeFlat reads the usual body, plain strings for the room and the
+// participant, without reflection; attributes and a room configuration
+// go through encoding/json.
+func (b *liveKitTokenRequest) decodeFlat(raw []byte) bool {
+	return decodeFlat(raw, []flatString{
+		{"room_name", &b.RoomName},
+		{"participant_name", &b.ParticipantName},
+		{"participant_metadata", &b.ParticipantMetadata},
+		{"participant_identity", &b.ParticipantIdentity},
+	})
+}
+
+// checkLimits stops a body with too many or too large attributes, or
+// nested too deeply, before it is decoded (scanLiveKitBody).
+func (b *liveKitTokenRequest) checkLimits(raw []byte) error { return scanLiveKitBody(raw) }
+
+func toLiveKitRequest(b liveKitTokenRequest) domain.LiveKitRequest {
+	config := b.RoomConfig
+	if string(config) == "null" {
+		config = nil
+	}
+	return domain.LiveKitRequest{
+		Room: b.RoomName, Identity: b.ParticipantIdentity, Name: b.ParticipantName,
+		Metadata: b.ParticipantMetadata, Attributes: b.ParticipantAttributes, RoomConfig: config,
+	}
+}
+
+func appendLiveKitGrant(b []byte, g domain.LiveKitGrant) []byte {
+	b = append(b, `{"server_url":`...)
+	b = jsonappend.String(b, g.ServerURL)
+	b = append(b, `,"participant_token":`...)
+	b = jsonappend.String(b, g.Token)
+	return appendGrantTail(b, g.Grant)
+}
 
 // A LiveKit body may hold participant attributes and unknown members,
 // which encoding/json decodes in full before anything can count them: a
