@@ -1,6 +1,7 @@
 // Package application holds gatepass's use cases: authenticating a caller
 // and issuing grants, every kind through one pipeline (issue_grant.go)
-// over the kind's definition. Policy (who may have which grant, for how
+// over the kind's definition, each kind registered with RegisterGrant (the
+// kinds are domain.GrantKinds). Policy (who may have which grant, for how
 // long) lives here; adapters only translate.
 package application
 

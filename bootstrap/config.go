@@ -1,6 +1,8 @@
 // Package bootstrap is the one place that knows every concrete type: it
 // reads the settings once into a typed, validated Config, and wires
-// adapters to the application with Google Wire.
+// adapters to the application with Google Wire. Each transport's settings
+// block is registered from a file of its own (transports.go keeps the
+// list).
 package bootstrap
 
 import (

@@ -1,6 +1,8 @@
 // Package ginhttp is gatepass's inbound HTTP adapter on gin: it turns
 // requests into application commands and results into JSON, and maps domain
 // errors to RFC 9457 problem responses. No gin type crosses into application.
+// The grant endpoints and the token exchange's audiences are the grant
+// registrations (grants.go), one per transport in a file of its own.
 package ginhttp
 
 import (
