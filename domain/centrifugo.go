@@ -556,7 +556,8 @@ type CentrifugoSubscriptionRequest struct {
 
 // CentrifugoConnectionDefinition is the Centrifugo connection grant kind:
 // it takes nothing beyond the caller and subscribes it on the server side
-// to the channels the policy names (asking MayConnect first).
+// to the channels the policy names (asking MayConnect first). s is what
+// NewCentrifugoSettings accepted: that constructor holds its invariants.
 func CentrifugoConnectionDefinition(s CentrifugoSettings) GrantDefinition[struct{}, []string, CentrifugoConnectionClaims, CentrifugoGrant] {
 	return GrantDefinition[struct{}, []string, CentrifugoConnectionClaims, CentrifugoGrant]{
 		Kind: GrantCentrifugoConnection, Issuer: s.Issuer, Audience: s.Audience, TTL: s.ConnectionTTL,
@@ -573,7 +574,8 @@ func CentrifugoConnectionDefinition(s CentrifugoSettings) GrantDefinition[struct
 }
 
 // CentrifugoSubscriptionDefinition is the Centrifugo subscription grant
-// kind: one channel the policy allows the caller.
+// kind: one channel the policy allows the caller. s is what
+// NewCentrifugoSettings accepted.
 func CentrifugoSubscriptionDefinition(s CentrifugoSettings) GrantDefinition[CentrifugoSubscriptionRequest, struct{},
 	CentrifugoSubscriptionClaims, CentrifugoGrant] {
 	return GrantDefinition[CentrifugoSubscriptionRequest, struct{}, CentrifugoSubscriptionClaims, CentrifugoGrant]{

@@ -573,7 +573,8 @@ func NewLiveKitSettings(s LiveKitSettings) (LiveKitSettings, error) {
 // LiveKitDefinition is the LiveKit grant kind: the rights the policy
 // gives the caller in its organization's room, and a room configuration
 // checked as LiveKit does. Without roomConfigs every room configuration
-// is refused.
+// is refused. s is what NewLiveKitSettings accepted: that constructor
+// holds its invariants.
 func LiveKitDefinition(s LiveKitSettings, roomConfigs RoomConfigChecker) GrantDefinition[LiveKitRequest, LiveKitRights, LiveKitClaims, LiveKitGrant] {
 	return GrantDefinition[LiveKitRequest, LiveKitRights, LiveKitClaims, LiveKitGrant]{
 		Kind:   GrantLiveKit,

@@ -12,9 +12,10 @@ import (
 
 // grantRegistration is one transport as the HTTP adapter serves it: its
 // grant endpoints, and its audience in the token exchange with the parser
-// of that audience's scope. Each transport registers itself from its own
-// file (registerGrants); the router and the token exchange read only the
-// registrations.
+// of that audience's scope. The office-router and Supabase Realtime grants
+// are registered below; every other transport registers itself from its
+// own file (registerGrants). The router and the token exchange read only
+// the registrations.
 type grantRegistration struct {
 	routes []grantRoute
 	// audience names the transport in the token exchange; it is offered

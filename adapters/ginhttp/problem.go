@@ -95,6 +95,8 @@ var (
 // problemFor is the one mapping of errors to HTTP answers.
 func problemFor(err error) problem {
 	switch {
+	case errors.Is(err, application.ErrGrantKindDisabled):
+		return problemTransportDisabled
 	case errors.Is(err, domain.ErrRateLimited):
 		return problemRateLimited
 	case errors.Is(err, domain.ErrLimiterUnavailable):
