@@ -34,7 +34,7 @@ import (
 // in JSON, metrics, authentication, the use case, real signers, the
 // response), in process. Measured values plus a small margin; a change
 // that allocates more per request fails here without timing anything.
-// BENCHMARKS.md records the history.
+// BENCHMARKS.md lists the budgets; their history is in its git log.
 const (
 	realtimeAllocBudget = 9
 	officeAllocBudget   = 11

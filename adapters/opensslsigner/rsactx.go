@@ -100,9 +100,9 @@ import (
 // contexts made and initialised once and then reused, as `openssl speed`
 // signs: golang-fips/openssl v2.0.3 makes, initialises and frees an
 // EVP_PKEY_CTX for every signature (a provider fetch, padding and digest
-// set-up), and its API keeps the contexts to itself. Measured on these
-// machines: about 4 µs of a 215 µs signature in C, and 2.5% more office
-// grants per core from the server (BENCHMARKS.md). The key is still
+// set-up), and its API keeps the contexts to itself. Skipping that
+// set-up per signature gives the server more office grants per core
+// (`make bench` measures it; see BENCHMARKS.md). The key is still
 // imported into golang-fips too, which signs every other algorithm and
 // padding.
 

@@ -9,9 +9,9 @@
 //
 // What a SIGKILL (or any crash that skips Close) can lose is what is
 // buffered at that instant: nothing when the server is idle; under load
-// the lines gathered since the last write, at most one gap's worth (5 ms
-// by default: the price of writing 250 lines at once rather than 26), and
-// never more than MaxBuffered bytes.
+// the lines gathered since the last write, at most one gap's worth
+// (DefaultGap: the price of writing many lines at once rather than a few),
+// and never more than MaxBuffered bytes.
 package logbuffer
 
 import (
@@ -27,9 +27,9 @@ const (
 	// line has asked for a write.
 	DefaultInterval = 100 * time.Millisecond
 	// DefaultGap is the least time between two background writes under
-	// load: the lines of that time share one write (at 50,000 lines a
-	// second, 250 lines instead of about 26), and it is also the longest
-	// a line waits then.
+	// load: the lines of that time share one write, many more than the
+	// flusher would gather on its own, and it is also the longest a line
+	// waits then.
 	DefaultGap = 5 * time.Millisecond
 	// loaded is the size of a write that says the server is under load:
 	// after a smaller one (a line or a few, as when requests come one at
