@@ -3,11 +3,15 @@ package kit
 import (
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 )
 
 // Sample is one series of a Prometheus text exposition.
@@ -52,90 +56,58 @@ func ScrapeErr(url string) (Metrics, error) {
 	return ParseMetrics(string(body))
 }
 
-// ParseMetrics reads the Prometheus text format: comment lines are skipped,
-// every other line is `name{label="value",...} value [timestamp]`.
+// ParseMetrics reads the Prometheus text format with the Prometheus
+// library's own parser (expfmt), and flattens each family into the series
+// the text holds: a histogram into its _bucket (with le), _sum and _count
+// series, a summary into its quantiles, _sum and _count.
 func ParseMetrics(text string) (Metrics, error) {
+	if !strings.HasSuffix(text, "\n") {
+		text += "\n" // the parser wants every line ended
+	}
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(strings.NewReader(text))
+	if err != nil {
+		return nil, fmt.Errorf("metrics: %w", err)
+	}
 	var out Metrics
-	for n, line := range strings.Split(text, "\n") {
-		line = strings.TrimSpace(line)
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
+	for name, f := range families {
+		for _, m := range f.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range m.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			with := func(k, v string) map[string]string {
+				c := maps.Clone(labels)
+				c[k] = v
+				return c
+			}
+			switch {
+			case m.GetHistogram() != nil:
+				h := m.GetHistogram()
+				for _, b := range h.GetBucket() {
+					out = append(out, Sample{name + "_bucket", with("le", formatFloat(b.GetUpperBound())), float64(b.GetCumulativeCount())})
+				}
+				out = append(out, Sample{name + "_sum", labels, h.GetSampleSum()}, Sample{name + "_count", labels, float64(h.GetSampleCount())})
+			case m.GetSummary() != nil:
+				sm := m.GetSummary()
+				for _, q := range sm.GetQuantile() {
+					out = append(out, Sample{name, with("quantile", formatFloat(q.GetQuantile())), q.GetValue()})
+				}
+				out = append(out, Sample{name + "_sum", labels, sm.GetSampleSum()}, Sample{name + "_count", labels, float64(sm.GetSampleCount())})
+			case m.GetCounter() != nil:
+				out = append(out, Sample{name, labels, m.GetCounter().GetValue()})
+			case m.GetGauge() != nil:
+				out = append(out, Sample{name, labels, m.GetGauge().GetValue()})
+			default:
+				out = append(out, Sample{name, labels, m.GetUntyped().GetValue()})
+			}
 		}
-		s, err := parseSample(line)
-		if err != nil {
-			return nil, fmt.Errorf("metrics line %d %q: %w", n+1, line, err)
-		}
-		out = append(out, s)
 	}
 	return out, nil
 }
 
-func parseSample(line string) (Sample, error) {
-	s := Sample{Labels: map[string]string{}}
-	end := strings.IndexAny(line, "{ ")
-	if end <= 0 {
-		return s, fmt.Errorf("no metric name")
-	}
-	s.Name, line = line[:end], line[end:]
-	if strings.HasPrefix(line, "{") {
-		rest, err := parseLabels(line[1:], s.Labels)
-		if err != nil {
-			return s, err
-		}
-		line = rest
-	}
-	fields := strings.Fields(line)
-	if len(fields) == 0 || len(fields) > 2 {
-		return s, fmt.Errorf("want a value and an optional timestamp")
-	}
-	v, err := strconv.ParseFloat(fields[0], 64)
-	if err != nil {
-		return s, fmt.Errorf("value: %w", err)
-	}
-	s.Value = v
-	return s, nil
-}
-
-// parseLabels reads `k="v",...}` into into and returns what follows the
-// closing brace.
-func parseLabels(in string, into map[string]string) (string, error) {
-	for {
-		in = strings.TrimLeft(in, " ,")
-		if strings.HasPrefix(in, "}") {
-			return in[1:], nil
-		}
-		eq := strings.Index(in, "=\"")
-		if eq <= 0 {
-			return "", fmt.Errorf("label without a quoted value")
-		}
-		name := strings.TrimSpace(in[:eq])
-		in = in[eq+2:]
-		var v strings.Builder
-		closed := false
-		for i := 0; i < len(in); i++ {
-			c := in[i]
-			if c == '\\' && i+1 < len(in) {
-				i++
-				switch in[i] {
-				case 'n':
-					v.WriteByte('\n')
-				default:
-					v.WriteByte(in[i])
-				}
-				continue
-			}
-			if c == '"' {
-				in, closed = in[i+1:], true
-				break
-			}
-			v.WriteByte(c)
-		}
-		if !closed {
-			return "", fmt.Errorf("unterminated value of label %s", name)
-		}
-		into[name] = v.String()
-	}
-}
+// formatFloat writes a bucket bound or quantile as the text format does.
+func formatFloat(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
 
 // Sum adds up the series called name whose labels include every given
 // pair (labels alternate name and value); zero when there is none.

@@ -10,6 +10,11 @@ gatepass_grants_total{kind="office",result="rate_limited"} 2
 gatepass_grants_total{kind="realtime",result="issued"} 3
 go_goroutines 12
 odd{detail="a \"quoted\" } brace, and a\\ slash"} 1.5e+06 1700000000000
+# TYPE latency_seconds histogram
+latency_seconds_bucket{route="/a",le="0.1"} 1
+latency_seconds_bucket{route="/a",le="+Inf"} 3
+latency_seconds_sum{route="/a"} 0.5
+latency_seconds_count{route="/a"} 3
 `
 	m, err := ParseMetrics(text)
 	if err != nil {
@@ -27,6 +32,9 @@ odd{detail="a \"quoted\" } brace, and a\\ slash"} 1.5e+06 1700000000000
 		{name: "no labels", metric: "go_goroutines", want: 12},
 		{name: "escaped label value and a timestamp", metric: "odd", labels: []string{"detail", `a "quoted" } brace, and a\ slash`}, want: 1.5e6},
 		{name: "absent", metric: "gatepass_rate_limiter_errors_total", want: 0},
+		{name: "a histogram's count", metric: "latency_seconds_count", labels: []string{"route", "/a"}, want: 3},
+		{name: "a histogram's buckets, +Inf once", metric: "latency_seconds_bucket", labels: []string{"route", "/a"}, want: 4},
+		{name: "a histogram's bucket by bound", metric: "latency_seconds_bucket", labels: []string{"le", "0.1"}, want: 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
