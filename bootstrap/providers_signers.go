@@ -66,16 +66,14 @@ func warnNoContextReuse(logger *slog.Logger, s *opensslsigner.Signer) {
 	}
 }
 
-// ProvideOfficeSigner signs office-router grants with the backend, after a
-// check that its key fits JWT_ALGORITHM and a test signature that verifies:
-// a signer that cannot sign fails the start, not the first request.
+// ProvideOfficeSigner signs office-router grants with the backend; the
+// signer's constructor refuses a key that does not fit JWT_ALGORITHM, and
+// a test signature must verify: a signer that cannot sign fails the start,
+// not the first request.
 func ProvideOfficeSigner(cfg Config, b OfficeBackend) (*jwtsigner.OfficeSigner, error) {
-	if err := jwtsigner.KeyMatches(cfg.Office.Algorithm, b.Signer.Public()); err != nil {
-		return nil, fmt.Errorf("office key does not fit JWT_ALGORITHM=%s: %w", cfg.Office.Algorithm, err)
-	}
 	s, err := jwtsigner.NewOfficeSigner(b.Signer, cfg.Office.Algorithm)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("JWT_ALGORITHM=%s: %w", cfg.Office.Algorithm, err)
 	}
 	if err := s.SelfTest(context.Background()); err != nil {
 		return nil, fmt.Errorf("office signer (%s) self-test: %w", b.Name, err)
