@@ -61,7 +61,7 @@ describe("office grants from every JWT_SIGNER", { timeout: 180_000 }, () => {
 
         test(`${serving} signs, says the start log and the admin /readyz`, async () => {
           const { kid } = want.keys[0];
-          const record = server.startRecord();
+          const record = await server.startRecord();
           assert.ok(record, `no "gatepass serving" record in:\n${server.logs()}`);
           assert.equal(record.signer, serving);
           assert.equal(record.office_alg, alg);

@@ -176,8 +176,16 @@ export async function startGatepass(t, options = {}) {
     devDir,
     env,
     logs: () => stderr,
-    /** startRecord is the "gatepass serving" log record (needs logLevel "info"). */
-    startRecord: () => startRecord,
+    /**
+     * startRecord resolves to the "gatepass serving" log record (needs
+     * logLevel "info"), or to undefined when it has not been written within
+     * 5 s: log lines are buffered, so it may come after /healthz answers.
+     */
+    async startRecord() {
+      const deadline = Date.now() + 5_000;
+      while (!startRecord && Date.now() < deadline) await sleep(20);
+      return startRecord;
+    },
     /** readyz fetches GET /readyz from the public port, or from base. */
     async readyz(base = baseURL) {
       const res = await fetch(new URL("/readyz", base), { signal: AbortSignal.timeout(5_000) });
