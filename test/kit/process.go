@@ -113,7 +113,19 @@ type Process struct {
 	cmd      *exec.Cmd
 	done     chan struct{}
 	err      error
+	// stop stops a gatepass served in the test's own process (Served);
+	// nil for a real process.
+	stop func()
 }
+
+// Served is a Process for a gatepass that serves in the test's own process
+// (package test/inproc builds it): the same URLs and logs, stopped by
+// stop; it has no process to signal or wait for.
+func Served(url, addr, adminURL string, logs *Buffer, stop func()) *Process {
+	return &Process{URL: url, Addr: addr, AdminURL: adminURL, Stdout: &Buffer{}, Stderr: logs, stop: stop, done: make(chan struct{})}
+}
+
+var errServed = errors.New("gatepass serves in this process: there is no process to signal or wait for (use kit.Start)")
 
 // Run runs `gatepass args...` with env (and nothing of the test's own
 // environment but PATH and HOME) to completion and returns its output.
@@ -209,11 +221,19 @@ func (p *Process) waitHealthy(timeout time.Duration) error {
 }
 
 // Signal sends sig to the process.
-func (p *Process) Signal(sig os.Signal) error { return p.cmd.Process.Signal(sig) }
+func (p *Process) Signal(sig os.Signal) error {
+	if p.cmd == nil {
+		return errServed
+	}
+	return p.cmd.Process.Signal(sig)
+}
 
 // Wait waits up to timeout for the process to exit and returns its exit
 // error (nil for exit 0).
 func (p *Process) Wait(timeout time.Duration) error {
+	if p.cmd == nil {
+		return errServed
+	}
 	select {
 	case <-p.done:
 		return p.err
@@ -224,6 +244,10 @@ func (p *Process) Wait(timeout time.Duration) error {
 
 // Kill stops the process if it still runs.
 func (p *Process) Kill() {
+	if p.cmd == nil {
+		p.stop()
+		return
+	}
 	select {
 	case <-p.done:
 	default:

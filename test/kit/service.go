@@ -69,6 +69,13 @@ func StartService(t testing.TB, over ...map[string]string) *Service {
 // set up first (its keys, its faults).
 func StartServiceTrusting(t testing.TB, idp *IdentityProvider, over ...map[string]string) *Service {
 	t.Helper()
+	return StartServiceWith(t, Start, idp, over...)
+}
+
+// StartServiceWith is StartServiceTrusting with the way gatepass is started:
+// Start (the real binary) or inproc.Serve (in the test's own process).
+func StartServiceWith(t testing.TB, start func(testing.TB, map[string]string) *Process, idp *IdentityProvider, over ...map[string]string) *Service {
+	t.Helper()
 	key, keyPEM := NewRSAKey(t, 2048)
-	return &Service{Process: Start(t, ProductionEnv(idp, keyPEM, over...)), IDP: idp, Key: key}
+	return &Service{Process: start(t, ProductionEnv(idp, keyPEM, over...)), IDP: idp, Key: key}
 }
