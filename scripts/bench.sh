@@ -7,17 +7,24 @@
 #     Centrifugo connection token per JWT_SIGNER (RS256, compared with
 #     openssl's sign rate), the realtime and LiveKit tokens (HS256), and a
 #     bare gin server answering bodies of the same sizes (the HTTP
-#     ceiling), each on CPU 0 with GOMAXPROCS=1 while the load generator
-#     runs on CPU 1, over loopback with keep-alive; the runs of each target
+#     ceiling), each on CPU 0 with GOMAXPROCS=1 while the load generator,
+#     wrk (Debian's package, installed when missing), runs on CPU 1, over
+#     loopback with keep-alive, each request with the bearer token of the
+#     next of BENCH_USERS users (test/bench/tokens.lua); the runs of each target
 #     ratio (openssl speed with the OpenSSL-signed RS256 runs, bare gin with
 #     the HS256 runs) in alternating rounds, so that the machine's drift
 #     between two runs weighs less on their ratio;
 #   - a CPU profile of the same requests served in process;
-#   - the reconnect storm (loadgen -storm): BENCH_STORM_USERS distinct users,
-#     each asking for an office grant and a realtime token at once, against
-#     one gatepass in production mode on every CPU (GOMAXPROCS=nproc), the
-#     load generator sharing the CPUs; once with rate limits off, once on
-#     in memory, once on Redis (a redis-server on loopback).
+#   - the reconnect storm (harness storm, vegeta's library):
+#     BENCH_STORM_USERS distinct users, each asking for an office grant and
+#     a realtime token at once, against one gatepass in production mode on
+#     every CPU (GOMAXPROCS=nproc), the load generator sharing the CPUs;
+#     once with rate limits off, once on in memory, once on Redis (a
+#     redis-server on loopback, installed when missing).
+# Beside each figure stands the load generator's own CPU, so that a reader
+# sees whether the generator, not gatepass, was the limit. test/bench/harness
+# mints the tokens, reads the CPU times and prints the table; a request of
+# gatepass that failed fails the run, after the table.
 # Raw results go to bench/out/<time>/ (git-ignored; bench/out/latest points
 # at the last run). Everything is built into a temporary folder.
 #
@@ -27,8 +34,8 @@
 #                           RS256 runs, bare gin with the HS256 runs (the medians are reported)
 #   BENCH_WARMUP=2          warm-up seconds before each HTTP measurement
 #   BENCH_CONCURRENCY=32    keep-alive connections, one request in flight each
+#   BENCH_USERS=1000        distinct users (bearer tokens) the HTTP runs' requests take turns with
 #   BENCH_SIGNERS="openssl go"   JWT_SIGNER values of the request-access runs
-#   BENCH_MAX_REQUESTS=2000000   cap on the requests of one measured window
 #   BENCH_LOG_LEVEL=info    LOG_LEVEL of the server (info logs every request, as in production)
 #   BENCH_GOBENCH=1         run the Go benchmarks (0: skip)
 #   BENCH_GOBENCHTIME=1s    -benchtime of the Go benchmarks
@@ -37,7 +44,7 @@
 #                           the machine to be idle (other processes skew the numbers)
 #   BENCH_STORM=1           run the reconnect storm (0: skip)
 #   BENCH_STORM_USERS=10000 distinct users (access tokens) of the storm
-#   BENCH_STORM_CONNS=512   keep-alive connections the storm is sent over
+#   BENCH_STORM_CONNS=512   keep-alive connections (vegeta workers) the storm is sent over
 #   BENCH_STORM_LIMITS="off memory redis"   rate-limit settings, one storm each
 #   BENCH_STORM_TIMEOUT=120 seconds after which a storm gives up (unsent requests count as errors)
 set -euo pipefail
@@ -50,8 +57,8 @@ seconds=${BENCH_SECONDS:-10}
 rounds=${BENCH_ROUNDS:-3}
 warmup=${BENCH_WARMUP:-2}
 conc=${BENCH_CONCURRENCY:-32}
+users=${BENCH_USERS:-1000}
 signers=${BENCH_SIGNERS:-openssl go}
-max_requests=${BENCH_MAX_REQUESTS:-2000000}
 log_level=${BENCH_LOG_LEVEL:-info}
 gobench=${BENCH_GOBENCH:-1}
 gobenchtime=${BENCH_GOBENCHTIME:-1s}
@@ -62,13 +69,14 @@ storm_users=${BENCH_STORM_USERS:-10000}
 storm_conns=${BENCH_STORM_CONNS:-512}
 storm_limits=${BENCH_STORM_LIMITS:-off memory redis}
 storm_timeout=${BENCH_STORM_TIMEOUT:-120}
-for v in seconds rounds warmup conc max_requests idle_wait storm_users storm_conns storm_timeout; do
+for v in seconds rounds warmup conc users idle_wait storm_users storm_conns storm_timeout; do
   [[ ${!v} =~ ^[0-9]+$ ]] || die "$v must be a whole number, got '${!v}'"
 done
 [ "$seconds" -ge 1 ] && [ "$seconds" -le 120 ] || die "BENCH_SECONDS must be between 1 and 120"
 [ "$warmup" -le 60 ] || die "BENCH_WARMUP must be at most 60"
 [ "$rounds" -ge 1 ] && [ "$rounds" -le 9 ] || die "BENCH_ROUNDS must be between 1 and 9"
 [ "$conc" -ge 1 ] && [ "$conc" -le 1024 ] || die "BENCH_CONCURRENCY must be between 1 and 1024"
+[ "$users" -ge 1 ] && [ "$users" -le 100000 ] || die "BENCH_USERS must be between 1 and 100000"
 [ -n "$signers" ] || die "BENCH_SIGNERS is empty"
 [ "$storm_users" -ge 1 ] && [ "$storm_users" -le 1000000 ] || die "BENCH_STORM_USERS must be between 1 and 1000000"
 [ "$storm_timeout" -ge 1 ] && [ "$storm_timeout" -le 1800 ] || die "BENCH_STORM_TIMEOUT must be between 1 and 1800"
@@ -103,13 +111,20 @@ else
   placement="UNPINNED (no taskset or one CPU), server with GOMAXPROCS=1"
 fi
 
+# wrk from Debian's package, redis-server for the Redis storm: installed
+# as the tests' tools are, or a clear message why not.
+command -v wrk >/dev/null || scripts/deps.sh wrk || die "make bench needs wrk (apt-get install -y wrk)"
+if [ "$storm" = 1 ] && [[ " $storm_limits " == *" redis "* ]]; then
+  command -v redis-server >/dev/null || scripts/deps.sh redis || die "the Redis storm needs redis-server"
+fi
+
 say "building into a temporary folder"
 go build -o "$tmp/gatepass" ./cmd/gatepass
-go build -o "$tmp/loadgen" ./test/loadgen
+go build -o "$tmp/harness" ./test/bench/harness
 go build -tags bench -o "$tmp/ceiling" ./test/bench
-loadgen=$tmp/loadgen
+harness=$tmp/harness
 wait_idle() {
-  if [ "$idle_wait" -gt 0 ]; then "$loadgen" -wait-idle "${idle_wait}s"; fi
+  if [ "$idle_wait" -gt 0 ]; then "$harness" wait-idle "${idle_wait}s"; fi
 }
 
 commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
@@ -117,7 +132,7 @@ git diff --quiet HEAD 2>/dev/null || commit="$commit + uncommitted changes"
 {
   echo "gatepass benchmarks, $(date -u +%Y-%m-%dT%H:%M:%SZ), commit $commit"
   echo "machine: $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2- | sed 's/^ *//')), Linux $(uname -r), $(go env GOVERSION), $(openssl version 2>/dev/null | cut -d' ' -f1-2)"
-  echo "placement: $placement; $conc keep-alive connections, ${warmup}s warm-up, ${seconds}s measured; server LOG_LEVEL=$log_level, rate limits off"
+  echo "placement: $placement; wrk $(wrk --version 2>&1 | head -n1 | cut -d' ' -f2), $conc keep-alive connections, $users users, ${warmup}s warm-up, ${seconds}s measured; server LOG_LEVEL=$log_level, rate limits off"
   echo "rounds: $rounds alternating rounds of openssl speed and the RS256 runs signed with OpenSSL, and of the HS256 runs and bare gin; each ratio the median of its rounds' ratios"
   if [ "$storm" = 1 ]; then
     echo "storm: $storm_users users over $storm_conns connections, rate limits: $storm_limits; server with GOMAXPROCS=$(nproc) on every CPU, load generator sharing them"
@@ -179,14 +194,15 @@ free_port() {
 }
 
 # Development mode: keys under a temporary DEV_DIR, callers verified
-# against the local development identity key (cached after the first
-# request, as AUTH_CACHE_* defaults do in production). The first server
-# creates the keys; the bearer is minted from them once it runs.
+# against the local development identity key (each user's token cached
+# after its first request, as AUTH_CACHE_* defaults do in production). The
+# first server creates the keys; the users' tokens are minted from them
+# once it runs.
 dev=$tmp/dev
-mint_bearer() {
-  [ -s "$tmp/bearer" ] && return 0
-  env -i PATH="$PATH" HOME="$HOME" APP_ENV=development DEV_DIR="$dev" \
-    "$tmp/gatepass" dev-token --user user_bench --org org_bench --role member --ttl 1h >"$tmp/bearer"
+tokens=$tmp/tokens
+mint_tokens() {
+  [ -s "$tokens" ] && return 0
+  "$harness" tokens -dev-dir "$dev" -users "$users" -out "$tokens"
 }
 
 # start_gatepass NAME JWT_SIGNER: serve in the background; sets server_pid,
@@ -204,7 +220,7 @@ start_gatepass() {
     server_pid=$!
     server_url=http://127.0.0.1:$port
     admin_url=http://127.0.0.1:$admin
-    if "$loadgen" -probe -wait 30s -server-pid "$server_pid" -method GET -url "$server_url/healthz" >/dev/null 2>&1; then
+    if "$harness" probe -wait 30s -server-pid "$server_pid" -method GET -url "$server_url/healthz" >/dev/null 2>&1; then
       break
     fi
     stop_server
@@ -213,9 +229,9 @@ start_gatepass() {
       die "gatepass ($name) did not start"
     fi
   done
-  mint_bearer
+  mint_tokens
   grep -m1 '"gatepass serving"' "$tmp/$name.log" | sed 's/"addr":"[^"]*",//' >"$out/server-$name.log" || true
-  "$loadgen" -probe -method GET -url "$admin_url/readyz" >"$out/readyz-$name.json" 2>/dev/null || true
+  "$harness" probe -method GET -url "$admin_url/readyz" >"$out/readyz-$name.json" 2>/dev/null || true
   # The start log names the signer; below LOG_LEVEL=info, /readyz does.
   signer=$(grep -o '"signer":"[^"]*"' "$tmp/$name.log" | head -n1 | cut -d'"' -f4 || true)
   if [ -z "$signer" ]; then
@@ -239,7 +255,7 @@ start_ceiling() {
     -route "${2:-/api/v1/realtime/token}" -status "${3:-200}" 2>"$tmp/ceiling.log" &
   server_pid=$!
   server_url=http://127.0.0.1:$port
-  "$loadgen" -probe -wait 30s -server-pid "$server_pid" -method GET -url "$server_url/healthz" >/dev/null || die "the bare gin server did not start"
+  "$harness" probe -wait 30s -server-pid "$server_pid" -method GET -url "$server_url/healthz" >/dev/null || die "the bare gin server did not start"
   signer=""
 }
 
@@ -259,8 +275,8 @@ load() {
   file=$(printf 'http-%02d-%s.json' "$n" "$1")
   n=$((n + 1))
   wait_idle
-  "${client_pin[@]}" "$loadgen" -url "$server_url$3" -body "${4:-}" -bearer-file "$tmp/bearer" -c "$conc" \
-    -warmup "${warmup}s" -duration "${seconds}s" -max-requests "$max_requests" \
+  "${client_pin[@]}" "$harness" wrk -url "$server_url$3" -body "${4:-}" -tokens "$tokens" -c "$conc" \
+    -warmup "${warmup}s" -duration "${seconds}s" -script test/bench/tokens.lua \
     -server-pid "$server_pid" -label "$2" -signer "$signer" -round "$round" -out "$out/$file" >/dev/null
 }
 
@@ -292,7 +308,7 @@ for r in $(seq "$rounds"); do
 
     say "${tag}gatepass, JWT_SIGNER=$s: POST /api/v1/centrifugo/connection-token"
     start_gatepass "centrifugo-$s" "$s"
-    "$loadgen" -probe -url "$server_url/api/v1/centrifugo/connection-token" -bearer-file "$tmp/bearer" >/dev/null ||
+    "$harness" probe -url "$server_url/api/v1/centrifugo/connection-token" -tokens "$tokens" >/dev/null ||
       die "the Centrifugo connection-token endpoint did not answer 2xx (development enables Centrifugo by default)"
     load "centrifugo-$s" centrifugo/connection-token /api/v1/centrifugo/connection-token
     stop_server
@@ -310,7 +326,7 @@ for round in $(seq "$rounds"); do
   say "round $round of $rounds: gatepass, JWT_SIGNER=$s: POST /api/v1/realtime/token"
   start_gatepass realtime "$s"
   if [ "$round" = 1 ]; then
-    body_bytes=$("$loadgen" -probe -url "$server_url/api/v1/realtime/token" -bearer-file "$tmp/bearer" | wc -c)
+    body_bytes=$("$harness" probe -url "$server_url/api/v1/realtime/token" -tokens "$tokens" | wc -c)
     [ "$body_bytes" -ge 100 ] || die "the realtime token endpoint did not answer 200 with a token"
   fi
   load realtime realtime/token /api/v1/realtime/token
@@ -326,7 +342,7 @@ for round in $(seq "$rounds"); do
   say "round $round of $rounds: gatepass, JWT_SIGNER=$s: POST /api/v1/livekit/token"
   start_gatepass livekit "$s"
   if [ "$round" = 1 ]; then
-    livekit_bytes=$("$loadgen" -probe -url "$server_url/api/v1/livekit/token" -body "$livekit_body" -bearer-file "$tmp/bearer" | wc -c)
+    livekit_bytes=$("$harness" probe -url "$server_url/api/v1/livekit/token" -body "$livekit_body" -tokens "$tokens" | wc -c)
     [ "$livekit_bytes" -ge 100 ] || die "the LiveKit token endpoint did not answer 2xx with a token (development enables LiveKit by default)"
   fi
   load livekit livekit/token /api/v1/livekit/token "$livekit_body"
@@ -364,12 +380,14 @@ fi
 if [ "$storm" = 1 ]; then
   say "reconnect storm: $storm_users users, rate limits: $storm_limits (JWT_SIGNER=$s, GOMAXPROCS=$(nproc))"
   wait_idle
-  "$loadgen" -storm -gatepass "$tmp/gatepass" -dev-dir "$dev" -users "$storm_users" -conns "$storm_conns" \
-    -storm-limits "$storm_limits" -storm-timeout "${storm_timeout}s" -signer "$s" -log-level "$log_level" \
+  "$harness" storm -gatepass "$tmp/gatepass" -dev-dir "$dev" -users "$storm_users" -conns "$storm_conns" \
+    -limits "$storm_limits" -timeout "${storm_timeout}s" -signer "$s" -log-level "$log_level" \
     -out-dir "$out" || say "the storm failed (see the storm-*-server.log files)"
 fi
 
 echo
-"$loadgen" -report "$out" -server-core "$server_core" | tee "$out/summary.txt"
+status=0
+"$harness" report -server-core "$server_core" "$out" | tee "$out/summary.txt" || status=$?
 echo
 say "raw results in $out ($SECONDS s)"
+exit "$status"

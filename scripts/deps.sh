@@ -2,7 +2,7 @@
 # Installs what the tests need on a fresh machine, or stops with a clear
 # message when it cannot. Each tool is checked first; nothing is installed
 # twice. Usage: scripts/deps.sh [redis] [softhsm] [npm] [peers] [promtool]
-# (none: all).
+# [wrk] (none: all the tests need; wrk is make bench's load generator).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -45,6 +45,11 @@ need_promtool() {
   command -v promtool >/dev/null || apt_install prometheus
 }
 
+# --- wrk (make bench's HTTP load generator) ---
+need_wrk() {
+  command -v wrk >/dev/null || apt_install wrk
+}
+
 # --- npm (jose and workerd interop tests) ---
 need_npm() {
   command -v node >/dev/null || die "need Node.js 20.18.1 or later (node) for the interop tests"
@@ -78,6 +83,7 @@ for t in "${targets[@]}"; do
     npm) [ -f test/package-lock.json ] || die "test/package-lock.json is missing"; need_npm ;;
     peers) need_peers ;;
     promtool) need_promtool ;;
+    wrk) need_wrk ;;
     *) die "unknown dependency $t" ;;
   esac
 done

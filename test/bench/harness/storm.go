@@ -1,11 +1,11 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"crypto/rsa"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -23,6 +23,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+
 	"github.com/gatepass/gatepass/adapters/devidentity"
 	"github.com/gatepass/gatepass/test/kit"
 )
@@ -32,7 +35,7 @@ import (
 // moment, with an access token the server has never seen. One gatepass
 // process serves them on every CPU of the machine, in production mode,
 // trusting an identity provider this process serves on loopback, so the
-// fetches of its JWKS can be counted.
+// fetches of its JWKS can be counted. vegeta sends the requests.
 
 // Limiter settings a storm runs under.
 const (
@@ -47,7 +50,7 @@ const (
 	stormRealtimePath = "/api/v1/realtime/token"
 )
 
-// stormOptions are the command line of -storm.
+// stormOptions are the command line of the storm.
 type stormOptions struct {
 	gatepass   string
 	devDir     string
@@ -59,29 +62,47 @@ type stormOptions struct {
 	timeout    time.Duration
 	reqTimeout time.Duration
 	outDir     string
-	redis      string
+}
+
+func stormCmd(ctx context.Context, fs *flag.FlagSet, args []string, stderr io.Writer) error {
+	var o stormOptions
+	fs.StringVar(&o.gatepass, "gatepass", "", "the gatepass `binary` to start")
+	fs.StringVar(&o.devDir, "dev-dir", "", "development `folder` whose identity and office keys to use (created if missing; default: a temporary one)")
+	fs.IntVar(&o.users, "users", 10_000, "distinct users, each with an access token of its own")
+	fs.IntVar(&o.conns, "conns", 512, "keep-alive connections (vegeta workers) the storm is sent over")
+	limits := fs.String("limits", "off memory redis", "one storm per rate-limit setting, comma- or space-separated: off, memory, redis")
+	fs.StringVar(&o.signer, "signer", "", "JWT_SIGNER of the server")
+	fs.StringVar(&o.logLevel, "log-level", "info", "LOG_LEVEL of the server")
+	fs.DurationVar(&o.timeout, "timeout", 2*time.Minute, "give up on a storm after this long; requests not sent by then count as errors")
+	fs.DurationVar(&o.reqTimeout, "request-timeout", 5*time.Second, "deadline of one request")
+	fs.StringVar(&o.outDir, "out-dir", "", "`folder` for the results and the server logs")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	o.limits = strings.FieldsFunc(*limits, func(r rune) bool { return r == ',' || r == ' ' })
+	return runStorms(ctx, o, stderr)
 }
 
 func (o stormOptions) check() error {
 	switch {
 	case o.gatepass == "":
-		return errors.New("-storm needs -gatepass, the binary to start")
+		return errors.New("the storm needs -gatepass, the binary to start")
 	case o.users < 1 || o.users > 1_000_000:
 		return errors.New("-users must be between 1 and 1000000")
 	case o.conns < 1 || o.conns > 8192:
 		return errors.New("-conns must be between 1 and 8192")
 	case o.timeout <= 0 || o.timeout > 30*time.Minute:
-		return errors.New("-storm-timeout must be between 0 and 30m")
+		return errors.New("-timeout must be between 0 and 30m")
 	case o.reqTimeout <= 0 || o.reqTimeout > time.Minute:
-		return errors.New("-timeout must be between 0 and 1m")
+		return errors.New("-request-timeout must be between 0 and 1m")
 	case o.outDir == "":
-		return errors.New("-storm needs -out-dir")
+		return errors.New("the storm needs -out-dir")
 	case len(o.limits) == 0:
-		return errors.New("-storm-limits is empty")
+		return errors.New("-limits is empty")
 	}
 	for _, l := range o.limits {
 		if l != stormLimitsOff && l != stormLimitsMemory && l != stormLimitsRedis {
-			return fmt.Errorf("-storm-limits: %q is none of off, memory, redis", l)
+			return fmt.Errorf("-limits: %q is none of off, memory, redis", l)
 		}
 	}
 	return nil
@@ -106,9 +127,12 @@ type stormResult struct {
 	Errors         int64            `json:"errors"`
 	ErrorKinds     map[string]int64 `json:"error_kinds,omitempty"`
 	FirstError     string           `json:"first_error,omitempty"`
-	// Latency is one request's, from writing it to reading its response;
-	// UserDone is when a user held both grants, counted from the start of
-	// the storm (the wait for a free connection included).
+	// StatusCodes counts the answers by status, as vegeta does ("0": no
+	// answer).
+	StatusCodes map[string]int `json:"status_codes,omitempty"`
+	// Latency is one request's, from vegeta taking it up to reading its
+	// response (a connection's dial included); UserDone is when a user
+	// held both grants, counted from the start of the storm.
 	Latency  latency `json:"latency_ms"`
 	UserDone latency `json:"user_done_ms"`
 
@@ -128,6 +152,8 @@ type stormResult struct {
 	// storm (-1 without Redis): proof that the budgets were kept there.
 	RedisKeys int64 `json:"redis_keys"`
 
+	// ServerCPU and ClientCPU are the CPU time of the server and of this
+	// process (vegeta, the load generator) over the storm.
 	ServerCPU  float64 `json:"server_cpu_seconds"`
 	ClientCPU  float64 `json:"client_cpu_seconds"`
 	PeakRSSKiB int64   `json:"peak_rss_kib"`
@@ -143,6 +169,15 @@ func (r *stormResult) usersPerServerCPUSecond() float64 {
 		return -1
 	}
 	return float64(r.UsersDone) / r.ServerCPU
+}
+
+// clientCores is the load generator's CPU time over the storm's: how many
+// of the shared CPUs it took from the server.
+func (r *stormResult) clientCores() float64 {
+	if r.Seconds <= 0 {
+		return -1
+	}
+	return r.ClientCPU / r.Seconds
 }
 
 func (r *stormResult) peakMiB() float64 { return float64(r.PeakRSSKiB) / 1024 }
@@ -187,7 +222,7 @@ func runStorms(ctx context.Context, o stormOptions, stderr io.Writer) error {
 		}
 	}
 
-	fmt.Fprintf(stderr, "loadgen: minting %d access tokens\n", o.users)
+	fmt.Fprintf(stderr, "harness: minting %d access tokens\n", o.users)
 	t0 := time.Now()
 	tokens, err := mintTokens(ctx, material.IdentityKey, o.users, time.Now(), time.Hour)
 	if err != nil {
@@ -201,8 +236,8 @@ func runStorms(ctx context.Context, o stormOptions, stderr io.Writer) error {
 			return fmt.Errorf("storm with rate limits %s: %w", limits, err)
 		}
 		res.MintSeconds = mint.Seconds()
-		fmt.Fprintf(stderr, "loadgen: storm (limits %s): %d users in %.2f s, %.0f users/s, p99 %.1f ms, %d errors, %d JWKS fetches, peak RSS %.1f MiB\n",
-			limits, res.UsersDone, res.Seconds, res.UsersPerSecond, res.Latency.P99, res.Errors, res.JWKSFetches, res.peakMiB())
+		fmt.Fprintf(stderr, "harness: storm (limits %s): %d users in %.2f s, %.0f users/s, p99 %.1f ms, %d errors, %d JWKS fetches, peak RSS %.1f MiB, generator CPU %.2f cores\n",
+			limits, res.UsersDone, res.Seconds, res.UsersPerSecond, res.Latency.P99, res.Errors, res.JWKSFetches, res.peakMiB(), res.clientCores())
 		b, err := json.MarshalIndent(res, "", "  ")
 		if err != nil {
 			return err
@@ -301,27 +336,22 @@ func oneStorm(ctx context.Context, o stormOptions, limits string, idKey *rsa.Pri
 	if o.signer != "" {
 		env["JWT_SIGNER"] = o.signer
 	}
-	var redis *redisProc
+	var rdb *redis.Client
 	if limits == stormLimitsRedis {
-		if redis, err = startRedis(ctx, o.redis, filepath.Join(work, "redis")); err != nil {
+		r, err := startRedis(ctx, filepath.Join(work, "redis"))
+		if err != nil {
 			return nil, err
 		}
-		defer redis.stop()
-		env["REDIS_URL"] = "redis://" + redis.addr + "/0"
+		defer r.stop()
+		rdb = redis.NewClient(&redis.Options{Addr: r.addr})
+		defer rdb.Close()
+		env["REDIS_URL"] = "redis://" + r.addr + "/0"
 	}
 	srv, err := startServer(ctx, o.gatepass, env, filepath.Join(o.outDir, "storm-"+limits+"-server.log"))
 	if err != nil {
 		return nil, err
 	}
 	defer srv.stop()
-
-	base := "http://" + srv.addr
-	office, _ := url.Parse(base + stormOfficePath)
-	realtime, _ := url.Parse(base + stormRealtimePath)
-	reqs := make([][]byte, 0, 2*len(tokens))
-	for _, tok := range tokens {
-		reqs = append(reqs, buildRequest("POST", office, tok, "", ""), buildRequest("POST", realtime, tok, "", ""))
-	}
 
 	cpu0, err := processCPU(srv.pid())
 	if err != nil {
@@ -331,20 +361,19 @@ func oneStorm(ctx context.Context, o stormOptions, limits string, idKey *rsa.Pri
 	if err != nil {
 		return nil, err
 	}
-	st, err := sendStorm(ctx, srv.addr, reqs, o.conns, o.reqTimeout, o.timeout)
-	if err != nil {
-		return nil, err
-	}
+	res := attack(ctx, "http://"+srv.addr, tokens, o.conns, o.reqTimeout, o.timeout)
 	cpu1, err := processCPU(srv.pid())
 	if err != nil {
 		return nil, err
 	}
-	self1, _ := selfCPU()
+	self1, err := selfCPU()
+	if err != nil {
+		return nil, err
+	}
 	peak, _, err := processMemory(srv.pid())
 	if err != nil {
 		return nil, err
 	}
-	res := st.result()
 	res.Limits, res.Signer, res.Conns = limits, o.signer, o.conns
 	res.GOMAXPROCS, res.CPUs = runtime.NumCPU(), runtime.NumCPU()
 	res.ServerCPU, res.ClientCPU, res.PeakRSSKiB = cpu1-cpu0, self1-self0, peak
@@ -356,147 +385,130 @@ func oneStorm(ctx context.Context, o stormOptions, limits string, idKey *rsa.Pri
 		res.RateLimitRejections = m.Sum("gatepass_rate_limit_rejections_total")
 		res.LimiterErrors = m.Sum("gatepass_rate_limiter_errors_total")
 	}
-	if redis != nil {
-		if n, err := redisDBSize(redis.addr); err == nil {
+	if rdb != nil {
+		if n, err := rdb.DBSize(ctx).Result(); err == nil {
 			res.RedisKeys = n
 		}
 	}
 	return res, nil
 }
 
-// stormTally is what sendStorm saw, request by request: request 2u is
-// user u's office grant, 2u+1 its realtime token.
-type stormTally struct {
-	elapsed time.Duration
-	// done is when each request completed, from the start; 0 when it
-	// never did.
-	done    []time.Duration
-	latency []time.Duration
-	status  []int
-	errKind []string
-	errText []string
-}
-
-// sendStorm opens conns keep-alive connections first (a load balancer's
-// pool towards the server), then lets every request go at once: each
-// connection takes the next request not yet sent, so a user's two requests
-// leave together on two connections. A failed request is not retried: it
-// counts. Each request is bounded by reqTimeout, the storm by limit.
-func sendStorm(ctx context.Context, addr string, reqs [][]byte, conns int, reqTimeout, limit time.Duration) (*stormTally, error) {
-	n := len(reqs)
-	st := &stormTally{
-		done: make([]time.Duration, n), latency: make([]time.Duration, n),
-		status: make([]int, n), errKind: make([]string, n), errText: make([]string, n),
-	}
-	pool := make([]*conn, min(conns, n))
-	for i := range pool {
-		c, err := dial(addr, reqTimeout)
-		if err != nil {
-			for _, c := range pool[:i] {
-				c.close()
-			}
-			return nil, fmt.Errorf("open connection %d of %d: %w", i+1, len(pool), err)
+// attack sends each user's two requests once with vegeta, as fast as conns
+// workers go: each worker, on a keep-alive connection of its own, takes the
+// next request not yet sent, so a user's two requests leave together on
+// two connections. A failed request is not retried: it counts. Each
+// request is bounded by reqTimeout, the storm by limit.
+func attack(ctx context.Context, base string, tokens []string, conns int, reqTimeout, limit time.Duration) *stormResult {
+	// The fragment names the user in vegeta's result; it is not sent.
+	targets := make([]vegeta.Target, 0, 2*len(tokens))
+	for u, tok := range tokens {
+		h := http.Header{"Authorization": {"Bearer " + tok}}
+		for _, path := range []string{stormOfficePath, stormRealtimePath} {
+			targets = append(targets, vegeta.Target{Method: http.MethodPost, URL: base + path + "#" + strconv.Itoa(u), Header: h})
 		}
-		pool[i] = c
 	}
-	ctx, cancel := context.WithTimeout(ctx, limit)
-	defer cancel()
 	var next atomic.Int64
-	var wg sync.WaitGroup
+	targeter := func(t *vegeta.Target) error {
+		i := next.Add(1) - 1
+		if i >= int64(len(targets)) {
+			return vegeta.ErrNoTargets
+		}
+		*t = targets[i]
+		return nil
+	}
+	n := uint64(max(conns, 1))
+	attacker := vegeta.NewAttacker(vegeta.Workers(n), vegeta.MaxWorkers(n), vegeta.Connections(conns),
+		vegeta.MaxConnections(conns), vegeta.Timeout(reqTimeout), vegeta.KeepAlive(true))
+	stop := context.AfterFunc(ctx, func() { attacker.Stop() })
+	defer stop()
+
+	tally := newStormTally(len(tokens))
 	start := time.Now()
-	for _, c := range pool {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer func() {
-				if c != nil {
-					c.close()
-				}
-			}()
-			for ctx.Err() == nil {
-				i := int(next.Add(1) - 1)
-				if i >= n {
-					return
-				}
-				if c == nil {
-					var err error
-					if c, err = dial(addr, reqTimeout); err != nil {
-						st.fail(i, err)
-						continue
-					}
-				}
-				t0 := time.Now()
-				status, body, err := c.do(reqs[i], reqTimeout, true)
-				t1 := time.Now()
-				if errors.Is(err, errServerClosed) {
-					err = nil
-					c.close()
-					c = nil
-				}
-				if err != nil {
-					st.fail(i, err)
-					c.close()
-					c = nil
-					continue
-				}
-				st.latency[i], st.done[i], st.status[i] = t1.Sub(t0), t1.Sub(start), status
-				if status >= 200 && status <= 299 && !strings.Contains(string(body), `"token"`) {
-					st.errKind[i], st.errText[i] = "no_token", "a 2xx answer without a token"
-				}
-			}
-		}()
+	for r := range attacker.Attack(targeter, everyTargetOnce(len(targets)), limit, "storm") {
+		tally.add(r, start)
 	}
-	wg.Wait()
-	st.elapsed = time.Since(start)
-	return st, nil
+	return tally.result(time.Since(start))
 }
 
-func (st *stormTally) fail(i int, err error) {
-	kind := "transport"
-	var ne net.Error
-	if errors.As(err, &ne) && ne.Timeout() {
-		kind = "timeout"
-	}
-	st.errKind[i], st.errText[i] = kind, err.Error()
+// everyTargetOnce paces an attack as fast as its workers go and ends it
+// after that many requests.
+type everyTargetOnce uint64
+
+func (n everyTargetOnce) Pace(_ time.Duration, hits uint64) (time.Duration, bool) {
+	return 0, hits >= uint64(n)
 }
 
-// result counts the tally: a request is ok when it came back 2xx with a
-// token; a user is done when both its requests are ok, at the later of
-// the two; a request never sent (the storm's time ran out) is an error.
-func (st *stormTally) result() *stormResult {
-	res := &stormResult{Users: len(st.done) / 2, ErrorKinds: map[string]int64{}}
-	var lat, users []time.Duration
-	var makespan time.Duration
-	ok := func(i int) bool {
-		return st.errKind[i] == "" && st.status[i] >= 200 && st.status[i] <= 299 && st.done[i] > 0
+func (everyTargetOnce) Rate(time.Duration) float64 { return 0 }
+
+// stormTally counts vegeta's results as they come.
+type stormTally struct {
+	res     stormResult
+	metrics vegeta.Metrics
+	// done is when each user's requests came back ok, from the start; 0
+	// until they did.
+	done     [][2]time.Duration
+	userDone vegeta.LatencyMetrics
+	makespan time.Duration
+}
+
+func newStormTally(users int) *stormTally {
+	return &stormTally{res: stormResult{Users: users, ErrorKinds: map[string]int64{}}, done: make([][2]time.Duration, users)}
+}
+
+// add counts one result: ok when it came back 2xx with a token; a user is
+// done when both its requests are ok, at the later of the two.
+func (st *stormTally) add(r *vegeta.Result, start time.Time) {
+	st.metrics.Add(r)
+	st.res.Requests++
+	switch {
+	case r.Code == 0 && strings.Contains(r.Error, "Client.Timeout"):
+		st.res.countError("timeout", r.Error)
+	case r.Code == 0:
+		st.res.countError("transport", r.Error)
+	case r.Code < 200 || r.Code > 299:
+		st.res.countError(fmt.Sprintf("status_%d", r.Code), fmt.Sprintf("status %d", r.Code))
+	case !strings.Contains(string(r.Body), `"token"`):
+		st.res.countError("no_token", "a 2xx answer without a token")
+	default:
+		st.res.OK++
+		u, err := url.Parse(r.URL)
+		if err != nil {
+			return
+		}
+		user, err := strconv.Atoi(u.Fragment)
+		if err != nil || user < 0 || user >= len(st.done) {
+			return
+		}
+		side := 0
+		if u.Path == stormRealtimePath {
+			side = 1
+		}
+		st.done[user][side] = r.End().Sub(start)
+		if a, b := st.done[user][0], st.done[user][1]; a > 0 && b > 0 {
+			d := max(a, b)
+			st.userDone.Add(d)
+			st.makespan = max(st.makespan, d)
+			st.res.UsersDone++
+		}
 	}
-	for i := range st.done {
+}
+
+// result closes the tally: a request never sent (the storm's time ran
+// out) is an error; the time to all is the last user's when every user is
+// done, the whole storm's otherwise.
+func (st *stormTally) result(elapsed time.Duration) *stormResult {
+	res := &st.res
+	for range 2*int64(res.Users) - res.Requests {
 		res.Requests++
-		switch {
-		case ok(i):
-			res.OK++
-		case st.errKind[i] != "":
-			res.countError(st.errKind[i], st.errText[i])
-		case st.status[i] != 0:
-			res.countError(fmt.Sprintf("status_%d", st.status[i]), fmt.Sprintf("status %d", st.status[i]))
-		default:
-			res.countError("not_sent", "the storm's time ran out before the request was sent")
-		}
-		if st.status[i] != 0 {
-			lat = append(lat, st.latency[i])
-		}
+		res.countError("not_sent", "the storm's time ran out before the request was sent")
 	}
-	for u := 0; u+1 < len(st.done); u += 2 {
-		if ok(u) && ok(u+1) {
-			d := max(st.done[u], st.done[u+1])
-			users = append(users, d)
-			makespan = max(makespan, d)
-		}
-	}
-	res.UsersDone = len(users)
-	res.Seconds = st.elapsed.Seconds()
+	st.metrics.Close()
+	res.StatusCodes = st.metrics.StatusCodes
+	res.Latency = fromVegeta(st.metrics.Latencies, int(st.metrics.Requests))
+	res.UserDone = fromVegeta(st.userDone, res.UsersDone)
+	res.Seconds = elapsed.Seconds()
 	if res.UsersDone == res.Users {
-		res.Seconds = makespan.Seconds()
+		res.Seconds = st.makespan.Seconds()
 	}
 	if res.Seconds > 0 {
 		res.UsersPerSecond = float64(res.UsersDone) / res.Seconds
@@ -504,9 +516,18 @@ func (st *stormTally) result() *stormResult {
 	if len(res.ErrorKinds) == 0 {
 		res.ErrorKinds = nil
 	}
-	res.Latency = summarize(lat)
-	res.UserDone = summarize(users)
 	return res
+}
+
+// fromVegeta is the mean over n, the percentiles and the maximum of l in
+// milliseconds; zero for none.
+func fromVegeta(l vegeta.LatencyMetrics, n int) latency {
+	if n == 0 {
+		return latency{}
+	}
+	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+	return latency{Mean: ms(l.Total / time.Duration(n)), P50: ms(l.Quantile(0.50)), P90: ms(l.Quantile(0.90)),
+		P99: ms(l.Quantile(0.99)), Max: ms(l.Max)}
 }
 
 func (r *stormResult) countError(kind, text string) {
@@ -565,8 +586,17 @@ func startServer(ctx context.Context, bin string, env map[string]string, logPath
 		}
 		s := &serverProc{cmd: cmd, addr: addr, admin: admin, done: make(chan struct{})}
 		go func() { _ = cmd.Wait(); logFile.Close(); close(s.done) }()
-		u, _ := url.Parse("http://" + addr + "/healthz")
-		lastErr = waitForServer(ctx, addr, buildRequest("GET", u, "", "", ""), time.Second, 30*time.Second, s.pid())
+		lastErr = poll(ctx, 30*time.Second, s.done, func() error {
+			resp, err := probeClient.Get("http://" + addr + "/healthz")
+			if err != nil {
+				return err
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				return fmt.Errorf("/healthz answered %d", resp.StatusCode)
+			}
+			return nil
+		})
 		if lastErr == nil {
 			return s, nil
 		}
@@ -600,15 +630,15 @@ func (r *redisProc) stop() {
 	<-r.done
 }
 
-// startRedis starts bin (redis-server) on a free loopback port with its
-// files in dir, and waits until it answers PING.
-func startRedis(ctx context.Context, bin, dir string) (*redisProc, error) {
+// startRedis starts redis-server on a free loopback port with its files
+// in dir, and waits until it answers PING.
+func startRedis(ctx context.Context, dir string) (*redisProc, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
-	path, err := exec.LookPath(bin)
+	path, err := exec.LookPath("redis-server")
 	if err != nil {
-		return nil, fmt.Errorf("the Redis storm needs %s (scripts/deps.sh redis): %w", bin, err)
+		return nil, fmt.Errorf("the Redis storm needs redis-server (scripts/deps.sh redis): %w", err)
 	}
 	var lastErr error
 	for range 3 {
@@ -624,62 +654,35 @@ func startRedis(ctx context.Context, bin, dir string) (*redisProc, error) {
 		}
 		r := &redisProc{cmd: cmd, addr: addr, done: make(chan struct{})}
 		go func() { _ = cmd.Wait(); close(r.done) }()
-		deadline := time.Now().Add(10 * time.Second)
-		for {
-			if lastErr = redisPing(addr); lastErr == nil {
-				return r, nil
-			}
-			exited := false
-			select {
-			case <-r.done:
-				exited = true
-			case <-ctx.Done():
-				r.stop()
-				return nil, ctx.Err()
-			case <-time.After(50 * time.Millisecond):
-			}
-			if exited || time.Now().After(deadline) {
-				break
-			}
+		rdb := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1})
+		lastErr = poll(ctx, 10*time.Second, r.done, func() error { return rdb.Ping(ctx).Err() })
+		rdb.Close()
+		if lastErr == nil {
+			return r, nil
 		}
 		r.stop()
 	}
 	return nil, fmt.Errorf("redis-server did not start: %w", lastErr)
 }
 
-func redisPing(addr string) error {
-	reply, err := redisCommand(addr, "PING")
-	if err == nil && reply != "+PONG" {
-		err = fmt.Errorf("redis answered %q to PING", reply)
+// poll calls try every 50 ms until it succeeds, the process whose end
+// closes exited has ended, or limit has passed.
+func poll(ctx context.Context, limit time.Duration, exited <-chan struct{}, try func() error) error {
+	deadline := time.Now().Add(limit)
+	for {
+		err := try()
+		if err == nil {
+			return nil
+		}
+		select {
+		case <-exited:
+			return fmt.Errorf("the process exited: %w", err)
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			return err
+		}
 	}
-	return err
-}
-
-// redisDBSize is the number of keys in the current database.
-func redisDBSize(addr string) (int64, error) {
-	reply, err := redisCommand(addr, "DBSIZE")
-	if err != nil {
-		return 0, err
-	}
-	n, ok := strings.CutPrefix(reply, ":")
-	if !ok {
-		return 0, fmt.Errorf("redis answered %q to DBSIZE", reply)
-	}
-	return strconv.ParseInt(n, 10, 64)
-}
-
-// redisCommand sends one inline command and returns the first line of the
-// reply, without its CRLF: enough for PING and DBSIZE.
-func redisCommand(addr, cmd string) (string, error) {
-	c, err := net.DialTimeout("tcp", addr, time.Second)
-	if err != nil {
-		return "", err
-	}
-	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(time.Second))
-	if _, err := io.WriteString(c, cmd+"\r\n"); err != nil {
-		return "", err
-	}
-	line, err := bufio.NewReader(c).ReadString('\n')
-	return strings.TrimRight(line, "\r\n"), err
 }

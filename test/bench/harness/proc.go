@@ -158,7 +158,7 @@ func waitIdle(ctx context.Context, limit time.Duration, stderr io.Writer) {
 			return
 		}
 	}
-	fmt.Fprintf(stderr, "loadgen: the machine is not idle (CPUs busy %s over the last second); measuring anyway\n", percents(busy))
+	fmt.Fprintf(stderr, "harness: the machine is not idle (CPUs busy %s over the last second); measuring anyway\n", percents(busy))
 }
 
 func percents(fs []float64) string {

@@ -45,7 +45,8 @@ func isCeiling(r *result) bool { return strings.HasPrefix(r.Label, labelCeiling)
 
 // report prints, for the run in dir, one side-by-side table of the HTTP
 // runs, the limits they are compared with, the target ratios and where the
-// in-process profile says the time goes.
+// in-process profile says the time goes. It fails, after the table, when
+// any request to gatepass failed.
 func report(dir string, serverCore int, w io.Writer) error {
 	runs, err := readRuns(dir)
 	if err != nil {
@@ -55,16 +56,16 @@ func report(dir string, serverCore int, w io.Writer) error {
 		fmt.Fprintf(w, "%s\n", strings.TrimSpace(string(meta)))
 	}
 
-	fmt.Fprintln(w, "\nHTTP over loopback, keep-alive (srv CPU: the server's CPU time over the window; core busy: all processes on its core)")
+	fmt.Fprintln(w, "\nHTTP over loopback, keep-alive, wrk (srv CPU: the server's CPU time over the window; core busy: all processes on its core; generator CPU: wrk's own, of its core)")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "run\tround\tsigner\treq/s\tp50 ms\tp99 ms\terrors\tsrv CPU µs/req\treq/s per srv CPU-s\tsrv CPU\tcore busy\tpeak RSS MiB\tclient CPU\t")
+	fmt.Fprintln(tw, "run\tround\tsigner\tusers\treq/s\tp50 ms\tp99 ms\terrors\tsrv CPU µs/req\treq/s per srv CPU-s\tsrv CPU\tcore busy\tpeak RSS MiB\tgenerator CPU\t")
 	for _, r := range runs {
 		round := "-"
 		if r.Round > 0 {
 			round = strconv.Itoa(r.Round)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%.0f\t%.2f\t%.2f\t%d\t%s\t%s\t%s\t%s\t%s\t%.0f%%\t\n",
-			r.Label, round, dash(r.Signer), r.RPS, r.Latency.P50, r.Latency.P99, r.Errors,
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%.0f\t%.2f\t%.2f\t%d\t%s\t%s\t%s\t%s\t%s\t%.0f%%\t\n",
+			r.Label, round, dash(r.Signer), r.Users, r.RPS, r.Latency.P50, r.Latency.P99, r.Errors,
 			num(r.cpuPerRequest(), "%.1f"), num(r.perCPUSecond(), "%.0f"),
 			pct(r.serverUtil()), pct(r.coreBusy(serverCore)), num(r.peakMiB(), "%.1f"), 100*r.ClientCPUUtil)
 	}
@@ -106,10 +107,10 @@ func report(dir string, serverCore int, w io.Writer) error {
 	}
 	fmt.Fprintln(w, "\nTargets")
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ratio\tmeasured\tper srv CPU-s\ttarget\t")
+	fmt.Fprintln(tw, "ratio\tmeasured\tper srv CPU-s\ttarget\t\tgenerator CPU\t")
 	vsSign := func(label string, target float64) {
 		name := label + " (openssl) req/s ÷ openssl sign/s"
-		var rps, cpu []float64
+		var rps, cpu, gen []float64
 		for _, r := range runs {
 			if r.Label != label || r.Signer != "openssl" {
 				continue
@@ -124,6 +125,7 @@ func report(dir string, serverCore int, w io.Writer) error {
 				continue
 			}
 			rps = append(rps, r.RPS/sign)
+			gen = append(gen, r.ClientCPUUtil)
 			cpu = append(cpu, -1)
 			if c := r.perCPUSecond(); c >= 0 {
 				cpu[len(cpu)-1] = c / sign
@@ -133,7 +135,7 @@ func report(dir string, serverCore int, w io.Writer) error {
 			fmt.Fprintf(tw, "%s\tn/a (no openssl run or no openssl speed)\t\t\t\n", name)
 			return
 		}
-		writeRatio(tw, name, rps, cpu, target)
+		writeRatio(tw, name, rps, cpu, target, pct(median(gen)))
 	}
 	vsGin := func(label, ginLabel string, target float64) {
 		name := label + " req/s ÷ bare gin req/s"
@@ -143,13 +145,15 @@ func report(dir string, serverCore int, w io.Writer) error {
 			return
 		}
 		rps, cpu := make([]float64, len(ps)), make([]float64, len(ps))
+		gen, genGin := make([]float64, len(ps)), make([]float64, len(ps))
 		for i, p := range ps {
 			rps[i], cpu[i] = p.r.RPS/p.gin.RPS, -1
+			gen[i], genGin[i] = p.r.ClientCPUUtil, p.gin.ClientCPUUtil
 			if a, b := p.r.perCPUSecond(), p.gin.perCPUSecond(); a >= 0 && b > 0 {
 				cpu[i] = a / b
 			}
 		}
-		writeRatio(tw, name, rps, cpu, target)
+		writeRatio(tw, name, rps, cpu, target, pct(median(gen))+" / bare gin "+pct(median(genGin)))
 	}
 	vsSign(labelOffice, targetOfficeVsSign)
 	vsGin(labelRealtime, labelCeiling, targetRealtimeVsGin)
@@ -191,7 +195,11 @@ func report(dir string, serverCore int, w io.Writer) error {
 	for _, st := range storms {
 		if st.Errors > 0 {
 			fmt.Fprintf(w, "warning: storm (limits %s): %d errors %v, first: %s\n", st.Limits, st.Errors, st.ErrorKinds, st.FirstError)
+			errs += st.Errors
 		}
+	}
+	if errs > 0 {
+		return fmt.Errorf("%d requests of gatepass failed (warnings above)", errs)
 	}
 	return nil
 }
@@ -239,13 +247,13 @@ func find(runs []*result, label, signer string) *result {
 // writeRatio writes a target's row: the median of the rounds' ratios
 // (each listed when there are several), of their per-server-CPU-second
 // ratios, and the verdict on the first median.
-func writeRatio(tw io.Writer, name string, rps, cpu []float64, target float64) {
+func writeRatio(tw io.Writer, name string, rps, cpu []float64, target float64, generator string) {
 	m := median(rps)
 	measured := fmt.Sprintf("%.2f", m)
 	if len(rps) > 1 {
 		measured += fmt.Sprintf(" (median of %d rounds: %s)", len(rps), joinRatios(rps))
 	}
-	fmt.Fprintf(tw, "%s\t%s\t%s\t≥ %.2f\t%s\n", name, measured, ratio(median(cpu), 1), target, verdict(m, target))
+	fmt.Fprintf(tw, "%s\t%s\t%s\t≥ %.2f\t%s\t%s\n", name, measured, ratio(median(cpu), 1), target, verdict(m, target), generator)
 }
 
 // readSpeeds reads openssl speed's sign/s and verify/s by round: from
@@ -394,7 +402,7 @@ func (r *result) warnings(core int) []string {
 		out = append(out, "no request completed in the window")
 	}
 	if r.Errors > 0 {
-		out = append(out, fmt.Sprintf("%d errors %v, first: %s", r.Errors, r.ErrorKinds, r.FirstError))
+		out = append(out, fmt.Sprintf("%d errors %v", r.Errors, r.ErrorKinds))
 	}
 	if busy, util := r.coreBusy(core), r.serverUtil(); busy > 0 && util >= 0 && busy-util > highInterferenceRate+0.1 {
 		out = append(out, fmt.Sprintf("the server's core was %.0f%% busy but the server used %.0f%% of it: other processes (or the kernel's network work) shared the core; compare the per-CPU-second column", 100*busy, 100*util))
@@ -653,19 +661,19 @@ func reportStorms(storms []*stormResult, signPerSec, verifyPerSec float64, w io.
 	}
 	s0 := storms[0]
 	fmt.Fprintf(w, "\nReconnect storm: %d distinct users, each asking for an office grant and a realtime token at once over %d keep-alive connections;\n", s0.Users, s0.Conns)
-	fmt.Fprintf(w, "one gatepass (production mode, JWT_SIGNER=%s) with GOMAXPROCS=%d on all %d CPUs, the load generator a separate process sharing them (client CPU-s);\n", dash(s0.Signer), s0.GOMAXPROCS, s0.CPUs)
+	fmt.Fprintf(w, "one gatepass (production mode, JWT_SIGNER=%s) with GOMAXPROCS=%d on all %d CPUs, the load generator a separate process sharing them (generator CPU-s, and the cores it kept busy);\n", dash(s0.Signer), s0.GOMAXPROCS, s0.CPUs)
 	fmt.Fprintf(w, "access tokens minted before the storm (%.1f s), never seen by the server; identity JWKS served on loopback by the load generator\n", s0.MintSeconds)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "limits\tusers done\ts to all\tusers/s\treq p50 ms\treq p99 ms\treq max ms\tuser done p50 ms\tp99 ms\tmax ms\terrors\trefused\tJWKS fetches\tverifies/user\tpeak RSS MiB\tsrv CPU-s\tclient CPU-s\tusers per srv CPU-s\t")
+	fmt.Fprintln(tw, "limits\tusers done\ts to all\tusers/s\treq p50 ms\treq p99 ms\treq max ms\tuser done p50 ms\tp99 ms\tmax ms\terrors\trefused\tJWKS fetches\tverifies/user\tpeak RSS MiB\tsrv CPU-s\tgenerator CPU-s\tgenerator cores\tusers per srv CPU-s\t")
 	for _, r := range storms {
 		verifies := -1.0
 		if r.IdentityCacheMisses >= 0 && r.UsersDone > 0 {
 			verifies = r.IdentityCacheMisses / float64(r.UsersDone)
 		}
-		fmt.Fprintf(tw, "%s\t%d/%d\t%.2f\t%.0f\t%.1f\t%.1f\t%.1f\t%.0f\t%.0f\t%.0f\t%d\t%s\t%d\t%s\t%.1f\t%.2f\t%.2f\t%s\t\n",
+		fmt.Fprintf(tw, "%s\t%d/%d\t%.2f\t%.0f\t%.1f\t%.1f\t%.1f\t%.0f\t%.0f\t%.0f\t%d\t%s\t%d\t%s\t%.1f\t%.2f\t%.2f\t%s\t%s\t\n",
 			r.Limits, r.UsersDone, r.Users, r.Seconds, r.UsersPerSecond, r.Latency.P50, r.Latency.P99, r.Latency.Max,
 			r.UserDone.P50, r.UserDone.P99, r.UserDone.Max, r.Errors, num(r.RateLimitRejections, "%.0f"), r.JWKSFetches,
-			num(verifies, "%.2f"), r.peakMiB(), r.ServerCPU, r.ClientCPU, num(r.usersPerServerCPUSecond(), "%.0f"))
+			num(verifies, "%.2f"), r.peakMiB(), r.ServerCPU, r.ClientCPU, num(r.clientCores(), "%.2f"), num(r.usersPerServerCPUSecond(), "%.0f"))
 	}
 	if err := tw.Flush(); err != nil {
 		return err

@@ -14,10 +14,16 @@ import (
 func TestReportRoundsMedian(t *testing.T) {
 	dir := t.TempDir()
 	n := 0
+	// The load generator used 40% of its core against gatepass, 90%
+	// against bare gin.
 	add := func(label string, round int, rps, cpuMicros float64) {
 		n++
+		gen := 0.4
+		if strings.HasPrefix(label, labelCeiling) {
+			gen = 0.9
+		}
 		writeJSON(t, filepath.Join(dir, fmt.Sprintf("http-%02d-run.json", n)),
-			result{Label: label, Round: round, RPS: rps, Server: &serverUsage{PeakRSSKiB: 1024, CPUMicrosPerRequest: cpuMicros}})
+			result{Label: label, Round: round, RPS: rps, Users: 1000, ClientCPUUtil: gen, Server: &serverUsage{PeakRSSKiB: 1024, CPUMicrosPerRequest: cpuMicros}})
 	}
 	// Realtime against bare gin: 0.70, 0.65, 0.80 (median 0.70, met);
 	// per server CPU-second 0.60, 0.50, 0.75 (median 0.60).
@@ -56,9 +62,9 @@ func TestReportRoundsMedian(t *testing.T) {
 	}
 	writeJSON(t, filepath.Join(dir, "http-99-office-go.json"), result{Label: labelOffice, Signer: "go", RPS: 100})
 	reportHas(t, dir,
-		"realtime/token req/s ÷ bare gin req/s 0.70 (median of 3 rounds: 0.70 0.65 0.80) 0.60 ≥ 0.70 met",
+		"realtime/token req/s ÷ bare gin req/s 0.70 (median of 3 rounds: 0.70 0.65 0.80) 0.60 ≥ 0.70 met 40% / bare gin 90%",
 		"livekit/token req/s ÷ bare gin req/s 0.65 (median of 2 rounds: 0.60 0.70) 0.55 ≥ 0.70 MISSED by 0.05",
-		"realtime/token 2 - 650",
+		"realtime/token 2 - 1000 650",
 		"request-access (openssl) req/s ÷ openssl sign/s 0.86 (median of 3 rounds: 0.80 0.86 1.00) 0.86 ≥ 0.85 met",
 		"openssl speed rsa2048, sign/s (per CPU-s: speed divides by user CPU time) 5000.0 (median of 3 rounds: 5000.0 5000.0 4000.0)",
 		"centrifugo/connection-token (openssl) req/s ÷ openssl sign/s n/a",
@@ -106,13 +112,59 @@ func TestReportSpeedOutsideRounds(t *testing.T) {
 func reportHas(t *testing.T, dir string, wants ...string) {
 	t.Helper()
 	var out bytes.Buffer
-	if err := report(dir, -1, &out); err != nil {
-		t.Fatal(err)
+	if err := report(dir, -1, &out); err != nil && !strings.Contains(out.String(), "warning:") {
+		t.Fatalf("report failed without a warning: %v", err)
 	}
 	text := strings.Join(strings.Fields(out.String()), " ")
 	for _, want := range wants {
 		if !strings.Contains(text, want) {
 			t.Errorf("report lacks %q:\n%s", want, out.String())
 		}
+	}
+}
+
+func TestOpenSSLSpeed(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "speed.txt")
+	out := "Doing 2048 bits private rsa's for 10s: 12741 2048 bits private RSA's in 10.00s\n" +
+		"                  sign    verify    sign/s verify/s\n" +
+		"rsa 2048 bits 0.000785s 0.000023s   1274.1  43238.8\n"
+	if err := os.WriteFile(path, []byte(out), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := opensslSpeed(path); err != nil || got != 1274.1 {
+		t.Errorf("opensslSpeed = %v, %v; want 1274.1", got, err)
+	}
+	if err := os.WriteFile(path, []byte("rsa 4096 bits 0.005s 0.0001s 200.0 9000.0\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := opensslSpeed(path); err == nil {
+		t.Error("opensslSpeed read a 4096-bit line as 2048")
+	}
+}
+
+func TestReadGoBench(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "bench.txt")
+	out := strings.Join([]string{
+		"pkg: github.com/gatepass/gatepass/adapters/opensslsigner",
+		"BenchmarkSign/RS256         	    1280	    995135 ns/op	    4374 B/op	      29 allocs/op",
+		"pkg: github.com/gatepass/gatepass/test/bench",
+		"BenchmarkRouter/realtime-2  	   65882	     50837 ns/op	     50718 cpu-ns/op	   13885 B/op	      82 allocs/op",
+		"--- FAIL: BenchmarkAllow",
+	}, "\n")
+	if err := os.WriteFile(path, []byte(out), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got := readGoBench(path)
+	if len(got) != 2 {
+		t.Fatalf("read %d benchmarks, want 2: %+v", len(got), got)
+	}
+	if got[0].pkgShort() != "opensslsigner" || got[0].name != "BenchmarkSign/RS256" || got[0].nsPerOp != 995135 {
+		t.Errorf("first = %+v", got[0])
+	}
+	if got[1].name != "BenchmarkRouter/realtime" {
+		t.Errorf("the -N suffix stayed: %q", got[1].name)
+	}
+	if v, ok := got[1].metric("cpu-ns/op"); !ok || v != 50718 {
+		t.Errorf("cpu-ns/op = %v, %v", v, ok)
 	}
 }

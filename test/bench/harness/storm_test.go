@@ -6,16 +6,19 @@ import (
 	"crypto/rsa"
 	"encoding/json"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+	vegeta "github.com/tsenart/vegeta/v12/lib"
 
 	"github.com/gatepass/gatepass/adapters/devidentity"
 )
@@ -59,61 +62,57 @@ func TestMintTokensAreDistinctAndVerify(t *testing.T) {
 	}
 }
 
-func TestSummarize(t *testing.T) {
-	var ds []time.Duration
-	for i := 100; i >= 1; i-- { // unsorted on purpose
-		ds = append(ds, time.Duration(i)*time.Millisecond)
-	}
-	got := summarize(ds)
-	want := latency{Mean: 50.5, P50: 50, P90: 90, P99: 99, Max: 100}
-	if got != want {
-		t.Errorf("summarize = %+v, want %+v", got, want)
-	}
-	if got := summarize(nil); got != (latency{}) {
-		t.Errorf("summarize(nil) = %+v", got)
-	}
-}
-
 // TestStormTallyResult: a user is done only with both grants, at the later
-// of the two; every failure is counted by kind; the time to all is the
-// last user's when every user is done, the whole storm's otherwise.
+// of the two; every failure is counted by kind, a request never sent
+// included; the time to all is the last user's when every user is done,
+// the whole storm's otherwise.
 func TestStormTallyResult(t *testing.T) {
 	ms := func(n int) time.Duration { return time.Duration(n) * time.Millisecond }
-	st := &stormTally{
-		elapsed: ms(500),
-		//          user 0 ok  | user 1: 429 on realtime | user 2: timeout, never sent
-		done:    []time.Duration{ms(10), ms(30), ms(20), ms(25), 0, 0},
-		latency: []time.Duration{ms(5), ms(7), ms(6), ms(4), 0, 0},
-		status:  []int{200, 200, 200, 429, 0, 0},
-		errKind: []string{"", "", "", "", "timeout", ""},
-		errText: []string{"", "", "", "", "i/o timeout", ""},
+	start := time.Now()
+	hit := func(user int, path string, code uint16, at, took time.Duration, body, errText string) *vegeta.Result {
+		return &vegeta.Result{URL: "http://h" + path + "#" + strconv.Itoa(user), Code: code, Timestamp: start.Add(at),
+			Latency: took, Body: []byte(body), Error: errText}
 	}
-	res := st.result()
+	const token = `{"token":"t"}`
+	st := newStormTally(3)
+	// user 0 ok | user 1: 429 on realtime | user 2: timeout, realtime never sent
+	for _, r := range []*vegeta.Result{
+		hit(0, stormOfficePath, 200, ms(5), ms(5), token, ""),
+		hit(0, stormRealtimePath, 200, ms(23), ms(7), token, ""),
+		hit(1, stormOfficePath, 200, ms(14), ms(6), token, ""),
+		hit(1, stormRealtimePath, 429, ms(21), ms(4), `{}`, "429 Too Many Requests"),
+		hit(2, stormOfficePath, 0, ms(0), ms(20), "", "Post: context deadline exceeded (Client.Timeout exceeded)"),
+	} {
+		st.add(r, start)
+	}
+	res := st.result(ms(500))
 	if res.Users != 3 || res.UsersDone != 1 || res.Requests != 6 || res.OK != 3 || res.Errors != 3 {
 		t.Fatalf("counts: %+v", res)
 	}
 	wantKinds := map[string]int64{"status_429": 1, "timeout": 1, "not_sent": 1}
-	for k, v := range wantKinds {
-		if res.ErrorKinds[k] != v {
-			t.Errorf("error kinds = %v, want %v", res.ErrorKinds, wantKinds)
-			break
-		}
+	if !maps.Equal(res.ErrorKinds, wantKinds) {
+		t.Errorf("error kinds = %v, want %v", res.ErrorKinds, wantKinds)
 	}
-	if res.Seconds != 0.5 || res.UserDone.Max != 30 || res.Latency.Max != 7 {
-		t.Errorf("with errors: seconds %v, user done %+v, latency %+v", res.Seconds, res.UserDone, res.Latency)
+	if res.Seconds != 0.5 || res.UserDone.Max != 30 || res.Latency.Max != 20 || res.StatusCodes["429"] != 1 {
+		t.Errorf("with errors: seconds %v, user done %+v, latency %+v, statuses %v", res.Seconds, res.UserDone, res.Latency, res.StatusCodes)
 	}
 
-	st = &stormTally{elapsed: ms(500), done: []time.Duration{ms(10), ms(40)}, latency: []time.Duration{ms(3), ms(9)},
-		status: []int{200, 201}, errKind: []string{"", ""}, errText: []string{"", ""}}
-	res = st.result()
-	if res.Errors != 0 || res.ErrorKinds != nil || res.Seconds != 0.04 || res.UsersPerSecond != 25 {
+	st = newStormTally(1)
+	st.add(hit(0, stormOfficePath, 200, ms(1), ms(9), token, ""), start)
+	st.add(hit(0, stormRealtimePath, 201, ms(30), ms(10), token, ""), start)
+	if res := st.result(ms(500)); res.Errors != 0 || res.ErrorKinds != nil || res.Seconds != 0.04 || res.UsersPerSecond != 25 {
 		t.Errorf("all done: %+v", res)
+	}
+	st = newStormTally(1)
+	st.add(hit(0, stormOfficePath, 200, ms(1), ms(9), `{"error":"x"}`, ""), start)
+	if res := st.result(ms(500)); res.ErrorKinds["no_token"] != 1 {
+		t.Errorf("a 2xx without a token: %+v", res)
 	}
 }
 
-// TestSendStormSendsEveryRequestOnce runs a small storm against a server
-// that checks each request's token and refuses one user.
-func TestSendStormSendsEveryRequestOnce(t *testing.T) {
+// TestAttackSendsEveryRequestOnce runs a small storm against a server that
+// checks each request's token and refuses one user.
+func TestAttackSendsEveryRequestOnce(t *testing.T) {
 	var mu sync.Mutex
 	seen := map[string]int{}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -128,23 +127,12 @@ func TestSendStormSendsEveryRequestOnce(t *testing.T) {
 		io.WriteString(w, `{"token":"t"}`)
 	}))
 	defer srv.Close()
-	u, _ := url.Parse(srv.URL)
-	a, _ := url.Parse(srv.URL + "/a")
-	b, _ := url.Parse(srv.URL + "/b")
 	const users = 50
-	var reqs [][]byte
+	var tokens []string
 	for i := range users {
-		tok := "tok-" + string(rune('0'+i%10)) + string(rune('a'+i/10))
-		if i == 3 {
-			tok = "tok-3"
-		}
-		reqs = append(reqs, buildRequest("POST", a, tok, "", ""), buildRequest("POST", b, tok, "", ""))
+		tokens = append(tokens, "tok-"+strconv.Itoa(i))
 	}
-	st, err := sendStorm(context.Background(), hostPort(u), reqs, 8, time.Second, 10*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res := st.result()
+	res := attack(context.Background(), srv.URL, tokens, 8, time.Second, 10*time.Second)
 	if res.Requests != 2*users || res.OK != 2*users-2 || res.ErrorKinds["status_403"] != 2 || res.UsersDone != users-1 {
 		t.Errorf("result: %+v", res)
 	}
@@ -183,6 +171,10 @@ func TestStormReport(t *testing.T) {
 	}
 	// 1 / (1/1000 + 1/40000) = 975.6 users per CPU-second, 1951 on 2 CPUs:
 	// 1000 users/s is 0.51 of it; 500 users per server CPU-second 0.51.
+	// The storm's errors fail the report, after the table.
+	if err := report(dir, -1, io.Discard); err == nil || !strings.Contains(err.Error(), "2 requests") {
+		t.Errorf("report with storm errors = %v, want a failure counting 2", err)
+	}
 	reportHas(t, dir,
 		"= 976 users per CPU-second, × 2 CPUs = 1951 users/s",
 		"limits off 0.51 0.51",
