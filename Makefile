@@ -57,7 +57,7 @@ deps:
 # JUnit file.
 RESULTS := .cache/test-results
 test: KEEP_GOING := 1
-GOTESTSUM = $(GO) tool gotestsum --format pkgname-and-test-fails --format-hide-empty-pkg --junitfile $(RESULTS)/$(1).xml --
+GOTESTSUM = $(GO) tool gotestsum --format pkgname --format-hide-empty-pkg --junitfile $(RESULTS)/$(1).xml --
 
 # $(call suite,NAME,COMMAND) runs a suite's COMMAND after removing what an
 # earlier run of NAME left, so a stale file never stands for this run.
