@@ -5,13 +5,15 @@ GO ?= go
 BIN := bin/gatepass
 PKGS := ./...
 
-.PHONY: all build run test unit allocs check lint generate vet deps interop testsummary bench fuzz clean help
+.PHONY: all build run test unit allocs check lint generate vet deps interop bench fuzz clean help
 
 all: build
 
 help:
 	@echo "make run       serve on the embedded development default (APP_ENV=development)"
-	@echo "make test      generation check, go vet, all Go tests with -race, interop tests; ends with \"N passed, M failed\""
+	@echo "make test      generation check, go vet, all Go tests with -race, allocation budgets, interop tests;"
+	@echo "               lists failed and skipped tests and ends with \"N passed, M failed\""
+	@echo "make unit      Go tests with -race over PKGS (default ./...); make allocs, make interop: the other suites"
 	@echo "make generate  regenerate Wire and the mocks"
 	@echo "make bench     benchmarks: Go benchmarks, HTTP load against the binary, ratios to the machine's limits"
 	@echo "make fuzz      run each fuzz target for FUZZTIME (default 60s); their seed corpora run in make test"
@@ -45,33 +47,39 @@ vet:
 deps:
 	@scripts/deps.sh
 
-# unit and interop run through scripts/testsummary, which shows their
-# output, counts their tests and records them in RESULTS (git-ignored).
-# Under `make test` they record and go on (KEEP_GOING), so a failing suite
-# hides no other; the last step prints one line over all suites,
-# "N passed, M failed", and fails the run when anything failed. Run alone,
-# each fails on its own failures.
+# unit, allocs and interop each write a JUnit file to RESULTS (git-ignored):
+# gotestsum for the Go suites, node's junit reporter for interop. Run alone,
+# each fails on its own failures. Under `make test` they record a failing
+# exit status (RESULTS/SUITE.exit) and go on (KEEP_GOING), so a failing suite
+# hides no other; the last step, scripts/junittotal.sh, lists each suite's
+# failed and skipped tests, prints one line over all suites, "N passed,
+# M failed", and fails the run when anything failed or a suite wrote no
+# JUnit file.
 RESULTS := .cache/test-results
-TESTSUMMARY := bin/testsummary
-test: KEEP_GOING := -keep-going
+test: KEEP_GOING := 1
+GOTESTSUM = $(GO) tool gotestsum --format pkgname --format-hide-empty-pkg --junitfile $(RESULTS)/$(1).xml --
 
-testsummary:
-	@$(GO) build -o $(TESTSUMMARY) ./scripts/testsummary
+# $(call suite,NAME,COMMAND) runs a suite's COMMAND after removing what an
+# earlier run of NAME left, so a stale file never stands for this run.
+define suite
+@mkdir -p $(RESULTS) && rm -f $(RESULTS)/$(1).xml $(RESULTS)/$(1).exit
+@$(2) || { echo $$? > $(RESULTS)/$(1).exit; [ -n "$(KEEP_GOING)" ]; }
+endef
 
-unit: testsummary
-	@$(TESTSUMMARY) run -suite go -dir $(RESULTS) $(KEEP_GOING) -- $(GO) test -race -count=1 -json $(PKGS)
+unit:
+	$(call suite,go,$(call GOTESTSUM,go) -race -count=1 $(PKGS))
 
 # allocs: the allocation budgets (testing.AllocsPerRun ceilings, files
 # built with !race), in a pass without -race: the race detector makes
 # sync.Pool drop items at random.
-allocs: testsummary
-	@$(TESTSUMMARY) run -suite allocs -format go -dir $(RESULTS) $(KEEP_GOING) -- $(GO) test -count=1 -run Allocs -json $(PKGS)
+allocs:
+	$(call suite,allocs,$(call GOTESTSUM,allocs) -count=1 -run Allocs $(PKGS))
 
-interop: build testsummary
-	@GATEPASS_BIN=$(CURDIR)/$(BIN) $(TESTSUMMARY) run -suite interop -dir $(RESULTS) $(KEEP_GOING) -- bash test/interop/run.sh
+interop: build
+	$(call suite,interop,GATEPASS_BIN=$(CURDIR)/$(BIN) INTEROP_JUNIT=$(CURDIR)/$(RESULTS)/interop.xml bash test/interop/run.sh)
 
 test: check vet deps unit allocs interop
-	@$(TESTSUMMARY) total -dir $(RESULTS) go allocs interop
+	@scripts/junittotal.sh $(RESULTS) go allocs interop
 
 bench:
 	@scripts/bench.sh

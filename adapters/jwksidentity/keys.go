@@ -157,7 +157,10 @@ type RemoteKeys struct {
 	logURL string
 	opts   RemoteOptions
 	client *http.Client
-	kf     atomic.Pointer[keyfunc.Keyfunc]
+	// kf selects keys from one jwkset.Storage, whose keys every good fetch
+	// replaces; loaded is set by the first.
+	kf     keyfunc.Keyfunc
+	loaded atomic.Bool
 	// life is the context given to NewRemoteKeys: fetches run under it,
 	// never under a caller's.
 	life context.Context
@@ -205,7 +208,11 @@ func newRemote(ctx context.Context, jwksURL string, o RemoteOptions) (*RemoteKey
 	if u, err := url.Parse(jwksURL); err == nil {
 		logURL = u.Redacted()
 	}
-	return &RemoteKeys{url: jwksURL, logURL: logURL, opts: o, life: ctx, next: o.RefreshInterval, client: &http.Client{
+	kf, err := keyfuncOf(nil)
+	if err != nil {
+		return nil, err
+	}
+	return &RemoteKeys{url: jwksURL, logURL: logURL, opts: o, life: ctx, kf: kf, next: o.RefreshInterval, client: &http.Client{
 		Timeout: o.HTTPTimeout,
 		// A JWKS endpoint that redirects elsewhere is not the configured one.
 		CheckRedirect: func(*http.Request, []*http.Request) error { return ErrRedirect },
@@ -305,9 +312,8 @@ func (r *RemoteKeys) refresh() error {
 	defer cancel()
 	jwks, maxAge, err := r.fetch(ctx)
 	if err == nil {
-		var kf keyfunc.Keyfunc
-		if kf, err = keyfuncOf(jwks); err == nil {
-			r.kf.Store(&kf)
+		if err = r.kf.Storage().KeyReplaceAll(ctx, jwks); err == nil {
+			r.loaded.Store(true)
 			r.mu.Lock()
 			r.next = refreshAfter(maxAge, r.opts)
 			r.mu.Unlock()
@@ -408,11 +414,10 @@ func maxAge(h http.Header) time.Duration {
 // for it or for ctx.
 func (r *RemoteKeys) KeyfuncCtx(ctx context.Context) jwt.Keyfunc {
 	return func(t *jwt.Token) (any, error) {
-		kf := r.kf.Load()
-		if kf == nil {
+		if !r.loaded.Load() {
 			return nil, ErrKeysNotLoaded
 		}
-		key, err := (*kf).KeyfuncCtx(ctx)(t)
+		key, err := r.kf.KeyfuncCtx(ctx)(t)
 		if err == nil || !errors.Is(err, jwkset.ErrKeyNotFound) {
 			return key, err
 		}
@@ -425,20 +430,13 @@ func (r *RemoteKeys) KeyfuncCtx(ctx context.Context) jwt.Keyfunc {
 		case <-ctx.Done():
 			return nil, fmt.Errorf("%w: gave up waiting for the key set: %w", err, ctx.Err())
 		}
-		return (*r.kf.Load()).KeyfuncCtx(ctx)(t)
+		return r.kf.KeyfuncCtx(ctx)(t)
 	}
 }
 
 // Ready reports how many keys are in hand, or why none are.
 func (r *RemoteKeys) Ready(ctx context.Context) (string, error) {
-	kf := r.kf.Load()
-	if kf == nil {
-		return "", ErrKeysNotLoaded
-	}
-	n, err := keyCount(ctx, *kf)
-	if err != nil {
-		return "", err
-	}
+	n := r.KeyCount(ctx)
 	if n == 0 {
 		return "", ErrKeysNotLoaded
 	}
@@ -448,20 +446,16 @@ func (r *RemoteKeys) Ready(ctx context.Context) (string, error) {
 // KeyCount is how many keys are in hand: 0 before the first successful
 // fetch.
 func (r *RemoteKeys) KeyCount(ctx context.Context) int {
-	kf := r.kf.Load()
-	if kf == nil {
-		return 0
-	}
-	return CountKeys(ctx, *kf)
+	return CountKeys(ctx, r.kf)
 }
 
 // CountKeys is how many keys kf holds (0 when its store cannot tell).
 func CountKeys(ctx context.Context, kf keyfunc.Keyfunc) int {
-	n, err := keyCount(ctx, kf)
+	all, err := kf.Storage().KeyReadAll(ctx)
 	if err != nil {
 		return 0
 	}
-	return n
+	return len(all)
 }
 
 // FetchKeys fetches the key set at jwksURL once, with the rules of
@@ -498,13 +492,4 @@ func keyfuncOf(jwks []jwkset.JWK) (keyfunc.Keyfunc, error) {
 		return nil, err
 	}
 	return keyfunc.New(keyfunc.Options{Storage: store})
-}
-
-// keyCount reports how many keys the set holds now.
-func keyCount(ctx context.Context, kf keyfunc.Keyfunc) (int, error) {
-	all, err := kf.Storage().KeyReadAll(ctx)
-	if err != nil {
-		return 0, err
-	}
-	return len(all), nil
 }

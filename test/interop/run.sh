@@ -6,6 +6,8 @@
 # CENTRIFUGO_BIN and LIVEKIT_SERVER_BIN).
 # The PKCS#11 signer is tested on a SoftHSM2 token, which deps.sh installs
 # when missing (as root) or asks for. Exits non-zero when any test fails.
+# With INTEROP_JUNIT set (an absolute path), the results are also written
+# there as a JUnit file, which `make test` sums with the Go suites'.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$root"
@@ -28,9 +30,14 @@ export GATEPASS_BIN
 
 scripts/deps.sh npm softhsm peers
 
+reporters=(--test-reporter=spec --test-reporter-destination=stdout)
+if [ -n "${INTEROP_JUNIT:-}" ]; then
+  reporters+=(--test-reporter=junit --test-reporter-destination="$INTEROP_JUNIT")
+fi
+
 cd test
 # One file at a time: each starts its own servers and workerd, and the
 # machine may have two cores. The per-test and overall limits keep a hung
 # peer from hanging the run.
 timeout --kill-after=10s 600s \
-  node --test --test-concurrency=1 --test-timeout=120000 interop/*.test.mjs
+  node --test --test-concurrency=1 --test-timeout=120000 "${reporters[@]}" interop/*.test.mjs
