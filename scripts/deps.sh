@@ -2,7 +2,8 @@
 # Installs what the tests need on a fresh machine, or stops with a clear
 # message when it cannot. Each tool is checked first; nothing is installed
 # twice. Usage: scripts/deps.sh [redis] [softhsm] [npm] [peers] [promtool]
-# [wrk] (none: all the tests need; wrk is make bench's load generator).
+# [wrk] [shell] (none: all the tests need; wrk is make bench's load
+# generator; shell is curl and jq, which the README's quickstart uses).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -50,6 +51,14 @@ need_wrk() {
   command -v wrk >/dev/null || apt_install wrk
 }
 
+# --- shell (curl and jq: the README's quickstart, run by test/docs) ---
+need_shell() {
+  local missing=()
+  command -v curl >/dev/null || missing+=(curl)
+  command -v jq >/dev/null || missing+=(jq)
+  [ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"
+}
+
 # --- npm (jose and workerd interop tests) ---
 need_npm() {
   command -v node >/dev/null || die "need Node.js 20.18.1 or later (node) for the interop tests"
@@ -75,7 +84,7 @@ need_peers() {
 }
 
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(redis softhsm npm peers promtool)
+[ ${#targets[@]} -gt 0 ] || targets=(redis softhsm npm peers promtool shell)
 for t in "${targets[@]}"; do
   case "$t" in
     redis) need_redis ;;
@@ -84,6 +93,7 @@ for t in "${targets[@]}"; do
     peers) need_peers ;;
     promtool) need_promtool ;;
     wrk) need_wrk ;;
+    shell) need_shell ;;
     *) die "unknown dependency $t" ;;
   esac
 done
