@@ -39,7 +39,6 @@ func ProvideOfficeBackend(cfg Config, logger *slog.Logger) (OfficeBackend, func(
 		if err != nil {
 			return OfficeBackend{}, nil, fmt.Errorf("JWT_SIGNER=openssl: %w", err)
 		}
-		warnNoContextReuse(logger, s)
 		return OfficeBackend{Signer: s, Name: string(SignerOpenSSL)}, nothing, nil
 	case SignerAuto:
 		if err := opensslsigner.Available(); err != nil {
@@ -51,18 +50,9 @@ func ProvideOfficeBackend(cfg Config, logger *slog.Logger) (OfficeBackend, func(
 			logger.Warn("OpenSSL cannot take the office key; signing with Go's crypto", "reason", err.Error())
 			return OfficeBackend{Signer: key, Name: string(SignerGo)}, nothing, nil
 		}
-		warnNoContextReuse(logger, s)
 		return OfficeBackend{Signer: s, Name: string(SignerOpenSSL)}, nothing, nil
 	default:
 		return OfficeBackend{Signer: key, Name: string(SignerGo)}, nothing, nil
-	}
-}
-
-// warnNoContextReuse says at start when OpenSSL signs RS256 without its
-// reused signing contexts: the same signatures, a few percent slower.
-func warnNoContextReuse(logger *slog.Logger, s *opensslsigner.Signer) {
-	if err := s.ContextReuse(); err != nil {
-		logger.Warn("OpenSSL signs RS256 without reused signing contexts (same signatures, slower)", "reason", err.Error())
 	}
 }
 

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/gatepass/gatepass/foundation/jsonappend"
-
 	"github.com/gatepass/gatepass/domain"
 )
 
@@ -53,10 +51,7 @@ func (s *CentrifugoSigner) SignCentrifugoConnection(_ context.Context, c domain.
 		Info:          fromCentrifugoInfo(c.Info),
 		Channels:      c.Channels,
 	}
-	b := getBuffer()
-	defer putBuffer(b)
-	b.claims = claims.appendJSON(b.claims[:0])
-	return s.office.sign(b)
+	return s.office.sign(claims)
 }
 
 // SignCentrifugoSubscription signs a subscription token: sub, channel,
@@ -67,10 +62,7 @@ func (s *CentrifugoSigner) SignCentrifugoSubscription(_ context.Context, c domai
 		Channel:       c.Channel,
 		Info:          fromCentrifugoInfo(c.Info),
 	}
-	b := getBuffer()
-	defer putBuffer(b)
-	b.claims = claims.appendJSON(b.claims[:0])
-	return s.office.sign(b)
+	return s.office.sign(claims)
 }
 
 // centrifugoRegistered leaves nbf out: Centrifugo's tokens carry none.
@@ -99,40 +91,4 @@ type centrifugoSubscriptionJWT struct {
 	registeredJWT
 	Channel string            `json:"channel"`
 	Info    centrifugoInfoJWT `json:"info"`
-}
-
-func (i centrifugoInfoJWT) appendJSON(b []byte) []byte {
-	b = append(b, `{"orgId":`...)
-	b = jsonappend.String(b, i.OrgID)
-	b = append(b, `,"role":`...)
-	b = jsonappend.String(b, i.Role)
-	return append(b, '}')
-}
-
-func (c *centrifugoConnectionJWT) appendJSON(b []byte) []byte {
-	b = append(b, '{')
-	b = c.appendMembers(b)
-	b = append(b, `,"info":`...)
-	b = c.Info.appendJSON(b)
-	if len(c.Channels) > 0 {
-		b = append(b, `,"channels":[`...)
-		for i, ch := range c.Channels {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = jsonappend.String(b, ch)
-		}
-		b = append(b, ']')
-	}
-	return append(b, '}')
-}
-
-func (c *centrifugoSubscriptionJWT) appendJSON(b []byte) []byte {
-	b = append(b, '{')
-	b = c.appendMembers(b)
-	b = append(b, `,"channel":`...)
-	b = jsonappend.String(b, c.Channel)
-	b = append(b, `,"info":`...)
-	b = c.Info.appendJSON(b)
-	return append(b, '}')
 }

@@ -2,13 +2,19 @@ package jwtsigner
 
 import (
 	"strconv"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/gatepass/gatepass/domain"
 	"github.com/gatepass/gatepass/foundation/jsonappend"
 )
 
 // registeredJWT is the wire form of domain.Registered: integer NumericDates
-// and a single-string aud, as the office-router and Supabase expect.
+// and a single-string aud, as the office-router and Supabase expect, in the
+// member order the tokens have always had. jwt.RegisteredClaims would write
+// aud as an array (unless the package-wide MarshalSingleStringAsArray is
+// turned off) and order its members differently.
 type registeredJWT struct {
 	Iss string `json:"iss"`
 	Sub string `json:"sub"`
@@ -31,6 +37,24 @@ func fromRegistered(r domain.Registered) registeredJWT {
 	}
 }
 
+// The jwt.Claims methods, which jwt.NewWithClaims asks for; signing reads
+// none of them, it marshals the claims with encoding/json.
+
+func (r registeredJWT) GetExpirationTime() (*jwt.NumericDate, error) { return numericDate(r.Exp), nil }
+func (r registeredJWT) GetIssuedAt() (*jwt.NumericDate, error)       { return numericDate(r.Iat), nil }
+func (r registeredJWT) GetNotBefore() (*jwt.NumericDate, error)      { return numericDate(r.Nbf), nil }
+func (r registeredJWT) GetIssuer() (string, error)                   { return r.Iss, nil }
+func (r registeredJWT) GetSubject() (string, error)                  { return r.Sub, nil }
+func (r registeredJWT) GetAudience() (jwt.ClaimStrings, error)       { return jwt.ClaimStrings{r.Aud}, nil }
+
+// numericDate is sec as a NumericDate, or nil for an absent (zero) claim.
+func numericDate(sec int64) *jwt.NumericDate {
+	if sec == 0 {
+		return nil
+	}
+	return jwt.NewNumericDate(time.Unix(sec, 0))
+}
+
 type officeJWT struct {
 	registeredJWT
 	UserID string `json:"userId"`
@@ -49,9 +73,9 @@ type appMetadataJWT struct {
 	OrgRole string `json:"org_role"`
 }
 
-// The appendJSON methods write each claims type as encoding/json marshals
-// it (member order, omitempty, escaping), without reflection; jws_test.go
-// holds them to json.Marshal byte for byte.
+// The appendJSON methods write the HS256 claims as encoding/json marshals
+// them (member order, omitempty, escaping), without reflection, for the
+// HS256 fast path (hs256.go).
 
 // appendMembers writes the registered claims as object members, without
 // the braces.
@@ -72,18 +96,6 @@ func (r registeredJWT) appendMembers(b []byte) []byte {
 	b = strconv.AppendInt(b, r.Exp, 10)
 	b = append(b, `,"jti":`...)
 	return jsonappend.String(b, r.Jti)
-}
-
-func (o *officeJWT) appendJSON(b []byte) []byte {
-	b = append(b, '{')
-	b = o.appendMembers(b)
-	b = append(b, `,"userId":`...)
-	b = jsonappend.String(b, o.UserID)
-	b = append(b, `,"orgId":`...)
-	b = jsonappend.String(b, o.OrgID)
-	b = append(b, `,"role":`...)
-	b = jsonappend.String(b, o.Role)
-	return append(b, '}')
 }
 
 func (r *realtimeJWT) appendJSON(b []byte) []byte {

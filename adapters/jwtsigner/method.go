@@ -2,10 +2,14 @@
 // file per kind: the kinds verified through gatepass's JWKS with the office
 // key (JWT_ALGORITHM: RS256, PS256, ES256 or EdDSA) through any
 // crypto.Signer, in memory, in OpenSSL or in an HSM; the kinds whose
-// verifier holds a shared secret with that secret (HS256). Each JWS is
-// appended by hand (jws.go); github.com/golang-jwt/jwt/v5 signs the
-// reference tokens the tests hold it to, byte for byte, and verifies every
-// kind.
+// verifier holds a shared secret with that secret (HS256).
+//
+// github.com/golang-jwt/jwt/v5 encodes the office-key kinds
+// (Token.SignedString over cryptoSignerMethod, a signing method whose key
+// is a crypto.Signer). The HS256 kinds are appended by hand into pooled
+// buffers with pooled HMACs (hs256.go). golang-jwt is the reference either
+// way: the tests hold every kind's token to the one golang-jwt signs from
+// claims of their own, byte for byte, and verify every kind with it.
 package jwtsigner
 
 import (
@@ -13,6 +17,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/rsa"
 	"encoding/asn1"
 	"errors"
@@ -162,7 +167,20 @@ func (m *cryptoSignerMethod) Sign(signingString string, key any) ([]byte, error)
 	if err := KeyMatches(m.Alg(), signer.Public()); err != nil {
 		return nil, err
 	}
-	return m.signInput(signer, []byte(signingString), nil)
+	msg := []byte(signingString)
+	if h := m.opts.HashFunc(); h != 0 {
+		d := h.New()
+		d.Write(msg)
+		msg = d.Sum(nil)
+	}
+	sig, err := signer.Sign(rand.Reader, msg, m.opts)
+	if err != nil {
+		return nil, err
+	}
+	if m.rawSize > 0 {
+		return derToRaw(sig, m.rawSize)
+	}
+	return sig, nil
 }
 
 // derToRaw turns the ASN.1 DER ECDSA-Sig-Value that crypto.Signer returns

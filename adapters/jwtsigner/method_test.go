@@ -224,7 +224,7 @@ func TestSignRejectsNonSigner(t *testing.T) {
 	}
 }
 
-func mustRSA(t *testing.T, bits int) *rsa.PrivateKey {
+func mustRSA(t testing.TB, bits int) *rsa.PrivateKey {
 	t.Helper()
 	k, err := rsa.GenerateKey(rand.Reader, bits)
 	if err != nil {
@@ -235,7 +235,7 @@ func mustRSA(t *testing.T, bits int) *rsa.PrivateKey {
 
 // keysByAlgorithm is a Go key for each algorithm; RS256 and PS256 share
 // one RSA key.
-func keysByAlgorithm(t *testing.T) map[string]crypto.Signer {
+func keysByAlgorithm(t testing.TB) map[string]crypto.Signer {
 	t.Helper()
 	ecKey := kit.NewECKey(t)
 	edKey := kit.NewEd25519Key(t)

@@ -19,8 +19,6 @@ type OfficeSigner struct {
 	key    crypto.Signer
 	method *cryptoSignerMethod
 	kid    string
-	// header is the encoded protected header, made once.
-	header string
 }
 
 // NewOfficeSigner returns a signer for alg with key. The key id stamped on
@@ -39,11 +37,7 @@ func NewOfficeSigner(key crypto.Signer, alg string) (*OfficeSigner, error) {
 	if err != nil {
 		return nil, fmt.Errorf("office signer key id: %w", err)
 	}
-	header, err := encodedHeader(method.Alg(), kid)
-	if err != nil {
-		return nil, err
-	}
-	return &OfficeSigner{key: key, method: method, kid: kid, header: header}, nil
+	return &OfficeSigner{key: key, method: method, kid: kid}, nil
 }
 
 // KeyID is the kid header of the tokens this signer makes.
@@ -57,27 +51,24 @@ func (s *OfficeSigner) Public() crypto.PublicKey { return s.key.Public() }
 
 // SignOffice signs c as a JWT with the office-router claim names.
 func (s *OfficeSigner) SignOffice(_ context.Context, c domain.OfficeClaims) (string, error) {
-	claims := officeJWT{
+	return s.sign(officeJWT{
 		registeredJWT: fromRegistered(c.Registered),
 		UserID:        c.UserID,
 		OrgID:         c.OrgID,
 		Role:          c.Role,
-	}
-	b := getBuffer()
-	defer putBuffer(b)
-	b.claims = claims.appendJSON(b.claims[:0])
-	return s.sign(b)
+	})
 }
 
-// sign signs the claims in b as the office-router grants are signed: the
-// office key, its algorithm and its kid.
-func (s *OfficeSigner) sign(b *jwsBuffer) (string, error) {
-	b.signingInput(s.header)
-	sig, err := s.method.signInput(s.key, b.out, b.sum)
+// sign signs claims as every kind verified with the office key is signed:
+// by golang-jwt, with the key's algorithm and its kid in the header.
+func (s *OfficeSigner) sign(claims jwt.Claims) (string, error) {
+	tok := jwt.NewWithClaims(s.method, claims)
+	tok.Header["kid"] = s.kid
+	signed, err := tok.SignedString(s.key)
 	if err != nil {
 		return "", fmt.Errorf("sign %s: %w", s.method.Alg(), err)
 	}
-	return b.finish(sig), nil
+	return signed, nil
 }
 
 // SelfTest signs a probe token and verifies it with the public key, so a

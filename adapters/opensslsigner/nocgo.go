@@ -27,6 +27,3 @@ func (*Signer) Public() crypto.PublicKey { return nil }
 
 // Sign fails with ErrUnavailable.
 func (*Signer) Sign(io.Reader, []byte, crypto.SignerOpts) ([]byte, error) { return nil, errNoCgo }
-
-// ContextReuse reports ErrUnavailable.
-func (*Signer) ContextReuse() error { return errNoCgo }

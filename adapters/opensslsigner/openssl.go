@@ -48,15 +48,10 @@ func Version() string {
 // concurrent use; OpenSSL frees the key when the Signer is garbage
 // collected, so there is nothing to close.
 type Signer struct {
-	pub crypto.PublicKey
-	// rs256 signs RS256 with reused contexts (rsactx.go); nil when this
-	// OpenSSL would not give them (rs256Err says why), and golang-fips
-	// signs RS256 too.
-	rs256    *rs256
-	rs256Err error
-	rsa      *openssl.PrivateKeyRSA
-	ecdsa    *openssl.PrivateKeyECDSA
-	ed       *openssl.PrivateKeyEd25519
+	pub   crypto.PublicKey
+	rsa   *openssl.PrivateKeyRSA
+	ecdsa *openssl.PrivateKeyECDSA
+	ed    *openssl.PrivateKeyEd25519
 }
 
 // New imports key into OpenSSL once; every Sign then uses that copy, and
@@ -106,11 +101,7 @@ func newRSA(k *rsa.PrivateKey) (*Signer, error) {
 		return nil, fmt.Errorf("import RSA key into openssl: %w", err)
 	}
 	pub := k.PublicKey
-	// The reused contexts only save time: without them golang-fips signs
-	// RS256 as it signs the rest, with the same bytes. ContextReuse says
-	// which it is, for the start-up log.
-	rs, rsErr := newRS256(k)
-	return &Signer{pub: &pub, rsa: priv, rs256: rs, rs256Err: rsErr}, nil
+	return &Signer{pub: &pub, rsa: priv}, nil
 }
 
 func newECDSA(k *ecdsa.PrivateKey) (*Signer, error) {
@@ -153,12 +144,6 @@ func newEd25519(k ed25519.PrivateKey) (*Signer, error) {
 	return &Signer{pub: pub, ed: priv}, nil
 }
 
-// ContextReuse is nil when RS256 signs with OpenSSL signing contexts made
-// once and reused, or when the key is not RSA; otherwise it says why
-// golang-fips makes a context for every RS256 signature instead (slower,
-// same signatures).
-func (s *Signer) ContextReuse() error { return s.rs256Err }
-
 // Public returns the public half as a Go key (*rsa.PublicKey,
 // *ecdsa.PublicKey or ed25519.PublicKey).
 func (s *Signer) Public() crypto.PublicKey { return s.pub }
@@ -190,9 +175,6 @@ func (s *Signer) Sign(_ io.Reader, digest []byte, opts crypto.SignerOpts) ([]byt
 			salt = h.Size()
 		}
 		return openssl.SignRSAPSS(s.rsa, h, digest, salt)
-	}
-	if h == crypto.SHA256 && s.rs256 != nil {
-		return s.rs256.sign(digest)
 	}
 	return openssl.SignRSAPKCS1v15(s.rsa, h, digest)
 }

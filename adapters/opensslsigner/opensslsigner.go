@@ -2,9 +2,8 @@
 // at run time from Library through github.com/golang-fips/openssl/v2: RSA
 // (RS256, PS256), ECDSA P-256 (ES256) and Ed25519 (EdDSA). It is for
 // deployments that must sign with a validated OpenSSL (a FIPS provider, for
-// one) rather than Go's crypto. RS256 signs with signing contexts made once
-// and reused (rsactx.go), through functions it finds in the same loaded
-// libcrypto; everything else goes through golang-fips.
+// one) rather than Go's crypto. New imports the key into OpenSSL once,
+// through golang-fips, which makes every signature.
 //
 // It needs cgo. Built without cgo, the package still compiles, Available
 // reports ErrUnavailable and New fails, so a caller can fall back to Go.

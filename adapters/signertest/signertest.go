@@ -474,10 +474,10 @@ func (m signerMethod) Sign(signingString string, key any) ([]byte, error) {
 	return signer.Sign(nil, d[:], crypto.SHA256)
 }
 
-// testGolangJWTReference holds the signer's hand-built JWS to golang-jwt's
-// generic output for the same claims and key: the signing input byte for
-// byte for every algorithm, the whole token for the deterministic RS256
-// and EdDSA, and golang-jwt verifies the signature; for office grants and
+// testGolangJWTReference holds the signer's tokens to golang-jwt's output
+// for this file's reference claims and the same key: the signing input
+// byte for byte for every algorithm, the whole token for the deterministic
+// RS256 and EdDSA, and golang-jwt verifies the signature; for office grants and
 // both kinds of Centrifugo token, with strings that JSON must escape.
 func testGolangJWTReference(t *testing.T, key crypto.Signer, alg string) {
 	s := newOfficeSigner(t, key, alg)

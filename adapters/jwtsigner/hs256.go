@@ -1,9 +1,7 @@
 package jwtsigner
 
 import (
-	"crypto"
 	"crypto/hmac"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
@@ -12,27 +10,22 @@ import (
 	"sync"
 )
 
-// The compact JWS is built here rather than by golang-jwt's
+// The HS256 fast path: an HMAC costs little next to the encoding, so the
+// HS256 kinds build their compact JWS here rather than through golang-jwt's
 // Token.SignedString, which per token marshals the header map, marshals
 // the claims by reflection, base64-encodes each into a new string, joins
-// them, and (HS256) keys a new HMAC. Here the header is encoded once per
-// signer, the claims are appended by hand into a pooled buffer, encoded
-// into the same buffer, and HMACs come from a pool. golang-jwt stays the
-// reference: jws_test.go checks the signing input is byte for byte what
-// SignedString makes from the same claims, and golang-jwt verifies every
-// token the tests make.
+// them, and keys a new HMAC. Here the header is encoded once per signer,
+// the claims are appended by hand into a pooled buffer, encoded into the
+// same buffer, and HMACs come from a pool. golang-jwt stays the reference:
+// reference_test.go holds every token to the one SignedString makes.
 
 var b64 = base64.RawURLEncoding
 
 // encodedHeader is the protected header as golang-jwt writes it (the JSON
 // of its header map, keys sorted), base64url-encoded, and the dot that
 // follows it.
-func encodedHeader(alg, kid string) (string, error) {
-	h := map[string]any{"alg": alg, "typ": "JWT"}
-	if kid != "" {
-		h["kid"] = kid
-	}
-	raw, err := json.Marshal(h)
+func encodedHeader(alg string) (string, error) {
+	raw, err := json.Marshal(map[string]any{"alg": alg, "typ": "JWT"})
 	if err != nil {
 		return "", fmt.Errorf("encode %s header: %w", alg, err)
 	}
@@ -40,7 +33,7 @@ func encodedHeader(alg, kid string) (string, error) {
 }
 
 // jwsBuffer is the scratch space of one signature: the claims JSON, the
-// token being assembled and the digest or MAC.
+// token being assembled and the MAC.
 type jwsBuffer struct {
 	claims []byte
 	out    []byte
@@ -86,7 +79,7 @@ type hs256 struct {
 }
 
 func newHS256(secret []byte) (*hs256, error) {
-	header, err := encodedHeader("HS256", "")
+	header, err := encodedHeader("HS256")
 	if err != nil {
 		return nil, err
 	}
@@ -103,26 +96,4 @@ func (h *hs256) sign(b *jwsBuffer) string {
 	b.sum = mac.Sum(b.sum[:0])
 	h.macs.Put(mac)
 	return b.finish(b.sum)
-}
-
-// signInput signs input with key as m's algorithm asks, appending any
-// digest to scratch; it returns the JWS signature bytes.
-func (m *cryptoSignerMethod) signInput(key crypto.Signer, input, scratch []byte) ([]byte, error) {
-	msg := input
-	if h := m.opts.HashFunc(); h == crypto.SHA256 {
-		d := sha256.Sum256(input)
-		msg = append(scratch[:0], d[:]...)
-	} else if h != 0 {
-		d := h.New()
-		d.Write(input)
-		msg = d.Sum(scratch[:0])
-	}
-	sig, err := key.Sign(rand.Reader, msg, m.opts)
-	if err != nil {
-		return nil, err
-	}
-	if m.rawSize > 0 {
-		return derToRaw(sig, m.rawSize)
-	}
-	return sig, nil
 }
