@@ -120,6 +120,7 @@ func shareOneBudget(t *testing.T, a, b *redislimit.Limiter, key string) {
 // TestCluster runs the limiter on a three-master Redis Cluster, each master
 // with a replica.
 func TestCluster(t *testing.T) {
+	t.Parallel()
 	c := redisserver.StartCluster(t, redisserver.ClusterOptions{Masters: 3, ReplicasPerMaster: 1, Password: "cluster-pw"})
 	target, err := redislimit.ClusterTarget(c.Addrs()[:1], "cluster-pw") // one seed finds the rest
 	ctx := context.Background()
@@ -237,6 +238,7 @@ func TestCluster(t *testing.T) {
 
 // TestSentinel runs the limiter on a master and replica behind Sentinel.
 func TestSentinel(t *testing.T) {
+	t.Parallel()
 	s := redisserver.StartSentinel(t, redisserver.SentinelOptions{Replicas: 1, Sentinels: 1, Password: "sentinel-pw"})
 	target, err := redislimit.SentinelTarget(s.Addrs(), redisserver.SentinelMaster, "sentinel-pw")
 	ctx := context.Background()

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gatepass/gatepass/foundation/logbuffer"
+	"github.com/gatepass/gatepass/test/kit"
 )
 
 // sink records each Write it is given; hold, when set, blocks the next
@@ -45,15 +46,8 @@ func (s *sink) all() (string, int) {
 // with why if it does not.
 func (s *sink) waitFor(t *testing.T, want, why string) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		if got, _ := s.all(); got == want {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatal(why)
-		}
-		time.Sleep(time.Millisecond)
+	if !kit.Eventually(5*time.Second, time.Millisecond, func() bool { got, _ := s.all(); return got == want }) {
+		t.Fatal(why)
 	}
 }
 
@@ -90,14 +84,7 @@ func TestIdleLineIsWrittenPromptly(t *testing.T) {
 	w := logbuffer.New(&s, time.Hour)
 	defer w.Close()
 	w.Write([]byte(line(1)))
-	deadline := time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) {
-		if got, _ := s.all(); got == line(1) {
-			return
-		}
-		time.Sleep(time.Millisecond)
-	}
-	t.Fatal("a line logged on an idle writer was not written within 5s (the interval is an hour)")
+	s.waitFor(t, line(1), "a line logged on an idle writer was not written within 5s (the interval is an hour)")
 }
 
 // Lines that come while a write is under way share the next write.
@@ -140,15 +127,10 @@ func TestIntervalFlush(t *testing.T) {
 	for i := range 50 {
 		w.Write([]byte(line(i)))
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) {
-		if got, _ := s.all(); strings.Count(got, "\n") == 50 {
-			return
-		}
-		time.Sleep(5 * time.Millisecond)
+	if !kit.Eventually(5*time.Second, 5*time.Millisecond, func() bool { got, _ := s.all(); return strings.Count(got, "\n") == 50 }) {
+		got, _ := s.all()
+		t.Fatalf("%d of 50 lines written after 5s", strings.Count(got, "\n"))
 	}
-	got, _ := s.all()
-	t.Fatalf("%d of 50 lines written after 5s", strings.Count(got, "\n"))
 }
 
 // Under load (a large write just before), lines that come within the gap
@@ -162,6 +144,8 @@ func TestLinesWithinTheGapShareAWrite(t *testing.T) {
 	for i := 1; i <= 10; i++ {
 		w.Write([]byte(line(i)))
 	}
+	// Nothing is awaited here: a write before the hour-long gap ends is
+	// the fault, and it would come at once; the pause gives it the time to.
 	time.Sleep(50 * time.Millisecond)
 	if got, writes := s.all(); writes != 1 {
 		t.Fatalf("lines within the gap were written before it ended: %d writes, %q", writes, got)

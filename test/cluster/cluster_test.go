@@ -1,7 +1,8 @@
-// Package cluster_test runs gatepass replicas on shared rate-limit budgets
-// kept in a Redis Cluster and behind Sentinel, all real processes on
-// loopback: the budgets are one per user across replicas, and losing a
-// Redis master follows RATE_LIMIT_FAILURE_MODE and heals without a restart.
+// Package cluster_test runs gatepass replicas, served in process, on shared
+// rate-limit budgets kept in a Redis Cluster and behind Sentinel, real
+// redis-server processes on loopback: the budgets are one per user across
+// replicas, and losing a Redis master follows RATE_LIMIT_FAILURE_MODE and
+// heals without a restart.
 package cluster_test
 
 import (
@@ -16,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatepass/gatepass/test/inproc"
 	"github.com/gatepass/gatepass/test/kit"
 	"github.com/gatepass/gatepass/test/redisserver"
 )
@@ -46,12 +48,13 @@ func startGroup(t *testing.T, store, storeName string, over map[string]string) *
 	_, keyPEM := kit.NewRSAKey(t, 2048)
 	env := kit.ProductionEnv(g.idp, keyPEM, map[string]string{
 		"RATE_LIMIT_OFFICE_RATE": "1", "RATE_LIMIT_OFFICE_PERIOD": "1h", "RATE_LIMIT_OFFICE_BURST": strconv.Itoa(burst),
-		// Nine servers share two cores here: a call slowed past the default
-		// 100ms by the machine, not by Redis, would read as an outage.
+		// Many servers share two cores here, gatepass under the race
+		// detector: a call slowed past the default 100ms by the machine, not
+		// by Redis, would read as an outage.
 		"RATE_LIMIT_STORE_TIMEOUT": "1s",
 	}, over)
 	for i := range 3 {
-		p := kit.Start(t, env)
+		p := inproc.Serve(t, env)
 		if status, body := kit.Ready(t, p.AdminURL); status != http.StatusOK || body.Checks["rate_limiter"].Detail != storeName {
 			t.Fatalf("replica %d on %s: /readyz %d %+v, want ready on %q", i, store, status, body, storeName)
 		}
@@ -166,6 +169,7 @@ func userOn(t *testing.T, c *redisserver.Cluster, g *group, master *redisserver.
 }
 
 func TestClusterSharesBudgetsAndFailsOpen(t *testing.T) {
+	t.Parallel()
 	c, g := clusterGroup(t, "open")
 
 	masters := map[string]bool{}
@@ -230,6 +234,7 @@ func TestClusterSharesBudgetsAndFailsOpen(t *testing.T) {
 }
 
 func TestClusterFailsClosed(t *testing.T) {
+	t.Parallel()
 	c, g := clusterGroup(t, "closed")
 	alice := g.token(t, "user_alice")
 	kit.WantStatus(t, "alice before the crash", g.office(t, 0, alice), http.StatusOK)
@@ -321,8 +326,10 @@ func (g *group) readiness(t *testing.T) ([]int, []kit.Readiness) {
 // readiness stays 200 and names the paused master; everyone is back on the
 // cluster once it answers again, without a restart.
 func TestClusterPausedMasterStallsOnlyItsUsers(t *testing.T) {
+	t.Parallel()
 	for _, mode := range []string{"closed", "open"} {
 		t.Run(mode, func(t *testing.T) {
+			t.Parallel()
 			c, g := clusterGroup(t, mode)
 			masters := c.Masters()
 			paused := masters[0]
@@ -450,6 +457,7 @@ func wantNotReadyWithEveryMasterPaused(t *testing.T, g *group, masters []*rediss
 }
 
 func TestSentinelSharesBudgetsThroughAFailover(t *testing.T) {
+	t.Parallel()
 	const password = "sentinel-secret"
 	s := redisserver.StartSentinel(t, redisserver.SentinelOptions{Replicas: 1, Sentinels: 1, Password: password})
 	g := startGroup(t, "sentinel", "redis sentinel", map[string]string{

@@ -18,6 +18,7 @@ import (
 // the env parser ignores variables it does not know, so such a setting is
 // silently dropped in production.
 func TestManifestSettingsAreConfigFields(t *testing.T) {
+	t.Parallel()
 	docs := applied(t)
 	_, c := app(t, docs)
 	settings := configSettings()
@@ -40,6 +41,7 @@ func TestManifestSettingsAreConfigFields(t *testing.T) {
 // a freshly made key and secret: a production start would get past
 // configuration.
 func TestManifestConfigurationValidates(t *testing.T) {
+	t.Parallel()
 	docs := applied(t)
 	dep, c := app(t, docs)
 	env := environment(t, docs, c)

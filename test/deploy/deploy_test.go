@@ -3,8 +3,9 @@
 // probe paths, the setting names, the CLI and the shutdown budget. No
 // container engine or cluster is needed: the manifests are rendered with
 // the kustomize library that `kubectl apply -k` embeds, the objects it
-// would apply are checked, and the real binary (and redis-server) is
-// started where behaviour is the thing checked.
+// would apply are checked; gatepass is served in process (beside a real
+// redis-server) where its behaviour is the thing checked, and the real
+// binary runs where its CLI is.
 package deploy_test
 
 import (

@@ -285,6 +285,7 @@ func subcommands(t *testing.T) []string {
 }
 
 func TestImageCommandIsTheServeSubcommand(t *testing.T) {
+	t.Parallel()
 	stages := parseDockerfile(t)
 	runtime := stages[len(stages)-1]
 	entry := execForm(t, runtime.last(t, "ENTRYPOINT"))

@@ -43,6 +43,7 @@ func configMapRefs(c container) []string {
 // a content hash in its name and the Deployment refers to that name, so a
 // changed setting is a changed pod template, which rolls the pods.
 func TestSettingsChangeRollsThePods(t *testing.T) {
+	t.Parallel()
 	docs := applied(t)
 	_, c := app(t, docs)
 	var generated []string

@@ -7,13 +7,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatepass/gatepass/test/inproc"
 	"github.com/gatepass/gatepass/test/kit"
 )
 
-// TestProbePathsAreServedOnTheAdminListener starts the real binary and asks
-// its admin listener for every path the manifests point the kubelet and
+// TestProbePathsAreServedOnTheAdminListener serves gatepass in process and
+// asks its admin listener for every path the manifests point the kubelet and
 // Prometheus at.
 func TestProbePathsAreServedOnTheAdminListener(t *testing.T) {
+	t.Parallel()
 	dep, c := app(t, applied(t))
 	paths := map[string]bool{} // path -> may take a moment to turn 200
 	for _, p := range []*probe{c.StartupProbe, c.LivenessProbe} {
@@ -30,19 +32,14 @@ func TestProbePathsAreServedOnTheAdminListener(t *testing.T) {
 		paths[metricsPath] = false
 	}
 
-	admin := kit.FreeAddr(t)
-	p := kit.Start(t, map[string]string{
-		"APP_ENV":    "development",
-		"DEV_DIR":    t.TempDir(),
-		"ADMIN_ADDR": admin,
-	})
+	p := inproc.Serve(t, map[string]string{"APP_ENV": "development"})
 	client := &http.Client{Timeout: 2 * time.Second}
 	for _, path := range sortedKeys(paths) {
 		wait := time.Duration(0)
 		if paths[path] {
 			wait = 10 * time.Second // readiness follows the start-up checks
 		}
-		status, body := getUntilOK(t, client, "http://"+admin+path, wait)
+		status, body := getUntilOK(t, client, p.AdminURL+path, wait)
 		if status != http.StatusOK {
 			t.Errorf("admin %s answered %d, want 200: %.200s\nlogs:\n%s", path, status, body, p.Logs())
 		}
@@ -61,22 +58,19 @@ func TestProbePathsAreServedOnTheAdminListener(t *testing.T) {
 
 // getUntilOK GETs url until it answers 200 or wait has passed, and returns
 // the last answer (status 0 when nothing answered).
-func getUntilOK(t *testing.T, client *http.Client, url string, wait time.Duration) (int, string) {
+func getUntilOK(t *testing.T, client *http.Client, url string, wait time.Duration) (status int, body string) {
 	t.Helper()
-	deadline := time.Now().Add(wait)
-	for {
-		status, body := 0, ""
+	kit.Eventually(wait, 100*time.Millisecond, func() bool {
+		status, body = 0, ""
 		resp, err := client.Get(url)
-		if err == nil {
-			b, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			status, body = resp.StatusCode, string(b)
-		} else {
+		if err != nil {
 			body = err.Error()
+			return false
 		}
-		if status == http.StatusOK || time.Now().After(deadline) {
-			return status, body
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		status, body = resp.StatusCode, string(b)
+		return status == http.StatusOK
+	})
+	return status, body
 }

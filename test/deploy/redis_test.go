@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatepass/gatepass/test/inproc"
 	"github.com/gatepass/gatepass/test/kit"
 )
 
@@ -30,10 +31,11 @@ func parseRedisURL(raw string) (*url.URL, error) {
 
 // TestRedisRequiresThePasswordGatepassIsGiven runs the manifests' Redis the
 // way its container does (its command, arguments and Secret-fed
-// environment, on loopback) and the real gatepass with the URL file its
+// environment, on loopback) and gatepass, in process, with the URL file its
 // Secret mount would hold: Redis refuses a client without the password,
 // and gatepass's rate limiter is ready with the URL.
 func TestRedisRequiresThePasswordGatepassIsGiven(t *testing.T) {
+	t.Parallel()
 	if _, err := exec.LookPath("redis-server"); err != nil {
 		t.Fatalf("redis-server is not on PATH (run scripts/deps.sh redis): %v", err)
 	}
@@ -113,7 +115,7 @@ func TestRedisRequiresThePasswordGatepassIsGiven(t *testing.T) {
 	if err := os.WriteFile(urlFile, []byte(u.String()), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	p := kit.Start(t, map[string]string{
+	p := inproc.Serve(t, map[string]string{
 		"APP_ENV":                 "development",
 		"DEV_DIR":                 filepath.Join(dir, "dev"),
 		"REDIS_URL_FILE":          urlFile,

@@ -1,5 +1,6 @@
 // Package exchange_test drives gatepass's OAuth 2.0 front door, RFC 8693
-// token exchange and RFC 8414 metadata, against the real binary.
+// token exchange and RFC 8414 metadata, served in process; what the binary
+// itself says or refuses at start runs against the real binary.
 package exchange_test
 
 import (
@@ -7,11 +8,13 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/gatepass/gatepass/test/inproc"
 	"github.com/gatepass/gatepass/test/kit"
 )
 
@@ -83,7 +86,8 @@ func sameClaims(t *testing.T, what, exchanged, dedicated string) {
 }
 
 func TestEveryAudience(t *testing.T) {
-	s := kit.StartService(t, transports(nil))
+	t.Parallel()
+	s := inproc.ServeService(t, transports(nil))
 	bearer := s.IDP.Token(t, "user_x", "org_x", "member", time.Hour)
 	tests := []struct {
 		name, audience, scope, path, body string
@@ -130,7 +134,8 @@ func TestEveryAudience(t *testing.T) {
 }
 
 func TestRefusals(t *testing.T) {
-	s := kit.StartService(t, transports(map[string]string{"RATE_LIMIT_AUTH_FAILURE_RATE": "1", "RATE_LIMIT_AUTH_FAILURE_PERIOD": "1h",
+	t.Parallel()
+	s := inproc.ServeService(t, transports(map[string]string{"RATE_LIMIT_AUTH_FAILURE_RATE": "1", "RATE_LIMIT_AUTH_FAILURE_PERIOD": "1h",
 		"RATE_LIMIT_AUTH_FAILURE_BURST": "3"}))
 	member := s.IDP.Token(t, "user_m", "org_m", "member", time.Hour)
 	loner := s.IDP.Token(t, "user_l", "", "", time.Hour)
@@ -168,7 +173,8 @@ func TestRefusals(t *testing.T) {
 // TestSameBudget: a grant through the exchange spends the budget of the
 // dedicated endpoint.
 func TestSameBudget(t *testing.T) {
-	s := kit.StartService(t, transports(map[string]string{"RATE_LIMIT_OFFICE_RATE": "1", "RATE_LIMIT_OFFICE_PERIOD": "1h", "RATE_LIMIT_OFFICE_BURST": "2"}))
+	t.Parallel()
+	s := inproc.ServeService(t, transports(map[string]string{"RATE_LIMIT_OFFICE_RATE": "1", "RATE_LIMIT_OFFICE_PERIOD": "1h", "RATE_LIMIT_OFFICE_BURST": "2"}))
 	bearer := s.IDP.Token(t, "user_b", "org_b", "member", time.Hour)
 	if r := exchange(t, s.URL, form(bearer, "office-router", "")); r.Status != 200 {
 		t.Fatalf("first grant: %s", r)
@@ -181,8 +187,10 @@ func TestSameBudget(t *testing.T) {
 }
 
 func TestMetadata(t *testing.T) {
+	t.Parallel()
 	t.Run("configured", func(t *testing.T) {
-		s := kit.StartService(t, transports(map[string]string{"PUBLIC_BASE_URL": "https://gatepass.test.example/"}))
+		t.Parallel()
+		s := inproc.ServeService(t, transports(map[string]string{"PUBLIC_BASE_URL": "https://gatepass.test.example/"}))
 		m := kit.Get(t, s.URL+"/.well-known/oauth-authorization-server").JSON(t)
 		want := map[string]any{
 			"issuer": "https://gatepass.test.example", "token_endpoint": "https://gatepass.test.example/oauth2/token",
@@ -199,7 +207,8 @@ func TestMetadata(t *testing.T) {
 		}
 	})
 	t.Run("only enabled audiences", func(t *testing.T) {
-		s := kit.StartService(t, map[string]string{"PUBLIC_BASE_URL": "https://gatepass.test.example"})
+		t.Parallel()
+		s := inproc.ServeService(t, map[string]string{"PUBLIC_BASE_URL": "https://gatepass.test.example"})
 		got, _ := json.Marshal(kit.Get(t, s.URL+"/.well-known/oauth-authorization-server").JSON(t)["gatepass_audiences_supported"])
 		if string(got) != `["office-router","supabase-realtime"]` {
 			t.Fatalf("audiences %s", got)
@@ -208,20 +217,28 @@ func TestMetadata(t *testing.T) {
 		wantOAuthError(t, "a disabled audience", exchange(t, s.URL, form(bearer, "livekit", "room:r")), 400, "invalid_target", bearer)
 	})
 	t.Run("production without a base URL", func(t *testing.T) {
-		s := kit.StartService(t)
+		t.Parallel()
+		s := inproc.ServeService(t)
 		kit.WantProblem(t, "metadata", kit.Get(t, s.URL+"/.well-known/oauth-authorization-server"), 404, "not_found")
-		if !strings.Contains(s.Logs(), "PUBLIC_BASE_URL") {
+	})
+	t.Run("production without a base URL says why at start", func(t *testing.T) {
+		t.Parallel()
+		// The line is the binary's own start-up log.
+		s := kit.StartService(t)
+		if !slices.ContainsFunc(s.StartLog(t), func(l kit.LogLine) bool { return strings.Contains(l.Msg, "PUBLIC_BASE_URL") }) {
 			t.Fatalf("the start log does not say why the metadata is off:\n%s", s.Logs())
 		}
 	})
 	t.Run("development defaults to the listener", func(t *testing.T) {
-		p := kit.Start(t, map[string]string{"APP_ENV": "development", "DEV_DIR": t.TempDir()})
+		t.Parallel()
+		p := inproc.Serve(t, map[string]string{"APP_ENV": "development"})
 		m := kit.Get(t, p.URL+"/.well-known/oauth-authorization-server").JSON(t)
 		if m["issuer"] != p.URL || m["token_endpoint"] != p.URL+"/oauth2/token" {
 			t.Fatalf("development metadata %v, want issuer %s", m, p.URL)
 		}
 	})
 	t.Run("an http base URL off loopback refuses the start", func(t *testing.T) {
+		t.Parallel()
 		idp := kit.NewIdentityProvider(t)
 		_, keyPEM := kit.NewRSAKey(t, 2048)
 		_, stderr, err := kit.Run(t, kit.ProductionEnv(idp, keyPEM, map[string]string{"PUBLIC_BASE_URL": "http://gatepass.example.com"}), "serve")
@@ -252,7 +269,8 @@ func manyNames(n int) string {
 // failure budget as a bad subject token does; parameters the exchange does
 // not know are skipped, however often they are given.
 func TestParameterCount(t *testing.T) {
-	s := kit.StartService(t, transports(map[string]string{"RATE_LIMIT_AUTH_FAILURE_RATE": "1", "RATE_LIMIT_AUTH_FAILURE_PERIOD": "1h",
+	t.Parallel()
+	s := inproc.ServeService(t, transports(map[string]string{"RATE_LIMIT_AUTH_FAILURE_RATE": "1", "RATE_LIMIT_AUTH_FAILURE_PERIOD": "1h",
 		"RATE_LIMIT_AUTH_FAILURE_BURST": "3"}))
 	member := s.IDP.Token(t, "user_m", "org_m", "member", time.Hour)
 
@@ -287,7 +305,8 @@ func TestParameterCount(t *testing.T) {
 // TestScopeWhiteSpace: ASCII spaces around a scope are trimmed; any other
 // white space, anywhere in it, is invalid_scope.
 func TestScopeWhiteSpace(t *testing.T) {
-	s := kit.StartService(t, transports(nil))
+	t.Parallel()
+	s := inproc.ServeService(t, transports(nil))
 	bearer := s.IDP.Token(t, "user_x", "org_x", "member", time.Hour)
 	for _, tt := range []struct{ audience, scope string }{
 		{"livekit", " room:standup  "},

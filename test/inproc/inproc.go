@@ -28,7 +28,9 @@ import (
 )
 
 // Serve serves gatepass configured by env (nothing of the test process's
-// own environment is read) until the test ends. In development, the
+// own environment is read) until the test ends, on free loopback ports
+// unless env sets HTTP_ADDR or ADMIN_ADDR (to serve again where a peer
+// expects it). In development, the
 // development folder (DEV_DIR) is prepared first, as `serve` does.
 func Serve(t testing.TB, env map[string]string) *kit.Process {
 	t.Helper()
@@ -64,13 +66,13 @@ func ServeErr(t testing.TB, env map[string]string) (*kit.Process, error) {
 		cancel()
 		return nil, fmt.Errorf("start: %w", err)
 	}
-	public, err := listen(srv.Handler, cfg.HTTP, logger)
+	public, err := listen(env["HTTP_ADDR"], srv.Handler, cfg.HTTP, logger)
 	if err != nil {
 		cleanup()
 		cancel()
 		return nil, err
 	}
-	admin, err := listen(srv.Admin, cfg.HTTP, logger)
+	admin, err := listen(env["ADMIN_ADDR"], srv.Admin, cfg.HTTP, logger)
 	if err != nil {
 		public.Close()
 		cleanup()
@@ -119,9 +121,13 @@ type server struct {
 	done chan struct{}
 }
 
-// listen serves h on a free loopback port with the configured timeouts.
-func listen(h http.Handler, c bootstrap.HTTPConfig, logger *slog.Logger) (*server, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+// listen serves h on addr (a free loopback port when empty) with the
+// configured timeouts.
+func listen(addr string, h http.Handler, c bootstrap.HTTPConfig, logger *slog.Logger) (*server, error) {
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, err
 	}

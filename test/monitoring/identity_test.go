@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatepass/gatepass/test/inproc"
 	"github.com/gatepass/gatepass/test/kit"
 )
 
@@ -16,11 +17,12 @@ import (
 // budget, so once the provider is back nobody is locked out; a token too
 // malformed to need a key is still 401 and still spends it.
 func TestIdentityUnavailableSpendsNoBudget(t *testing.T) {
+	t.Parallel()
 	const authBurst = 3
 	idp := kit.NewIdentityProvider(t)
 	idp.SetJWKS(kit.JWKSDown)
 	_, keyPEM := kit.NewRSAKey(t, 2048)
-	p := kit.Start(t, kit.ProductionEnv(idp, keyPEM, map[string]string{
+	p := inproc.Serve(t, kit.ProductionEnv(idp, keyPEM, map[string]string{
 		"RATE_LIMIT_AUTH_FAILURE_RATE": "1", "RATE_LIMIT_AUTH_FAILURE_PERIOD": "1h",
 		"RATE_LIMIT_AUTH_FAILURE_BURST": strconv.Itoa(authBurst),
 	}))

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatepass/gatepass/test/inproc"
 	"github.com/gatepass/gatepass/test/kit"
 )
 
@@ -49,7 +50,8 @@ func series(m kit.Metrics, name string, labels ...string) (float64, bool) {
 // exports every counter series of its known label values at zero, and the
 // information an on-call engineer looks for first.
 func TestCountersAreExportedAtZeroBeforeTheFirstEvent(t *testing.T) {
-	s := kit.StartService(t)
+	t.Parallel()
+	s := inproc.ServeService(t)
 	start := time.Now()
 	m := kit.Scrape(t, s.AdminURL+"/metrics")
 
@@ -151,7 +153,8 @@ func TestCountersAreExportedAtZeroBeforeTheFirstEvent(t *testing.T) {
 // those, its own recording rules, up and kube-state-metrics'. promtool
 // parses every dashboard query.
 func TestDashboardAndRulesNameOnlyExportedMetrics(t *testing.T) {
-	s := kit.StartService(t)
+	t.Parallel()
+	s := inproc.ServeService(t)
 	alice := s.IDP.Token(t, "user_alice", "org_1", "member", 10*time.Minute)
 	kit.WantStatus(t, "office grant", kit.Post(t, s.URL+kit.OfficePath, kit.Bearer(alice)), http.StatusOK)
 	kit.WantStatus(t, "realtime grant", kit.Post(t, s.URL+kit.RealtimePath, kit.Bearer(alice)), http.StatusOK)

@@ -1,5 +1,5 @@
-// Package monitoring_test checks deploy/monitoring against the real
-// binary and the real promtool: the alert rules pass `promtool check rules`
+// Package monitoring_test checks deploy/monitoring against gatepass served
+// in process and the real promtool: the alert rules pass `promtool check rules`
 // and their unit tests, the dashboard's and the rules' queries name only
 // metrics gatepass exports (scraped live) or Prometheus and
 // kube-state-metrics make, every counter is exported at zero before its

@@ -11,6 +11,7 @@ import (
 // rule file `promtool check rules` accepts, and its unit tests
 // (testdata/rules_test.yaml) fire each alert when it should and not before.
 func TestAlertRulesPassPromtool(t *testing.T) {
+	t.Parallel()
 	rules := loadRules(t)
 	dir := t.TempDir()
 	writeRuleFile(t, dir, "gatepass.rules.yml", rules)

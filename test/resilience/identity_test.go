@@ -12,6 +12,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/gatepass/gatepass/test/inproc"
 	"github.com/gatepass/gatepass/test/kit"
 )
 
@@ -19,11 +20,11 @@ import (
 var noCache = map[string]string{"AUTH_CACHE_SIZE": "0"}
 
 func TestIdentityJWKSDownAtStart(t *testing.T) {
+	t.Parallel()
 	idp := kit.NewIdentityProvider(t)
 	idp.SetJWKS(kit.JWKSDown)
-	// kit.Start waits for /healthz, which is liveness: gatepass serves
-	// while it keeps trying to fetch the keys.
-	p := kit.Start(t, productionEnv(t, idp, noCache))
+	// gatepass serves while it keeps trying to fetch the keys.
+	p := inproc.Serve(t, productionEnv(t, idp, noCache))
 	alice := idp.Token(t, "user_alice", "org_1", "member", 10*time.Minute)
 
 	status, body := kit.Ready(t, p.AdminURL)
@@ -67,8 +68,9 @@ func TestIdentityJWKSDownAtStart(t *testing.T) {
 }
 
 func TestIdentityJWKSDownLaterKeepsKeys(t *testing.T) {
+	t.Parallel()
 	idp := kit.NewIdentityProvider(t)
-	p := kit.Start(t, productionEnv(t, idp, noCache, map[string]string{"AUTH_JWKS_REFRESH_INTERVAL": "200ms"}))
+	p := inproc.Serve(t, productionEnv(t, idp, noCache, map[string]string{"AUTH_JWKS_REFRESH_INTERVAL": "200ms"}))
 	alice := idp.Token(t, "user_alice", "org_1", "member", 10*time.Minute)
 	kit.WantStatus(t, "office with the JWKS up", kit.Post(t, p.URL+kit.OfficePath, kit.Bearer(alice)), http.StatusOK)
 
@@ -97,10 +99,11 @@ func TestIdentityJWKSDownLaterKeepsKeys(t *testing.T) {
 }
 
 func TestUnknownKIDFloodRefreshesAtMostOnce(t *testing.T) {
+	t.Parallel()
 	idp := kit.NewIdentityProvider(t)
 	// Failed authentications are limited per address; this test counts
 	// verifications, so the budget is out of the way.
-	p := kit.Start(t, productionEnv(t, idp, noCache, map[string]string{"RATE_LIMIT_AUTH_FAILURE_BURST": "100000"}))
+	p := inproc.Serve(t, productionEnv(t, idp, noCache, map[string]string{"RATE_LIMIT_AUTH_FAILURE_BURST": "100000"}))
 	kit.WantStatus(t, "warm-up", kit.Post(t, p.URL+kit.OfficePath, kit.Bearer(idp.Token(t, "user_alice", "org_1", "member", 10*time.Minute))), http.StatusOK)
 	before := idp.Fetches.Load()
 

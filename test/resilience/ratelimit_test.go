@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatepass/gatepass/test/inproc"
 	"github.com/gatepass/gatepass/test/kit"
 )
 
@@ -42,9 +43,10 @@ func spend(t *testing.T, what string, n int, url, bearer string, status int, opt
 }
 
 func TestRateLimitsInMemory(t *testing.T) {
+	t.Parallel()
 	idp := kit.NewIdentityProvider(t)
 	const officeBurst, realtimeBurst, authBurst = 3, 2, 4
-	p := kit.Start(t, productionEnv(t, idp, slowLimits(officeBurst, realtimeBurst, authBurst)))
+	p := inproc.Serve(t, productionEnv(t, idp, slowLimits(officeBurst, realtimeBurst, authBurst)))
 	alice := idp.Token(t, "user_alice", "org_1", "member", 10*time.Minute)
 	bob := idp.Token(t, "user_bob", "org_1", "member", 10*time.Minute)
 	rejected := map[string]int{}
@@ -107,9 +109,10 @@ func TestRateLimitsInMemory(t *testing.T) {
 }
 
 func TestRateLimitTrustedProxy(t *testing.T) {
+	t.Parallel()
 	idp := kit.NewIdentityProvider(t)
 	const authBurst = 3
-	p := kit.Start(t, productionEnv(t, idp, slowLimits(5, 5, authBurst), map[string]string{"TRUSTED_PROXIES": "127.0.0.1/32"}))
+	p := inproc.Serve(t, productionEnv(t, idp, slowLimits(5, 5, authBurst), map[string]string{"TRUSTED_PROXIES": "127.0.0.1/32"}))
 	const first, second = "203.0.113.10", "203.0.113.20"
 
 	for i := range authBurst {
@@ -132,9 +135,10 @@ func TestRateLimitTrustedProxy(t *testing.T) {
 }
 
 func TestRateLimitsDisabled(t *testing.T) {
+	t.Parallel()
 	idp := kit.NewIdentityProvider(t)
 	// The smallest budgets, switched off: nothing may be limited.
-	p := kit.Start(t, productionEnv(t, idp, slowLimits(1, 1, 1), map[string]string{"RATE_LIMIT_ENABLED": "false"}))
+	p := inproc.Serve(t, productionEnv(t, idp, slowLimits(1, 1, 1), map[string]string{"RATE_LIMIT_ENABLED": "false"}))
 	alice := idp.Token(t, "user_alice", "org_1", "member", 10*time.Minute)
 	spend(t, "office", 15, p.URL+kit.OfficePath, alice, http.StatusOK)
 	spend(t, "realtime", 15, p.URL+kit.RealtimePath, alice, http.StatusOK)

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatepass/gatepass/test/inproc"
 	"github.com/gatepass/gatepass/test/kit"
 	"github.com/gatepass/gatepass/test/redisserver"
 )
@@ -15,6 +16,13 @@ import (
 // client redials on its next command, but a pooled connection may fail one
 // call first.
 const redisRecovery = 15 * time.Second
+
+// patientStore gives each call to Redis ten times the default time. The
+// servers run in the test's process, under the race detector, beside
+// other tests: a call to a live Redis that missed the default 100ms would
+// fall back to a replica's own budget and miscount. The faults below
+// (Redis down, hung) end every call however long the bound.
+var patientStore = map[string]string{"RATE_LIMIT_STORE_TIMEOUT": "1s"}
 
 // enforcedAgain reports whether a fresh user's office burst is admitted and
 // the next request refused: the limits are back.
@@ -30,10 +38,11 @@ func enforcedAgain(t *testing.T, idp *kit.IdentityProvider, p *kit.Process, burs
 }
 
 func TestRedisDiesFailingOpen(t *testing.T) {
+	t.Parallel()
 	idp := kit.NewIdentityProvider(t)
 	redis := redisserver.Start(t)
 	const burst = 3
-	p := kit.Start(t, productionEnv(t, idp, slowLimits(burst, 2, 5), map[string]string{
+	p := inproc.Serve(t, productionEnv(t, idp, slowLimits(burst, 2, 5), patientStore, map[string]string{
 		"REDIS_URL": redis.URL(), "RATE_LIMIT_FAILURE_MODE": "open",
 	}))
 	alice := idp.Token(t, "user_alice", "org_1", "member", 10*time.Minute)
@@ -73,10 +82,11 @@ func TestRedisDiesFailingOpen(t *testing.T) {
 }
 
 func TestRedisDiesFailingClosed(t *testing.T) {
+	t.Parallel()
 	idp := kit.NewIdentityProvider(t)
 	redis := redisserver.Start(t)
 	const burst = 3
-	p := kit.Start(t, productionEnv(t, idp, slowLimits(burst, 2, 5), map[string]string{
+	p := inproc.Serve(t, productionEnv(t, idp, slowLimits(burst, 2, 5), patientStore, map[string]string{
 		"REDIS_URL": redis.URL(), "RATE_LIMIT_FAILURE_MODE": "closed",
 	}))
 	alice := idp.Token(t, "user_alice", "org_1", "member", 10*time.Minute)
@@ -119,10 +129,11 @@ func TestRedisDiesFailingClosed(t *testing.T) {
 }
 
 func TestRedisHangsFailingOpen(t *testing.T) {
+	t.Parallel()
 	idp := kit.NewIdentityProvider(t)
 	redis := redisserver.Start(t)
 	const burst = 3
-	p := kit.Start(t, productionEnv(t, idp, slowLimits(burst, 2, 5), map[string]string{
+	p := inproc.Serve(t, productionEnv(t, idp, slowLimits(burst, 2, 5), patientStore, map[string]string{
 		"REDIS_URL": redis.URL(), "RATE_LIMIT_FAILURE_MODE": "open",
 	}))
 	alice := idp.Token(t, "user_alice", "org_1", "member", 10*time.Minute)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/gatepass/gatepass/test/inproc"
 	"github.com/gatepass/gatepass/test/kit"
 	"github.com/gatepass/gatepass/test/redisserver"
 )
@@ -62,13 +63,14 @@ func verifyGrant(token string, keys map[string]*rsa.PublicKey) (jwt.MapClaims, e
 // TestReplicasShareKeysAndBudgets runs three replicas with one signing key
 // and one Redis, as behind a load balancer.
 func TestReplicasShareKeysAndBudgets(t *testing.T) {
+	t.Parallel()
 	idp := kit.NewIdentityProvider(t)
 	redis := redisserver.Start(t)
 	const officeBurst, authBurst = 6, 4
-	env := productionEnv(t, idp, slowLimits(officeBurst, 5, authBurst), map[string]string{"REDIS_URL": redis.URL()})
+	env := productionEnv(t, idp, slowLimits(officeBurst, 5, authBurst), patientStore, map[string]string{"REDIS_URL": redis.URL()})
 	replicas := make([]*kit.Process, 3)
 	for i := range replicas {
-		replicas[i] = kit.Start(t, env)
+		replicas[i] = inproc.Serve(t, env)
 		status, body := kit.Ready(t, replicas[i].AdminURL)
 		if status != http.StatusOK || body.Checks["rate_limiter"].Detail != "redis" {
 			t.Fatalf("replica %d /readyz %d %+v, want ready on redis", i, status, body)

@@ -1,9 +1,11 @@
-// Package resilience_test runs the real gatepass binary through faults,
-// limits and scale-out: rate limits in memory and in a real redis-server
-// shared by several replicas, Redis dying and coming back, the identity
-// provider's JWKS down at start or later, a flood of unknown key ids,
-// SIGTERM under load, and a sustained load that must leave no goroutine or
-// memory behind. Every wait is bounded; no test asserts a latency.
+// Package resilience_test runs gatepass through faults, limits and
+// scale-out: rate limits in memory and in a real redis-server shared by
+// several replicas, Redis dying and coming back, the identity provider's
+// JWKS down at start or later, a flood of unknown key ids (all served in
+// process), and, against the real binary because the process is the
+// subject, SIGTERM under load and a sustained load that must leave no
+// goroutine or memory behind in the process. Every wait is bounded; no test
+// asserts a latency.
 package resilience_test
 
 import (

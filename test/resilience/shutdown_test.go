@@ -41,6 +41,7 @@ func refused(err error) bool { return errors.Is(err, syscall.ECONNREFUSED) }
 // unanswered a request it finishes reading after shutdown began, so that
 // the client may retry it elsewhere.
 func TestSIGTERMUnderLoad(t *testing.T) {
+	t.Parallel()
 	idp := kit.NewIdentityProvider(t)
 	const shutdownTimeout = 10 * time.Second
 	p := kit.Start(t, productionEnv(t, idp, map[string]string{

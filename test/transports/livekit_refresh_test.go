@@ -2,13 +2,15 @@ package transports_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
-	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/gatepass/gatepass/test/inproc"
 	"github.com/gatepass/gatepass/test/kit"
 	"github.com/gatepass/gatepass/test/livekitserver"
 )
@@ -25,11 +27,12 @@ const liveKitRefreshWarning = "GRANT_EXPIRY_BOUND=identity does not bound LiveKi
 // gatepass cannot bound a token it did not sign; it says so at start
 // whenever LiveKit is on with that bound, and only then.
 func TestLiveKitRefreshedTokensOutliveTheIdentity(t *testing.T) {
+	t.Parallel()
 	lk := livekitserver.Start(t, livekitserver.Config{})
 	idp := kit.NewIdentityProvider(t)
 	liveKit := map[string]string{"LIVEKIT_URL": lk.URL(), "LIVEKIT_API_KEY": lk.APIKey, "LIVEKIT_API_SECRET": lk.APISecret}
 	bounded := map[string]string{"GRANT_EXPIRY_BOUND": "identity"}
-	gp := kit.Start(t, env(t, idp, liveKit, bounded))
+	gp := inproc.Serve(t, env(t, idp, liveKit, bounded))
 
 	t.Run("the start says so", func(t *testing.T) {
 		if !warned(t, gp) {
@@ -41,7 +44,7 @@ func TestLiveKitRefreshedTokensOutliveTheIdentity(t *testing.T) {
 			"LiveKit off": {bounded},
 			"no bound":    {liveKit},
 		} {
-			if p := kit.Start(t, env(t, idp, over...)); warned(t, p) {
+			if p := inproc.Serve(t, env(t, idp, over...)); warned(t, p) {
 				t.Errorf("%s: the start warns %q", name, liveKitRefreshWarning)
 			}
 		}
@@ -88,11 +91,20 @@ func TestLiveKitRefreshedTokensOutliveTheIdentity(t *testing.T) {
 }
 
 // warned reports whether p's start-up log has the LiveKit refresh warning.
+// p serves in process and has answered no request yet: its log, written
+// as it happens, is the start-up log, whole.
 func warned(t *testing.T, p *kit.Process) bool {
 	t.Helper()
-	return slices.ContainsFunc(p.StartLog(t), func(l kit.LogLine) bool {
-		return l.Level == "WARN" && l.Msg == liveKitRefreshWarning
-	})
+	for line := range strings.Lines(p.Logs()) {
+		var l kit.LogLine
+		if err := json.Unmarshal([]byte(line), &l); err != nil {
+			t.Fatalf("log line %q: %v", line, err)
+		}
+		if l.Level == "WARN" && l.Msg == liveKitRefreshWarning {
+			return true
+		}
+	}
+	return false
 }
 
 // verified is token's claims, which must verify with lk's API secret and

@@ -13,6 +13,7 @@ import (
 
 	"github.com/livekit/protocol/livekit"
 
+	"github.com/gatepass/gatepass/test/inproc"
 	"github.com/gatepass/gatepass/test/kit"
 	"github.com/gatepass/gatepass/test/livekitserver"
 )
@@ -51,9 +52,10 @@ func video(t *testing.T, token string) map[string]any {
 // RoomService API; the livekit:room_admin permission gives roomAdmin, and
 // with it the server does rewrite them, as the README warns.
 func TestLiveKitRoomAdminNeedsThePermission(t *testing.T) {
+	t.Parallel()
 	lk := livekitserver.Start(t, livekitserver.Config{})
 	idp := kit.NewIdentityProvider(t)
-	gp := kit.Start(t, env(t, idp, liveKitEnv(lk)))
+	gp := inproc.Serve(t, env(t, idp, liveKitEnv(lk)))
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	const room, viewerID = "org_lk/standup", "user_lk_viewer"
@@ -122,8 +124,9 @@ func TestLiveKitRoomAdminNeedsThePermission(t *testing.T) {
 // characters are refused; the verified keys themselves keep their
 // contract (the caller's values are dropped).
 func TestLiveKitAttributeKeys(t *testing.T) {
+	t.Parallel()
 	idp := kit.NewIdentityProvider(t)
-	gp := kit.Start(t, env(t, idp, offlineLiveKitEnv))
+	gp := inproc.Serve(t, env(t, idp, offlineLiveKitEnv))
 	tests := []struct {
 		name, key string
 		status    int
@@ -176,8 +179,9 @@ func TestLiveKitAttributeKeys(t *testing.T) {
 // the sender's LiveKit budget like a grant, so its next request meets
 // 429; another user's budget is untouched.
 func TestLiveKitExpensiveBodiesCostTheirSender(t *testing.T) {
+	t.Parallel()
 	idp := kit.NewIdentityProvider(t)
-	gp := kit.Start(t, env(t, idp, offlineLiveKitEnv, map[string]string{
+	gp := inproc.Serve(t, env(t, idp, offlineLiveKitEnv, map[string]string{
 		"RATE_LIMIT_LIVEKIT_RATE": "1", "RATE_LIMIT_LIVEKIT_PERIOD": "1h", "RATE_LIMIT_LIVEKIT_BURST": "3",
 	}))
 	many := manyDistinctAttributes(2000)
@@ -228,13 +232,14 @@ func manyDistinctAttributes(n int) string {
 // keys, unknown fields, wrong types) is 400 invalid_room; a good one is
 // granted, and the real server creates the room with it.
 func TestLiveKitRoomConfigurations(t *testing.T) {
+	t.Parallel()
 	lk := livekitserver.Start(t, livekitserver.Config{})
 	idp := kit.NewIdentityProvider(t)
 	policyFile := filepath.Join(t.TempDir(), "policy.yaml")
 	if err := os.WriteFile(policyFile, []byte("version: 1\nlivekit:\n- roles: [admin]\n  rights: [canPublish, canSubscribe, roomCreate]\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	gp := kit.Start(t, env(t, idp, liveKitEnv(lk), map[string]string{"GATEPASS_POLICY_FILE": policyFile}))
+	gp := inproc.Serve(t, env(t, idp, liveKitEnv(lk), map[string]string{"GATEPASS_POLICY_FILE": policyFile}))
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 

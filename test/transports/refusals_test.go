@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatepass/gatepass/test/inproc"
 	"github.com/gatepass/gatepass/test/kit"
 )
 
@@ -18,7 +19,7 @@ func TestRefusalsAfterAuthenticationSpendTheBudget(t *testing.T) {
 	t.Parallel()
 	const burst = 2
 	idp := kit.NewIdentityProvider(t)
-	gp := kit.Start(t, env(t, idp, map[string]string{
+	gp := inproc.Serve(t, env(t, idp, map[string]string{
 		"CENTRIFUGO_URL":          "ws://127.0.0.1:8000/connection/websocket",
 		"GRANT_EXPIRY_BOUND":      "identity",
 		"RATE_LIMIT_OFFICE_RATE":  "1",

@@ -1,7 +1,7 @@
 // Package transports_test proves LiveKit and Centrifugo grants against the
 // real servers: livekit-server and centrifugo, built at the versions the
-// harnesses pin and started on loopback, with grants from the real
-// gatepass binary.
+// harnesses pin and started on loopback, with grants from gatepass served
+// in process.
 package transports_test
 
 import (
@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/gatepass/gatepass/test/centrifugoserver"
+	"github.com/gatepass/gatepass/test/inproc"
 	"github.com/gatepass/gatepass/test/kit"
 	"github.com/gatepass/gatepass/test/livekitserver"
 )
@@ -52,9 +53,10 @@ func str(t *testing.T, r kit.Response, key string) string {
 }
 
 func TestLiveKitGrantsJoinTheRealServer(t *testing.T) {
+	t.Parallel()
 	lk := livekitserver.Start(t, livekitserver.Config{})
 	idp := kit.NewIdentityProvider(t)
-	gp := kit.Start(t, env(t, idp, map[string]string{
+	gp := inproc.Serve(t, env(t, idp, map[string]string{
 		"LIVEKIT_URL": lk.URL(), "LIVEKIT_API_KEY": lk.APIKey, "LIVEKIT_API_SECRET": lk.APISecret,
 	}))
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
@@ -109,7 +111,7 @@ func TestLiveKitGrantsJoinTheRealServer(t *testing.T) {
 	})
 
 	t.Run("a grant signed with another secret is refused by the server", func(t *testing.T) {
-		other := kit.Start(t, env(t, idp, map[string]string{
+		other := inproc.Serve(t, env(t, idp, map[string]string{
 			"LIVEKIT_URL": lk.URL(), "LIVEKIT_API_KEY": lk.APIKey, "LIVEKIT_API_SECRET": strings.Repeat("x", 40),
 		}))
 		a := post(t, other.URL+"/api/v1/livekit/token", idp.Token(t, "user_lk_m", "org_lk", "member", time.Hour), `{"room_name":"standup"}`)
@@ -123,13 +125,14 @@ func TestLiveKitGrantsJoinTheRealServer(t *testing.T) {
 }
 
 func TestCentrifugoGrantsConnectAndSubscribe(t *testing.T) {
+	t.Parallel()
 	idp := kit.NewIdentityProvider(t)
 	addr := kit.FreeAddr(t)
 	currentKey, keyPEM := kit.NewRSAKey(t, 2048)
 	base := env(t, idp, map[string]string{
 		"HTTP_ADDR": addr, "JWT_PRIVATE_KEY": keyPEM, "CENTRIFUGO_URL": "ws://127.0.0.1:8000/connection/websocket",
 	})
-	gp := kit.Start(t, base)
+	gp := inproc.Serve(t, base)
 	cf := centrifugoserver.Start(t, centrifugoserver.Config{
 		JWKSURL: gp.URL + "/.well-known/jwks.json", Issuer: kit.GrantIssuer, Audience: "centrifugo",
 	})
@@ -186,14 +189,14 @@ func TestCentrifugoGrantsConnectAndSubscribe(t *testing.T) {
 	t.Run("a key rotation needs no Centrifugo restart", func(t *testing.T) {
 		nextKey, nextPEM := kit.NewRSAKey(t, 2048)
 		// Publish next, then switch, each a restart of gatepass on the same
-		// address; Centrifugo keeps running.
+		// address (HTTP_ADDR); Centrifugo keeps running.
 		steps := []map[string]string{
 			{"JWT_VERIFICATION_KEYS": kit.PublicPEM(t, &nextKey.PublicKey)},
 			{"JWT_PRIVATE_KEY": nextPEM, "JWT_VERIFICATION_KEYS": kit.PublicPEM(t, &currentKey.PublicKey)},
 		}
 		for i, step := range steps {
 			gp.Kill()
-			gp = kit.Start(t, kit.With(base, step))
+			gp = inproc.Serve(t, kit.With(base, step))
 			connectAndSubscribe(t, gp.URL)
 			t.Logf("rotation step %d: new connections work", i+1)
 		}
@@ -203,8 +206,9 @@ func TestCentrifugoGrantsConnectAndSubscribe(t *testing.T) {
 // TestDisabledTransportsAnswerBeforeAuthentication: without LIVEKIT_* or
 // CENTRIFUGO_* the routes answer 404 transport_disabled, bearer or not.
 func TestDisabledTransportsAnswerBeforeAuthentication(t *testing.T) {
+	t.Parallel()
 	idp := kit.NewIdentityProvider(t)
-	gp := kit.Start(t, env(t, idp))
+	gp := inproc.Serve(t, env(t, idp))
 	for _, path := range []string{"/api/v1/livekit/token", "/api/v1/centrifugo/connection-token", "/api/v1/centrifugo/subscription-token"} {
 		for _, bearer := range []string{"", "not-a-token"} {
 			a := post(t, gp.URL+path, bearer, "")
@@ -217,12 +221,13 @@ func TestDisabledTransportsAnswerBeforeAuthentication(t *testing.T) {
 
 // TestTransportRefusals pins every refusal of the transports' endpoints.
 func TestTransportRefusals(t *testing.T) {
+	t.Parallel()
 	idp := kit.NewIdentityProvider(t)
 	policyFile := filepath.Join(t.TempDir(), "policy.yaml")
 	if err := os.WriteFile(policyFile, []byte("version: 1\nlivekit:\n- roles: [admin]\n  rights: [canPublish, canSubscribe, roomCreate]\n- roles: ['*']\n  rights: [canSubscribe]\ncentrifugo:\n  connect:\n  - roles: ['*']\n  subscribe:\n  - roles: ['*']\n    channels: ['org:{orgId}']\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	gp := kit.Start(t, env(t, idp, map[string]string{
+	gp := inproc.Serve(t, env(t, idp, map[string]string{
 		"LIVEKIT_URL": "ws://127.0.0.1:7880", "LIVEKIT_API_KEY": "key", "LIVEKIT_API_SECRET": strings.Repeat("k", 40),
 		"CENTRIFUGO_URL": "ws://127.0.0.1:8000/connection/websocket", "GATEPASS_POLICY_FILE": policyFile,
 	}))
