@@ -101,10 +101,10 @@ func issueRegistered[B, Req, Out any](kind domain.GrantKind, maxBody int64, requ
 			if err := decodeBody(c, limit, &body); err != nil {
 				// The caller is authenticated: a body it sent unreadable, or
 				// past a limit, spends its budget as any other request.
-				h.refuse(c, kind, use.RefuseUnreadable(c, principal(c), err))
+				h.refuse(c, kind, use.RefuseUnreadable(c.Request.Context(), principal(c), err))
 				return
 			}
-			out, err := use.Handle(c, application.IssueGrant[Req]{Caller: principal(c), IdentityExpiresAt: identityExpiry(c), Request: request(body)})
+			out, err := use.Handle(c.Request.Context(), application.IssueGrant[Req]{Caller: principal(c), IdentityExpiresAt: identityExpiry(c), Request: request(body)})
 			if err != nil {
 				h.refuse(c, kind, err)
 				return
@@ -120,7 +120,7 @@ func issueRegistered[B, Req, Out any](kind domain.GrantKind, maxBody int64, requ
 // registered kind's use case.
 func exchangeRegistered[Req, Out any](kind domain.GrantKind, req Req, answer func(Out) exchanged) exchangeTarget {
 	return exchangeTarget{kind: kind, issue: func(h *handlers, c *gin.Context, caller domain.Principal, exp time.Time) (exchanged, error) {
-		out, err := application.Issuer[Req, Out](h.app, kind).Handle(c, application.IssueGrant[Req]{Caller: caller, IdentityExpiresAt: exp, Request: req})
+		out, err := application.Issuer[Req, Out](h.app, kind).Handle(c.Request.Context(), application.IssueGrant[Req]{Caller: caller, IdentityExpiresAt: exp, Request: req})
 		return answer(out), err
 	}}
 }
@@ -150,7 +150,7 @@ var _ = registerGrants(grantRegistration{
 	audience: AudienceOfficeRouter,
 	exchange: noScope(AudienceOfficeRouter, exchangeTarget{kind: domain.GrantOffice,
 		issue: func(h *handlers, c *gin.Context, caller domain.Principal, exp time.Time) (exchanged, error) {
-			g, err := h.app.RequestOfficeAccess.Handle(c, application.RequestOfficeAccess{Caller: caller, IdentityExpiresAt: exp})
+			g, err := h.app.RequestOfficeAccess.Handle(c.Request.Context(), application.RequestOfficeAccess{Caller: caller, IdentityExpiresAt: exp})
 			return exchanged{grant: g.Grant, url: g.URL}, err
 		}}),
 })
@@ -160,7 +160,7 @@ var _ = registerGrants(grantRegistration{
 	audience: AudienceSupabaseRealtime,
 	exchange: noScope(AudienceSupabaseRealtime, exchangeTarget{kind: domain.GrantRealtime,
 		issue: func(h *handlers, c *gin.Context, caller domain.Principal, exp time.Time) (exchanged, error) {
-			g, err := h.app.IssueRealtimeToken.Handle(c, application.IssueRealtimeToken{Caller: caller, IdentityExpiresAt: exp})
+			g, err := h.app.IssueRealtimeToken.Handle(c.Request.Context(), application.IssueRealtimeToken{Caller: caller, IdentityExpiresAt: exp})
 			return exchanged{grant: g}, err
 		}}),
 })

@@ -77,7 +77,7 @@ func (h *handlers) verifyBearer(c *gin.Context, authorization string) (applicati
 	if err != nil {
 		return application.Identity{}, err
 	}
-	id, err := h.app.AuthenticateCaller.Handle(c, application.AuthenticateCaller{Bearer: bearer, ClientIP: clientAddr(c)})
+	id, err := h.app.AuthenticateCaller.Handle(c.Request.Context(), application.AuthenticateCaller{Bearer: bearer, ClientIP: clientAddr(c)})
 	if err != nil {
 		return application.Identity{}, err
 	}
@@ -100,10 +100,10 @@ func identityExpiry(c *gin.Context) time.Time {
 func (h *handlers) requestOfficeAccess(c *gin.Context) {
 	var body officeAccessRequest
 	if err := decodeBody(c, h.maxBody, &body); err != nil {
-		h.refuse(c, domain.GrantOffice, h.app.RequestOfficeAccess.RefuseUnreadable(c, principal(c), err))
+		h.refuse(c, domain.GrantOffice, h.app.RequestOfficeAccess.RefuseUnreadable(c.Request.Context(), principal(c), err))
 		return
 	}
-	grant, err := h.app.RequestOfficeAccess.Handle(c, toRequestOfficeAccess(principal(c), identityExpiry(c), body))
+	grant, err := h.app.RequestOfficeAccess.Handle(c.Request.Context(), toRequestOfficeAccess(principal(c), identityExpiry(c), body))
 	if err != nil {
 		h.refuse(c, domain.GrantOffice, err)
 		return
@@ -115,10 +115,10 @@ func (h *handlers) requestOfficeAccess(c *gin.Context) {
 func (h *handlers) issueRealtimeToken(c *gin.Context) {
 	var body realtimeTokenRequest
 	if err := decodeBody(c, h.maxBody, &body); err != nil {
-		h.refuse(c, domain.GrantRealtime, h.app.IssueRealtimeToken.RefuseUnreadable(c, principal(c), err))
+		h.refuse(c, domain.GrantRealtime, h.app.IssueRealtimeToken.RefuseUnreadable(c.Request.Context(), principal(c), err))
 		return
 	}
-	grant, err := h.app.IssueRealtimeToken.Handle(c, toIssueRealtimeToken(principal(c), identityExpiry(c), body))
+	grant, err := h.app.IssueRealtimeToken.Handle(c.Request.Context(), toIssueRealtimeToken(principal(c), identityExpiry(c), body))
 	if err != nil {
 		h.refuse(c, domain.GrantRealtime, err)
 		return
@@ -137,7 +137,7 @@ func grantResult(err error) string {
 }
 
 func (h *handlers) ready(c *gin.Context) {
-	r := h.app.CheckReadiness.Handle(c)
+	r := h.app.CheckReadiness.Handle(c.Request.Context())
 	status, code := http.StatusOK, "ready"
 	if !r.Ready {
 		status, code = http.StatusServiceUnavailable, "not_ready"

@@ -12,7 +12,7 @@ import (
 const RouteJWKS = "/.well-known/jwks.json"
 
 func (h *handlers) jwks(c *gin.Context) {
-	keys, err := h.app.ListKeys.Handle(c)
+	keys, err := h.app.ListKeys.Handle(c.Request.Context())
 	if err != nil {
 		h.fail(c, err)
 		return

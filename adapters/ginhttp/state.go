@@ -10,6 +10,11 @@ import (
 	"github.com/gatepass/gatepass/domain"
 )
 
+// The application is handed c.Request.Context() (this state), never the
+// *gin.Context: gin reuses that for the next request once the handler
+// returns, and a timer the application derives from it (the rate-limit
+// store's timeout) may fire after that.
+
 // requestState is what the middleware and the handlers note about one
 // request for its log line and its metrics: the request's context itself,
 // made once per request by the frame, instead of an entry each in gin's

@@ -231,7 +231,7 @@ func (h *handlers) tokenExchange(c *gin.Context) {
 // failure budget, as a subject token that fails verification is: refused
 // answers 429 once that budget is spent.
 func (h *handlers) spendFailure(c *gin.Context, refused *oauthError) *oauthError {
-	if err := h.app.AuthenticateCaller.SpendFailure(c, clientAddr(c)); err != nil {
+	if err := h.app.AuthenticateCaller.SpendFailure(c.Request.Context(), clientAddr(c)); err != nil {
 		return h.oauthErrorFor(c, err, refused.description)
 	}
 	return refused
