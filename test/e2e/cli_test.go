@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatepass/gatepass/test/inproc"
 	"github.com/gatepass/gatepass/test/kit"
 )
 
@@ -33,6 +34,7 @@ func readPublic(t *testing.T, text string) *rsa.PublicKey {
 }
 
 func TestKeysCommands(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	out, stderr, err := kit.Run(t, nil, "keys", "generate", "--out", filepath.Join(dir, "k1"))
 	if err != nil {
@@ -87,6 +89,7 @@ func TestKeysCommands(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			_, stderr, err := kit.Run(t, tt.env, "keys", "jwks")
 			if err == nil || !strings.Contains(stderr, tt.want) {
 				t.Fatalf("err %v, stderr %q, want it to say %q", err, stderr, tt.want)
@@ -99,19 +102,20 @@ func TestKeysCommands(t *testing.T) {
 }
 
 func TestRotationPublishesBothKeys(t *testing.T) {
+	t.Parallel()
 	idp := kit.NewIdentityProvider(t)
 	oldKey, oldPEM := kit.NewRSAKey(t, 2048)
 	newKey, newPEM := kit.NewRSAKey(t, 2048)
 	bearer := idp.Token(t, "user_1", "org_1", "member", time.Minute)
 
-	before := kit.Start(t, kit.ProductionEnv(idp, oldPEM, debug))
+	before := inproc.Serve(t, kit.ProductionEnv(idp, oldPEM, debug))
 	oldToken := kit.Post(t, before.URL+kit.OfficePath, kit.Bearer(bearer)).Token(t)
 	before.Kill()
 
 	oldPub, _ := x509.MarshalPKIXPublicKey(&oldKey.PublicKey)
 	env := kit.ProductionEnv(idp, newPEM, debug, map[string]string{
 		"JWT_VERIFICATION_KEYS": string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: oldPub}))})
-	after := kit.Start(t, env)
+	after := inproc.Serve(t, env)
 	// `gatepass keys jwks` prints exactly the set the server publishes.
 	printed, stderr, err := kit.Run(t, env, "keys", "jwks")
 	if err != nil {
@@ -135,7 +139,7 @@ func TestRotationPublishesBothKeys(t *testing.T) {
 	}
 	after.Kill()
 	// Old key dropped: its tokens fail, and the CLI says so with exit 1.
-	dropped := kit.Start(t, kit.ProductionEnv(idp, newPEM, debug))
+	dropped := inproc.Serve(t, kit.ProductionEnv(idp, newPEM, debug))
 	if _, _, err := kit.Run(t, nil, "token", "verify", "--jwks", dropped.URL+kit.JWKSPath, "--issuer", gatepassIssuer, oldToken); err == nil {
 		t.Error("old token still verifies after its key was dropped")
 	}
@@ -145,6 +149,7 @@ func TestRotationPublishesBothKeys(t *testing.T) {
 const gatepassIssuer = kit.GrantIssuer
 
 func TestTokenInspectAndVerify(t *testing.T) {
+	t.Parallel()
 	s := startService(t)
 	bearer := s.IDP.Token(t, "user_1", "org_1", "member", time.Minute)
 	grant := kit.Post(t, s.URL+kit.OfficePath, kit.Bearer(bearer)).Token(t)
@@ -181,6 +186,7 @@ func TestTokenInspectAndVerify(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			_, stderr, err := kit.Run(t, nil, append([]string{"token", "verify"}, tt.args...)...)
 			if (err == nil) != tt.valid {
 				t.Fatalf("valid=%v, got err %v: %s", tt.valid, err, stderr)
@@ -192,14 +198,16 @@ func TestTokenInspectAndVerify(t *testing.T) {
 // TestTokenVerifyWithEveryKeyType: --public-key takes the key types gatepass
 // signs with, as SPKI or as the private key's PEM.
 func TestTokenVerifyWithEveryKeyType(t *testing.T) {
+	t.Parallel()
 	idp := kit.NewIdentityProvider(t)
 	bearer := idp.Token(t, "user_1", "org_1", "member", time.Minute)
 	ecKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	_, edKey, _ := ed25519.GenerateKey(rand.Reader)
 	for alg, key := range map[string]crypto.Signer{"ES256": ecKey, "EdDSA": edKey} {
 		t.Run(alg, func(t *testing.T) {
+			t.Parallel()
 			privPEM := kit.PrivatePEM(t, key)
-			s := kit.Start(t, kit.ProductionEnv(idp, privPEM, debug, map[string]string{"JWT_ALGORITHM": alg}))
+			s := inproc.Serve(t, kit.ProductionEnv(idp, privPEM, debug, map[string]string{"JWT_ALGORITHM": alg}))
 			grant := kit.Post(t, s.URL+kit.OfficePath, kit.Bearer(bearer)).Token(t)
 			pubDER, _ := x509.MarshalPKIXPublicKey(key.Public())
 			dir := t.TempDir()
