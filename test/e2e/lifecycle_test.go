@@ -205,9 +205,11 @@ func TestDevelopmentQuickstart(t *testing.T) {
 
 // TestSIGTERMDrainsBeforeClosing: during HTTP_DRAIN_DELAY the instance
 // still answers, says it is not ready, and closes keep-alive connections
-// after each response, so a load balancer and its clients move on. Not in
-// parallel with the other tests: its requests must fall inside the drain.
+// after each response, so a load balancer and its clients move on. The
+// drain is long enough (5s) for its requests to fall inside it on a busy
+// machine.
 func TestSIGTERMDrainsBeforeClosing(t *testing.T) {
+	t.Parallel()
 	idp := kit.NewIdentityProvider(t)
 	_, keyPEM := kit.NewRSAKey(t, 2048)
 	s := kit.Start(t, kit.ProductionEnv(idp, keyPEM, debug, map[string]string{"HTTP_DRAIN_DELAY": "5s", "HTTP_SHUTDOWN_TIMEOUT": "10s"}))
