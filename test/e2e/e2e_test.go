@@ -3,7 +3,8 @@
 // verifier that shares no code with gatepass. Grants, errors, signers and
 // logs are served in process; the real binary starts where the process is
 // the subject: refusals at start, signals and draining, the development
-// quick start, and the CLI.
+// quick start, the PKCS#11 token, and the commands that check what a
+// server issued (the rest of the command line: test/cli).
 package e2e_test
 
 import (
