@@ -1,8 +1,10 @@
-// Package attack_test throws hostile input at the real gatepass binary over
-// loopback: forged, tampered and confused tokens, key-source headers,
-// hostile kids and claims, oversized headers and bodies, and slow clients.
+// Package attack_test throws hostile input at gatepass, served in process
+// over loopback: forged, tampered and confused tokens, key-source headers,
+// hostile kids and claims, oversized bodies, requests framed twice, slow
+// clients, and random methods and paths that would multiply metric series.
 // Every case must get its documented answer, never a 5xx, and the service
-// must keep serving valid callers after each one.
+// must keep serving valid callers after each one. (The limits on a
+// request's head belong to the binary's own server: test/listener.)
 package attack_test
 
 import (
@@ -21,6 +23,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatepass/gatepass/test/inproc"
 	"github.com/gatepass/gatepass/test/kit"
 )
 
@@ -32,7 +35,7 @@ type service struct {
 
 func startService(t *testing.T) *service {
 	t.Helper()
-	s := &service{Service: kit.StartService(t, map[string]string{
+	s := &service{Service: inproc.ServeService(t, map[string]string{
 		"LOG_LEVEL": "warn",
 		// Failed authentications from one address are limited per IP; this
 		// suite sends many from loopback on purpose. Their limit has its
@@ -82,6 +85,7 @@ func newTrap(t *testing.T, jwks []byte) *trap {
 }
 
 func TestForgedAndHostileTokens(t *testing.T) {
+	t.Parallel()
 	s := startService(t)
 	idp := s.IDP
 	now := time.Now()
@@ -284,26 +288,31 @@ func TestForgedAndHostileTokens(t *testing.T) {
 		{name: "token with a non-breaking space", auth: "Bearer " + vh + "\u00a0" + vp + "." + vs},
 	}
 	jwksBefore := idp.Fetches.Load()
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			auth := tt.auth
-			if auth == "" {
-				if tt.token == "" {
-					t.Fatal("case without a token")
+	// The cases run in parallel inside this group, which ends when they
+	// all have: the counts below are read after every case.
+	t.Run("cases", func(t *testing.T) {
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				t.Parallel()
+				auth := tt.auth
+				if auth == "" {
+					if tt.token == "" {
+						t.Fatal("case without a token")
+					}
+					auth = "Bearer " + tt.token
 				}
-				auth = "Bearer " + tt.token
-			}
-			for _, path := range []string{kit.OfficePath, kit.RealtimePath} {
-				r := s.post(t, path, auth)
-				kit.WantProblem(t, path, r, http.StatusUnauthorized, "invalid_token")
-				if tt.token != "" && strings.Contains(string(r.Body), tt.token) {
-					t.Error("the problem echoes the token")
+				for _, path := range []string{kit.OfficePath, kit.RealtimePath} {
+					r := s.post(t, path, auth)
+					kit.WantProblem(t, path, r, http.StatusUnauthorized, "invalid_token")
+					if tt.token != "" && strings.Contains(string(r.Body), tt.token) {
+						t.Error("the problem echoes the token")
+					}
 				}
-			}
-			s.stillServes(t)
-		})
-	}
-	t.Run("duplicate claims", func(t *testing.T) { duplicateClaims(t, s, signed, claims) })
+				s.stillServes(t)
+			})
+		}
+		t.Run("duplicate claims", func(t *testing.T) { duplicateClaims(t, s, signed, claims) })
+	})
 	if n := jkuTrap.hits.Load() + x5uTrap.hits.Load(); n != 0 {
 		t.Errorf("the service fetched a jku or x5u URL %d times", n)
 	}
@@ -320,6 +329,7 @@ func TestForgedAndHostileTokens(t *testing.T) {
 // alike, so the principal is always the last sub, org_id and role, the
 // same one for every check. A duplicate is never a 5xx.
 func duplicateClaims(t *testing.T, s *service, signed func(map[string]any, string) string, claims func(func(map[string]any)) map[string]any) {
+	t.Parallel()
 	base := kit.MustJSON(t, claims(func(c map[string]any) { delete(c, "sub"); delete(c, "org_id"); delete(c, "role") }))
 	with := func(members string) string { return signed(nil, "{"+members+","+base[1:]) }
 	issuer, past := s.IDP.Issuer, time.Now().Add(-time.Hour).Unix()
@@ -350,6 +360,7 @@ func duplicateClaims(t *testing.T, s *service, signed func(map[string]any, strin
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			opts := []kit.Option{kit.Bearer(tt.token)}
 			if tt.bodyOrg != "" {
 				opts = append(opts, kit.JSONBody(`{"orgId":"`+tt.bodyOrg+`"}`))

@@ -2,7 +2,8 @@
 // operator gets wrong at 3 a.m. (a secret with a stray newline, a key file
 // that is not there, a key in the wrong format) and checks that the start
 // refuses them naming each variable, the path and the reason, and never
-// the value.
+// the value. The settings it accepts are served in process, to see that
+// the value used is the one given.
 package config_test
 
 import (

@@ -17,6 +17,7 @@ import (
 // for a test running as root, which reads every file; a path through a
 // regular file gives the operating system's "not a directory" instead.)
 func TestSecretFileErrorsNameThePathAndTheReason(t *testing.T) {
+	t.Parallel()
 	idp := kit.NewIdentityProvider(t)
 	_, keyPEM := kit.NewRSAKey(t, 2048)
 	base := kit.ProductionEnv(idp, keyPEM)
@@ -43,6 +44,7 @@ func TestSecretFileErrorsNameThePathAndTheReason(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			for _, name := range []string{"JWT_PRIVATE_KEY", "JWT_VERIFICATION_KEYS", "SUPABASE_JWT_SECRET", "PKCS11_PIN", "REDIS_URL", "LIVEKIT_API_SECRET"} {
 				env := kit.With(base, map[string]string{name: "", name + "_FILE": tt.path})
 				if name == "PKCS11_PIN" {
@@ -62,6 +64,7 @@ func TestSecretFileErrorsNameThePathAndTheReason(t *testing.T) {
 // refuses the start saying what it is and what to give instead, as the
 // value or the file, without quoting it.
 func TestPrivateKeyOfTheWrongKind(t *testing.T) {
+	t.Parallel()
 	idp := kit.NewIdentityProvider(t)
 	rsaKey, keyPEM := kit.NewRSAKey(t, 2048)
 	ecKey := kit.NewECKey(t)
@@ -87,12 +90,15 @@ func TestPrivateKeyOfTheWrongKind(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			t.Run("value", func(t *testing.T) {
+				t.Parallel()
 				stderr := refused(t, kit.With(base, map[string]string{"JWT_PRIVATE_KEY": tt.key}))
 				wantSays(t, stderr, prefixed("JWT_PRIVATE_KEY: load signing key: ", tt.want)...)
 				wantNoLeak(t, stderr, pemLeaks(tt.key)...)
 			})
 			t.Run("file", func(t *testing.T) {
+				t.Parallel()
 				path := writeFile(t, "office.key", tt.key)
 				stderr := refused(t, kit.With(base, map[string]string{"JWT_PRIVATE_KEY": "", "JWT_PRIVATE_KEY_FILE": path}))
 				wantSays(t, stderr, prefixed("JWT_PRIVATE_KEY_FILE: load signing key: ", tt.want)...)
@@ -101,6 +107,7 @@ func TestPrivateKeyOfTheWrongKind(t *testing.T) {
 		})
 	}
 	t.Run("the keys command says the same", func(t *testing.T) {
+		t.Parallel()
 		key := pemkeytest.OpenSSH(t, rsaKey, "")
 		_, stderr, err := kit.Run(t, kit.With(base, map[string]string{"JWT_PRIVATE_KEY": key}), "keys", "public")
 		if err == nil {
@@ -123,6 +130,7 @@ func prefixed(prefix string, want []string) []string {
 // none of the others; one message names every problem, one a line, with
 // APP_ENV's first.
 func TestEveryProblemAtOnceAPPENVFirst(t *testing.T) {
+	t.Parallel()
 	idp := kit.NewIdentityProvider(t)
 	rsaKey, keyPEM := kit.NewRSAKey(t, 2048)
 	stderr := refused(t, kit.ProductionEnv(idp, keyPEM, map[string]string{

@@ -29,6 +29,7 @@ func policyWith(channel string) string {
 // get chat:a_b_c from chat:{orgId}_{userId}); `policy check` and the start
 // both refuse such a pattern, naming its line.
 func TestPolicyPlaceholdersBetweenSeparators(t *testing.T) {
+	t.Parallel()
 	idp := kit.NewIdentityProvider(t)
 	_, keyPEM := kit.NewRSAKey(t, 2048)
 	for _, pattern := range []string{
@@ -39,6 +40,7 @@ func TestPolicyPlaceholdersBetweenSeparators(t *testing.T) {
 		"chat:{userId}-{orgId}.*",
 	} {
 		t.Run(pattern, func(t *testing.T) {
+			t.Parallel()
 			file := writeFile(t, "policy.yaml", policyWith(pattern))
 			want := "line 9: centrifugo.subscribe[0].channels[0]: pattern \"" + pattern + "\""
 
@@ -54,6 +56,7 @@ func TestPolicyPlaceholdersBetweenSeparators(t *testing.T) {
 		})
 	}
 	t.Run("between separators", func(t *testing.T) {
+		t.Parallel()
 		for _, pattern := range []string{"{orgId}", "org:{orgId}.*", "chat:{orgId}.{userId}", "dm/{orgId}/{userId}:inbox", "{userId}:{orgId}.*"} {
 			file := writeFile(t, "policy.yaml", policyWith(pattern))
 			stdout, stderr, err := kit.Run(t, nil, "policy", "check", file)

@@ -3,6 +3,7 @@ package config_test
 import (
 	"testing"
 
+	"github.com/gatepass/gatepass/test/inproc"
 	"github.com/gatepass/gatepass/test/kit"
 )
 
@@ -12,6 +13,7 @@ import (
 // to the Supabase JWT secret would make every LiveKit token, which travels
 // in /rtc?access_token= URLs and server logs, a token Supabase accepts.
 func TestOneSecretOnePurpose(t *testing.T) {
+	t.Parallel()
 	idp := kit.NewIdentityProvider(t)
 	_, keyPEM := kit.NewRSAKey(t, 2048)
 	liveKit := map[string]string{"LIVEKIT_URL": "ws://127.0.0.1:7880", "LIVEKIT_API_KEY": "APIkey1"}
@@ -39,13 +41,15 @@ func TestOneSecretOnePurpose(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			stderr := refused(t, kit.With(base, tt.over))
 			wantSays(t, stderr, tt.want)
 			wantNoLeak(t, stderr, kit.SupabaseSecret, "livekit-secret-of-more-than-32-bytes-9f3a")
 		})
 	}
 	t.Run("distinct secrets start", func(t *testing.T) {
-		p := kit.Start(t, kit.With(base, map[string]string{"LIVEKIT_API_SECRET": kit.SupabaseSecret + "-for-livekit"}))
+		t.Parallel()
+		p := inproc.Serve(t, kit.With(base, map[string]string{"LIVEKIT_API_SECRET": kit.SupabaseSecret + "-for-livekit"}))
 		wantNoLeak(t, p.Logs(), kit.SupabaseSecret)
 	})
 }

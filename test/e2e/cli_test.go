@@ -6,7 +6,6 @@ import (
 	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rand"
-	"crypto/rsa"
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
@@ -16,102 +15,25 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatepass/gatepass/test/inproc"
 	"github.com/gatepass/gatepass/test/kit"
 )
 
-func readPublic(t *testing.T, text string) *rsa.PublicKey {
-	t.Helper()
-	block, _ := pem.Decode([]byte(text))
-	if block == nil || block.Type != "PUBLIC KEY" {
-		t.Fatalf("not an SPKI PEM: %q", text)
-	}
-	pub, err := x509.ParsePKIXPublicKey(block.Bytes)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pub.(*rsa.PublicKey)
-}
-
-func TestKeysCommands(t *testing.T) {
-	dir := t.TempDir()
-	out, stderr, err := kit.Run(t, nil, "keys", "generate", "--out", filepath.Join(dir, "k1"))
-	if err != nil {
-		t.Fatalf("generate: %s", kit.ExitError(err, stderr))
-	}
-	st, err := os.Stat(filepath.Join(dir, "k1", "private.pem"))
-	if err != nil || st.Mode().Perm() != 0o600 {
-		t.Fatalf("private.pem: %v %v", st, err)
-	}
-	if _, _, err := kit.Run(t, nil, "keys", "generate", "--out", filepath.Join(dir, "k1")); err == nil {
-		t.Fatal("generate overwrote an existing key")
-	}
-	kit.Run(t, nil, "keys", "generate", "--out", filepath.Join(dir, "k2"))
-	pub1, _ := os.ReadFile(filepath.Join(dir, "k1", "public.pem"))
-	pub2, _ := os.ReadFile(filepath.Join(dir, "k2", "public.pem"))
-	kid1 := kit.Thumbprint(readPublic(t, string(pub1)))
-	if !strings.Contains(out, kid1) {
-		t.Errorf("generate did not print the kid %s: %s", kid1, out)
-	}
-
-	env := map[string]string{"JWT_PRIVATE_KEY_FILE": filepath.Join(dir, "k1", "private.pem")}
-	public, stderr, err := kit.Run(t, env, "keys", "public")
-	if err != nil {
-		t.Fatalf("public: %s", kit.ExitError(err, stderr))
-	}
-	if public != string(pub1) {
-		t.Errorf("keys public printed\n%s\nwant\n%s", public, pub1)
-	}
-
-	env["JWT_VERIFICATION_KEYS"] = string(pub2)
-	set, stderr, err := kit.Run(t, env, "keys", "jwks")
-	if err != nil {
-		t.Fatalf("jwks: %s", kit.ExitError(err, stderr))
-	}
-	var jwks struct{ Keys []map[string]string }
-	if err := json.Unmarshal([]byte(set), &jwks); err != nil || len(jwks.Keys) != 2 {
-		t.Fatalf("jwks %s", set)
-	}
-	if jwks.Keys[0]["kid"] != kid1 || jwks.Keys[1]["kid"] != kit.Thumbprint(readPublic(t, string(pub2))) {
-		t.Errorf("jwks kids %s %s", jwks.Keys[0]["kid"], jwks.Keys[1]["kid"])
-	}
-
-	tests := []struct {
-		name string
-		env  map[string]string
-		want string
-	}{
-		{name: "duplicate published key", env: map[string]string{"JWT_PRIVATE_KEY_FILE": env["JWT_PRIVATE_KEY_FILE"], "JWT_VERIFICATION_KEYS": string(pub1)}, want: "duplicate"},
-		{name: "private key published", env: map[string]string{"JWT_PRIVATE_KEY_FILE": env["JWT_PRIVATE_KEY_FILE"], "JWT_VERIFICATION_KEYS_FILE": env["JWT_PRIVATE_KEY_FILE"]}, want: "public keys only"},
-		{name: "no key", env: map[string]string{}, want: "JWT_PRIVATE_KEY: is required"},
-		{name: "missing file", env: map[string]string{"JWT_PRIVATE_KEY_FILE": filepath.Join(dir, "nope.pem")}, want: "JWT_PRIVATE_KEY_FILE"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			_, stderr, err := kit.Run(t, tt.env, "keys", "jwks")
-			if err == nil || !strings.Contains(stderr, tt.want) {
-				t.Fatalf("err %v, stderr %q, want it to say %q", err, stderr, tt.want)
-			}
-			if strings.Contains(stderr, "BEGIN") {
-				t.Errorf("error quotes key material: %s", stderr)
-			}
-		})
-	}
-}
-
 func TestRotationPublishesBothKeys(t *testing.T) {
+	t.Parallel()
 	idp := kit.NewIdentityProvider(t)
 	oldKey, oldPEM := kit.NewRSAKey(t, 2048)
 	newKey, newPEM := kit.NewRSAKey(t, 2048)
 	bearer := idp.Token(t, "user_1", "org_1", "member", time.Minute)
 
-	before := kit.Start(t, kit.ProductionEnv(idp, oldPEM, debug))
+	before := inproc.Serve(t, kit.ProductionEnv(idp, oldPEM, debug))
 	oldToken := kit.Post(t, before.URL+kit.OfficePath, kit.Bearer(bearer)).Token(t)
 	before.Kill()
 
 	oldPub, _ := x509.MarshalPKIXPublicKey(&oldKey.PublicKey)
 	env := kit.ProductionEnv(idp, newPEM, debug, map[string]string{
 		"JWT_VERIFICATION_KEYS": string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: oldPub}))})
-	after := kit.Start(t, env)
+	after := inproc.Serve(t, env)
 	// `gatepass keys jwks` prints exactly the set the server publishes.
 	printed, stderr, err := kit.Run(t, env, "keys", "jwks")
 	if err != nil {
@@ -135,7 +57,7 @@ func TestRotationPublishesBothKeys(t *testing.T) {
 	}
 	after.Kill()
 	// Old key dropped: its tokens fail, and the CLI says so with exit 1.
-	dropped := kit.Start(t, kit.ProductionEnv(idp, newPEM, debug))
+	dropped := inproc.Serve(t, kit.ProductionEnv(idp, newPEM, debug))
 	if _, _, err := kit.Run(t, nil, "token", "verify", "--jwks", dropped.URL+kit.JWKSPath, "--issuer", gatepassIssuer, oldToken); err == nil {
 		t.Error("old token still verifies after its key was dropped")
 	}
@@ -145,6 +67,7 @@ func TestRotationPublishesBothKeys(t *testing.T) {
 const gatepassIssuer = kit.GrantIssuer
 
 func TestTokenInspectAndVerify(t *testing.T) {
+	t.Parallel()
 	s := startService(t)
 	bearer := s.IDP.Token(t, "user_1", "org_1", "member", time.Minute)
 	grant := kit.Post(t, s.URL+kit.OfficePath, kit.Bearer(bearer)).Token(t)
@@ -181,6 +104,7 @@ func TestTokenInspectAndVerify(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			_, stderr, err := kit.Run(t, nil, append([]string{"token", "verify"}, tt.args...)...)
 			if (err == nil) != tt.valid {
 				t.Fatalf("valid=%v, got err %v: %s", tt.valid, err, stderr)
@@ -192,14 +116,16 @@ func TestTokenInspectAndVerify(t *testing.T) {
 // TestTokenVerifyWithEveryKeyType: --public-key takes the key types gatepass
 // signs with, as SPKI or as the private key's PEM.
 func TestTokenVerifyWithEveryKeyType(t *testing.T) {
+	t.Parallel()
 	idp := kit.NewIdentityProvider(t)
 	bearer := idp.Token(t, "user_1", "org_1", "member", time.Minute)
 	ecKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	_, edKey, _ := ed25519.GenerateKey(rand.Reader)
 	for alg, key := range map[string]crypto.Signer{"ES256": ecKey, "EdDSA": edKey} {
 		t.Run(alg, func(t *testing.T) {
+			t.Parallel()
 			privPEM := kit.PrivatePEM(t, key)
-			s := kit.Start(t, kit.ProductionEnv(idp, privPEM, debug, map[string]string{"JWT_ALGORITHM": alg}))
+			s := inproc.Serve(t, kit.ProductionEnv(idp, privPEM, debug, map[string]string{"JWT_ALGORITHM": alg}))
 			grant := kit.Post(t, s.URL+kit.OfficePath, kit.Bearer(bearer)).Token(t)
 			pubDER, _ := x509.MarshalPKIXPublicKey(key.Public())
 			dir := t.TempDir()

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gatepass/gatepass/test/inproc"
 	"github.com/gatepass/gatepass/test/kit"
 )
 
@@ -13,10 +14,11 @@ import (
 // files that others could read or replace: whoever can could mint tokens
 // the development server accepts.
 func TestDevelopmentRefusesUnsafeKeyFiles(t *testing.T) {
+	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "dev")
 	env := map[string]string{"APP_ENV": "development", "DEV_DIR": dir, "HTTP_ADDR": kit.FreeAddr(t), "ADMIN_ADDR": kit.FreeAddr(t)}
-	first := kit.Start(t, env)
-	first.Kill()
+	// A first start makes the development folder and its keys.
+	inproc.Serve(t, env).Kill()
 	key := filepath.Join(dir, "identity-key.pem")
 	tests := []struct {
 		name  string

@@ -1,6 +1,10 @@
-// Package e2e_test drives the real gatepass binary over loopback, with a
+// Package e2e_test drives gatepass end to end over loopback, with a
 // stand-in identity provider, and checks the returned tokens with a
-// verifier that shares no code with gatepass.
+// verifier that shares no code with gatepass. Grants, errors, signers and
+// logs are served in process; the real binary starts where the process is
+// the subject: refusals at start, signals and draining, the development
+// quick start, the PKCS#11 token, and the commands that check what a
+// server issued (the rest of the command line: test/cli).
 package e2e_test
 
 import (
@@ -11,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatepass/gatepass/test/inproc"
 	"github.com/gatepass/gatepass/test/kit"
 )
 
@@ -20,10 +25,11 @@ var debug = map[string]string{"LOG_LEVEL": "debug"}
 
 func startService(t *testing.T) *kit.Service {
 	t.Helper()
-	return kit.StartService(t, debug)
+	return inproc.ServeService(t, debug)
 }
 
 func TestOfficeAccessGrant(t *testing.T) {
+	t.Parallel()
 	s := startService(t)
 	bearer := s.IDP.Token(t, "user_01HXYZ", "org_01HABC", "admin", 5*time.Minute)
 	before := time.Now().Unix()
@@ -105,6 +111,7 @@ func TestOfficeAccessGrant(t *testing.T) {
 }
 
 func TestRealtimeToken(t *testing.T) {
+	t.Parallel()
 	s := startService(t)
 	tests := []struct {
 		name     string
@@ -117,6 +124,7 @@ func TestRealtimeToken(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			r := kit.Post(t, s.URL+kit.RealtimePath, kit.Bearer(s.IDP.Token(t, "user_9", tt.org, tt.role, time.Minute)))
 			if r.Status != http.StatusOK {
 				t.Fatalf("status %d: %s", r.Status, r.Body)

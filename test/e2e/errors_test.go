@@ -1,10 +1,7 @@
 package e2e_test
 
 import (
-	"bufio"
-	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -19,6 +16,7 @@ import (
 type chunked struct{ io.Reader }
 
 func TestErrorAnswers(t *testing.T) {
+	t.Parallel()
 	s := startService(t)
 	member := s.IDP.Token(t, "user_1", "org_1", "member", time.Minute)
 	loner := s.IDP.Token(t, "user_2", "", "", time.Minute)
@@ -73,45 +71,30 @@ func TestErrorAnswers(t *testing.T) {
 		{name: "unknown path", method: http.MethodGet, path: "/api/v1/nothing", status: 404, code: "not_found"},
 		{name: "GET on a grant endpoint", method: http.MethodGet, path: kit.OfficePath, bearer: member, status: 405, code: "method_not_allowed"},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			method := tt.method
-			if method == "" {
-				method = http.MethodPost
-			}
-			opts := []kit.Option{kit.Bearer(tt.bearer), kit.Body(tt.contentType, tt.body)}
-			if tt.rawAuth != "" {
-				opts = append(opts, kit.Authorization(tt.rawAuth))
-			}
-			r := kit.Call(t, method, s.URL+tt.path, opts...)
-			kit.WantProblem(t, tt.name, r, tt.status, tt.code)
-			if tt.bearer != "" && strings.Contains(string(r.Body), tt.bearer) {
-				t.Error("the problem echoes the bearer token")
-			}
-		})
-	}
+	// The cases run in parallel inside this group, which ends when they
+	// all have.
+	t.Run("cases", func(t *testing.T) {
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				t.Parallel()
+				method := tt.method
+				if method == "" {
+					method = http.MethodPost
+				}
+				opts := []kit.Option{kit.Bearer(tt.bearer), kit.Body(tt.contentType, tt.body)}
+				if tt.rawAuth != "" {
+					opts = append(opts, kit.Authorization(tt.rawAuth))
+				}
+				r := kit.Call(t, method, s.URL+tt.path, opts...)
+				kit.WantProblem(t, tt.name, r, tt.status, tt.code)
+				if tt.bearer != "" && strings.Contains(string(r.Body), tt.bearer) {
+					t.Error("the problem echoes the bearer token")
+				}
+			})
+		}
+	})
 	// After all that, the service still serves.
 	if r := kit.Post(t, s.URL+kit.RealtimePath, kit.Bearer(member)); r.Status != 200 {
 		t.Fatalf("service stopped serving: %d", r.Status)
-	}
-}
-
-func TestOversizedHeadersAreRefusedAndServiceKeepsServing(t *testing.T) {
-	s := startService(t)
-	conn, err := net.Dial("tcp", s.Addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: x\r\nX-Big: %s\r\n\r\n", kit.OfficePath, strings.Repeat("a", 1<<20))
-	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
-		t.Fatalf("status %d, want 431", resp.StatusCode)
-	}
-	if r := kit.Get(t, s.URL+"/healthz"); r.Status != 200 || string(r.JSON(t)["status"].(string)) != "ok" {
-		t.Fatalf("healthz %d %s", r.Status, r.Body)
 	}
 }

@@ -14,10 +14,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatepass/gatepass/test/inproc"
 	"github.com/gatepass/gatepass/test/kit"
 )
 
 func TestProductionStartFailsFastNamingEverySetting(t *testing.T) {
+	t.Parallel()
 	idp := kit.NewIdentityProvider(t)
 	_, goodPEM := kit.NewRSAKey(t, 2048)
 	_, weakPEM := kit.NewRSAKey(t, 1024)
@@ -46,6 +48,7 @@ func TestProductionStartFailsFastNamingEverySetting(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			env := kit.With(tt.env, map[string]string{"HTTP_ADDR": kit.FreeAddr(t)})
 			_, stderr, err := kit.Run(t, env, "serve")
 			if exit, ok := err.(*exec.ExitError); !ok || exit.ExitCode() != 1 {
@@ -64,6 +67,7 @@ func TestProductionStartFailsFastNamingEverySetting(t *testing.T) {
 }
 
 func TestKeysFromFilesAndEscapedNewlines(t *testing.T) {
+	t.Parallel()
 	idp := kit.NewIdentityProvider(t)
 	key, keyPEM := kit.NewRSAKey(t, 2048)
 	dir := t.TempDir()
@@ -73,7 +77,7 @@ func TestKeysFromFilesAndEscapedNewlines(t *testing.T) {
 	pkcs1 := string(pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)}))
 	escaped := strings.ReplaceAll(pkcs1, "\n", `\n`)
 	env := kit.ProductionEnv(idp, escaped, debug, map[string]string{"SUPABASE_JWT_SECRET": "", "SUPABASE_JWT_SECRET_FILE": secretFile})
-	s := kit.Start(t, env)
+	s := inproc.Serve(t, env)
 	bearer := idp.Token(t, "user_1", "org_1", "member", time.Minute)
 	r := kit.Post(t, s.URL+kit.OfficePath, kit.Bearer(bearer))
 	if _, err := verifyRS256(r.Token(t), &key.PublicKey); err != nil {
@@ -87,17 +91,17 @@ func TestKeysFromFilesAndEscapedNewlines(t *testing.T) {
 }
 
 func TestLogsNeverCarryTokensOrSecrets(t *testing.T) {
+	t.Parallel()
 	s := startService(t)
 	bearer := s.IDP.Token(t, "user_1", "org_1", "member", time.Minute)
 	kit.Post(t, s.URL+kit.OfficePath, kit.Bearer(bearer))
 	kit.Post(t, s.URL+kit.RealtimePath, kit.Bearer(bearer))
 	kit.Post(t, s.URL+kit.OfficePath, kit.Bearer("garbage."+bearer))
-	s.Signal(syscall.SIGTERM)
-	if err := s.Wait(10 * time.Second); err != nil {
-		t.Fatalf("exit: %v", err)
-	}
-	logs := s.Logs()
-	if !strings.Contains(logs, `"user_id":"user_1"`) || !strings.Contains(logs, `"route":"/api/v1/cloudflare/request-access"`) {
+	var logs string
+	if !kit.Eventually(10*time.Second, 20*time.Millisecond, func() bool {
+		logs = s.Logs()
+		return len(s.RequestLogs()) == 3 && strings.Contains(logs, `"user_id":"user_1"`)
+	}) || !strings.Contains(logs, `"route":"/api/v1/cloudflare/request-access"`) {
 		t.Fatalf("request logs missing:\n%s", logs)
 	}
 	for _, secret := range []string{"eyJ", kit.SupabaseSecret, "PRIVATE KEY", "Bearer "} {
@@ -108,7 +112,8 @@ func TestLogsNeverCarryTokensOrSecrets(t *testing.T) {
 }
 
 func TestSIGTERMExitsCleanly(t *testing.T) {
-	s := startService(t)
+	t.Parallel()
+	s := kit.StartService(t, debug)
 	if err := s.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
@@ -123,6 +128,7 @@ func TestSIGTERMExitsCleanly(t *testing.T) {
 // TestDevelopmentQuickstart is what a newcomer does after `make run`: paste
 // the printed curl and get a token that verifies with `gatepass keys public`.
 func TestDevelopmentQuickstart(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	env := map[string]string{"APP_ENV": "development", "DEV_DIR": filepath.Join(dir, "dev")}
 	// Before the server made its folder, dev-token says so rather than
@@ -134,15 +140,12 @@ func TestDevelopmentQuickstart(t *testing.T) {
 		t.Fatalf("dev-token without APP_ENV: %v %s", err, stderr)
 	}
 	s := kit.Start(t, env)
-	deadline := time.Now().Add(5 * time.Second)
 	curls := regexp.MustCompile(`curl -sS -X POST (\S+) -H 'Authorization: Bearer (\S+)'`)
 	var found [][]string
-	for time.Now().Before(deadline) {
-		if found = curls.FindAllStringSubmatch(s.Stdout.String(), -1); len(found) == 5 {
-			break
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	kit.Eventually(5*time.Second, 20*time.Millisecond, func() bool {
+		found = curls.FindAllStringSubmatch(s.Stdout.String(), -1)
+		return len(found) == 5
+	})
 	// One curl per grant endpoint: office, realtime, LiveKit and
 	// Centrifugo's two; the first two need no body and are called here.
 	if len(found) != 5 {
@@ -202,26 +205,26 @@ func TestDevelopmentQuickstart(t *testing.T) {
 
 // TestSIGTERMDrainsBeforeClosing: during HTTP_DRAIN_DELAY the instance
 // still answers, says it is not ready, and closes keep-alive connections
-// after each response, so a load balancer and its clients move on.
+// after each response, so a load balancer and its clients move on. The
+// drain is long enough (5s) for its requests to fall inside it on a busy
+// machine.
 func TestSIGTERMDrainsBeforeClosing(t *testing.T) {
+	t.Parallel()
 	idp := kit.NewIdentityProvider(t)
 	_, keyPEM := kit.NewRSAKey(t, 2048)
-	s := kit.Start(t, kit.ProductionEnv(idp, keyPEM, debug, map[string]string{"HTTP_DRAIN_DELAY": "2s", "HTTP_SHUTDOWN_TIMEOUT": "10s"}))
+	s := kit.Start(t, kit.ProductionEnv(idp, keyPEM, debug, map[string]string{"HTTP_DRAIN_DELAY": "5s", "HTTP_SHUTDOWN_TIMEOUT": "10s"}))
 	if code, _ := kit.Ready(t, s.URL); code != 200 {
 		t.Fatalf("readyz before SIGTERM: %d", code)
 	}
 	if err := s.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(1500 * time.Millisecond)
 	var code int
 	var body kit.Readiness
-	for time.Now().Before(deadline) {
-		if code, body = kit.Ready(t, s.AdminURL); code == 503 {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	kit.Eventually(4*time.Second, 20*time.Millisecond, func() bool {
+		code, body = kit.Ready(t, s.AdminURL)
+		return code == 503
+	})
 	if _, draining := body.Checks["lifecycle"]; code != 503 || !draining {
 		t.Fatalf("readyz while draining: %d %v", code, body)
 	}

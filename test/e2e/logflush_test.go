@@ -16,6 +16,7 @@ import (
 // still leave every one of their lines in stderr: the shutdown writes
 // what is buffered after the servers stop.
 func TestSIGTERMLosesNoRequestLine(t *testing.T) {
+	t.Parallel()
 	s := kit.StartService(t, map[string]string{"LOG_LEVEL": "info", "RATE_LIMIT_ENABLED": "false", "HTTP_DRAIN_DELAY": "0s"})
 	bearer := s.IDP.Token(t, "user_1", "org_1", "member", 5*time.Minute)
 

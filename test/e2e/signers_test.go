@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/gatepass/gatepass/adapters/pkcs11signer/softhsmtest"
+	"github.com/gatepass/gatepass/test/inproc"
 	"github.com/gatepass/gatepass/test/kit"
 )
 
@@ -61,9 +62,10 @@ func verifyAsymmetric(token string, pub crypto.PublicKey) (jws, error) {
 	return jws{Header: header, Claims: claims}, err
 }
 
-// TestSignersAndAlgorithms starts the real binary with each signer backend
-// and algorithm, and verifies its grants with the standard library.
+// TestSignersAndAlgorithms serves gatepass with each signer backend and
+// algorithm, and verifies its grants with the standard library.
 func TestSignersAndAlgorithms(t *testing.T) {
+	t.Parallel()
 	rsaKey, _ := rsa.GenerateKey(rand.Reader, 2048)
 	ecKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	_, edKey, _ := ed25519.GenerateKey(rand.Reader)
@@ -86,8 +88,9 @@ func TestSignersAndAlgorithms(t *testing.T) {
 	bearer := idp.Token(t, "user_1", "org_1", "admin", 5*time.Minute)
 	for _, tt := range tests {
 		t.Run(tt.signer+"/"+tt.alg, func(t *testing.T) {
+			t.Parallel()
 			env := kit.ProductionEnv(idp, kit.PrivatePEM(t, tt.key), debug, map[string]string{"JWT_SIGNER": tt.signer, "JWT_ALGORITHM": tt.alg})
-			s := kit.Start(t, env)
+			s := inproc.Serve(t, env)
 			checkGrant(t, s, bearer, tt.alg, tt.key.Public(), tt.wantBackend)
 		})
 	}
@@ -125,7 +128,9 @@ func checkGrant(t *testing.T, s *kit.Process, bearer, alg string, pub crypto.Pub
 }
 
 // TestPKCS11Signer signs inside a SoftHSM2 token that the test initialises;
-// the private key is generated there and never leaves it.
+// the private key is generated there and never leaves it. On the binary,
+// and not in parallel: each token is found through SOFTHSM2_CONF, set in
+// the environment, and a process initialises the module once.
 func TestPKCS11Signer(t *testing.T) {
 	idp := kit.NewIdentityProvider(t)
 	bearer := idp.Token(t, "user_1", "org_1", "admin", 5*time.Minute)
@@ -177,6 +182,7 @@ func TestPKCS11Signer(t *testing.T) {
 }
 
 func TestKeyMustFitTheAlgorithm(t *testing.T) {
+	t.Parallel()
 	idp := kit.NewIdentityProvider(t)
 	ecKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	_, rsaPEM := kit.NewRSAKey(t, 2048)
@@ -188,6 +194,7 @@ func TestKeyMustFitTheAlgorithm(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			env := kit.ProductionEnv(idp, tt.key, debug, map[string]string{"JWT_ALGORITHM": tt.alg, "HTTP_ADDR": kit.FreeAddr(t)})
 			_, stderr, err := kit.Run(t, env, "serve")
 			if err == nil || !strings.Contains(stderr, "JWT_") {

@@ -62,3 +62,31 @@ func RawRequest(t testing.TB, addr, text string) (Response, *Conn) {
 	c := Dial(t, addr)
 	return c.Exchange(t, text), c
 }
+
+// Send writes head, then body when there is one, on a fresh connection to
+// addr while it reads the answer: the server may answer and close before
+// the request is all sent.
+func Send(t testing.TB, addr, head string, body func(io.Writer)) Response {
+	t.Helper()
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	go func() {
+		if _, err := io.WriteString(conn, head); err != nil {
+			return
+		}
+		if body != nil {
+			body(conn)
+		}
+	}()
+	_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("no answer: %v", err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return Response{Status: resp.StatusCode, Header: resp.Header, Body: b}
+}

@@ -1,4 +1,4 @@
-package hardening2_test
+package ratelimit_test
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/gatepass/gatepass/test/inproc"
 	"github.com/gatepass/gatepass/test/kit"
 	"github.com/gatepass/gatepass/test/redisserver"
 )
@@ -83,10 +84,12 @@ func count(statuses []int, status int) int {
 // failing open keeps per-replica budgets (a user still meets 429) and the
 // replica stays ready, the admin readiness saying it is degraded.
 func TestFailingRedisFailingOpenKeepsBudgets(t *testing.T) {
+	t.Parallel()
 	for _, b := range breakings {
 		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
 			r := redisserver.Start(t)
-			s := kit.StartService(t, base, redisBudget(r.URL(), "open"))
+			s := inproc.ServeService(t, base, redisBudget(r.URL(), "open"))
 			token := s.IDP.Token(t, "user_open", "org_1", "member", 10*time.Minute)
 			b.breakIt(t, r)
 			got := grants(t, s, token, 6)
@@ -104,10 +107,12 @@ func TestFailingRedisFailingOpenKeepsBudgets(t *testing.T) {
 // TestFailingRedisFailingClosedIsNotReady: failing closed, requests get 503
 // and readiness says so, though Redis answers PING.
 func TestFailingRedisFailingClosedIsNotReady(t *testing.T) {
+	t.Parallel()
 	for _, b := range breakings {
 		t.Run(b.name, func(t *testing.T) {
+			t.Parallel()
 			r := redisserver.Start(t)
-			s := kit.StartService(t, base, redisBudget(r.URL(), "closed"))
+			s := inproc.ServeService(t, base, redisBudget(r.URL(), "closed"))
 			token := s.IDP.Token(t, "user_closed", "org_1", "member", 10*time.Minute)
 			b.breakIt(t, r)
 			if got := grants(t, s, token, 2); count(got, http.StatusServiceUnavailable) != 2 {
@@ -127,9 +132,12 @@ func TestFailingRedisFailingClosedIsNotReady(t *testing.T) {
 // TestHungRedisCostsLittle: a Redis that accepts but never answers adds at
 // most the store timeout to a request now and then, not to each; budgets
 // are kept per replica meanwhile.
+//
+// Not in parallel with the other tests: it bounds how long ten requests
+// take.
 func TestHungRedisCostsLittle(t *testing.T) {
 	r := redisserver.Start(t)
-	s := kit.StartService(t, base, redisBudget(r.URL(), "open"))
+	s := inproc.ServeService(t, base, redisBudget(r.URL(), "open"))
 	token := s.IDP.Token(t, "user_hung", "org_1", "member", 10*time.Minute)
 	warm := s.IDP.Token(t, "user_warm", "org_1", "member", 10*time.Minute)
 	grants(t, s, warm, 1) // a pooled connection to Redis

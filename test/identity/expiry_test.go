@@ -1,4 +1,4 @@
-package hardening2_test
+package identity_test
 
 import (
 	"encoding/json"
@@ -7,14 +7,20 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatepass/gatepass/test/inproc"
 	"github.com/gatepass/gatepass/test/kit"
 )
+
+// goSigner is the expiry test's setting on top of the production one:
+// the Go signer, and warnings only.
+var goSigner = map[string]string{"JWT_SIGNER": "go", "LOG_LEVEL": "warn"}
 
 // TestGrantsDoNotOutliveTheIdentity: with GRANT_EXPIRY_BOUND=identity a
 // grant expires no later than the identity token it was issued for, and an
 // identity with under 5 s left gets 401; the default keeps the full TTL.
 func TestGrantsDoNotOutliveTheIdentity(t *testing.T) {
-	bounded := kit.StartService(t, base, map[string]string{"GRANT_EXPIRY_BOUND": "identity"})
+	t.Parallel()
+	bounded := inproc.ServeService(t, goSigner, map[string]string{"GRANT_EXPIRY_BOUND": "identity"})
 	identityTTL := 30 * time.Second
 	token := bounded.IDP.Token(t, "user_exp", "org_1", "member", identityTTL)
 	identityExp := time.Now().Add(identityTTL).Truncate(time.Second)
@@ -41,7 +47,7 @@ func TestGrantsDoNotOutliveTheIdentity(t *testing.T) {
 		t.Fatalf("identity with 3s left: %s, want 401 invalid_token", r)
 	}
 
-	open := kit.StartService(t, base)
+	open := inproc.ServeService(t, goSigner)
 	token = open.IDP.Token(t, "user_exp", "org_1", "member", identityTTL)
 	r := kit.Post(t, open.URL+kit.RealtimePath, kit.Bearer(token))
 	if r.Status != http.StatusOK || !strings.Contains(string(r.Body), `"expiresIn":3600`) {

@@ -1,4 +1,4 @@
-package e2e_test
+package cli_test
 
 import (
 	"bufio"
@@ -14,6 +14,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/gatepass/gatepass/test/inproc"
 	"github.com/gatepass/gatepass/test/kit"
 )
 
@@ -21,6 +22,7 @@ import (
 // version, commit and build date stamped with -ldflags (as make build
 // does), the module and the Go version.
 func TestVersion(t *testing.T) {
+	t.Parallel()
 	bin := filepath.Join(t.TempDir(), "gatepass")
 	ldflags := "-X main.version=v9.8.7 -X main.commit=0123456789abcdef0123456789abcdef01234567 -X main.date=2031-02-03T04:05:06Z"
 	build := exec.Command("go", "build", "-ldflags", ldflags, "-o", bin, "./cmd/gatepass")
@@ -68,6 +70,7 @@ func TestVersion(t *testing.T) {
 // TestHelpOnEveryCommand: --help and -h exit 0 on every command and
 // subcommand, print the usage on stdout and list every flag.
 func TestHelpOnEveryCommand(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		cmd   string
 		lists []string
@@ -97,6 +100,7 @@ func TestHelpOnEveryCommand(t *testing.T) {
 			}
 			name := "gatepass " + strings.Join(args, " ")
 			t.Run(name, func(t *testing.T) {
+				t.Parallel()
 				out, stderr, err := kit.Run(t, nil, args...)
 				if err != nil {
 					t.Fatalf("%s: %s", name, kit.ExitError(err, stderr))
@@ -120,6 +124,7 @@ func TestHelpOnEveryCommand(t *testing.T) {
 // TestFlagsAfterPositionalArguments: flags may follow TOKEN, as a person
 // types `gatepass token verify TOKEN --jwks URL --issuer I`.
 func TestFlagsAfterPositionalArguments(t *testing.T) {
+	t.Parallel()
 	idp := kit.NewIdentityProvider(t)
 	token := idp.Token(t, "user_1", "org_1", "member", time.Hour)
 	orders := [][]string{
@@ -153,6 +158,7 @@ func TestFlagsAfterPositionalArguments(t *testing.T) {
 // server started on it signs grants with, which verify against the
 // generated public key.
 func TestKeysGenerateEveryAlgorithm(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		alg  string
 		bits string
@@ -164,6 +170,7 @@ func TestKeysGenerateEveryAlgorithm(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.alg, func(t *testing.T) {
+			t.Parallel()
 			dir := filepath.Join(t.TempDir(), "keys")
 			args := []string{"keys", "generate", "--out", dir, "--alg", tt.alg}
 			if tt.bits != "" {
@@ -209,7 +216,7 @@ func TestKeysGenerateEveryAlgorithm(t *testing.T) {
 			}
 
 			devDir := filepath.Join(t.TempDir(), "dev")
-			srv := kit.Start(t, map[string]string{"APP_ENV": "development", "DEV_DIR": devDir, "JWT_PRIVATE_KEY_FILE": private, "JWT_ALGORITHM": tt.alg})
+			srv := inproc.Serve(t, map[string]string{"APP_ENV": "development", "DEV_DIR": devDir, "JWT_PRIVATE_KEY_FILE": private, "JWT_ALGORITHM": tt.alg})
 			identity, stderr, err := kit.Run(t, map[string]string{"APP_ENV": "development", "DEV_DIR": devDir}, "dev-token")
 			if err != nil {
 				t.Fatal(kit.ExitError(err, stderr))
@@ -236,6 +243,7 @@ func TestKeysGenerateEveryAlgorithm(t *testing.T) {
 	}
 	for _, tt := range refused {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			dir := filepath.Join(t.TempDir(), "keys")
 			_, stderr, err := kit.Run(t, nil, append([]string{"keys", "generate", "--out", dir}, tt.args...)...)
 			if err == nil || !strings.Contains(stderr, tt.want) {
@@ -252,6 +260,7 @@ func TestKeysGenerateEveryAlgorithm(t *testing.T) {
 // 3339 beside the numbers, and takes a token pasted with its Bearer
 // scheme or whole Authorization header.
 func TestTokenInspectTimesAndBearer(t *testing.T) {
+	t.Parallel()
 	key, _ := kit.NewRSAKey(t, 2048)
 	token := kit.SignRS256(t, key, "k1", jwt.MapClaims{"sub": "user_1", "iat": 1700000000, "nbf": 1700000000, "exp": 1700003600}, nil)
 	forms := []struct {
@@ -266,6 +275,7 @@ func TestTokenInspectTimesAndBearer(t *testing.T) {
 	}
 	for _, f := range forms {
 		t.Run(f.name, func(t *testing.T) {
+			t.Parallel()
 			cmd := exec.Command(kit.Binary(t), append([]string{"token", "inspect"}, f.args...)...)
 			cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
 			cmd.Stdin = strings.NewReader(f.stdin)
@@ -304,6 +314,7 @@ func TestTokenInspectTimesAndBearer(t *testing.T) {
 // so the address is read from the start-up log: the configuration line,
 // then either the serving line or the listen error, both naming it.
 func TestDevelopmentListensOnLoopback(t *testing.T) {
+	t.Parallel()
 	cmd := exec.Command(kit.Binary(t), "serve")
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"),
 		"APP_ENV=development", "DEV_DIR=" + filepath.Join(t.TempDir(), "dev"), "ADMIN_ADDR=" + kit.FreeAddr(t)}

@@ -1,4 +1,4 @@
-package hardening_test
+package identity_test
 
 import (
 	"net/http"
@@ -17,6 +17,7 @@ import (
 // VALID for tokens the service refuses. It must refuse exactly what the
 // service refuses, and fetch the JWKS as the service does.
 func TestTokenVerifyAppliesTheServiceRules(t *testing.T) {
+	t.Parallel()
 	p := kit.NewIdentityProvider(t)
 	key, weak := p.SigningKey(), p.AddKey(t, "weak", 1024)
 	redirect := httptest.NewServer(http.RedirectHandler(p.JWKSURL(), http.StatusFound))
@@ -61,6 +62,7 @@ func TestTokenVerifyAppliesTheServiceRules(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			_, stderr, err := kit.Run(t, nil, append([]string{"token", "verify"}, tt.args...)...)
 			if tt.valid {
 				if err != nil || !strings.Contains("\n"+stderr, "\nVALID\n") {

@@ -1,11 +1,14 @@
-package hardening2_test
+// Package listener_test checks what the gatepass binary's own HTTP server
+// adds around the handlers, so it starts the real binary: the 16 KiB limit
+// on a request's head, the cap on connections (HTTP_MAX_CONNECTIONS), and
+// idle keep-alive connections closed first near that cap.
+package listener_test
 
 import (
 	"fmt"
 	"io"
 	"net"
 	"net/http"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -13,61 +16,14 @@ import (
 	"github.com/gatepass/gatepass/test/kit"
 )
 
-// TestDuplicateAuthorizationIs400: which of two Authorization headers a
-// proxy or a log looked at is not guessed.
-func TestDuplicateAuthorizationIs400(t *testing.T) {
-	s := kit.StartService(t, base)
-	valid := s.IDP.Token(t, "user_dup", "org_1", "member", 10*time.Minute)
-	r := kit.Post(t, s.URL+kit.RealtimePath, kit.AddHeader("Authorization", "Bearer "+valid), kit.AddHeader("Authorization", "Bearer not.a.token"))
-	if r.Status != http.StatusBadRequest || !strings.Contains(string(r.Body), `"code":"duplicate_header"`) {
-		t.Fatalf("two Authorization headers: %s", r)
-	}
-}
-
-// TestContentLengthWithTransferEncodingClosesTheConnection: a request with
-// both framings is answered and its connection is not used again.
-func TestContentLengthWithTransferEncodingClosesTheConnection(t *testing.T) {
-	s := kit.StartService(t, base)
-	text := "POST " + kit.RealtimePath + " HTTP/1.1\r\nHost: gatepass\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n" +
-		"0\r\n\r\n"
-	resp, conn := kit.RawRequest(t, s.Addr, text)
-	if resp.Status >= 500 {
-		t.Fatalf("status %d", resp.Status)
-	}
-	if !resp.Close {
-		t.Errorf("response to a request with both Content-Length and Transfer-Encoding does not close (Connection %q)", resp.Header.Get("Connection"))
-	}
-	if !conn.ClosedByServer() {
-		t.Fatal("the server kept the connection of a request with both Content-Length and Transfer-Encoding")
-	}
-	// A plain request keeps its connection.
-	_, conn = kit.RawRequest(t, s.Addr, "GET /healthz HTTP/1.1\r\nHost: gatepass\r\n\r\n")
-	if conn.ClosedByServer() {
-		t.Fatal("a plain request's connection was closed")
-	}
-}
-
-// TestPublicReadinessTellsOnlyWhether: the public port names no signer,
-// algorithm, key id, key count or failure mode; the admin port does.
-func TestPublicReadinessTellsOnlyWhether(t *testing.T) {
-	s := kit.StartService(t, base)
-	public := kit.Get(t, s.URL+"/readyz")
-	if ready := public.Readiness(t); public.Status != http.StatusOK || ready.Status != "ready" || ready.Checks != nil {
-		t.Fatalf("public /readyz %s, want only the status", public)
-	}
-	if slices.ContainsFunc([]string{"kid", "RS256", "go ", "keys", "open", "memory", "redis"},
-		func(word string) bool { return strings.Contains(string(public.Body), word) }) {
-		t.Fatalf("public /readyz tells %s", public.Body)
-	}
-	admin := kit.Get(t, s.AdminURL+"/readyz")
-	if ready := admin.Readiness(t); ready.Checks["signer"].Detail == "" || ready.Checks["rate_limiter"].Detail == "" {
-		t.Fatalf("admin /readyz lost its details: %s", admin.Body)
-	}
-}
+// base is what every test sets on top of the kit's production
+// configuration: the Go signer, and warnings only.
+var base = map[string]string{"JWT_SIGNER": "go", "LOG_LEVEL": "warn"}
 
 // TestHeadLimitIsExactly16KiB: a request head (request line, headers and
 // line ends) of 16384 bytes is served, one byte more is 431.
 func TestHeadLimitIsExactly16KiB(t *testing.T) {
+	t.Parallel()
 	s := kit.StartService(t, base)
 	head := func(size int) string {
 		prefix := "GET /healthz HTTP/1.1\r\nHost: gatepass\r\nX-Pad: "
@@ -82,10 +38,43 @@ func TestHeadLimitIsExactly16KiB(t *testing.T) {
 	}
 }
 
+// TestOversizeHeadsAre431: heads far over the limit, however they are
+// made up, get 431 from the server itself, and the service goes on
+// serving valid callers.
+func TestOversizeHeadsAre431(t *testing.T) {
+	t.Parallel()
+	s := kit.StartService(t, base, map[string]string{"RATE_LIMIT_ENABLED": "false"})
+	valid := s.IDP.Token(t, "user_valid", "org_valid", "admin", 10*time.Minute)
+	bearer := "Authorization: Bearer " + valid + "\r\n"
+	big := strings.Repeat("a", 1<<20)
+	tests := []struct{ name, head string }{
+		{name: "1 MiB header", head: "POST " + kit.RealtimePath + " HTTP/1.1\r\nHost: x\r\n" + bearer + "X-Big: " + big + "\r\n\r\n"},
+		{name: "1 MiB header without credentials", head: "POST " + kit.OfficePath + " HTTP/1.1\r\nHost: x\r\nX-Big: " + big + "\r\n\r\n"},
+		{name: "1 MiB Authorization header", head: "POST " + kit.RealtimePath + " HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + big + "\r\n\r\n"},
+		{name: "ten thousand small headers", head: "POST " + kit.RealtimePath + " HTTP/1.1\r\nHost: x\r\n" + bearer + strings.Repeat("X-A: b\r\n", 10000) + "\r\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			// The HTTP server answers these itself, in plain text.
+			if r := kit.Send(t, s.Addr, tt.head, nil); r.Status != http.StatusRequestHeaderFieldsTooLarge {
+				t.Fatalf("status %d, want 431: %.200s", r.Status, r.Body)
+			}
+			if r := kit.Post(t, s.URL+kit.RealtimePath, kit.Bearer(valid)); r.Status != http.StatusOK {
+				t.Fatalf("the service stopped serving valid callers: %s", r)
+			}
+			if r := kit.Get(t, s.URL+"/healthz"); r.Status != http.StatusOK || r.JSON(t)["status"] != "ok" {
+				t.Fatalf("healthz %s", r)
+			}
+		})
+	}
+}
+
 // TestConnectionsOverTheCapWait: with HTTP_MAX_CONNECTIONS busy
 // connections open, another client waits in the accept queue until one
 // ends; the admin listener is outside the cap.
 func TestConnectionsOverTheCapWait(t *testing.T) {
+	t.Parallel()
 	const limit = 4
 	s := kit.StartService(t, base, map[string]string{"HTTP_MAX_CONNECTIONS": fmt.Sprint(limit), "HTTP_READ_HEADER_TIMEOUT": "30s"})
 	// Busy connections: a request head begun and never finished.
@@ -99,7 +88,9 @@ func TestConnectionsOverTheCapWait(t *testing.T) {
 		io.WriteString(c, "GET /healthz HTTP/1.1\r\nHost: gatepass\r\n")
 		busy[i] = c
 	}
-	time.Sleep(200 * time.Millisecond)
+	// No wait for the server to take them: the kernel queues connections
+	// in the order they were made, and the server takes four before the
+	// cap stops it.
 	answered := make(chan int, 1)
 	go func() {
 		c := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
@@ -133,6 +124,7 @@ func TestConnectionsOverTheCapWait(t *testing.T) {
 // TestIdleConnectionsGoFirstNearTheCap: keep-alive connections doing
 // nothing are closed so that new clients get in.
 func TestIdleConnectionsGoFirstNearTheCap(t *testing.T) {
+	t.Parallel()
 	const limit = 4
 	s := kit.StartService(t, base, map[string]string{"HTTP_MAX_CONNECTIONS": fmt.Sprint(limit)})
 	var idles []*kit.Conn

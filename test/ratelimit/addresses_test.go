@@ -1,4 +1,4 @@
-package hardening2_test
+package ratelimit_test
 
 import (
 	"fmt"
@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatepass/gatepass/test/inproc"
 	"github.com/gatepass/gatepass/test/kit"
 )
 
@@ -30,7 +31,8 @@ func failFrom(t *testing.T, s *kit.Service, xff string, extra ...kit.Option) int
 // address that spent the failure budget does not stop an honest user from
 // getting grants; its own failures turn to 429 with Retry-After.
 func TestValidTokenIsNeverLockedOutByItsAddress(t *testing.T) {
-	s := kit.StartService(t, base, authBudget)
+	t.Parallel()
+	s := inproc.ServeService(t, base, authBudget)
 	valid := s.IDP.Token(t, "user_honest", "org_1", "member", 10*time.Minute)
 	for i := range 5 {
 		if got := failFrom(t, s, "198.51.100.20"); got != http.StatusUnauthorized {
@@ -51,7 +53,8 @@ func TestValidTokenIsNeverLockedOutByItsAddress(t *testing.T) {
 
 // TestOneIPv6PrefixIsOneBudget: 40 addresses of one /64 share a budget.
 func TestOneIPv6PrefixIsOneBudget(t *testing.T) {
-	s := kit.StartService(t, base, authBudget)
+	t.Parallel()
+	s := inproc.ServeService(t, base, authBudget)
 	limited := 0
 	for i := range 40 {
 		if failFrom(t, s, fmt.Sprintf("2001:db8:77:1::%x", i+1)) == http.StatusTooManyRequests {
@@ -70,7 +73,8 @@ func TestOneIPv6PrefixIsOneBudget(t *testing.T) {
 // TestOneIPv4AddressIsOneBudgetHoweverSpelled: the same address written
 // five ways spends one budget.
 func TestOneIPv4AddressIsOneBudgetHoweverSpelled(t *testing.T) {
-	s := kit.StartService(t, base, authBudget)
+	t.Parallel()
+	s := inproc.ServeService(t, base, authBudget)
 	spellings := []string{"192.0.2.55", "::ffff:192.0.2.55", "::ffff:c000:237", "0:0:0:0:0:ffff:192.0.2.55",
 		"0000:0000:0000:0000:0000:ffff:c000:0237"}
 	for i := range 10 {
@@ -89,7 +93,8 @@ func TestOneIPv4AddressIsOneBudgetHoweverSpelled(t *testing.T) {
 // X-Real-IP (which a proxy that appends X-Forwarded-For passes through as
 // the client wrote it), never give a fresh budget.
 func TestClientWrittenHeadersDoNotNameTheClient(t *testing.T) {
-	s := kit.StartService(t, base, authBudget)
+	t.Parallel()
+	s := inproc.ServeService(t, base, authBudget)
 	limited := 0
 	for i := range 10 {
 		xff := fmt.Sprintf("203.0.113.%d, 198.51.100.77", i+1)

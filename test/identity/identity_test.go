@@ -1,9 +1,10 @@
-// Package hardening_test drives the real gatepass binary against the
-// kit's stand-in identity provider made to misbehave on purpose: a JWKS
-// that answers slowly, rotates, drops keys, publishes unfit keys or never
-// ends. Each test pins one finding of an outside attack on the identity
-// checks.
-package hardening_test
+// Package identity_test checks how gatepass verifies the caller's identity
+// token, served in process against the kit's stand-in identity provider
+// made to misbehave on purpose: a JWKS that answers slowly, rotates, drops
+// keys, publishes unfit keys or never ends; tokens of another type or with
+// malformed claims; grants bounded by the identity's lifetime. `gatepass
+// token verify` must apply the same rules (cli_test.go, on the binary).
+package identity_test
 
 import (
 	"context"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/gatepass/gatepass/test/inproc"
 	"github.com/gatepass/gatepass/test/kit"
 )
 
@@ -35,8 +37,9 @@ func office(t testing.TB, s *kit.Service, bearer string) kit.Response {
 // the whole unknown-kid interval when the refresh ran on the caller's
 // request).
 func TestClientLeavingMidRefreshDoesNotBlockTheNewKey(t *testing.T) {
+	t.Parallel()
 	p := kit.NewIdentityProvider(t)
-	s := kit.StartServiceTrusting(t, p, noLimits, map[string]string{"AUTH_JWKS_TIMEOUT": "20s", "AUTH_JWKS_UNKNOWN_KID_INTERVAL": "1m"})
+	s := inproc.ServeServiceTrusting(t, p, noLimits, map[string]string{"AUTH_JWKS_TIMEOUT": "20s", "AUTH_JWKS_UNKNOWN_KID_INTERVAL": "1m"})
 	kit.WantStatus(t, "old key before the rotation", office(t, s, p.Token(t, "user_1", "org_1", "member", ttl)), http.StatusOK)
 
 	newKey := p.AddKey(t, "key-new", 2048)
@@ -57,7 +60,19 @@ func TestClientLeavingMidRefreshDoesNotBlockTheNewKey(t *testing.T) {
 	if err := <-done; err == nil {
 		t.Fatal("the cancelled call completed")
 	}
-	time.Sleep(200 * time.Millisecond) // let the server see the disconnect
+	// The server has seen the disconnect once it has ended, and logged, the
+	// abandoned request: the second on the office route.
+	if !kit.Eventually(10*time.Second, 20*time.Millisecond, func() bool {
+		n := 0
+		for _, l := range s.RequestLogs() {
+			if l.Route == kit.OfficePath {
+				n++
+			}
+		}
+		return n >= 2
+	}) {
+		t.Fatalf("the server did not end the abandoned request:\n%s", s.Logs())
+	}
 	p.SetJWKS(kit.JWKSUp)
 
 	if !kit.Eventually(5*time.Second, 250*time.Millisecond, func() bool {
@@ -73,9 +88,10 @@ func TestClientLeavingMidRefreshDoesNotBlockTheNewKey(t *testing.T) {
 // TestWeakKeyInTheJWKSIsNotUsed: a 1024-bit RSA key in the provider's set
 // is left out; the rest of the set is used.
 func TestWeakKeyInTheJWKSIsNotUsed(t *testing.T) {
+	t.Parallel()
 	p := kit.NewIdentityProvider(t)
 	weak := p.AddKey(t, "weak", 1024)
-	s := kit.StartServiceTrusting(t, p, noLimits)
+	s := inproc.ServeServiceTrusting(t, p, noLimits)
 	kit.WantStatus(t, "token of the 2048-bit key", office(t, s, p.Token(t, "user_1", "org_1", "member", ttl)), http.StatusOK)
 	kit.WantStatus(t, "token of the 1024-bit key", office(t, s, p.TokenOf(t, weak, "user_1", "org_1", "member", ttl)), http.StatusUnauthorized)
 }
@@ -83,7 +99,9 @@ func TestWeakKeyInTheJWKSIsNotUsed(t *testing.T) {
 // TestOversizeJWKSIsRefusedWithoutBlowingMemory: a JWKS answer that never
 // ends is cut at 1 MiB; the keys in hand stay, and the process does not
 // grow with the answer (uncut, it grew by a multiple of what it read).
+// The real binary: the heap measured must be gatepass's alone.
 func TestOversizeJWKSIsRefusedWithoutBlowingMemory(t *testing.T) {
+	t.Parallel()
 	p := kit.NewIdentityProvider(t)
 	s := kit.StartServiceTrusting(t, p, noLimits, map[string]string{"AUTH_JWKS_REFRESH_INTERVAL": "300ms"})
 	kit.WantStatus(t, "before", office(t, s, p.Token(t, "user_1", "org_1", "member", ttl)), http.StatusOK)
@@ -107,9 +125,10 @@ func TestOversizeJWKSIsRefusedWithoutBlowingMemory(t *testing.T) {
 // TestRemovedKeyStopsVerifyingAfterARefresh: a key the provider drops from
 // its JWKS stops verifying new tokens once the set is refreshed.
 func TestRemovedKeyStopsVerifyingAfterARefresh(t *testing.T) {
+	t.Parallel()
 	p := kit.NewIdentityProvider(t)
 	leave := p.AddKey(t, "leave", 2048)
-	s := kit.StartServiceTrusting(t, p, noLimits, map[string]string{"AUTH_JWKS_REFRESH_INTERVAL": "300ms"})
+	s := inproc.ServeServiceTrusting(t, p, noLimits, map[string]string{"AUTH_JWKS_REFRESH_INTERVAL": "300ms"})
 	kit.WantStatus(t, "before removal", office(t, s, p.TokenOf(t, leave, "user_1", "org_1", "member", ttl)), http.StatusOK)
 	p.RemoveKey(t, leave.KID)
 	before := p.Fetches.Load()
@@ -123,8 +142,9 @@ func TestRemovedKeyStopsVerifyingAfterARefresh(t *testing.T) {
 // TestTokenOfAnotherTypeIsRefused: a logout token (or any typ that is not
 // an access token's) signed by the provider is not an access token.
 func TestTokenOfAnotherTypeIsRefused(t *testing.T) {
+	t.Parallel()
 	p := kit.NewIdentityProvider(t)
-	s := kit.StartServiceTrusting(t, p, noLimits)
+	s := inproc.ServeServiceTrusting(t, p, noLimits)
 	for typ, want := range map[string]int{
 		"logout+jwt": http.StatusUnauthorized, "id_token+jwt": http.StatusUnauthorized, "secevent+jwt": http.StatusUnauthorized,
 		"at+jwt": http.StatusOK, "JWT": http.StatusOK, "application/at+JWT": http.StatusOK,
@@ -140,8 +160,9 @@ func TestTokenOfAnotherTypeIsRefused(t *testing.T) {
 // exactly or not at all; white space is not trimmed and a role of the
 // wrong type does not become member.
 func TestMalformedIdentityClaimsAreRefused(t *testing.T) {
+	t.Parallel()
 	p := kit.NewIdentityProvider(t)
-	s := kit.StartServiceTrusting(t, p, noLimits)
+	s := inproc.ServeServiceTrusting(t, p, noLimits)
 	edit := func(f func(jwt.MapClaims)) string {
 		c := p.Claims("user_1", "org_1", "admin", ttl)
 		f(c)
@@ -168,6 +189,7 @@ func TestMalformedIdentityClaimsAreRefused(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			kit.WantStatus(t, tt.name, office(t, s, tt.token), tt.want)
 		})
 	}
