@@ -66,8 +66,10 @@ define suite
 @$(2) || { echo $$? > $(RESULTS)/$(1).exit; [ -n "$(KEEP_GOING)" ]; }
 endef
 
-unit:
-	$(call suite,go,$(call GOTESTSUM,go) -race -count=1 $(PKGS))
+# The suites that start the real binary share the one `make build` makes,
+# rather than each test package linking its own (test/kit.Binary).
+unit: build
+	$(call suite,go,GATEPASS_BIN=$(CURDIR)/$(BIN) $(call GOTESTSUM,go) -race -count=1 $(PKGS))
 
 # allocs: the allocation budgets (testing.AllocsPerRun ceilings, files
 # built with !race), in a pass without -race: the race detector makes
