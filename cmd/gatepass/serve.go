@@ -70,6 +70,15 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	defer logOut.Close()
 	logger := newLogger(logOut, cfg.LogLevel)
 	logger.Info("configuration", "env", cfg.Env, "config", cfg)
+	if len(cfg.UnknownVariables) > 0 {
+		// Names only: a typo's value may be a secret.
+		names := make([]string, len(cfg.UnknownVariables))
+		for i, u := range cfg.UnknownVariables {
+			names[i] = u.String()
+		}
+		logger.Warn("environment variables that gatepass does not read, ignored (GATEPASS_STRICT_ENV=true refuses them): "+strings.Join(names, ", "),
+			"unknown_variables", names)
+	}
 
 	srv, cleanup, err := bootstrap.InitializeServer(ctx, cfg, logger)
 	if err != nil {

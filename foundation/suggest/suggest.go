@@ -10,11 +10,11 @@ import "strings"
 // case: the one with the fewest single-character edits (insertions,
 // deletions, substitutions, and a swap of two neighbours counted as one),
 // or one that word begins. It reports false when none is near enough to be
-// a likely meant name: at most two edits, or a third of word's length for
+// a likely meant name: at most two edits, or a quarter of word's length for
 // longer names. Of equally near candidates, the first wins.
 func Closest(word string, candidates []string) (string, bool) {
 	w := strings.ToUpper(word)
-	limit := max(2, len(w)/3)
+	limit := max(2, len(w)/4)
 	best, bestDist := "", limit+1
 	for _, c := range candidates {
 		u := strings.ToUpper(c)

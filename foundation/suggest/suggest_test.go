@@ -34,7 +34,7 @@ func TestDistance(t *testing.T) {
 
 func TestClosest(t *testing.T) {
 	commands := []string{"serve", "keys", "token", "dev-token", "policy", "version", "help", "completion"}
-	variables := []string{"JWT_ALGORITHM", "JWT_AUDIENCE", "RATE_LIMIT_OFFICE_RATE", "RATE_LIMIT_OFFICE_BURST", "AUTH_AUDIENCE"}
+	variables := []string{"JWT_ALGORITHM", "JWT_AUDIENCE", "RATE_LIMIT_OFFICE_RATE", "RATE_LIMIT_OFFICE_BURST", "AUTH_AUDIENCE", "GATEPASS_STRICT_ENV", "REDIS_URL"}
 	tests := []struct {
 		word       string
 		candidates []string
@@ -53,6 +53,7 @@ func TestClosest(t *testing.T) {
 		{"RATE_LIMIT_OFICE_RATE", variables, "RATE_LIMIT_OFFICE_RATE", true},
 		{"JWT_AUDIENCES", variables, "JWT_AUDIENCE", true},
 		{"GATEPASS_SERVICE_HOST", variables, "", false},
+		{"REDIS_PORT", variables, "", false},
 	}
 	for _, tt := range tests {
 		got, ok := suggest.Closest(tt.word, tt.candidates)
