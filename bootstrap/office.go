@@ -73,8 +73,20 @@ func PrepareDevelopment(environ map[string]string) error {
 	if Env(e.AppEnv) != EnvDevelopment {
 		return nil
 	}
-	_, err := devMaterialFrom(e, loadServe, true)
-	return err
+	if _, err := devMaterialFrom(e, loadServe, true); err != nil {
+		return err
+	}
+	// As Load sees them: the development listener and defaults.
+	if environ["HTTP_ADDR"] == "" {
+		e.HTTP.Addr = DevHTTPAddr
+	}
+	applyDevelopmentDefaults(&e)
+	for _, t := range registeredTransports {
+		if err := t.prepareDevelopment(e); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // devMaterialFrom reads, and with create first makes, the development

@@ -51,7 +51,7 @@ func completionScript(shell string) (string, error) {
 		return "#compdef gatepass\n# zsh completion for gatepass: source <(gatepass completion zsh)\n" +
 			"(( $+functions[compdef] )) || { autoload -U +X compinit && compinit }\nautoload -U +X bashcompinit && bashcompinit\n" + bashCompletion(), nil
 	default:
-		return "", newUnknownCommand("completion", shell, completionShells)
+		return "", fmt.Errorf("completion: no script for %q; choose %s", shell, strings.Join(completionShells, " or "))
 	}
 }
 
