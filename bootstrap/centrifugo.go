@@ -1,9 +1,16 @@
 package bootstrap
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gatepass/gatepass/adapters/jwtsigner"
@@ -87,6 +94,79 @@ func centrifugoFrom(e centrifugoEnv, cfg *Config, p *problems) *domain.Centrifug
 	return c
 }
 
+// CentrifugoDevConfigFile is the Centrifugo configuration that the
+// development folder holds: Centrifugo on its development address,
+// verifying gatepass's development grants through gatepass's JWKS.
+const CentrifugoDevConfigFile = "centrifugo.json"
+
+// prepareDevelopment writes CentrifugoDevConfigFile when Centrifugo is on
+// in development, again at every start: gatepass's address, issuer and the
+// Centrifugo audience may have changed, and it holds no secret.
+func (centrifugo) prepareDevelopment(e environment) error {
+	ce := envOf[centrifugoEnv](e)
+	if ce.URL == "" {
+		if e.Office.Algorithm == jwtsigner.PS256 {
+			return nil
+		}
+		ce.URL = DevCentrifugoURL
+	}
+	server, ok := centrifugoDevServer(ce.URL)
+	if !ok {
+		// Not a development server on this machine: not ours to configure.
+		return nil
+	}
+	doc := map[string]any{
+		"http_server": server,
+		"client": map[string]any{
+			"token": map[string]any{
+				"jwks_public_endpoint": "http://" + devPublicAddr(e) + "/.well-known/jwks.json",
+				// Without both, Centrifugo would check neither, and an
+				// office-router grant would connect.
+				"audience": ce.Audience,
+				"issuer":   e.Office.Issuer,
+			},
+		},
+		// Subscriptions to org: channels need a subscription token.
+		"channel": map[string]any{"namespaces": []map[string]any{{"name": "org"}}},
+	}
+	b, err := json.MarshalIndent(doc, "", "  ")
+	if err != nil {
+		return err
+	}
+	path := filepath.Join(e.DevDir, CentrifugoDevConfigFile)
+	if err := os.WriteFile(path, append(b, '\n'), 0o600); err != nil {
+		return fmt.Errorf("development Centrifugo configuration: %w", err)
+	}
+	return nil
+}
+
+// centrifugoDevServer is the http_server section of a Centrifugo serving
+// clients at url on this machine; false when url is not on loopback.
+func centrifugoDevServer(raw string) (map[string]any, bool) {
+	u, err := url.Parse(raw)
+	if err != nil || !loopbackHost(u.Hostname()) {
+		return nil, false
+	}
+	port, err := strconv.Atoi(u.Port())
+	if err != nil {
+		return nil, false
+	}
+	return map[string]any{"address": u.Hostname(), "port": port}, true
+}
+
+// devPublicAddr is where a development gatepass listens, as a client on
+// the same machine reaches it.
+func devPublicAddr(e environment) string {
+	host, port, err := net.SplitHostPort(e.HTTP.Addr)
+	if err != nil {
+		return DevHTTPAddr
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "127.0.0.1"
+	}
+	return net.JoinHostPort(host, port)
+}
+
 func (centrifugo) limits(e environment) map[domain.GrantKind]domain.Limit {
 	r := envOf[centrifugoEnv](e)
 	return map[domain.GrantKind]domain.Limit{
@@ -121,8 +201,13 @@ func (centrifugo) banner(cfg Config, w Welcome) (string, BannerPlace) {
 	if cf == nil {
 		return "", BannerAfterExchange
 	}
-	return fmt.Sprintf("Centrifugo connection and subscription tokens (%s):\n", cf.URL) +
-			fmt.Sprintf("  curl -sS -X POST %s/api/v1/centrifugo/connection-token -H 'Authorization: Bearer %s'\n", w.Base, w.Token) +
-			fmt.Sprintf("  curl -sS -X POST %s/api/v1/centrifugo/subscription-token -H 'Authorization: Bearer %s' -H 'Content-Type: application/json' -d '{\"channel\":\"org:org_dev_01\"}'\n\n", w.Base, w.Token),
-		BannerAfterExchange
+	var b strings.Builder
+	fmt.Fprintf(&b, "Centrifugo connection and subscription tokens (%s). Start the server, get tokens, verify them:\n", cf.URL)
+	if _, ok := centrifugoDevServer(cf.URL); ok && cfg.Development() {
+		fmt.Fprintf(&b, "  centrifugo --config %s\n", filepath.Join(w.DevDir, CentrifugoDevConfigFile))
+	}
+	fmt.Fprintf(&b, "  curl -sS -X POST %s/api/v1/centrifugo/connection-token -H 'Authorization: Bearer %s'\n", w.Base, w.Token)
+	fmt.Fprintf(&b, "  curl -sS -X POST %s/api/v1/centrifugo/subscription-token -H 'Authorization: Bearer %s' -H 'Content-Type: application/json' -d '{\"channel\":\"org:org_dev_01\"}'\n", w.Base, w.Token)
+	fmt.Fprintf(&b, "  bin/gatepass token verify --jwks %s/.well-known/jwks.json --issuer %s --audience %s TOKEN\n\n", w.Base, cf.Issuer, cf.Audience)
+	return b.String(), BannerAfterExchange
 }

@@ -80,6 +80,10 @@ type Config struct {
 	// DevIdentityKey verifies callers in development when no identity
 	// provider is configured; nil otherwise.
 	DevIdentityKey *rsa.PrivateKey
+	// UnknownVariables are the variables that look like gatepass's but are
+	// not read (see UnknownVariable); the start warns about them, or with
+	// GATEPASS_STRICT_ENV=true refuses them.
+	UnknownVariables []UnknownVariable
 
 	env environment
 }
@@ -198,7 +202,12 @@ func load(environ map[string]string, mode loadMode) (Config, error) {
 	}
 	var p problems
 	e := parseEnvironment(environ, &p)
-	cfg := Config{env: e, DevDir: e.DevDir}
+	cfg := Config{env: e, DevDir: e.DevDir, UnknownVariables: unknownVariables(environ)}
+	if e.StrictEnv {
+		for _, u := range cfg.UnknownVariables {
+			p.add(u.Name, "%s", unknownProblem(u))
+		}
+	}
 	switch Env(e.AppEnv) {
 	case EnvProduction, EnvDevelopment:
 		cfg.Env = Env(e.AppEnv)

@@ -57,6 +57,9 @@ type environment struct {
 	PublicBaseURL string `env:"PUBLIC_BASE_URL"`
 	// PolicyFile replaces the built-in transport policy.
 	PolicyFile string `env:"GATEPASS_POLICY_FILE"`
+	// StrictEnv refuses the start when a variable looks like gatepass's
+	// but is not one (a typo), instead of warning about it.
+	StrictEnv bool `env:"GATEPASS_STRICT_ENV" envDefault:"false"`
 	// Transports are the registered transports' variables, each block's
 	// own struct naming them in full (see transports.go); the env parser
 	// reads them apart, walkEnv where this field stands.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/gatepass/gatepass/adapters/jwtsigner"
@@ -63,6 +64,10 @@ func (liveKit) devSecret(e environment) string {
 	}
 	return ""
 }
+
+// prepareDevelopment writes nothing: livekit-server --dev takes its key
+// on the command line the banner prints.
+func (liveKit) prepareDevelopment(environment) error { return nil }
 
 func (liveKit) configure(e environment, dev *devMaterial, cfg *Config, p *problems) {
 	lk := envOf[liveKitEnv](e)
@@ -149,6 +154,20 @@ func (liveKit) banner(cfg Config, w Welcome) (string, BannerPlace) {
 	if lk == nil {
 		return "", BannerWithGrants
 	}
-	return fmt.Sprintf("LiveKit token (%s; run the server with\n  livekit-server --dev --bind 127.0.0.1 --keys \"%s: $(cat %s)\"):\n", lk.URL, lk.APIKey, filepath.Join(w.DevDir, liveKitSecretFile)) +
-		fmt.Sprintf("  curl -sS -X POST %s/api/v1/livekit/token -H 'Authorization: Bearer %s' -H 'Content-Type: application/json' -d '{\"room_name\":\"standup\"}'\n\n", w.Base, w.Token), BannerWithGrants
+	secretFile := "FILE"
+	switch e := envOf[liveKitEnv](cfg.env); {
+	case e.unset():
+		secretFile = filepath.Join(w.DevDir, liveKitSecretFile)
+	case e.APISecret.file != "":
+		secretFile = e.APISecret.file
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "LiveKit token (%s). Start the server, get a token, verify it:\n", lk.URL)
+	if envOf[liveKitEnv](cfg.env).unset() {
+		fmt.Fprintf(&b, "  livekit-server --dev --bind 127.0.0.1 --keys \"%s: $(cat %s)\"\n", lk.APIKey, secretFile)
+	}
+	fmt.Fprintf(&b, "  curl -sS -X POST %s/api/v1/livekit/token -H 'Authorization: Bearer %s' -H 'Content-Type: application/json' -d '{\"room_name\":\"standup\"}'\n", w.Base, w.Token)
+	// LiveKit's tokens name the API key as their issuer and carry no aud.
+	fmt.Fprintf(&b, "  bin/gatepass token verify --secret-file %s --issuer %s --no-audience TOKEN\n\n", secretFile, lk.APIKey)
+	return b.String(), BannerWithGrants
 }

@@ -73,8 +73,20 @@ func PrepareDevelopment(environ map[string]string) error {
 	if Env(e.AppEnv) != EnvDevelopment {
 		return nil
 	}
-	_, err := devMaterialFrom(e, loadServe, true)
-	return err
+	if _, err := devMaterialFrom(e, loadServe, true); err != nil {
+		return err
+	}
+	// As Load sees them: the development listener and defaults.
+	if environ["HTTP_ADDR"] == "" {
+		e.HTTP.Addr = DevHTTPAddr
+	}
+	applyDevelopmentDefaults(&e)
+	for _, t := range registeredTransports {
+		if err := t.prepareDevelopment(e); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // devMaterialFrom reads, and with create first makes, the development
@@ -138,7 +150,27 @@ func officeFrom(e environment, dev *devMaterial, p *problems) OfficeConfig {
 		p.add("JWT_SIGNER", "must be go, openssl, pkcs11 or auto")
 	}
 	o.Published = publishedKeysFrom(e, p)
+	if o.Key != nil {
+		refuseSigningKeyPublished(o.Key.Public(), o.Published, e, p)
+	}
 	return o
+}
+
+// refuseSigningKeyPublished says so when a verification key is the signing
+// key's own public key: the JWKS publishes the signing key already, and
+// JWT_VERIFICATION_KEYS is for the others of a rotation.
+func refuseSigningKeyPublished(signing crypto.PublicKey, published []crypto.PublicKey, e environment, p *problems) {
+	eq, ok := signing.(interface{ Equal(crypto.PublicKey) bool })
+	if !ok {
+		return
+	}
+	for i, pub := range published {
+		if eq.Equal(pub) {
+			p.add(e.Office.VerificationKeys.source("JWT_VERIFICATION_KEYS"),
+				"key %d is the signing key's public key (%s), which the JWKS publishes already; list only a rotation's other keys",
+				i+1, e.Office.PrivateKey.source("JWT_PRIVATE_KEY"))
+		}
+	}
 }
 
 // checkOfficeGrant checks what the office grants say besides their keys.
@@ -172,7 +204,8 @@ func signingKeyFrom(e environment, dev *devMaterial, p *problems) crypto.Signer 
 	}
 	switch {
 	case keyPEM == "":
-		if !p.has(name) {
+		// A variable or file already refused is the one problem to report.
+		if !p.has("JWT_PRIVATE_KEY") && !p.has("JWT_PRIVATE_KEY_FILE") {
 			p.add(name, "is required (or JWT_PRIVATE_KEY_FILE)")
 		}
 		return nil

@@ -76,6 +76,7 @@ func (l lineErrors) Unwrap() []error { return l }
 // rest is still read, so every problem is reported at once.
 func parseEnvironment(environ map[string]string, p *problems) environment {
 	p.unparsed = map[string]bool{}
+	refuseQuoted(environ, p)
 	// env parses a value just after calling OnSet for its variable, so the
 	// parsers below know which variable they read.
 	var current string

@@ -210,6 +210,8 @@ func ProvideRouter(app *application.Application, cfg Config, metrics *prom.Metri
 		TrustedProxies: cfg.TrustedProxies,
 		CORSOrigins:    cfg.CORSAllowedOrigins,
 		Observer:       metrics,
+		// In development the caller is the developer: say why.
+		ExplainRefusals: cfg.Development(),
 	})
 	return &PublicHandler{h}, err
 }

@@ -94,6 +94,12 @@ func resolveSecrets(e *environment, environ map[string]string, p *problems) {
 			*s = secret{}
 			return
 		}
+		if s.file != "" && quoted(v) {
+			// A quoted variable is refused before parsing (refuseQuoted).
+			p.add(name, "names a file whose content is quoted; remove the quotes from the file")
+			*s = secret{}
+			return
+		}
 		s.value = v
 	})
 }

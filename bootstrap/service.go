@@ -6,9 +6,11 @@ import (
 	"maps"
 	"net/netip"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"time"
 
+	"github.com/gatepass/gatepass/adapters/devidentity"
 	"github.com/gatepass/gatepass/adapters/jwksidentity"
 	"github.com/gatepass/gatepass/adapters/jwtsigner"
 	"github.com/gatepass/gatepass/adapters/redislimit"
@@ -41,6 +43,20 @@ func realtimeFrom(e environment, dev *devMaterial, p *problems) RealtimeConfig {
 	_, err := application.NewRealtimePolicy(application.RealtimePolicy{Issuer: r.Issuer, TTL: r.TTL})
 	p.addSettings(err, map[string]string{"TTL": "SUPABASE_JWT_TTL"}, "SUPABASE_JWT_TTL")
 	return r
+}
+
+// RealtimeSecretFile is the file the Supabase Realtime secret was read
+// from, for `gatepass token verify --secret-file`: SUPABASE_JWT_SECRET_FILE,
+// or in development the development folder's file (devDir is the folder
+// as the caller names it); "" when SUPABASE_JWT_SECRET gave it.
+func (c Config) RealtimeSecretFile(devDir string) string {
+	switch s := c.env.Realtime.Secret; {
+	case s.file != "":
+		return s.file
+	case c.Development() && !s.Set():
+		return filepath.Join(devDir, devidentity.SupabaseFile)
+	}
+	return ""
 }
 
 // authFrom reads how callers are verified. In development without

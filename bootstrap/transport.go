@@ -33,6 +33,10 @@ type transport interface {
 	// fills in what the development servers need. cfg's office, grant
 	// expiry bound and service settings are read already.
 	configure(e environment, dev *devMaterial, cfg *Config, p *problems)
+	// prepareDevelopment writes, into the development folder that
+	// PrepareDevelopment made, what the transport's own development server
+	// needs to accept gatepass's development grants; most need nothing.
+	prepareDevelopment(e environment) error
 	// limits are the request budgets of the transport's grant kinds.
 	limits(e environment) map[domain.GrantKind]domain.Limit
 	// provide registers the transport's grant kinds: with their settings

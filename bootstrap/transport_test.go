@@ -21,12 +21,16 @@ func TestTransportBanner(t *testing.T) {
 		t.Fatal(err)
 	}
 	w := bootstrap.Welcome{Base: "http://127.0.0.1:8080", Token: "TOKEN", DevDir: dir}
-	withGrants := "LiveKit token (ws://127.0.0.1:7880; run the server with\n" +
-		"  livekit-server --dev --bind 127.0.0.1 --keys \"devkey: $(cat " + filepath.Join(dir, "livekit-secret") + ")\"):\n" +
-		"  curl -sS -X POST http://127.0.0.1:8080/api/v1/livekit/token -H 'Authorization: Bearer TOKEN' -H 'Content-Type: application/json' -d '{\"room_name\":\"standup\"}'\n\n"
-	afterExchange := "Centrifugo connection and subscription tokens (ws://127.0.0.1:8000/connection/websocket):\n" +
+	secret := filepath.Join(dir, "livekit-secret")
+	withGrants := "LiveKit token (ws://127.0.0.1:7880). Start the server, get a token, verify it:\n" +
+		"  livekit-server --dev --bind 127.0.0.1 --keys \"devkey: $(cat " + secret + ")\"\n" +
+		"  curl -sS -X POST http://127.0.0.1:8080/api/v1/livekit/token -H 'Authorization: Bearer TOKEN' -H 'Content-Type: application/json' -d '{\"room_name\":\"standup\"}'\n" +
+		"  bin/gatepass token verify --secret-file " + secret + " --issuer devkey --no-audience TOKEN\n\n"
+	afterExchange := "Centrifugo connection and subscription tokens (ws://127.0.0.1:8000/connection/websocket). Start the server, get tokens, verify them:\n" +
+		"  centrifugo --config " + filepath.Join(dir, "centrifugo.json") + "\n" +
 		"  curl -sS -X POST http://127.0.0.1:8080/api/v1/centrifugo/connection-token -H 'Authorization: Bearer TOKEN'\n" +
-		"  curl -sS -X POST http://127.0.0.1:8080/api/v1/centrifugo/subscription-token -H 'Authorization: Bearer TOKEN' -H 'Content-Type: application/json' -d '{\"channel\":\"org:org_dev_01\"}'\n\n"
+		"  curl -sS -X POST http://127.0.0.1:8080/api/v1/centrifugo/subscription-token -H 'Authorization: Bearer TOKEN' -H 'Content-Type: application/json' -d '{\"channel\":\"org:org_dev_01\"}'\n" +
+		"  bin/gatepass token verify --jwks http://127.0.0.1:8080/.well-known/jwks.json --issuer gatepass-dev --audience centrifugo TOKEN\n\n"
 	if got := cfg.TransportBanner(bootstrap.BannerWithGrants, w); got != withGrants {
 		t.Errorf("beside the grants:\n%s\nwant\n%s", got, withGrants)
 	}

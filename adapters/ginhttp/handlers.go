@@ -35,6 +35,8 @@ type handlers struct {
 	trusted []netip.Prefix
 	// draining, when set, says the server is shutting down.
 	draining func() bool
+	// explain puts the refusal's reason in 401 and 403 problems.
+	explain bool
 	// audiences are the token exchange's audiences this deployment
 	// issues, in a stable order, and the same as a set.
 	audiences  []string

@@ -37,6 +37,9 @@ type problem struct {
 	Status int    `json:"status"`
 	Detail string `json:"detail"`
 	Code   string `json:"code"`
+	// Reason, in development only (Options.ExplainRefusals), is why a 401
+	// or 403 was answered: the reason the request log names.
+	Reason string `json:"reason,omitempty"`
 }
 
 func newProblem(status int, code, title, detail string) problem {
@@ -146,7 +149,9 @@ func problemFor(err error) problem {
 // with the error chain only (it never contains the token).
 func (h *handlers) fail(c *gin.Context, err error) {
 	p := problemFor(err)
-	markReason(c, p, err)
+	if reason := markReason(c, p, err); h.explain {
+		p.Reason = reason
+	}
 	var limited *domain.RateLimitedError
 	if errors.As(err, &limited) {
 		c.Header("Retry-After", strconv.Itoa(retryAfterSeconds(limited.RetryAfter)))
@@ -191,13 +196,14 @@ func writeProblem(c *gin.Context, p problem) {
 	c.Abort()
 }
 
-// markReason remembers why a 401 or 403 was answered, from a closed set:
+// markReason remembers, and returns, why a 401 or 403 was answered, from a
+// closed set:
 // the verifier's reason for a refused token (and the claim it names, never
 // its value), "malformed" for an Authorization that is not a bearer token
 // at all, and the problem code for every other refusal.
-func markReason(c *gin.Context, p problem, err error) {
+func markReason(c *gin.Context, p problem, err error) string {
 	if p.Status != http.StatusUnauthorized && p.Status != http.StatusForbidden {
-		return
+		return ""
 	}
 	reason := p.Code
 	var ce *domain.CredentialError
@@ -211,4 +217,5 @@ func markReason(c *gin.Context, p problem, err error) {
 		reason = string(domain.ReasonMalformed)
 	}
 	stateOf(c).reason = reason
+	return reason
 }

@@ -69,6 +69,11 @@ type Options struct {
 	// Draining, when set and true, asks clients to close their connection
 	// after each response: a shutdown has begun.
 	Draining func() bool
+	// ExplainRefusals adds to every 401 and 403 problem the reason the
+	// request log names (unknown_key, wrong_issuer...): for development,
+	// where the caller is the developer. A production caller learns no
+	// more than the problem's code.
+	ExplainRefusals bool
 }
 
 // RouteReady answers whether the service is ready for traffic.
@@ -102,6 +107,7 @@ func NewRouter(app *application.Application, o Options) (http.Handler, error) {
 		methods: map[string]bool{}, public: true, publicBase: o.PublicBaseURL, trusted: o.TrustedProxies}
 	h.lines, _ = o.Logger.Handler().(slogctx.Handler)
 	h.draining = o.Draining
+	h.explain = o.ExplainRefusals
 	h.audiences = enabledAudiences(app)
 	h.isAudience = map[string]bool{}
 	for _, a := range h.audiences {

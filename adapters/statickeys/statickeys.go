@@ -14,8 +14,14 @@ import (
 	"github.com/gatepass/gatepass/foundation/jwks"
 )
 
-// ErrDuplicateKey means the same public key was given twice.
-var ErrDuplicateKey = errors.New("duplicate verification key")
+// Errors of New.
+var (
+	// ErrDuplicateKey means the same public key was given twice.
+	ErrDuplicateKey = errors.New("duplicate verification key")
+	// ErrSigningKeyListed means a verification key is the signing key's
+	// public key, which the set holds already.
+	ErrSigningKeyListed = errors.New("is the signing key, published already")
+)
 
 var _ domain.KeySet = (*KeySet)(nil)
 
@@ -44,6 +50,9 @@ func New(signing crypto.PublicKey, alg string, verification []crypto.PublicKey) 
 			return fmt.Errorf("verification key %d: %w", n, err)
 		}
 		if seen[kid] {
+			if !isSigning && s.keys[0].KID == kid {
+				return fmt.Errorf("verification key %d %w", n, ErrSigningKeyListed)
+			}
 			if isSigning || n == 0 {
 				return fmt.Errorf("%w: %s", ErrDuplicateKey, kid)
 			}

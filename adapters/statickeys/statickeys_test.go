@@ -37,15 +37,16 @@ func TestKeySet(t *testing.T) {
 		}
 	}
 	tests := []struct {
-		name  string
-		extra []crypto.PublicKey
+		name    string
+		extra   []crypto.PublicKey
+		wantErr error
 	}{
-		{name: "signing key published again", extra: []crypto.PublicKey{pubs[0]}},
-		{name: "verification key twice", extra: []crypto.PublicKey{pubs[1], pubs[1]}},
+		{name: "signing key published again", extra: []crypto.PublicKey{pubs[0]}, wantErr: statickeys.ErrSigningKeyListed},
+		{name: "verification key twice", extra: []crypto.PublicKey{pubs[1], pubs[1]}, wantErr: statickeys.ErrDuplicateKey},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if _, err := statickeys.New(pubs[0], "RS256", tt.extra); !errors.Is(err, statickeys.ErrDuplicateKey) {
+			if _, err := statickeys.New(pubs[0], "RS256", tt.extra); !errors.Is(err, tt.wantErr) {
 				t.Fatalf("err = %v", err)
 			}
 		})

@@ -8,9 +8,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/signal"
+	"slices"
 	"syscall"
+
+	"github.com/gatepass/gatepass/foundation/suggest"
 )
 
 func main() {
@@ -20,10 +24,63 @@ func main() {
 	switch {
 	case err == nil, errors.Is(err, flag.ErrHelp):
 		// --help asked for the usage, which is not a failure.
+	case errors.As(err, new(*unknownCommandError)):
+		// A command line gatepass cannot read is exit 2, as a shell's
+		// builtins and the flag package have it.
+		fmt.Fprintln(os.Stderr, "gatepass:", err)
+		os.Exit(2)
 	default:
 		fmt.Fprintln(os.Stderr, "gatepass:", err)
 		os.Exit(1)
 	}
+}
+
+// commands are gatepass's commands and the subcommands of each group, in
+// the order of the usage: an unknown command is compared with them, and
+// the shell completion offers them.
+var commands = []struct {
+	name string
+	subs []string
+}{
+	{name: "serve"},
+	{name: "keys", subs: []string{"generate", "public", "jwks"}},
+	{name: "token", subs: []string{"inspect", "verify"}},
+	{name: "dev-token"},
+	{name: "policy", subs: []string{"default", "check"}},
+	{name: "completion", subs: completionShells},
+	{name: "version"},
+	{name: "help"},
+}
+
+func commandNames() []string {
+	out := make([]string, len(commands))
+	for i, c := range commands {
+		out[i] = c.name
+	}
+	return out
+}
+
+// unknownCommandError is a command or subcommand gatepass does not have:
+// one line with the closest one, instead of the whole usage.
+type unknownCommandError struct {
+	// group is the command whose subcommand was mistyped; "" for a command.
+	group, name, suggestion string
+}
+
+func newUnknownCommand(group, name string, known []string) *unknownCommandError {
+	s, _ := suggest.Closest(name, known)
+	return &unknownCommandError{group: group, name: name, suggestion: s}
+}
+
+func (e *unknownCommandError) Error() string {
+	name, meant, help := e.name, e.suggestion, "gatepass --help"
+	if e.group != "" {
+		name, meant, help = e.group+" "+e.name, e.group+" "+e.suggestion, "gatepass "+e.group+" --help"
+	}
+	if e.suggestion == "" {
+		return fmt.Sprintf("unknown command %q; %s lists the commands", name, help)
+	}
+	return fmt.Sprintf("unknown command %q; did you mean `%s`?", name, meant)
 }
 
 const usage = `gatepass hands authenticated users short-lived connection grants.
@@ -35,6 +92,7 @@ Usage:
   gatepass token inspect|verify   decode or verify a token
   gatepass dev-token [flags]      mint a development identity token (APP_ENV=development only)
   gatepass policy default|check   print the built-in transport policy, or validate a policy file
+  gatepass completion bash|zsh    print a shell completion script
   gatepass version                print the version, commit, build date and Go version
   gatepass help [COMMAND]         show this help, or a command's
 
@@ -63,6 +121,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runToken(ctx, args[1:], stdin, stdout, stderr)
 	case "policy":
 		return runPolicy(args[1:], stdin, stdout, stderr)
+	case "completion":
+		return runCompletion(args[1:], stdout, stderr)
 	case "version", "--version", "-version":
 		return runVersion(args[1:], stdout)
 	case "help", "-h", "-help", "--help":
@@ -73,8 +133,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		fmt.Fprint(stdout, usage)
 		return nil
 	default:
-		fmt.Fprint(stderr, usage)
-		return fmt.Errorf("unknown subcommand %q", args[0])
+		return newUnknownCommand("", args[0], commandNames())
 	}
 }
 
@@ -99,8 +158,7 @@ func dispatch(group, groupUsage string, args []string, stdout, stderr io.Writer,
 	}
 	sub, ok := subs[args[0]]
 	if !ok {
-		fmt.Fprint(stderr, groupUsage)
-		return fmt.Errorf("%s: unknown subcommand %q", group, args[0])
+		return newUnknownCommand(group, args[0], slices.Sorted(maps.Keys(subs)))
 	}
 	return sub(args[1:])
 }

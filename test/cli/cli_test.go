@@ -80,7 +80,7 @@ func TestKeysCommands(t *testing.T) {
 		env  map[string]string
 		want string
 	}{
-		{name: "duplicate published key", env: map[string]string{"JWT_PRIVATE_KEY_FILE": env["JWT_PRIVATE_KEY_FILE"], "JWT_VERIFICATION_KEYS": string(pub1)}, want: "duplicate"},
+		{name: "duplicate published key", env: map[string]string{"JWT_PRIVATE_KEY_FILE": env["JWT_PRIVATE_KEY_FILE"], "JWT_VERIFICATION_KEYS": string(pub1)}, want: "key 1 is the signing key's public key"},
 		{name: "private key published", env: map[string]string{"JWT_PRIVATE_KEY_FILE": env["JWT_PRIVATE_KEY_FILE"], "JWT_VERIFICATION_KEYS_FILE": env["JWT_PRIVATE_KEY_FILE"]}, want: "public keys only"},
 		{name: "no key", env: map[string]string{}, want: "JWT_PRIVATE_KEY: is required"},
 		{name: "missing file", env: map[string]string{"JWT_PRIVATE_KEY_FILE": filepath.Join(dir, "nope.pem")}, want: "JWT_PRIVATE_KEY_FILE"},

@@ -324,7 +324,7 @@ func TestImageCommandIsTheServeSubcommand(t *testing.T) {
 	if exit, ok := err.(*exec.ExitError); !ok || exit.ExitCode() != 1 {
 		t.Fatalf("gatepass %s without settings exited with %v, want 1; stderr: %s", strings.Join(cmd, " "), err, stderr)
 	}
-	if strings.Contains(stderr, "unknown subcommand") || !strings.Contains(stderr, "invalid configuration") {
+	if strings.Contains(stderr, "unknown command") || !strings.Contains(stderr, "invalid configuration") {
 		t.Errorf("gatepass %s did not reach the server's configuration check:\n%s", strings.Join(cmd, " "), stderr)
 	}
 }
