@@ -42,29 +42,46 @@ var (
 )
 
 // Binary returns the gatepass binary under test: $GATEPASS_BIN when set,
-// otherwise one built once per test process into a temporary folder.
+// otherwise the one the go command keeps in its build cache for `go run
+// ./cmd/gatepass`, found once per test process. `go run -exec echo` prints
+// the cached executable's path instead of running it, so the test packages
+// that start gatepass share one link rather than each making its own.
 func Binary(t testing.TB) string {
 	t.Helper()
 	if p := os.Getenv("GATEPASS_BIN"); p != "" {
 		return p
 	}
 	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "gatepass-bin-")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "gatepass")
-		cmd := exec.Command("go", "build", "-o", binPath, "./cmd/gatepass")
-		cmd.Dir = moduleRoot()
-		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		// The first run after a change prints a temporary folder's copy,
+		// gone when go run returns; the second finds the cached one.
+		for range 2 {
+			if binPath, buildErr = cachedBinary(); buildErr == nil {
+				return
+			}
 		}
 	})
 	if buildErr != nil {
 		t.Fatalf("building gatepass: %v", buildErr)
 	}
 	return binPath
+}
+
+// cachedBinary asks the go command where its cached `go run
+// ./cmd/gatepass` executable is, building it when there is none.
+func cachedBinary() (string, error) {
+	cmd := exec.Command("go", "run", "-exec", "echo", "./cmd/gatepass")
+	cmd.Dir = moduleRoot()
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return "", fmt.Errorf("go run -exec echo ./cmd/gatepass: %v\n%s", err, stderr.String())
+	}
+	path := strings.TrimSpace(string(out))
+	if st, err := os.Stat(path); err != nil || st.IsDir() {
+		return "", fmt.Errorf("go run -exec echo printed %q, not an executable: %v", path, err)
+	}
+	return path, nil
 }
 
 func moduleRoot() string {
