@@ -67,6 +67,7 @@ func timeout(t *testing.T) context.Context {
 }
 
 func TestConnectAndSubscribe(t *testing.T) {
+	t.Parallel()
 	srv, tok := start(t)
 	ctx := timeout(t)
 
@@ -97,6 +98,7 @@ func TestConnectAndSubscribe(t *testing.T) {
 }
 
 func TestSubscribeRefused(t *testing.T) {
+	t.Parallel()
 	srv, tok := start(t)
 	other := tokens{t: t, idp: kit.NewIdentityProvider(t)} // same kid, another key
 
@@ -139,6 +141,7 @@ func TestSubscribeRefused(t *testing.T) {
 }
 
 func TestConnectRefused(t *testing.T) {
+	t.Parallel()
 	srv, tok := start(t)
 	other := tokens{t: t, idp: kit.NewIdentityProvider(t)} // same kid, another key
 

@@ -23,12 +23,10 @@ import (
 // does), the module and the Go version.
 func TestVersion(t *testing.T) {
 	t.Parallel()
-	bin := filepath.Join(t.TempDir(), "gatepass")
 	ldflags := "-X main.version=v9.8.7 -X main.commit=0123456789abcdef0123456789abcdef01234567 -X main.date=2031-02-03T04:05:06Z"
-	build := exec.Command("go", "build", "-ldflags", ldflags, "-o", bin, "./cmd/gatepass")
-	build.Dir = filepath.Join("..", "..")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	bin, err := kit.CachedBinary("-ldflags", ldflags)
+	if err != nil {
+		t.Fatal(err)
 	}
 	run := func(args ...string) string {
 		t.Helper()

@@ -54,11 +54,7 @@ func Binary(t testing.TB) string {
 	buildOnce.Do(func() {
 		// The first run after a change prints a temporary folder's copy,
 		// gone when go run returns; the second finds the cached one.
-		for range 2 {
-			if binPath, buildErr = cachedBinary(); buildErr == nil {
-				return
-			}
-		}
+		binPath, buildErr = CachedBinary()
 	})
 	if buildErr != nil {
 		t.Fatalf("building gatepass: %v", buildErr)
@@ -66,22 +62,31 @@ func Binary(t testing.TB) string {
 	return binPath
 }
 
-// cachedBinary asks the go command where its cached `go run
-// ./cmd/gatepass` executable is, building it when there is none.
-func cachedBinary() (string, error) {
-	cmd := exec.Command("go", "run", "-exec", "echo", "./cmd/gatepass")
-	cmd.Dir = moduleRoot()
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		return "", fmt.Errorf("go run -exec echo ./cmd/gatepass: %v\n%s", err, stderr.String())
+// CachedBinary returns the go command's cached executable of `go run
+// flags... ./cmd/gatepass` (building it when there is none), found with
+// `go run -exec echo`, which prints the executable's path instead of
+// running it. The first run after a change prints a temporary folder's
+// copy, gone when go run returns; the second finds the cached one.
+func CachedBinary(flags ...string) (string, error) {
+	var err error
+	for range 2 {
+		args := append(append([]string{"run"}, flags...), "-exec", "echo", "./cmd/gatepass")
+		cmd := exec.Command("go", args...)
+		cmd.Dir = moduleRoot()
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		out, runErr := cmd.Output()
+		if runErr != nil {
+			return "", fmt.Errorf("go %s: %v\n%s", strings.Join(args, " "), runErr, stderr.String())
+		}
+		path := strings.TrimSpace(string(out))
+		st, statErr := os.Stat(path)
+		if statErr == nil && !st.IsDir() {
+			return path, nil
+		}
+		err = fmt.Errorf("go run -exec echo printed %q, not an executable: %v", path, statErr)
 	}
-	path := strings.TrimSpace(string(out))
-	if st, err := os.Stat(path); err != nil || st.IsDir() {
-		return "", fmt.Errorf("go run -exec echo printed %q, not an executable: %v", path, err)
-	}
-	return path, nil
+	return "", err
 }
 
 func moduleRoot() string {

@@ -49,6 +49,7 @@ func token(t *testing.T, key, secret, identity string, grant videoGrant, ttl tim
 }
 
 func TestJoin(t *testing.T) {
+	t.Parallel()
 	srv := livekitserver.Start(t, livekitserver.Config{})
 	ctx := t.Context()
 
@@ -110,6 +111,7 @@ func TestJoin(t *testing.T) {
 }
 
 func TestJoinRefused(t *testing.T) {
+	t.Parallel()
 	srv := livekitserver.Start(t, livekitserver.Config{
 		APIKey:    "APIgatepassTest",
 		APISecret: "a-secret-of-at-least-thirty-two-bytes-for-tests",
@@ -173,6 +175,7 @@ func TestJoinRefused(t *testing.T) {
 }
 
 func TestJoinNoServer(t *testing.T) {
+	t.Parallel()
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
 	defer cancel()
 	// Port 1 on loopback has no LiveKit server.

@@ -33,6 +33,7 @@ func roundTrip(t *testing.T, addr string) (string, error) {
 }
 
 func TestStartStopRestart(t *testing.T) {
+	t.Parallel()
 	s := redisserver.Start(t)
 	if !strings.HasPrefix(s.URL(), "redis://127.0.0.1:") || !strings.HasSuffix(s.URL(), "/0") {
 		t.Fatalf("URL() = %q, want redis://127.0.0.1:PORT/0", s.URL())
@@ -58,6 +59,7 @@ func TestStartStopRestart(t *testing.T) {
 }
 
 func TestPauseResume(t *testing.T) {
+	t.Parallel()
 	s := redisserver.Start(t)
 	s.Pause()
 	if got, err := roundTrip(t, s.Addr()); err == nil {
@@ -70,6 +72,7 @@ func TestPauseResume(t *testing.T) {
 }
 
 func TestServersAreIndependent(t *testing.T) {
+	t.Parallel()
 	a, b := redisserver.Start(t), redisserver.Start(t)
 	if a.URL() == b.URL() {
 		t.Fatalf("two servers share %s", a.URL())
@@ -109,6 +112,7 @@ func TestStartWithoutRedisFailsWithInstallHint(t *testing.T) {
 }
 
 func TestClusterServesEverySlotAndFailsOver(t *testing.T) {
+	t.Parallel()
 	c := redisserver.StartCluster(t, redisserver.ClusterOptions{Masters: 3, ReplicasPerMaster: 1, Password: "cluster-pw"})
 	if len(c.Addrs()) != 6 || len(c.Masters()) != 3 {
 		t.Fatalf("cluster of %d nodes, %d masters; want 6 and 3", len(c.Addrs()), len(c.Masters()))
@@ -154,6 +158,7 @@ func TestClusterServesEverySlotAndFailsOver(t *testing.T) {
 }
 
 func TestSentinelFailsOver(t *testing.T) {
+	t.Parallel()
 	s := redisserver.StartSentinel(t, redisserver.SentinelOptions{Replicas: 1, Sentinels: 3, Password: "sentinel-pw"})
 	old := s.Master()
 	if old != s.Data[0] {
