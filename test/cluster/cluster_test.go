@@ -272,7 +272,7 @@ func TestClusterFailsClosed(t *testing.T) {
 // pauseFor is how long a master is paused (CLIENT PAUSE ... ALL): past
 // what the checks made meanwhile need. A pause of all commands cannot be
 // lifted early (CLIENT UNPAUSE waits behind it), so it runs out.
-const pauseFor = 10 * time.Second
+const pauseFor = 8 * time.Second
 
 // everyReplica sends an office request for token to every replica at once
 // and returns the answers, in replica order.
@@ -433,7 +433,7 @@ func TestClusterPausedMasterStallsOnlyItsUsers(t *testing.T) {
 // they answer.
 func wantNotReadyWithEveryMasterPaused(t *testing.T, g *group, masters []*redisserver.Server) {
 	t.Helper()
-	const pauseAll = 8 * time.Second
+	const pauseAll = 6 * time.Second
 	until := time.Now().Add(pauseAll)
 	for _, m := range masters {
 		if err := m.Client().Do(t.Context(), "CLIENT", "PAUSE", pauseAll.Milliseconds(), "ALL").Err(); err != nil {
