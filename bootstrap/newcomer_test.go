@@ -2,6 +2,8 @@ package bootstrap_test
 
 import (
 	"maps"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -133,6 +135,22 @@ func TestOneErrorPerProblem(t *testing.T) {
 	want := "invalid configuration:\n  JWT_PRIVATE_KEY_FILE: open /nonexistent/private.pem: no such file or directory"
 	if err == nil || err.Error() != want {
 		t.Errorf("a missing key file:\n got %v\nwant %s", err, want)
+	}
+
+	// An empty file is named as one, with its path.
+	empty := filepath.Join(t.TempDir(), "empty")
+	if err := os.WriteFile(empty, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for variable, twin := range map[string]string{"JWT_PRIVATE_KEY_FILE": "JWT_PRIVATE_KEY", "SUPABASE_JWT_SECRET_FILE": "SUPABASE_JWT_SECRET"} {
+		env = production(t)
+		delete(env, twin)
+		env[variable] = empty
+		_, err = bootstrap.Load(env)
+		want = "invalid configuration:\n  " + variable + ": names an empty file (" + empty + ")"
+		if err == nil || err.Error() != want {
+			t.Errorf("an empty %s:\n got %v\nwant %s", variable, err, want)
+		}
 	}
 
 	env = production(t)

@@ -205,7 +205,11 @@ func signingKeyFrom(e environment, dev *devMaterial, p *problems) crypto.Signer 
 	switch {
 	case keyPEM == "":
 		// A variable or file already refused is the one problem to report.
-		if !p.has("JWT_PRIVATE_KEY") && !p.has("JWT_PRIVATE_KEY_FILE") {
+		switch {
+		case p.has("JWT_PRIVATE_KEY") || p.has("JWT_PRIVATE_KEY_FILE"):
+		case e.Office.PrivateKey.file != "":
+			p.add(name, "names an empty file (%s)", e.Office.PrivateKey.file)
+		default:
 			p.add(name, "is required (or JWT_PRIVATE_KEY_FILE)")
 		}
 		return nil

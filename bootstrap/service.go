@@ -31,7 +31,11 @@ func realtimeFrom(e environment, dev *devMaterial, p *problems) RealtimeConfig {
 	}
 	switch {
 	case len(r.Secret) == 0:
-		if !p.has(name) && !p.has(name+fileSuffix) {
+		switch {
+		case p.has("SUPABASE_JWT_SECRET") || p.has("SUPABASE_JWT_SECRET_FILE"):
+		case e.Realtime.Secret.file != "":
+			p.add(name, "names an empty file (%s)", e.Realtime.Secret.file)
+		default:
 			p.add(name, "is required (or SUPABASE_JWT_SECRET_FILE)")
 		}
 	case len(r.Secret) < jwtsigner.MinSecretBytes:

@@ -22,7 +22,7 @@ func (h *handlers) jwks(c *gin.Context) {
 		h.fail(c, err)
 		return
 	}
-	// Verifiers cache the set; a rotation waits this long (see the README).
+	// Verifiers cache the set; a rotation waits this long (see docs/operations.md, keys and rotation).
 	c.Header("Cache-Control", "public, max-age=300")
 	c.Data(http.StatusOK, "application/json", body)
 }

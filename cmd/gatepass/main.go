@@ -97,7 +97,7 @@ Usage:
   gatepass help [COMMAND]         show this help, or a command's
 
 Every command takes --help. Flags may come before or after the arguments.
-See the README for every setting.
+docs/configuration.md describes every setting.
 
 Flags:
   --version               same as gatepass version

@@ -37,8 +37,8 @@ const (
 const serveUsage = `Usage:
   gatepass serve
 
-Starts the HTTP server. Every setting comes from the environment (see the
-README); APP_ENV=development runs with no setting at all, on 127.0.0.1:8080
+Starts the HTTP server. Every setting comes from the environment (see
+docs/configuration.md); APP_ENV=development runs with no setting at all, on 127.0.0.1:8080
 unless HTTP_ADDR says otherwise. Metrics, /healthz and /readyz are served on
 ADMIN_ADDR (default 127.0.0.1:9090). SIGTERM or SIGINT drains and stops it.
 `
