@@ -4,7 +4,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gatepass/gatepass/adapters/redislimit"
+	"github.com/redis/go-redis/v9"
+
 	"github.com/gatepass/gatepass/adapters/redisrevocation"
 	"github.com/gatepass/gatepass/adapters/revocationtest"
 	"github.com/gatepass/gatepass/test/redisserver"
@@ -19,18 +20,11 @@ func prefix(t *testing.T) string {
 func TestConformance(t *testing.T) {
 	t.Parallel()
 	srv := redisserver.Start(t)
-	target, err := redislimit.NodeTarget(srv.URL(), "")
-	if err != nil {
-		t.Fatal(err)
-	}
 	revocationtest.RunConformanceTests(t, func(t *testing.T) func() revocationtest.Store {
 		p := prefix(t)
 		// Each handle has a client of its own, as each replica has.
 		return func() revocationtest.Store {
-			client, err := target.NewClient()
-			if err != nil {
-				t.Fatal(err)
-			}
+			client := redis.NewClient(&redis.Options{Addr: srv.Addr()})
 			t.Cleanup(func() { _ = client.Close() })
 			return redisrevocation.New(client, p, nil)
 		}
@@ -43,17 +37,10 @@ func TestConformance(t *testing.T) {
 func TestConformanceOnCluster(t *testing.T) {
 	t.Parallel()
 	c := redisserver.StartCluster(t, redisserver.ClusterOptions{Masters: 3})
-	target, err := redislimit.ClusterTarget(c.Addrs()[:1], "")
-	if err != nil {
-		t.Fatal(err)
-	}
 	revocationtest.RunConformanceTests(t, func(t *testing.T) func() revocationtest.Store {
 		p := prefix(t)
 		return func() revocationtest.Store {
-			client, err := target.NewClient()
-			if err != nil {
-				t.Fatal(err)
-			}
+			client := redis.NewClusterClient(&redis.ClusterOptions{Addrs: c.Addrs()[:1]})
 			t.Cleanup(func() { _ = client.Close() })
 			return redisrevocation.New(client, p, nil)
 		}

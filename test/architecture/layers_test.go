@@ -38,6 +38,8 @@ var allowedAdapterImports = []struct {
 	{from: "adapters/pkcs11signer", to: []string{"adapters/signertest", "adapters/gosigner", "adapters/jwtsigner"}, tests: true, why: "runs the signer conformance suite; byte identity against gosigner keys"},
 	{from: "adapters/memorylimit", to: []string{"adapters/limittest"}, tests: true, why: "runs the shared limiter conformance suite"},
 	{from: "adapters/redislimit", to: []string{"adapters/limittest"}, tests: true, why: "runs the shared limiter conformance suite"},
+	{from: "adapters/memoryrevocation", to: []string{"adapters/revocationtest"}, tests: true, why: "runs the shared revocation store conformance suite"},
+	{from: "adapters/redisrevocation", to: []string{"adapters/revocationtest"}, tests: true, why: "runs the shared revocation store conformance suite"},
 	{from: "adapters/prom", to: []string{"adapters/jwtsigner", "adapters/memorylimit", "adapters/redislimit"}, tests: true, why: "the metrics decorators are measured around real signers and limiters"},
 	{from: "adapters/ginhttp", to: []string{"adapters/cryptorand", "adapters/devidentity", "adapters/jwksidentity", "adapters/jwtsigner",
 		"adapters/memorylimit", "adapters/prom", "adapters/redislimit", "adapters/statickeys", "adapters/systemclock"}, tests: true,
