@@ -8,9 +8,10 @@ import (
 )
 
 func TestConformance(t *testing.T) {
-	revocationtest.RunConformanceTests(t, func(t *testing.T) func() revocationtest.Store {
+	revocationtest.RunConformanceTests(t, func(t *testing.T) revocationtest.Harness {
 		s := memoryrevocation.New(nil)
-		// Replicas of one process share the one store.
-		return func() revocationtest.Store { return s }
+		// Replicas of one process share the one store, which lives as long
+		// as they do: it is never emptied.
+		return revocationtest.Harness{Open: func() revocationtest.Store { return s }}
 	})
 }

@@ -61,7 +61,10 @@ func New(client redis.UniversalClient, prefix string, now func() time.Time) *Sto
 }
 
 // record drops what has expired, then writes the revocation under the
-// next version.
+// next version. An empty store's versions start at ARGV[5] (the time in
+// milliseconds, times 1024), so that a Redis that restarted without its
+// data still numbers new revocations past every version a replica saw
+// before: a reader asking since an old version gets them all.
 var record = redis.NewScript(`
 local expired = redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', ARGV[4], 'LIMIT', 0, 100)
 for _, id in ipairs(expired) do
@@ -69,6 +72,7 @@ for _, id in ipairs(expired) do
   redis.call('ZREM', KEYS[3], id)
   redis.call('ZREM', KEYS[4], id)
 end
+redis.call('SET', KEYS[1], ARGV[5], 'NX')
 local v = redis.call('INCR', KEYS[1])
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
 redis.call('ZADD', KEYS[3], v, ARGV[1])
@@ -77,14 +81,17 @@ return v
 `)
 
 // load answers the version, then every revocation written after ARGV[1]
-// (every one when that is ahead of the store's version).
+// (every one when that is ahead of the store's version). Versions stay
+// below 2^53, exact in Lua's numbers; ARGV[1] is used as given, never
+// formatted back from a number.
 var load = redis.NewScript(`
 local v = tonumber(redis.call('GET', KEYS[1]) or '0')
 local since = tonumber(ARGV[1])
 local out = {v}
 if since == v then return out end
-if since > v then since = 0 end
-local ids = redis.call('ZRANGEBYSCORE', KEYS[3], '(' .. since, '+inf')
+local from = '(' .. ARGV[1]
+if since > v then from = '-inf' end
+local ids = redis.call('ZRANGEBYSCORE', KEYS[3], from, '+inf')
 for i = 1, #ids, 500 do
   local vals = redis.call('HMGET', KEYS[2], unpack(ids, i, math.min(i + 499, #ids)))
   for _, x in ipairs(vals) do
@@ -126,9 +133,11 @@ func (s *Store) Record(ctx context.Context, r domain.Revocation) error {
 	if err != nil {
 		return fmt.Errorf("encode revocation: %w", err)
 	}
-	now := strconv.FormatInt(s.now().UnixMilli(), 10)
+	ms := s.now().UnixMilli()
+	now := strconv.FormatInt(ms, 10)
 	exp := strconv.FormatInt(r.ExpiresAt.UnixMilli(), 10)
-	if err := record.Run(ctx, s.client, s.keys, r.ID, b, exp, now).Err(); err != nil {
+	base := strconv.FormatInt(ms*1024, 10)
+	if err := record.Run(ctx, s.client, s.keys, r.ID, b, exp, now, base).Err(); err != nil {
 		return fmt.Errorf("record revocation: %w", err)
 	}
 	_ = s.client.Publish(ctx, s.channel, r.ID).Err()

@@ -1,6 +1,7 @@
 package redisrevocation_test
 
 import (
+	"context"
 	"strings"
 	"testing"
 
@@ -17,17 +18,34 @@ func prefix(t *testing.T) string {
 	return strings.NewReplacer("{", "(", "}", ")").Replace(t.Name()) + ":"
 }
 
+// harness opens handles with clients from newClient, each its own as each
+// replica has, under the subtest's prefix; Empty deletes what the store
+// keeps under it, as a Redis restarted without persistence has lost it.
+func harness(t *testing.T, newClient func() redis.UniversalClient) revocationtest.Harness {
+	p := prefix(t)
+	open := func() redis.UniversalClient {
+		c := newClient()
+		t.Cleanup(func() { _ = c.Close() })
+		return c
+	}
+	return revocationtest.Harness{
+		Open: func() revocationtest.Store { return redisrevocation.New(open(), p, nil) },
+		Empty: func() {
+			c := open()
+			for _, k := range []string{"version", "byid", "byversion", "byexpiry"} {
+				if err := c.Del(context.Background(), p+"{revocations}:"+k).Err(); err != nil {
+					t.Fatal(err)
+				}
+			}
+		},
+	}
+}
+
 func TestConformance(t *testing.T) {
 	t.Parallel()
 	srv := redisserver.Start(t)
-	revocationtest.RunConformanceTests(t, func(t *testing.T) func() revocationtest.Store {
-		p := prefix(t)
-		// Each handle has a client of its own, as each replica has.
-		return func() revocationtest.Store {
-			client := redis.NewClient(&redis.Options{Addr: srv.Addr()})
-			t.Cleanup(func() { _ = client.Close() })
-			return redisrevocation.New(client, p, nil)
-		}
+	revocationtest.RunConformanceTests(t, func(t *testing.T) revocationtest.Harness {
+		return harness(t, func() redis.UniversalClient { return redis.NewClient(&redis.Options{Addr: srv.Addr()}) })
 	})
 }
 
@@ -37,12 +55,9 @@ func TestConformance(t *testing.T) {
 func TestConformanceOnCluster(t *testing.T) {
 	t.Parallel()
 	c := redisserver.StartCluster(t, redisserver.ClusterOptions{Masters: 3})
-	revocationtest.RunConformanceTests(t, func(t *testing.T) func() revocationtest.Store {
-		p := prefix(t)
-		return func() revocationtest.Store {
-			client := redis.NewClusterClient(&redis.ClusterOptions{Addrs: c.Addrs()[:1]})
-			t.Cleanup(func() { _ = client.Close() })
-			return redisrevocation.New(client, p, nil)
-		}
+	revocationtest.RunConformanceTests(t, func(t *testing.T) revocationtest.Harness {
+		return harness(t, func() redis.UniversalClient {
+			return redis.NewClusterClient(&redis.ClusterOptions{Addrs: c.Addrs()[:1]})
+		})
 	})
 }

@@ -23,22 +23,32 @@ type Store interface {
 	domain.EventLedger
 }
 
-// HarnessMaker returns, for one subtest, a function that opens a new
-// handle on one fresh, empty store: two handles stand for two replicas.
-// Subtests run in parallel, so it must be safe to call concurrently.
-type HarnessMaker func(t *testing.T) (open func() Store)
+// Harness is one fresh, empty store for one subtest.
+type Harness struct {
+	// Open opens a new handle on the store: two handles stand for two
+	// replicas.
+	Open func() Store
+	// Empty, when set, loses everything the store holds, as a Redis that
+	// restarts without persistence does; nil for a store that cannot.
+	Empty func()
+}
+
+// HarnessMaker makes a fresh harness for one subtest. Subtests run in
+// parallel, so it must be safe to call concurrently.
+type HarnessMaker func(t *testing.T) Harness
 
 // RunConformanceTests runs the suite against the backend newHarness makes.
 func RunConformanceTests(t *testing.T, newHarness HarnessMaker) {
 	t.Helper()
 	tests := []struct {
 		name string
-		run  func(*testing.T, func() Store)
+		run  func(*testing.T, Harness)
 	}{
 		{"RecordedIsLoadedByEveryHandle", testRecordedIsLoaded},
 		{"LoadSinceAVersionBringsOnlyWhatFollows", testLoadSince},
 		{"LoadAheadOfTheStoreBringsEverything", testLoadAhead},
 		{"ExpiredIsNotLoaded", testExpired},
+		{"AReaderOfAnEmptiedStoreGetsWhatFollows", testEmptied},
 		{"WatchersAreTold", testWatch},
 		{"EventIsClaimedOnceAcrossHandles", testClaimOnce},
 		{"ConcurrentClaimsHaveOneWinner", testConcurrentClaims},
@@ -111,7 +121,8 @@ func same(t *testing.T, what string, got []domain.Revocation, want ...domain.Rev
 	}
 }
 
-func testRecordedIsLoaded(t *testing.T, open func() Store) {
+func testRecordedIsLoaded(t *testing.T, h Harness) {
+	open := h.Open
 	a, b := open(), open()
 	if snap := mustLoad(t, b, 0); len(snap.Revocations) != 0 {
 		t.Fatalf("a fresh store loads %+v", snap.Revocations)
@@ -126,7 +137,8 @@ func testRecordedIsLoaded(t *testing.T, open func() Store) {
 	}
 }
 
-func testLoadSince(t *testing.T, open func() Store) {
+func testLoadSince(t *testing.T, h Harness) {
+	open := h.Open
 	a, b := open(), open()
 	r1, r2 := revocation(t, "user_a", "org_1"), revocation(t, "user_a", "org_2")
 	mustRecord(t, a, r1)
@@ -142,7 +154,8 @@ func testLoadSince(t *testing.T, open func() Store) {
 	}
 }
 
-func testLoadAhead(t *testing.T, open func() Store) {
+func testLoadAhead(t *testing.T, h Harness) {
+	open := h.Open
 	a := open()
 	r := revocation(t, "user_a", "org_1")
 	mustRecord(t, a, r)
@@ -152,7 +165,8 @@ func testLoadAhead(t *testing.T, open func() Store) {
 	same(t, "load ahead", mustLoad(t, a, v+1000).Revocations, r)
 }
 
-func testExpired(t *testing.T, open func() Store) {
+func testExpired(t *testing.T, h Harness) {
+	open := h.Open
 	a := open()
 	old, err := domain.NewRevocation(fmt.Sprintf("rev-%d", seq.Add(1)), domain.RevocationRequest{UserID: "user_a", OrgID: "org_1"},
 		time.Now().Add(-2*time.Hour), time.Hour)
@@ -165,7 +179,8 @@ func testExpired(t *testing.T, open func() Store) {
 	same(t, "load", mustLoad(t, a, 0).Revocations, fresh)
 }
 
-func testWatch(t *testing.T, open func() Store) {
+func testWatch(t *testing.T, h Harness) {
+	open := h.Open
 	a, b := open(), open()
 	wctx, cancel := context.WithCancel(ctx(t))
 	defer cancel()
@@ -185,7 +200,8 @@ func testWatch(t *testing.T, open func() Store) {
 	}
 }
 
-func testClaimOnce(t *testing.T, open func() Store) {
+func testClaimOnce(t *testing.T, h Harness) {
+	open := h.Open
 	a, b := open(), open()
 	id := fmt.Sprintf("event_%d", seq.Add(1))
 	claim := func(s Store, want bool) {
@@ -208,7 +224,8 @@ func testClaimOnce(t *testing.T, open func() Store) {
 	}
 }
 
-func testConcurrentClaims(t *testing.T, open func() Store) {
+func testConcurrentClaims(t *testing.T, h Harness) {
+	open := h.Open
 	id := fmt.Sprintf("event_%d", seq.Add(1))
 	var wins atomic.Int32
 	var wg sync.WaitGroup
@@ -228,4 +245,20 @@ func testConcurrentClaims(t *testing.T, open func() Store) {
 	if n := wins.Load(); n != 1 {
 		t.Fatalf("%d of 16 concurrent claims won, want 1", n)
 	}
+}
+
+func testEmptied(t *testing.T, h Harness) {
+	if h.Empty == nil {
+		t.Skip("this store cannot lose its content")
+	}
+	a, b := h.Open(), h.Open()
+	mustRecord(t, a, revocation(t, "user_a", "org_1"))
+	mustRecord(t, a, revocation(t, "user_a", "org_2"))
+	seen := mustLoad(t, b, 0).Version
+	h.Empty()
+	r := revocation(t, "user_b", "org_1")
+	mustRecord(t, a, r)
+	// b asks for what followed the version it saw: the revocation recorded
+	// into the emptied store must be among it.
+	same(t, "load since a version of the store before it was emptied", mustLoad(t, b, seen).Revocations, r)
 }
