@@ -3,6 +3,7 @@ package bootstrap
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"log/slog"
 	"reflect"
 	"strings"
@@ -22,6 +23,9 @@ type revocationEnv struct {
 	Retention     time.Duration `env:"REVOCATION_RETENTION" envDefault:"24h"`
 	AdminAPIToken secret        `env:"ADMIN_API_TOKEN"`
 	WorkOSSecret  secret        `env:"WORKOS_WEBHOOK_SECRET"`
+	// AdminURL is where `gatepass revoke` reaches the admin API; the
+	// server does not read it.
+	AdminURL string `env:"GATEPASS_ADMIN_URL"`
 }
 
 // MinAdminTokenBytes is the shortest ADMIN_API_TOKEN accepted.
@@ -126,3 +130,41 @@ func ProvideRevocations(ctx context.Context, cfg Config, metrics *prom.Metrics, 
 		closeConn()
 	}, nil
 }
+
+// AdminClient is what `gatepass revoke` needs to call the admin API.
+type AdminClient struct {
+	// URL is the admin listener's base URL (GATEPASS_ADMIN_URL).
+	URL string
+	// Token is the admin API's token (ADMIN_API_TOKEN_FILE, or
+	// ADMIN_API_TOKEN).
+	Token []byte
+}
+
+// LoadAdminClient reads GATEPASS_ADMIN_URL and the admin API token from
+// environ (nil: the process environment), under the same rules as the
+// server's settings; nothing else of the environment is read.
+func LoadAdminClient(environ map[string]string) (AdminClient, error) {
+	if environ == nil {
+		environ = processEnvironment()
+	}
+	own := map[string]string{}
+	for _, name := range []string{"GATEPASS_ADMIN_URL", "ADMIN_API_TOKEN", "ADMIN_API_TOKEN" + fileSuffix} {
+		if v, ok := environ[name]; ok {
+			own[name] = v
+		}
+	}
+	var p problems
+	e := parseEnvironment(own, &p)
+	c := AdminClient{URL: strings.TrimSuffix(e.Revocation.AdminURL, "/"), Token: []byte(e.Revocation.AdminAPIToken.value)}
+	if u, err := url.Parse(c.URL); c.URL == "" || err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		p.add("GATEPASS_ADMIN_URL", "must be the admin listener's http:// or https:// URL, such as http://127.0.0.1:9090 (kubectl port-forward)")
+	}
+	if len(c.Token) == 0 && !p.has("ADMIN_API_TOKEN") && !p.has("ADMIN_API_TOKEN_FILE") {
+		p.add("ADMIN_API_TOKEN_FILE", "is required: the file holding the admin API token")
+	}
+	if err := p.err(); err != nil {
+		return AdminClient{}, err
+	}
+	return c, nil
+}
+
