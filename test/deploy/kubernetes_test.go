@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -14,14 +15,17 @@ import (
 
 // The example cluster's conventions, as deploy/README.md states them.
 const (
-	configName      = "gatepass-config"
-	settingsFile    = "gatepass.env"
-	redisName       = "gatepass-redis"
-	redisContainer  = "redis"
-	redisSecret     = "gatepass-redis"
-	ingressNS       = "ingress-nginx"
-	monitoringNS    = "monitoring"
-	namespaceLabel  = "kubernetes.io/metadata.name"
+	configName     = "gatepass-config"
+	settingsFile   = "gatepass.env"
+	redisName      = "gatepass-redis"
+	redisContainer = "redis"
+	redisSecret    = "gatepass-redis"
+	ingressNS      = "ingress-nginx"
+	monitoringNS   = "monitoring"
+	namespaceLabel = "kubernetes.io/metadata.name"
+	// operatorsLabel marks the namespaces whose tools may call the admin
+	// API (gatepass revoke).
+	operatorsLabel  = "gatepass.dev/operators"
 	zoneTopologyKey = "topology.kubernetes.io/zone"
 	// oauth2Token is the client-credentials endpoint the Ingress already
 	// exposes, ahead of the binary serving it.
@@ -190,7 +194,7 @@ type networkPolicy struct {
 // TestNetworkPolicyAdmitsAdminOnlyFromMonitoring: metrics and probes are
 // reachable from the monitoring namespace only, the public port from the
 // ingress controller's namespace.
-func TestNetworkPolicyAdmitsAdminOnlyFromMonitoring(t *testing.T) {
+func TestNetworkPolicyAdmitsAdminOnlyFromMonitoringAndOperators(t *testing.T) {
 	docs := applied(t)
 	dep, c := app(t, docs)
 	pods := dep.Spec.Template.Metadata.Labels
@@ -238,6 +242,9 @@ func TestNetworkPolicyAdmitsAdminOnlyFromMonitoring(t *testing.T) {
 					if name := f.NamespaceSelector.MatchLabels[namespaceLabel]; name != "" {
 						ns = name
 					}
+					if f.NamespaceSelector.MatchLabels[operatorsLabel] == "true" {
+						ns = "label " + operatorsLabel
+					}
 				}
 				peers = append(peers, ns)
 			}
@@ -251,8 +258,8 @@ func TestNetworkPolicyAdmitsAdminOnlyFromMonitoring(t *testing.T) {
 	if policies == 0 {
 		t.Fatal("no NetworkPolicy selects the gatepass pods")
 	}
-	if got := sortedKeys(admitted[portAdmin]); len(got) != 1 || got[0] != monitoringNS {
-		t.Errorf("the admin port is admitted from %v, want only the namespace %q", got, monitoringNS)
+	if got, want := sortedKeys(admitted[portAdmin]), []string{"label " + operatorsLabel, monitoringNS}; !slices.Equal(got, want) {
+		t.Errorf("the admin port is admitted from %v, want only %v", got, want)
 	}
 	if got := sortedKeys(admitted[portHTTP]); len(got) != 1 || got[0] != ingressNS {
 		t.Errorf("the public port is admitted from %v, want only the ingress controller's namespace %q", got, ingressNS)
