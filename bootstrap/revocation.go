@@ -3,8 +3,8 @@ package bootstrap
 import (
 	"context"
 	"fmt"
-	"net/url"
 	"log/slog"
+	"net/url"
 	"reflect"
 	"strings"
 	"sync"
@@ -167,4 +167,3 @@ func LoadAdminClient(environ map[string]string) (AdminClient, error) {
 	}
 	return c, nil
 }
-
