@@ -115,8 +115,12 @@ func (r *Revocations) Sync(ctx context.Context, full bool) error {
 	if cur == nil {
 		cur, full = domain.NewRevocationIndex(nil), true
 	}
-	if full || len(s.Revocations) > 0 {
+	switch {
+	case full:
+		// A full read also drops what has expired.
 		r.index.Store(cur.Merge(s.Revocations, now))
+	case len(s.Revocations) > 0:
+		r.index.Store(cur.With(s.Revocations))
 	}
 	r.version = s.Version
 	r.synced.Store(now.UnixNano())
@@ -160,7 +164,7 @@ func (r *Revocations) record(ctx context.Context, rev domain.Revocation) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if cur := r.index.Load(); cur != nil {
-		r.index.Store(cur.Merge([]domain.Revocation{rev}, r.clock.Now()))
+		r.index.Store(cur.With([]domain.Revocation{rev}))
 	}
 	return nil
 }

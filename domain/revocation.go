@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 )
@@ -194,6 +195,31 @@ func (x *RevocationIndex) Active(user string, now time.Time) []Revocation {
 		}
 		return cmp.Compare(a.ID, b.ID)
 	})
+	return out
+}
+
+// With is the index with revs added; x itself when it holds them all
+// already. It copies the index's maps, not its revocations: cheap enough
+// for each revocation recorded, where Merge rebuilds.
+func (x *RevocationIndex) With(revs []Revocation) *RevocationIndex {
+	var out *RevocationIndex
+	for _, r := range revs {
+		if _, ok := x.byID[r.ID]; ok {
+			continue
+		}
+		if out == nil {
+			out = &RevocationIndex{byUser: maps.Clone(x.byUser), byID: maps.Clone(x.byID)}
+		}
+		if _, ok := out.byID[r.ID]; ok {
+			continue
+		}
+		out.byID[r.ID] = r
+		// A new slice: the old index shares the user's former one.
+		out.byUser[r.UserID] = append(slices.Clip(out.byUser[r.UserID]), r)
+	}
+	if out == nil {
+		return x
+	}
 	return out
 }
 

@@ -140,3 +140,24 @@ func BenchmarkRevocationLookup(b *testing.B) {
 		})
 	}
 }
+
+func TestRevocationIndexWith(t *testing.T) {
+	now := time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC)
+	a, _ := domain.NewRevocation("a", domain.RevocationRequest{UserID: "u", OrgID: "o1"}, now, time.Hour)
+	b, _ := domain.NewRevocation("b", domain.RevocationRequest{UserID: "u", OrgID: "o2"}, now, time.Hour)
+	x := domain.NewRevocationIndex([]domain.Revocation{a})
+	if x.With([]domain.Revocation{a}) != x {
+		t.Fatal("adding what the index holds makes a new index")
+	}
+	y := x.With([]domain.Revocation{b, b})
+	stale := domain.Principal{UserID: "u", OrgID: "o2", IssuedAt: now}
+	if y.Len() != 2 || x.Len() != 1 {
+		t.Fatalf("lens %d and %d", y.Len(), x.Len())
+	}
+	if _, ok := x.Refusing(stale, now); ok {
+		t.Fatal("With changed the index it was called on")
+	}
+	if _, ok := y.Refusing(stale, now); !ok {
+		t.Fatal("the new index does not refuse")
+	}
+}
