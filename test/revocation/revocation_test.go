@@ -525,3 +525,24 @@ func TestReplicaStartedWithRedisDownIsNotReady(t *testing.T) {
 		t.Fatalf("grant once ready: %s", r)
 	}
 }
+
+// TestTwoReplicasOnARedisCluster: on a Redis Cluster of three masters,
+// where a replica's subscription and the revocations' keys may live on
+// different masters, a revocation recorded on one replica is enforced by
+// the other, and the token exchange refuses it too.
+func TestTwoReplicasOnARedisCluster(t *testing.T) {
+	t.Parallel()
+	c := redisserver.StartCluster(t, redisserver.ClusterOptions{Masters: 3})
+	idp := kit.NewIdentityProvider(t)
+	env := replicaEnv("", map[string]string{"REDIS_CLUSTER_ADDRS": strings.Join(c.Addrs()[:1], ",")})
+	a := inproc.ServeServiceTrusting(t, idp, env)
+	b := inproc.ServeServiceTrusting(t, idp, env)
+	ds := doors("org_c")
+	before := token(t, idp, "user_c", "org_c", time.Now().Add(-time.Minute), nil)
+	wantGranted(t, "before", b, ds[:2], before)
+	revoke(t, a, `{"user_id":"user_c","org_id":"org_c"}`)
+	for _, s := range []*kit.Service{a, b} {
+		took := waitRefused(t, s, ds, before)
+		t.Logf("enforced after %s", took)
+	}
+}
