@@ -377,23 +377,36 @@ func ingressRoutes(t *testing.T, docs []document) ([]route, map[string]bool) {
 // publicPaths is every path the Ingress must expose: those of the OpenAPI
 // document but the probes, and the token endpoint.
 func publicPaths(t *testing.T) []string {
+	public, _ := documentedPaths(t)
+	return public
+}
+
+// documentedPaths are the OpenAPI document's paths: those of the public
+// port (with the token exchange's), and those a path-level servers entry
+// puts on the admin listener (the admin API).
+func documentedPaths(t *testing.T) (public, admin []string) {
 	t.Helper()
 	var doc struct {
-		Paths map[string]any `json:"paths"`
+		Paths map[string]struct {
+			Servers []any `json:"servers"`
+		} `json:"paths"`
 	}
 	if err := json.Unmarshal(ginhttp.OpenAPI, &doc); err != nil {
 		t.Fatalf("the OpenAPI document: %v", err)
 	}
-	paths := []string{oauth2Token}
-	for p := range doc.Paths {
-		if p != ginhttp.RouteHealth && p != ginhttp.RouteReady {
-			paths = append(paths, p)
+	public = []string{oauth2Token}
+	for p, item := range doc.Paths {
+		switch {
+		case len(item.Servers) > 0:
+			admin = append(admin, p)
+		case p != ginhttp.RouteHealth && p != ginhttp.RouteReady:
+			public = append(public, p)
 		}
 	}
-	if len(paths) < 5 {
-		t.Fatalf("the OpenAPI document lists only %v", paths)
+	if len(public) < 5 {
+		t.Fatalf("the OpenAPI document lists only %v", public)
 	}
-	return paths
+	return public, admin
 }
 
 // TestIngressRoutesTheAPIAndNeverTheAdminPort: each public path reaches
@@ -423,7 +436,11 @@ func TestIngressRoutesTheAPIAndNeverTheAdminPort(t *testing.T) {
 			t.Errorf("the Ingress does not route %s", path)
 		}
 	}
-	for _, path := range []string{"/metrics", ginhttp.RouteHealth, ginhttp.RouteReady, "/"} {
+	_, admin := documentedPaths(t)
+	if len(admin) == 0 {
+		t.Fatal("the OpenAPI document puts no path on the admin listener")
+	}
+	for _, path := range append([]string{"/metrics", ginhttp.RouteHealth, ginhttp.RouteReady, "/"}, admin...) {
 		for _, r := range routes {
 			if r.matches(path) {
 				t.Errorf("%s is routed by %s; only the API is public", path, r.what)
