@@ -143,14 +143,11 @@ func (w *workosWebhook) receive(c *gin.Context) {
 		writeProblem(c, problemMalformedBody)
 		return
 	}
-	signatures := c.Request.Header["Workos-Signature"]
-	header := ""
-	if len(signatures) == 1 {
-		header = signatures[0]
-	} else if len(signatures) > 1 {
-		header = "duplicate"
+	err = errMalformedSignature // more than one: which would WorkOS mean?
+	if signatures := c.Request.Header["Workos-Signature"]; len(signatures) <= 1 {
+		err = verifyWorkOSSignature(c.GetHeader("WorkOS-Signature"), raw, w.secret, w.now())
 	}
-	if err := verifyWorkOSSignature(header, raw, w.secret, w.now()); err != nil {
+	if err != nil {
 		w.h.log.WarnContext(c, "workos webhook refused", "error", err)
 		writeProblem(c, problemInvalidSignature)
 		return
