@@ -43,6 +43,7 @@ lint: vet
 
 vet:
 	$(GO) vet $(PKGS)
+	$(GO) vet -tags bench ./test/bench
 
 deps:
 	@scripts/deps.sh

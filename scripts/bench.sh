@@ -384,7 +384,7 @@ round=0
 # --- Where the time goes: the same requests in process, profiled ---
 if [ "$profile" = 1 ]; then
   say "CPU profile of the router in process (JWT_SIGNER=$s)"
-  go test -c -o "$tmp/router.test" ./test/bench
+  go test -tags bench -c -o "$tmp/router.test" ./test/bench
   wait_idle
   echo "JWT_SIGNER=$s LOG_LEVEL=$log_level" >"$out/router.txt"
   for ep in office realtime livekit centrifugo; do

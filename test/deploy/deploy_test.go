@@ -5,7 +5,9 @@
 // the kustomize library that `kubectl apply -k` embeds, the objects it
 // would apply are checked; gatepass is served in process (beside a real
 // redis-server) where its behaviour is the thing checked, and the real
-// binary runs where its CLI is.
+// binary runs where its CLI is. The monitoring kit, deploy/monitoring, is
+// checked against the metrics gatepass exports and the real promtool
+// (monitoring_*_test.go).
 package deploy_test
 
 import (

@@ -3,7 +3,8 @@
 // made to misbehave on purpose: a JWKS that answers slowly, rotates, drops
 // keys, publishes unfit keys or never ends; tokens of another type or with
 // malformed claims; grants bounded by the identity's lifetime. `gatepass
-// token verify` must apply the same rules (cli_test.go, on the binary).
+// token verify` must apply the same rules (cli_test.go, on the binary);
+// what a refused caller is told in each mode (refusals_test.go).
 package identity_test
 
 import (

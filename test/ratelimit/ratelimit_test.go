@@ -2,7 +2,8 @@
 // per-address budgets of failed authentications that a client can neither
 // spread over many spellings or addresses nor use to lock others out, and
 // a Redis store that fails without turning the limits off or hiding from
-// readiness.
+// readiness; budgets shared by replicas on a Redis Cluster and behind
+// Sentinel (cluster_test.go).
 package ratelimit_test
 
 // base is what every test sets on top of the kit's production

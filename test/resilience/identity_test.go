@@ -36,7 +36,7 @@ func TestIdentityJWKSDownAtStart(t *testing.T) {
 	if status, body := kit.Ready(t, p.URL); status != http.StatusServiceUnavailable || body.Status != "not_ready" || len(body.Checks) != 0 {
 		t.Fatalf("public /readyz with the JWKS down: %d %+v, want 503 not_ready without checks", status, body)
 	}
-	// Not the caller's fault: 503 with Retry-After, never 401 (test/monitoring
+	// Not the caller's fault: 503 with Retry-After, never 401 (test/deploy
 	// pins that no failed-authentication budget is spent).
 	for _, path := range []string{kit.OfficePath, kit.RealtimePath} {
 		r := kit.Post(t, p.URL+path, kit.Bearer(alice))

@@ -1,4 +1,4 @@
-package monitoring_test
+package deploy_test
 
 import (
 	"os"

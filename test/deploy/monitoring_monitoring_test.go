@@ -1,11 +1,12 @@
-// Package monitoring_test checks deploy/monitoring against gatepass served
+// deploy/monitoring, checked against gatepass served
 // in process and the real promtool: the alert rules pass `promtool check rules`
 // and their unit tests, the dashboard's and the rules' queries name only
 // metrics gatepass exports (scraped live) or Prometheus and
 // kube-state-metrics make, every counter is exported at zero before its
 // first event, and a caller refused for want of identity keys is answered
 // 503 without spending its address's failed-authentication budget.
-package monitoring_test
+
+package deploy_test
 
 import (
 	"bytes"
@@ -14,7 +15,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -23,12 +23,10 @@ import (
 )
 
 var (
-	_, thisFile, _, _ = runtime.Caller(0)
-	repoRoot          = filepath.Join(filepath.Dir(thisFile), "..", "..")
-	monitoringDir     = filepath.Join(repoRoot, "deploy", "monitoring")
-	rulesFile         = filepath.Join(monitoringDir, "prometheusrule.yaml")
-	dashboardFile     = filepath.Join(monitoringDir, "gatepass-dashboard.json")
-	serviceFile       = filepath.Join(repoRoot, "deploy", "kubernetes", "service.yaml")
+	monitoringDir = filepath.Join(deployDir, "monitoring")
+	rulesFile     = filepath.Join(monitoringDir, "prometheusrule.yaml")
+	dashboardFile = filepath.Join(monitoringDir, "gatepass-dashboard.json")
+	serviceFile   = filepath.Join(deployDir, "kubernetes", "service.yaml")
 )
 
 // promtool is the promtool binary; the test fails, never skips, without it.

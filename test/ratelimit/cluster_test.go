@@ -1,9 +1,10 @@
-// Package cluster_test runs gatepass replicas, served in process, on shared
-// rate-limit budgets kept in a Redis Cluster and behind Sentinel, real
-// redis-server processes on loopback: the budgets are one per user across
-// replicas, and losing a Redis master follows RATE_LIMIT_FAILURE_MODE and
-// heals without a restart.
-package cluster_test
+package ratelimit_test
+
+// gatepass replicas, served in process, on shared rate-limit budgets kept
+// in a Redis Cluster and behind Sentinel, real redis-server processes on
+// loopback: the budgets are one per user across replicas, and losing a
+// Redis master follows RATE_LIMIT_FAILURE_MODE and heals without a
+// restart.
 
 import (
 	"encoding/json"

@@ -1,7 +1,7 @@
-// Package refusals_test checks what a refused caller is told: in
-// development the 401 or 403 problem names its reason, the one the log
-// line has; in production it does not. gatepass is served in process.
-package refusals_test
+package identity_test
+
+// What a refused caller is told: in development the 401 or 403 problem
+// names its reason, the one the log line has; in production it does not.
 
 import (
 	"crypto/rand"
