@@ -1,9 +1,9 @@
 // Package application holds gatepass's use cases: authenticating a caller,
 // revoking access (revocations.go), and issuing grants, every kind through
-// one pipeline (issue_grant.go)
-// over the kind's definition, each kind registered with RegisterGrant (the
-// kinds are domain.GrantKinds). Policy (who may have which grant, for how
-// long) lives here; adapters only translate.
+// one pipeline (issue_grant.go) over the kind's definition, each kind
+// registered with RegisterGrant (the kinds are domain.GrantKinds). Policy
+// (who may have which grant, for how long) lives here; adapters only
+// translate.
 package application
 
 import (
