@@ -1,8 +1,9 @@
-// Package application holds gatepass's use cases: authenticating a caller
-// and issuing grants, every kind through one pipeline (issue_grant.go)
-// over the kind's definition, each kind registered with RegisterGrant (the
-// kinds are domain.GrantKinds). Policy (who may have which grant, for how
-// long) lives here; adapters only translate.
+// Package application holds gatepass's use cases: authenticating a caller,
+// revoking access (revocations.go), and issuing grants, every kind through
+// one pipeline (issue_grant.go) over the kind's definition, each kind
+// registered with RegisterGrant (the kinds are domain.GrantKinds). Policy
+// (who may have which grant, for how long) lives here; adapters only
+// translate.
 package application
 
 import (
@@ -24,6 +25,11 @@ type Application struct {
 	IssueRealtimeToken  *IssueRealtimeTokenHandler
 	ListKeys            *ListVerificationKeysHandler
 	CheckReadiness      *CheckReadinessHandler
+	// Revocations is the replica's copy of the revocations, which every
+	// grant kind's pipeline checks; nil when none are kept.
+	Revocations         *Revocations
+	RevokeAccess        *RevokeAccessHandler
+	HandleIdentityEvent *HandleIdentityEventHandler
 
 	grants map[domain.GrantKind]grantUseCase
 }
@@ -38,6 +44,7 @@ func (a *Application) Enabled(kind domain.GrantKind) bool {
 type grantUseCase interface {
 	Kind() domain.GrantKind
 	Enabled() bool
+	guard(r *Revocations)
 }
 
 // GrantIssuer is the use case of a grant kind that takes a Req and
@@ -110,13 +117,20 @@ type Ports struct {
 	// failing node fails only its own budgets; nil when Limiter fails as
 	// one (a single Redis, a Sentinel master, memory).
 	LimiterNodes domain.RateLimitNodes
+	// Revocations is the replica's copy of the revocations kept in their
+	// store (NewRevocations), checked before every grant; nil keeps none.
+	Revocations *Revocations
 }
 
 // New builds the Application from its ports and the grants' settings.
-// The rate limiter's readiness check ("rate_limiter") is added to checks.
+// The rate limiter's readiness check ("rate_limiter") is added to checks,
+// and the revocations' ("revocations") when they are kept.
 func New(p Ports, g Grants, limits RateLimitPolicy, checks []ReadinessCheck) *Application {
 	budgets := NewBudgets(p.Limiter, p.LocalLimiter, p.LimiterNodes, limits)
 	checks = append(checks[:len(checks):len(checks)], ReadinessCheck{Name: "rate_limiter", Probe: budgets.Ready})
+	if p.Revocations != nil {
+		checks = append(checks, ReadinessCheck{Name: "revocations", Probe: p.Revocations.Ready})
+	}
 	policy := g.Policy
 	if policy == nil {
 		policy = DefaultPolicy()
@@ -130,11 +144,21 @@ func New(p Ports, g Grants, limits RateLimitPolicy, checks []ReadinessCheck) *Ap
 		ListKeys:            NewListVerificationKeysHandler(p.Keys),
 		grants:              make(map[domain.GrantKind]grantUseCase, 2+len(g.Kinds)),
 	}
+	if r := p.Revocations; r != nil {
+		a.Revocations = r
+		a.RevokeAccess = NewRevokeAccessHandler(r)
+		a.HandleIdentityEvent = NewHandleIdentityEventHandler(a.RevokeAccess, r.ledger)
+	}
 	for _, u := range []grantUseCase{a.RequestOfficeAccess, a.IssueRealtimeToken} {
 		a.grants[u.Kind()] = u
 	}
 	for _, k := range g.Kinds {
 		a.grants[k.Kind()] = k.useCase(policy, budgets, p.Clock, p.IDs)
+	}
+	// Every door to a grant (the endpoints, the token exchange, any other
+	// caller of the registered pipeline) gets the revocation check.
+	for _, u := range a.grants {
+		u.guard(p.Revocations)
 	}
 	return a
 }

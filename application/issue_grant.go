@@ -69,9 +69,12 @@ type grantDefinition[Req, A any, C domain.GrantClaims, Out any] struct {
 type IssueGrantHandler[Req, A any, C domain.GrantClaims, Out any] struct {
 	def      grantDefinition[Req, A, C, Out]
 	disabled bool
-	budgets  *Budgets
-	clock    domain.Clock
-	ids      domain.IDSource
+	// revocations refuse a revoked caller before any budget is spent;
+	// nil checks none.
+	revocations *Revocations
+	budgets     *Budgets
+	clock       domain.Clock
+	ids         domain.IDSource
 }
 
 func newIssueGrantHandler[Req, A any, C domain.GrantClaims, Out any](def grantDefinition[Req, A, C, Out],
@@ -85,6 +88,9 @@ func (h *IssueGrantHandler[Req, A, C, Out]) disable() *IssueGrantHandler[Req, A,
 	return h
 }
 
+// guard makes r refuse revoked callers before anything else runs.
+func (h *IssueGrantHandler[Req, A, C, Out]) guard(r *Revocations) { h.revocations = r }
+
 // Kind is the kind of grant the handler issues.
 func (h *IssueGrantHandler[Req, A, C, Out]) Kind() domain.GrantKind { return h.def.kind }
 
@@ -92,7 +98,9 @@ func (h *IssueGrantHandler[Req, A, C, Out]) Kind() domain.GrantKind { return h.d
 func (h *IssueGrantHandler[Req, A, C, Out]) Enabled() bool { return !h.disabled }
 
 // Handle issues a grant, in the one order every kind follows (the caller
-// was authenticated before): spend the caller's budget for the kind,
+// was authenticated before): refuse a revoked caller (ErrRevoked, which
+// spends no budget: the identity is genuine, only outdated), spend the
+// caller's budget for the kind,
 // authorize by the policy, fix the time window (GRANT_EXPIRY_BOUND
 // included), make the id, build the claims, sign, and shape the answer
 // the inbound adapter records in its audit line. Every refusal after the
@@ -102,6 +110,9 @@ func (h *IssueGrantHandler[Req, A, C, Out]) Handle(ctx context.Context, cmd Issu
 	d := &h.def
 	if h.disabled {
 		return none, fmt.Errorf("%w: %s", ErrGrantKindDisabled, d.kind)
+	}
+	if err := h.revocations.Check(cmd.Caller); err != nil {
+		return none, fmt.Errorf("%s grant: %w", d.kind, err)
 	}
 	if err := h.budgets.SpendGrant(ctx, d.kind, cmd.Caller.UserID); err != nil {
 		return none, err
@@ -135,8 +146,12 @@ func (h *IssueGrantHandler[Req, A, C, Out]) Handle(ctx context.Context, cmd Issu
 // RefuseUnreadable answers an authenticated caller's request that the
 // inbound adapter could not read (its body malformed, of the wrong type,
 // or over a limit): it spends the caller's budget for the kind as Handle
-// does and returns why, or the budget's own refusal once it is spent.
+// does and returns why, or the budget's own refusal once it is spent. A
+// revoked caller is refused as revoked, and spends nothing.
 func (h *IssueGrantHandler[Req, A, C, Out]) RefuseUnreadable(ctx context.Context, caller domain.Principal, why error) error {
+	if err := h.revocations.Check(caller); err != nil {
+		return fmt.Errorf("%s grant: %w", h.def.kind, err)
+	}
 	if err := h.budgets.SpendGrant(ctx, h.def.kind, caller.UserID); err != nil {
 		return err
 	}

@@ -62,6 +62,8 @@ type Config struct {
 	// (REDIS_URL), a cluster or a Sentinel master; the zero Target keeps
 	// them in memory.
 	Redis redislimit.Target
+	// Revocation is how long revocations last and who may record them.
+	Revocation RevocationConfig
 	// TrustedProxies are the networks whose X-Forwarded-For is believed.
 	TrustedProxies     []netip.Prefix
 	GrantExpiryBound   application.GrantExpiryBound

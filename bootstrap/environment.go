@@ -60,6 +60,8 @@ type environment struct {
 	// StrictEnv refuses the start when a variable looks like gatepass's
 	// but is not one (a typo), instead of warning about it.
 	StrictEnv bool `env:"GATEPASS_STRICT_ENV" envDefault:"false"`
+	// Revocation is how long revocations last and who may record them.
+	Revocation revocationEnv `envPrefix:""`
 	// Transports are the registered transports' variables, each block's
 	// own struct naming them in full (see transports.go); the env parser
 	// reads them apart, walkEnv where this field stands.

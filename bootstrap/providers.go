@@ -117,7 +117,7 @@ func ProvideMetrics(cfg Config) *prom.Metrics {
 }
 
 // ProvidePorts gathers the application's ports.
-func ProvidePorts(identity domain.IdentityVerifier, s application.Signers, keys *statickeys.KeySet, l Limiter) application.Ports {
+func ProvidePorts(identity domain.IdentityVerifier, s application.Signers, keys *statickeys.KeySet, l Limiter, rev *application.Revocations) application.Ports {
 	return application.Ports{
 		Identity: identity,
 		Signers:  s,
@@ -130,6 +130,7 @@ func ProvidePorts(identity domain.IdentityVerifier, s application.Signers, keys 
 		LocalLimiter: l.Local,
 		// On a cluster, one failing master fails only the budgets it holds.
 		LimiterNodes: l.Nodes,
+		Revocations:  rev,
 	}
 }
 
@@ -211,7 +212,8 @@ func ProvideRouter(app *application.Application, cfg Config, metrics *prom.Metri
 		CORSOrigins:    cfg.CORSAllowedOrigins,
 		Observer:       metrics,
 		// In development the caller is the developer: say why.
-		ExplainRefusals: cfg.Development(),
+		ExplainRefusals:     cfg.Development(),
+		WorkOSWebhookSecret: cfg.Revocation.WorkOSSecret,
 	})
 	return &PublicHandler{h}, err
 }
@@ -223,8 +225,8 @@ type (
 )
 
 // ProvideAdminRouter is the admin listener's handler.
-func ProvideAdminRouter(app *application.Application, metrics *prom.Metrics) *AdminHandler {
-	return &AdminHandler{ginhttp.NewAdminRouter(app, metrics.Handler())}
+func ProvideAdminRouter(app *application.Application, cfg Config, metrics *prom.Metrics, logger *slog.Logger) *AdminHandler {
+	return &AdminHandler{ginhttp.NewAdminRouter(app, metrics.Handler(), ginhttp.AdminOptions{Logger: logger, Token: cfg.Revocation.AdminToken})}
 }
 
 // ProvideServer assembles the Server.

@@ -131,6 +131,7 @@ func serviceFrom(e environment, cfg *Config, p *problems) {
 	cfg.RateLimit = rateLimitsFrom(e, p)
 	cfg.Redis = redisFrom(e, p)
 	cfg.RateLimit.Store = redisStoreNames[cfg.Redis.Topology()]
+	cfg.Revocation = revocationFrom(e, p)
 	cfg.TrustedProxies = trustedProxiesFrom(e.TrustedProxies, p)
 	if err := cfg.GrantExpiryBound.UnmarshalText([]byte(e.GrantExpiryBound)); err != nil {
 		p.add("GRANT_EXPIRY_BOUND", "must be none or identity")

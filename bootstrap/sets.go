@@ -34,6 +34,7 @@ var IdentitySet = wire.NewSet(
 // ApplicationSet provides the use cases, their ports and readiness checks.
 var ApplicationSet = wire.NewSet(
 	ProvideLimiter,
+	ProvideRevocations,
 	ProvideLifecycle,
 	ProvidePublicBase,
 	ProvidePorts,

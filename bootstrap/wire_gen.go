@@ -61,9 +61,17 @@ func InitializeServer(ctx context.Context, cfg Config, logger *slog.Logger) (*Se
 		cleanup()
 		return nil, nil, err
 	}
-	ports := ProvidePorts(identityVerifier, signers, keySet, limiter)
+	revocations, cleanup4, err := ProvideRevocations(ctx, cfg, metrics, logger)
+	if err != nil {
+		cleanup3()
+		cleanup2()
+		cleanup()
+		return nil, nil, err
+	}
+	ports := ProvidePorts(identityVerifier, signers, keySet, limiter, revocations)
 	transportGrants, err := ProvideTransportGrants(cfg, officeSigner, logger, metrics)
 	if err != nil {
+		cleanup4()
 		cleanup3()
 		cleanup2()
 		cleanup()
@@ -73,6 +81,7 @@ func InitializeServer(ctx context.Context, cfg Config, logger *slog.Logger) (*Se
 	v := ProvideReadinessChecks(officeBackend, officeSigner, identityKeys, lifecycle)
 	application, err := ProvideApplication(cfg, ports, transportGrants, v)
 	if err != nil {
+		cleanup4()
 		cleanup3()
 		cleanup2()
 		cleanup()
@@ -81,15 +90,17 @@ func InitializeServer(ctx context.Context, cfg Config, logger *slog.Logger) (*Se
 	publicBase := ProvidePublicBase(cfg)
 	publicHandler, err := ProvideRouter(application, cfg, metrics, lifecycle, publicBase, logger)
 	if err != nil {
+		cleanup4()
 		cleanup3()
 		cleanup2()
 		cleanup()
 		return nil, nil, err
 	}
-	adminHandler := ProvideAdminRouter(application, metrics)
+	adminHandler := ProvideAdminRouter(application, cfg, metrics, logger)
 	devKit := ProvideDevKit(cfg)
 	server := ProvideServer(publicHandler, adminHandler, officeSigner, officeBackend, devKit, lifecycle, publicBase)
 	return server, func() {
+		cleanup4()
 		cleanup3()
 		cleanup2()
 		cleanup()

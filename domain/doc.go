@@ -2,7 +2,7 @@
 // library: the verified caller (Principal); for every grant kind (GrantKinds
 // lists them), in a file of its own, its request, its validation, its
 // section of the policy, its claims and its signer port; the grants
-// themselves, the sentinel errors, and the ports through which the
-// application reaches identity providers, rate limiters, clocks and id
-// sources.
+// themselves, revocations and their rule, the sentinel errors, and the
+// ports through which the application reaches identity providers, rate
+// limiters, revocation stores, clocks and id sources.
 package domain

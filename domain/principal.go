@@ -3,6 +3,7 @@ package domain
 import (
 	"errors"
 	"fmt"
+	"time"
 	"unicode"
 	"unicode/utf8"
 )
@@ -20,6 +21,12 @@ type Principal struct {
 	// Permissions are the permission slugs the identity carries; empty
 	// when it names none.
 	Permissions Permissions
+	// IssuedAt is when the identity token was issued (its iat); zero when
+	// it does not say. Revocations compare it with their cut-off.
+	IssuedAt time.Time
+	// SessionID is the identity provider's session (the token's sid);
+	// empty when it names none.
+	SessionID string
 }
 
 // NewPrincipal builds a Principal from verified identity values. A user id is

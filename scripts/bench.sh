@@ -14,6 +14,10 @@
 #     ratio (openssl speed with the OpenSSL-signed RS256 runs, bare gin with
 #     the HS256 runs) in alternating rounds, so that the machine's drift
 #     between two runs weighs less on their ratio;
+#   - the realtime token again with BENCH_REVOCATIONS revocations stored
+#     (recorded through the admin API before the run, for users the
+#     requests never name), in the same alternating rounds: the A/B of the
+#     revocation check on the grant path against the same build without;
 #   - a CPU profile of the same requests served in process;
 #   - the reconnect storm (harness storm, vegeta's library):
 #     BENCH_STORM_USERS distinct users, each asking for an office grant and
@@ -37,6 +41,7 @@
 #   BENCH_USERS=1000        distinct users (bearer tokens) the HTTP runs' requests take turns with
 #   BENCH_SIGNERS="openssl go"   JWT_SIGNER values of the request-access runs
 #   BENCH_LOG_LEVEL=info    LOG_LEVEL of the server (info logs every request, as in production)
+#   BENCH_REVOCATIONS=10000 revocations stored for the realtime A/B run (0: skip the run)
 #   BENCH_GOBENCH=1         run the Go benchmarks (0: skip)
 #   BENCH_GOBENCHTIME=1s    -benchtime of the Go benchmarks
 #   BENCH_PROFILE=1         profile the in-process router (0: skip)
@@ -69,7 +74,8 @@ storm_users=${BENCH_STORM_USERS:-10000}
 storm_conns=${BENCH_STORM_CONNS:-512}
 storm_limits=${BENCH_STORM_LIMITS:-off memory redis}
 storm_timeout=${BENCH_STORM_TIMEOUT:-120}
-for v in seconds rounds warmup conc users idle_wait storm_users storm_conns storm_timeout; do
+revocations=${BENCH_REVOCATIONS:-10000}
+for v in seconds rounds warmup conc users idle_wait storm_users storm_conns storm_timeout revocations; do
   [[ ${!v} =~ ^[0-9]+$ ]] || die "$v must be a whole number, got '${!v}'"
 done
 [ "$seconds" -ge 1 ] && [ "$seconds" -le 120 ] || die "BENCH_SECONDS must be between 1 and 120"
@@ -80,6 +86,7 @@ done
 [ -n "$signers" ] || die "BENCH_SIGNERS is empty"
 [ "$storm_users" -ge 1 ] && [ "$storm_users" -le 1000000 ] || die "BENCH_STORM_USERS must be between 1 and 1000000"
 [ "$storm_timeout" -ge 1 ] && [ "$storm_timeout" -le 1800 ] || die "BENCH_STORM_TIMEOUT must be between 1 and 1800"
+[ "$revocations" -le 1000000 ] || die "BENCH_REVOCATIONS must be at most 1000000"
 
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
 out=bench/out/$stamp
@@ -134,6 +141,9 @@ git diff --quiet HEAD 2>/dev/null || commit="$commit + uncommitted changes"
   echo "machine: $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2- | sed 's/^ *//')), Linux $(uname -r), $(go env GOVERSION), $(openssl version 2>/dev/null | cut -d' ' -f1-2)"
   echo "placement: $placement; wrk $(wrk --version 2>&1 | head -n1 | cut -d' ' -f2), $conc keep-alive connections, $users users, ${warmup}s warm-up, ${seconds}s measured; server LOG_LEVEL=$log_level, rate limits off"
   echo "rounds: $rounds alternating rounds of openssl speed and the RS256 runs signed with OpenSSL, and of the HS256 runs and bare gin; each ratio the median of its rounds' ratios"
+  if [ "$revocations" -gt 0 ]; then
+    echo "revocations: the realtime token also with $revocations revocations stored, in the same rounds (A/B of the revocation check)"
+  fi
   if [ "$storm" = 1 ]; then
     echo "storm: $storm_users users over $storm_conns connections, rate limits: $storm_limits; server with GOMAXPROCS=$(nproc) on every CPU, load generator sharing them"
   fi
@@ -208,6 +218,8 @@ mint_tokens() {
 # start_gatepass NAME JWT_SIGNER: serve in the background; sets server_pid,
 # server_url, admin_url and signer (what the server says it signs with).
 # A port taken between choosing and binding it means another try.
+# extra_env holds more NAME=value settings for the server (empty by default).
+extra_env=()
 start_gatepass() {
   local name=$1 want=$2 port admin try
   for try in 1 2 3; do
@@ -215,7 +227,7 @@ start_gatepass() {
     admin=$(free_port)
     "${server_pin[@]}" env -i PATH="$PATH" HOME="$HOME" GOMAXPROCS=1 \
       APP_ENV=development DEV_DIR="$dev" HTTP_ADDR="127.0.0.1:$port" ADMIN_ADDR="127.0.0.1:$admin" \
-      RATE_LIMIT_ENABLED=false JWT_SIGNER="$want" LOG_LEVEL="$log_level" \
+      RATE_LIMIT_ENABLED=false JWT_SIGNER="$want" LOG_LEVEL="$log_level" "${extra_env[@]}" \
       "$tmp/gatepass" serve >/dev/null 2>"$tmp/$name.log" &
     server_pid=$!
     server_url=http://127.0.0.1:$port
@@ -331,6 +343,20 @@ for round in $(seq "$rounds"); do
   fi
   load realtime realtime/token /api/v1/realtime/token
   stop_server
+
+  # The same build with revocations stored: every request is checked
+  # against them and none is refused (their users are not the tokens').
+  if [ "$revocations" -gt 0 ]; then
+    say "round $round of $rounds: gatepass, JWT_SIGNER=$s: POST /api/v1/realtime/token with $revocations revocations stored"
+    admin_token=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
+    extra_env=(ADMIN_API_TOKEN="$admin_token")
+    start_gatepass realtime-revocations "$s"
+    extra_env=()
+    "$harness" revoke -admin-url "$admin_url" -token "$admin_token" -n "$revocations" ||
+      die "recording $revocations revocations through the admin API failed"
+    load realtime-revocations "realtime/token, revocations stored" /api/v1/realtime/token
+    stop_server
+  fi
 
   say "round $round of $rounds: bare gin, a constant ${body_bytes}-byte JSON body (the size of a realtime token response)"
   start_ceiling "$body_bytes"

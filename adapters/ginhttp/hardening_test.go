@@ -73,7 +73,7 @@ func TestMethodLabelIsAClosedSet(t *testing.T) {
 
 func scrape(t *testing.T, m *prom.Metrics) string {
 	t.Helper()
-	admin := ginhttp.NewAdminRouter(application.New(application.Ports{}, application.Grants{}, application.RateLimitPolicy{}, nil), m.Handler())
+	admin := ginhttp.NewAdminRouter(application.New(application.Ports{}, application.Grants{}, application.RateLimitPolicy{}, nil), m.Handler(), ginhttp.AdminOptions{})
 	return serve(admin, "GET", "/metrics", nil).Body.String()
 }
 
@@ -105,7 +105,7 @@ func TestPublicReadinessSaysOnlyWhether(t *testing.T) {
 	}
 	app := application.New(application.Ports{}, application.Grants{}, application.RateLimitPolicy{},
 		[]application.ReadinessCheck{{Name: "signer", Probe: func(ctx context.Context) (string, error) { return "go RS256 kid=k1", nil }}})
-	admin := serve(ginhttp.NewAdminRouter(app, nil), "GET", "/readyz", nil)
+	admin := serve(ginhttp.NewAdminRouter(app, nil, ginhttp.AdminOptions{}), "GET", "/readyz", nil)
 	if !strings.Contains(admin.Body.String(), "kid=k1") || !strings.Contains(admin.Body.String(), "rate_limiter") {
 		t.Fatalf("admin readiness %s", admin.Body)
 	}

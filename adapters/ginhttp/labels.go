@@ -15,6 +15,7 @@ var answerable = []problem{
 	problemBodyTooLarge, problemRateLimited, problemLimiterUnavailable, problemUnsupportedIdentifier,
 	problemChannelNotAllowed, problemTransportNotAllowed, problemIdentityMismatch, problemForbiddenField,
 	problemInvalidRoom, problemInvalidParticipant, problemInvalidChannel, problemInternal,
+	problemRevoked, problemRevocationsUnavailable,
 }
 
 // GrantResults is the closed set of results a grant attempt is counted

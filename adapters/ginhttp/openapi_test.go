@@ -108,6 +108,9 @@ func loadDocument(t *testing.T) (*openapi3.T, routers.Router) {
 		t.Fatalf("openapi.json is not a valid OpenAPI document: %v", err)
 	}
 	doc.Servers = nil // match requests whatever their host
+	for _, item := range doc.Paths.Map() {
+		item.Servers = nil // the admin API's too
+	}
 	router, err := gorillamux.NewRouter(doc)
 	if err != nil {
 		t.Fatal(err)

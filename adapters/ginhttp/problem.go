@@ -40,6 +40,9 @@ type problem struct {
 	// Reason, in development only (Options.ExplainRefusals), is why a 401
 	// or 403 was answered: the reason the request log names.
 	Reason string `json:"reason,omitempty"`
+	// Field names the request's field at fault, as the API spells it,
+	// when one is (the admin API's invalid_revocation).
+	Field string `json:"field,omitempty"`
 }
 
 func newProblem(status int, code, title, detail string) problem {
@@ -93,7 +96,19 @@ var (
 		"channel is required: at most 255 bytes, without white space or control characters.")
 	problemInternal = newProblem(http.StatusInternalServerError, "internal", "Internal Server Error",
 		"The request could not be completed.")
+	problemRevoked = newProblem(http.StatusUnauthorized, "revoked", "Unauthorized",
+		"Access was revoked after this identity token was issued; fetch a new identity token from the identity provider.")
+	problemRevocationsUnavailable = newProblem(http.StatusServiceUnavailable, "revocations_unavailable", "Service Unavailable",
+		"The revocation store cannot be read or written right now; retry after the number of seconds in Retry-After.")
+	problemInvalidRevocation = newProblem(http.StatusBadRequest, "invalid_revocation", "Bad Request",
+		"The revocation is not valid.")
+	problemInvalidSignature = newProblem(http.StatusUnauthorized, "invalid_signature", "Unauthorized",
+		"The webhook signature is missing, malformed, wrong or outside the tolerance.")
 )
+
+// revocationsRetryAfter is when a caller refused because the revocation
+// store does not answer is asked to retry.
+const revocationsRetryAfter = time.Second
 
 // problemFor is the one mapping of errors to HTTP answers.
 func problemFor(err error) problem {
@@ -104,6 +119,10 @@ func problemFor(err error) problem {
 		return problemRateLimited
 	case errors.Is(err, domain.ErrLimiterUnavailable):
 		return problemLimiterUnavailable
+	case errors.Is(err, domain.ErrRevoked):
+		return problemRevoked
+	case errors.Is(err, domain.ErrRevocationsUnavailable):
+		return problemRevocationsUnavailable
 	case errors.Is(err, application.ErrIdentityUnavailable):
 		// Before ErrInvalidCredentials, which it also wraps.
 		return problemIdentityUnavailable
@@ -156,8 +175,11 @@ func (h *handlers) fail(c *gin.Context, err error) {
 	if errors.As(err, &limited) {
 		c.Header("Retry-After", strconv.Itoa(retryAfterSeconds(limited.RetryAfter)))
 	}
-	if p == problemIdentityUnavailable {
+	switch p {
+	case problemIdentityUnavailable:
 		c.Header("Retry-After", strconv.Itoa(retryAfterSeconds(identityRetryAfter)))
+	case problemRevocationsUnavailable:
+		c.Header("Retry-After", strconv.Itoa(retryAfterSeconds(revocationsRetryAfter)))
 	}
 	switch {
 	case p.Status == http.StatusServiceUnavailable:

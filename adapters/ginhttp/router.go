@@ -74,6 +74,9 @@ type Options struct {
 	// where the caller is the developer. A production caller learns no
 	// more than the problem's code.
 	ExplainRefusals bool
+	// WorkOSWebhookSecret verifies the WorkOS webhook's signatures; empty
+	// leaves the webhook unrouted (404).
+	WorkOSWebhookSecret []byte
 }
 
 // RouteReady answers whether the service is ready for traffic.
@@ -129,6 +132,10 @@ func NewRouter(app *application.Application, o Options) (http.Handler, error) {
 	r.GET(RouteReady, h.ready)
 	r.GET(RouteOAuthMetadata, h.metadata)
 	r.POST(RouteTokenExchange, h.tokenExchange)
+	if len(o.WorkOSWebhookSecret) > 0 && app.HandleIdentityEvent != nil {
+		w := &workosWebhook{app: app, h: h, secret: o.WorkOSWebhookSecret, now: time.Now}
+		r.POST(RouteWorkOSWebhook, w.receive)
+	}
 	for _, reg := range registrations() {
 		for _, g := range reg.routes {
 			if !app.Enabled(g.kind) {
@@ -150,11 +157,14 @@ func NewRouter(app *application.Application, o Options) (http.Handler, error) {
 }
 
 // NewAdminRouter returns the admin listener's handler: metrics, liveness
-// and readiness, kept off the public port.
-func NewAdminRouter(app *application.Application, metrics http.Handler) http.Handler {
+// and readiness, and with a token the admin API, kept off the public port.
+func NewAdminRouter(app *application.Application, metrics http.Handler, o AdminOptions) http.Handler {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
-	h := &handlers{app: app, log: slog.New(slog.DiscardHandler), obs: nopObserver{}}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	h := &handlers{app: app, log: o.Logger, obs: nopObserver{}}
 	r.Use(securityHeaders, h.recover)
 	r.NoRoute(func(c *gin.Context) { writeProblem(c, problemNotFound) })
 	r.GET(RouteHealth, h.health)
@@ -162,5 +172,6 @@ func NewAdminRouter(app *application.Application, metrics http.Handler) http.Han
 	if metrics != nil {
 		r.GET("/metrics", gin.WrapH(metrics))
 	}
+	routeAdminAPI(r, app, o)
 	return r
 }

@@ -137,7 +137,7 @@ func TestMetricsOnlyOnTheAdminRouter(t *testing.T) {
 	if rec := serve(a.handler, "GET", "/metrics", nil); rec.Code != 404 {
 		t.Fatalf("public /metrics: %d", rec.Code)
 	}
-	admin := ginhttp.NewAdminRouter(application.New(application.Ports{}, application.Grants{}, application.RateLimitPolicy{}, nil), m.Handler())
+	admin := ginhttp.NewAdminRouter(application.New(application.Ports{}, application.Grants{}, application.RateLimitPolicy{}, nil), m.Handler(), ginhttp.AdminOptions{})
 	rec := serve(admin, "GET", "/metrics", nil)
 	body := rec.Body.String()
 	for _, want := range []string{`gatepass_grants_total{kind="realtime",result="issued"} 1`,

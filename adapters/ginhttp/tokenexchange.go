@@ -269,7 +269,14 @@ func (h *handlers) oauthErrorFor(c *gin.Context, err error, refused string) *oau
 	case errors.As(err, &limited):
 		c.Header("Retry-After", strconv.Itoa(retryAfterSeconds(limited.RetryAfter)))
 		return &oauthError{status: http.StatusTooManyRequests, code: "rate_limited", description: "Too many requests; retry after the number of seconds in Retry-After."}
+	case errors.Is(err, domain.ErrRevoked):
+		// The subject token is genuine but outdated (RFC 6749 section
+		// 5.2): the client fetches a new one.
+		return badRequest("invalid_grant", "Access was revoked after the subject token was issued; fetch a new one.")
 	case p.Status == http.StatusServiceUnavailable:
+		if p == problemRevocationsUnavailable {
+			c.Header("Retry-After", strconv.Itoa(retryAfterSeconds(revocationsRetryAfter)))
+		}
 		h.log.WarnContext(c, "token exchange refused", "error", err)
 		return &oauthError{status: http.StatusServiceUnavailable, code: "temporarily_unavailable", description: "The service cannot answer right now; retry shortly."}
 	case p.Status == http.StatusUnauthorized:

@@ -123,7 +123,7 @@ func TestMissingRoleDefaultsToMember(t *testing.T) {
 	p := kit.NewIdentityProvider(t)
 	v := newVerifier(t, p, "client_123")
 	got, err := v.VerifyIdentity(context.Background(), p.Sign(t, with(func(c jwt.MapClaims) { delete(c, "role") }), nil))
-	if err != nil || got != (domain.Principal{UserID: "user_01H", OrgID: "org_01", Role: domain.DefaultRole}) {
+	if err != nil || got != (domain.Principal{UserID: "user_01H", OrgID: "org_01", Role: domain.DefaultRole, IssuedAt: issuedAt}) {
 		t.Fatalf("got %+v, %v", got, err)
 	}
 }

@@ -317,6 +317,21 @@ func (v *Verifier) principal(claims jwt.MapClaims) (domain.Principal, error) {
 	if p.Permissions, err = v.permissions(claims); err != nil {
 		return domain.Principal{}, err
 	}
+	// iat and sid are what a revocation is compared with: an identity
+	// without iat matches every revocation of its user.
+	if iat, err := claims.GetIssuedAt(); err == nil && iat != nil {
+		p.IssuedAt = iat.Time
+	}
+	if raw, present := claims["sid"]; present {
+		sid, ok := raw.(string)
+		if !ok || sid == "" {
+			return domain.Principal{}, refused(domain.ReasonMalformedClaim, "sid", ErrClaimType)
+		}
+		if err := domain.CheckIdentifier(sid); err != nil {
+			return domain.Principal{}, refused(domain.ReasonMalformedClaim, "sid", err)
+		}
+		p.SessionID = sid
+	}
 	return p, nil
 }
 

@@ -18,12 +18,16 @@ import (
 
 const issuer = "https://auth.example.com"
 
+// issuedAt is the iat of validClaims, which the verified Principal
+// carries.
+var issuedAt = time.Now().Truncate(time.Second)
+
 func validClaims() jwt.MapClaims {
 	now := time.Now()
 	return jwt.MapClaims{
 		"iss": issuer, "sub": "user_01H", "aud": []string{"client_123"},
 		"org_id": "org_01", "role": "admin",
-		"iat": now.Unix(), "exp": now.Add(5 * time.Minute).Unix(),
+		"iat": issuedAt.Unix(), "exp": now.Add(5 * time.Minute).Unix(),
 	}
 }
 
@@ -91,9 +95,16 @@ func TestVerifyIdentity(t *testing.T) {
 		token string
 		want  domain.Principal
 	}{
-		{name: "valid", token: p.Sign(t, validClaims(), nil), want: domain.Principal{UserID: "user_01H", OrgID: "org_01", Role: "admin"}},
+		{name: "valid", token: p.Sign(t, validClaims(), nil), want: domain.Principal{UserID: "user_01H", OrgID: "org_01", Role: "admin", IssuedAt: issuedAt}},
 		{name: "valid without organization", token: p.Sign(t, with(func(c jwt.MapClaims) { delete(c, "org_id"); delete(c, "role") }), nil),
-			want: domain.Principal{UserID: "user_01H"}},
+			want: domain.Principal{UserID: "user_01H", IssuedAt: issuedAt}},
+		{name: "valid with a session", token: p.Sign(t, with(func(c jwt.MapClaims) { c["sid"] = "session_01" }), nil),
+			want: domain.Principal{UserID: "user_01H", OrgID: "org_01", Role: "admin", IssuedAt: issuedAt, SessionID: "session_01"}},
+		{name: "valid without iat", token: p.Sign(t, with(func(c jwt.MapClaims) { delete(c, "iat") }), nil),
+			want: domain.Principal{UserID: "user_01H", OrgID: "org_01", Role: "admin"}},
+		{name: "sid not a string", token: p.Sign(t, with(func(c jwt.MapClaims) { c["sid"] = 7 }), nil)},
+		{name: "sid empty", token: p.Sign(t, with(func(c jwt.MapClaims) { c["sid"] = "" }), nil)},
+		{name: "sid with white space", token: p.Sign(t, with(func(c jwt.MapClaims) { c["sid"] = "session 01" }), nil)},
 		{name: "expired", token: p.Sign(t, with(func(c jwt.MapClaims) { c["exp"] = time.Now().Add(-time.Minute).Unix() }), nil)},
 		{name: "no exp", token: p.Sign(t, with(func(c jwt.MapClaims) { delete(c, "exp") }), nil)},
 		{name: "future iat", token: p.Sign(t, with(func(c jwt.MapClaims) { c["iat"] = time.Now().Add(time.Hour).Unix() }), nil)},
@@ -162,7 +173,7 @@ func TestVerifyIdentityWithoutAudienceAndCustomClaims(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got != (domain.Principal{UserID: "user_01H", OrgID: "org_9", Role: "owner"}) {
+	if got != (domain.Principal{UserID: "user_01H", OrgID: "org_9", Role: "owner", IssuedAt: issuedAt}) {
 		t.Fatalf("principal %+v", got)
 	}
 }

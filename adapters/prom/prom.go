@@ -297,6 +297,25 @@ func (m *Metrics) identityKeyCount() float64 {
 	return float64((*count)(ctx))
 }
 
+// Revocations exports gatepass_revocations_active (active asked at every
+// scrape) and gatepass_revocation_sync_age_seconds (syncAge; -1 before
+// the first sync).
+func (m *Metrics) Revocations(active func() int, syncAge func() (time.Duration, bool)) {
+	m.reg.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "gatepass_revocations_active", Help: "Revocations this replica enforces.",
+		}, func() float64 { return float64(active()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "gatepass_revocation_sync_age_seconds", Help: "Seconds since the revocation store last answered this replica's sync; -1 before the first.",
+		}, func() float64 {
+			if age, ok := syncAge(); ok {
+				return age.Seconds()
+			}
+			return -1
+		}),
+	)
+}
+
 // IdentityCacheLookup counts one lookup in the verified-token cache.
 func (m *Metrics) IdentityCacheLookup(hit bool) {
 	if hit {

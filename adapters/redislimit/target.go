@@ -140,6 +140,24 @@ func checkAddrs(addrs []string) ([]string, error) {
 	return out, nil
 }
 
+// NewClient is a client of target with the same options Open uses, for
+// other data gatepass shares through the same Redis (revocations). It
+// does not dial.
+func (t Target) NewClient() (redis.UniversalClient, error) {
+	switch t.topology {
+	case TopologyNode:
+		return redis.NewClient(t.node), nil
+	case TopologyCluster:
+		opts := t.multi.Cluster()
+		opts.ClusterStateReloadInterval = ClusterReloadInterval
+		return redis.NewClusterClient(opts), nil
+	case TopologySentinel:
+		return redis.NewUniversalClient(t.multi), nil
+	default:
+		return nil, errors.New("redislimit: no target")
+	}
+}
+
 // Open connects a Limiter with DefaultPrefix to target and returns it with
 // a function that closes its connections. It does not dial: Ping tells
 // whether Redis answers.

@@ -47,6 +47,7 @@ var commands = []struct {
 	{name: "token", subs: []string{"inspect", "verify"}},
 	{name: "dev-token"},
 	{name: "policy", subs: []string{"default", "check"}},
+	{name: "revoke"},
 	{name: "completion", subs: completionShells},
 	{name: "version"},
 	{name: "help"},
@@ -92,6 +93,8 @@ Usage:
   gatepass token inspect|verify   decode or verify a token
   gatepass dev-token [flags]      mint a development identity token (APP_ENV=development only)
   gatepass policy default|check   print the built-in transport policy, or validate a policy file
+  gatepass revoke --user U (--org O | --all-organizations)
+                                  revoke a user's access through the admin API (GATEPASS_ADMIN_URL)
   gatepass completion bash|zsh    print a shell completion script
   gatepass version                print the version, commit, build date and Go version
   gatepass help [COMMAND]         show this help, or a command's
@@ -121,6 +124,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runToken(ctx, args[1:], stdin, stdout, stderr)
 	case "policy":
 		return runPolicy(args[1:], stdin, stdout, stderr)
+	case "revoke":
+		return runRevoke(ctx, args[1:], stdout)
 	case "completion":
 		return runCompletion(args[1:], stdout, stderr)
 	case "version", "--version", "-version":

@@ -96,6 +96,8 @@ func TestBashCompletion(t *testing.T) {
 		{line: []string{"gatepass", "dev-token", "--r"}, want: "--role"},
 		{line: []string{"gatepass", "completion", ""}, want: "bash zsh"},
 		{line: []string{"gatepass", "help", "po"}, want: "policy"},
+		{line: []string{"gatepass", "re"}, want: "revoke"},
+		{line: []string{"gatepass", "revoke", "--all"}, want: "--all-organizations"},
 	}
 	for _, tt := range tests {
 		if got := strings.Join(complete(t, path, tt.line...), " "); got != tt.want {

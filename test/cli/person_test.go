@@ -73,7 +73,7 @@ func TestHelpOnEveryCommand(t *testing.T) {
 		cmd   string
 		lists []string
 	}{
-		{"", []string{"serve", "keys", "token", "dev-token", "policy", "version", "--version", "--help"}},
+		{"", []string{"serve", "keys", "token", "dev-token", "policy", "revoke", "version", "--version", "--help"}},
 		{"serve", []string{"HTTP_ADDR", "--help"}},
 		{"version", []string{"--help"}},
 		{"dev-token", []string{"--user ID", "--org ID", "--role ROLE", "--ttl LIFETIME", `--org ""`, "168h"}},
@@ -88,6 +88,7 @@ func TestHelpOnEveryCommand(t *testing.T) {
 		{"policy", []string{"default", "check"}},
 		{"policy default", []string{"--help"}},
 		{"policy check", []string{"FILE|-"}},
+		{"revoke", []string{"--user STRING", "--org STRING", "--all-organizations", "--session STRING", "--reason STRING", "GATEPASS_ADMIN_URL", "ADMIN_API_TOKEN_FILE"}},
 	}
 	for _, tt := range tests {
 		for _, form := range [][]string{{"--help"}, {"-h"}, {"help"}} {

@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -14,14 +15,17 @@ import (
 
 // The example cluster's conventions, as deploy/README.md states them.
 const (
-	configName      = "gatepass-config"
-	settingsFile    = "gatepass.env"
-	redisName       = "gatepass-redis"
-	redisContainer  = "redis"
-	redisSecret     = "gatepass-redis"
-	ingressNS       = "ingress-nginx"
-	monitoringNS    = "monitoring"
-	namespaceLabel  = "kubernetes.io/metadata.name"
+	configName     = "gatepass-config"
+	settingsFile   = "gatepass.env"
+	redisName      = "gatepass-redis"
+	redisContainer = "redis"
+	redisSecret    = "gatepass-redis"
+	ingressNS      = "ingress-nginx"
+	monitoringNS   = "monitoring"
+	namespaceLabel = "kubernetes.io/metadata.name"
+	// operatorsLabel marks the namespaces whose tools may call the admin
+	// API (gatepass revoke).
+	operatorsLabel  = "gatepass.dev/operators"
 	zoneTopologyKey = "topology.kubernetes.io/zone"
 	// oauth2Token is the client-credentials endpoint the Ingress already
 	// exposes, ahead of the binary serving it.
@@ -190,7 +194,7 @@ type networkPolicy struct {
 // TestNetworkPolicyAdmitsAdminOnlyFromMonitoring: metrics and probes are
 // reachable from the monitoring namespace only, the public port from the
 // ingress controller's namespace.
-func TestNetworkPolicyAdmitsAdminOnlyFromMonitoring(t *testing.T) {
+func TestNetworkPolicyAdmitsAdminOnlyFromMonitoringAndOperators(t *testing.T) {
 	docs := applied(t)
 	dep, c := app(t, docs)
 	pods := dep.Spec.Template.Metadata.Labels
@@ -238,6 +242,9 @@ func TestNetworkPolicyAdmitsAdminOnlyFromMonitoring(t *testing.T) {
 					if name := f.NamespaceSelector.MatchLabels[namespaceLabel]; name != "" {
 						ns = name
 					}
+					if f.NamespaceSelector.MatchLabels[operatorsLabel] == "true" {
+						ns = "label " + operatorsLabel
+					}
 				}
 				peers = append(peers, ns)
 			}
@@ -251,8 +258,8 @@ func TestNetworkPolicyAdmitsAdminOnlyFromMonitoring(t *testing.T) {
 	if policies == 0 {
 		t.Fatal("no NetworkPolicy selects the gatepass pods")
 	}
-	if got := sortedKeys(admitted[portAdmin]); len(got) != 1 || got[0] != monitoringNS {
-		t.Errorf("the admin port is admitted from %v, want only the namespace %q", got, monitoringNS)
+	if got, want := sortedKeys(admitted[portAdmin]), []string{"label " + operatorsLabel, monitoringNS}; !slices.Equal(got, want) {
+		t.Errorf("the admin port is admitted from %v, want only %v", got, want)
 	}
 	if got := sortedKeys(admitted[portHTTP]); len(got) != 1 || got[0] != ingressNS {
 		t.Errorf("the public port is admitted from %v, want only the ingress controller's namespace %q", got, ingressNS)
@@ -370,23 +377,36 @@ func ingressRoutes(t *testing.T, docs []document) ([]route, map[string]bool) {
 // publicPaths is every path the Ingress must expose: those of the OpenAPI
 // document but the probes, and the token endpoint.
 func publicPaths(t *testing.T) []string {
+	public, _ := documentedPaths(t)
+	return public
+}
+
+// documentedPaths are the OpenAPI document's paths: those of the public
+// port (with the token exchange's), and those a path-level servers entry
+// puts on the admin listener (the admin API).
+func documentedPaths(t *testing.T) (public, admin []string) {
 	t.Helper()
 	var doc struct {
-		Paths map[string]any `json:"paths"`
+		Paths map[string]struct {
+			Servers []any `json:"servers"`
+		} `json:"paths"`
 	}
 	if err := json.Unmarshal(ginhttp.OpenAPI, &doc); err != nil {
 		t.Fatalf("the OpenAPI document: %v", err)
 	}
-	paths := []string{oauth2Token}
-	for p := range doc.Paths {
-		if p != ginhttp.RouteHealth && p != ginhttp.RouteReady {
-			paths = append(paths, p)
+	public = []string{oauth2Token}
+	for p, item := range doc.Paths {
+		switch {
+		case len(item.Servers) > 0:
+			admin = append(admin, p)
+		case p != ginhttp.RouteHealth && p != ginhttp.RouteReady:
+			public = append(public, p)
 		}
 	}
-	if len(paths) < 5 {
-		t.Fatalf("the OpenAPI document lists only %v", paths)
+	if len(public) < 5 {
+		t.Fatalf("the OpenAPI document lists only %v", public)
 	}
-	return paths
+	return public, admin
 }
 
 // TestIngressRoutesTheAPIAndNeverTheAdminPort: each public path reaches
@@ -416,7 +436,11 @@ func TestIngressRoutesTheAPIAndNeverTheAdminPort(t *testing.T) {
 			t.Errorf("the Ingress does not route %s", path)
 		}
 	}
-	for _, path := range []string{"/metrics", ginhttp.RouteHealth, ginhttp.RouteReady, "/"} {
+	_, admin := documentedPaths(t)
+	if len(admin) == 0 {
+		t.Fatal("the OpenAPI document puts no path on the admin listener")
+	}
+	for _, path := range append([]string{"/metrics", ginhttp.RouteHealth, ginhttp.RouteReady, "/"}, admin...) {
 		for _, r := range routes {
 			if r.matches(path) {
 				t.Errorf("%s is routed by %s; only the API is public", path, r.what)

@@ -36,7 +36,7 @@ func main() {
 	}
 }
 
-var errUsage = errors.New("usage: harness tokens|probe|wrk|storm|wait-idle|report [flags]")
+var errUsage = errors.New("usage: harness tokens|probe|wrk|revoke|storm|wait-idle|report [flags]")
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
@@ -53,6 +53,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return wrkCmd(ctx, fs, args[1:], stdout, stderr)
 	case "storm":
 		return stormCmd(ctx, fs, args[1:], stderr)
+	case "revoke":
+		return revokeCmd(ctx, fs, args[1:])
 	case "wait-idle":
 		limit := 10 * time.Second
 		if len(args) > 1 {

@@ -24,8 +24,11 @@ const (
 	labelCeilingLiveKit = "bare gin, livekit-sized"
 	labelOffice         = "request-access"
 	labelRealtime       = "realtime/token"
-	labelLiveKit        = "livekit/token"
-	labelCentrifugo     = "centrifugo/connection-token"
+	// labelRealtimeRevoked is the realtime token's run with revocations
+	// stored (BENCH_REVOCATIONS), the A of an A/B against labelRealtime.
+	labelRealtimeRevoked = "realtime/token, revocations stored"
+	labelLiveKit         = "livekit/token"
+	labelCentrifugo      = "centrifugo/connection-token"
 )
 
 // Targets of the issue.
@@ -35,6 +38,9 @@ const (
 	targetRealtimeVsGin    = 0.70
 	targetLiveKitVsGin     = 0.70
 	targetPeakRSSMiB       = 64
+	// targetRevocationsDrop is how much the realtime ratio to bare gin may
+	// drop with 10,000 revocations stored.
+	targetRevocationsDrop  = 0.03
 	targetStormJWKSFetches = 1
 	highInterferenceRate   = 0.10
 )
@@ -157,6 +163,10 @@ func report(dir string, serverCore int, w io.Writer) error {
 	}
 	vsSign(labelOffice, targetOfficeVsSign)
 	vsGin(labelRealtime, labelCeiling, targetRealtimeVsGin)
+	if find(runs, labelRealtimeRevoked, "") != nil {
+		vsGin(labelRealtimeRevoked, labelCeiling, targetRealtimeVsGin)
+		writeDrop(tw, "realtime ratio drop with revocations stored", revocationsDrops(runs), targetRevocationsDrop)
+	}
 	vsGin(labelLiveKit, lkCeilingLabel, targetLiveKitVsGin)
 	vsSign(labelCentrifugo, targetCentrifugoVsSign)
 	var errs int64
@@ -202,6 +212,39 @@ func report(dir string, serverCore int, w io.Writer) error {
 		return fmt.Errorf("%d requests of gatepass failed (warnings above)", errs)
 	}
 	return nil
+}
+
+// revocationsDrops are, round by round, the realtime token's ratio to
+// bare gin without revocations less its ratio with them: the A/B of the
+// same build, each pair measured in the same round.
+func revocationsDrops(runs []*result) []float64 {
+	var out []float64
+	for _, b := range pairs(runs, labelRealtime, labelCeiling) {
+		for _, a := range pairs(runs, labelRealtimeRevoked, labelCeiling) {
+			if a.r.Round == b.r.Round {
+				out = append(out, b.r.RPS/b.gin.RPS-a.r.RPS/a.gin.RPS)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// writeDrop writes the median of drops and each round's, against the
+// most the target allows.
+func writeDrop(tw io.Writer, name string, drops []float64, target float64) {
+	if len(drops) == 0 {
+		fmt.Fprintf(tw, "%s\tn/a (no pair of rounds)\t\t\t\n", name)
+		return
+	}
+	// A drop may be below 0 (the run with revocations the faster), which
+	// median reads as "not measured": sorted here instead.
+	sorted := slices.Sorted(slices.Values(drops))
+	m := sorted[len(sorted)/2]
+	if len(sorted)%2 == 0 {
+		m = (sorted[len(sorted)/2-1] + m) / 2
+	}
+	fmt.Fprintf(tw, "%s\t%.3f (%s)\t\t≤ %.2f\t%s\t\n", name, m, joinRatios(drops), target, metOr(m <= target))
 }
 
 func metOr(ok bool) string {

@@ -1,0 +1,141 @@
+// Package memoryrevocation keeps revocations, and the ids of handled
+// identity provider events, in this process: the store of a single
+// replica, and the reference the Redis store is tested against
+// (revocationtest).
+package memoryrevocation
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/gatepass/gatepass/domain"
+)
+
+var (
+	_ domain.RevocationStore = (*Store)(nil)
+	_ domain.EventLedger     = (*Store)(nil)
+)
+
+// Store is a revocation store and event ledger in memory. It is safe for
+// concurrent use.
+type Store struct {
+	now func() time.Time
+
+	mu       sync.Mutex
+	log      []domain.Revocation // in the order recorded
+	dropped  uint64              // expired revocations dropped from log's head; version = dropped + len(log)
+	watchers map[chan struct{}]struct{}
+	events   map[string]time.Time
+}
+
+// New returns an empty store whose time is now (nil: time.Now), used only
+// to forget expired revocations and event ids.
+func New(now func() time.Time) *Store {
+	if now == nil {
+		now = time.Now
+	}
+	return &Store{now: now, watchers: map[chan struct{}]struct{}{}, events: map[string]time.Time{}}
+}
+
+// Record appends r and tells every watcher.
+func (s *Store) Record(ctx context.Context, r domain.Revocation) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.log = append(s.log, r)
+	for w := range s.watchers {
+		select {
+		case w <- struct{}{}:
+		default: // a notification is pending already
+		}
+	}
+	return nil
+}
+
+// Load returns what was recorded after version since, or everything still
+// active when since is 0 or ahead of the store.
+func (s *Store) Load(ctx context.Context, since uint64) (domain.RevocationSnapshot, error) {
+	if err := ctx.Err(); err != nil {
+		return domain.RevocationSnapshot{}, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.prune()
+	version := s.dropped + uint64(len(s.log))
+	if since > version {
+		since = 0
+	}
+	from := uint64(0)
+	if since > s.dropped {
+		from = since - s.dropped
+	}
+	return domain.RevocationSnapshot{Revocations: activeOf(s.log[from:], s.now()), Version: version}, nil
+}
+
+func activeOf(log []domain.Revocation, now time.Time) []domain.Revocation {
+	var out []domain.Revocation
+	for _, r := range log {
+		if r.Active(now) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// prune forgets expired event ids, and the expired revocations at the
+// log's head (each is kept for the same retention, so they expire about
+// in the order recorded; the others are filtered when read).
+func (s *Store) prune() {
+	now := s.now()
+	n := 0
+	for n < len(s.log) && !s.log[n].Active(now) {
+		n++
+	}
+	s.log, s.dropped = s.log[n:], s.dropped+uint64(n)
+	for id, until := range s.events {
+		if !now.Before(until) {
+			delete(s.events, id)
+		}
+	}
+}
+
+// Watch delivers a value after each Record until ctx ends.
+func (s *Store) Watch(ctx context.Context) <-chan struct{} {
+	w := make(chan struct{}, 1)
+	s.mu.Lock()
+	s.watchers[w] = struct{}{}
+	s.mu.Unlock()
+	go func() {
+		<-ctx.Done()
+		s.mu.Lock()
+		delete(s.watchers, w)
+		s.mu.Unlock()
+	}()
+	return w
+}
+
+// Claim records id for keep; false when it is held already.
+func (s *Store) Claim(ctx context.Context, id string, keep time.Duration) (bool, error) {
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.prune()
+	if _, held := s.events[id]; held {
+		return false, nil
+	}
+	s.events[id] = s.now().Add(keep)
+	return true, nil
+}
+
+// Release forgets id.
+func (s *Store) Release(ctx context.Context, id string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.events, id)
+	return nil
+}

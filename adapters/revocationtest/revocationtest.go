@@ -1,0 +1,264 @@
+// Package revocationtest is the conformance suite every revocation store
+// runs from its own tests (go-cloud's drivertest), so the memory and the
+// Redis stores keep one contract: a revocation recorded is loaded by every
+// handle on the store, by version so that a reader catches up on what it
+// missed; an expired one is not loaded; a watcher is told of a record; an
+// event id is claimed once across handles until released.
+package revocationtest
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gatepass/gatepass/domain"
+)
+
+// Store is what a backend implements.
+type Store interface {
+	domain.RevocationStore
+	domain.EventLedger
+}
+
+// Harness is one fresh, empty store for one subtest.
+type Harness struct {
+	// Open opens a new handle on the store: two handles stand for two
+	// replicas.
+	Open func() Store
+	// Empty, when set, loses everything the store holds, as a Redis that
+	// restarts without persistence does; nil for a store that cannot.
+	Empty func()
+}
+
+// HarnessMaker makes a fresh harness for one subtest. Subtests run in
+// parallel, so it must be safe to call concurrently.
+type HarnessMaker func(t *testing.T) Harness
+
+// RunConformanceTests runs the suite against the backend newHarness makes.
+func RunConformanceTests(t *testing.T, newHarness HarnessMaker) {
+	t.Helper()
+	tests := []struct {
+		name string
+		run  func(*testing.T, Harness)
+	}{
+		{"RecordedIsLoadedByEveryHandle", testRecordedIsLoaded},
+		{"LoadSinceAVersionBringsOnlyWhatFollows", testLoadSince},
+		{"LoadAheadOfTheStoreBringsEverything", testLoadAhead},
+		{"ExpiredIsNotLoaded", testExpired},
+		{"AReaderOfAnEmptiedStoreGetsWhatFollows", testEmptied},
+		{"WatchersAreTold", testWatch},
+		{"EventIsClaimedOnceAcrossHandles", testClaimOnce},
+		{"ConcurrentClaimsHaveOneWinner", testConcurrentClaims},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			tt.run(t, newHarness(t))
+		})
+	}
+}
+
+var seq atomic.Int64
+
+// revocation is an active revocation of user in org, with an id unique to
+// the test run.
+// An empty org revokes every organization.
+func revocation(t *testing.T, user, org string) domain.Revocation {
+	t.Helper()
+	r, err := domain.NewRevocation(fmt.Sprintf("rev-%d", seq.Add(1)), domain.RevocationRequest{
+		UserID: user, OrgID: org, AllOrganizations: org == "", SessionID: "sess_1", Reason: "left the company", Source: domain.RevocationSourceAdmin,
+	}, time.Now(), time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func ctx(t *testing.T) context.Context {
+	c, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	t.Cleanup(cancel)
+	return c
+}
+
+func mustRecord(t *testing.T, s Store, r domain.Revocation) {
+	t.Helper()
+	if err := s.Record(ctx(t), r); err != nil {
+		t.Fatalf("Record: %v", err)
+	}
+}
+
+func mustLoad(t *testing.T, s Store, since uint64) domain.RevocationSnapshot {
+	t.Helper()
+	snap, err := s.Load(ctx(t), since)
+	if err != nil {
+		t.Fatalf("Load(%d): %v", since, err)
+	}
+	return snap
+}
+
+// same reports whether got holds exactly want, compared field by field
+// (times to the millisecond a store may keep).
+func same(t *testing.T, what string, got []domain.Revocation, want ...domain.Revocation) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("%s: %d revocations, want %d: %+v", what, len(got), len(want), got)
+	}
+	byID := map[string]domain.Revocation{}
+	for _, r := range got {
+		byID[r.ID] = r
+	}
+	for _, w := range want {
+		g, ok := byID[w.ID]
+		if !ok {
+			t.Fatalf("%s: revocation %s missing from %+v", what, w.ID, got)
+		}
+		if g.RevocationRequest != w.RevocationRequest || !g.NotBefore.Equal(w.NotBefore) || g.ExpiresAt.Sub(w.ExpiresAt).Abs() >= time.Millisecond {
+			t.Fatalf("%s: loaded %+v, recorded %+v", what, g, w)
+		}
+	}
+}
+
+func testRecordedIsLoaded(t *testing.T, h Harness) {
+	open := h.Open
+	a, b := open(), open()
+	if snap := mustLoad(t, b, 0); len(snap.Revocations) != 0 {
+		t.Fatalf("a fresh store loads %+v", snap.Revocations)
+	}
+	r1, r2 := revocation(t, "user_a", "org_1"), revocation(t, "user_b", "")
+	mustRecord(t, a, r1)
+	mustRecord(t, a, r2)
+	snap := mustLoad(t, b, 0)
+	same(t, "another handle's load", snap.Revocations, r1, r2)
+	if snap.Version == 0 {
+		t.Fatal("a store holding revocations answers version 0")
+	}
+}
+
+func testLoadSince(t *testing.T, h Harness) {
+	open := h.Open
+	a, b := open(), open()
+	r1, r2 := revocation(t, "user_a", "org_1"), revocation(t, "user_a", "org_2")
+	mustRecord(t, a, r1)
+	v1 := mustLoad(t, b, 0).Version
+	if snap := mustLoad(t, b, v1); len(snap.Revocations) != 0 || snap.Version != v1 {
+		t.Fatalf("nothing recorded since %d, loaded %+v at version %d", v1, snap.Revocations, snap.Version)
+	}
+	mustRecord(t, a, r2)
+	snap := mustLoad(t, b, v1)
+	same(t, "load since the first", snap.Revocations, r2)
+	if snap.Version <= v1 {
+		t.Fatalf("version %d after a record, was %d", snap.Version, v1)
+	}
+}
+
+func testLoadAhead(t *testing.T, h Harness) {
+	open := h.Open
+	a := open()
+	r := revocation(t, "user_a", "org_1")
+	mustRecord(t, a, r)
+	v := mustLoad(t, a, 0).Version
+	// A reader ahead of the store read a store that was emptied since
+	// (a Redis restarted without its data): it gets everything there is.
+	same(t, "load ahead", mustLoad(t, a, v+1000).Revocations, r)
+}
+
+func testExpired(t *testing.T, h Harness) {
+	open := h.Open
+	a := open()
+	old, err := domain.NewRevocation(fmt.Sprintf("rev-%d", seq.Add(1)), domain.RevocationRequest{UserID: "user_a", OrgID: "org_1"},
+		time.Now().Add(-2*time.Hour), time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fresh := revocation(t, "user_a", "org_1")
+	mustRecord(t, a, old)
+	mustRecord(t, a, fresh)
+	same(t, "load", mustLoad(t, a, 0).Revocations, fresh)
+}
+
+func testWatch(t *testing.T, h Harness) {
+	open := h.Open
+	a, b := open(), open()
+	wctx, cancel := context.WithCancel(ctx(t))
+	defer cancel()
+	told := b.Watch(wctx)
+	// A subscription may take a moment to be in place: record until told,
+	// which a store that never tells fails.
+	deadline := time.After(5 * time.Second)
+	for {
+		mustRecord(t, a, revocation(t, "user_a", "org_1"))
+		select {
+		case <-told:
+			return
+		case <-time.After(100 * time.Millisecond):
+		case <-deadline:
+			t.Fatal("the watcher was not told of a record within 5s")
+		}
+	}
+}
+
+func testClaimOnce(t *testing.T, h Harness) {
+	open := h.Open
+	a, b := open(), open()
+	id := fmt.Sprintf("event_%d", seq.Add(1))
+	claim := func(s Store, want bool) {
+		t.Helper()
+		got, err := s.Claim(ctx(t), id, time.Minute)
+		if err != nil || got != want {
+			t.Fatalf("Claim(%s) = %v, %v; want %v", id, got, err, want)
+		}
+	}
+	claim(a, true)
+	claim(b, false)
+	claim(a, false)
+	if err := b.Release(ctx(t), id); err != nil {
+		t.Fatal(err)
+	}
+	claim(b, true)
+	other, err := a.Claim(ctx(t), id+"_other", time.Minute)
+	if err != nil || !other {
+		t.Fatalf("another id: %v, %v", other, err)
+	}
+}
+
+func testConcurrentClaims(t *testing.T, h Harness) {
+	open := h.Open
+	id := fmt.Sprintf("event_%d", seq.Add(1))
+	var wins atomic.Int32
+	var wg sync.WaitGroup
+	for range 16 {
+		s := open()
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if ok, err := s.Claim(ctx(t), id, time.Minute); err != nil {
+				t.Error(err)
+			} else if ok {
+				wins.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	if n := wins.Load(); n != 1 {
+		t.Fatalf("%d of 16 concurrent claims won, want 1", n)
+	}
+}
+
+func testEmptied(t *testing.T, h Harness) {
+	if h.Empty == nil {
+		t.Skip("this store cannot lose its content")
+	}
+	a, b := h.Open(), h.Open()
+	mustRecord(t, a, revocation(t, "user_a", "org_1"))
+	mustRecord(t, a, revocation(t, "user_a", "org_2"))
+	seen := mustLoad(t, b, 0).Version
+	h.Empty()
+	r := revocation(t, "user_b", "org_1")
+	mustRecord(t, a, r)
+	// b asks for what followed the version it saw: the revocation recorded
+	// into the emptied store must be among it.
+	same(t, "load since a version of the store before it was emptied", mustLoad(t, b, seen).Revocations, r)
+}
