@@ -1,0 +1,65 @@
+package domain
+
+import (
+	"context"
+	"time"
+)
+
+// Transport names one transport in a revocation's fan-out: the keys of
+// the admin API's fanout object and the transport label of
+// gatepass_revocation_fanout_total. A closed set, one per transport.
+type Transport string
+
+// The transports a revocation reaches.
+const (
+	TransportLiveKit          Transport = "livekit"
+	TransportCentrifugo       Transport = "centrifugo"
+	TransportOfficeRouter     Transport = "office_router"
+	TransportNATS             Transport = "nats"
+	TransportSupabaseRealtime Transport = "supabase_realtime"
+)
+
+// EvictionStatus is where a transport's eviction of a revoked user stands.
+type EvictionStatus string
+
+// The states of one transport's eviction.
+const (
+	// EvictionDone: the transport closed the user's live connections.
+	EvictionDone EvictionStatus = "done"
+	// EvictionFailed: the last attempt failed; it is retried.
+	EvictionFailed EvictionStatus = "failed"
+	// EvictionPending: not finished yet.
+	EvictionPending EvictionStatus = "pending"
+	// EvictionNotConfigured: the transport is not enabled, or has no
+	// administrative access configured.
+	EvictionNotConfigured EvictionStatus = "not_configured"
+	// EvictionNeedsOrg: the transport can only evict within a named
+	// organization, and the revocation names all of them.
+	EvictionNeedsOrg EvictionStatus = "needs_org"
+	// EvictionNotApplicable: nothing to evict (a session revocation:
+	// transports do not know sessions).
+	EvictionNotApplicable EvictionStatus = "not_applicable"
+	// EvictionExpires: the transport cannot evict; its connections last
+	// until their tokens expire, at ExpiresAt.
+	EvictionExpires EvictionStatus = "expires"
+)
+
+// Eviction is the outcome of one transport's eviction.
+type Eviction struct {
+	Status EvictionStatus
+	// Count is how many connections or participants were closed, when
+	// the transport says.
+	Count int
+	// ExpiresAt is when the last connection must end (EvictionExpires).
+	ExpiresAt time.Time
+}
+
+// Evictor closes a revoked user's live connections on one transport: the
+// outbound port each transport's eviction adapter implements and
+// registers with its grant kind. Evict returns an error only for a
+// failure worth retrying; a revocation the transport cannot act on is an
+// Eviction with its status (needs_org, expires, ...).
+type Evictor interface {
+	Transport() Transport
+	Evict(ctx context.Context, r Revocation) (Eviction, error)
+}
