@@ -19,6 +19,9 @@ const (
 	GrantCentrifugoSubscription GrantKind = "centrifugo_subscription"
 )
 
+// TransportCentrifugo is Centrifugo in a revocation's fan-out.
+const TransportCentrifugo Transport = "centrifugo"
+
 // The Centrifugo transport's kinds and its section of the policy.
 var _ = registerTransport(20, CentrifugoRules{}, GrantCentrifugoConnection, GrantCentrifugoSubscription)
 

@@ -7,17 +7,10 @@ import (
 
 // Transport names one transport in a revocation's fan-out: the keys of
 // the admin API's fanout object and the transport label of
-// gatepass_revocation_fanout_total. A closed set, one per transport.
+// gatepass_revocation_fanout_total. A closed set: each transport declares
+// its own in its file, beside its grant kinds (office_router and
+// supabase_realtime in grant.go).
 type Transport string
-
-// The transports a revocation reaches.
-const (
-	TransportLiveKit          Transport = "livekit"
-	TransportCentrifugo       Transport = "centrifugo"
-	TransportOfficeRouter     Transport = "office_router"
-	TransportNATS             Transport = "nats"
-	TransportSupabaseRealtime Transport = "supabase_realtime"
-)
 
 // EvictionStatus is where a transport's eviction of a revoked user stands.
 type EvictionStatus string

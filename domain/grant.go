@@ -36,6 +36,13 @@ const (
 	GrantRealtime GrantKind = "realtime"
 )
 
+// The transports of the office and realtime grants, as a revocation's
+// fan-out names them.
+const (
+	TransportOfficeRouter     Transport = "office_router"
+	TransportSupabaseRealtime Transport = "supabase_realtime"
+)
+
 // A transport's kinds are declared in its own file, which registers them
 // with registerTransport.
 

@@ -15,6 +15,9 @@ import (
 // GrantLiveKit is a LiveKit participant token.
 const GrantLiveKit GrantKind = "livekit"
 
+// TransportLiveKit is LiveKit in a revocation's fan-out.
+const TransportLiveKit Transport = "livekit"
+
 // The LiveKit transport's kind and its section of the policy.
 var _ = registerTransport(10, LiveKitRules(nil), GrantLiveKit)
 
