@@ -50,5 +50,6 @@ var ServerSet = wire.NewSet(
 	ApplicationSet,
 	ProvideRouter,
 	ProvideAdminRouter,
+	ProvideBackground,
 	ProvideServer,
 )

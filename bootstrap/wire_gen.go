@@ -98,8 +98,17 @@ func InitializeServer(ctx context.Context, cfg Config, logger *slog.Logger) (*Se
 	}
 	adminHandler := ProvideAdminRouter(application, cfg, metrics, logger)
 	devKit := ProvideDevKit(cfg)
-	server := ProvideServer(publicHandler, adminHandler, officeSigner, officeBackend, devKit, lifecycle, publicBase)
+	background, cleanup5, err := ProvideBackground(ctx, cfg, application, metrics, logger)
+	if err != nil {
+		cleanup4()
+		cleanup3()
+		cleanup2()
+		cleanup()
+		return nil, nil, err
+	}
+	server := ProvideServer(publicHandler, adminHandler, officeSigner, officeBackend, devKit, lifecycle, publicBase, background)
 	return server, func() {
+		cleanup5()
 		cleanup4()
 		cleanup3()
 		cleanup2()
