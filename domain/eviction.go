@@ -42,12 +42,16 @@ const (
 // Eviction is the outcome of one transport's eviction.
 type Eviction struct {
 	Status EvictionStatus
-	// Count is how many connections or participants were closed, when
-	// the transport says.
+	// Count is how many connections or participants were closed;
+	// CountUnknown when the transport does not say.
 	Count int
 	// ExpiresAt is when the last connection must end (EvictionExpires).
 	ExpiresAt time.Time
 }
+
+// CountUnknown is an Eviction's Count when the transport does not say how
+// many connections it closed.
+const CountUnknown = -1
 
 // Evictor closes a revoked user's live connections on one transport: the
 // outbound port each transport's eviction adapter implements and

@@ -53,7 +53,7 @@ type revocationRecorded struct {
 }
 
 // evictionView is one transport's eviction as the admin API shows it:
-// count with done, expires_at with expires.
+// count with done when the transport tells it, expires_at with expires.
 type evictionView struct {
 	Status    string `json:"status"`
 	Count     *int   `json:"count,omitempty"`
@@ -66,7 +66,9 @@ func fromFanout(f domain.Fanout) map[string]evictionView {
 		v := evictionView{Status: string(e.Status)}
 		switch e.Status {
 		case domain.EvictionDone:
-			v.Count = &e.Count
+			if e.Count != domain.CountUnknown {
+				v.Count = &e.Count
+			}
 		case domain.EvictionExpires:
 			v.ExpiresAt = e.ExpiresAt.UTC().Format(time.RFC3339)
 		}
