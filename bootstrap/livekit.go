@@ -66,7 +66,25 @@ type liveKit struct{}
 var _ = registerTransport(domain.GrantLiveKit, liveKit{})
 
 // LiveKit's evictor.
-var _ = registerEvictor(domain.TransportLiveKit, nil)
+var _ = registerEvictor(domain.TransportLiveKit, liveKitEvictor)
+
+// liveKitEvictor removes revoked users' participants through the server's
+// RoomService API; nil while LiveKit is disabled.
+func liveKitEvictor(cfg Config, _ EvictorDeps) (domain.Evictor, error) {
+	if cfg.LiveKit() == nil {
+		return nil, nil
+	}
+	return liveKitRooms(cfg.LiveKit())
+}
+
+// liveKitRooms is the client of the server's RoomService API.
+func liveKitRooms(lk *LiveKitConfig) (*livekitapi.RoomService, error) {
+	rooms, err := livekitapi.New(livekitapi.Config{URL: lk.APIURL, APIKey: lk.APIKey, APISecret: lk.APISecret})
+	if err != nil {
+		return nil, fmt.Errorf("LIVEKIT_API_URL: %w", err)
+	}
+	return rooms, nil
+}
 
 func (liveKit) newEnv() any { return new(liveKitEnv) }
 
@@ -180,9 +198,9 @@ func (liveKit) provide(cfg Config, _ *jwtsigner.OfficeSigner, logger *slog.Logge
 		warnLiveKitRefresh(logger)
 	}
 	lk := cfg.LiveKit()
-	rooms, err := livekitapi.New(livekitapi.Config{URL: lk.APIURL, APIKey: lk.APIKey, APISecret: lk.APISecret})
+	rooms, err := liveKitRooms(lk)
 	if err != nil {
-		return nil, fmt.Errorf("LIVEKIT_API_URL: %w", err)
+		return nil, err
 	}
 	hooks, err := livekitapi.NewWebhooks(lk.APIKey, lk.APISecret)
 	if err != nil {

@@ -72,10 +72,11 @@ func roomParticipants(t *testing.T, lk *livekitserver.Server, room string) []str
 	return ids
 }
 
-// joinedLogged reports whether gp logged the webhook of a participant
-// that joined, and how many participants it removed for it.
-func joinedLogged(t *testing.T, gp *kit.Service, removed int) bool {
+// joinedLogged counts the webhooks gp logged of participants that joined
+// for which it removed removed participants.
+func joinedLogged(t *testing.T, gp *kit.Service, removed int) int {
 	t.Helper()
+	n := 0
 	for line := range strings.Lines(gp.Logs()) {
 		var l struct {
 			Msg     string `json:"msg"`
@@ -83,17 +84,35 @@ func joinedLogged(t *testing.T, gp *kit.Service, removed int) bool {
 			Removed int    `json:"removed"`
 		}
 		if json.Unmarshal([]byte(line), &l) == nil && l.Msg == "livekit webhook" && l.Event == "participant_joined" && l.Removed == removed {
-			return true
+			n++
 		}
 	}
-	return false
+	return n
+}
+
+// liveKitFanout is the fan-out's LiveKit entry of revocation id, as the
+// admin API shows it.
+func liveKitFanout(t *testing.T, gp *kit.Service, id string) (status string, count int) {
+	t.Helper()
+	r := kit.Get(t, gp.AdminURL+"/admin/v1/revocations/"+id, kit.Bearer(liveKitAdminToken))
+	var out struct {
+		Fanout map[string]struct {
+			Status string `json:"status"`
+			Count  int    `json:"count"`
+		} `json:"fanout"`
+	}
+	if r.Status != http.StatusOK || json.Unmarshal(r.Body, &out) != nil {
+		t.Fatalf("revocation %s: %s", id, r)
+	}
+	return out.Fanout["livekit"].Status, out.Fanout["livekit"].Count
 }
 
 // TestLiveKitRevokedParticipantsStayOut: every grant carries its issue
-// time; after a revocation, the user's rejoin with the token
-// livekit-server refreshed for it is removed through the webhook, while
-// another user's participant stays; webhook calls that are not
-// livekit-server's change nothing.
+// time; a revocation through the admin API removes the user's
+// participants (each device) and the fan-out reports how many; the
+// user's rejoin with the token livekit-server refreshed for it is then
+// removed through the webhook, while another user's participant stays;
+// webhook calls that are not livekit-server's change nothing.
 func TestLiveKitRevokedParticipantsStayOut(t *testing.T) {
 	t.Parallel()
 	lk, gp := liveKitWithWebhook(t)
@@ -135,13 +154,16 @@ func TestLiveKitRevokedParticipantsStayOut(t *testing.T) {
 	if attrs, _ := verified(t, refreshed, lk)["attributes"].(map[string]any); attrs["gatepass.iat"] == nil {
 		t.Fatalf("the refreshed token's attributes %v lack gatepass.iat", attrs)
 	}
-	other, err := livekitserver.ConnectMedia(ctx, lk.URL(), grant("user_lkr_b", "user_lkr_b"))
-	if err != nil {
-		t.Fatalf("user_lkr_b joins: %v", err)
+	for _, identity := range []string{"user_lkr_a", "user_lkr_a#phone", "user_lkr_b"} {
+		user, _, _ := strings.Cut(identity, "#")
+		p, err := livekitserver.ConnectMedia(ctx, lk.URL(), grant(user, identity))
+		if err != nil {
+			t.Fatalf("%s joins: %v", identity, err)
+		}
+		t.Cleanup(p.Close)
 	}
-	t.Cleanup(other.Close)
-	if !kit.Eventually(20*time.Second, 50*time.Millisecond, func() bool { return joinedLogged(t, gp, 0) }) {
-		t.Fatalf("gatepass did not log user_lkr_b's participant_joined webhook:\n%s", gp.Logs())
+	if !kit.Eventually(20*time.Second, 50*time.Millisecond, func() bool { return joinedLogged(t, gp, 0) == 3 }) {
+		t.Fatalf("gatepass did not log the three participant_joined webhooks:\n%s", gp.Logs())
 	}
 
 	t.Run("webhooks not signed by livekit-server change nothing", func(t *testing.T) {
@@ -183,8 +205,27 @@ func TestLiveKitRevokedParticipantsStayOut(t *testing.T) {
 		}
 	})
 
-	r := kit.Post(t, gp.AdminURL+"/admin/v1/revocations", kit.Bearer(liveKitAdminToken), kit.JSONBody(`{"user_id":"user_lkr_a","org_id":"org_lkr"}`))
-	kit.WantStatus(t, "revoke", r, http.StatusAccepted)
+	t.Run("a revocation removes the user's participants", func(t *testing.T) {
+		r := kit.Post(t, gp.AdminURL+"/admin/v1/revocations", kit.Bearer(liveKitAdminToken), kit.JSONBody(`{"user_id":"user_lkr_a","org_id":"org_lkr"}`))
+		kit.WantStatus(t, "revoke", r, http.StatusAccepted)
+		id, _ := r.JSON(t)["id"].(string)
+		var status string
+		var count int
+		if !kit.Eventually(20*time.Second, 20*time.Millisecond, func() bool {
+			status, count = liveKitFanout(t, gp, id)
+			return status == "done"
+		}) {
+			t.Fatalf("fanout.livekit %q; the 202 was %s", status, r)
+		}
+		if count != 2 {
+			t.Fatalf("fanout.livekit done with count %d, want 2 (two devices)", count)
+		}
+		if !kit.Eventually(10*time.Second, 20*time.Millisecond, func() bool {
+			return slices.Equal(roomParticipants(t, lk, room), []string{"user_lkr_b"})
+		}) {
+			t.Fatalf("room holds %v, want user_lkr_b only", roomParticipants(t, lk, room))
+		}
+	})
 
 	t.Run("the refreshed token's rejoin is removed", func(t *testing.T) {
 		start := time.Now()
@@ -199,7 +240,7 @@ func TestLiveKitRevokedParticipantsStayOut(t *testing.T) {
 			}
 		}
 		if !kit.Eventually(20*time.Second, 20*time.Millisecond, func() bool {
-			return joinedLogged(t, gp, 1) && !slices.Contains(roomParticipants(t, lk, room), "user_lkr_a#phone")
+			return joinedLogged(t, gp, 1) == 1 && !slices.Contains(roomParticipants(t, lk, room), "user_lkr_a#phone")
 		}) {
 			t.Fatalf("the rejoin stays: room %v\n%s", roomParticipants(t, lk, room), gp.Logs())
 		}
