@@ -2,6 +2,7 @@ package ginhttp
 
 import (
 	"errors"
+	"log/slog"
 	"mime"
 	"net/http"
 
@@ -51,7 +52,13 @@ func receiveLiveKitWebhook(h *handlers, w application.WebhookReceiver) gin.Handl
 		out, err := w.Receive(c.Request.Context(), application.ReceiveWebhook{Authorization: authorization, Body: raw})
 		switch {
 		case err == nil:
-			h.log.InfoContext(c, "livekit webhook", "event", out.Event, "removed", out.Removed)
+			// A joining participant is what the webhook is for; the other
+			// events (tracks, rooms) are many and tell nothing.
+			level := slog.LevelDebug
+			if out.Event == domain.LiveKitParticipantJoined {
+				level = slog.LevelInfo
+			}
+			h.log.Log(c, level, "livekit webhook", "event", out.Event, "removed", out.Removed)
 			c.JSON(http.StatusOK, gin.H{"status": "ok"})
 		case errors.Is(err, domain.ErrInvalidWebhook):
 			h.log.WarnContext(c, "livekit webhook refused", "error", err)
