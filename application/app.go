@@ -35,6 +35,9 @@ type Application struct {
 	EvictRevoked *EvictRevokedHandler
 
 	grants map[domain.GrantKind]grantUseCase
+	// webhooks are the webhook use cases of the kinds registered with one
+	// (WithWebhook).
+	webhooks map[domain.GrantKind]WebhookReceiver
 }
 
 // Enabled reports whether this deployment issues grants of kind.
@@ -161,6 +164,14 @@ func New(p Ports, g Grants, limits RateLimitPolicy, checks []ReadinessCheck) *Ap
 	}
 	for _, k := range g.Kinds {
 		a.grants[k.Kind()] = k.useCase(policy, budgets, p.Clock, p.IDs)
+		if w, ok := k.(interface {
+			webhook(*Revocations) WebhookReceiver
+		}); ok {
+			if a.webhooks == nil {
+				a.webhooks = map[domain.GrantKind]WebhookReceiver{}
+			}
+			a.webhooks[k.Kind()] = w.webhook(p.Revocations)
+		}
 	}
 	// Every door to a grant (the endpoints, the token exchange, any other
 	// caller of the registered pipeline) gets the revocation check.

@@ -148,6 +148,25 @@ func TestLoadConfig(t *testing.T) {
 				t.Fatalf("transports %+v %+v", c.LiveKit(), c.Centrifugo())
 			}
 		}},
+		{name: "livekit's API at its clients' address", edit: func(m map[string]string) {
+			m["LIVEKIT_URL"], m["LIVEKIT_API_KEY"], m["LIVEKIT_API_SECRET"] = "wss://lk.example:7443/base", "key", strings.Repeat("l", 32)
+		}, check: func(t *testing.T, c bootstrap.Config) {
+			if c.LiveKit().APIURL != "https://lk.example:7443/base" {
+				t.Fatalf("API URL %q", c.LiveKit().APIURL)
+			}
+		}},
+		{name: "livekit's API elsewhere", edit: func(m map[string]string) {
+			m["LIVEKIT_URL"], m["LIVEKIT_API_KEY"], m["LIVEKIT_API_SECRET"] = "ws://127.0.0.1:7880", "key", strings.Repeat("l", 32)
+			m["LIVEKIT_API_URL"] = "https://lk.internal"
+		}, check: func(t *testing.T, c bootstrap.Config) {
+			if c.LiveKit().APIURL != "https://lk.internal" {
+				t.Fatalf("API URL %q", c.LiveKit().APIURL)
+			}
+		}},
+		{name: "livekit's API over plain http to another host", edit: func(m map[string]string) {
+			m["LIVEKIT_URL"], m["LIVEKIT_API_KEY"], m["LIVEKIT_API_SECRET"] = "wss://lk.example", "key", strings.Repeat("l", 32)
+			m["LIVEKIT_API_URL"] = "http://lk.internal"
+		}, wantErr: []string{"LIVEKIT_API_URL: must be an https:// URL"}},
 		{name: "a partial livekit setting", edit: func(m map[string]string) { m["LIVEKIT_API_KEY"] = "key" },
 			wantErr: []string{"LIVEKIT_URL: is required", "LIVEKIT_API_SECRET: is required"}},
 		{name: "livekit over plain ws to another host, weak secret", edit: func(m map[string]string) {
