@@ -46,6 +46,9 @@ type centrifugo struct{}
 // The block's registration.
 var _ = registerTransport(domain.GrantCentrifugoConnection, centrifugo{})
 
+// Centrifugo's evictor.
+var _ = registerEvictor(domain.TransportCentrifugo, nil)
+
 func (centrifugo) newEnv() any { return new(centrifugoEnv) }
 
 // Centrifugo is the Centrifugo transport's configuration; nil while it is disabled.

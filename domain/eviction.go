@@ -5,6 +5,8 @@ import (
 	"time"
 )
 
+//go:generate go tool mockgen -typed -destination=mocks/eviction.go -package=mocks . Evictor,FanoutStore
+
 // Transport names one transport in a revocation's fan-out: the keys of
 // the admin API's fanout object and the transport label of
 // gatepass_revocation_fanout_total. A closed set: each transport declares
@@ -55,4 +57,25 @@ type Eviction struct {
 type Evictor interface {
 	Transport() Transport
 	Evict(ctx context.Context, r Revocation) (Eviction, error)
+}
+
+// Fanout is where each transport's eviction of a revocation stands, by
+// transport.
+type Fanout map[Transport]Eviction
+
+// Final reports whether the eviction is finished: anything but pending,
+// and failed, which is retried.
+func (e Eviction) Final() bool {
+	return e.Status != EvictionPending && e.Status != EvictionFailed
+}
+
+// FanoutStore keeps each revocation's fan-out where every replica reads
+// it, so that any replica shows how the eviction went, wherever it ran.
+type FanoutStore interface {
+	// SaveEviction records t's eviction of r, replacing the one before;
+	// it is kept as long as r is.
+	SaveEviction(ctx context.Context, r Revocation, t Transport, e Eviction) error
+	// Fanout is every eviction recorded for the revocation id; empty when
+	// none is.
+	Fanout(ctx context.Context, id string) (Fanout, error)
 }
