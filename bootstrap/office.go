@@ -20,7 +20,6 @@ import (
 	"github.com/gatepass/gatepass/adapters/jwtsigner"
 	"github.com/gatepass/gatepass/adapters/officerouter"
 	"github.com/gatepass/gatepass/adapters/pkcs11signer"
-	"github.com/gatepass/gatepass/adapters/systemclock"
 	"github.com/gatepass/gatepass/application"
 	"github.com/gatepass/gatepass/domain"
 	"github.com/gatepass/gatepass/foundation/pemkey"
@@ -36,7 +35,7 @@ const (
 // The office-router's and Supabase Realtime's evictors. Supabase Realtime
 // cannot close a channel: it lasts until its token expires.
 var (
-	_ = registerEvictor(domain.TransportOfficeRouter, nil)
+	_ = registerEvictor(domain.TransportOfficeRouter, officeRouterEvictor)
 	_ = registerEvictor(domain.TransportSupabaseRealtime, realtimeEvictor)
 )
 
@@ -379,14 +378,14 @@ const officeRouterAdminTimeout = 5 * time.Second
 
 // officeRouterEvictor is the office-router's evictor, signing its admin
 // grants with the office signer; nil without OFFICE_ROUTER_ADMIN_URL.
-func officeRouterEvictor(cfg Config, office *jwtsigner.OfficeSigner) (domain.Evictor, error) {
+func officeRouterEvictor(cfg Config, d EvictorDeps) (domain.Evictor, error) {
 	a := cfg.Office.Admin
 	if a == nil {
 		return nil, nil
 	}
 	e, err := officerouter.New(officerouter.Config{
-		Settings: a.OfficeRouterAdminSettings, Others: a.Others, Signer: office,
-		Client: &http.Client{Timeout: officeRouterAdminTimeout}, Clock: systemclock.Clock{}, IDs: cryptorand.IDs{},
+		Settings: a.OfficeRouterAdminSettings, Others: a.Others, Signer: d.Office,
+		Client: &http.Client{Timeout: officeRouterAdminTimeout}, Clock: d.Clock, IDs: cryptorand.IDs{},
 	})
 	if err != nil {
 		return nil, err
