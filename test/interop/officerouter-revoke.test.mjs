@@ -14,7 +14,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { SignJWT, decodeProtectedHeader, importPKCS8 } from "jose";
 import WebSocket from "ws";
 
-import { AUDIENCE, ISSUER, rsaKeyPair, startGatepass } from "./lib/gatepass.mjs";
+import { AUDIENCE, ISSUER, freePort, rsaKeyPair, startGatepass } from "./lib/gatepass.mjs";
 import { startWorker } from "./lib/officerouter.mjs";
 import { attempt, connect, wsURL } from "./lib/sockets.mjs";
 
@@ -308,5 +308,103 @@ describe("office-router admin audience equal to the office grants'", { timeout: 
     assert.equal(res.status, 500);
     assert.match((await logged(worker, seen))[0]?.detail ?? "", /CONN_ADMIN_AUDIENCE/);
     assert.equal((await attempt(wsURL(worker.url), g.token)).status, 500);
+  });
+});
+
+describe("gatepass's fan-out reaches the office-router on workerd", { timeout: 90_000 }, () => {
+  let server;
+  let worker;
+  let url;
+  let admin;
+
+  before(async () => {
+    // The Worker fetches gatepass's JWK Set only when a grant comes, and
+    // gatepass needs the Worker's address: gatepass's port is chosen first.
+    const port = await freePort();
+    const adminPort = await freePort();
+    worker = await startWorker(null, {
+      CONN_JWT_ISSUER: ISSUER,
+      CONN_JWT_AUDIENCE: AUDIENCE,
+      CONN_JWKS_URL: `http://127.0.0.1:${port}/.well-known/jwks.json`,
+    });
+    url = wsURL(worker.url);
+    admin = `http://127.0.0.1:${adminPort}`;
+    server = await startGatepass(null, {
+      port,
+      extraEnv: {
+        ADMIN_ADDR: `127.0.0.1:${adminPort}`,
+        ADMIN_API_TOKEN: ADMIN_TOKEN,
+        OFFICE_ROUTER_ADMIN_URL: new URL("/admin/revoke", worker.url).href,
+      },
+    });
+  });
+  after(async () => {
+    await server?.stop();
+    await worker?.stop();
+  });
+
+  /** revoke records a revocation through gatepass's admin API and returns its 202 answer. */
+  async function revoke(body) {
+    const res = await fetch(`${admin}/admin/v1/revocations`, {
+      method: "POST",
+      headers: { Authorization: `Bearer ${ADMIN_TOKEN}`, "Content-Type": "application/json" },
+      body: JSON.stringify(body),
+      signal: AbortSignal.timeout(10_000),
+    });
+    const answer = await res.json();
+    assert.equal(res.status, 202, JSON.stringify(answer));
+    return answer;
+  }
+
+  test("a revocation in an organization closes the user's sockets there: done, with the count", async (t) => {
+    const who = { user: "user_f", org: "org_f", role: "member" };
+    const [g1, g2, bystander, elsewhere] = await Promise.all([
+      server.grant(who),
+      server.grant(who),
+      server.grant({ user: "user_g", org: "org_f", role: "member" }),
+      server.grant({ user: "user_f", org: "org_y", role: "member" }),
+    ]);
+    const f1 = await connect(url, g1.token);
+    const f2 = await connect(url, g2.token, "protocol");
+    const g = await connect(url, bystander.token);
+    const y = await connect(url, elsewhere.token);
+    t.after(() => [f1, f2, g, y].forEach((s) => s.close()));
+
+    const answer = await revoke({ user_id: "user_f", org_id: "org_f", reason: "left the team" });
+    assert.deepEqual(answer.fanout.office_router, { status: "done", count: 2 }, JSON.stringify(answer));
+    for (const s of [f1, f2]) await closing(s);
+    await Promise.all(
+      [f1, f2].map(async (s) => {
+        assert.equal(await s.closed(30_000), 4003);
+        assert.equal(s.closeReason, "revoked");
+      }),
+    );
+    assert.equal(g.ws.readyState, WebSocket.OPEN, "another user's socket was closed");
+    assert.equal(y.ws.readyState, WebSocket.OPEN, "the user's socket in another organization was closed");
+
+    // The grant issued before the cut-off is refused by the Worker; gatepass
+    // serves an identity issued after it, whose grant the Worker admits.
+    await assertUpgradeRevoked(worker, url, g1.token);
+    const cutOff = Date.parse(answer.not_before) / 1000;
+    const fresh = await freshGrant(server, who, cutOff);
+    (await connect(url, fresh.token)).close();
+
+    // The final state, as GET shows it.
+    const res = await fetch(`${admin}/admin/v1/revocations/${answer.id}`, { headers: { Authorization: `Bearer ${ADMIN_TOKEN}` } });
+    assert.equal(res.status, 200);
+    assert.deepEqual((await res.json()).fanout?.office_router, { status: "done", count: 2 });
+  });
+
+  test("a revocation for all organizations is needs_org, and closes nothing", async (t) => {
+    const grant = await server.grant({ user: "user_h", org: "org_h", role: "member" });
+    const h = await connect(url, grant.token);
+    t.after(() => h.close());
+    const answer = await revoke({ user_id: "user_h", all_organizations: true });
+    assert.deepEqual(answer.fanout.office_router, { status: "needs_org" }, JSON.stringify(answer));
+    const peer = await server.grant({ user: "user_i", org: "org_h", role: "member" });
+    // user_h's identity is revoked at gatepass now; the Worker was not told.
+    const i = await connect(url, peer.token);
+    t.after(() => i.close());
+    await hears(h, i, "still connected");
   });
 });
