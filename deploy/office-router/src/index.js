@@ -36,6 +36,7 @@ const DEFAULT_ADMIN_AUDIENCE = "office-router-admin";
 // before they expire.
 const ADMIN_GRANT_MAX_AGE_SECONDS = 120;
 const ADMIN_BODY_MAX_BYTES = 4096;
+const MAX_ID_BYTES = 1024;
 // A revocation is kept at most this long after its cut-off: longer than
 // any office grant lives (gatepass's JWT_TTL is at most an hour).
 const MAX_REVOCATION_KEEP_SECONDS = 24 * 3600;
@@ -367,6 +368,8 @@ function revocationOf(body) {
   if (doc === null || typeof doc !== "object" || Array.isArray(doc)) return { error: "the body is not a JSON object" };
   for (const field of ["user_id", "org_id", "not_before", "expires_at"]) {
     if (typeof doc[field] !== "string" || doc[field] === "") return { error: `${field} must be a non-empty string` };
+    // Durable Object storage keys are at most 2 KiB; gatepass's ids 255 bytes.
+    if (new TextEncoder().encode(doc[field]).byteLength > MAX_ID_BYTES) return { error: `${field} is longer than ${MAX_ID_BYTES} bytes` };
   }
   const notBefore = Date.parse(doc.not_before) / 1000;
   const until = Date.parse(doc.expires_at) / 1000;
