@@ -294,10 +294,14 @@ func TestEvictRevokedAnswersPendingAfterTheWait(t *testing.T) {
 	})
 	quick.EXPECT().Evict(gomock.Any(), gomock.Any()).Return(domain.Eviction{Status: domain.EvictionDone, Count: 4}, nil)
 	f := newFanoutFixture(t, ctrl, []domain.Evictor{slow, quick})
+	var releaseOnce sync.Once
+	unblock := func() { releaseOnce.Do(func() { close(release) }) }
+	t.Cleanup(unblock) // before the fixture's Close, which waits for the call
 	rev := userRevocation(t, "")
 	answer := make(chan domain.Fanout, 1)
 	go func() { answer <- f.h.Handle(context.Background(), application.EvictRevoked{Revocation: rev}) }()
 	f.clock.awaitTimers(t, 1, nil) // the wait
+	awaitSaved(t, f, domain.TransportLiveKit, 1)
 	f.clock.Advance(application.DefaultFanoutWait)
 	got := <-answer
 	want := domain.Fanout{
@@ -307,7 +311,7 @@ func TestEvictRevokedAnswersPendingAfterTheWait(t *testing.T) {
 	if !maps.Equal(got, want) {
 		t.Fatalf("fanout %+v, want %+v", got, want)
 	}
-	close(release)
+	unblock()
 	f.h.Close() // waits for the slow call to end
 	f.store.EXPECT().Fanout(gomock.Any(), rev.ID).Return(domain.Fanout{domain.TransportLiveKit: {Status: domain.EvictionDone, Count: 4}}, nil)
 	shown, err := f.h.Fanout(context.Background(), rev)
