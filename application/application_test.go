@@ -69,6 +69,7 @@ func disabledKinds() []application.GrantRegistration {
 		application.RegisterGrant(domain.LiveKitDefinition(domain.LiveKitSettings{}, nil), application.ExpiryBoundNone, nil),
 		application.RegisterGrant(domain.CentrifugoConnectionDefinition(none), application.ExpiryBoundNone, nil),
 		application.RegisterGrant(domain.CentrifugoSubscriptionDefinition(none), application.ExpiryBoundNone, nil),
+		application.RegisterGrant(domain.NATSDefinition(domain.NATSSettings{}, nil), application.ExpiryBoundNone, nil),
 	}
 }
 

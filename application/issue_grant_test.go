@@ -102,6 +102,19 @@ func grantKindCases() []grantKindCase {
 				return subscriptionIssuer(app).RefuseUnreadable(ctx, caller, why)
 			},
 		},
+		{
+			kind: domain.GrantNATS, limit: natsLimit, refused: &loner, refusedErr: domain.ErrNoOrganization,
+			issue: func(app *application.Application, caller domain.Principal, exp time.Time) error {
+				_, err := natsIssuer(app).Handle(ctx, application.IssueGrant[domain.NATSRequest]{Caller: caller, IdentityExpiresAt: exp})
+				return err
+			},
+			expectSign: func(f transportFixture) *gomock.Call {
+				return f.nats.EXPECT().SignNATSUser(gomock.Any(), gomock.Any()).Return("signed", nil).Call
+			},
+			refuse: func(app *application.Application, caller domain.Principal, why error) error {
+				return natsIssuer(app).RefuseUnreadable(ctx, caller, why)
+			},
+		},
 	}
 }
 

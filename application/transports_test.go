@@ -28,12 +28,14 @@ type transportFixture struct {
 	livekit     *mocks.MockLiveKitSigner
 	roomConfigs *mocks.MockRoomConfigChecker
 	centrifugo  *mocks.MockCentrifugoSigner
+	nats        *mocks.MockNATSSigner
 }
 
 var (
 	liveKitLimit    = domain.Limit{Scope: domain.LimitScopeOf(domain.GrantLiveKit), Rate: 30, Period: time.Minute, Burst: 10}
 	connectionLimit = domain.Limit{Scope: domain.LimitScopeOf(domain.GrantCentrifugoConnection), Rate: 30, Period: time.Minute, Burst: 10}
 	subscribeLimit  = domain.Limit{Scope: domain.LimitScopeOf(domain.GrantCentrifugoSubscription), Rate: 120, Period: time.Minute, Burst: 60}
+	natsLimit       = domain.Limit{Scope: domain.LimitScopeOf(domain.GrantNATS), Rate: 30, Period: time.Minute, Burst: 10}
 	viewer          = domain.Principal{UserID: "user_03H", OrgID: "org_01", Role: "viewer"}
 	allowed         = domain.Decision{Allowed: true, Remaining: 1}
 )
@@ -41,6 +43,26 @@ var (
 var centrifugoSettings = domain.CentrifugoSettings{
 	Issuer: "gatepass", Audience: "centrifugo", ConnectionTTL: 10 * time.Minute, SubscriptionTTL: 5 * time.Minute,
 	URL: "wss://rt.example/connection/websocket",
+}
+
+var natsSettings = domain.NATSSettings{
+	Servers: []string{"tls://nats.example:4222"}, Account: "ACCOUNT", SigningKey: "ASIGNINGKEY", TTL: 10 * time.Minute,
+}
+
+// fakeUserKeys takes any key starting with U and makes UFRESH.
+type fakeUserKeys struct{}
+
+func (fakeUserKeys) CheckUserKey(k string) error {
+	if len(k) == 0 || k[0] != 'U' {
+		return domain.ErrInvalidUserKey
+	}
+	return nil
+}
+
+func (fakeUserKeys) NewUserKey() (string, error) { return "UFRESH", nil }
+
+func natsIssuer(app *application.Application) application.GrantIssuer[domain.NATSRequest, domain.NATSGrant] {
+	return application.Issuer[domain.NATSRequest, domain.NATSGrant](app, domain.GrantNATS)
 }
 
 // liveKitIssuer, connectionIssuer and subscriptionIssuer are the
@@ -64,6 +86,7 @@ func newTransportFixture(t *testing.T, bound application.GrantExpiryBound, polic
 		clock: mocks.NewMockClock(ctrl), ids: mocks.NewMockIDSource(ctrl), limiter: mocks.NewMockRateLimiter(ctrl),
 		office: mocks.NewMockOfficeSigner(ctrl), realtime: mocks.NewMockRealtimeSigner(ctrl),
 		livekit: mocks.NewMockLiveKitSigner(ctrl), roomConfigs: mocks.NewMockRoomConfigChecker(ctrl), centrifugo: mocks.NewMockCentrifugoSigner(ctrl),
+		nats: mocks.NewMockNATSSigner(ctrl),
 	}
 	ports := application.Ports{
 		Signers: application.Signers{Office: f.office.SignOffice, Realtime: f.realtime.SignRealtime},
@@ -78,12 +101,14 @@ func newTransportFixture(t *testing.T, bound application.GrantExpiryBound, polic
 				f.roomConfigs), bound, f.livekit.SignLiveKit),
 			application.RegisterGrant(domain.CentrifugoConnectionDefinition(centrifugoSettings), bound, f.centrifugo.SignCentrifugoConnection),
 			application.RegisterGrant(domain.CentrifugoSubscriptionDefinition(centrifugoSettings), bound, f.centrifugo.SignCentrifugoSubscription),
+			application.RegisterGrant(domain.NATSDefinition(natsSettings, fakeUserKeys{}), bound, f.nats.SignNATSUser),
 		},
 	}, application.RateLimitPolicy{
 		Enabled: true, FailureMode: application.FailClosed, AuthFailures: authLimit,
 		Grants: map[domain.GrantKind]domain.Limit{
 			domain.GrantOffice: officeLimit, domain.GrantRealtime: realtimeLimit,
 			domain.GrantLiveKit: liveKitLimit, domain.GrantCentrifugoConnection: connectionLimit, domain.GrantCentrifugoSubscription: subscribeLimit,
+			domain.GrantNATS: natsLimit,
 		},
 	}, nil)
 	return f

@@ -230,7 +230,8 @@ func ProvideAdminRouter(app *application.Application, cfg Config, metrics *prom.
 	return &AdminHandler{ginhttp.NewAdminRouter(app, metrics.Handler(), ginhttp.AdminOptions{Logger: logger, Token: cfg.Revocation.AdminToken})}
 }
 
-// ProvideServer assembles the Server.
-func ProvideServer(public *PublicHandler, admin *AdminHandler, office *jwtsigner.OfficeSigner, b OfficeBackend, dev *DevKit, life *Lifecycle, base *PublicBase) *Server {
+// ProvideServer assembles the Server; the background services run beside
+// it.
+func ProvideServer(public *PublicHandler, admin *AdminHandler, office *jwtsigner.OfficeSigner, b OfficeBackend, dev *DevKit, life *Lifecycle, base *PublicBase, _ *Background) *Server {
 	return &Server{Handler: public.Handler, Admin: admin.Handler, Office: office, Backend: b, Dev: dev, Lifecycle: life, PublicBase: base}
 }

@@ -106,9 +106,8 @@ func resolveSecrets(e *environment, environ map[string]string, p *problems) {
 
 // mayEqualTag, on a secret field, lists (comma-separated, as the
 // environment spells them) the other secret variables it may equal: one key
-// that legitimately serves two roles, such as one NATS account key for
-// grants and for auth callout. Either side of a pair may declare it. No
-// secret carries it today.
+// that legitimately serves two roles, such as one account key for
+// grants and for auth callout. Either side of a pair may declare it.
 const mayEqualTag = "mayEqual"
 
 // refuseSharedSecrets refuses the start when two secrets of v (a declared

@@ -52,5 +52,6 @@ var ServerSet = wire.NewSet(
 	ApplicationSet,
 	ProvideRouter,
 	ProvideAdminRouter,
+	ProvideBackground,
 	ProvideServer,
 )

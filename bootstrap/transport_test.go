@@ -31,6 +31,14 @@ func TestTransportBanner(t *testing.T) {
 		"  curl -sS -X POST http://127.0.0.1:8080/api/v1/centrifugo/connection-token -H 'Authorization: Bearer TOKEN'\n" +
 		"  curl -sS -X POST http://127.0.0.1:8080/api/v1/centrifugo/subscription-token -H 'Authorization: Bearer TOKEN' -H 'Content-Type: application/json' -d '{\"channel\":\"org:org_dev_01\"}'\n" +
 		"  bin/gatepass token verify --jwks http://127.0.0.1:8080/.well-known/jwks.json --issuer gatepass-dev --audience centrifugo TOKEN\n\n"
+	if cfg.NATS() == nil {
+		t.Fatal("development leaves NATS off")
+	}
+	natsLines := "NATS user JWT (nats://127.0.0.1:4222,ws://127.0.0.1:4223). Start the server, get a user JWT, verify it:\n" +
+		"  nats-server -c " + filepath.Join(dir, "nats-server.conf") + "\n" +
+		"  curl -sS -X POST http://127.0.0.1:8080/api/v1/nats/token -H 'Authorization: Bearer TOKEN'\n" +
+		"  bin/gatepass token verify --nats-account " + cfg.NATS().Account + " TOKEN\n\n"
+	afterExchange += natsLines
 	if got := cfg.TransportBanner(bootstrap.BannerWithGrants, w); got != withGrants {
 		t.Errorf("beside the grants:\n%s\nwant\n%s", got, withGrants)
 	}
@@ -46,7 +54,7 @@ func TestTransportBanner(t *testing.T) {
 	if cfg, err = bootstrap.Load(env); err != nil {
 		t.Fatal(err)
 	}
-	if got := cfg.TransportBanner(bootstrap.BannerAfterExchange, w); got != "" {
-		t.Errorf("a disabled transport prints %q", got)
+	if got := cfg.TransportBanner(bootstrap.BannerAfterExchange, w); got != natsLines {
+		t.Errorf("a disabled transport prints its lines:\n%s\nwant only\n%s", got, natsLines)
 	}
 }

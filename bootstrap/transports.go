@@ -3,6 +3,8 @@ package bootstrap
 import (
 	"reflect"
 	"slices"
+	"strings"
+	"time"
 
 	"github.com/gatepass/gatepass/domain"
 )
@@ -89,4 +91,31 @@ func walkTransportEnvs(f reflect.Value, prefix string, fn func(name string, f re
 	for i := range f.Len() {
 		walkEnv(f.Index(i).Elem().Elem(), prefix, fn)
 	}
+}
+
+// TokenVerifier is how `gatepass token verify` checks a transport's tokens
+// that gatepass's keys do not sign: a flag naming what they are checked
+// against, registered from the transport's file with
+// `var _ = registerTokenVerifier(...)`.
+type TokenVerifier struct {
+	// Flag is the flag's name, without dashes; Usage its help, with the
+	// value's name in back quotes.
+	Flag  string
+	Usage string
+	// Verify checks token against the flag's value at now.
+	Verify func(token, value string, now time.Time) error
+}
+
+// tokenVerifiers are the registered token verifiers.
+var tokenVerifiers []TokenVerifier
+
+// registerTokenVerifier registers a token verifier.
+func registerTokenVerifier(v TokenVerifier) struct{} {
+	tokenVerifiers = append(tokenVerifiers, v)
+	return struct{}{}
+}
+
+// TokenVerifiers are the registered token verifiers, by flag.
+func TokenVerifiers() []TokenVerifier {
+	return slices.SortedFunc(slices.Values(tokenVerifiers), func(a, b TokenVerifier) int { return strings.Compare(a.Flag, b.Flag) })
 }

@@ -121,8 +121,19 @@ func InitializeServer(ctx context.Context, cfg Config, logger *slog.Logger) (*Se
 	}
 	adminHandler := ProvideAdminRouter(application, cfg, metrics, logger)
 	devKit := ProvideDevKit(cfg)
-	server := ProvideServer(publicHandler, adminHandler, officeSigner, officeBackend, devKit, lifecycle, publicBase)
+	background, cleanup7, err := ProvideBackground(ctx, cfg, application, metrics, logger)
+	if err != nil {
+		cleanup6()
+		cleanup5()
+		cleanup4()
+		cleanup3()
+		cleanup2()
+		cleanup()
+		return nil, nil, err
+	}
+	server := ProvideServer(publicHandler, adminHandler, officeSigner, officeBackend, devKit, lifecycle, publicBase, background)
 	return server, func() {
+		cleanup7()
 		cleanup6()
 		cleanup5()
 		cleanup4()

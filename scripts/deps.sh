@@ -74,7 +74,7 @@ need_npm() {
   fi
 }
 
-# --- peers (the LiveKit and Centrifugo servers the grant tests run) ---
+# --- peers (the LiveKit, Centrifugo and NATS servers the grant tests run) ---
 # Built with go install at pinned versions into .cache/peers, once; the
 # Go program says what it builds and how long it took.
 need_peers() {

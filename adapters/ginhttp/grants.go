@@ -1,6 +1,7 @@
 package ginhttp
 
 import (
+	"errors"
 	"slices"
 	"time"
 
@@ -24,6 +25,15 @@ type grantRegistration struct {
 	// exchange reads the exchange's scope tokens into the kind asked and
 	// how it is issued, or refuses the scope (invalid_scope).
 	exchange func(scope []string) (exchangeTarget, *oauthError)
+	// problems are the refusals of the transport's own requests: each
+	// domain error and the problem it is answered with (problemFor).
+	problems []kindProblem
+}
+
+// kindProblem answers a transport's own domain error with its problem.
+type kindProblem struct {
+	err     error
+	problem problem
 }
 
 // grantRoute is one grant endpoint: its path, the kind of grant it issues
@@ -50,7 +60,10 @@ type exchanged struct {
 	grant     domain.Grant
 	url       string
 	serverURL string
-	target    string
+	// extra are the kind's own members of the answer beside these (a list
+	// of servers, an inbox prefix), by name.
+	extra  map[string]any
+	target string
 }
 
 // grantRegistrations are the registered transports.
@@ -60,6 +73,11 @@ var grantRegistrations []grantRegistration
 // transport's file as `var _ = registerGrants(...)`.
 func registerGrants(r grantRegistration) struct{} {
 	grantRegistrations = append(grantRegistrations, r)
+	// A transport's own problems are answerable as the shared ones are:
+	// counted under their code, and named in the request log.
+	for _, kp := range r.problems {
+		answerable = append(answerable, kp.problem)
+	}
 	return struct{}{}
 }
 
@@ -73,6 +91,19 @@ func registrations() []grantRegistration {
 		return slices.Index(kinds, a.routes[0].kind) - slices.Index(kinds, b.routes[0].kind)
 	})
 	return out
+}
+
+// registeredProblem is the problem of a transport's own error; false when
+// no registration names it.
+func registeredProblem(err error) (problem, bool) {
+	for _, reg := range grantRegistrations {
+		for _, kp := range reg.problems {
+			if errors.Is(err, kp.err) {
+				return kp.problem, true
+			}
+		}
+	}
+	return problem{}, false
 }
 
 // noScope is the exchange's parser of an audience that takes no scope and

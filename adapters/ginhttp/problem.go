@@ -158,9 +158,11 @@ func problemFor(err error) problem {
 		return problemUnsupportedMedia
 	case errors.Is(err, errMalformedBody):
 		return problemMalformedBody
-	default:
-		return problemInternal
 	}
+	if p, ok := registeredProblem(err); ok {
+		return p
+	}
+	return problemInternal
 }
 
 // fail answers err as a problem. Unexpected errors are logged; the caller

@@ -1,6 +1,7 @@
 package ginhttp
 
 import (
+	"encoding/json"
 	"errors"
 	"mime"
 	"net/http"
@@ -204,6 +205,22 @@ type exchangeResponse struct {
 	ExpiresIn       int64  `json:"expires_in"`
 	URL             string `json:"url,omitempty"`
 	ServerURL       string `json:"server_url,omitempty"`
+	// extra are the members a kind adds beside the token (exchanged.extra).
+	extra map[string]any
+}
+
+// MarshalJSON writes the answer's members, then the kind's extra ones.
+func (r exchangeResponse) MarshalJSON() ([]byte, error) {
+	type members exchangeResponse
+	b, err := json.Marshal(members(r))
+	if err != nil || len(r.extra) == 0 {
+		return b, err
+	}
+	x, err := json.Marshal(r.extra)
+	if err != nil {
+		return nil, err
+	}
+	return append(append(b[:len(b)-1], ','), x[1:]...), nil
 }
 
 // tokenExchange is RFC 8693 token exchange in front of the same use cases
@@ -246,7 +263,7 @@ func (h *handlers) exchange(c *gin.Context, x exchange) *oauthError {
 	if err == nil {
 		refused = "The policy does not grant this target to the caller."
 		issued, err = x.issue(h, c, id.Principal, id.ExpiresAt)
-		out.URL, out.ServerURL = issued.url, issued.serverURL
+		out.URL, out.ServerURL, out.extra = issued.url, issued.serverURL, issued.extra
 	}
 	if err != nil {
 		h.obs.GrantIssued(x.kind, grantResult(err))

@@ -64,6 +64,7 @@ centrifugo:
 				Subscribe:           []domain.ChannelRule{{Subjects: domain.Subjects{Permissions: []string{"rt:dm"}}, Channels: []string{"dm:{orgId}.{userId}.*"}}},
 				ServerSubscriptions: []domain.ChannelRule{{Subjects: domain.Subjects{Roles: []string{"host"}}, Channels: []string{"user:{userId}"}}},
 			},
+			domain.NATSRules{},
 		},
 	}
 	if !reflect.DeepEqual(got, want) {

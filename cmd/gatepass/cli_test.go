@@ -179,7 +179,7 @@ func TestHelpEveryCommand(t *testing.T) {
 		"keys jwks":      {"--help"},
 		"token":          {"inspect", "verify"},
 		"token inspect":  {"--help"},
-		"token verify":   {"--jwks", "--public-key", "--secret-file", "--issuer", "--audience", "--no-audience", "--alg", "--leeway", "--org-claim", "--role-claim"},
+		"token verify":   {"--jwks", "--public-key", "--secret-file", "--issuer", "--audience", "--no-audience", "--alg", "--leeway", "--org-claim", "--role-claim", "--nats-account"},
 		"policy":         {"default", "check"},
 		"policy default": {"--help"},
 		"policy check":   {"--help"},

@@ -26,7 +26,7 @@ func TestPolicyDefaultRoundTripsThroughCheck(t *testing.T) {
 	if err := runPolicy([]string{"check", file}, strings.NewReader(""), &checkOut, &checkErr); err != nil {
 		t.Fatalf("policy check of the default: %v\n%s", err, checkErr.String())
 	}
-	want := "ok: " + file + ": policy version 1: 5 LiveKit rule(s); Centrifugo: 1 connect, 1 subscribe, 0 server-side subscription rule(s)\n"
+	want := "ok: " + file + ": policy version 1: 5 LiveKit rule(s); Centrifugo: 1 connect, 1 subscribe, 0 server-side subscription rule(s); NATS: 1 connect, 1 publish, 1 subscribe rule(s)\n"
 	if checkOut.String() != want || checkErr.Len() != 0 {
 		t.Fatalf("stdout %q stderr %q, want %q", checkOut.String(), checkErr.String(), want)
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gatepass/gatepass/adapters/jwksidentity"
+	"github.com/gatepass/gatepass/bootstrap"
 	"github.com/gatepass/gatepass/foundation/jwtinspect"
 )
 
@@ -161,6 +162,7 @@ func runTokenInspect(args []string, stdin io.Reader, stdout, stderr io.Writer) e
 const tokenVerifyUsage = `Usage:
   gatepass token verify (--jwks URL | --public-key FILE | --secret-file FILE) --issuer ISS
                         [--audience AUD | --no-audience] [flags] TOKEN|-
+  gatepass token verify --<transport flag below> VALUE TOKEN|-
 
 Verifies a token with the service's own strict rules and prints its header,
 claims and times as token inspect does; exits 1 on any failure. Flags may
@@ -180,6 +182,15 @@ func runTokenVerify(ctx context.Context, args []string, stdin io.Reader, stdout,
 	leeway := fs.Duration("leeway", 30*time.Second, "clock `skew` allowed on exp, nbf and iat (AUTH_LEEWAY)")
 	orgClaim := fs.String("org-claim", "org_id", "`claim` naming the organization (AUTH_ORG_CLAIM)")
 	roleClaim := fs.String("role-claim", "role", "`claim` naming the role (AUTH_ROLE_CLAIM)")
+	// A transport whose tokens gatepass's keys do not sign registers how
+	// they are checked.
+	registered := bootstrap.TokenVerifiers()
+	against := make([]*string, len(registered))
+	names := "--jwks, --public-key, --secret-file"
+	for i, r := range registered {
+		against[i] = fs.String(r.Flag, "", r.Usage)
+		names += ", --" + r.Flag
+	}
 	if err := fs.parse(args, stdout); err != nil {
 		return err
 	}
@@ -188,13 +199,18 @@ func runTokenVerify(ctx context.Context, args []string, stdin io.Reader, stdout,
 		return fmt.Errorf("token verify: %w", err)
 	}
 	sources := 0
-	for _, s := range []string{*jwksURL, *pubFile, *secretFile} {
-		if s != "" {
+	for _, s := range append([]*string{jwksURL, pubFile, secretFile}, against...) {
+		if *s != "" {
 			sources++
 		}
 	}
 	if sources != 1 {
-		return errors.New("token verify: give exactly one of --jwks, --public-key, --secret-file")
+		return errors.New("token verify: give exactly one of " + names)
+	}
+	for i, r := range registered {
+		if *against[i] != "" {
+			return verifyRegistered(r, *against[i], strings.TrimSpace(token), stdout, stderr)
+		}
 	}
 	if *issuer == "" {
 		return errors.New("token verify: --issuer is required: the service checks iss exactly")
@@ -233,6 +249,20 @@ func runTokenVerify(ctx context.Context, args []string, stdin io.Reader, stdout,
 	}
 	token = strings.TrimSpace(token)
 	if _, err := v.VerifyIdentity(ctx, token); err != nil {
+		return fmt.Errorf("token verify: INVALID: %w", err)
+	}
+	p, err := jwtinspect.Decode(token)
+	if err != nil {
+		return fmt.Errorf("token verify: %w", err)
+	}
+	fmt.Fprintln(stderr, "VALID")
+	return printParts(stdout, stderr, p, time.Now())
+}
+
+// verifyRegistered checks token with a registered verifier, then prints it
+// as token inspect does.
+func verifyRegistered(r bootstrap.TokenVerifier, value, token string, stdout, stderr io.Writer) error {
+	if err := r.Verify(token, value, time.Now()); err != nil {
 		return fmt.Errorf("token verify: INVALID: %w", err)
 	}
 	p, err := jwtinspect.Decode(token)

@@ -55,7 +55,7 @@ func TestCountersAreExportedAtZeroBeforeTheFirstEvent(t *testing.T) {
 	start := time.Now()
 	m := kit.Scrape(t, s.AdminURL+"/metrics")
 
-	kinds := []string{"office", "realtime", "livekit", "centrifugo_connection", "centrifugo_subscription"}
+	kinds := []string{"office", "realtime", "livekit", "centrifugo_connection", "centrifugo_subscription", "nats"}
 	zero := [][]string{
 		{"gatepass_rate_limiter_errors_total"},
 		{"gatepass_identity_key_refreshes_total", "result", "error"},

@@ -31,6 +31,9 @@ type block struct {
 // servers are the programs a quickstart block may start and leave running.
 var servers = map[string]peers.Peer{"livekit-server": peers.LiveKit, "centrifugo": peers.Centrifugo}
 
+// devFile is a path into the development folder in a quickstart block.
+var devFile = regexp.MustCompile(`\.gatepass-dev/[\w.-]+`)
+
 var shBlock = regexp.MustCompile("(?s)\n```sh\n(.*?)\n```\n")
 
 // quickstartBlocks returns the ```sh blocks of the README's "Quickstart"
@@ -137,6 +140,18 @@ func TestQuickstartRuns(t *testing.T) {
 	for _, b := range blocks {
 		code := rewrite.Replace(b.code)
 		if b.server != "" {
+			// A server started from a file `make run` wrote there (Centrifugo's
+			// configuration) listens where the file says: moved as the code is.
+			for _, name := range devFile.FindAllString(code, -1) {
+				path := filepath.Join(work, name)
+				text, err := os.ReadFile(path)
+				if err != nil {
+					t.Fatalf("README.md:%d: %v", b.line, err)
+				}
+				if err := os.WriteFile(path, []byte(rewrite.Replace(string(text))), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
 			startServer(t, work, append(env, serverEnv[b.server]...), code, serverAddr[b.server], b)
 			continue
 		}

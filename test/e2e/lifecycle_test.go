@@ -144,12 +144,12 @@ func TestDevelopmentQuickstart(t *testing.T) {
 	var found [][]string
 	kit.Eventually(5*time.Second, 20*time.Millisecond, func() bool {
 		found = curls.FindAllStringSubmatch(s.Stdout.String(), -1)
-		return len(found) == 5
+		return len(found) == 6
 	})
-	// One curl per grant endpoint: office, realtime, LiveKit and
-	// Centrifugo's two; the first two need no body and are called here.
-	if len(found) != 5 {
-		t.Fatalf("want five curl lines, stdout:\n%s", s.Stdout.String())
+	// One curl per grant endpoint: office, realtime, LiveKit, Centrifugo's
+	// two and NATS's; the first two need no body and are called here.
+	if len(found) != 6 {
+		t.Fatalf("want six curl lines, stdout:\n%s", s.Stdout.String())
 	}
 	found = found[:2]
 	pubPEM, stderr, err := kit.Run(t, env, "keys", "public")

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Runs the Node interop suites (jose, the office-router Worker on workerd,
-# Centrifugo with its JavaScript client, LiveKit, and openid-client through
-# the token exchange) against a gatepass binary: GATEPASS_BIN, or one built
-# here. Centrifugo and livekit-server come from scripts/deps.sh peers (or
-# CENTRIFUGO_BIN and LIVEKIT_SERVER_BIN).
+# Centrifugo with its JavaScript client, LiveKit, NATS with its Node client,
+# and openid-client through the token exchange) against a gatepass binary:
+# GATEPASS_BIN, or one built here. Centrifugo, livekit-server and
+# nats-server come from scripts/deps.sh peers (or CENTRIFUGO_BIN,
+# LIVEKIT_SERVER_BIN and NATS_SERVER_BIN).
 # The PKCS#11 signer is tested on a SoftHSM2 token, which deps.sh installs
 # when missing (as root) or asks for. Exits non-zero when any test fails.
 # With INTEROP_JUNIT set (an absolute path), the results are also written

@@ -1,5 +1,5 @@
 // Package peers builds and finds the real servers that gatepass's grants are
-// proven against (LiveKit, Centrifugo). Each is built once with `go install`
+// proven against (LiveKit, Centrifugo, NATS). Each is built once with `go install`
 // at a pinned version into a git-ignored cache folder at the repository
 // root, and reused from there; an environment variable can name another
 // binary instead.
@@ -46,10 +46,18 @@ var (
 		Version: "v6.9.1",
 		Env:     "CENTRIFUGO_BIN",
 	}
+	// NATS is nats-server, the version whose libraries (jwt/v2, nkeys)
+	// gatepass signs user JWTs with.
+	NATS = Peer{
+		Name:    "nats-server",
+		Package: "github.com/nats-io/nats-server/v2",
+		Version: "v2.15.3",
+		Env:     "NATS_SERVER_BIN",
+	}
 )
 
 // All lists every peer, in build order.
-func All() []Peer { return []Peer{LiveKit, Centrifugo} }
+func All() []Peer { return []Peer{LiveKit, Centrifugo, NATS} }
 
 // ByName returns the peer called name.
 func ByName(name string) (Peer, bool) {

@@ -6,6 +6,7 @@ package startup_test
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +16,8 @@ import (
 	"time"
 
 	"github.com/gatepass/gatepass/test/kit"
+	"github.com/gatepass/gatepass/test/natsserver"
+	"github.com/gatepass/gatepass/test/peers"
 )
 
 // development is the environment of `make run`, in a folder of the test's.
@@ -155,7 +158,8 @@ func TestBannerShowsTheWay(t *testing.T) {
 	env := development(t)
 	s := kit.Start(t, env)
 	if !kit.Eventually(10*time.Second, 20*time.Millisecond, func() bool {
-		return strings.Contains(s.Stdout.String(), "Centrifugo connection and subscription tokens")
+		out := s.Stdout.String()
+		return strings.Contains(out, "Centrifugo connection and subscription tokens") && strings.Contains(out, "token verify --nats-account")
 	}) {
 		t.Fatalf("no complete banner:\n%s", s.Stdout.String())
 	}
@@ -168,7 +172,9 @@ func TestBannerShowsTheWay(t *testing.T) {
 		"Supabase Realtime token":   "",
 		"LiveKit token":             `  livekit-server --dev --bind 127.0.0.1 --keys "devkey: $(cat ` + filepath.Join(devDir, "livekit-secret") + `)"`,
 		"Centrifugo connection and": "  centrifugo --config " + filepath.Join(devDir, "centrifugo.json"),
+		"NATS user JWT":             "  nats-server -c " + filepath.Join(devDir, "nats-server.conf"),
 	}
+	grants := map[string]string{}
 	verified := 0
 	for _, section := range strings.Split(s.Stdout.String(), "\n\n") {
 		lines := strings.Split(section, "\n")
@@ -200,6 +206,10 @@ func TestBannerShowsTheWay(t *testing.T) {
 				if lk, ok := body["participant_token"].(string); ok {
 					token = lk
 				}
+				if nats, ok := body["user_jwt"].(string); ok {
+					token = nats
+				}
+				grants[title] = token
 			}
 			if v, ok := strings.CutPrefix(l, "  bin/gatepass token verify "); ok {
 				verify = v
@@ -247,4 +257,75 @@ func TestBannerShowsTheWay(t *testing.T) {
 		t.Errorf("centrifugo.json does not verify this gatepass's development grants:\n%s", raw)
 	}
 	kit.WantStatus(t, "the JWKS centrifugo.json names", kit.Get(t, tok.JWKS), 200)
+
+	// The nats-server configuration the banner starts nats-server with
+	// admits the printed grant (on free ports, not the development ones,
+	// which another run may hold).
+	wantDevelopmentNATSServerAdmits(t, filepath.Join(devDir, "nats-server.conf"), grants["NATS user JWT"])
+}
+
+// wantDevelopmentNATSServerAdmits starts nats-server with the development
+// configuration at path, its listeners moved to free ports, and connects
+// with the bearer user JWT grant: it publishes to and receives from its
+// organization's subjects, and may not publish to another's.
+func wantDevelopmentNATSServerAdmits(t *testing.T, path, grant string) {
+	t.Helper()
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if grant == "" {
+		t.Fatal("no NATS grant from the banner's curl")
+	}
+	dir := t.TempDir()
+	var client int
+	p := peers.Start(t, peers.Launch{
+		Binary: peers.MustBinary(t, peers.NATS),
+		Dir:    dir,
+		Args: func(monitor int) ([]string, error) {
+			var ws int
+			var err error
+			if client, err = peers.FreePort(); err != nil {
+				return nil, err
+			}
+			if ws, err = peers.FreePort(); err != nil {
+				return nil, err
+			}
+			conf := strings.NewReplacer(`"127.0.0.1:4222"`, fmt.Sprintf(`"127.0.0.1:%d"`, client),
+				`"127.0.0.1:4223"`, fmt.Sprintf(`"127.0.0.1:%d"`, ws)).Replace(string(raw))
+			conf += fmt.Sprintf("\nhttp: \"127.0.0.1:%d\"\n", monitor)
+			moved := filepath.Join(dir, "nats-server.conf")
+			return []string{"-c", moved}, os.WriteFile(moved, []byte(conf), 0o600)
+		},
+		ReadyPath: "/healthz",
+	})
+	url := fmt.Sprintf("nats://127.0.0.1:%d", client)
+	org, _ := kit.PayloadOf(t, grant)["nats"].(map[string]any)["tags"].([]any)
+	orgID := ""
+	for _, tag := range org {
+		if s, _ := tag.(string); strings.HasPrefix(s, "org:") {
+			orgID = strings.TrimPrefix(s, "org:")
+		}
+	}
+	c, err := natsserver.Connect(t, url, grant, nil)
+	if err != nil {
+		t.Fatalf("the development nats-server refuses the banner's grant: %v\n%s", err, p.Logs())
+	}
+	subject := "org." + orgID + ".chat"
+	sub, err := c.SubscribeSync(subject)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Publish(subject, []byte("hello")); err != nil {
+		t.Fatal(err)
+	}
+	if m, err := sub.NextMsg(10 * time.Second); err != nil || string(m.Data) != "hello" {
+		t.Fatalf("on %s: %v %v", subject, m, err)
+	}
+	if err := c.Publish("org.someone_else.chat", nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Violation(10 * time.Second); err != nil {
+		t.Fatalf("publish to another organization: %v", err)
+	}
 }

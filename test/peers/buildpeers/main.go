@@ -1,8 +1,8 @@
 // Command buildpeers builds the peer servers the tests run (livekit-server,
-// centrifugo) into the repository's .cache/peers folder, each only when it
+// centrifugo, nats-server) into the repository's .cache/peers folder, each only when it
 // is missing. Arguments name the peers to build; none builds all.
 //
-//	go run ./test/peers/buildpeers [livekit-server] [centrifugo]
+//	go run ./test/peers/buildpeers [livekit-server] [centrifugo] [nats-server]
 package main
 
 import (
@@ -30,7 +30,7 @@ func run() error {
 		for _, name := range os.Args[1:] {
 			p, ok := peers.ByName(name)
 			if !ok {
-				return fmt.Errorf("unknown peer %q (known: livekit-server, centrifugo)", name)
+				return fmt.Errorf("unknown peer %q (known: livekit-server, centrifugo, nats-server)", name)
 			}
 			list = append(list, p)
 		}
