@@ -30,6 +30,9 @@ type Application struct {
 	Revocations         *Revocations
 	RevokeAccess        *RevokeAccessHandler
 	HandleIdentityEvent *HandleIdentityEventHandler
+	// EvictRevoked is the revocations' fan-out to the transports; nil
+	// when no revocations are kept.
+	EvictRevoked *EvictRevokedHandler
 
 	grants map[domain.GrantKind]grantUseCase
 }
@@ -120,6 +123,9 @@ type Ports struct {
 	// Revocations is the replica's copy of the revocations kept in their
 	// store (NewRevocations), checked before every grant; nil keeps none.
 	Revocations *Revocations
+	// Fanout evicts the revoked users' live connections from every
+	// transport once a revocation is recorded; nil evicts nothing.
+	Fanout *EvictRevokedHandler
 }
 
 // New builds the Application from its ports and the grants' settings.
@@ -146,7 +152,8 @@ func New(p Ports, g Grants, limits RateLimitPolicy, checks []ReadinessCheck) *Ap
 	}
 	if r := p.Revocations; r != nil {
 		a.Revocations = r
-		a.RevokeAccess = NewRevokeAccessHandler(r)
+		a.EvictRevoked = p.Fanout
+		a.RevokeAccess = NewRevokeAccessHandler(r, p.Fanout)
 		a.HandleIdentityEvent = NewHandleIdentityEventHandler(a.RevokeAccess, r.ledger)
 	}
 	for _, u := range []grantUseCase{a.RequestOfficeAccess, a.IssueRealtimeToken} {

@@ -53,6 +53,9 @@ type liveKit struct{}
 // The block's registration.
 var _ = registerTransport(domain.GrantLiveKit, liveKit{})
 
+// LiveKit's evictor.
+var _ = registerEvictor(domain.TransportLiveKit, nil)
+
 func (liveKit) newEnv() any { return new(liveKitEnv) }
 
 // LiveKit is the LiveKit transport's configuration; nil while it is disabled.

@@ -16,6 +16,7 @@ import (
 	"github.com/gatepass/gatepass/adapters/jwtsigner"
 	"github.com/gatepass/gatepass/adapters/pkcs11signer"
 	"github.com/gatepass/gatepass/application"
+	"github.com/gatepass/gatepass/domain"
 	"github.com/gatepass/gatepass/foundation/pemkey"
 )
 
@@ -25,6 +26,17 @@ const (
 	DevOfficeAudience = "office-router"
 	DevWebSocketURL   = "ws://127.0.0.1:8787/ws"
 )
+
+// The office-router's and Supabase Realtime's evictors. Supabase Realtime
+// cannot close a channel: it lasts until its token expires.
+var (
+	_ = registerEvictor(domain.TransportOfficeRouter, nil)
+	_ = registerEvictor(domain.TransportSupabaseRealtime, realtimeEvictor)
+)
+
+func realtimeEvictor(cfg Config, _ EvictorDeps) (domain.Evictor, error) {
+	return application.ExpiringEvictor{Of: domain.TransportSupabaseRealtime, TTL: cfg.Realtime.TTL}, nil
+}
 
 func applyDevelopmentDefaults(e *environment) {
 	if e.Office.Issuer == "" {

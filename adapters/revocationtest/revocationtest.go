@@ -3,7 +3,9 @@
 // Redis stores keep one contract: a revocation recorded is loaded by every
 // handle on the store, by version so that a reader catches up on what it
 // missed; an expired one is not loaded; a watcher is told of a record; an
-// event id is claimed once across handles until released.
+// event id is claimed once across handles until released; a revocation's
+// fan-out state saved by one handle is read by every other, until the
+// revocation expires.
 package revocationtest
 
 import (
@@ -21,6 +23,7 @@ import (
 type Store interface {
 	domain.RevocationStore
 	domain.EventLedger
+	domain.FanoutStore
 }
 
 // Harness is one fresh, empty store for one subtest.
@@ -52,6 +55,8 @@ func RunConformanceTests(t *testing.T, newHarness HarnessMaker) {
 		{"WatchersAreTold", testWatch},
 		{"EventIsClaimedOnceAcrossHandles", testClaimOnce},
 		{"ConcurrentClaimsHaveOneWinner", testConcurrentClaims},
+		{"FanoutIsReadByEveryHandle", testFanoutShared},
+		{"FanoutOfAnExpiredRevocationIsNotKept", testFanoutExpired},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -261,4 +266,52 @@ func testEmptied(t *testing.T, h Harness) {
 	// b asks for what followed the version it saw: the revocation recorded
 	// into the emptied store must be among it.
 	same(t, "load since a version of the store before it was emptied", mustLoad(t, b, seen).Revocations, r)
+}
+
+func testFanoutShared(t *testing.T, h Harness) {
+	a, b := h.Open(), h.Open()
+	r, other := revocation(t, "user_a", "org_1"), revocation(t, "user_b", "org_1")
+	if f, err := b.Fanout(ctx(t), r.ID); err != nil || len(f) != 0 {
+		t.Fatalf("Fanout of a revocation without one = %v, %v", f, err)
+	}
+	expires := r.NotBefore.Add(time.Hour)
+	save := func(s Store, r domain.Revocation, tr domain.Transport, e domain.Eviction) {
+		t.Helper()
+		if err := s.SaveEviction(ctx(t), r, tr, e); err != nil {
+			t.Fatalf("SaveEviction: %v", err)
+		}
+	}
+	save(a, r, domain.TransportCentrifugo, domain.Eviction{Status: domain.EvictionFailed})
+	save(a, r, domain.TransportSupabaseRealtime, domain.Eviction{Status: domain.EvictionExpires, ExpiresAt: expires})
+	save(a, other, domain.TransportCentrifugo, domain.Eviction{Status: domain.EvictionNotApplicable})
+	// A later state replaces the one before.
+	save(a, r, domain.TransportCentrifugo, domain.Eviction{Status: domain.EvictionDone, Count: 3})
+	f, err := b.Fanout(ctx(t), r.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(f) != 2 || f[domain.TransportCentrifugo] != (domain.Eviction{Status: domain.EvictionDone, Count: 3}) {
+		t.Fatalf("another handle reads %+v", f)
+	}
+	if got := f[domain.TransportSupabaseRealtime]; got.Status != domain.EvictionExpires || !got.ExpiresAt.Equal(expires) {
+		t.Fatalf("supabase_realtime read as %+v, saved expires at %s", got, expires)
+	}
+	if f, err := b.Fanout(ctx(t), other.ID); err != nil || len(f) != 1 || f[domain.TransportCentrifugo].Status != domain.EvictionNotApplicable {
+		t.Fatalf("the other revocation's fan-out = %+v, %v", f, err)
+	}
+}
+
+func testFanoutExpired(t *testing.T, h Harness) {
+	a := h.Open()
+	old, err := domain.NewRevocation(fmt.Sprintf("rev-%d", seq.Add(1)), domain.RevocationRequest{UserID: "user_a", OrgID: "org_1"},
+		time.Now().Add(-2*time.Hour), time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.SaveEviction(ctx(t), old, domain.TransportCentrifugo, domain.Eviction{Status: domain.EvictionDone}); err != nil {
+		t.Fatal(err)
+	}
+	if f, err := a.Fanout(ctx(t), old.ID); err != nil || len(f) != 0 {
+		t.Fatalf("an expired revocation's fan-out is kept: %+v, %v", f, err)
+	}
 }
