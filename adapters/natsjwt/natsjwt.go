@@ -239,7 +239,12 @@ func CheckCreds(path string) error {
 		}
 		return fmt.Errorf("%w: cannot be read: %v", ErrCreds, err)
 	}
-	if _, err := jwt.ParseDecoratedJWT(b); err != nil {
+	// ParseDecoratedJWT answers undecorated text as it is: decode it.
+	token, err := jwt.ParseDecoratedJWT(b)
+	if err == nil {
+		_, err = jwt.DecodeUserClaims(token)
+	}
+	if err != nil {
 		return fmt.Errorf("%w: holds no user JWT", ErrCreds)
 	}
 	kp, err := jwt.ParseDecoratedUserNKey(b)
