@@ -333,8 +333,8 @@ func (h *EvictRevokedHandler) evict(run *fanoutRun, e domain.Evictor) {
 			err = fmt.Errorf("evictor answered %s without an error", ev.Status)
 		}
 		if err == nil {
-			h.save(rev, t, ev)
 			run.set(t, ev, attempt == 1)
+			h.save(rev, t, ev)
 			h.count(t, resultOf(ev.Status))
 			if attempt > 1 {
 				log.InfoContext(h.base, "revocation fan-out succeeded on retry", "attempt", attempt, "status", string(ev.Status))
@@ -342,8 +342,8 @@ func (h *EvictRevokedHandler) evict(run *fanoutRun, e domain.Evictor) {
 			return
 		}
 		failed := domain.Eviction{Status: domain.EvictionFailed}
-		h.save(rev, t, failed)
 		run.set(t, failed, attempt == 1)
+		h.save(rev, t, failed)
 		h.count(t, FanoutFailed)
 		if h.base.Err() != nil {
 			h.stopped(run, t, log, attempt)

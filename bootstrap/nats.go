@@ -85,9 +85,11 @@ type NATSConfig struct {
 
 type natsTransport struct{}
 
-// The block's registration, and how `gatepass token verify` checks its JWTs.
+// The block's registration, its evictor (none yet: the fan-out reports
+// it not_configured), and how `gatepass token verify` checks its JWTs.
 var (
 	_ = registerTransport(domain.GrantNATS, natsTransport{})
+	_ = registerEvictor(domain.TransportNATS, nil)
 	_ = registerTokenVerifier(TokenVerifier{
 		Flag:   "nats-account",
 		Usage:  "NATS account public `key` (A...): verify a NATS user JWT's signature, account and expiry",

@@ -65,6 +65,20 @@ func TestCentrifugoEvictsTheRevokedUser(t *testing.T) {
 	revoked, _ := connect("user_cf_revoked")
 	other, otherSub := connect("user_cf_other")
 
+	// Every pair of transports and results is exported at zero.
+	series := 0
+	for _, smp := range kit.Scrape(t, gp.AdminURL+"/metrics") {
+		if smp.Name == "gatepass_revocation_fanout_total" {
+			series++
+			if smp.Value != 0 {
+				t.Fatalf("before any revocation: %+v", smp)
+			}
+		}
+	}
+	if series != 5*7 {
+		t.Fatalf("%d series of gatepass_revocation_fanout_total, want 5 transports times 7 results", series)
+	}
+
 	start := time.Now()
 	r := kit.Post(t, gp.AdminURL+"/admin/v1/revocations", kit.Bearer(adminToken), kit.JSONBody(`{"user_id":"user_cf_revoked","org_id":"org_cf"}`))
 	var answer fanoutAnswer
@@ -96,6 +110,12 @@ func TestCentrifugoEvictsTheRevokedUser(t *testing.T) {
 	}
 	if s := revoked.State(); s != "disconnected" {
 		t.Fatalf("revoked client is %s, want disconnected for good", s)
+	}
+
+	m := kit.Scrape(t, gp.AdminURL+"/metrics")
+	if m.Sum("gatepass_revocation_fanout_total", "transport", "centrifugo", "result", "done") != 1 ||
+		m.Sum("gatepass_revocation_fanout_total", "transport", "supabase_realtime", "result", "expires") != 1 {
+		t.Fatalf("fan-out counted %+v", m)
 	}
 
 	got := kit.Get(t, gp.AdminURL+"/admin/v1/revocations/"+answer.ID, kit.Bearer(adminToken))
