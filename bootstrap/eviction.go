@@ -31,6 +31,9 @@ type EvictorDeps struct {
 	Office *jwtsigner.OfficeSigner
 	Logger *slog.Logger
 	Clock  domain.Clock
+	// GrantKeys are the keys of the grants signed for transports that
+	// know their connections by key.
+	GrantKeys domain.GrantKeyStore
 }
 
 // evictorBuilder builds a transport's evictor; nil, without an error,
@@ -82,7 +85,7 @@ func evictors(cfg Config, d EvictorDeps) ([]domain.Evictor, []domain.Transport, 
 // transport's evictor, its state kept in the revocation store, counted in
 // gatepass_revocation_fanout_total. The cleanup stops its retries.
 func ProvideFanout(cfg Config, stores RevocationStores, office *jwtsigner.OfficeSigner, logger *slog.Logger, m *prom.Metrics) (*application.EvictRevokedHandler, func(), error) {
-	evicting, disabled, err := evictors(cfg, EvictorDeps{Office: office, Logger: logger, Clock: systemClock})
+	evicting, disabled, err := evictors(cfg, EvictorDeps{Office: office, Logger: logger, Clock: systemClock, GrantKeys: stores.GrantKeys})
 	if err != nil {
 		return nil, nil, err
 	}

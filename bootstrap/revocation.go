@@ -83,11 +83,13 @@ func longestGrantTTL(e environment) (time.Duration, string) {
 const revocationStartWait = 2 * time.Second
 
 // RevocationStores are the revocation store's roles: revocations, the
-// ids of handled events and the fan-outs' states, in one store.
+// ids of handled events, the fan-outs' states and the signed grants' keys
+// the evictors look connections up by, in one store.
 type RevocationStores struct {
 	Revocations domain.RevocationStore
 	Ledger      domain.EventLedger
 	Fanout      domain.FanoutStore
+	GrantKeys   domain.GrantKeyStore
 }
 
 // ProvideRevocationStores is the revocation store: the Redis that shares
@@ -95,14 +97,14 @@ type RevocationStores struct {
 func ProvideRevocationStores(cfg Config) (RevocationStores, func(), error) {
 	if cfg.Redis.Topology() == "" {
 		s := memoryrevocation.New(nil)
-		return RevocationStores{Revocations: s, Ledger: s, Fanout: s}, func() {}, nil
+		return RevocationStores{Revocations: s, Ledger: s, Fanout: s, GrantKeys: s}, func() {}, nil
 	}
 	client, err := cfg.Redis.NewClient()
 	if err != nil {
 		return RevocationStores{}, nil, fmt.Errorf("redis %s: cannot be used for revocations", cfg.Redis.Topology())
 	}
 	s := redisrevocation.New(client, redisrevocation.DefaultPrefix, nil)
-	return RevocationStores{Revocations: s, Ledger: s, Fanout: s}, func() { _ = client.Close() }, nil
+	return RevocationStores{Revocations: s, Ledger: s, Fanout: s, GrantKeys: s}, func() { _ = client.Close() }, nil
 }
 
 // ProvideRevocations is this replica's copy of the revocations, kept in

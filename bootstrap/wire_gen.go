@@ -86,7 +86,7 @@ func InitializeServer(ctx context.Context, cfg Config, logger *slog.Logger) (*Se
 		return nil, nil, err
 	}
 	ports := ProvidePorts(identityVerifier, signers, keySet, limiter, revocations, evictRevokedHandler)
-	transportGrants, err := ProvideTransportGrants(cfg, officeSigner, logger, metrics)
+	transportGrants, err := ProvideTransportGrants(cfg, officeSigner, revocationStores, logger, metrics)
 	if err != nil {
 		cleanup6()
 		cleanup5()

@@ -30,6 +30,9 @@ type Store struct {
 	watchers map[chan struct{}]struct{}
 	events   map[string]time.Time
 	fanouts  map[string]fanout
+	// grantKeys are the signed grants' keys by transport and user.
+	grantKeys map[userKeys][]domain.GrantKey
+	recorded  uint64
 }
 
 // fanout is a revocation's fan-out, kept until the revocation expires.

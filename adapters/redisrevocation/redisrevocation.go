@@ -44,7 +44,9 @@ type Store struct {
 	channel string
 	events  string
 	fanout  string
-	now     func() time.Time
+	// grantKeys starts the keys of the sets of signed grants' keys.
+	grantKeys string
+	now       func() time.Time
 }
 
 // New returns a Store over client whose keys start with prefix (which
@@ -56,12 +58,13 @@ func New(client redis.UniversalClient, prefix string, now func() time.Time) *Sto
 	}
 	base := prefix + "{revocations}:"
 	return &Store{
-		client:  client,
-		keys:    []string{base + "version", base + "byid", base + "byversion", base + "byexpiry"},
-		channel: prefix + "revocations",
-		events:  prefix + "event:",
-		fanout:  base + "fanout:",
-		now:     now,
+		client:    client,
+		keys:      []string{base + "version", base + "byid", base + "byversion", base + "byexpiry"},
+		channel:   prefix + "revocations",
+		events:    prefix + "event:",
+		fanout:    base + "fanout:",
+		grantKeys: prefix + "grantkeys:",
+		now:       now,
 	}
 }
 

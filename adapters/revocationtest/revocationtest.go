@@ -5,12 +5,15 @@
 // missed; an expired one is not loaded; a watcher is told of a record; an
 // event id is claimed once across handles until released; a revocation's
 // fan-out state saved by one handle is read by every other, until the
-// revocation expires.
+// revocation expires; a signed grant's key recorded by one handle is found
+// by every other, by user and organization, until it expires.
 package revocationtest
 
 import (
 	"context"
 	"fmt"
+	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -24,6 +27,7 @@ type Store interface {
 	domain.RevocationStore
 	domain.EventLedger
 	domain.FanoutStore
+	domain.GrantKeyStore
 }
 
 // Harness is one fresh, empty store for one subtest.
@@ -57,6 +61,8 @@ func RunConformanceTests(t *testing.T, newHarness HarnessMaker) {
 		{"ConcurrentClaimsHaveOneWinner", testConcurrentClaims},
 		{"FanoutIsReadByEveryHandle", testFanoutShared},
 		{"FanoutOfAnExpiredRevocationIsNotKept", testFanoutExpired},
+		{"GrantKeysAreReadByEveryHandle", testGrantKeysShared},
+		{"GrantKeysExpire", testGrantKeysExpire},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -313,5 +319,69 @@ func testFanoutExpired(t *testing.T, h Harness) {
 	}
 	if f, err := a.Fanout(ctx(t), old.ID); err != nil || len(f) != 0 {
 		t.Fatalf("an expired revocation's fan-out is kept: %+v, %v", f, err)
+	}
+}
+
+func testGrantKeysShared(t *testing.T, h Harness) {
+	a, b := h.Open(), h.Open()
+	hour := time.Now().Add(time.Hour)
+	record := func(tr domain.Transport, k domain.GrantKey) {
+		t.Helper()
+		if err := a.RecordGrantKey(ctx(t), tr, k); err != nil {
+			t.Fatalf("RecordGrantKey: %v", err)
+		}
+	}
+	record(domain.TransportCentrifugo, domain.GrantKey{UserID: "user_a", OrgID: "org_1", Key: "K1", ExpiresAt: hour})
+	record(domain.TransportCentrifugo, domain.GrantKey{UserID: "user_a", OrgID: "org_2", Key: "K2", ExpiresAt: hour})
+	record(domain.TransportCentrifugo, domain.GrantKey{UserID: "user_b", OrgID: "org_1", Key: "K3", ExpiresAt: hour})
+	record(domain.TransportLiveKit, domain.GrantKey{UserID: "user_a", OrgID: "org_1", Key: "K4", ExpiresAt: hour})
+	// Expired when recorded: not kept.
+	record(domain.TransportCentrifugo, domain.GrantKey{UserID: "user_a", OrgID: "org_1", Key: "K5", ExpiresAt: time.Now().Add(-time.Second)})
+	keys := func(user, org string) []string {
+		t.Helper()
+		got, err := b.GrantKeys(ctx(t), domain.TransportCentrifugo, user, org)
+		if err != nil {
+			t.Fatalf("GrantKeys: %v", err)
+		}
+		slices.Sort(got)
+		return got
+	}
+	if got := keys("user_a", "org_1"); !slices.Equal(got, []string{"K1"}) {
+		t.Fatalf("user_a in org_1 from another handle = %v, want [K1]", got)
+	}
+	if got := keys("user_a", ""); !slices.Equal(got, []string{"K1", "K2"}) {
+		t.Fatalf("user_a in every organization = %v, want [K1 K2]", got)
+	}
+	if got := keys("user_c", ""); len(got) != 0 {
+		t.Fatalf("a user without keys has %v", got)
+	}
+}
+
+func testGrantKeysExpire(t *testing.T, h Harness) {
+	a := h.Open()
+	// Whole milliseconds, as stores keep it.
+	soon := time.Now().Add(1500 * time.Millisecond).Truncate(time.Millisecond)
+	if err := a.RecordGrantKey(ctx(t), domain.TransportCentrifugo, domain.GrantKey{UserID: "user_a", OrgID: "org_1", Key: "K1", ExpiresAt: soon}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := a.GrantKeys(ctx(t), domain.TransportCentrifugo, "user_a", "org_1"); err != nil || len(got) != 1 {
+		t.Fatalf("before it expires: %v, %v", got, err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		got, err := a.GrantKeys(ctx(t), domain.TransportCentrifugo, "user_a", "org_1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) == 0 {
+			if time.Now().Before(soon) {
+				t.Fatalf("the key was dropped before it expired")
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("an expired key is still returned: %v", got)
+		}
+		runtime.Gosched()
 	}
 }

@@ -1,0 +1,131 @@
+package transports_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nkeys"
+
+	"github.com/gatepass/gatepass/test/inproc"
+	"github.com/gatepass/gatepass/test/kit"
+	"github.com/gatepass/gatepass/test/natsserver"
+)
+
+// closedConn is a NATS connection and a channel closed when the server
+// has closed it (the client does not reconnect).
+type closedConn struct {
+	*natsserver.Client
+	closed chan struct{}
+}
+
+func connectWatched(t *testing.T, url string, g natsGrant, seed nkeys.KeyPair) closedConn {
+	t.Helper()
+	closed := make(chan struct{})
+	c, err := natsserver.Connect(t, url, g.UserJWT, seed, nats.CustomInboxPrefix(g.InboxPrefix),
+		nats.ClosedHandler(func(*nats.Conn) { close(closed) }))
+	if err != nil {
+		t.Fatalf("connect: %v", err)
+	}
+	return closedConn{Client: c, closed: closed}
+}
+
+func (c closedConn) isClosed() bool {
+	select {
+	case <-c.closed:
+		return true
+	default:
+		return false
+	}
+}
+
+// TestNATSEvictsTheRevokedUser: a revocation through the admin API kicks
+// every connection of the revoked user in the organization, with a bearer
+// JWT or one for the user's own key, as the real nats-server reports them
+// to the system account; another member stays connected. The bearer JWT
+// still connects until it expires: the remaining window the docs name.
+func TestNATSEvictsTheRevokedUser(t *testing.T) {
+	t.Parallel()
+	ns := natsserver.Start(t, natsserver.Config{})
+	idp := kit.NewIdentityProvider(t)
+	gp := inproc.Serve(t, env(t, idp, natsEnv(ns, ns.URL()), map[string]string{
+		"NATS_SYSTEM_CREDS_FILE": ns.SystemCreds, "ADMIN_API_TOKEN": adminToken,
+	}))
+	revokedBearer := idp.Token(t, "user_nx_revoked", "org_nx", "member", time.Hour)
+	grant := func(user, body string) natsGrant {
+		if user == "user_nx_revoked" {
+			return issueNATS(t, gp.URL, revokedBearer, body)
+		}
+		return issueNATS(t, gp.URL, idp.Token(t, user, "org_nx", "member", time.Hour), body)
+	}
+
+	revokedGrant := grant("user_nx_revoked", "")
+	revoked := connectWatched(t, ns.URL(), revokedGrant, nil)
+	key, err := nkeys.CreateUser()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, _ := key.PublicKey()
+	revokedKeyed := connectWatched(t, ns.URL(), grant("user_nx_revoked", `{"user_public_key":"`+pub+`"}`), key)
+	other := connectWatched(t, ns.URL(), grant("user_nx_other", ""), nil)
+	// The same user in another organization is not revoked there.
+	elsewhere := connectWatched(t, ns.URL(), issueNATS(t, gp.URL, idp.Token(t, "user_nx_revoked", "org_ny", "member", time.Hour), ""), nil)
+
+	start := time.Now()
+	r := kit.Post(t, gp.AdminURL+"/admin/v1/revocations", kit.Bearer(adminToken), kit.JSONBody(`{"user_id":"user_nx_revoked","org_id":"org_nx"}`))
+	var answer fanoutAnswer
+	if r.Status != http.StatusAccepted || json.Unmarshal(r.Body, &answer) != nil {
+		t.Fatalf("revoke: %s", r)
+	}
+	if !kit.Eventually(10*time.Second, 10*time.Millisecond, func() bool { return revoked.isClosed() && revokedKeyed.isClosed() }) {
+		t.Fatalf("the revoked user's connections are still open (bearer closed %v, keyed closed %v)", revoked.isClosed(), revokedKeyed.isClosed())
+	}
+	t.Logf("nats: revoked connections closed %s after the revocation call", time.Since(start).Round(time.Millisecond))
+
+	var view fanoutAnswer
+	done := kit.Eventually(10*time.Second, 20*time.Millisecond, func() bool {
+		got := kit.Get(t, gp.AdminURL+"/admin/v1/revocations/"+answer.ID, kit.Bearer(adminToken))
+		view = fanoutAnswer{}
+		return got.Status == http.StatusOK && json.Unmarshal(got.Body, &view) == nil && view.Fanout["nats"].Status == "done"
+	})
+	if !done {
+		t.Fatalf("nats fan-out %+v, want done", view.Fanout["nats"])
+	}
+	if c := view.Fanout["nats"].Count; c == nil || *c != 2 {
+		t.Fatalf("nats fan-out count %v, want 2", c)
+	}
+
+	// The others are still served: a round trip through the server.
+	for name, c := range map[string]closedConn{"other member": other, "same user in another organization": elsewhere} {
+		if c.isClosed() || c.Flush() != nil {
+			t.Fatalf("%s: connection closed", name)
+		}
+	}
+
+	// The remaining window: the bearer JWT is still valid and the server
+	// admits it again, until it expires (NATS_TOKEN_TTL at most).
+	again := connectWatched(t, ns.URL(), revokedGrant, nil)
+	if again.Flush() != nil {
+		t.Fatal("the still-valid bearer JWT does not reconnect")
+	}
+	// gatepass itself refuses the revoked user a new JWT.
+	if r := post(t, gp.URL+"/api/v1/nats/token", revokedBearer, ""); r.Status != http.StatusUnauthorized {
+		t.Fatalf("a new grant for the revoked user: %s", r)
+	}
+}
+
+// TestNATSEvictionNotConfigured: without NATS_SYSTEM_CREDS_FILE the NATS
+// fan-out reports not_configured.
+func TestNATSEvictionNotConfigured(t *testing.T) {
+	t.Parallel()
+	ns := natsserver.Start(t, natsserver.Config{})
+	idp := kit.NewIdentityProvider(t)
+	gp := inproc.Serve(t, env(t, idp, natsEnv(ns, ns.URL()), map[string]string{"ADMIN_API_TOKEN": adminToken}))
+	r := kit.Post(t, gp.AdminURL+"/admin/v1/revocations", kit.Bearer(adminToken), kit.JSONBody(`{"user_id":"user_nx","all_organizations":true}`))
+	var answer fanoutAnswer
+	if r.Status != http.StatusAccepted || json.Unmarshal(r.Body, &answer) != nil || answer.Fanout["nats"].Status != "not_configured" {
+		t.Fatalf("revoke: %s", r)
+	}
+}
