@@ -12,14 +12,14 @@ import (
 
 // transports are the evicting transports the benchmark times, in the
 // order it reports them.
-var transports = []string{"livekit", "centrifugo", "office_router"}
+var transports = []string{"livekit", "centrifugo", "office_router", "nats"}
 
 // BenchmarkEviction revokes b.N users one after another (run it with
 // -benchtime 20x for 20 revocations), each connected on every transport
 // as the test connects them, and reports per transport the time from the
 // revocation call on replica A to the eviction as the client sees it
 // (both LiveKit participants gone, Centrifugo's disconnect, the Worker's
-// close frame): p50 and p99 in milliseconds, over the b.N revocations.
+// close frame, the NATS connection closed): p50 and p99 in milliseconds, over the b.N revocations.
 // It measures on loopback and asserts no timing; the target is a
 // p99 under 2 s.
 func BenchmarkEviction(b *testing.B) {

@@ -1,6 +1,7 @@
 // Package eviction_test judges a revocation's eviction by the real
 // servers: two gatepass replicas served in process on one redis-server,
-// livekit-server, Centrifugo and the office-router Worker on workerd. One
+// livekit-server, Centrifugo, nats-server and the office-router Worker on
+// workerd. One
 // revocation through replica A's admin API evicts the revoked user from
 // every transport, and no one else; the user's refreshed LiveKit token
 // and old office-router grant are refused; replica B shows the fan-out.
@@ -25,10 +26,11 @@ import (
 
 // TestOneRevocationEvictsTheUserFromEveryTransport: user_evict_a and
 // user_evict_b each join org's LiveKit room from two devices, subscribe
-// to its Centrifugo channel and hold an office-router WebSocket; one
-// revocation of user_evict_a evicts each of their connections (the
-// LiveKit participants removed, Centrifugo's disconnect 3503, the
-// Worker's close 4003 revoked) and none of user_evict_b's.
+// to its Centrifugo channel, hold an office-router WebSocket and a NATS
+// connection; one revocation of user_evict_a evicts each of their
+// connections (the LiveKit participants removed, Centrifugo's disconnect
+// 3503, the Worker's close 4003 revoked, the NATS connection closed) and
+// none of user_evict_b's.
 func TestOneRevocationEvictsTheUserFromEveryTransport(t *testing.T) {
 	t.Parallel()
 	s := startStack(t)
@@ -56,7 +58,7 @@ func TestOneRevocationEvictsTheUserFromEveryTransport(t *testing.T) {
 	answered := time.Since(start)
 	times := evicted.wait(t)
 	t.Logf("the 202 came %s after the call", answered.Round(time.Millisecond))
-	for _, tr := range []string{"livekit", "centrifugo", "office_router"} {
+	for _, tr := range transports {
 		t.Logf("%s: evicted %s after the revocation call", tr, times[tr].Round(time.Millisecond))
 	}
 
@@ -80,6 +82,9 @@ func TestOneRevocationEvictsTheUserFromEveryTransport(t *testing.T) {
 		}
 		if st := other.centrifugo.State(); st != "connected" {
 			t.Fatalf("the other user's Centrifugo client is %s", st)
+		}
+		if !other.nats.IsConnected() || other.nats.Flush() != nil {
+			t.Fatal("the other user's NATS connection is closed")
 		}
 		if st := revoked.centrifugo.State(); st != "disconnected" {
 			t.Fatalf("the revoked user's Centrifugo client is %s, want disconnected for good", st)
@@ -145,12 +150,12 @@ func TestOneRevocationEvictsTheUserFromEveryTransport(t *testing.T) {
 		var last kit.Response
 		if !kit.Eventually(20*time.Second, 20*time.Millisecond, func() bool {
 			states, last = fanout(t, s.b, id)
-			return states["livekit"].Status == "done" && states["centrifugo"].Status == "done" && states["office_router"].Status == "done"
+			return !slices.ContainsFunc(transports, func(tr string) bool { return states[tr].Status != "done" })
 		}) {
 			t.Fatalf("replica B shows %s", last)
 		}
 		t.Logf("replica B: %s", last.Body)
-		for tr, want := range map[string]int{"livekit": 2, "office_router": 1} {
+		for tr, want := range map[string]int{"livekit": 2, "office_router": 1, "nats": 1} {
 			if c := states[tr].Count; c == nil || *c != want {
 				t.Fatalf("fanout.%s count %v, want %d: %s", tr, c, want, last)
 			}

@@ -24,11 +24,13 @@ import (
 
 	"github.com/gorilla/websocket"
 	"github.com/livekit/protocol/livekit"
+	"github.com/nats-io/nats.go"
 
 	"github.com/gatepass/gatepass/test/centrifugoserver"
 	"github.com/gatepass/gatepass/test/inproc"
 	"github.com/gatepass/gatepass/test/kit"
 	"github.com/gatepass/gatepass/test/livekitserver"
+	"github.com/gatepass/gatepass/test/natsserver"
 	"github.com/gatepass/gatepass/test/redisserver"
 )
 
@@ -42,13 +44,14 @@ const (
 
 // stack is every peer of the test: two gatepass replicas on one
 // redis-server, livekit-server (its webhook calling replica B),
-// Centrifugo, and the office-router Worker on workerd, each evicting
-// through replica A's fan-out.
+// Centrifugo, nats-server in operator mode with a system account, and the
+// office-router Worker on workerd.
 type stack struct {
 	idp    *kit.IdentityProvider
 	a, b   *kit.Process
 	lk     *livekitserver.Server
 	cf     *centrifugoserver.Server
+	ns     *natsserver.Server
 	worker *url.URL
 }
 
@@ -75,6 +78,7 @@ func startStack(tb testing.TB) *stack {
 	tb.Cleanup(relay.Close)
 	s.lk = livekitserver.Start(tb, livekitserver.Config{WebhookURLs: []string{relay.URL + "/webhooks/livekit"}})
 	s.cf = centrifugoserver.Start(tb, centrifugoserver.Config{JWKSURL: jwks, Issuer: kit.GrantIssuer, Audience: "centrifugo"})
+	s.ns = natsserver.Start(tb, natsserver.Config{})
 	s.worker = startWorker(tb, map[string]string{
 		"CONN_JWT_ISSUER": kit.GrantIssuer, "CONN_JWT_AUDIENCE": kit.GrantAudience, "CONN_JWKS_URL": jwks,
 	})
@@ -87,9 +91,12 @@ func startStack(tb testing.TB) *stack {
 		"LIVEKIT_URL": s.lk.URL(), "LIVEKIT_API_KEY": s.lk.APIKey, "LIVEKIT_API_SECRET": s.lk.APISecret,
 		"CENTRIFUGO_URL": s.cf.WebSocketURL(), "CENTRIFUGO_API_URL": s.cf.HTTPURL() + "/api", "CENTRIFUGO_API_KEY": s.cf.APIKey,
 		"OFFICE_ROUTER_ADMIN_URL": s.worker.String() + "admin/revoke",
+		"NATS_URL":                s.ns.URL(), "NATS_ACCOUNT": s.ns.AccountPublic, "NATS_ACCOUNT_SIGNING_KEY": s.ns.SigningSeed,
+		"NATS_SYSTEM_CREDS_FILE": s.ns.SystemCreds,
 		// Each user asks every door several times; the bench, for many users.
 		"RATE_LIMIT_OFFICE_BURST": "1000", "RATE_LIMIT_LIVEKIT_BURST": "1000",
 		"RATE_LIMIT_CENTRIFUGO_CONNECTION_BURST": "1000", "RATE_LIMIT_CENTRIFUGO_SUBSCRIPTION_BURST": "1000",
+		"RATE_LIMIT_NATS_BURST": "1000",
 	})
 	s.a = inproc.Serve(tb, kit.With(env, map[string]string{"HTTP_ADDR": addrA}))
 	s.b = inproc.Serve(tb, env)
@@ -259,11 +266,16 @@ type user struct {
 	subscription *centrifugoserver.Subscription
 	office       *officeSocket
 	officeGrant  string
+	nats         *natsserver.Client
+	natsClosed   chan struct{}
+	natsClosedAt time.Time
 }
 
 // connect connects id on every transport with grants from gp: two LiveKit
 // participants (id, and id#phone) in org's room, a Centrifugo client
-// subscribed to org's channel, and an office-router WebSocket.
+// subscribed to org's channel, an office-router WebSocket, and a NATS
+// connection with a bearer user JWT from replica B (replica A's evictor
+// finds its key in the store the replicas share).
 func (s *stack) connect(ctx context.Context, tb testing.TB, gp *kit.Process, id string) *user {
 	tb.Helper()
 	bearer := s.idp.Token(tb, id, org, "member", time.Hour)
@@ -296,6 +308,25 @@ func (s *stack) connect(ctx context.Context, tb testing.TB, gp *kit.Process, id 
 	}
 	tb.Cleanup(ws.Close)
 	u.office = ws
+
+	r := post(tb, s.b, "/api/v1/nats/token", bearer, "", http.StatusCreated)
+	var g struct {
+		UserJWT     string `json:"user_jwt"`
+		InboxPrefix string `json:"inbox_prefix"`
+	}
+	if err := json.Unmarshal(r.Body, &g); err != nil || g.UserJWT == "" {
+		tb.Fatalf("NATS grant: %s", r)
+	}
+	u.natsClosed = make(chan struct{})
+	nc, err := natsserver.Connect(tb, s.ns.URL(), g.UserJWT, nil, nats.CustomInboxPrefix(g.InboxPrefix),
+		nats.ClosedHandler(func(*nats.Conn) {
+			u.natsClosedAt = time.Now()
+			close(u.natsClosed)
+		}))
+	if err != nil {
+		tb.Fatalf("%s connects to NATS: %v", id, err)
+	}
+	u.nats = nc
 	return u
 }
 
@@ -329,7 +360,7 @@ func watch(ctx context.Context, u *user, start func() time.Time) *evictions {
 		}
 		e.times[transport] = at.Sub(start())
 	}
-	e.wg.Add(3)
+	e.wg.Add(4)
 	go func() {
 		defer e.wg.Done()
 		var last time.Time
@@ -364,6 +395,15 @@ func watch(ctx context.Context, u *user, start func() time.Time) *evictions {
 			done("office_router", u.office.at, err)
 		case <-ctx.Done():
 			done("office_router", time.Time{}, errors.New("the WebSocket is still open"))
+		}
+	}()
+	go func() {
+		defer e.wg.Done()
+		select {
+		case <-u.natsClosed:
+			done("nats", u.natsClosedAt, nil)
+		case <-ctx.Done():
+			done("nats", time.Time{}, errors.New("the connection is still open"))
 		}
 	}()
 	return e
