@@ -26,7 +26,7 @@
 #     once with rate limits off, once on in memory, once on Redis (a
 #     redis-server on loopback, installed when missing);
 #   - eviction: BENCH_EVICTION_REVOCATIONS users, each connected to the real
-#     livekit-server, Centrifugo and the office-router Worker on workerd,
+#     livekit-server, Centrifugo, nats-server and the office-router Worker on workerd,
 #     revoked one after another through the admin API of one of two gatepass
 #     replicas on one redis-server: the time from each revocation call to
 #     each transport's eviction, p50 and p99 (BenchmarkEviction in
@@ -118,7 +118,8 @@ trap 'exit 130' INT TERM
 
 # --- Eviction: from a revocation call to each transport's eviction ---
 # The peers as the tests run them (scripts/deps.sh: livekit-server,
-# Centrifugo, redis-server, the Node packages that run workerd), gatepass
+# Centrifugo, nats-server, redis-server, the Node packages that run
+# workerd), gatepass
 # in the benchmark's process; nothing pinned: every process shares the CPUs,
 # as in a deployment. The table is the last one BenchmarkEviction prints
 # (the first comes from Go's probe run with one revocation).
