@@ -12,6 +12,7 @@ import (
 	"github.com/gatepass/gatepass/test/inproc"
 	"github.com/gatepass/gatepass/test/kit"
 	"github.com/gatepass/gatepass/test/natsserver"
+	"github.com/gatepass/gatepass/test/redisserver"
 )
 
 // closedConn is a NATS connection and a channel closed when the server
@@ -43,24 +44,30 @@ func (c closedConn) isClosed() bool {
 	}
 }
 
-// TestNATSEvictsTheRevokedUser: a revocation through the admin API kicks
-// every connection of the revoked user in the organization, with a bearer
-// JWT or one for the user's own key, as the real nats-server reports them
-// to the system account; another member stays connected. The bearer JWT
-// still connects until it expires: the remaining window the docs name.
+// TestNATSEvictsTheRevokedUser: a revocation through one replica's admin
+// API kicks every connection of the revoked user in the organization, with
+// a bearer JWT or one for the user's own key, signed by either replica (the
+// keys are shared through Redis), as the real nats-server reports them to
+// the system account; another member, and the same user in another
+// organization, stay connected. The bearer JWT still connects until it
+// expires: the remaining window the docs name.
 func TestNATSEvictsTheRevokedUser(t *testing.T) {
 	t.Parallel()
 	ns := natsserver.Start(t, natsserver.Config{})
+	redis := redisserver.Start(t)
 	idp := kit.NewIdentityProvider(t)
-	gp := inproc.Serve(t, env(t, idp, natsEnv(ns, ns.URL()), map[string]string{
-		"NATS_SYSTEM_CREDS_FILE": ns.SystemCreds, "ADMIN_API_TOKEN": adminToken,
-	}))
+	replica := func() *kit.Process {
+		return inproc.Serve(t, env(t, idp, natsEnv(ns, ns.URL()), map[string]string{
+			"NATS_SYSTEM_CREDS_FILE": ns.SystemCreds, "ADMIN_API_TOKEN": adminToken, "REDIS_URL": redis.URL(),
+		}))
+	}
+	signer, gp := replica(), replica()
 	revokedBearer := idp.Token(t, "user_nx_revoked", "org_nx", "member", time.Hour)
 	grant := func(user, body string) natsGrant {
 		if user == "user_nx_revoked" {
-			return issueNATS(t, gp.URL, revokedBearer, body)
+			return issueNATS(t, signer.URL, revokedBearer, body)
 		}
-		return issueNATS(t, gp.URL, idp.Token(t, user, "org_nx", "member", time.Hour), body)
+		return issueNATS(t, signer.URL, idp.Token(t, user, "org_nx", "member", time.Hour), body)
 	}
 
 	revokedGrant := grant("user_nx_revoked", "")
@@ -73,7 +80,7 @@ func TestNATSEvictsTheRevokedUser(t *testing.T) {
 	revokedKeyed := connectWatched(t, ns.URL(), grant("user_nx_revoked", `{"user_public_key":"`+pub+`"}`), key)
 	other := connectWatched(t, ns.URL(), grant("user_nx_other", ""), nil)
 	// The same user in another organization is not revoked there.
-	elsewhere := connectWatched(t, ns.URL(), issueNATS(t, gp.URL, idp.Token(t, "user_nx_revoked", "org_ny", "member", time.Hour), ""), nil)
+	elsewhere := connectWatched(t, ns.URL(), issueNATS(t, signer.URL, idp.Token(t, "user_nx_revoked", "org_ny", "member", time.Hour), ""), nil)
 
 	start := time.Now()
 	r := kit.Post(t, gp.AdminURL+"/admin/v1/revocations", kit.Bearer(adminToken), kit.JSONBody(`{"user_id":"user_nx_revoked","org_id":"org_nx"}`))
