@@ -3,6 +3,8 @@ package transports_test
 import (
 	"encoding/json"
 	"net/http"
+	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -46,7 +48,8 @@ func (c closedConn) isClosed() bool {
 
 // TestNATSEvictsTheRevokedUser: a revocation through one replica's admin
 // API kicks every connection of the revoked user in the organization, with
-// a bearer JWT or one for the user's own key, signed by either replica (the
+// a bearer JWT from the endpoint or the token exchange or one for the
+// user's own key, signed by the other replica (the
 // keys are shared through Redis), as the real nats-server reports them to
 // the system account; another member, and the same user in another
 // organization, stay connected. The bearer JWT still connects until it
@@ -78,6 +81,12 @@ func TestNATSEvictsTheRevokedUser(t *testing.T) {
 	}
 	pub, _ := key.PublicKey()
 	revokedKeyed := connectWatched(t, ns.URL(), grant("user_nx_revoked", `{"user_public_key":"`+pub+`"}`), key)
+	// And through the token exchange, audience nats.
+	exchanged := kit.Post(t, signer.URL+"/oauth2/token", kit.Body("application/x-www-form-urlencoded", strings.NewReader(url.Values{
+		"grant_type": {"urn:ietf:params:oauth:grant-type:token-exchange"}, "subject_token": {revokedBearer},
+		"subject_token_type": {"urn:ietf:params:oauth:token-type:access_token"}, "audience": {"nats"},
+	}.Encode())))
+	revokedExchanged := connectWatched(t, ns.URL(), natsGrant{UserJWT: str(t, exchanged, "access_token"), InboxPrefix: str(t, exchanged, "inbox_prefix")}, nil)
 	other := connectWatched(t, ns.URL(), grant("user_nx_other", ""), nil)
 	// The same user in another organization is not revoked there.
 	elsewhere := connectWatched(t, ns.URL(), issueNATS(t, signer.URL, idp.Token(t, "user_nx_revoked", "org_ny", "member", time.Hour), ""), nil)
@@ -88,8 +97,11 @@ func TestNATSEvictsTheRevokedUser(t *testing.T) {
 	if r.Status != http.StatusAccepted || json.Unmarshal(r.Body, &answer) != nil {
 		t.Fatalf("revoke: %s", r)
 	}
-	if !kit.Eventually(10*time.Second, 10*time.Millisecond, func() bool { return revoked.isClosed() && revokedKeyed.isClosed() }) {
-		t.Fatalf("the revoked user's connections are still open (bearer closed %v, keyed closed %v)", revoked.isClosed(), revokedKeyed.isClosed())
+	if !kit.Eventually(10*time.Second, 10*time.Millisecond, func() bool {
+		return revoked.isClosed() && revokedKeyed.isClosed() && revokedExchanged.isClosed()
+	}) {
+		t.Fatalf("the revoked user's connections are still open (bearer closed %v, keyed closed %v, exchanged closed %v)",
+			revoked.isClosed(), revokedKeyed.isClosed(), revokedExchanged.isClosed())
 	}
 	t.Logf("nats: the revoked user's client saw its connection closed %s after the revocation call began", revoked.at.Sub(start).Round(time.Millisecond))
 
@@ -102,8 +114,8 @@ func TestNATSEvictsTheRevokedUser(t *testing.T) {
 	if !done {
 		t.Fatalf("nats fan-out %+v, want done", view.Fanout["nats"])
 	}
-	if c := view.Fanout["nats"].Count; c == nil || *c != 2 {
-		t.Fatalf("nats fan-out count %v, want 2", c)
+	if c := view.Fanout["nats"].Count; c == nil || *c != 3 {
+		t.Fatalf("nats fan-out count %v, want 3", c)
 	}
 
 	// The others are still served: a round trip through the server.
