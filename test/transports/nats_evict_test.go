@@ -49,9 +49,9 @@ func (c closedConn) isClosed() bool {
 // TestNATSEvictsTheRevokedUser: a revocation through one replica's admin
 // API kicks every connection of the revoked user in the organization, with
 // a bearer JWT from the endpoint or the token exchange or one for the
-// user's own key, signed by the other replica (the
-// keys are shared through Redis), as the real nats-server reports them to
-// the system account; another member, and the same user in another
+// user's own key, signed by the other replica (the keys are shared
+// through Redis), as the real nats-server reports them to the system
+// account; another member, and the same user in another
 // organization, stay connected. The bearer JWT still connects until it
 // expires: the remaining window the docs name.
 func TestNATSEvictsTheRevokedUser(t *testing.T) {
