@@ -343,19 +343,14 @@ func (e *Evictor) Evict(ctx context.Context, r domain.Revocation) (domain.Evicti
 	}
 	defer nc.Close()
 
-	victims, err := e.connections(ctx, nc, match)
+	n := 0
+	err = e.eachServer(ctx, nc, func(a connzAnswer) error {
+		kicked, err := e.kickMatching(ctx, nc, a, match)
+		n += kicked
+		return err
+	})
 	if err != nil {
 		return domain.Eviction{}, err
-	}
-	n := 0
-	for _, v := range victims {
-		kicked, err := kick(ctx, nc, v.server, v.cid)
-		if err != nil {
-			return domain.Eviction{}, err
-		}
-		if kicked {
-			n++
-		}
 	}
 	return domain.Eviction{Status: domain.EvictionDone, Count: n}, nil
 }
@@ -402,82 +397,85 @@ type connzRequest struct {
 	Acc    string `json:"acc,omitempty"`
 }
 
-// victim is a connection to kick.
-type victim struct {
-	server string
-	cid    uint64
-}
-
-// connections are the connections match picks, on every server that
-// answers the account's CONNZ; further pages are asked of each server.
-func (e *Evictor) connections(ctx context.Context, nc *nats.Conn, match func(connInfo) bool) ([]victim, error) {
-	first, err := e.gather(ctx, nc, fmt.Sprintf("$SYS.REQ.ACCOUNT.%s.CONNZ", e.cfg.Account), connzRequest{Auth: true, Limit: connzPage, Sort: "cid"})
-	if err != nil {
-		return nil, err
-	}
-	var out []victim
-	for _, a := range first {
-		for {
-			for _, c := range a.Data.Conns {
-				if match(c) {
-					out = append(out, victim{server: a.Server.ID, cid: c.CID})
-				}
+// kickMatching kicks the connections match picks in a, a server's first
+// page of the account's connections, and in the pages that follow, which
+// are asked of that server; it answers how many it closed.
+func (e *Evictor) kickMatching(ctx context.Context, nc *nats.Conn, a connzAnswer, match func(connInfo) bool) (int, error) {
+	n := 0
+	for {
+		for _, c := range a.Data.Conns {
+			if !match(c) {
+				continue
 			}
-			next := a.Data.Offset + len(a.Data.Conns)
-			if len(a.Data.Conns) == 0 || next >= a.Data.Total {
-				break
+			kicked, err := kick(ctx, nc, a.Server.ID, c.CID)
+			if err != nil {
+				return n, err
 			}
-			req := connzRequest{Auth: true, Offset: next, Limit: connzPage, Sort: "cid", Acc: e.cfg.Account}
-			if a, err = ask[connzAnswer](ctx, nc, fmt.Sprintf("$SYS.REQ.SERVER.%s.CONNZ", a.Server.ID), req); err != nil {
-				return nil, err
-			}
-			if a.Error != nil {
-				return nil, fmt.Errorf("connz: %s", a.Error.Description)
+			if kicked {
+				n++
 			}
 		}
+		next := a.Data.Offset + len(a.Data.Conns)
+		if len(a.Data.Conns) == 0 || next >= a.Data.Total {
+			return n, nil
+		}
+		// Kicked connections leave the list: the next page starts earlier
+		// by as many, and a connection seen twice is kicked once.
+		req := connzRequest{Auth: true, Offset: next, Limit: connzPage, Sort: "cid", Acc: e.cfg.Account}
+		var err error
+		if a, err = ask[connzAnswer](ctx, nc, fmt.Sprintf("$SYS.REQ.SERVER.%s.CONNZ", a.Server.ID), req); err != nil {
+			return n, err
+		}
+		if a.Error != nil {
+			return n, fmt.Errorf("connz: %s", a.Error.Description)
+		}
 	}
-	return out, nil
 }
 
-// gather sends req to subject, answered by every server, and reads the
-// answers until none has come for e.quiet.
-func (e *Evictor) gather(ctx context.Context, nc *nats.Conn, subject string, req connzRequest) ([]connzAnswer, error) {
-	body, err := json.Marshal(req)
+// eachServer asks every server of the cluster for the account's
+// connections ($SYS.REQ.ACCOUNT.<account>.CONNZ, answered by each server
+// that has some) and hands each answer to handle as it comes, until no
+// answer has come for e.quiet after the last: the servers' count is not
+// known in advance.
+func (e *Evictor) eachServer(ctx context.Context, nc *nats.Conn, handle func(connzAnswer) error) error {
+	body, err := json.Marshal(connzRequest{Auth: true, Limit: connzPage, Sort: "cid"})
 	if err != nil {
-		return nil, err
+		return err
 	}
 	inbox := nc.NewRespInbox()
 	sub, err := nc.SubscribeSync(inbox)
 	if err != nil {
-		return nil, fmt.Errorf("connz: %w", err)
+		return fmt.Errorf("connz: %w", err)
 	}
 	defer func() { _ = sub.Unsubscribe() }()
-	if err := nc.PublishRequest(subject, inbox, body); err != nil {
-		return nil, fmt.Errorf("connz: %w", err)
+	if err := nc.PublishRequest(fmt.Sprintf("$SYS.REQ.ACCOUNT.%s.CONNZ", e.cfg.Account), inbox, body); err != nil {
+		return fmt.Errorf("connz: %w", err)
 	}
-	var out []connzAnswer
+	answered := false
 	for {
-		wait := ctx
-		var cancel context.CancelFunc = func() {}
-		if len(out) > 0 {
+		wait, cancel := ctx, context.CancelFunc(func() {})
+		if answered {
 			wait, cancel = context.WithTimeout(ctx, e.quiet)
 		}
 		m, err := sub.NextMsgWithContext(wait)
 		cancel()
 		switch {
-		case err != nil && len(out) > 0 && ctx.Err() == nil:
-			return out, nil
+		case err != nil && answered && ctx.Err() == nil:
+			return nil
 		case err != nil:
-			return nil, fmt.Errorf("connz: %w: %w", ErrNoAnswer, err)
+			return fmt.Errorf("connz: %w: %w", ErrNoAnswer, err)
 		}
 		var a connzAnswer
 		if err := json.Unmarshal(m.Data, &a); err != nil {
-			return nil, fmt.Errorf("connz answer: %w", err)
+			return fmt.Errorf("connz answer: %w", err)
 		}
 		if a.Error != nil {
-			return nil, fmt.Errorf("connz: %s", a.Error.Description)
+			return fmt.Errorf("connz: %s", a.Error.Description)
 		}
-		out = append(out, a)
+		answered = true
+		if err := handle(a); err != nil {
+			return err
+		}
 	}
 }
 
