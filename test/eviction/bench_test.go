@@ -33,12 +33,11 @@ func BenchmarkEviction(b *testing.B) {
 		b.StopTimer()
 		u := s.connect(ctx, b, s.a, fmt.Sprintf("user_bench_%d", i))
 		b.StartTimer()
-		var start time.Time
-		evicted := watch(ctx, u, func() time.Time { return start })
-		start = time.Now()
+		evicted := watch(ctx, u)
+		start := time.Now()
 		revoke(b, s.a, u.id)
 		answers = append(answers, time.Since(start))
-		for tr, d := range evicted.wait(b) {
+		for tr, d := range evicted.wait(b, start) {
 			samples[tr] = append(samples[tr], d)
 		}
 	}

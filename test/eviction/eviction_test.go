@@ -51,12 +51,11 @@ func TestOneRevocationEvictsTheUserFromEveryTransport(t *testing.T) {
 		t.Fatalf("the room holds %v, want %v", s.participants(t), everyone)
 	}
 
-	var start time.Time
-	evicted := watch(ctx, revoked, func() time.Time { return start })
-	start = time.Now()
+	evicted := watch(ctx, revoked)
+	start := time.Now()
 	id := revoke(t, s.a, "user_evict_a")
 	answered := time.Since(start)
-	times := evicted.wait(t)
+	times := evicted.wait(t, start)
 	t.Logf("the 202 came %s after the call", answered.Round(time.Millisecond))
 	for _, tr := range transports {
 		t.Logf("%s: evicted %s after the revocation call", tr, times[tr].Round(time.Millisecond))
@@ -142,6 +141,9 @@ func TestOneRevocationEvictsTheUserFromEveryTransport(t *testing.T) {
 		}
 		if status != http.StatusUnauthorized {
 			t.Fatalf("the old grant's upgrade answered %d (%v), want 401", status, err)
+		}
+		if !kit.Eventually(10*time.Second, 20*time.Millisecond, func() bool { return s.workerRefused("revoked") == 1 }) {
+			t.Fatalf("the Worker did not log the refusal as revoked:\n%s", s.workerLog)
 		}
 	})
 

@@ -53,6 +53,9 @@ type stack struct {
 	cf     *centrifugoserver.Server
 	ns     *natsserver.Server
 	worker *url.URL
+	// workerLog is what the Worker's runner writes: its refusals as they
+	// come.
+	workerLog *kit.Buffer
 }
 
 // startStack starts the peers first (they learn replica A's address, which
@@ -79,7 +82,7 @@ func startStack(tb testing.TB) *stack {
 	s.lk = livekitserver.Start(tb, livekitserver.Config{WebhookURLs: []string{relay.URL + "/webhooks/livekit"}})
 	s.cf = centrifugoserver.Start(tb, centrifugoserver.Config{JWKSURL: jwks, Issuer: kit.GrantIssuer, Audience: "centrifugo"})
 	s.ns = natsserver.Start(tb, natsserver.Config{})
-	s.worker = startWorker(tb, map[string]string{
+	s.worker, s.workerLog = startWorker(tb, map[string]string{
 		"CONN_JWT_ISSUER": kit.GrantIssuer, "CONN_JWT_AUDIENCE": kit.GrantAudience, "CONN_JWKS_URL": jwks,
 	})
 
@@ -109,8 +112,9 @@ func startStack(tb testing.TB) *stack {
 }
 
 // startWorker runs the office-router Worker on workerd with vars through
-// officerouter.mjs, and returns its base URL; it stops when the test ends.
-func startWorker(tb testing.TB, vars map[string]string) *url.URL {
+// officerouter.mjs, and returns its base URL and what the runner writes
+// (the Worker's refusals, one JSON line each); it stops when the test ends.
+func startWorker(tb testing.TB, vars map[string]string) (*url.URL, *kit.Buffer) {
 	tb.Helper()
 	_, here, _, _ := runtime.Caller(0)
 	dir := filepath.Dir(here)
@@ -175,7 +179,19 @@ func startWorker(tb testing.TB, vars map[string]string) *url.URL {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return u
+	return u, logs
+}
+
+// workerRefused counts the Worker's refusals of an upgrade for reason.
+func (s *stack) workerRefused(reason string) int {
+	n := 0
+	for line := range strings.Lines(s.workerLog.String()) {
+		var r struct{ Msg, Reason string }
+		if json.Unmarshal([]byte(line), &r) == nil && r.Msg == "upgrade refused" && r.Reason == reason {
+			n++
+		}
+	}
+	return n
 }
 
 // post calls one of gp's grant endpoints for bearer with a JSON body (none
@@ -338,19 +354,19 @@ func (s *stack) liveKitGrant(tb testing.TB, gp *kit.Process, id, identity string
 		`{"room_name":"`+room+`","participant_identity":"`+identity+`"}`, http.StatusCreated), "participant_token")
 }
 
-// evictions waits for each of u's connections to end, from start: the
-// transport's name and when it was evicted, or the error of a connection
-// that did not end within ctx.
+// evictions waits for each of u's connections to end: when each
+// transport evicted u, or the error of a connection that did not end as an
+// eviction within ctx.
 type evictions struct {
-	mu    sync.Mutex
-	times map[string]time.Duration
-	errs  []error
-	wg    sync.WaitGroup
+	mu   sync.Mutex
+	at   map[string]time.Time
+	errs []error
+	wg   sync.WaitGroup
 }
 
 // watch starts waiting for u's connections to end.
-func watch(ctx context.Context, u *user, start func() time.Time) *evictions {
-	e := &evictions{times: map[string]time.Duration{}}
+func watch(ctx context.Context, u *user) *evictions {
+	e := &evictions{at: map[string]time.Time{}}
 	done := func(transport string, at time.Time, err error) {
 		e.mu.Lock()
 		defer e.mu.Unlock()
@@ -358,7 +374,7 @@ func watch(ctx context.Context, u *user, start func() time.Time) *evictions {
 			e.errs = append(e.errs, fmt.Errorf("%s: %w", transport, err))
 			return
 		}
-		e.times[transport] = at.Sub(start())
+		e.at[transport] = at
 	}
 	e.wg.Add(4)
 	go func() {
@@ -409,15 +425,19 @@ func watch(ctx context.Context, u *user, start func() time.Time) *evictions {
 	return e
 }
 
-// wait waits for every watched connection and fails tb with what did not
-// end as an eviction.
-func (e *evictions) wait(tb testing.TB) map[string]time.Duration {
+// wait waits for every watched connection, fails tb with what did not end
+// as an eviction, and returns each transport's eviction time after start.
+func (e *evictions) wait(tb testing.TB, start time.Time) map[string]time.Duration {
 	tb.Helper()
 	e.wg.Wait()
 	if len(e.errs) > 0 {
 		tb.Fatal(errors.Join(e.errs...))
 	}
-	return e.times
+	times := map[string]time.Duration{}
+	for tr, at := range e.at {
+		times[tr] = at.Sub(start)
+	}
+	return times
 }
 
 // revoke records a revocation of id in org through gp's admin API and
