@@ -1,6 +1,7 @@
 package application
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -154,15 +155,7 @@ func NewEvictRevokedHandler(p FanoutPorts, policy FanoutPolicy) *EvictRevokedHan
 	}
 }
 
-func compareTransports(a, b domain.Transport) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
-}
+func compareTransports(a, b domain.Transport) int { return cmp.Compare(a, b) }
 
 // Transports are every transport the fan-out reports: the evicting ones
 // and the disabled ones.
@@ -346,7 +339,7 @@ func (h *EvictRevokedHandler) evict(run *fanoutRun, e domain.Evictor) {
 		h.save(rev, t, failed)
 		h.count(t, FanoutFailed)
 		if h.base.Err() != nil {
-			h.stopped(run, t, log, attempt)
+			h.stopped(run, log, attempt)
 			return
 		}
 		wait := jitter(backoff)
@@ -359,7 +352,7 @@ func (h *EvictRevokedHandler) evict(run *fanoutRun, e domain.Evictor) {
 		select {
 		case <-h.timer.After(wait):
 		case <-h.base.Done():
-			h.stopped(run, t, log, attempt)
+			h.stopped(run, log, attempt)
 			return
 		}
 	}
@@ -367,23 +360,24 @@ func (h *EvictRevokedHandler) evict(run *fanoutRun, e domain.Evictor) {
 
 // abandon gives up on t: its state stays failed in the store.
 func (h *EvictRevokedHandler) abandon(run *fanoutRun, t domain.Transport, log *slog.Logger, attempts int, err error) {
-	h.finish(run, t)
+	run.finish()
 	h.count(t, FanoutAbandoned)
 	log.ErrorContext(h.base, "revocation fan-out abandoned: the transport may keep the user's live connections",
 		"attempts", attempts, "retried_for", h.clock.Now().Sub(run.started).Round(time.Second).String(), "error", err)
 }
 
-// stopped ends t's retries at shutdown: its state stays failed.
-func (h *EvictRevokedHandler) stopped(run *fanoutRun, t domain.Transport, log *slog.Logger, attempts int) {
-	h.finish(run, t)
+// stopped ends a transport's retries at shutdown: its state stays failed.
+func (h *EvictRevokedHandler) stopped(run *fanoutRun, log *slog.Logger, attempts int) {
+	run.finish()
 	log.WarnContext(context.Background(), "revocation fan-out retries stopped by shutdown", "attempts", attempts)
 }
 
-// finish marks t's failed state final in this replica: no retry follows.
-func (h *EvictRevokedHandler) finish(run *fanoutRun, t domain.Transport) {
-	run.mu.Lock()
-	run.working--
-	run.mu.Unlock()
+// finish marks a transport's failed state final in this replica: no
+// retry follows.
+func (r *fanoutRun) finish() {
+	r.mu.Lock()
+	r.working--
+	r.mu.Unlock()
 }
 
 // save writes t's state to the store; a store that does not answer is
