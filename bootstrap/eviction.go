@@ -61,7 +61,12 @@ func registerEvictor(t domain.Transport, build evictorBuilder) struct{} {
 func evictors(cfg Config, d EvictorDeps) ([]domain.Evictor, []domain.Transport, error) {
 	var out []domain.Evictor
 	var disabled []domain.Transport
+	seen := map[domain.Transport]bool{}
 	for _, r := range registeredEvictors {
+		if seen[r.transport] {
+			return nil, nil, fmt.Errorf("%s registers its evictor twice", r.transport)
+		}
+		seen[r.transport] = true
 		var e domain.Evictor
 		if r.build != nil {
 			var err error

@@ -85,11 +85,11 @@ type NATSConfig struct {
 
 type natsTransport struct{}
 
-// The block's registration, its evictor (none yet: the fan-out reports
-// it not_configured), and how `gatepass token verify` checks its JWTs.
+// The block's registration, its evictor (natsEvictor), and how
+// `gatepass token verify` checks its JWTs.
 var (
 	_ = registerTransport(domain.GrantNATS, natsTransport{})
-	_ = registerEvictor(domain.TransportNATS, nil)
+	_ = registerEvictor(domain.TransportNATS, natsEvictor)
 	_ = registerTokenVerifier(TokenVerifier{
 		Flag:   "nats-account",
 		Usage:  "NATS account public `key` (A...): verify a NATS user JWT's signature, account and expiry",
@@ -238,9 +238,6 @@ func (natsTransport) provideRecording(cfg Config, m *prom.Metrics, keys domain.G
 		application.RegisterGrant(domain.NATSDefinition(c.NATSSettings, natsjwt.UserKeys{}), cfg.GrantExpiryBound, sign),
 	}, nil
 }
-
-// NATS's evictor.
-var _ = registerEvictor(domain.TransportNATS, natsEvictor)
 
 // natsEvictor kicks a revoked user's connections with the system
 // account's credentials; none without NATS_SYSTEM_CREDS_FILE. It connects

@@ -403,6 +403,7 @@ type connzRequest struct {
 func (e *Evictor) kickMatching(ctx context.Context, nc *nats.Conn, a connzAnswer, match func(connInfo) bool) (int, error) {
 	n := 0
 	for {
+		onPage := 0
 		for _, c := range a.Data.Conns {
 			if !match(c) {
 				continue
@@ -413,14 +414,15 @@ func (e *Evictor) kickMatching(ctx context.Context, nc *nats.Conn, a connzAnswer
 			}
 			if kicked {
 				n++
+				onPage++
 			}
 		}
-		next := a.Data.Offset + len(a.Data.Conns)
-		if len(a.Data.Conns) == 0 || next >= a.Data.Total {
+		if len(a.Data.Conns) == 0 || a.Data.Offset+len(a.Data.Conns) >= a.Data.Total {
 			return n, nil
 		}
 		// Kicked connections leave the list: the next page starts earlier
-		// by as many, and a connection seen twice is kicked once.
+		// by as many; one listed again answers "no such client", uncounted.
+		next := a.Data.Offset + len(a.Data.Conns) - onPage
 		req := connzRequest{Auth: true, Offset: next, Limit: connzPage, Sort: "cid", Acc: e.cfg.Account}
 		var err error
 		if a, err = ask[connzAnswer](ctx, nc, fmt.Sprintf("$SYS.REQ.SERVER.%s.CONNZ", a.Server.ID), req); err != nil {
