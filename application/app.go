@@ -30,8 +30,14 @@ type Application struct {
 	Revocations         *Revocations
 	RevokeAccess        *RevokeAccessHandler
 	HandleIdentityEvent *HandleIdentityEventHandler
+	// EvictRevoked is the revocations' fan-out to the transports; nil
+	// when no revocations are kept.
+	EvictRevoked *EvictRevokedHandler
 
 	grants map[domain.GrantKind]grantUseCase
+	// webhooks are the webhook use cases of the kinds registered with one
+	// (WithWebhook).
+	webhooks map[domain.GrantKind]WebhookReceiver
 }
 
 // Enabled reports whether this deployment issues grants of kind.
@@ -120,6 +126,9 @@ type Ports struct {
 	// Revocations is the replica's copy of the revocations kept in their
 	// store (NewRevocations), checked before every grant; nil keeps none.
 	Revocations *Revocations
+	// Fanout evicts the revoked users' live connections from every
+	// transport once a revocation is recorded; nil evicts nothing.
+	Fanout *EvictRevokedHandler
 }
 
 // New builds the Application from its ports and the grants' settings.
@@ -146,7 +155,8 @@ func New(p Ports, g Grants, limits RateLimitPolicy, checks []ReadinessCheck) *Ap
 	}
 	if r := p.Revocations; r != nil {
 		a.Revocations = r
-		a.RevokeAccess = NewRevokeAccessHandler(r)
+		a.EvictRevoked = p.Fanout
+		a.RevokeAccess = NewRevokeAccessHandler(r, p.Fanout)
 		a.HandleIdentityEvent = NewHandleIdentityEventHandler(a.RevokeAccess, r.ledger)
 	}
 	for _, u := range []grantUseCase{a.RequestOfficeAccess, a.IssueRealtimeToken} {
@@ -154,6 +164,14 @@ func New(p Ports, g Grants, limits RateLimitPolicy, checks []ReadinessCheck) *Ap
 	}
 	for _, k := range g.Kinds {
 		a.grants[k.Kind()] = k.useCase(policy, budgets, p.Clock, p.IDs)
+		if w, ok := k.(interface {
+			webhook(*Revocations) WebhookReceiver
+		}); ok {
+			if a.webhooks == nil {
+				a.webhooks = map[domain.GrantKind]WebhookReceiver{}
+			}
+			a.webhooks[k.Kind()] = w.webhook(p.Revocations)
+		}
 	}
 	// Every door to a grant (the endpoints, the token exchange, any other
 	// caller of the registered pipeline) gets the revocation check.

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gatepass/gatepass/adapters/centrifugoapi"
 	"github.com/gatepass/gatepass/adapters/jwtsigner"
 	"github.com/gatepass/gatepass/adapters/prom"
 	"github.com/gatepass/gatepass/application"
@@ -32,6 +33,10 @@ type centrifugoEnv struct {
 	Audience        string        `env:"CENTRIFUGO_AUDIENCE" envDefault:"centrifugo"`
 	TokenTTL        time.Duration `env:"CENTRIFUGO_TOKEN_TTL" envDefault:"10m"`
 	SubscriptionTTL time.Duration `env:"CENTRIFUGO_SUBSCRIPTION_TTL" envDefault:"10m"`
+	// APIURL and APIKey reach Centrifugo's server API, which disconnects
+	// revoked users.
+	APIURL string `env:"CENTRIFUGO_API_URL"`
+	APIKey secret `env:"CENTRIFUGO_API_KEY"`
 
 	ConnectionRate     int           `env:"RATE_LIMIT_CENTRIFUGO_CONNECTION_RATE" envDefault:"30"`
 	ConnectionPeriod   time.Duration `env:"RATE_LIMIT_CENTRIFUGO_CONNECTION_PERIOD" envDefault:"1m"`
@@ -45,6 +50,48 @@ type centrifugo struct{}
 
 // The block's registration.
 var _ = registerTransport(domain.GrantCentrifugoConnection, centrifugo{})
+
+// Centrifugo's evictor.
+var _ = registerEvictor(domain.TransportCentrifugo, centrifugoEvictor)
+
+// centrifugoAPI is how gatepass reaches Centrifugo's server API; absent
+// from the configuration without CENTRIFUGO_API_URL.
+type centrifugoAPI struct {
+	URL string
+	Key []byte
+}
+
+// centrifugoEvictor disconnects revoked users through the server API;
+// none without it.
+func centrifugoEvictor(cfg Config, _ EvictorDeps) (domain.Evictor, error) {
+	api := configOf[centrifugoAPI](cfg)
+	if cfg.Centrifugo() == nil || api == nil {
+		return nil, nil
+	}
+	return centrifugoapi.New(api.URL, string(api.Key), nil), nil
+}
+
+// centrifugoAPIFrom checks the server API's settings: an http(s) URL, and
+// a key that is not guessable whenever the URL is set.
+func centrifugoAPIFrom(e centrifugoEnv, p *problems) *centrifugoAPI {
+	keyVar := e.APIKey.source("CENTRIFUGO_API_KEY")
+	if e.APIURL == "" {
+		if e.APIKey.Set() {
+			p.add(keyVar, "is set without CENTRIFUGO_API_URL")
+		}
+		return nil
+	}
+	if u, err := url.Parse(e.APIURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		p.add("CENTRIFUGO_API_URL", "must be the http:// or https:// base of Centrifugo's server API, including /api")
+	}
+	switch {
+	case !e.APIKey.Set():
+		p.add("CENTRIFUGO_API_KEY", "is required with CENTRIFUGO_API_URL (or CENTRIFUGO_API_KEY_FILE)")
+	case len(e.APIKey.value) < jwtsigner.MinSecretBytes:
+		p.add(keyVar, "must be at least %d bytes", jwtsigner.MinSecretBytes)
+	}
+	return &centrifugoAPI{URL: e.APIURL, Key: []byte(e.APIKey.value)}
+}
 
 func (centrifugo) newEnv() any { return new(centrifugoEnv) }
 
@@ -64,6 +111,9 @@ func (centrifugo) configure(e environment, dev *devMaterial, cfg *Config, p *pro
 	}
 	if ce.URL != "" {
 		setConfig(cfg, centrifugoFrom(ce, cfg, p))
+		setConfig(cfg, centrifugoAPIFrom(ce, p))
+	} else if ce.APIURL != "" {
+		p.add("CENTRIFUGO_API_URL", "is set without CENTRIFUGO_URL")
 	}
 }
 

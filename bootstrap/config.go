@@ -123,6 +123,9 @@ type OfficeConfig struct {
 	// used to sign: a rotation's previous and next keys.
 	Published []crypto.PublicKey
 	PKCS11    pkcs11signer.Config
+	// Admin is how revoked users are evicted from the office-router; nil
+	// without OFFICE_ROUTER_ADMIN_URL.
+	Admin *OfficeRouterAdmin
 }
 
 // RealtimeConfig is the Supabase Realtime token.
@@ -248,6 +251,7 @@ func load(environ map[string]string, mode loadMode) (Config, error) {
 		cfg.Auth = authFrom(e, cfg.Development(), &p)
 		serviceFrom(e, &cfg, &p)
 		transportsFrom(e, dev, &cfg, &p)
+		cfg.Office.Admin = officeRouterAdminFrom(e, cfg, &p)
 		if dev != nil && cfg.Auth.JWKSURL == "" {
 			cfg.DevIdentityKey = dev.identityKey
 		}

@@ -148,6 +148,25 @@ func TestLoadConfig(t *testing.T) {
 				t.Fatalf("transports %+v %+v", c.LiveKit(), c.Centrifugo())
 			}
 		}},
+		{name: "livekit's API at its clients' address", edit: func(m map[string]string) {
+			m["LIVEKIT_URL"], m["LIVEKIT_API_KEY"], m["LIVEKIT_API_SECRET"] = "wss://lk.example:7443/base", "key", strings.Repeat("l", 32)
+		}, check: func(t *testing.T, c bootstrap.Config) {
+			if c.LiveKit().APIURL != "https://lk.example:7443/base" {
+				t.Fatalf("API URL %q", c.LiveKit().APIURL)
+			}
+		}},
+		{name: "livekit's API elsewhere", edit: func(m map[string]string) {
+			m["LIVEKIT_URL"], m["LIVEKIT_API_KEY"], m["LIVEKIT_API_SECRET"] = "ws://127.0.0.1:7880", "key", strings.Repeat("l", 32)
+			m["LIVEKIT_API_URL"] = "https://lk.internal"
+		}, check: func(t *testing.T, c bootstrap.Config) {
+			if c.LiveKit().APIURL != "https://lk.internal" {
+				t.Fatalf("API URL %q", c.LiveKit().APIURL)
+			}
+		}},
+		{name: "livekit's API over plain http to another host", edit: func(m map[string]string) {
+			m["LIVEKIT_URL"], m["LIVEKIT_API_KEY"], m["LIVEKIT_API_SECRET"] = "wss://lk.example", "key", strings.Repeat("l", 32)
+			m["LIVEKIT_API_URL"] = "http://lk.internal"
+		}, wantErr: []string{"LIVEKIT_API_URL: must be an https:// URL"}},
 		{name: "a partial livekit setting", edit: func(m map[string]string) { m["LIVEKIT_API_KEY"] = "key" },
 			wantErr: []string{"LIVEKIT_URL: is required", "LIVEKIT_API_SECRET: is required"}},
 		{name: "livekit over plain ws to another host, weak secret", edit: func(m map[string]string) {
@@ -156,6 +175,15 @@ func TestLoadConfig(t *testing.T) {
 		{name: "centrifugo with the office audience and PS256", edit: func(m map[string]string) {
 			m["CENTRIFUGO_URL"], m["CENTRIFUGO_AUDIENCE"], m["JWT_ALGORITHM"] = "ws://127.0.0.1:8000/connection/websocket", "office-router", "PS256"
 		}, wantErr: []string{"CENTRIFUGO_AUDIENCE: must differ from JWT_AUDIENCE", "JWT_ALGORITHM: PS256 cannot be used with CENTRIFUGO_URL"}},
+		{name: "centrifugo's server API without a key", edit: func(m map[string]string) {
+			m["CENTRIFUGO_URL"], m["CENTRIFUGO_API_URL"] = "wss://rt.example/connection/websocket", "http://centrifugo:8000/api"
+		}, wantErr: []string{"CENTRIFUGO_API_KEY: is required with CENTRIFUGO_API_URL"}},
+		{name: "centrifugo's server API with a weak key, not over http", edit: func(m map[string]string) {
+			m["CENTRIFUGO_URL"], m["CENTRIFUGO_API_URL"], m["CENTRIFUGO_API_KEY"] = "wss://rt.example/connection/websocket", "centrifugo:8000/api", "hunter2"
+		}, wantErr: []string{"CENTRIFUGO_API_KEY: must be at least 32 bytes", "CENTRIFUGO_API_URL: must be the http:// or https://"}},
+		{name: "centrifugo's server API without centrifugo", edit: func(m map[string]string) {
+			m["CENTRIFUGO_API_URL"], m["CENTRIFUGO_API_KEY"] = "http://centrifugo:8000/api", strings.Repeat("k", 32)
+		}, wantErr: []string{"CENTRIFUGO_API_URL: is set without CENTRIFUGO_URL"}},
 		{name: "empty org claim", edit: func(m map[string]string) { m["AUTH_ORG_CLAIM"] = "" }, check: func(t *testing.T, c bootstrap.Config) {
 			if c.Auth.OrgClaim != "org_id" {
 				t.Fatalf("org claim %q", c.Auth.OrgClaim)

@@ -25,6 +25,8 @@ type environment struct {
 	Auth     authEnv     `envPrefix:"AUTH_"`
 	// WebSocketBaseURL is the office-router URL returned with each grant.
 	WebSocketBaseURL string `env:"WEBSOCKET_BASE_URL"`
+	// OfficeRouter is the office-router's admin route (evictions).
+	OfficeRouter officeRouterEnv `envPrefix:"OFFICE_ROUTER_"`
 	// DevDir keeps development key material across restarts.
 	DevDir string `env:"DEV_DIR" envDefault:".gatepass-dev"`
 	// AdminAddr serves /metrics, /healthz and /readyz, off the public port.

@@ -1,13 +1,16 @@
 package bootstrap
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/gatepass/gatepass/adapters/jwtsigner"
+	"github.com/gatepass/gatepass/adapters/livekitapi"
 	"github.com/gatepass/gatepass/adapters/livekitprotocol"
 	"github.com/gatepass/gatepass/adapters/prom"
 	"github.com/gatepass/gatepass/application"
@@ -32,6 +35,9 @@ type liveKitEnv struct {
 	APIKey    string        `env:"LIVEKIT_API_KEY"`
 	APISecret secret        `env:"LIVEKIT_API_SECRET"`
 	TokenTTL  time.Duration `env:"LIVEKIT_TOKEN_TTL" envDefault:"10m"`
+	// APIURL is where gatepass calls the server's API; LIVEKIT_URL's
+	// address when empty.
+	APIURL string `env:"LIVEKIT_API_URL"`
 
 	Rate   int           `env:"RATE_LIMIT_LIVEKIT_RATE" envDefault:"30"`
 	Period time.Duration `env:"RATE_LIMIT_LIVEKIT_PERIOD" envDefault:"1m"`
@@ -39,19 +45,46 @@ type liveKitEnv struct {
 }
 
 // unset reports whether none of the transport's own variables is set.
-func (e liveKitEnv) unset() bool { return e.URL == "" && e.APIKey == "" && !e.APISecret.Set() }
+func (e liveKitEnv) unset() bool {
+	return e.URL == "" && e.APIKey == "" && !e.APISecret.Set() && e.APIURL == ""
+}
 
-// LiveKitConfig is the LiveKit transport: where clients join, and the API
-// key and secret its tokens are signed with.
+// LiveKitConfig is the LiveKit transport: where clients join, the API key
+// and secret its tokens are signed with, and where gatepass calls the
+// server's API to evict revoked participants.
 type LiveKitConfig struct {
 	domain.LiveKitSettings
 	APISecret []byte
+	// APIURL is the server's HTTP(S) API base: LIVEKIT_API_URL, or
+	// LIVEKIT_URL with ws made http and wss https.
+	APIURL string
 }
 
 type liveKit struct{}
 
 // The block's registration.
 var _ = registerTransport(domain.GrantLiveKit, liveKit{})
+
+// LiveKit's evictor.
+var _ = registerEvictor(domain.TransportLiveKit, liveKitEvictor)
+
+// liveKitEvictor removes revoked users' participants through the server's
+// RoomService API; nil while LiveKit is disabled.
+func liveKitEvictor(cfg Config, _ EvictorDeps) (domain.Evictor, error) {
+	if cfg.LiveKit() == nil {
+		return nil, nil
+	}
+	return liveKitRooms(cfg.LiveKit())
+}
+
+// liveKitRooms is the client of the server's RoomService API.
+func liveKitRooms(lk *LiveKitConfig) (*livekitapi.RoomService, error) {
+	rooms, err := livekitapi.New(livekitapi.Config{URL: lk.APIURL, APIKey: lk.APIKey, APISecret: lk.APISecret})
+	if err != nil {
+		return nil, fmt.Errorf("LIVEKIT_API_URL: %w", err)
+	}
+	return rooms, nil
+}
 
 func (liveKit) newEnv() any { return new(liveKitEnv) }
 
@@ -85,9 +118,17 @@ func liveKitFrom(e liveKitEnv, p *problems) *LiveKitConfig {
 		APISecret:       []byte(e.APISecret.value),
 	}
 	if e.URL == "" {
-		p.add("LIVEKIT_URL", "is required when LIVEKIT_API_KEY or LIVEKIT_API_SECRET is set")
+		p.add("LIVEKIT_URL", "is required when LIVEKIT_API_KEY, LIVEKIT_API_SECRET or LIVEKIT_API_URL is set")
 	} else if err := checkWebSocketURL(e.URL); err != nil {
 		p.add("LIVEKIT_URL", "%v", err)
+	} else if e.APIURL == "" {
+		c.APIURL = liveKitAPIURL(e.URL)
+	}
+	if e.APIURL != "" {
+		if err := checkAPIURL(e.APIURL); err != nil {
+			p.add("LIVEKIT_API_URL", "%v", err)
+		}
+		c.APIURL = e.APIURL
 	}
 	if e.APIKey == "" {
 		p.add("LIVEKIT_API_KEY", "is required with LIVEKIT_URL")
@@ -108,6 +149,30 @@ func liveKitFrom(e liveKitEnv, p *problems) *LiveKitConfig {
 	return c
 }
 
+// liveKitAPIURL is the API's base at the address clients join: ws made
+// http, wss https.
+func liveKitAPIURL(wsURL string) string {
+	if rest, ok := strings.CutPrefix(wsURL, "wss://"); ok {
+		return "https://" + rest
+	}
+	return "http://" + strings.TrimPrefix(wsURL, "ws://")
+}
+
+// errAPIURL refuses an API URL: the API tokens it is sent go over it.
+var errAPIURL = errors.New("must be an https:// URL (http:// only on loopback)")
+
+func checkAPIURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return errAPIURL
+	}
+	switch {
+	case u.Scheme == "https", u.Scheme == "http" && loopbackHost(u.Hostname()):
+		return nil
+	}
+	return errAPIURL
+}
+
 func (liveKit) limits(e environment) map[domain.GrantKind]domain.Limit {
 	r := envOf[liveKitEnv](e)
 	return map[domain.GrantKind]domain.Limit{
@@ -116,7 +181,8 @@ func (liveKit) limits(e environment) map[domain.GrantKind]domain.Limit {
 }
 
 // provide registers LiveKit's grant, signed with the API secret, its
-// room configurations checked with LiveKit's own library; disabled
+// room configurations checked with LiveKit's own library, with the
+// webhook that removes revoked participants who join again; disabled
 // without settings.
 func (liveKit) provide(cfg Config, _ *jwtsigner.OfficeSigner, logger *slog.Logger, m *prom.Metrics) ([]application.GrantRegistration, error) {
 	if cfg.LiveKit() == nil {
@@ -131,9 +197,21 @@ func (liveKit) provide(cfg Config, _ *jwtsigner.OfficeSigner, logger *slog.Logge
 	if cfg.GrantExpiryBound == application.ExpiryBoundIdentity {
 		warnLiveKitRefresh(logger)
 	}
+	lk := cfg.LiveKit()
+	rooms, err := liveKitRooms(lk)
+	if err != nil {
+		return nil, err
+	}
+	hooks, err := livekitapi.NewWebhooks(lk.APIKey, lk.APISecret)
+	if err != nil {
+		return nil, fmt.Errorf("LIVEKIT_API_SECRET: %w", err)
+	}
+	reg := application.RegisterGrant(domain.LiveKitDefinition(lk.LiveKitSettings, livekitprotocol.RoomConfigs{}),
+		cfg.GrantExpiryBound, prom.MeterSigner(m, domain.GrantLiveKit, s.SignLiveKit))
 	return []application.GrantRegistration{
-		application.RegisterGrant(domain.LiveKitDefinition(cfg.LiveKit().LiveKitSettings, livekitprotocol.RoomConfigs{}),
-			cfg.GrantExpiryBound, prom.MeterSigner(m, domain.GrantLiveKit, s.SignLiveKit)),
+		application.WithWebhook(reg, func(r *application.Revocations) application.WebhookReceiver {
+			return application.NewReceiveLiveKitWebhook(r, hooks, rooms)
+		}),
 	}, nil
 }
 

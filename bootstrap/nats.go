@@ -58,6 +58,10 @@ type natsEnv struct {
 	CalloutIssuer secret `env:"NATS_CALLOUT_ISSUER_KEY" mayEqual:"NATS_ACCOUNT_SIGNING_KEY"`
 	CalloutXKey   secret `env:"NATS_CALLOUT_XKEY"`
 
+	// SystemCreds are a system account user's credentials, with which
+	// the evictor closes a revoked user's connections.
+	SystemCreds string `env:"NATS_SYSTEM_CREDS_FILE"`
+
 	Rate   int           `env:"RATE_LIMIT_NATS_RATE" envDefault:"30"`
 	Period time.Duration `env:"RATE_LIMIT_NATS_PERIOD" envDefault:"1m"`
 	Burst  int           `env:"RATE_LIMIT_NATS_BURST" envDefault:"10"`
@@ -74,13 +78,18 @@ type NATSConfig struct {
 	SigningSeed []byte
 	// Callout is the auth callout's; nil while it is off.
 	Callout *natscallout.Config
+	// SystemCreds is the system account user's credentials file; "" leaves
+	// eviction off (not_configured).
+	SystemCreds string
 }
 
 type natsTransport struct{}
 
-// The block's registration, and how `gatepass token verify` checks its JWTs.
+// The block's registration, its evictor (natsEvictor), and how
+// `gatepass token verify` checks its JWTs.
 var (
 	_ = registerTransport(domain.GrantNATS, natsTransport{})
+	_ = registerEvictor(domain.TransportNATS, natsEvictor)
 	_ = registerTokenVerifier(TokenVerifier{
 		Flag:   "nats-account",
 		Usage:  "NATS account public `key` (A...): verify a NATS user JWT's signature, account and expiry",
@@ -112,6 +121,8 @@ func (natsTransport) configure(e environment, dev *devMaterial, cfg *Config, p *
 	}
 	if !ne.unset() {
 		setConfig(cfg, natsFrom(ne, p))
+	} else if ne.SystemCreds != "" {
+		p.add("NATS_SYSTEM_CREDS_FILE", "is set, but the NATS grant is off: set NATS_URL, NATS_ACCOUNT and NATS_ACCOUNT_SIGNING_KEY")
 	}
 	calloutFrom(e, dev, cfg, p)
 }
@@ -120,6 +131,12 @@ func natsFrom(e natsEnv, p *problems) *NATSConfig {
 	c := &NATSConfig{
 		NATSSettings: domain.NATSSettings{Account: e.Account, TTL: e.TokenTTL},
 		SigningSeed:  []byte(e.SigningKey.value),
+		SystemCreds:  e.SystemCreds,
+	}
+	if e.SystemCreds != "" {
+		if err := natsjwt.CheckCreds(e.SystemCreds); err != nil {
+			p.add("NATS_SYSTEM_CREDS_FILE", "%v", err)
+		}
 	}
 	if e.URL == "" {
 		p.add("NATS_URL", "is required when NATS_ACCOUNT or NATS_ACCOUNT_SIGNING_KEY is set")
@@ -193,9 +210,16 @@ func (natsTransport) limits(e environment) map[domain.GrantKind]domain.Limit {
 	}
 }
 
-// provide registers NATS's grant, signed with the account signing key;
-// disabled without settings.
-func (natsTransport) provide(cfg Config, _ *jwtsigner.OfficeSigner, _ *slog.Logger, m *prom.Metrics) ([]application.GrantRegistration, error) {
+// provide registers NATS's grant without recording its keys.
+func (t natsTransport) provide(cfg Config, _ *jwtsigner.OfficeSigner, _ *slog.Logger, m *prom.Metrics) ([]application.GrantRegistration, error) {
+	return t.provideRecording(cfg, m, nil)
+}
+
+// provideRecording registers NATS's grant, signed with the account
+// signing key, each user key kept in keys while its JWT lives (when
+// eviction is on): the HTTP endpoint, the token exchange and the auth
+// callout all sign through it. Disabled without settings.
+func (natsTransport) provideRecording(cfg Config, m *prom.Metrics, keys domain.GrantKeyStore) ([]application.GrantRegistration, error) {
 	c := cfg.NATS()
 	if c == nil {
 		return []application.GrantRegistration{
@@ -206,10 +230,40 @@ func (natsTransport) provide(cfg Config, _ *jwtsigner.OfficeSigner, _ *slog.Logg
 	if err != nil {
 		return nil, fmt.Errorf("NATS_ACCOUNT_SIGNING_KEY: %w", err)
 	}
+	sign := prom.MeterSigner(m, domain.GrantNATS, s.SignNATSUser)
+	if c.SystemCreds != "" {
+		sign = natsjwt.Recording(keys, sign)
+	}
 	return []application.GrantRegistration{
-		application.RegisterGrant(domain.NATSDefinition(c.NATSSettings, natsjwt.UserKeys{}), cfg.GrantExpiryBound,
-			prom.MeterSigner(m, domain.GrantNATS, s.SignNATSUser)),
+		application.RegisterGrant(domain.NATSDefinition(c.NATSSettings, natsjwt.UserKeys{}), cfg.GrantExpiryBound, sign),
 	}, nil
+}
+
+// natsEvictor kicks a revoked user's connections with the system
+// account's credentials; none without NATS_SYSTEM_CREDS_FILE. It connects
+// to the protocol URLs of NATS_URL (nats://, tls://), or to its WebSocket
+// URLs when it lists only those.
+func natsEvictor(cfg Config, d EvictorDeps) (domain.Evictor, error) {
+	c := cfg.NATS()
+	if c == nil || c.SystemCreds == "" {
+		return nil, nil
+	}
+	var protocol, websocket []string
+	for _, u := range c.Servers {
+		if strings.HasPrefix(u, "ws://") || strings.HasPrefix(u, "wss://") {
+			websocket = append(websocket, u)
+		} else {
+			protocol = append(protocol, u)
+		}
+	}
+	if len(protocol) == 0 {
+		protocol = websocket
+	}
+	e, err := natsjwt.NewEvictor(natsjwt.EvictorConfig{Account: c.Account, Servers: protocol, CredsFile: c.SystemCreds}, d.GrantKeys)
+	if err != nil {
+		return nil, fmt.Errorf("NATS_SYSTEM_CREDS_FILE: %w", err)
+	}
+	return e, nil
 }
 
 // natsKey is one development nkey: its seed and public key.

@@ -38,9 +38,34 @@ func natsKeys(t *testing.T) (account, signingSeed, userSeed string) {
 	return account, signingSeed, userSeed
 }
 
+// credsFile is a credentials file: a user JWT and its user seed.
+func credsFile(t *testing.T) []byte {
+	t.Helper()
+	account, err := nkeys.CreateAccount()
+	if err != nil {
+		t.Fatal(err)
+	}
+	user, err := nkeys.CreateUser()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, _ := user.PublicKey()
+	userJWT, err := jwt.NewUserClaims(pub).Encode(account)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seed, _ := user.Seed()
+	creds, err := jwt.FormatUserConfig(userJWT, seed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return creds
+}
+
 func TestNATSSettings(t *testing.T) {
 	account, signing, user := natsKeys(t)
 	signingFile := writeFile(t, signing+"\n")
+	systemCreds := writeFile(t, string(credsFile(t)))
 	tests := []struct {
 		name    string
 		set     map[string]string
@@ -80,6 +105,21 @@ func TestNATSSettings(t *testing.T) {
 		{name: "plain URLs off loopback, a lifetime out of range", set: map[string]string{
 			"NATS_URL": "nats://nats.example:4222", "NATS_ACCOUNT": account, "NATS_ACCOUNT_SIGNING_KEY": signing, "NATS_TOKEN_TTL": "48h",
 		}, wantErr: []string{"NATS_URL: must be a comma-separated list", "NATS_TOKEN_TTL: must be between 1m and 24h"}},
+		{name: "system credentials turn eviction on", set: map[string]string{
+			"NATS_URL": "tls://nats.example:4222", "NATS_ACCOUNT": account, "NATS_ACCOUNT_SIGNING_KEY": signing, "NATS_SYSTEM_CREDS_FILE": systemCreds,
+		}, check: func(t *testing.T, c bootstrap.Config) {
+			if c.NATS() == nil || c.NATS().SystemCreds != systemCreds {
+				t.Fatalf("NATS %+v", c.NATS())
+			}
+		}},
+		{name: "system credentials that cannot be read", set: map[string]string{
+			"NATS_URL": "tls://nats.example:4222", "NATS_ACCOUNT": account, "NATS_ACCOUNT_SIGNING_KEY": signing, "NATS_SYSTEM_CREDS_FILE": t.TempDir() + "/missing.creds",
+		}, wantErr: []string{"NATS_SYSTEM_CREDS_FILE: not a credentials file: cannot be read"}},
+		{name: "a seed file is no credentials file", set: map[string]string{
+			"NATS_URL": "tls://nats.example:4222", "NATS_ACCOUNT": account, "NATS_ACCOUNT_SIGNING_KEY": signing, "NATS_SYSTEM_CREDS_FILE": writeFile(t, user),
+		}, wantErr: []string{"NATS_SYSTEM_CREDS_FILE: not a credentials file: holds no user JWT"}},
+		{name: "system credentials without the NATS grant", set: map[string]string{"NATS_SYSTEM_CREDS_FILE": systemCreds},
+			wantErr: []string{"NATS_SYSTEM_CREDS_FILE: is set, but the NATS grant is off"}},
 		{name: "plain URLs on loopback", set: map[string]string{
 			"NATS_URL": "nats://127.0.0.1:4222,ws://localhost:4223", "NATS_ACCOUNT": account, "NATS_ACCOUNT_SIGNING_KEY": signing,
 		}, check: func(t *testing.T, c bootstrap.Config) {

@@ -7,15 +7,21 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"net/http"
 	"net/url"
+	"reflect"
 	"slices"
 	"strings"
+	"time"
 
+	"github.com/gatepass/gatepass/adapters/cryptorand"
 	"github.com/gatepass/gatepass/adapters/devidentity"
 	"github.com/gatepass/gatepass/adapters/gosigner"
 	"github.com/gatepass/gatepass/adapters/jwtsigner"
+	"github.com/gatepass/gatepass/adapters/officerouter"
 	"github.com/gatepass/gatepass/adapters/pkcs11signer"
 	"github.com/gatepass/gatepass/application"
+	"github.com/gatepass/gatepass/domain"
 	"github.com/gatepass/gatepass/foundation/pemkey"
 )
 
@@ -25,6 +31,17 @@ const (
 	DevOfficeAudience = "office-router"
 	DevWebSocketURL   = "ws://127.0.0.1:8787/ws"
 )
+
+// The office-router's and Supabase Realtime's evictors. Supabase Realtime
+// cannot close a channel: it lasts until its token expires.
+var (
+	_ = registerEvictor(domain.TransportOfficeRouter, officeRouterEvictor)
+	_ = registerEvictor(domain.TransportSupabaseRealtime, realtimeEvictor)
+)
+
+func realtimeEvictor(cfg Config, _ EvictorDeps) (domain.Evictor, error) {
+	return application.ExpiringEvictor{Of: domain.TransportSupabaseRealtime, TTL: cfg.Realtime.TTL}, nil
+}
 
 func applyDevelopmentDefaults(e *environment) {
 	if e.Office.Issuer == "" {
@@ -283,4 +300,95 @@ func countPEMBlocks(text string) int {
 		}
 		n++
 	}
+}
+
+// officeRouterEnv is the office-router's admin route: where gatepass
+// sends revocations, and the audience of the grants it signs for it.
+type officeRouterEnv struct {
+	AdminURL      string `env:"ADMIN_URL" log:"url"`
+	AdminAudience string `env:"ADMIN_AUDIENCE" envDefault:"office-router-admin"`
+}
+
+// OfficeRouterAdmin is how revoked users are evicted from the
+// office-router: the admin route's settings, and the other audiences the
+// office key signs for, which its audience must differ from (the
+// evictor's constructor checks them again).
+type OfficeRouterAdmin struct {
+	domain.OfficeRouterAdminSettings
+	Others []domain.NamedAudience
+}
+
+var errAdminURL = errors.New("must be an https:// URL (http:// only on loopback or in development) without credentials, query or fragment")
+
+// officeRouterAdminFrom reads the office-router's admin route; nil while
+// OFFICE_ROUTER_ADMIN_URL is unset. Its audience must differ from every
+// other *_AUDIENCE variable, which is how each grant kind names its own.
+func officeRouterAdminFrom(e environment, cfg Config, p *problems) *OfficeRouterAdmin {
+	if e.OfficeRouter.AdminURL == "" {
+		return nil
+	}
+	if err := checkAdminURL(e.OfficeRouter.AdminURL, cfg.Development()); err != nil {
+		p.add("OFFICE_ROUTER_ADMIN_URL", "%v", err)
+	}
+	a := &OfficeRouterAdmin{
+		OfficeRouterAdminSettings: domain.OfficeRouterAdminSettings{
+			URL: e.OfficeRouter.AdminURL, Issuer: cfg.Office.Issuer, Audience: e.OfficeRouter.AdminAudience, GrantTTL: cfg.Office.TTL,
+		},
+		Others: otherAudiences(e, "OFFICE_ROUTER_ADMIN_AUDIENCE"),
+	}
+	_, err := domain.NewOfficeRouterAdminSettings(a.OfficeRouterAdminSettings, a.Others...)
+	// Issuer and GrantTTL are JWT_ISSUER's and JWT_TTL's, reported there.
+	for _, se := range application.SettingErrors(err) {
+		if se.Field == "Audience" {
+			p.add("OFFICE_ROUTER_ADMIN_AUDIENCE", "%s", se.Reason)
+		}
+	}
+	return a
+}
+
+// otherAudiences are the values of every *_AUDIENCE variable but self,
+// by name.
+func otherAudiences(e environment, self string) []domain.NamedAudience {
+	var out []domain.NamedAudience
+	walkEnv(reflect.ValueOf(&e).Elem(), "", func(name string, f reflect.Value, _ reflect.StructField) {
+		if name != self && strings.HasSuffix(name, "_AUDIENCE") && f.Kind() == reflect.String && f.String() != "" {
+			out = append(out, domain.NamedAudience{Name: name, Audience: f.String()})
+		}
+	})
+	return out
+}
+
+// checkAdminURL accepts https://, and http:// on loopback or in
+// development.
+func checkAdminURL(raw string, development bool) error {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+		return errAdminURL
+	}
+	switch {
+	case u.Scheme == "https", u.Scheme == "http" && (development || loopbackHost(u.Hostname())):
+		return nil
+	}
+	return errAdminURL
+}
+
+// officeRouterAdminTimeout bounds one call of the office-router's admin
+// route; a call that fails is retried by the fan-out.
+const officeRouterAdminTimeout = 5 * time.Second
+
+// officeRouterEvictor is the office-router's evictor, signing its admin
+// grants with the office signer; nil without OFFICE_ROUTER_ADMIN_URL.
+func officeRouterEvictor(cfg Config, d EvictorDeps) (domain.Evictor, error) {
+	a := cfg.Office.Admin
+	if a == nil {
+		return nil, nil
+	}
+	e, err := officerouter.New(officerouter.Config{
+		Settings: a.OfficeRouterAdminSettings, Others: a.Others, Signer: d.Office,
+		Client: &http.Client{Timeout: officeRouterAdminTimeout}, Clock: d.Clock, IDs: cryptorand.IDs{},
+	})
+	if err != nil {
+		return nil, err
+	}
+	return e, nil
 }

@@ -117,7 +117,7 @@ func ProvideMetrics(cfg Config) *prom.Metrics {
 }
 
 // ProvidePorts gathers the application's ports.
-func ProvidePorts(identity domain.IdentityVerifier, s application.Signers, keys *statickeys.KeySet, l Limiter, rev *application.Revocations) application.Ports {
+func ProvidePorts(identity domain.IdentityVerifier, s application.Signers, keys *statickeys.KeySet, l Limiter, rev *application.Revocations, fanout *application.EvictRevokedHandler) application.Ports {
 	return application.Ports{
 		Identity: identity,
 		Signers:  s,
@@ -131,6 +131,7 @@ func ProvidePorts(identity domain.IdentityVerifier, s application.Signers, keys 
 		// On a cluster, one failing master fails only the budgets it holds.
 		LimiterNodes: l.Nodes,
 		Revocations:  rev,
+		Fanout:       fanout,
 	}
 }
 

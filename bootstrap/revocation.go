@@ -14,6 +14,7 @@ import (
 	"github.com/gatepass/gatepass/adapters/prom"
 	"github.com/gatepass/gatepass/adapters/redisrevocation"
 	"github.com/gatepass/gatepass/application"
+	"github.com/gatepass/gatepass/domain"
 )
 
 // revocationEnv is how long revocations last and who may record them:
@@ -81,28 +82,37 @@ func longestGrantTTL(e environment) (time.Duration, string) {
 // start; past it the replica starts unready and keeps trying.
 const revocationStartWait = 2 * time.Second
 
-// ProvideRevocations is this replica's copy of the revocations, kept in
-// the Redis that shares the budgets (or in memory without one), read once
-// before the replica serves and kept current until the cleanup.
-func ProvideRevocations(ctx context.Context, cfg Config, metrics *prom.Metrics, logger *slog.Logger) (*application.Revocations, func(), error) {
-	var (
-		store     *memoryrevocation.Store
-		closeConn = func() {}
-		rev       *application.Revocations
-		policy    = application.RevocationPolicy{Retention: cfg.Revocation.Retention}
-	)
+// RevocationStores are the revocation store's roles: revocations, the
+// ids of handled events, the fan-outs' states and the signed grants' keys
+// the evictors look connections up by, in one store.
+type RevocationStores struct {
+	Revocations domain.RevocationStore
+	Ledger      domain.EventLedger
+	Fanout      domain.FanoutStore
+	GrantKeys   domain.GrantKeyStore
+}
+
+// ProvideRevocationStores is the revocation store: the Redis that shares
+// the budgets, or memory without one. The cleanup closes its connection.
+func ProvideRevocationStores(cfg Config) (RevocationStores, func(), error) {
 	if cfg.Redis.Topology() == "" {
-		store = memoryrevocation.New(nil)
-		rev = application.NewRevocations(store, store, systemClock, randomIDs, policy)
-	} else {
-		client, err := cfg.Redis.NewClient()
-		if err != nil {
-			return nil, nil, fmt.Errorf("redis %s: cannot be used for revocations", cfg.Redis.Topology())
-		}
-		closeConn = func() { _ = client.Close() }
-		s := redisrevocation.New(client, redisrevocation.DefaultPrefix, nil)
-		rev = application.NewRevocations(s, s, systemClock, randomIDs, policy)
+		s := memoryrevocation.New(nil)
+		return RevocationStores{Revocations: s, Ledger: s, Fanout: s, GrantKeys: s}, func() {}, nil
 	}
+	client, err := cfg.Redis.NewClient()
+	if err != nil {
+		return RevocationStores{}, nil, fmt.Errorf("redis %s: cannot be used for revocations", cfg.Redis.Topology())
+	}
+	s := redisrevocation.New(client, redisrevocation.DefaultPrefix, nil)
+	return RevocationStores{Revocations: s, Ledger: s, Fanout: s, GrantKeys: s}, func() { _ = client.Close() }, nil
+}
+
+// ProvideRevocations is this replica's copy of the revocations, kept in
+// stores, read once before the replica serves and kept current until the
+// cleanup.
+func ProvideRevocations(ctx context.Context, cfg Config, stores RevocationStores, metrics *prom.Metrics, logger *slog.Logger) (*application.Revocations, func(), error) {
+	policy := application.RevocationPolicy{Retention: cfg.Revocation.Retention}
+	rev := application.NewRevocations(stores.Revocations, stores.Ledger, systemClock, randomIDs, policy)
 	first, cancelFirst := context.WithTimeout(ctx, revocationStartWait)
 	if err := rev.Sync(first, true); err != nil {
 		logger.WarnContext(ctx, "revocations not loaded; not ready until they are", "error", err)
@@ -127,7 +137,6 @@ func ProvideRevocations(ctx context.Context, cfg Config, metrics *prom.Metrics, 
 	return rev, func() {
 		stop()
 		wg.Wait()
-		closeConn()
 	}, nil
 }
 

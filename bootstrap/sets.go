@@ -34,7 +34,9 @@ var IdentitySet = wire.NewSet(
 // ApplicationSet provides the use cases, their ports and readiness checks.
 var ApplicationSet = wire.NewSet(
 	ProvideLimiter,
+	ProvideRevocationStores,
 	ProvideRevocations,
+	ProvideFanout,
 	ProvideLifecycle,
 	ProvidePublicBase,
 	ProvidePorts,

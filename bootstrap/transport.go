@@ -64,17 +64,31 @@ func transportLimits(e environment) map[domain.GrantKind]domain.Limit {
 	return out
 }
 
+// keyedTransport is a transport whose grants' keys are kept in the
+// revocation store (domain.GrantKeyStore), where its evictor finds a
+// revoked user's connections: its signers record them.
+type keyedTransport interface {
+	provideRecording(cfg Config, m *prom.Metrics, keys domain.GrantKeyStore) ([]application.GrantRegistration, error)
+}
+
 // TransportGrants are the registered transports' grant kinds as the
 // application registers them; a disabled transport's are marked disabled.
 type TransportGrants []application.GrantRegistration
 
 // ProvideTransportGrants registers every registered transport's grant
 // kinds, each signer wrapped in the same metrics decorator as the office
-// and realtime signers.
-func ProvideTransportGrants(cfg Config, office *jwtsigner.OfficeSigner, logger *slog.Logger, m *prom.Metrics) (TransportGrants, error) {
+// and realtime signers; a keyed transport's signers record their grants'
+// keys in the revocation store.
+func ProvideTransportGrants(cfg Config, office *jwtsigner.OfficeSigner, stores RevocationStores, logger *slog.Logger, m *prom.Metrics) (TransportGrants, error) {
 	var out TransportGrants
 	for _, tr := range registeredTransports {
-		kinds, err := tr.provide(cfg, office, logger, m)
+		var kinds []application.GrantRegistration
+		var err error
+		if kt, ok := tr.(keyedTransport); ok {
+			kinds, err = kt.provideRecording(cfg, m, stores.GrantKeys)
+		} else {
+			kinds, err = tr.provide(cfg, office, logger, m)
+		}
 		if err != nil {
 			return nil, err
 		}

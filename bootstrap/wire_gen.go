@@ -61,16 +61,35 @@ func InitializeServer(ctx context.Context, cfg Config, logger *slog.Logger) (*Se
 		cleanup()
 		return nil, nil, err
 	}
-	revocations, cleanup4, err := ProvideRevocations(ctx, cfg, metrics, logger)
+	revocationStores, cleanup4, err := ProvideRevocationStores(cfg)
 	if err != nil {
 		cleanup3()
 		cleanup2()
 		cleanup()
 		return nil, nil, err
 	}
-	ports := ProvidePorts(identityVerifier, signers, keySet, limiter, revocations)
-	transportGrants, err := ProvideTransportGrants(cfg, officeSigner, logger, metrics)
+	revocations, cleanup5, err := ProvideRevocations(ctx, cfg, revocationStores, metrics, logger)
 	if err != nil {
+		cleanup4()
+		cleanup3()
+		cleanup2()
+		cleanup()
+		return nil, nil, err
+	}
+	evictRevokedHandler, cleanup6, err := ProvideFanout(cfg, revocationStores, officeSigner, logger, metrics)
+	if err != nil {
+		cleanup5()
+		cleanup4()
+		cleanup3()
+		cleanup2()
+		cleanup()
+		return nil, nil, err
+	}
+	ports := ProvidePorts(identityVerifier, signers, keySet, limiter, revocations, evictRevokedHandler)
+	transportGrants, err := ProvideTransportGrants(cfg, officeSigner, revocationStores, logger, metrics)
+	if err != nil {
+		cleanup6()
+		cleanup5()
 		cleanup4()
 		cleanup3()
 		cleanup2()
@@ -81,6 +100,8 @@ func InitializeServer(ctx context.Context, cfg Config, logger *slog.Logger) (*Se
 	v := ProvideReadinessChecks(officeBackend, officeSigner, identityKeys, lifecycle)
 	application, err := ProvideApplication(cfg, ports, transportGrants, v)
 	if err != nil {
+		cleanup6()
+		cleanup5()
 		cleanup4()
 		cleanup3()
 		cleanup2()
@@ -90,6 +111,8 @@ func InitializeServer(ctx context.Context, cfg Config, logger *slog.Logger) (*Se
 	publicBase := ProvidePublicBase(cfg)
 	publicHandler, err := ProvideRouter(application, cfg, metrics, lifecycle, publicBase, logger)
 	if err != nil {
+		cleanup6()
+		cleanup5()
 		cleanup4()
 		cleanup3()
 		cleanup2()
@@ -98,8 +121,10 @@ func InitializeServer(ctx context.Context, cfg Config, logger *slog.Logger) (*Se
 	}
 	adminHandler := ProvideAdminRouter(application, cfg, metrics, logger)
 	devKit := ProvideDevKit(cfg)
-	background, cleanup5, err := ProvideBackground(ctx, cfg, application, metrics, logger)
+	background, cleanup7, err := ProvideBackground(ctx, cfg, application, metrics, logger)
 	if err != nil {
+		cleanup6()
+		cleanup5()
 		cleanup4()
 		cleanup3()
 		cleanup2()
@@ -108,6 +133,8 @@ func InitializeServer(ctx context.Context, cfg Config, logger *slog.Logger) (*Se
 	}
 	server := ProvideServer(publicHandler, adminHandler, officeSigner, officeBackend, devKit, lifecycle, publicBase, background)
 	return server, func() {
+		cleanup7()
+		cleanup6()
 		cleanup5()
 		cleanup4()
 		cleanup3()

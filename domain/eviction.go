@@ -5,6 +5,8 @@ import (
 	"time"
 )
 
+//go:generate go tool mockgen -typed -destination=mocks/eviction.go -package=mocks . Evictor,FanoutStore
+
 // Transport names one transport in a revocation's fan-out: the keys of
 // the admin API's fanout object and the transport label of
 // gatepass_revocation_fanout_total. A closed set: each transport declares
@@ -40,12 +42,16 @@ const (
 // Eviction is the outcome of one transport's eviction.
 type Eviction struct {
 	Status EvictionStatus
-	// Count is how many connections or participants were closed, when
-	// the transport says.
+	// Count is how many connections or participants were closed;
+	// CountUnknown when the transport does not say.
 	Count int
 	// ExpiresAt is when the last connection must end (EvictionExpires).
 	ExpiresAt time.Time
 }
+
+// CountUnknown is an Eviction's Count when the transport does not say how
+// many connections it closed.
+const CountUnknown = -1
 
 // Evictor closes a revoked user's live connections on one transport: the
 // outbound port each transport's eviction adapter implements and
@@ -55,4 +61,25 @@ type Eviction struct {
 type Evictor interface {
 	Transport() Transport
 	Evict(ctx context.Context, r Revocation) (Eviction, error)
+}
+
+// Fanout is where each transport's eviction of a revocation stands, by
+// transport.
+type Fanout map[Transport]Eviction
+
+// Final reports whether the eviction is finished: anything but pending,
+// and failed, which is retried.
+func (e Eviction) Final() bool {
+	return e.Status != EvictionPending && e.Status != EvictionFailed
+}
+
+// FanoutStore keeps each revocation's fan-out where every replica reads
+// it, so that any replica shows how the eviction went, wherever it ran.
+type FanoutStore interface {
+	// SaveEviction records t's eviction of r, replacing the one before;
+	// it is kept as long as r is.
+	SaveEviction(ctx context.Context, r Revocation, t Transport, e Eviction) error
+	// Fanout is every eviction recorded for the revocation id; empty when
+	// none is.
+	Fanout(ctx context.Context, id string) (Fanout, error)
 }

@@ -68,7 +68,16 @@ const (
 	AttributeUserID = "userId"
 	AttributeOrgID  = "orgId"
 	AttributeRole   = "role"
+	// AttributeIssuedAt carries the grant's issue time in Unix seconds, so
+	// that a participant joining with a token livekit-server refreshed
+	// (it copies the attributes) is still known by when gatepass issued
+	// its grant.
+	AttributeIssuedAt = "gatepass.iat"
 )
+
+// gatepassNamespace is the attribute key prefix gatepass keeps for the
+// attributes it sets itself.
+const gatepassNamespace = "gatepass."
 
 // LiveKitRequest is what a caller asks of its LiveKit grant. Every field
 // but Room is optional.
@@ -93,7 +102,8 @@ type LiveKitRequest struct {
 
 // LiveKitAttributes are a participant's attributes: the verified user id,
 // organization id and role (under AttributeUserID, AttributeOrgID and
-// AttributeRole) and the caller's others.
+// AttributeRole) and the caller's others. The signer adds the grant's
+// issue time under AttributeIssuedAt.
 type LiveKitAttributes struct {
 	UserID string
 	OrgID  string
@@ -115,8 +125,8 @@ var reservedNamespaces = []string{"lk.", "sip."}
 
 // ValidateAttributeName checks the key of one of a caller's attributes
 // other than the reserved ones: 1 to MaxAttributeNameBytes bytes of UTF-8,
-// outside LiveKit's and its SIP service's namespaces (lk. and sip., in any
-// letter case), without white space, control or format (Unicode Cf)
+// outside LiveKit's, its SIP service's and gatepass's namespaces (lk.,
+// sip. and gatepass., in any letter case), without white space, control or format (Unicode Cf)
 // characters, and not userId, orgId or role in another letter case, so no
 // key reads like one LiveKit or gatepass sets. Errors wrap
 // ErrInvalidParticipant.
@@ -133,6 +143,9 @@ func ValidateAttributeName(key string) error {
 		if hasPrefixFold(key, prefix) {
 			return fmt.Errorf("%w: attribute key %q is in LiveKit's reserved namespace %s", ErrInvalidParticipant, key, prefix)
 		}
+	}
+	if hasPrefixFold(key, gatepassNamespace) {
+		return fmt.Errorf("%w: attribute key %q is in gatepass's reserved namespace %s", ErrInvalidParticipant, key, gatepassNamespace)
 	}
 	for _, reserved := range []string{AttributeUserID, AttributeOrgID, AttributeRole} {
 		if strings.EqualFold(key, reserved) {
@@ -266,7 +279,9 @@ func liveKitAttributes(p Principal, given map[string]string) (LiveKitAttributes,
 // the LiveKit API key; its audience is ignored.
 //
 // The attributes userId, orgId and role always carry the verified values;
-// the caller's values for them are dropped. Of the caller's other
+// the caller's values for them are dropped. gatepass.iat carries the
+// grant's issue time; a caller's key in the gatepass. namespace is
+// refused. Of the caller's other
 // attributes there may be at most MaxAttributes, of at most
 // MaxAttributesBytes of keys and values in all, each key as
 // ValidateAttributeName allows.

@@ -180,6 +180,14 @@ func TestValidateAttributeName(t *testing.T) {
 		{key: "sip.callID", wantErr: domain.ErrInvalidParticipant},
 		{key: "SIP.phoneNumber", wantErr: domain.ErrInvalidParticipant},
 		{key: "\u017fip.callID", wantErr: domain.ErrInvalidParticipant}, // long s
+		// gatepass's namespace, in any letter case: its issue time is what
+		// keeps a revoked participant out.
+		{key: "gatepass.iat", wantErr: domain.ErrInvalidParticipant},
+		{key: "GatePass.IAT", wantErr: domain.ErrInvalidParticipant},
+		{key: "gatepass.", wantErr: domain.ErrInvalidParticipant},
+		{key: "gatepa\u017fs.iat", wantErr: domain.ErrInvalidParticipant}, // long s
+		{key: "gatepass"},
+		{key: "team.gatepass.iat"},
 		// The verified keys in another letter case.
 		{key: "UserId", wantErr: domain.ErrInvalidParticipant},
 		{key: "userid", wantErr: domain.ErrInvalidParticipant},

@@ -71,6 +71,9 @@ type NATSUserClaims struct {
 	Registered
 	// Name is the caller's user id.
 	Name string
+	// OrgID is the caller's organization, kept with the user key while
+	// the JWT lives (GrantKeyStore); not a claim.
+	OrgID string
 	// IssuerAccount is the account's public key.
 	IssuerAccount string
 	// Tags are org:<orgId> and role:<role>, labels for operators: the NATS
@@ -106,6 +109,7 @@ func NewNATSUserClaims(p Principal, userKey string, bearer bool, account string,
 	return NATSUserClaims{
 		Registered:    reg,
 		Name:          p.UserID,
+		OrgID:         p.OrgID,
 		IssuerAccount: account,
 		Tags:          []string{"org:" + p.OrgID, "role:" + p.EffectiveRole()},
 		Bearer:        bearer,

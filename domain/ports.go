@@ -36,6 +36,13 @@ type Clock interface {
 	Now() time.Time
 }
 
+// Timer waits: the system's timers, or a test's fake clock advanced by
+// hand.
+type Timer interface {
+	// After delivers the time once d has passed.
+	After(d time.Duration) <-chan time.Time
+}
+
 // IDSource makes unique, unguessable token ids.
 type IDSource interface {
 	NewID() (string, error)

@@ -16,6 +16,8 @@ var (
 	// ErrAudienceShared means two kinds of grant signed with one key name
 	// one audience, so either verifier would accept the other's grants.
 	ErrAudienceShared = errors.New("audience shared with another grant kind")
+	// ErrSettingMissing means a setting that must be given is empty.
+	ErrSettingMissing = errors.New("setting missing")
 )
 
 // SettingError is a settings field its constructor refused. Reason is the

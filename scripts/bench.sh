@@ -24,7 +24,13 @@
 #     a realtime token at once, against one gatepass in production mode on
 #     every CPU (GOMAXPROCS=nproc), the load generator sharing the CPUs;
 #     once with rate limits off, once on in memory, once on Redis (a
-#     redis-server on loopback, installed when missing).
+#     redis-server on loopback, installed when missing);
+#   - eviction: BENCH_EVICTION_REVOCATIONS users, each connected to the real
+#     livekit-server, Centrifugo, nats-server and the office-router Worker on workerd,
+#     revoked one after another through the admin API of one of two gatepass
+#     replicas on one redis-server: the time from each revocation call to
+#     each transport's eviction, p50 and p99 (BenchmarkEviction in
+#     test/eviction; it prints its own table into eviction.txt).
 # Beside each figure stands the load generator's own CPU, so that a reader
 # sees whether the generator, not gatepass, was the limit. test/bench/harness
 # mints the tokens, reads the CPU times and prints the table; a request of
@@ -52,6 +58,8 @@
 #   BENCH_STORM_CONNS=512   keep-alive connections (vegeta workers) the storm is sent over
 #   BENCH_STORM_LIMITS="off memory redis"   rate-limit settings, one storm each
 #   BENCH_STORM_TIMEOUT=120 seconds after which a storm gives up (unsent requests count as errors)
+#   BENCH_EVICTION=1        measure the eviction times (0: skip; only: nothing else, quickly)
+#   BENCH_EVICTION_REVOCATIONS=20   revocations the eviction times are taken over
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -75,7 +83,9 @@ storm_conns=${BENCH_STORM_CONNS:-512}
 storm_limits=${BENCH_STORM_LIMITS:-off memory redis}
 storm_timeout=${BENCH_STORM_TIMEOUT:-120}
 revocations=${BENCH_REVOCATIONS:-10000}
-for v in seconds rounds warmup conc users idle_wait storm_users storm_conns storm_timeout revocations; do
+eviction=${BENCH_EVICTION:-1}
+eviction_revocations=${BENCH_EVICTION_REVOCATIONS:-20}
+for v in seconds rounds warmup conc users idle_wait storm_users storm_conns storm_timeout revocations eviction_revocations; do
   [[ ${!v} =~ ^[0-9]+$ ]] || die "$v must be a whole number, got '${!v}'"
 done
 [ "$seconds" -ge 1 ] && [ "$seconds" -le 120 ] || die "BENCH_SECONDS must be between 1 and 120"
@@ -87,6 +97,8 @@ done
 [ "$storm_users" -ge 1 ] && [ "$storm_users" -le 1000000 ] || die "BENCH_STORM_USERS must be between 1 and 1000000"
 [ "$storm_timeout" -ge 1 ] && [ "$storm_timeout" -le 1800 ] || die "BENCH_STORM_TIMEOUT must be between 1 and 1800"
 [ "$revocations" -le 1000000 ] || die "BENCH_REVOCATIONS must be at most 1000000"
+[[ $eviction =~ ^(0|1|only)$ ]] || die "BENCH_EVICTION must be 0, 1 or only, got '$eviction'"
+[ "$eviction_revocations" -ge 1 ] && [ "$eviction_revocations" -le 1000 ] || die "BENCH_EVICTION_REVOCATIONS must be between 1 and 1000"
 
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
 out=bench/out/$stamp
@@ -103,6 +115,31 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
+
+# --- Eviction: from a revocation call to each transport's eviction ---
+# The peers as the tests run them (scripts/deps.sh: livekit-server,
+# Centrifugo, nats-server, redis-server, the Node packages that run
+# workerd), gatepass
+# in the benchmark's process; nothing pinned: every process shares the CPUs,
+# as in a deployment. The table is the last one BenchmarkEviction prints
+# (the first comes from Go's probe run with one revocation).
+eviction_run() {
+  scripts/deps.sh redis npm peers >&2 || { say "the eviction run needs its peers (scripts/deps.sh)"; return 1; }
+  say "eviction: $eviction_revocations revocations, each timed to its eviction on every transport"
+  if ! go test -count=1 -run '^$' -bench '^BenchmarkEviction$' -benchtime "${eviction_revocations}x" \
+    ./test/eviction >"$out/eviction.txt" 2>&1; then
+    say "the eviction benchmark failed (see eviction.txt)"
+    return 1
+  fi
+  awk '/^eviction over/ { table = "" } /^eviction over/, /^  \(the 202\)/ { table = table $0 "\n" } END { printf "%s", table }' \
+    "$out/eviction.txt" | tee "$out/eviction-summary.txt"
+}
+if [ "$eviction" = only ]; then
+  status=0
+  eviction_run || status=$?
+  say "raw results in $out ($SECONDS s)"
+  exit "$status"
+fi
 
 # The server on CPU 0, everything that measures it on CPU 1.
 if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
@@ -153,7 +190,7 @@ git diff --quiet HEAD 2>/dev/null || commit="$commit + uncommitted changes"
 # --- Go benchmarks, one core ---
 if [ "$gobench" = 1 ]; then
   mapfile -t bench_dirs < <(grep -rlE --include='*_test.go' --exclude-dir=node_modules --exclude-dir=.git '^func Benchmark' . |
-    xargs -n1 dirname | sort -u | grep -vx './test/bench')
+    xargs -n1 dirname | sort -u | grep -vxE './test/(bench|eviction)')
   say "Go benchmarks (-benchtime $gobenchtime) in ${bench_dirs[*]}"
   : >"$out/gobench.txt"
   for d in "${bench_dirs[@]}"; do
@@ -411,9 +448,15 @@ if [ "$storm" = 1 ]; then
     -out-dir "$out" || say "the storm failed (see the storm-*-server.log files)"
 fi
 
+eviction_status=0
+if [ "$eviction" = 1 ]; then
+  eviction_run || eviction_status=$?
+fi
+
 echo
 status=0
 "$harness" report -server-core "$server_core" "$out" | tee "$out/summary.txt" || status=$?
 echo
 say "raw results in $out ($SECONDS s)"
+[ "$status" != 0 ] || status=$eviction_status
 exit "$status"

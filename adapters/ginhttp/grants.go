@@ -81,6 +81,25 @@ func registerGrants(r grantRegistration) struct{} {
 	return struct{}{}
 }
 
+// webhookRoute is a transport server's webhook: its path and its handler
+// over the transport's webhook use case. It is routed while the kind is
+// enabled and the application has its use case; else it is not found.
+type webhookRoute struct {
+	kind    domain.GrantKind
+	path    string
+	receive func(h *handlers, w application.WebhookReceiver) gin.HandlerFunc
+}
+
+// webhookRoutes are the registered webhooks.
+var webhookRoutes []webhookRoute
+
+// registerWebhook registers a transport's webhook; it is called from the
+// transport's file as `var _ = registerWebhook(...)`.
+func registerWebhook(kind domain.GrantKind, path string, receive func(h *handlers, w application.WebhookReceiver) gin.HandlerFunc) struct{} {
+	webhookRoutes = append(webhookRoutes, webhookRoute{kind: kind, path: path, receive: receive})
+	return struct{}{}
+}
+
 // registrations are the registered transports in the order of their
 // kinds (domain.GrantKinds), whatever the order their files registered
 // them in.

@@ -271,3 +271,31 @@ func TestDocumentRejectsWhatTheCodeMustNotSend(t *testing.T) {
 		t.Fatal("a response without expiresAt passed validation")
 	}
 }
+
+// TestDocumentRejectsAFanoutItDoesNotDescribe proves the fan-out's schema
+// can fail: a status outside the closed set, or a member it does not name.
+func TestDocumentRejectsAFanoutItDoesNotDescribe(t *testing.T) {
+	_, router := loadDocument(t)
+	req := httptest.NewRequest("POST", "http://gatepass.test/admin/v1/revocations", nil)
+	route, params, err := router.FindRoute(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for fanout, valid := range map[string]bool{
+		`{"centrifugo":{"status":"done"},"supabase_realtime":{"status":"expires","expires_at":"2026-05-04T11:21:08Z"}}`: true,
+		`{"centrifugo":{"status":"evicted"}}`:              false,
+		`{"centrifugo":{"status":"done","connections":2}}`: false,
+		`{"centrifugo":{}}`:                                false,
+	} {
+		input := &openapi3filter.ResponseValidationInput{
+			RequestValidationInput: &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route,
+				Options: &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc}},
+			Status: 202,
+			Header: http.Header{"Content-Type": {"application/json"}},
+			Body:   io.NopCloser(bytes.NewReader([]byte(`{"id":"r1","not_before":"2026-05-04T10:21:08Z","fanout":` + fanout + `}`))),
+		}
+		if err := openapi3filter.ValidateResponse(context.Background(), input); (err == nil) != valid {
+			t.Errorf("fanout %s: validation %v, want valid %v", fanout, err, valid)
+		}
+	}
+}

@@ -91,7 +91,7 @@ var (
 	problemInvalidRoom = newProblem(http.StatusBadRequest, "invalid_room", "Bad Request",
 		"room_name is required: 1 to 64 characters of A-Z a-z 0-9 _ -; a room_config must be a valid room configuration without egress credentials or stream keys.")
 	problemInvalidParticipant = newProblem(http.StatusBadRequest, "invalid_participant", "Bad Request",
-		"A participant name, metadata or attributes exceed their limits, or an attribute name is reserved or holds invisible characters.")
+		"A participant name, metadata or attributes exceed their limits, or an attribute name is reserved (userId, orgId, role in another letter case; the lk., sip. and gatepass. namespaces in any letter case) or holds invisible characters.")
 	problemInvalidChannel = newProblem(http.StatusBadRequest, "invalid_channel", "Bad Request",
 		"channel is required: at most 255 bytes, without white space or control characters.")
 	problemInternal = newProblem(http.StatusInternalServerError, "internal", "Internal Server Error",
@@ -102,6 +102,8 @@ var (
 		"The revocation store cannot be read or written right now; retry after the number of seconds in Retry-After.")
 	problemInvalidRevocation = newProblem(http.StatusBadRequest, "invalid_revocation", "Bad Request",
 		"The revocation is not valid.")
+	problemUnsupportedWebhookMedia = newProblem(http.StatusUnsupportedMediaType, "unsupported_media_type", "Unsupported Media Type",
+		"The webhook body must be application/webhook+json.")
 	problemInvalidSignature = newProblem(http.StatusUnauthorized, "invalid_signature", "Unauthorized",
 		"The webhook signature is missing, malformed, wrong or outside the tolerance.")
 )

@@ -45,12 +45,36 @@ type revocationRequest struct {
 }
 
 // revocationRecorded is the admin API's answer to a new revocation.
-// Fanout is each transport's eviction of live connections, filled by the
-// transports that evict; empty until then.
+// Fanout is each transport's eviction of live connections, by transport.
 type revocationRecorded struct {
-	ID        string         `json:"id"`
-	NotBefore string         `json:"not_before"`
-	Fanout    map[string]any `json:"fanout"`
+	ID        string                  `json:"id"`
+	NotBefore string                  `json:"not_before"`
+	Fanout    map[string]evictionView `json:"fanout"`
+}
+
+// evictionView is one transport's eviction as the admin API shows it:
+// count with done when the transport tells it, expires_at with expires.
+type evictionView struct {
+	Status    string `json:"status"`
+	Count     *int   `json:"count,omitempty"`
+	ExpiresAt string `json:"expires_at,omitempty"`
+}
+
+func fromFanout(f domain.Fanout) map[string]evictionView {
+	out := make(map[string]evictionView, len(f))
+	for t, e := range f {
+		v := evictionView{Status: string(e.Status)}
+		switch e.Status {
+		case domain.EvictionDone:
+			if e.Count != domain.CountUnknown {
+				v.Count = &e.Count
+			}
+		case domain.EvictionExpires:
+			v.ExpiresAt = e.ExpiresAt.UTC().Format(time.RFC3339)
+		}
+		out[string(t)] = v
+	}
+	return out
 }
 
 // revocationView is one revocation as the admin API shows it.
@@ -64,6 +88,8 @@ type revocationView struct {
 	Source           string `json:"source"`
 	NotBefore        string `json:"not_before"`
 	ExpiresAt        string `json:"expires_at"`
+	// Fanout is shown for one revocation, not in lists.
+	Fanout map[string]evictionView `json:"fanout,omitempty"`
 }
 
 type revocationList struct {
@@ -134,9 +160,14 @@ func (a *adminAPI) revoke(c *gin.Context) {
 		return
 	}
 	logRevocation(c, a.log, rev)
+	fanout := domain.Fanout{}
+	if a.app.EvictRevoked != nil {
+		// Waits for the transports, up to the fan-out's bound.
+		fanout = a.app.EvictRevoked.Handle(c.Request.Context(), application.EvictRevoked{Revocation: rev})
+	}
 	c.Header("Cache-Control", "no-store")
 	c.Header("Location", strings.TrimSuffix(RouteRevocations, "/")+"/"+rev.ID)
-	c.JSON(http.StatusAccepted, revocationRecorded{ID: rev.ID, NotBefore: rev.NotBefore.UTC().Format(time.RFC3339), Fanout: map[string]any{}})
+	c.JSON(http.StatusAccepted, revocationRecorded{ID: rev.ID, NotBefore: rev.NotBefore.UTC().Format(time.RFC3339), Fanout: fromFanout(fanout)})
 }
 
 func (a *adminAPI) list(c *gin.Context) {
@@ -160,8 +191,18 @@ func (a *adminAPI) get(c *gin.Context) {
 		a.refuse(c, err)
 		return
 	}
+	view := fromRevocation(rev)
+	view.Fanout = map[string]evictionView{}
+	if a.app.EvictRevoked != nil {
+		f, err := a.app.EvictRevoked.Fanout(c.Request.Context(), rev)
+		if err != nil {
+			a.refuse(c, err)
+			return
+		}
+		view.Fanout = fromFanout(f)
+	}
 	c.Header("Cache-Control", "no-store")
-	c.JSON(http.StatusOK, fromRevocation(rev))
+	c.JSON(http.StatusOK, view)
 }
 
 // refuse answers an admin API error.

@@ -1,12 +1,14 @@
 package ginhttp_test
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -23,6 +25,7 @@ import (
 	"github.com/gatepass/gatepass/adapters/statickeys"
 	"github.com/gatepass/gatepass/adapters/systemclock"
 	"github.com/gatepass/gatepass/application"
+	"github.com/gatepass/gatepass/domain"
 )
 
 const (
@@ -68,9 +71,19 @@ func newRevocationAPI(t *testing.T) revocationAPI {
 	if err := rev.Sync(t.Context(), true); err != nil {
 		t.Fatal(err)
 	}
+	fanout := application.NewEvictRevokedHandler(application.FanoutPorts{
+		Evictors: []domain.Evictor{
+			stubEvictor{t: domain.TransportCentrifugo, e: domain.Eviction{Status: domain.EvictionDone, Count: 2}},
+			application.ExpiringEvictor{Of: domain.TransportSupabaseRealtime, TTL: time.Hour},
+			stubEvictor{t: domain.TransportOfficeRouter, err: errors.New("office-router unreachable")},
+		},
+		Disabled: []domain.Transport{domain.TransportLiveKit},
+		Store:    store, Clock: systemclock.Clock{}, Timer: systemclock.Clock{},
+	}, application.FanoutPolicy{})
+	t.Cleanup(fanout.Close)
 	app := application.New(application.Ports{
 		Identity: verifier, Signers: application.Signers{Office: office.SignOffice, Realtime: realtime.SignRealtime},
-		Clock: systemclock.Clock{}, IDs: cryptorand.IDs{}, Keys: keys, Revocations: rev,
+		Clock: systemclock.Clock{}, IDs: cryptorand.IDs{}, Keys: keys, Revocations: rev, Fanout: fanout,
 	}, application.Grants{
 		Office:   application.OfficePolicy{Issuer: "gatepass", Audience: "office-router", TTL: time.Minute, URL: "wss://office.example/ws"},
 		Realtime: application.RealtimePolicy{Issuer: "qubital-backend", TTL: time.Hour},
@@ -80,6 +93,19 @@ func newRevocationAPI(t *testing.T) revocationAPI {
 		t.Fatal(err)
 	}
 	return revocationAPI{public: public, admin: ginhttp.NewAdminRouter(app, nil, ginhttp.AdminOptions{Token: []byte(testAdminToken)}), idKey: idKey}
+}
+
+// stubEvictor answers e, or fails with err.
+type stubEvictor struct {
+	t   domain.Transport
+	e   domain.Eviction
+	err error
+}
+
+func (s stubEvictor) Transport() domain.Transport { return s.t }
+
+func (s stubEvictor) Evict(context.Context, domain.Revocation) (domain.Eviction, error) {
+	return s.e, s.err
 }
 
 // bearer is an identity token of user_1 in org_1 issued a minute ago.
@@ -121,9 +147,47 @@ func TestRevocationAnswersMatchTheOpenAPIDocument(t *testing.T) {
 		{name: "revoke", admin: true, method: "POST", path: "/admin/v1/revocations", auth: "Bearer " + testAdminToken,
 			contentType: "application/json", body: `{"user_id":"user_1","org_id":"org_1","reason":"left"}`, status: 202,
 			check: func(t *testing.T, rec *httptest.ResponseRecorder) {
-				var out map[string]any
+				var out struct {
+					ID     string                    `json:"id"`
+					Fanout map[string]map[string]any `json:"fanout"`
+				}
 				_ = json.Unmarshal(rec.Body.Bytes(), &out)
-				id, _ = out["id"].(string)
+				id = out.ID
+				want := map[string]map[string]any{
+					"centrifugo":        {"status": "done", "count": 2.0},
+					"livekit":           {"status": "not_configured"},
+					"office_router":     {"status": "failed"},
+					"supabase_realtime": {"status": "expires"},
+				}
+				if len(out.Fanout) != len(want) {
+					t.Fatalf("fanout %v, want the keys of %v", out.Fanout, want)
+				}
+				for tr, w := range want {
+					for k, v := range w {
+						if out.Fanout[tr][k] != v {
+							t.Fatalf("fanout[%s] = %v, want %s %v", tr, out.Fanout[tr], k, v)
+						}
+					}
+				}
+				if _, err := time.Parse(time.RFC3339, fmt.Sprint(out.Fanout["supabase_realtime"]["expires_at"])); err != nil {
+					t.Fatalf("supabase_realtime expires_at: %v", out.Fanout["supabase_realtime"])
+				}
+			}},
+		{name: "revoke a session", admin: true, method: "POST", path: "/admin/v1/revocations", auth: "Bearer " + testAdminToken,
+			contentType: "application/json", body: `{"user_id":"user_2","org_id":"org_1","session_id":"sess_1"}`, status: 202,
+			check: func(t *testing.T, rec *httptest.ResponseRecorder) {
+				var out struct {
+					Fanout map[string]map[string]any `json:"fanout"`
+				}
+				_ = json.Unmarshal(rec.Body.Bytes(), &out)
+				if len(out.Fanout) != 4 {
+					t.Fatalf("fanout %v, want 4 transports", out.Fanout)
+				}
+				for tr, e := range out.Fanout {
+					if e["status"] != "not_applicable" {
+						t.Fatalf("fanout[%s] = %v, want not_applicable", tr, e)
+					}
+				}
 			}},
 		{name: "refused as revoked", method: "POST", path: "/api/v1/cloudflare/request-access", auth: "Bearer " + member, status: 401,
 			check: func(t *testing.T, rec *httptest.ResponseRecorder) {
@@ -184,7 +248,8 @@ func TestRevocationAnswersMatchTheOpenAPIDocument(t *testing.T) {
 		req.Header.Set("Authorization", "Bearer "+testAdminToken)
 		rec := httptest.NewRecorder()
 		a.admin.ServeHTTP(rec, req)
-		if rec.Code != 200 || !strings.Contains(rec.Body.String(), `"user_id":"user_1"`) {
+		if rec.Code != 200 || !strings.Contains(rec.Body.String(), `"user_id":"user_1"`) ||
+			!strings.Contains(rec.Body.String(), `"centrifugo":{"status":"done","count":2}`) || !strings.Contains(rec.Body.String(), `"office_router":{"status":"failed"}`) {
 			t.Fatalf("%d %s", rec.Code, rec.Body)
 		}
 		validate(t, router, req, rec)

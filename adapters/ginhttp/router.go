@@ -145,6 +145,11 @@ func NewRouter(app *application.Application, o Options) (http.Handler, error) {
 			r.POST(g.path, h.grantKind(g.kind), h.authenticate, g.handle(h))
 		}
 	}
+	for _, wh := range webhookRoutes {
+		if w, ok := app.Webhook(wh.kind); ok && app.Enabled(wh.kind) {
+			r.POST(wh.path, wh.receive(h, w))
+		}
+	}
 	// The method label of the metrics is one of the routed methods or
 	// "other": a client must not mint a series per method it invents.
 	for _, route := range r.Routes() {

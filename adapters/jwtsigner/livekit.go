@@ -139,7 +139,7 @@ func (l *liveKitJWT) appendJSON(b []byte) ([]byte, error) {
 	b = append(b, `,"metadata":`...)
 	b = jsonappend.String(b, l.Metadata)
 	b = append(b, `,"attributes":`...)
-	b = l.Attributes.appendJSON(b)
+	b = l.Attributes.appendJSON(b, l.Iat)
 	v := l.Video
 	b = append(b, `,"video":{"room":`...)
 	b = jsonappend.String(b, v.Room)
@@ -171,17 +171,18 @@ func (l *liveKitJWT) appendJSON(b []byte) ([]byte, error) {
 type liveKitAttributesJWT domain.LiveKitAttributes
 
 // appendJSON writes the attributes as json.Marshal writes them as one map
-// (keys sorted), without building the map.
-func (a liveKitAttributesJWT) appendJSON(b []byte) []byte {
-	// Sorted already: "orgId" < "role" < "userId".
-	var stack [domain.MaxAttributes + 3]string
-	keys := append(stack[:0], domain.AttributeOrgID, domain.AttributeRole, domain.AttributeUserID)
+// (keys sorted), without building the map, with iat, the grant's issue
+// time, under domain.AttributeIssuedAt.
+func (a liveKitAttributesJWT) appendJSON(b []byte, iat int64) []byte {
+	// Sorted already: "gatepass.iat" < "orgId" < "role" < "userId".
+	var stack [domain.MaxAttributes + 4]string
+	keys := append(stack[:0], domain.AttributeIssuedAt, domain.AttributeOrgID, domain.AttributeRole, domain.AttributeUserID)
 	for k := range a.Others {
-		if !domain.ReservedAttribute(k) {
+		if !domain.ReservedAttribute(k) && k != domain.AttributeIssuedAt {
 			keys = append(keys, k)
 		}
 	}
-	if len(keys) > 3 {
+	if len(keys) > 4 {
 		slices.Sort(keys)
 	}
 	b = append(b, '{')
@@ -190,6 +191,11 @@ func (a liveKitAttributesJWT) appendJSON(b []byte) []byte {
 			b = append(b, ',')
 		}
 		b = jsonappend.Key(b, k)
+		if k == domain.AttributeIssuedAt {
+			b = append(b, '"')
+			b = append(strconv.AppendInt(b, iat, 10), '"')
+			continue
+		}
 		b = jsonappend.String(b, a.value(k))
 	}
 	return append(b, '}')

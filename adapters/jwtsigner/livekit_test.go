@@ -80,7 +80,7 @@ func TestLiveKitSignerClaims(t *testing.T) {
 		}
 	}
 	attrs, _ := claims["attributes"].(map[string]any)
-	if !maps.Equal(attrs, map[string]any{"team": "blue", "userId": "user_01H", "orgId": "org_01", "role": "viewer"}) {
+	if !maps.Equal(attrs, map[string]any{"team": "blue", "userId": "user_01H", "orgId": "org_01", "role": "viewer", "gatepass.iat": "1800000000"}) {
 		t.Errorf("attributes %v", attrs)
 	}
 	video, _ := claims["video"].(map[string]any)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	mrand "math/rand/v2"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -139,6 +140,7 @@ func refLiveKitOf(c domain.LiveKitClaims) refLiveKit {
 	}
 	a := c.Attributes
 	attrs[domain.AttributeUserID], attrs[domain.AttributeOrgID], attrs[domain.AttributeRole] = a.UserID, a.OrgID, a.Role
+	attrs[domain.AttributeIssuedAt] = strconv.FormatInt(c.IssuedAt.Unix(), 10)
 	r := c.Video.Rights
 	return refLiveKit{Iss: c.Issuer, Sub: c.Subject, Iat: c.IssuedAt.Unix(), Nbf: c.NotBefore.Unix(), Exp: c.ExpiresAt.Unix(), Jti: c.ID,
 		Name: c.Name, Metadata: c.Metadata, Attributes: attrs,

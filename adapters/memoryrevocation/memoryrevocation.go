@@ -6,6 +6,7 @@ package memoryrevocation
 
 import (
 	"context"
+	"maps"
 	"sync"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 var (
 	_ domain.RevocationStore = (*Store)(nil)
 	_ domain.EventLedger     = (*Store)(nil)
+	_ domain.FanoutStore     = (*Store)(nil)
 )
 
 // Store is a revocation store and event ledger in memory. It is safe for
@@ -27,6 +29,16 @@ type Store struct {
 	dropped  uint64              // expired revocations dropped from log's head; version = dropped + len(log)
 	watchers map[chan struct{}]struct{}
 	events   map[string]time.Time
+	fanouts  map[string]fanout
+	// grantKeys are the signed grants' keys by transport and user.
+	grantKeys map[userKeys][]domain.GrantKey
+	recorded  uint64
+}
+
+// fanout is a revocation's fan-out, kept until the revocation expires.
+type fanout struct {
+	until     time.Time
+	evictions domain.Fanout
 }
 
 // New returns an empty store whose time is now (nil: time.Now), used only
@@ -35,7 +47,7 @@ func New(now func() time.Time) *Store {
 	if now == nil {
 		now = time.Now
 	}
-	return &Store{now: now, watchers: map[chan struct{}]struct{}{}, events: map[string]time.Time{}}
+	return &Store{now: now, watchers: map[chan struct{}]struct{}{}, events: map[string]time.Time{}, fanouts: map[string]fanout{}}
 }
 
 // Record appends r and tells every watcher.
@@ -100,6 +112,11 @@ func (s *Store) prune() {
 			delete(s.events, id)
 		}
 	}
+	for id, f := range s.fanouts {
+		if !now.Before(f.until) {
+			delete(s.fanouts, id)
+		}
+	}
 }
 
 // Watch delivers a value after each Record until ctx ends.
@@ -138,4 +155,31 @@ func (s *Store) Release(ctx context.Context, id string) error {
 	defer s.mu.Unlock()
 	delete(s.events, id)
 	return nil
+}
+
+// SaveEviction records t's eviction of r until r expires.
+func (s *Store) SaveEviction(ctx context.Context, r domain.Revocation, t domain.Transport, e domain.Eviction) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f, ok := s.fanouts[r.ID]
+	if !ok {
+		f = fanout{until: r.ExpiresAt, evictions: domain.Fanout{}}
+		s.fanouts[r.ID] = f
+	}
+	f.evictions[t] = e
+	return nil
+}
+
+// Fanout is every eviction recorded for the revocation id.
+func (s *Store) Fanout(ctx context.Context, id string) (domain.Fanout, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.prune()
+	return maps.Clone(s.fanouts[id].evictions), nil
 }

@@ -316,6 +316,22 @@ func (m *Metrics) Revocations(active func() int, syncAge func() (time.Duration, 
 	)
 }
 
+// RevocationFanout exports gatepass_revocation_fanout_total, each pair of
+// transports and results at zero, and returns what counts one.
+func (m *Metrics) RevocationFanout(transports []domain.Transport, results []string) func(domain.Transport, string) {
+	c := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "gatepass_revocation_fanout_total",
+		Help: "Revocation fan-out outcomes by transport and result: a final state (done, not_configured, needs_org, not_applicable, expires), each failed attempt (failed), and a transport given up after its retries (abandoned).",
+	}, []string{"transport", "result"})
+	m.reg.MustRegister(c)
+	for _, t := range transports {
+		for _, r := range results {
+			c.WithLabelValues(string(t), r)
+		}
+	}
+	return func(t domain.Transport, result string) { c.WithLabelValues(string(t), result).Inc() }
+}
+
 // IdentityCacheLookup counts one lookup in the verified-token cache.
 func (m *Metrics) IdentityCacheLookup(hit bool) {
 	if hit {

@@ -4,7 +4,9 @@
 // number in one script, announced on a channel, and read back by version,
 // so a replica that missed an announcement catches up at its next poll.
 // Every key shares one hash slot, so the scripts run on a cluster too.
-// Handled identity provider events are remembered with SET NX.
+// Handled identity provider events are remembered with SET NX; each
+// revocation's fan-out is a hash of its transports' states, kept as long
+// as the revocation.
 package redisrevocation
 
 import (
@@ -23,6 +25,7 @@ import (
 var (
 	_ domain.RevocationStore = (*Store)(nil)
 	_ domain.EventLedger     = (*Store)(nil)
+	_ domain.FanoutStore     = (*Store)(nil)
 )
 
 // DefaultPrefix starts every key and the channel, so gatepass's data
@@ -40,7 +43,10 @@ type Store struct {
 	keys    []string // version counter, revocations by id, ids by version, ids by expiry
 	channel string
 	events  string
-	now     func() time.Time
+	fanout  string
+	// grantKeys starts the keys of the sets of signed grants' keys.
+	grantKeys string
+	now       func() time.Time
 }
 
 // New returns a Store over client whose keys start with prefix (which
@@ -52,11 +58,13 @@ func New(client redis.UniversalClient, prefix string, now func() time.Time) *Sto
 	}
 	base := prefix + "{revocations}:"
 	return &Store{
-		client:  client,
-		keys:    []string{base + "version", base + "byid", base + "byversion", base + "byexpiry"},
-		channel: prefix + "revocations",
-		events:  prefix + "event:",
-		now:     now,
+		client:    client,
+		keys:      []string{base + "version", base + "byid", base + "byversion", base + "byexpiry"},
+		channel:   prefix + "revocations",
+		events:    prefix + "event:",
+		fanout:    base + "fanout:",
+		grantKeys: prefix + "grantkeys:",
+		now:       now,
 	}
 }
 
@@ -217,4 +225,47 @@ func (s *Store) Release(ctx context.Context, id string) error {
 		return fmt.Errorf("release event: %w", err)
 	}
 	return nil
+}
+
+// eviction is a transport's eviction as stored.
+type eviction struct {
+	Status    string    `json:"status"`
+	Count     int       `json:"count,omitempty"`
+	ExpiresAt time.Time `json:"expires_at,omitzero"`
+}
+
+// SaveEviction records t's eviction of r in r's fan-out hash, which
+// expires with r.
+func (s *Store) SaveEviction(ctx context.Context, r domain.Revocation, t domain.Transport, e domain.Eviction) error {
+	b, err := json.Marshal(eviction{Status: string(e.Status), Count: e.Count, ExpiresAt: e.ExpiresAt})
+	if err != nil {
+		return fmt.Errorf("encode eviction: %w", err)
+	}
+	key := s.fanout + r.ID
+	_, err = s.client.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.HSet(ctx, key, string(t), b)
+		p.PExpireAt(ctx, key, r.ExpiresAt)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("save eviction: %w", err)
+	}
+	return nil
+}
+
+// Fanout is every eviction recorded for the revocation id.
+func (s *Store) Fanout(ctx context.Context, id string) (domain.Fanout, error) {
+	raw, err := s.client.HGetAll(ctx, s.fanout+id).Result()
+	if err != nil {
+		return nil, fmt.Errorf("load fan-out: %w", err)
+	}
+	out := make(domain.Fanout, len(raw))
+	for t, text := range raw {
+		var e eviction
+		if err := json.Unmarshal([]byte(text), &e); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
+		}
+		out[domain.Transport(t)] = domain.Eviction{Status: domain.EvictionStatus(e.Status), Count: e.Count, ExpiresAt: e.ExpiresAt}
+	}
+	return out, nil
 }

@@ -3,12 +3,17 @@
 // Redis stores keep one contract: a revocation recorded is loaded by every
 // handle on the store, by version so that a reader catches up on what it
 // missed; an expired one is not loaded; a watcher is told of a record; an
-// event id is claimed once across handles until released.
+// event id is claimed once across handles until released; a revocation's
+// fan-out state saved by one handle is read by every other, until the
+// revocation expires; a signed grant's key recorded by one handle is found
+// by every other, by user and organization, until it expires.
 package revocationtest
 
 import (
 	"context"
 	"fmt"
+	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -21,6 +26,8 @@ import (
 type Store interface {
 	domain.RevocationStore
 	domain.EventLedger
+	domain.FanoutStore
+	domain.GrantKeyStore
 }
 
 // Harness is one fresh, empty store for one subtest.
@@ -52,6 +59,10 @@ func RunConformanceTests(t *testing.T, newHarness HarnessMaker) {
 		{"WatchersAreTold", testWatch},
 		{"EventIsClaimedOnceAcrossHandles", testClaimOnce},
 		{"ConcurrentClaimsHaveOneWinner", testConcurrentClaims},
+		{"FanoutIsReadByEveryHandle", testFanoutShared},
+		{"FanoutOfAnExpiredRevocationIsNotKept", testFanoutExpired},
+		{"GrantKeysAreReadByEveryHandle", testGrantKeysShared},
+		{"GrantKeysExpire", testGrantKeysExpire},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -261,4 +272,116 @@ func testEmptied(t *testing.T, h Harness) {
 	// b asks for what followed the version it saw: the revocation recorded
 	// into the emptied store must be among it.
 	same(t, "load since a version of the store before it was emptied", mustLoad(t, b, seen).Revocations, r)
+}
+
+func testFanoutShared(t *testing.T, h Harness) {
+	a, b := h.Open(), h.Open()
+	r, other := revocation(t, "user_a", "org_1"), revocation(t, "user_b", "org_1")
+	if f, err := b.Fanout(ctx(t), r.ID); err != nil || len(f) != 0 {
+		t.Fatalf("Fanout of a revocation without one = %v, %v", f, err)
+	}
+	expires := r.NotBefore.Add(time.Hour)
+	save := func(s Store, r domain.Revocation, tr domain.Transport, e domain.Eviction) {
+		t.Helper()
+		if err := s.SaveEviction(ctx(t), r, tr, e); err != nil {
+			t.Fatalf("SaveEviction: %v", err)
+		}
+	}
+	save(a, r, domain.TransportCentrifugo, domain.Eviction{Status: domain.EvictionFailed})
+	save(a, r, domain.TransportSupabaseRealtime, domain.Eviction{Status: domain.EvictionExpires, ExpiresAt: expires})
+	save(a, other, domain.TransportCentrifugo, domain.Eviction{Status: domain.EvictionNotApplicable})
+	// A later state replaces the one before.
+	save(a, r, domain.TransportCentrifugo, domain.Eviction{Status: domain.EvictionDone, Count: 3})
+	f, err := b.Fanout(ctx(t), r.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(f) != 2 || f[domain.TransportCentrifugo] != (domain.Eviction{Status: domain.EvictionDone, Count: 3}) {
+		t.Fatalf("another handle reads %+v", f)
+	}
+	if got := f[domain.TransportSupabaseRealtime]; got.Status != domain.EvictionExpires || !got.ExpiresAt.Equal(expires) {
+		t.Fatalf("supabase_realtime read as %+v, saved expires at %s", got, expires)
+	}
+	if f, err := b.Fanout(ctx(t), other.ID); err != nil || len(f) != 1 || f[domain.TransportCentrifugo].Status != domain.EvictionNotApplicable {
+		t.Fatalf("the other revocation's fan-out = %+v, %v", f, err)
+	}
+}
+
+func testFanoutExpired(t *testing.T, h Harness) {
+	a := h.Open()
+	old, err := domain.NewRevocation(fmt.Sprintf("rev-%d", seq.Add(1)), domain.RevocationRequest{UserID: "user_a", OrgID: "org_1"},
+		time.Now().Add(-2*time.Hour), time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.SaveEviction(ctx(t), old, domain.TransportCentrifugo, domain.Eviction{Status: domain.EvictionDone}); err != nil {
+		t.Fatal(err)
+	}
+	if f, err := a.Fanout(ctx(t), old.ID); err != nil || len(f) != 0 {
+		t.Fatalf("an expired revocation's fan-out is kept: %+v, %v", f, err)
+	}
+}
+
+func testGrantKeysShared(t *testing.T, h Harness) {
+	a, b := h.Open(), h.Open()
+	hour := time.Now().Add(time.Hour)
+	record := func(tr domain.Transport, k domain.GrantKey) {
+		t.Helper()
+		if err := a.RecordGrantKey(ctx(t), tr, k); err != nil {
+			t.Fatalf("RecordGrantKey: %v", err)
+		}
+	}
+	record(domain.TransportCentrifugo, domain.GrantKey{UserID: "user_a", OrgID: "org_1", Key: "K1", ExpiresAt: hour})
+	record(domain.TransportCentrifugo, domain.GrantKey{UserID: "user_a", OrgID: "org_2", Key: "K2", ExpiresAt: hour})
+	record(domain.TransportCentrifugo, domain.GrantKey{UserID: "user_b", OrgID: "org_1", Key: "K3", ExpiresAt: hour})
+	record(domain.TransportLiveKit, domain.GrantKey{UserID: "user_a", OrgID: "org_1", Key: "K4", ExpiresAt: hour})
+	// Expired when recorded: not kept.
+	record(domain.TransportCentrifugo, domain.GrantKey{UserID: "user_a", OrgID: "org_1", Key: "K5", ExpiresAt: time.Now().Add(-time.Second)})
+	keys := func(user, org string) []string {
+		t.Helper()
+		got, err := b.GrantKeys(ctx(t), domain.TransportCentrifugo, user, org)
+		if err != nil {
+			t.Fatalf("GrantKeys: %v", err)
+		}
+		slices.Sort(got)
+		return got
+	}
+	if got := keys("user_a", "org_1"); !slices.Equal(got, []string{"K1"}) {
+		t.Fatalf("user_a in org_1 from another handle = %v, want [K1]", got)
+	}
+	if got := keys("user_a", ""); !slices.Equal(got, []string{"K1", "K2"}) {
+		t.Fatalf("user_a in every organization = %v, want [K1 K2]", got)
+	}
+	if got := keys("user_c", ""); len(got) != 0 {
+		t.Fatalf("a user without keys has %v", got)
+	}
+}
+
+func testGrantKeysExpire(t *testing.T, h Harness) {
+	a := h.Open()
+	// Whole milliseconds, as stores keep it.
+	soon := time.Now().Add(1500 * time.Millisecond).Truncate(time.Millisecond)
+	if err := a.RecordGrantKey(ctx(t), domain.TransportCentrifugo, domain.GrantKey{UserID: "user_a", OrgID: "org_1", Key: "K1", ExpiresAt: soon}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := a.GrantKeys(ctx(t), domain.TransportCentrifugo, "user_a", "org_1"); err != nil || len(got) != 1 {
+		t.Fatalf("before it expires: %v, %v", got, err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		got, err := a.GrantKeys(ctx(t), domain.TransportCentrifugo, "user_a", "org_1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) == 0 {
+			if time.Now().Before(soon) {
+				t.Fatalf("the key was dropped before it expired")
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("an expired key is still returned: %v", got)
+		}
+		runtime.Gosched()
+	}
 }

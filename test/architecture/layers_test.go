@@ -44,6 +44,7 @@ var allowedAdapterImports = []struct {
 	{from: "adapters/ginhttp", to: []string{"adapters/cryptorand", "adapters/devidentity", "adapters/jwksidentity", "adapters/jwtsigner",
 		"adapters/memorylimit", "adapters/memoryrevocation", "adapters/natsjwt", "adapters/prom", "adapters/redislimit", "adapters/statickeys", "adapters/systemclock"}, tests: true,
 		why: "the router tests serve the real application over real adapters, checked against the OpenAPI document"},
+	{from: "adapters/officerouter", to: []string{"adapters/jwtsigner"}, tests: true, why: "the evictor's admin grants are signed by the office signer and verified as the Worker does"},
 	{from: "application", to: []string{"adapters/cryptorand", "adapters/devidentity", "adapters/jwksidentity", "adapters/jwtsigner", "adapters/opensslsigner"}, tests: true,
 		why: "the use-case benchmarks measure grants over the adapters the server wires"},
 }

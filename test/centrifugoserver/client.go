@@ -173,3 +173,19 @@ func redact(s, token string) string {
 	}
 	return strings.ReplaceAll(s, token, "[token]")
 }
+
+// Disconnected waits until the server disconnects the client for good
+// and returns its disconnect (code and reason); ctx's error if it does
+// not first.
+func (c *Client) Disconnected(ctx context.Context) (*RefusedError, error) {
+	select {
+	case <-c.gone:
+		return c.goneErr, nil
+	case <-ctx.Done():
+		return nil, fmt.Errorf("centrifugo: still connected: %w", ctx.Err())
+	}
+}
+
+// State is the client's state: "connected", "connecting" (reconnecting
+// by itself) or "disconnected" (for good).
+func (c *Client) State() string { return string(c.c.State()) }

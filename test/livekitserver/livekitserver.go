@@ -32,6 +32,9 @@ type Config struct {
 	APIKey string
 	// APISecret signs the tokens (HS256); at least 32 bytes.
 	APISecret string
+	// WebhookURLs receive the server's webhook events, signed with the
+	// API key; none when empty.
+	WebhookURLs []string
 }
 
 // Server is one running livekit-server.
@@ -89,6 +92,14 @@ type config struct {
 	RTC           rtcConfig         `yaml:"rtc"`
 	Keys          map[string]string `yaml:"keys"`
 	Logging       loggingConfig     `yaml:"logging"`
+	Webhook       *webhookConfig    `yaml:"webhook,omitempty"`
+}
+
+// webhookConfig is livekit-server's webhook block: where it posts its
+// events, signed with which of its keys.
+type webhookConfig struct {
+	APIKey string   `yaml:"api_key"`
+	URLs   []string `yaml:"urls"`
 }
 
 type rtcConfig struct {
@@ -109,7 +120,12 @@ type loggingConfig struct {
 }
 
 func writeConfig(path string, port int, cfg Config) error {
+	var hook *webhookConfig
+	if len(cfg.WebhookURLs) > 0 {
+		hook = &webhookConfig{APIKey: cfg.APIKey, URLs: cfg.WebhookURLs}
+	}
 	b, err := yaml.Marshal(config{
+		Webhook:       hook,
 		Port:          port,
 		BindAddresses: []string{"127.0.0.1"},
 		RTC: rtcConfig{

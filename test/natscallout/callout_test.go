@@ -352,3 +352,39 @@ func TestCalloutRefusesARevokedIdentity(t *testing.T) {
 		t.Errorf(`gatepass_auth_failures_total{reason="revoked"} = %v, want at least 1`, got)
 	}
 }
+
+// TestCalloutConnectionsOfARevokedUserAreClosed: a connection admitted
+// through the callout is listed under the user id; a revocation closes the
+// revoked user's in the organization, and leaves the user's in another
+// organization and another member's open.
+func TestCalloutConnectionsOfARevokedUserAreClosed(t *testing.T) {
+	t.Parallel()
+	const admin = "callout-admin-token-0123456789abcdef"
+	s := natscallout.Start(t, natscallout.Config{})
+	x := served{nats: s, gp: inproc.ServeService(t, s.Env(), map[string]string{"ADMIN_API_TOKEN": admin, "NATS_SYSTEM_CREDS_FILE": s.SystemCreds})}
+	idp := x.gp.IDP
+	connect := func(user, org string) (*nats.Conn, chan struct{}) {
+		closed := make(chan struct{})
+		nc := x.nats.ConnectWhenServed(t, idp.Token(t, user, org, "member", time.Hour), 20*time.Second,
+			nats.ClosedHandler(func(*nats.Conn) { close(closed) }))
+		return nc, closed
+	}
+	_, revokedClosed := connect("rita", "org_r")
+	elsewhere, _ := connect("rita", "org_s")
+	other, _ := connect("oscar", "org_r")
+
+	r := kit.Post(t, x.gp.AdminURL+"/admin/v1/revocations", kit.Bearer(admin), kit.JSONBody(`{"user_id":"rita","org_id":"org_r"}`))
+	if r.Status != 202 {
+		t.Fatalf("revoke: %s", r)
+	}
+	select {
+	case <-revokedClosed:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the revoked user's callout connection is still open")
+	}
+	for name, nc := range map[string]*nats.Conn{"the user in another organization": elsewhere, "another member": other} {
+		if nc.IsClosed() || nc.Flush() != nil {
+			t.Fatalf("%s: connection closed", name)
+		}
+	}
+}

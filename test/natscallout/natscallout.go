@@ -2,7 +2,8 @@
 // operator mode, configured to ask an auth callout service on every
 // connect, with every key and JWT the setup needs made by the test:
 //
-//   - an operator, and its system account;
+//   - an operator, and its system account, with a user whose credentials
+//     gatepass's evictor connects with (NATS_SYSTEM_CREDS_FILE);
 //   - the target account, whose signing key signs the user JWTs the callout
 //     service hands out (gatepass's NATS_ACCOUNT and
 //     NATS_ACCOUNT_SIGNING_KEY);
@@ -76,6 +77,8 @@ type Server struct {
 	// XKeyFile holds the service's curve seed (SX...); "" unless
 	// Config.Encrypted.
 	XKeyFile string
+	// SystemCreds is the credentials file of a system account user.
+	SystemCreds string
 
 	dir    string
 	port   int
@@ -100,6 +103,8 @@ func Start(t testing.TB, cfg Config) *Server {
 	syskp := newKey(t, nkeys.CreateAccount)
 	sys := jwt.NewAccountClaims(public(t, syskp))
 	sys.Name = "SYS"
+	sysUser := newKey(t, nkeys.CreateUser)
+	s.SystemCreds = s.write(t, "system.creds", creds(t, encode(t, jwt.NewUserClaims(public(t, sysUser)), syskp), sysUser))
 
 	akp := newKey(t, nkeys.CreateAccount)
 	s.Account = public(t, akp)

@@ -2,8 +2,10 @@
 // tests, in operator mode: on free loopback ports, with a configuration in
 // a temporary folder, stopped when the test ends. The test's operator signs
 // one account, preloaded into a memory resolver, whose JWT lists a signing
-// key the test hands to gatepass (NATS_ACCOUNT_SIGNING_KEY). Connect drives
-// a real client (nats.go) against it.
+// key the test hands to gatepass (NATS_ACCOUNT_SIGNING_KEY), and a system
+// account with a user whose credentials file the test hands to gatepass
+// (NATS_SYSTEM_CREDS_FILE). Connect drives a real client (nats.go) against
+// it.
 package natsserver
 
 import (
@@ -47,6 +49,9 @@ type Server struct {
 	AccountPublic string
 	// SigningSeed is SigningKey's seed (NATS_ACCOUNT_SIGNING_KEY).
 	SigningSeed string
+	// SystemCreds is the path of a system account user's credentials file
+	// (NATS_SYSTEM_CREDS_FILE).
+	SystemCreds string
 }
 
 // Start runs nats-server (see peers.NATS for where the binary comes from)
@@ -61,8 +66,9 @@ func Start(t testing.TB, cfg Config) *Server {
 	}
 	s.SigningSeed = string(seed)
 	operatorJWT, accountJWT := s.jwts(t, cfg)
-	bin := peers.MustBinary(t, peers.NATS)
 	dir := t.TempDir()
+	system := s.systemAccount(t, dir)
+	bin := peers.MustBinary(t, peers.NATS)
 	s.Process = peers.Start(t, peers.Launch{
 		Binary: bin,
 		Dir:    dir,
@@ -80,7 +86,7 @@ func Start(t testing.TB, cfg Config) *Server {
 			}
 			s.WebSocketPort = ws
 			path := filepath.Join(dir, "nats-server.conf")
-			if err := os.WriteFile(path, Conf(client, port, ws, operatorJWT, s.AccountPublic, accountJWT), 0o600); err != nil {
+			if err := os.WriteFile(path, Conf(client, port, ws, operatorJWT, s.AccountPublic, accountJWT, system), 0o600); err != nil {
 				return nil, err
 			}
 			return []string{"-c", path}, nil
@@ -109,16 +115,55 @@ func (s *Server) jwts(t testing.TB, cfg Config) (operatorJWT, accountJWT string)
 	return operatorJWT, accountJWT
 }
 
+// SystemAccount is a system account and its JWT.
+type SystemAccount struct {
+	Public, JWT string
+}
+
+// systemAccount makes the system account, signed by the operator, and
+// writes a credentials file for a user of it into dir.
+func (s *Server) systemAccount(t testing.TB, dir string) SystemAccount {
+	t.Helper()
+	account := newKey(t, nkeys.CreateAccount)
+	ac := jwt.NewAccountClaims(publicKey(t, account))
+	ac.Name = "SYS"
+	accountJWT, err := ac.Encode(s.Operator)
+	if err != nil {
+		t.Fatal(err)
+	}
+	user := newKey(t, nkeys.CreateUser)
+	uc := jwt.NewUserClaims(publicKey(t, user))
+	uc.Name = "gatepass-system"
+	userJWT, err := uc.Encode(account)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seed, err := user.Seed()
+	if err != nil {
+		t.Fatal(err)
+	}
+	creds, err := jwt.FormatUserConfig(userJWT, seed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.SystemCreds = filepath.Join(dir, "system.creds")
+	if err := os.WriteFile(s.SystemCreds, creds, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return SystemAccount{Public: publicKey(t, account), JWT: accountJWT}
+}
+
 // Conf is a nats-server configuration in operator mode: clients on
 // 127.0.0.1:client, monitoring on 127.0.0.1:monitor, a WebSocket listener
 // without TLS on 127.0.0.1:ws unless ws is 0, and a memory resolver
-// preloaded with one account.
-func Conf(client, monitor, ws int, operatorJWT, account, accountJWT string) []byte {
+// preloaded with one account and the system account.
+func Conf(client, monitor, ws int, operatorJWT, account, accountJWT string, system SystemAccount) []byte {
 	b := fmt.Appendf(nil, "listen: \"127.0.0.1:%d\"\n", client)
 	if monitor != 0 {
 		b = fmt.Appendf(b, "http: \"127.0.0.1:%d\"\n", monitor)
 	}
-	b = fmt.Appendf(b, "operator: %q\nresolver: MEMORY\nresolver_preload: {\n  %s: %q\n}\n", operatorJWT, account, accountJWT)
+	b = fmt.Appendf(b, "operator: %q\nsystem_account: %s\nresolver: MEMORY\nresolver_preload: {\n  %s: %q\n  %s: %q\n}\n",
+		operatorJWT, system.Public, account, accountJWT, system.Public, system.JWT)
 	if ws != 0 {
 		b = fmt.Appendf(b, "websocket {\n  listen: \"127.0.0.1:%d\"\n  no_tls: true\n}\n", ws)
 	}

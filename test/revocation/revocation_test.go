@@ -138,12 +138,24 @@ func revoke(t *testing.T, s *kit.Service, body string) (id string, notBefore tim
 		t.Fatalf("revoke %s: %s", body, r)
 	}
 	var out struct {
-		ID        string         `json:"id"`
-		NotBefore string         `json:"not_before"`
-		Fanout    map[string]any `json:"fanout"`
+		ID        string `json:"id"`
+		NotBefore string `json:"not_before"`
+		Fanout    map[string]struct {
+			Status string `json:"status"`
+		} `json:"fanout"`
 	}
-	if err := json.Unmarshal(r.Body, &out); err != nil || out.ID == "" || out.Fanout == nil || len(out.Fanout) != 0 {
+	if err := json.Unmarshal(r.Body, &out); err != nil || out.ID == "" {
 		t.Fatalf("revoke answer %s", r)
+	}
+	// Every transport is reported; these replicas reach none's API, and
+	// Supabase Realtime's channels end with their tokens.
+	for _, tr := range []string{"livekit", "centrifugo", "office_router", "supabase_realtime"} {
+		if _, ok := out.Fanout[tr]; !ok {
+			t.Fatalf("revoke answer without fanout.%s: %s", tr, r)
+		}
+	}
+	if st := out.Fanout["supabase_realtime"].Status; st != "expires" && st != "not_applicable" {
+		t.Fatalf("fanout.supabase_realtime %q: %s", st, r)
 	}
 	nb, err := time.Parse(time.RFC3339, out.NotBefore)
 	if err != nil || nb.Location() != time.UTC || nb.Nanosecond() != 0 {
@@ -544,5 +556,39 @@ func TestTwoReplicasOnARedisCluster(t *testing.T) {
 	for _, s := range []*kit.Service{a, b} {
 		took := waitRefused(t, s, ds, before)
 		t.Logf("enforced after %s", took)
+	}
+}
+
+// TestFanoutIsShownByEveryReplica: the replica that did not record a
+// revocation shows its fan-out too, as the one that ran it stored it:
+// Supabase Realtime's channels end a token lifetime after the cut-off.
+func TestFanoutIsShownByEveryReplica(t *testing.T) {
+	t.Parallel()
+	_, _, replicas := twoReplicas(t, map[string]string{"SUPABASE_JWT_TTL": "15m"})
+	id, nb := revoke(t, replicas[0], `{"user_id":"user_fanout","org_id":"org_1"}`)
+	var view struct {
+		Fanout map[string]struct {
+			Status    string `json:"status"`
+			ExpiresAt string `json:"expires_at"`
+		} `json:"fanout"`
+	}
+	var last kit.Response
+	if !kit.Eventually(enforcedWithin, 10*time.Millisecond, func() bool {
+		last = kit.Get(t, replicas[1].AdminURL+"/admin/v1/revocations/"+id, kit.Bearer(adminToken))
+		return last.Status == http.StatusOK && json.Unmarshal(last.Body, &view) == nil && view.Fanout["supabase_realtime"].Status == "expires"
+	}) {
+		t.Fatalf("the other replica shows %s", last)
+	}
+	if got, want := view.Fanout["supabase_realtime"].ExpiresAt, nb.Add(15*time.Minute).Format(time.RFC3339); got != want {
+		t.Fatalf("supabase_realtime expires_at %s, want %s", got, want)
+	}
+	// Centrifugo's server API is not configured (CENTRIFUGO_API_URL).
+	if st := view.Fanout["centrifugo"].Status; st != "not_configured" {
+		t.Fatalf("fanout.centrifugo %q on the other replica, want not_configured: %s", st, last)
+	}
+	for _, tr := range []string{"livekit", "office_router"} {
+		if _, ok := view.Fanout[tr]; !ok {
+			t.Fatalf("fanout.%s missing on the other replica: %s", tr, last)
+		}
 	}
 }

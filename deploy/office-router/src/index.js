@@ -13,10 +13,16 @@
 //                         or EdDSA: WebCrypto on Workers verifies all four)
 //   CONN_JWKS_CACHE_SECONDS  how long fetched keys are trusted, default 300
 //                            (gatepass's Cache-Control max-age)
+//   CONN_ADMIN_AUDIENCE   gatepass's OFFICE_ROUTER_ADMIN_AUDIENCE, default
+//                         office-router-admin: the aud of the grants that
+//                         may call POST /admin/revoke; must differ from
+//                         CONN_JWT_AUDIENCE
 //
 // Each refused upgrade logs one JSON line naming the check that failed
 // ({"msg":"upgrade refused","reason":...}), never the token; the README
-// maps each reason to its usual cause.
+// maps each reason to its usual cause. POST /admin/revoke is gatepass's:
+// it closes a revoked user's sockets in one organization and refuses
+// their older grants (see adminRevoke).
 import { DurableObject } from "cloudflare:workers";
 import { createRemoteJWKSet, errors, importSPKI, jwtVerify } from "jose";
 
@@ -24,8 +30,23 @@ const CLOCK_TOLERANCE_SECONDS = 5;
 const BEARER_PROTOCOL = "bearer";
 const RETRY_AFTER_SECONDS = 5;
 
+const ADMIN_REVOKE_PATH = "/admin/revoke";
+const DEFAULT_ADMIN_AUDIENCE = "office-router-admin";
+// An admin grant is minted for one call: older ones are refused even
+// before they expire.
+const ADMIN_GRANT_MAX_AGE_SECONDS = 120;
+const ADMIN_BODY_MAX_BYTES = 4096;
+const MAX_ID_BYTES = 1024;
+// A revocation is kept at most this long after its cut-off: longer than
+// any office grant lives (gatepass's JWT_TTL is at most an hour).
+const MAX_REVOCATION_KEEP_SECONDS = 24 * 3600;
+// The close code and reason of a revoked user's sockets.
+const REVOKED_CLOSE_CODE = 4003;
+const REVOKED_CLOSE_REASON = "revoked";
+
 export default {
   async fetch(request, env) {
+    if (new URL(request.url).pathname === ADMIN_REVOKE_PATH) return adminRevoke(request, env);
     if (request.headers.get("Upgrade")?.toLowerCase() !== "websocket") {
       // No Upgrade header here: the runtime strips it as hop-by-hop.
       return problem(426, "upgrade_required", "connect with a WebSocket upgrade");
@@ -61,6 +82,8 @@ export default {
     const inner = new URL("https://office.internal/connect");
     inner.searchParams.set("userId", grant.userId);
     inner.searchParams.set("role", grant.role);
+    // The issue time decides whether a revocation refuses the grant.
+    if (grant.iat !== undefined) inner.searchParams.set("iat", String(grant.iat));
     const headers = new Headers({ Upgrade: "websocket" });
     if (credential.viaProtocol) headers.set("Sec-WebSocket-Protocol", BEARER_PROTOCOL);
     return stub.fetch(inner, { headers });
@@ -93,7 +116,7 @@ class Misconfigured extends Error {}
 // refusalOf maps a verification error to its Refusal. jose's errors carry
 // the failed check in their class, and a claim's in err.claim and
 // err.reason.
-function refusalOf(err, env) {
+function refusalOf(err, env, audience = env.CONN_JWT_AUDIENCE) {
   if (err instanceof Refusal) return err;
   if (err instanceof Misconfigured) return new Refusal(500, "misconfigured", { detail: err.message });
   if (err instanceof KeysUnavailable) return new Refusal(503, "keys_unavailable", { detail: err.message });
@@ -106,7 +129,7 @@ function refusalOf(err, env) {
       case "iss":
         return new Refusal(401, "wrong_issuer", { claim, expected: env.CONN_JWT_ISSUER });
       case "aud":
-        return new Refusal(401, "wrong_audience", { claim, expected: env.CONN_JWT_AUDIENCE });
+        return new Refusal(401, "wrong_audience", { claim, expected: audience });
       case "typ":
         return new Refusal(401, "wrong_type", { claim, expected: "JWT" });
       case "nbf":
@@ -132,10 +155,10 @@ function refusalOf(err, env) {
 
 // refuse logs one JSON line saying why (Workers Logs indexes its fields;
 // never the token) and answers with a problem, before any upgrade.
-function refuse(refusal, credential, error, message, headers = {}) {
+function refuse(refusal, credential, error, message, headers = {}, msg = "upgrade refused") {
   const { status, reason, claim, expected, detail } = refusal;
   const via = credential.viaProtocol ? "protocol" : credential.token ? "header" : undefined;
-  console.warn(JSON.stringify({ msg: "upgrade refused", status, reason, claim, expected, detail, via }));
+  console.warn(JSON.stringify({ msg, status, reason, claim, expected, detail, via }));
   if (status === 401) headers = { ...headers, "WWW-Authenticate": reason === "missing_token" ? "Bearer" : 'Bearer error="invalid_token"' };
   return problem(status, error, message, headers);
 }
@@ -218,14 +241,26 @@ function verificationKey(env) {
   return key;
 }
 
-async function verifyGrant(token, env) {
+// settingsOf checks the settings every route reads: the issuer, both
+// audiences (which must differ, or either route would take the other's
+// grants) and the algorithm allow-list.
+function settingsOf(env) {
   if (!env.CONN_JWT_ISSUER || !env.CONN_JWT_AUDIENCE) {
     throw new Misconfigured("set CONN_JWT_ISSUER and CONN_JWT_AUDIENCE");
+  }
+  const adminAudience = env.CONN_ADMIN_AUDIENCE || DEFAULT_ADMIN_AUDIENCE;
+  if (adminAudience === env.CONN_JWT_AUDIENCE) {
+    throw new Misconfigured("CONN_ADMIN_AUDIENCE must differ from CONN_JWT_AUDIENCE");
   }
   const algorithms = (env.CONN_JWT_ALGORITHMS ?? "RS256")
     .split(",")
     .map((a) => a.trim())
     .filter(Boolean);
+  return { adminAudience, algorithms };
+}
+
+async function verifyGrant(token, env) {
+  const { algorithms } = settingsOf(env);
   const { payload } = await jwtVerify(token, verificationKey(env), {
     algorithms,
     issuer: env.CONN_JWT_ISSUER,
@@ -243,24 +278,142 @@ async function verifyGrant(token, env) {
   if (payload.sub !== payload.userId) {
     throw new Refusal(401, "malformed_claim", { claim: "sub", expected: "equal to userId" });
   }
-  return { userId: payload.userId, orgId: payload.orgId, role: payload.role };
+  const iat = typeof payload.iat === "number" ? payload.iat : undefined;
+  return { userId: payload.userId, orgId: payload.orgId, role: payload.role, iat };
+}
+
+// verifyAdminGrant verifies a grant for POST /admin/revoke: the office key
+// and issuer, the admin audience exactly (an office grant's aud differs),
+// at most ADMIN_GRANT_MAX_AGE_SECONDS old, and the SHA-256 of the body it
+// was minted for (base64url), so a grant authorizes that one revocation.
+async function verifyAdminGrant(token, env) {
+  const { adminAudience, algorithms } = settingsOf(env);
+  const { payload } = await jwtVerify(token, verificationKey(env), {
+    algorithms,
+    issuer: env.CONN_JWT_ISSUER,
+    audience: adminAudience,
+    typ: "JWT",
+    requiredClaims: ["exp", "iat"],
+    maxTokenAge: ADMIN_GRANT_MAX_AGE_SECONDS,
+    clockTolerance: CLOCK_TOLERANCE_SECONDS,
+  });
+  if (typeof payload.sha256 !== "string" || payload.sha256 === "") {
+    throw new Refusal(401, "malformed_claim", { claim: "sha256", expected: "a non-empty string" });
+  }
+  return { sha256: payload.sha256 };
+}
+
+// adminRevoke applies one revocation gatepass sends: POST /admin/revoke
+// with an admin grant in Authorization and the JSON body
+// {"user_id","org_id","not_before","expires_at"} (RFC 3339 times). The
+// organization's Durable Object closes the user's sockets admitted with a
+// grant issued before not_before (4003 "revoked"), and refuses such grants
+// until expires_at, by when every one has expired. It answers
+// {"closed": n}. A revocation for every organization never comes here:
+// the Worker cannot list its organizations.
+async function adminRevoke(request, env) {
+  if (request.method !== "POST") {
+    return problem(405, "method_not_allowed", "POST a revocation", { Allow: "POST" });
+  }
+  const credential = { token: /^Bearer +([^ ]+) *$/i.exec(request.headers.get("Authorization") ?? "")?.[1] };
+  if (!credential.token) {
+    return adminRefuse(new Refusal(401, "missing_token"), credential, "unauthorized", "an admin grant is required");
+  }
+  const declared = Number(request.headers.get("Content-Length") ?? 0);
+  if (declared > ADMIN_BODY_MAX_BYTES) {
+    return problem(413, "payload_too_large", `the body is limited to ${ADMIN_BODY_MAX_BYTES} bytes`);
+  }
+  let grant;
+  try {
+    grant = await verifyAdminGrant(credential.token, env);
+  } catch (err) {
+    const refusal = refusalOf(err, env, env.CONN_ADMIN_AUDIENCE || DEFAULT_ADMIN_AUDIENCE);
+    if (refusal.status === 503) {
+      return adminRefuse(refusal, credential, "temporarily_unavailable", "the verification keys cannot be fetched; retry", {
+        "Retry-After": String(RETRY_AFTER_SECONDS),
+      });
+    }
+    if (refusal.status === 500) return adminRefuse(refusal, credential, "server_error", "the Worker is not configured");
+    return adminRefuse(refusal, credential, "invalid_token", "the admin grant is not valid");
+  }
+  const body = new Uint8Array(await request.arrayBuffer());
+  if (body.byteLength > ADMIN_BODY_MAX_BYTES) {
+    return problem(413, "payload_too_large", `the body is limited to ${ADMIN_BODY_MAX_BYTES} bytes`);
+  }
+  const digest = base64url(new Uint8Array(await crypto.subtle.digest("SHA-256", body)));
+  if (digest !== grant.sha256) {
+    return adminRefuse(new Refusal(403, "body_mismatch", { claim: "sha256" }), credential, "forbidden", "the admin grant was minted for another body");
+  }
+  const revocation = revocationOf(body);
+  if (revocation.error) return problem(400, "invalid_request", revocation.error);
+  const { userId, orgId, notBefore, until } = revocation;
+  const stub = env.WEBSOCKET_SERVER.get(env.WEBSOCKET_SERVER.idFromName(orgId));
+  const closed = await stub.revoke(userId, notBefore, until);
+  console.log(JSON.stringify({ msg: "revocation applied", closed, not_before: notBefore, until }));
+  return Response.json({ closed });
+}
+
+function adminRefuse(refusal, credential, error, message, headers = {}) {
+  return refuse(refusal, credential, error, message, headers, "revoke refused");
+}
+
+// revocationOf reads the revocation body, or says which field is wrong.
+function revocationOf(body) {
+  let doc;
+  try {
+    doc = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(body));
+  } catch {
+    return { error: "the body is not JSON" };
+  }
+  if (doc === null || typeof doc !== "object" || Array.isArray(doc)) return { error: "the body is not a JSON object" };
+  for (const field of ["user_id", "org_id", "not_before", "expires_at"]) {
+    if (typeof doc[field] !== "string" || doc[field] === "") return { error: `${field} must be a non-empty string` };
+    // Durable Object storage keys are at most 2 KiB; gatepass's ids 255 bytes.
+    if (new TextEncoder().encode(doc[field]).byteLength > MAX_ID_BYTES) return { error: `${field} is longer than ${MAX_ID_BYTES} bytes` };
+  }
+  const notBefore = Date.parse(doc.not_before) / 1000;
+  const until = Date.parse(doc.expires_at) / 1000;
+  if (!Number.isFinite(notBefore)) return { error: "not_before must be an RFC 3339 time" };
+  if (!Number.isFinite(until) || until <= notBefore || until > notBefore + MAX_REVOCATION_KEEP_SECONDS) {
+    return { error: "expires_at must be an RFC 3339 time after not_before, by at most 24 h" };
+  }
+  return { userId: doc.user_id, orgId: doc.org_id, notBefore, until };
+}
+
+function base64url(bytes) {
+  let bin = "";
+  for (const b of bytes) bin += String.fromCharCode(b);
+  return btoa(bin).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 }
 
 function problem(status, error, message, headers = {}) {
   return Response.json({ error, message }, { status, headers });
 }
 
+// Storage keys of the revocations a Durable Object keeps, by user id.
+const REVOKED_PREFIX = "revoked:";
+
 // WebSocketServer is one organization's office: one instance per orgId. It
 // uses the hibernation API, so idle offices cost nothing and sockets survive
-// the object being evicted from memory.
+// the object being evicted from memory. Revocations live in its storage
+// until they expire (an alarm sweeps them), so a restart keeps them.
 export class WebSocketServer extends DurableObject {
   async fetch(request) {
     const { searchParams } = new URL(request.url);
     const userId = searchParams.get("userId");
     const role = searchParams.get("role");
+    const iat = searchParams.has("iat") ? Number(searchParams.get("iat")) : undefined;
+    const viaProtocol = request.headers.get("Sec-WebSocket-Protocol") === BEARER_PROTOCOL;
+    const cutOff = await this.cutOff(userId);
+    // A grant issued before the cut-off, or that does not say when it was
+    // issued, is refused: the client asks gatepass for a new one, which
+    // gatepass grants only to an identity issued after the cut-off.
+    if (cutOff !== undefined && !(iat >= cutOff)) {
+      return refuse(new Refusal(401, "revoked", { claim: "iat" }), { token: true, viaProtocol }, "invalid_token", "the grant was revoked; ask gatepass for a new one");
+    }
     const [client, server] = Object.values(new WebSocketPair());
     this.ctx.acceptWebSocket(server);
-    server.serializeAttachment({ userId, role });
+    server.serializeAttachment({ userId, role, iat });
     const headers = new Headers();
     // A browser that offered "bearer" fails the connection unless it is selected.
     if (request.headers.get("Sec-WebSocket-Protocol") === BEARER_PROTOCOL) {
@@ -284,6 +437,57 @@ export class WebSocketServer extends DurableObject {
         // A peer closing right now misses this message; nothing to do.
       }
     }
+  }
+
+  // cutOff is the user's revocation cut-off (seconds) while it lasts.
+  async cutOff(userId) {
+    const entry = await this.ctx.storage.get(REVOKED_PREFIX + userId);
+    if (!entry || entry.until * 1000 <= Date.now()) return undefined;
+    return entry.notBefore;
+  }
+
+  // revoke records that userId's grants issued before notBefore are
+  // refused until until (seconds; kept CLOCK_TOLERANCE_SECONDS longer, as
+  // grants are admitted that much past exp), closes the sockets admitted
+  // with such grants, and returns how many it closed. A later revocation
+  // of the same user moves the cut-off forward, never back.
+  async revoke(userId, notBefore, until) {
+    const key = REVOKED_PREFIX + userId;
+    const old = await this.ctx.storage.get(key);
+    const entry = {
+      notBefore: Math.max(old?.notBefore ?? 0, notBefore),
+      until: Math.max(old?.until ?? 0, until + CLOCK_TOLERANCE_SECONDS),
+    };
+    await this.ctx.storage.put(key, entry);
+    const alarm = await this.ctx.storage.getAlarm();
+    if (alarm === null || alarm > entry.until * 1000) await this.ctx.storage.setAlarm(entry.until * 1000);
+    let closed = 0;
+    for (const ws of this.ctx.getWebSockets()) {
+      const attached = ws.deserializeAttachment();
+      // A socket admitted with a grant issued after the cut-off belongs to
+      // an identity issued after it: a retried revocation leaves it open.
+      if (attached?.userId !== userId || attached.iat >= entry.notBefore) continue;
+      try {
+        ws.close(REVOKED_CLOSE_CODE, REVOKED_CLOSE_REASON);
+        closed++;
+      } catch {
+        // Closing already.
+      }
+    }
+    return closed;
+  }
+
+  // alarm drops the revocations that have expired and waits for the next.
+  async alarm() {
+    const now = Date.now() / 1000;
+    const expired = [];
+    let next;
+    for (const [key, entry] of await this.ctx.storage.list({ prefix: REVOKED_PREFIX })) {
+      if (entry.until <= now) expired.push(key);
+      else next = Math.min(next ?? Infinity, entry.until);
+    }
+    for (let i = 0; i < expired.length; i += 128) await this.ctx.storage.delete(expired.slice(i, i + 128));
+    if (next !== undefined) await this.ctx.storage.setAlarm(next * 1000);
   }
 
   async webSocketClose(ws, code, reason) {

@@ -77,9 +77,11 @@ export function bundleWorker() {
  * startWorker runs the Worker with vars as its environment and returns its
  * http:// URL, a stop function (also run by t.after), its raw output (for
  * failure messages), and refusals(): the JSON lines it logged with
- * console.warn for each refused upgrade, in order.
+ * console.warn for each refused upgrade, in order. With persist (a
+ * folder), the Durable Objects' storage is kept there, so a Worker started
+ * again on the same folder finds it: a restart.
  */
-export async function startWorker(t, vars) {
+export async function startWorker(t, vars, { persist } = {}) {
   const cfg = wranglerConfig();
   const binding = cfg.durable_objects?.bindings?.find((b) => b.name === "WEBSOCKET_SERVER");
   if (!binding) throw new Error("wrangler.jsonc binds no WEBSOCKET_SERVER Durable Object");
@@ -95,6 +97,7 @@ export async function startWorker(t, vars) {
     compatibilityDate: cfg.compatibility_date,
     compatibilityFlags: cfg.compatibility_flags ?? [],
     durableObjects: { WEBSOCKET_SERVER: { className: binding.class_name, useSQLite: sqlite } },
+    ...(persist ? { durableObjectsPersist: persist } : {}),
     bindings: vars,
     host: "127.0.0.1",
     port: 0,
@@ -129,7 +132,7 @@ export async function startWorker(t, vars) {
     warnings.flatMap((m) => {
       try {
         const record = JSON.parse(m);
-        return record?.msg === "upgrade refused" ? [record] : [];
+        return record?.msg === "upgrade refused" || record?.msg === "revoke refused" ? [record] : [];
       } catch {
         return [];
       }

@@ -75,7 +75,12 @@ export class Socket {
 
   constructor(ws) {
     this.ws = ws;
-    this.#closed = new Promise((resolve) => ws.once("close", (code) => resolve(code)));
+    this.#closed = new Promise((resolve) =>
+      ws.once("close", (code, reason) => {
+        this.closeReason = reason.toString("utf8");
+        resolve(code);
+      }),
+    );
     ws.on("message", (data, isBinary) => {
       const msg = isBinary ? data : JSON.parse(data.toString("utf8"));
       const w = this.#waiters.shift();
@@ -114,7 +119,10 @@ export class Socket {
     return [...this.#queue];
   }
 
-  /** closed resolves to the close code once the socket is closed. */
+  /**
+   * closed resolves to the close code once the socket is closed; the
+   * reason is then closeReason.
+   */
   closed(timeoutMs = TIMEOUT_MS) {
     return Promise.race([
       this.#closed,
