@@ -166,7 +166,12 @@ func checkCreds(path string) error {
 	if err != nil {
 		return errors.New("cannot be read: " + reasonOf(err))
 	}
-	if _, err := jwt.ParseDecoratedJWT(b); err != nil {
+	// ParseDecoratedJWT answers undecorated text as it is: decode it.
+	token, err := jwt.ParseDecoratedJWT(b)
+	if err == nil {
+		_, err = jwt.DecodeUserClaims(token)
+	}
+	if err != nil {
 		return errors.New("holds no user JWT")
 	}
 	kp, err := jwt.ParseDecoratedUserNKey(b)

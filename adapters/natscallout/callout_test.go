@@ -58,6 +58,10 @@ func TestNewConfig(t *testing.T) {
 	account := seedOf(t, nkeys.CreateAccount)
 	user := seedOf(t, nkeys.CreateUser)
 	curve := seedOf(t, nkeys.CreateCurveKeys)
+	seedOnly := filepath.Join(t.TempDir(), "seed.creds")
+	if err := os.WriteFile(seedOnly, user, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	good := natscallout.Settings{URL: "nats://127.0.0.1:4222", CredsFile: creds, IssuerSeed: account}
 	tests := []struct {
 		name      string
@@ -75,6 +79,7 @@ func TestNewConfig(t *testing.T) {
 		{name: "no creds file", edit: func(s *natscallout.Settings) { s.CredsFile = "" }, wantErr: natscallout.ErrCreds, wantField: "CredsFile"},
 		{name: "missing creds file", edit: func(s *natscallout.Settings) { s.CredsFile = creds + ".gone" }, wantErr: natscallout.ErrCreds, wantField: "CredsFile"},
 		{name: "not a creds file", edit: func(s *natscallout.Settings) { s.CredsFile = notCreds }, wantErr: natscallout.ErrCreds, wantField: "CredsFile"},
+		{name: "a seed without its JWT", edit: func(s *natscallout.Settings) { s.CredsFile = seedOnly }, wantErr: natscallout.ErrCreds, wantField: "CredsFile"},
 		{name: "no issuer", edit: func(s *natscallout.Settings) { s.IssuerSeed = nil }, wantErr: natscallout.ErrIssuerKey, wantField: "IssuerKey"},
 		{name: "a user seed as issuer", edit: func(s *natscallout.Settings) { s.IssuerSeed = user }, wantErr: natscallout.ErrIssuerKey, wantField: "IssuerKey"},
 		{name: "a curve seed as issuer", edit: func(s *natscallout.Settings) { s.IssuerSeed = curve }, wantErr: natscallout.ErrIssuerKey, wantField: "IssuerKey"},
