@@ -7,7 +7,6 @@
 package ginhttp_test
 
 import (
-	"context"
 	"crypto/rand"
 	"crypto/rsa"
 	"io"
@@ -40,17 +39,6 @@ const (
 	officeAllocBudget   = 34
 	liveKitAllocBudget  = 13
 )
-
-// staticIdentity accepts one bearer as one caller: the identity cache and
-// JWT verification have their own tests and benchmarks.
-type staticIdentity struct{ principal domain.Principal }
-
-func (s staticIdentity) VerifyIdentity(_ context.Context, bearer string) (domain.Principal, error) {
-	if bearer != "static-bearer" {
-		return domain.Principal{}, domain.ErrInvalidCredentials
-	}
-	return s.principal, nil
-}
 
 func allocsHandler(t *testing.T) http.Handler {
 	t.Helper()

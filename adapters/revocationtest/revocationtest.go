@@ -55,7 +55,7 @@ func RunConformanceTests(t *testing.T, newHarness HarnessMaker) {
 		{"LoadSinceAVersionBringsOnlyWhatFollows", testLoadSince},
 		{"LoadAheadOfTheStoreBringsEverything", testLoadAhead},
 		{"ExpiredIsNotLoaded", testExpired},
-		{"AReaderOfAnEmptiedStoreGetsWhatFollows", testEmptied},
+		{emptiedCase, testEmptied},
 		{"WatchersAreTold", testWatch},
 		{"EventIsClaimedOnceAcrossHandles", testClaimOnce},
 		{"ConcurrentClaimsHaveOneWinner", testConcurrentClaims},
@@ -64,13 +64,21 @@ func RunConformanceTests(t *testing.T, newHarness HarnessMaker) {
 		{"GrantKeysAreReadByEveryHandle", testGrantKeysShared},
 		{"GrantKeysExpire", testGrantKeysExpire},
 	}
+	// A store that cannot lose its content (memory) has no case for it.
+	losesContent := newHarness(t).Empty != nil
 	for _, tt := range tests {
+		if tt.name == emptiedCase && !losesContent {
+			continue
+		}
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			tt.run(t, newHarness(t))
 		})
 	}
 }
+
+// emptiedCase is the case of a store that lost its content.
+const emptiedCase = "AReaderOfAnEmptiedStoreGetsWhatFollows"
 
 var seq atomic.Int64
 
@@ -259,9 +267,6 @@ func testConcurrentClaims(t *testing.T, h Harness) {
 }
 
 func testEmptied(t *testing.T, h Harness) {
-	if h.Empty == nil {
-		t.Skip("this store cannot lose its content")
-	}
 	a, b := h.Open(), h.Open()
 	mustRecord(t, a, revocation(t, "user_a", "org_1"))
 	mustRecord(t, a, revocation(t, "user_a", "org_2"))

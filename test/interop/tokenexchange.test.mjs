@@ -31,7 +31,8 @@ import { relay, wsURL } from "./lib/sockets.mjs";
 const GRANT_TYPE = "urn:ietf:params:oauth:grant-type:token-exchange";
 const ACCESS_TOKEN = "urn:ietf:params:oauth:token-type:access_token";
 const JWT = "urn:ietf:params:oauth:token-type:jwt";
-const AUDIENCES = ["office-router", "supabase-realtime", "livekit", "centrifugo"];
+// Every audience the development gatepass enables, NATS included.
+const AUDIENCES = ["office-router", "supabase-realtime", "livekit", "centrifugo", "nats"];
 // gatepass's default Supabase issuer, left unset.
 const REALTIME_ISSUER = "qubital-backend";
 // gatepass ignores client_id (a public client); openid-client needs one.
