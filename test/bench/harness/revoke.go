@@ -14,7 +14,9 @@ import (
 // revokeCmd records n revocations through a gatepass's admin API, for
 // users none of the benchmark's tokens names (bench_revoked_<i>), so that
 // the grant path checks every request against n active revocations and
-// refuses none.
+// refuses none. Each names a session: a session revocation evicts nothing,
+// so no fan-out (to peers the benchmark does not run) is still retrying
+// while the grant path is measured.
 func revokeCmd(ctx context.Context, fs *flag.FlagSet, args []string) error {
 	adminURL := fs.String("admin-url", "", "the admin listener's `URL`")
 	token := fs.String("token", "", "the admin API `token`")
@@ -38,7 +40,7 @@ func revokeCmd(ctx context.Context, fs *flag.FlagSet, args []string) error {
 				if i >= int64(*n) || ctx.Err() != nil {
 					return
 				}
-				body := fmt.Sprintf(`{"user_id":"bench_revoked_%d","org_id":"bench","reason":"benchmark"}`, i)
+				body := fmt.Sprintf(`{"user_id":"bench_revoked_%d","org_id":"bench","session_id":"bench","reason":"benchmark"}`, i)
 				req, err := http.NewRequestWithContext(ctx, http.MethodPost, *adminURL+"/admin/v1/revocations", strings.NewReader(body))
 				if err != nil {
 					first.CompareAndSwap(nil, err.Error())
