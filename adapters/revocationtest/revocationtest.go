@@ -292,22 +292,22 @@ func testFanoutShared(t *testing.T, h Harness) {
 			t.Fatalf("SaveEviction: %v", err)
 		}
 	}
-	save(a, r, domain.TransportCentrifugo, domain.Eviction{Status: domain.EvictionFailed})
+	save(a, r, transportA, domain.Eviction{Status: domain.EvictionFailed})
 	save(a, r, domain.TransportSupabaseRealtime, domain.Eviction{Status: domain.EvictionExpires, ExpiresAt: expires})
-	save(a, other, domain.TransportCentrifugo, domain.Eviction{Status: domain.EvictionNotApplicable})
+	save(a, other, transportA, domain.Eviction{Status: domain.EvictionNotApplicable})
 	// A later state replaces the one before.
-	save(a, r, domain.TransportCentrifugo, domain.Eviction{Status: domain.EvictionDone, Count: 3})
+	save(a, r, transportA, domain.Eviction{Status: domain.EvictionDone, Count: 3})
 	f, err := b.Fanout(ctx(t), r.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(f) != 2 || f[domain.TransportCentrifugo] != (domain.Eviction{Status: domain.EvictionDone, Count: 3}) {
+	if len(f) != 2 || f[transportA] != (domain.Eviction{Status: domain.EvictionDone, Count: 3}) {
 		t.Fatalf("another handle reads %+v", f)
 	}
 	if got := f[domain.TransportSupabaseRealtime]; got.Status != domain.EvictionExpires || !got.ExpiresAt.Equal(expires) {
 		t.Fatalf("supabase_realtime read as %+v, saved expires at %s", got, expires)
 	}
-	if f, err := b.Fanout(ctx(t), other.ID); err != nil || len(f) != 1 || f[domain.TransportCentrifugo].Status != domain.EvictionNotApplicable {
+	if f, err := b.Fanout(ctx(t), other.ID); err != nil || len(f) != 1 || f[transportA].Status != domain.EvictionNotApplicable {
 		t.Fatalf("the other revocation's fan-out = %+v, %v", f, err)
 	}
 }
@@ -319,7 +319,7 @@ func testFanoutExpired(t *testing.T, h Harness) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := a.SaveEviction(ctx(t), old, domain.TransportCentrifugo, domain.Eviction{Status: domain.EvictionDone}); err != nil {
+	if err := a.SaveEviction(ctx(t), old, transportA, domain.Eviction{Status: domain.EvictionDone}); err != nil {
 		t.Fatal(err)
 	}
 	if f, err := a.Fanout(ctx(t), old.ID); err != nil || len(f) != 0 {
@@ -336,15 +336,15 @@ func testGrantKeysShared(t *testing.T, h Harness) {
 			t.Fatalf("RecordGrantKey: %v", err)
 		}
 	}
-	record(domain.TransportCentrifugo, domain.GrantKey{UserID: "user_a", OrgID: "org_1", Key: "K1", ExpiresAt: hour})
-	record(domain.TransportCentrifugo, domain.GrantKey{UserID: "user_a", OrgID: "org_2", Key: "K2", ExpiresAt: hour})
-	record(domain.TransportCentrifugo, domain.GrantKey{UserID: "user_b", OrgID: "org_1", Key: "K3", ExpiresAt: hour})
-	record(domain.TransportLiveKit, domain.GrantKey{UserID: "user_a", OrgID: "org_1", Key: "K4", ExpiresAt: hour})
+	record(transportA, domain.GrantKey{UserID: "user_a", OrgID: "org_1", Key: "K1", ExpiresAt: hour})
+	record(transportA, domain.GrantKey{UserID: "user_a", OrgID: "org_2", Key: "K2", ExpiresAt: hour})
+	record(transportA, domain.GrantKey{UserID: "user_b", OrgID: "org_1", Key: "K3", ExpiresAt: hour})
+	record(transportB, domain.GrantKey{UserID: "user_a", OrgID: "org_1", Key: "K4", ExpiresAt: hour})
 	// Expired when recorded: not kept.
-	record(domain.TransportCentrifugo, domain.GrantKey{UserID: "user_a", OrgID: "org_1", Key: "K5", ExpiresAt: time.Now().Add(-time.Second)})
+	record(transportA, domain.GrantKey{UserID: "user_a", OrgID: "org_1", Key: "K5", ExpiresAt: time.Now().Add(-time.Second)})
 	keys := func(user, org string) []string {
 		t.Helper()
-		got, err := b.GrantKeys(ctx(t), domain.TransportCentrifugo, user, org)
+		got, err := b.GrantKeys(ctx(t), transportA, user, org)
 		if err != nil {
 			t.Fatalf("GrantKeys: %v", err)
 		}
@@ -366,15 +366,15 @@ func testGrantKeysExpire(t *testing.T, h Harness) {
 	a := h.Open()
 	// Whole milliseconds, as stores keep it.
 	soon := time.Now().Add(1500 * time.Millisecond).Truncate(time.Millisecond)
-	if err := a.RecordGrantKey(ctx(t), domain.TransportCentrifugo, domain.GrantKey{UserID: "user_a", OrgID: "org_1", Key: "K1", ExpiresAt: soon}); err != nil {
+	if err := a.RecordGrantKey(ctx(t), transportA, domain.GrantKey{UserID: "user_a", OrgID: "org_1", Key: "K1", ExpiresAt: soon}); err != nil {
 		t.Fatal(err)
 	}
-	if got, err := a.GrantKeys(ctx(t), domain.TransportCentrifugo, "user_a", "org_1"); err != nil || len(got) != 1 {
+	if got, err := a.GrantKeys(ctx(t), transportA, "user_a", "org_1"); err != nil || len(got) != 1 {
 		t.Fatalf("before it expires: %v, %v", got, err)
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		got, err := a.GrantKeys(ctx(t), domain.TransportCentrifugo, "user_a", "org_1")
+		got, err := a.GrantKeys(ctx(t), transportA, "user_a", "org_1")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -390,3 +390,10 @@ func testGrantKeysExpire(t *testing.T, h Harness) {
 		runtime.Gosched()
 	}
 }
+
+// transportA and transportB stand for any two transports: a store keeps
+// what each transport names apart, whatever they are.
+const (
+	transportA domain.Transport = "transport_a"
+	transportB domain.Transport = "transport_b"
+)
