@@ -114,6 +114,8 @@ type EvictRevokedHandler struct {
 	// runs are this replica's fan-outs by revocation id: running, or
 	// finished less than runMemory ago.
 	runs map[string]*fanoutRun
+	// pruned is when runs was last pruned.
+	pruned time.Time
 }
 
 // runMemory is how long a finished fan-out is kept in this replica
@@ -187,6 +189,9 @@ func (h *EvictRevokedHandler) Handle(ctx context.Context, cmd EvictRevoked) doma
 // nothing is known yet. A store that does not answer is
 // ErrRevocationsUnavailable, unless this replica ran the fan-out.
 func (h *EvictRevokedHandler) Fanout(ctx context.Context, rev domain.Revocation) (domain.Fanout, error) {
+	if rev.SessionID != "" {
+		return h.sessionFanout(), nil
+	}
 	h.mu.Lock()
 	run := h.runs[rev.ID]
 	h.mu.Unlock()
@@ -260,46 +265,67 @@ func (r *fanoutRun) set(t domain.Transport, e domain.Eviction, first bool) {
 // start begins rev's fan-out, or returns the one begun already.
 func (h *EvictRevokedHandler) start(rev domain.Revocation) *fanoutRun {
 	now := h.clock.Now()
+	run := &fanoutRun{rev: rev, started: now, answered: make(chan struct{}), state: domain.Fanout{}}
+	if rev.SessionID != "" {
+		// Transports know users, not the sessions of their identities:
+		// nothing to evict, and nothing to store, since Fanout answers
+		// the same for every session revocation.
+		run.state = h.sessionFanout()
+		for t := range run.state {
+			h.count(t, FanoutNotApplicable)
+		}
+		close(run.answered)
+		return run
+	}
 	h.mu.Lock()
 	if run, ok := h.runs[rev.ID]; ok {
 		h.mu.Unlock()
 		return run
 	}
+	h.pruneRuns(now)
+	h.runs[rev.ID] = run
+	h.mu.Unlock()
+
+	// What needs no call is known at once.
+	for _, t := range h.disabled {
+		run.state[t] = h.settle(rev, t, domain.Eviction{Status: domain.EvictionNotConfigured})
+	}
+	for _, e := range h.evictors {
+		run.state[e.Transport()] = domain.Eviction{Status: domain.EvictionPending}
+	}
+	run.waiting, run.working = len(h.evictors), len(h.evictors)
+	if len(h.evictors) == 0 {
+		close(run.answered)
+	}
+	for _, e := range h.evictors {
+		h.wg.Go(func() { h.evict(run, e) })
+	}
+	return run
+}
+
+// sessionFanout is the fan-out of every session revocation: transports
+// know users, not the sessions of their identities.
+func (h *EvictRevokedHandler) sessionFanout() domain.Fanout {
+	out := domain.Fanout{}
+	for _, t := range h.Transports() {
+		out[t] = domain.Eviction{Status: domain.EvictionNotApplicable}
+	}
+	return out
+}
+
+// pruneRuns forgets the runs finished longer than runMemory ago, at most
+// once a second: recording many revocations at once stays linear. h.mu
+// is held.
+func (h *EvictRevokedHandler) pruneRuns(now time.Time) {
+	if now.Sub(h.pruned) < time.Second {
+		return
+	}
+	h.pruned = now
 	for id, run := range h.runs {
 		if run.finished() && now.Sub(run.started) > runMemory {
 			delete(h.runs, id)
 		}
 	}
-	run := &fanoutRun{rev: rev, started: now, answered: make(chan struct{}), state: domain.Fanout{}}
-	h.runs[rev.ID] = run
-	h.mu.Unlock()
-
-	// What needs no call is known at once.
-	var evicting []domain.Evictor
-	switch {
-	case rev.SessionID != "":
-		// Transports know users, not the sessions of their identities:
-		// nothing to evict.
-		for _, t := range h.Transports() {
-			run.state[t] = h.settle(rev, t, domain.Eviction{Status: domain.EvictionNotApplicable})
-		}
-	default:
-		for _, t := range h.disabled {
-			run.state[t] = h.settle(rev, t, domain.Eviction{Status: domain.EvictionNotConfigured})
-		}
-		for _, e := range h.evictors {
-			run.state[e.Transport()] = domain.Eviction{Status: domain.EvictionPending}
-			evicting = append(evicting, e)
-		}
-	}
-	run.waiting, run.working = len(evicting), len(evicting)
-	if len(evicting) == 0 {
-		close(run.answered)
-	}
-	for _, e := range evicting {
-		h.wg.Go(func() { h.evict(run, e) })
-	}
-	return run
 }
 
 // settle records a final state that took no call, and counts it.

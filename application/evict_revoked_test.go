@@ -273,8 +273,23 @@ func TestEvictRevokedAnswers(t *testing.T) {
 				t.Fatalf("counted %v, want %v", c, tt.wantCounts)
 			}
 			for tr, e := range tt.want {
-				if s := f.savedOf(tr); len(s) == 0 || s[len(s)-1] != e {
+				s := f.savedOf(tr)
+				if tt.session != "" {
+					// Any replica answers a session revocation's fan-out
+					// by the rule: nothing is stored.
+					if len(s) != 0 {
+						t.Fatalf("%s stored %+v for a session revocation", tr, s)
+					}
+					continue
+				}
+				if len(s) == 0 || s[len(s)-1] != e {
 					t.Fatalf("%s stored %+v, want last %+v", tr, s, e)
+				}
+			}
+			if tt.session != "" {
+				read, err := f.h.Fanout(context.Background(), userRevocation(t, tt.session))
+				if err != nil || !maps.Equal(read, tt.want) {
+					t.Fatalf("Fanout read %+v, %v; want %+v", read, err, tt.want)
 				}
 			}
 		})

@@ -5,7 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
+	"math"
 	"slices"
 	"time"
 )
@@ -133,33 +133,62 @@ func (r Revocation) Active(now time.Time) bool { return now.Before(r.ExpiresAt) 
 
 // RevocationIndex is a set of revocations looked up by user: what a
 // replica checks every grant against, without a network call. It is
-// immutable; With and Without return new ones.
+// immutable; With and Merge return new ones.
+//
+// It holds a large base, shared between the indexes With derives, and a
+// small set of revocations added since: With copies only the small set,
+// and folds it into a new base once it outgrows the square root of the
+// base, so that recording n revocations one by one costs about n·√n
+// steps rather than n².
 type RevocationIndex struct {
+	base, added revocationSet
+}
+
+// revocationSet is revocations by user and by id; never changed once
+// published in an index.
+type revocationSet struct {
 	byUser map[string][]Revocation
 	byID   map[string]Revocation
 }
 
+func newRevocationSet(n int) revocationSet {
+	return revocationSet{byUser: make(map[string][]Revocation, n), byID: make(map[string]Revocation, n)}
+}
+
+func (s revocationSet) add(r Revocation) {
+	s.byID[r.ID] = r
+	s.byUser[r.UserID] = append(s.byUser[r.UserID], r)
+}
+
+// minAddedBeforeFold is how many revocations With may add before folding
+// them into the base, whatever the base's size.
+const minAddedBeforeFold = 64
+
 // NewRevocationIndex indexes revs; of two with the same id, the later
 // one in revs is kept.
 func NewRevocationIndex(revs []Revocation) *RevocationIndex {
-	x := &RevocationIndex{byUser: make(map[string][]Revocation, len(revs)), byID: make(map[string]Revocation, len(revs))}
+	byID := make(map[string]Revocation, len(revs))
 	for _, r := range revs {
-		x.byID[r.ID] = r
+		byID[r.ID] = r
 	}
-	for _, r := range x.byID {
-		x.byUser[r.UserID] = append(x.byUser[r.UserID], r)
+	x := &RevocationIndex{base: newRevocationSet(len(byID)), added: newRevocationSet(0)}
+	for _, r := range byID {
+		x.base.byUser[r.UserID] = append(x.base.byUser[r.UserID], r)
 	}
+	x.base.byID = byID
 	return x
 }
 
 // Len is how many revocations the index holds.
-func (x *RevocationIndex) Len() int { return len(x.byID) }
+func (x *RevocationIndex) Len() int { return len(x.base.byID) + len(x.added.byID) }
 
 // Refusing is the revocation that refuses p at now, if one does.
 func (x *RevocationIndex) Refusing(p Principal, now time.Time) (Revocation, bool) {
-	for _, r := range x.byUser[p.UserID] {
-		if r.Matches(p) && r.Active(now) {
-			return r, true
+	for _, rs := range [2][]Revocation{x.base.byUser[p.UserID], x.added.byUser[p.UserID]} {
+		for _, r := range rs {
+			if r.Matches(p) && r.Active(now) {
+				return r, true
+			}
 		}
 	}
 	return Revocation{}, false
@@ -167,8 +196,22 @@ func (x *RevocationIndex) Refusing(p Principal, now time.Time) (Revocation, bool
 
 // Get is the revocation with id, if the index holds it.
 func (x *RevocationIndex) Get(id string) (Revocation, bool) {
-	r, ok := x.byID[id]
+	if r, ok := x.added.byID[id]; ok {
+		return r, true
+	}
+	r, ok := x.base.byID[id]
 	return r, ok
+}
+
+// all is every revocation the index holds, in no order.
+func (x *RevocationIndex) all() []Revocation {
+	out := make([]Revocation, 0, x.Len())
+	for _, s := range [2]revocationSet{x.base, x.added} {
+		for _, r := range s.byID {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 // Active is every revocation still active at now, of user when user is
@@ -183,11 +226,10 @@ func (x *RevocationIndex) Active(user string, now time.Time) []Revocation {
 		}
 	}
 	if user != "" {
-		add(x.byUser[user])
+		add(x.base.byUser[user])
+		add(x.added.byUser[user])
 	} else {
-		for _, rs := range x.byUser {
-			add(rs)
-		}
+		add(x.all())
 	}
 	slices.SortFunc(out, func(a, b Revocation) int {
 		if c := b.NotBefore.Compare(a.NotBefore); c != 0 {
@@ -199,36 +241,41 @@ func (x *RevocationIndex) Active(user string, now time.Time) []Revocation {
 }
 
 // With is the index with revs added; x itself when it holds them all
-// already. It copies the index's maps, not its revocations: cheap enough
-// for each revocation recorded, where Merge rebuilds.
+// already. It copies the few revocations added since the base was built,
+// not the base: cheap enough for each revocation recorded.
 func (x *RevocationIndex) With(revs []Revocation) *RevocationIndex {
-	var out *RevocationIndex
+	var fresh []Revocation
 	for _, r := range revs {
-		if _, ok := x.byID[r.ID]; ok {
+		if _, ok := x.Get(r.ID); ok || slices.ContainsFunc(fresh, func(f Revocation) bool { return f.ID == r.ID }) {
 			continue
 		}
-		if out == nil {
-			out = &RevocationIndex{byUser: maps.Clone(x.byUser), byID: maps.Clone(x.byID)}
-		}
-		if _, ok := out.byID[r.ID]; ok {
-			continue
-		}
-		out.byID[r.ID] = r
-		// A new slice: the old index shares the user's former one.
-		out.byUser[r.UserID] = append(slices.Clip(out.byUser[r.UserID]), r)
+		fresh = append(fresh, r)
 	}
-	if out == nil {
+	if len(fresh) == 0 {
 		return x
+	}
+	if n := len(x.added.byID) + len(fresh); n > max(minAddedBeforeFold, isqrt(len(x.base.byID))) {
+		return NewRevocationIndex(append(x.all(), fresh...))
+	}
+	out := &RevocationIndex{base: x.base, added: newRevocationSet(len(x.added.byID) + len(fresh))}
+	for _, r := range x.added.byID {
+		out.added.add(r)
+	}
+	for _, r := range fresh {
+		out.added.add(r)
 	}
 	return out
 }
+
+// isqrt is the square root of n ≥ 0, rounded down.
+func isqrt(n int) int { return int(math.Sqrt(float64(n))) }
 
 // Merge is the index with revs added and what has expired at now
 // dropped. Revocations are only ever added: a store that lost some (a
 // Redis restarted empty) does not make a replica forget them.
 func (x *RevocationIndex) Merge(revs []Revocation, now time.Time) *RevocationIndex {
-	all := make([]Revocation, 0, len(x.byID)+len(revs))
-	for _, r := range x.byID {
+	all := make([]Revocation, 0, x.Len()+len(revs))
+	for _, r := range x.all() {
 		if r.Active(now) {
 			all = append(all, r)
 		}
