@@ -34,6 +34,10 @@ type FanoutPolicy struct {
 	// AttemptTimeout bounds each call to an evictor. Zero means
 	// DefaultFanoutAttemptTimeout.
 	AttemptTimeout time.Duration
+	// Calls bounds the calls in flight to each transport, so that a mass
+	// revocation, or the retries of many while a transport was down, do
+	// not all call it at once. Zero means DefaultFanoutCalls.
+	Calls int
 	// StoreTimeout bounds each write of the fan-out's state. Zero means
 	// DefaultRevocationStoreTimeout.
 	StoreTimeout time.Duration
@@ -46,6 +50,7 @@ const (
 	DefaultFanoutFirstBackoff   = time.Second
 	DefaultFanoutMaxBackoff     = time.Minute
 	DefaultFanoutAttemptTimeout = 10 * time.Second
+	DefaultFanoutCalls          = 16
 )
 
 // FanoutResult is what gatepass_revocation_fanout_total counts: a
@@ -116,6 +121,8 @@ type EvictRevokedHandler struct {
 	runs map[string]*fanoutRun
 	// pruned is when runs was last pruned.
 	pruned time.Time
+	// slots holds a token per call in flight to each transport.
+	slots map[domain.Transport]chan struct{}
 }
 
 // runMemory is how long a finished fan-out is kept in this replica
@@ -139,6 +146,9 @@ func NewEvictRevokedHandler(p FanoutPorts, policy FanoutPolicy) *EvictRevokedHan
 	if policy.AttemptTimeout <= 0 {
 		policy.AttemptTimeout = DefaultFanoutAttemptTimeout
 	}
+	if policy.Calls <= 0 {
+		policy.Calls = DefaultFanoutCalls
+	}
 	if policy.StoreTimeout <= 0 {
 		policy.StoreTimeout = DefaultRevocationStoreTimeout
 	}
@@ -151,7 +161,11 @@ func NewEvictRevokedHandler(p FanoutPorts, policy FanoutPolicy) *EvictRevokedHan
 	evictors := slices.Clone(p.Evictors)
 	slices.SortFunc(evictors, func(a, b domain.Evictor) int { return compareTransports(a.Transport(), b.Transport()) })
 	base, stop := context.WithCancel(context.Background())
-	return &EvictRevokedHandler{
+	slots := make(map[domain.Transport]chan struct{}, len(evictors))
+	for _, e := range evictors {
+		slots[e.Transport()] = make(chan struct{}, policy.Calls)
+	}
+	return &EvictRevokedHandler{slots: slots,
 		evictors: evictors, disabled: slices.Clone(p.Disabled), store: p.Store, clock: p.Clock, timer: p.Timer,
 		count: p.Count, log: p.Logger, policy: policy, base: base, stop: stop, runs: map[string]*fanoutRun{},
 	}
@@ -342,9 +356,7 @@ func (h *EvictRevokedHandler) evict(run *fanoutRun, e domain.Evictor) {
 	log := h.log.With("revocation_id", rev.ID, "transport", string(t))
 	backoff := h.policy.FirstBackoff
 	for attempt := 1; ; attempt++ {
-		actx, cancel := context.WithTimeout(h.base, h.policy.AttemptTimeout)
-		ev, err := e.Evict(actx, rev)
-		cancel()
+		ev, err := h.call(e, rev)
 		if ev.Status == "" {
 			ev.Status = domain.EvictionDone
 		}
@@ -382,6 +394,21 @@ func (h *EvictRevokedHandler) evict(run *fanoutRun, e domain.Evictor) {
 			return
 		}
 	}
+}
+
+// call asks e once to evict rev's user, waiting for one of the
+// transport's Calls slots.
+func (h *EvictRevokedHandler) call(e domain.Evictor, rev domain.Revocation) (domain.Eviction, error) {
+	slots := h.slots[e.Transport()]
+	select {
+	case slots <- struct{}{}:
+	case <-h.base.Done():
+		return domain.Eviction{}, h.base.Err()
+	}
+	defer func() { <-slots }()
+	ctx, cancel := context.WithTimeout(h.base, h.policy.AttemptTimeout)
+	defer cancel()
+	return e.Evict(ctx, rev)
 }
 
 // abandon gives up on t: its state stays failed in the store.
