@@ -34,6 +34,10 @@ type FanoutPolicy struct {
 	// AttemptTimeout bounds each call to an evictor. Zero means
 	// DefaultFanoutAttemptTimeout.
 	AttemptTimeout time.Duration
+	// Calls bounds the calls in flight to each transport, so that a mass
+	// revocation, or the retries of many while a transport was down, do
+	// not all call it at once. Zero means DefaultFanoutCalls.
+	Calls int
 	// StoreTimeout bounds each write of the fan-out's state. Zero means
 	// DefaultRevocationStoreTimeout.
 	StoreTimeout time.Duration
@@ -46,6 +50,7 @@ const (
 	DefaultFanoutFirstBackoff   = time.Second
 	DefaultFanoutMaxBackoff     = time.Minute
 	DefaultFanoutAttemptTimeout = 10 * time.Second
+	DefaultFanoutCalls          = 16
 )
 
 // FanoutResult is what gatepass_revocation_fanout_total counts: a
@@ -114,6 +119,10 @@ type EvictRevokedHandler struct {
 	// runs are this replica's fan-outs by revocation id: running, or
 	// finished less than runMemory ago.
 	runs map[string]*fanoutRun
+	// pruned is when runs was last pruned.
+	pruned time.Time
+	// slots holds a token per call in flight to each transport.
+	slots map[domain.Transport]chan struct{}
 }
 
 // runMemory is how long a finished fan-out is kept in this replica
@@ -137,6 +146,9 @@ func NewEvictRevokedHandler(p FanoutPorts, policy FanoutPolicy) *EvictRevokedHan
 	if policy.AttemptTimeout <= 0 {
 		policy.AttemptTimeout = DefaultFanoutAttemptTimeout
 	}
+	if policy.Calls <= 0 {
+		policy.Calls = DefaultFanoutCalls
+	}
 	if policy.StoreTimeout <= 0 {
 		policy.StoreTimeout = DefaultRevocationStoreTimeout
 	}
@@ -149,7 +161,11 @@ func NewEvictRevokedHandler(p FanoutPorts, policy FanoutPolicy) *EvictRevokedHan
 	evictors := slices.Clone(p.Evictors)
 	slices.SortFunc(evictors, func(a, b domain.Evictor) int { return compareTransports(a.Transport(), b.Transport()) })
 	base, stop := context.WithCancel(context.Background())
-	return &EvictRevokedHandler{
+	slots := make(map[domain.Transport]chan struct{}, len(evictors))
+	for _, e := range evictors {
+		slots[e.Transport()] = make(chan struct{}, policy.Calls)
+	}
+	return &EvictRevokedHandler{slots: slots,
 		evictors: evictors, disabled: slices.Clone(p.Disabled), store: p.Store, clock: p.Clock, timer: p.Timer,
 		count: p.Count, log: p.Logger, policy: policy, base: base, stop: stop, runs: map[string]*fanoutRun{},
 	}
@@ -187,6 +203,9 @@ func (h *EvictRevokedHandler) Handle(ctx context.Context, cmd EvictRevoked) doma
 // nothing is known yet. A store that does not answer is
 // ErrRevocationsUnavailable, unless this replica ran the fan-out.
 func (h *EvictRevokedHandler) Fanout(ctx context.Context, rev domain.Revocation) (domain.Fanout, error) {
+	if rev.SessionID != "" {
+		return h.sessionFanout(), nil
+	}
 	h.mu.Lock()
 	run := h.runs[rev.ID]
 	h.mu.Unlock()
@@ -260,46 +279,67 @@ func (r *fanoutRun) set(t domain.Transport, e domain.Eviction, first bool) {
 // start begins rev's fan-out, or returns the one begun already.
 func (h *EvictRevokedHandler) start(rev domain.Revocation) *fanoutRun {
 	now := h.clock.Now()
+	run := &fanoutRun{rev: rev, started: now, answered: make(chan struct{}), state: domain.Fanout{}}
+	if rev.SessionID != "" {
+		// Transports know users, not the sessions of their identities:
+		// nothing to evict, and nothing to store, since Fanout answers
+		// the same for every session revocation.
+		run.state = h.sessionFanout()
+		for t := range run.state {
+			h.count(t, FanoutNotApplicable)
+		}
+		close(run.answered)
+		return run
+	}
 	h.mu.Lock()
 	if run, ok := h.runs[rev.ID]; ok {
 		h.mu.Unlock()
 		return run
 	}
+	h.pruneRuns(now)
+	h.runs[rev.ID] = run
+	h.mu.Unlock()
+
+	// What needs no call is known at once.
+	for _, t := range h.disabled {
+		run.state[t] = h.settle(rev, t, domain.Eviction{Status: domain.EvictionNotConfigured})
+	}
+	for _, e := range h.evictors {
+		run.state[e.Transport()] = domain.Eviction{Status: domain.EvictionPending}
+	}
+	run.waiting, run.working = len(h.evictors), len(h.evictors)
+	if len(h.evictors) == 0 {
+		close(run.answered)
+	}
+	for _, e := range h.evictors {
+		h.wg.Go(func() { h.evict(run, e) })
+	}
+	return run
+}
+
+// sessionFanout is the fan-out of every session revocation: transports
+// know users, not the sessions of their identities.
+func (h *EvictRevokedHandler) sessionFanout() domain.Fanout {
+	out := domain.Fanout{}
+	for _, t := range h.Transports() {
+		out[t] = domain.Eviction{Status: domain.EvictionNotApplicable}
+	}
+	return out
+}
+
+// pruneRuns forgets the runs finished longer than runMemory ago, at most
+// once a second: recording many revocations at once stays linear. h.mu
+// is held.
+func (h *EvictRevokedHandler) pruneRuns(now time.Time) {
+	if now.Sub(h.pruned) < time.Second {
+		return
+	}
+	h.pruned = now
 	for id, run := range h.runs {
 		if run.finished() && now.Sub(run.started) > runMemory {
 			delete(h.runs, id)
 		}
 	}
-	run := &fanoutRun{rev: rev, started: now, answered: make(chan struct{}), state: domain.Fanout{}}
-	h.runs[rev.ID] = run
-	h.mu.Unlock()
-
-	// What needs no call is known at once.
-	var evicting []domain.Evictor
-	switch {
-	case rev.SessionID != "":
-		// Transports know users, not the sessions of their identities:
-		// nothing to evict.
-		for _, t := range h.Transports() {
-			run.state[t] = h.settle(rev, t, domain.Eviction{Status: domain.EvictionNotApplicable})
-		}
-	default:
-		for _, t := range h.disabled {
-			run.state[t] = h.settle(rev, t, domain.Eviction{Status: domain.EvictionNotConfigured})
-		}
-		for _, e := range h.evictors {
-			run.state[e.Transport()] = domain.Eviction{Status: domain.EvictionPending}
-			evicting = append(evicting, e)
-		}
-	}
-	run.waiting, run.working = len(evicting), len(evicting)
-	if len(evicting) == 0 {
-		close(run.answered)
-	}
-	for _, e := range evicting {
-		h.wg.Go(func() { h.evict(run, e) })
-	}
-	return run
 }
 
 // settle records a final state that took no call, and counts it.
@@ -316,9 +356,7 @@ func (h *EvictRevokedHandler) evict(run *fanoutRun, e domain.Evictor) {
 	log := h.log.With("revocation_id", rev.ID, "transport", string(t))
 	backoff := h.policy.FirstBackoff
 	for attempt := 1; ; attempt++ {
-		actx, cancel := context.WithTimeout(h.base, h.policy.AttemptTimeout)
-		ev, err := e.Evict(actx, rev)
-		cancel()
+		ev, err := h.call(e, rev)
 		if ev.Status == "" {
 			ev.Status = domain.EvictionDone
 		}
@@ -356,6 +394,21 @@ func (h *EvictRevokedHandler) evict(run *fanoutRun, e domain.Evictor) {
 			return
 		}
 	}
+}
+
+// call asks e once to evict rev's user, waiting for one of the
+// transport's Calls slots.
+func (h *EvictRevokedHandler) call(e domain.Evictor, rev domain.Revocation) (domain.Eviction, error) {
+	slots := h.slots[e.Transport()]
+	select {
+	case slots <- struct{}{}:
+	case <-h.base.Done():
+		return domain.Eviction{}, h.base.Err()
+	}
+	defer func() { <-slots }()
+	ctx, cancel := context.WithTimeout(h.base, h.policy.AttemptTimeout)
+	defer cancel()
+	return e.Evict(ctx, rev)
 }
 
 // abandon gives up on t: its state stays failed in the store.

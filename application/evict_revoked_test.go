@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"maps"
 	"strings"
@@ -273,8 +274,23 @@ func TestEvictRevokedAnswers(t *testing.T) {
 				t.Fatalf("counted %v, want %v", c, tt.wantCounts)
 			}
 			for tr, e := range tt.want {
-				if s := f.savedOf(tr); len(s) == 0 || s[len(s)-1] != e {
+				s := f.savedOf(tr)
+				if tt.session != "" {
+					// Any replica answers a session revocation's fan-out
+					// by the rule: nothing is stored.
+					if len(s) != 0 {
+						t.Fatalf("%s stored %+v for a session revocation", tr, s)
+					}
+					continue
+				}
+				if len(s) == 0 || s[len(s)-1] != e {
 					t.Fatalf("%s stored %+v, want last %+v", tr, s, e)
+				}
+			}
+			if tt.session != "" {
+				read, err := f.h.Fanout(context.Background(), userRevocation(t, tt.session))
+				if err != nil || !maps.Equal(read, tt.want) {
+					t.Fatalf("Fanout read %+v, %v; want %+v", read, err, tt.want)
 				}
 			}
 		})
@@ -437,5 +453,66 @@ func TestEvictRevokedShowsPendingWhatNoReplicaStored(t *testing.T) {
 	f.store.EXPECT().Fanout(gomock.Any(), rev.ID).Return(nil, errUnreachable)
 	if _, err := f.h.Fanout(context.Background(), rev); !errors.Is(err, domain.ErrRevocationsUnavailable) {
 		t.Fatalf("Fanout with the store down: %v", err)
+	}
+}
+
+// TestEvictRevokedBoundsCallsPerTransport: many revocations at once call
+// a transport at most Calls at a time; the rest wait for a slot, and all
+// are evicted.
+func TestEvictRevokedBoundsCallsPerTransport(t *testing.T) {
+	t.Parallel()
+	const calls, revocations = 3, 12
+	ctrl := gomock.NewController(t)
+	e := evictor(ctrl, domain.TransportCentrifugo)
+	var (
+		mu             sync.Mutex
+		inFlight, most int
+		release        = make(chan struct{})
+		entered        = make(chan struct{}, revocations)
+	)
+	e.EXPECT().Evict(gomock.Any(), gomock.Any()).DoAndReturn(func(context.Context, domain.Revocation) (domain.Eviction, error) {
+		mu.Lock()
+		inFlight++
+		most = max(most, inFlight)
+		mu.Unlock()
+		entered <- struct{}{}
+		<-release
+		mu.Lock()
+		inFlight--
+		mu.Unlock()
+		return domain.Eviction{Status: domain.EvictionDone, Count: 1}, nil
+	}).Times(revocations)
+	store := mocks.NewMockFanoutStore(ctrl)
+	store.EXPECT().SaveEviction(gomock.Any(), gomock.Any(), gomock.Any(), gomock.Any()).Return(nil).Times(revocations)
+	clock := newFakeClock()
+	h := application.NewEvictRevokedHandler(application.FanoutPorts{
+		Evictors: []domain.Evictor{e}, Store: store, Clock: clock, Timer: clock,
+	}, application.FanoutPolicy{Calls: calls})
+	defer h.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // Handle answers at once; the fan-out goes on
+	for i := range revocations {
+		r, err := domain.NewRevocation(fmt.Sprintf("rev-%d", i), domain.RevocationRequest{UserID: fmt.Sprintf("user_%d", i), OrgID: "org_01"}, now, time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.Handle(ctx, application.EvictRevoked{Revocation: r})
+	}
+	for range calls {
+		<-entered
+	}
+	mu.Lock()
+	got := inFlight
+	mu.Unlock()
+	if got != calls {
+		t.Fatalf("%d calls in flight, want %d", got, calls)
+	}
+	close(release) // every call now returns; the waiting ones go through
+	for range revocations - calls {
+		<-entered
+	}
+	h.Close()
+	if most != calls {
+		t.Fatalf("at most %d calls were in flight, want %d", most, calls)
 	}
 }

@@ -1,12 +1,9 @@
 package domain
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
-	"maps"
-	"slices"
 	"time"
 )
 
@@ -130,116 +127,6 @@ func (r Revocation) Matches(p Principal) bool {
 
 // Active reports whether the revocation still refuses anything at now.
 func (r Revocation) Active(now time.Time) bool { return now.Before(r.ExpiresAt) }
-
-// RevocationIndex is a set of revocations looked up by user: what a
-// replica checks every grant against, without a network call. It is
-// immutable; With and Without return new ones.
-type RevocationIndex struct {
-	byUser map[string][]Revocation
-	byID   map[string]Revocation
-}
-
-// NewRevocationIndex indexes revs; of two with the same id, the later
-// one in revs is kept.
-func NewRevocationIndex(revs []Revocation) *RevocationIndex {
-	x := &RevocationIndex{byUser: make(map[string][]Revocation, len(revs)), byID: make(map[string]Revocation, len(revs))}
-	for _, r := range revs {
-		x.byID[r.ID] = r
-	}
-	for _, r := range x.byID {
-		x.byUser[r.UserID] = append(x.byUser[r.UserID], r)
-	}
-	return x
-}
-
-// Len is how many revocations the index holds.
-func (x *RevocationIndex) Len() int { return len(x.byID) }
-
-// Refusing is the revocation that refuses p at now, if one does.
-func (x *RevocationIndex) Refusing(p Principal, now time.Time) (Revocation, bool) {
-	for _, r := range x.byUser[p.UserID] {
-		if r.Matches(p) && r.Active(now) {
-			return r, true
-		}
-	}
-	return Revocation{}, false
-}
-
-// Get is the revocation with id, if the index holds it.
-func (x *RevocationIndex) Get(id string) (Revocation, bool) {
-	r, ok := x.byID[id]
-	return r, ok
-}
-
-// Active is every revocation still active at now, of user when user is
-// not empty, latest cut-off first.
-func (x *RevocationIndex) Active(user string, now time.Time) []Revocation {
-	var out []Revocation
-	add := func(rs []Revocation) {
-		for _, r := range rs {
-			if r.Active(now) {
-				out = append(out, r)
-			}
-		}
-	}
-	if user != "" {
-		add(x.byUser[user])
-	} else {
-		for _, rs := range x.byUser {
-			add(rs)
-		}
-	}
-	slices.SortFunc(out, func(a, b Revocation) int {
-		if c := b.NotBefore.Compare(a.NotBefore); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.ID, b.ID)
-	})
-	return out
-}
-
-// With is the index with revs added; x itself when it holds them all
-// already. It copies the index's maps, not its revocations: cheap enough
-// for each revocation recorded, where Merge rebuilds.
-func (x *RevocationIndex) With(revs []Revocation) *RevocationIndex {
-	var out *RevocationIndex
-	for _, r := range revs {
-		if _, ok := x.byID[r.ID]; ok {
-			continue
-		}
-		if out == nil {
-			out = &RevocationIndex{byUser: maps.Clone(x.byUser), byID: maps.Clone(x.byID)}
-		}
-		if _, ok := out.byID[r.ID]; ok {
-			continue
-		}
-		out.byID[r.ID] = r
-		// A new slice: the old index shares the user's former one.
-		out.byUser[r.UserID] = append(slices.Clip(out.byUser[r.UserID]), r)
-	}
-	if out == nil {
-		return x
-	}
-	return out
-}
-
-// Merge is the index with revs added and what has expired at now
-// dropped. Revocations are only ever added: a store that lost some (a
-// Redis restarted empty) does not make a replica forget them.
-func (x *RevocationIndex) Merge(revs []Revocation, now time.Time) *RevocationIndex {
-	all := make([]Revocation, 0, len(x.byID)+len(revs))
-	for _, r := range x.byID {
-		if r.Active(now) {
-			all = append(all, r)
-		}
-	}
-	for _, r := range revs {
-		if r.Active(now) {
-			all = append(all, r)
-		}
-	}
-	return NewRevocationIndex(all)
-}
 
 // RevocationSnapshot is what a store answers a Load with: revocations,
 // and the version of the store's content they bring a reader to.

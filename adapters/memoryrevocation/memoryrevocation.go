@@ -25,8 +25,8 @@ type Store struct {
 	now func() time.Time
 
 	mu       sync.Mutex
-	log      []domain.Revocation // in the order recorded
-	dropped  uint64              // expired revocations dropped from log's head; version = dropped + len(log)
+	log      domain.RevocationList // in the order recorded, packed without pointers
+	dropped  uint64                // expired revocations dropped from log's head; version = dropped + log.Len()
 	watchers map[chan struct{}]struct{}
 	events   map[string]time.Time
 	fanouts  map[string]fanout
@@ -57,7 +57,7 @@ func (s *Store) Record(ctx context.Context, r domain.Revocation) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.log = append(s.log, r)
+	s.log.Append(r)
 	for w := range s.watchers {
 		select {
 		case w <- struct{}{}:
@@ -76,7 +76,7 @@ func (s *Store) Load(ctx context.Context, since uint64) (domain.RevocationSnapsh
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.prune()
-	version := s.dropped + uint64(len(s.log))
+	version := s.dropped + uint64(s.log.Len())
 	if since > version {
 		since = 0
 	}
@@ -84,14 +84,14 @@ func (s *Store) Load(ctx context.Context, since uint64) (domain.RevocationSnapsh
 	if since > s.dropped {
 		from = since - s.dropped
 	}
-	return domain.RevocationSnapshot{Revocations: activeOf(s.log[from:], s.now()), Version: version}, nil
+	return domain.RevocationSnapshot{Revocations: activeOf(&s.log, int(from), s.now()), Version: version}, nil
 }
 
-func activeOf(log []domain.Revocation, now time.Time) []domain.Revocation {
+func activeOf(log *domain.RevocationList, from int, now time.Time) []domain.Revocation {
 	var out []domain.Revocation
-	for _, r := range log {
-		if r.Active(now) {
-			out = append(out, r)
+	for i := from; i < log.Len(); i++ {
+		if log.Active(i, now) {
+			out = append(out, log.At(i))
 		}
 	}
 	return out
@@ -103,10 +103,16 @@ func activeOf(log []domain.Revocation, now time.Time) []domain.Revocation {
 func (s *Store) prune() {
 	now := s.now()
 	n := 0
-	for n < len(s.log) && !s.log[n].Active(now) {
+	for n < s.log.Len() && !s.log.Active(n, now) {
 		n++
 	}
-	s.log, s.dropped = s.log[n:], s.dropped+uint64(n)
+	if n > 0 {
+		var kept domain.RevocationList
+		for i := n; i < s.log.Len(); i++ {
+			kept.Append(s.log.At(i))
+		}
+		s.log, s.dropped = kept, s.dropped+uint64(n)
+	}
 	for id, until := range s.events {
 		if !now.Before(until) {
 			delete(s.events, id)

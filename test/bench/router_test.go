@@ -4,11 +4,13 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -36,6 +38,7 @@ func BenchmarkRouter(b *testing.B) {
 		"APP_ENV":            "development",
 		"DEV_DIR":            b.TempDir(),
 		"RATE_LIMIT_ENABLED": "false",
+		"ADMIN_API_TOKEN":    benchAdminToken,
 	}
 	for _, k := range []string{"JWT_SIGNER", "LOG_LEVEL", "DEV_DIR"} {
 		if v := os.Getenv(k); v != "" {
@@ -79,16 +82,20 @@ func BenchmarkRouter(b *testing.B) {
 
 	// The development configuration enables LiveKit and Centrifugo on
 	// their default addresses.
+	// realtime-revocations is last: the revocations it records stay.
 	for _, route := range []struct {
 		name, path, body string
 		status           int
+		revocations      int
 	}{
-		{"office", ginhttp.RouteOfficeAccess, "", http.StatusOK},
-		{"realtime", ginhttp.RouteRealtimeToken, "", http.StatusOK},
-		{"livekit", ginhttp.RouteLiveKitToken, `{"room_name":"r"}`, http.StatusCreated},
-		{"centrifugo", ginhttp.RouteCentrifugoConnectionToken, "", http.StatusOK},
+		{"office", ginhttp.RouteOfficeAccess, "", http.StatusOK, 0},
+		{"realtime", ginhttp.RouteRealtimeToken, "", http.StatusOK, 0},
+		{"livekit", ginhttp.RouteLiveKitToken, `{"room_name":"r"}`, http.StatusCreated, 0},
+		{"centrifugo", ginhttp.RouteCentrifugoConnectionToken, "", http.StatusOK, 0},
+		{"realtime-revocations", ginhttp.RouteRealtimeToken, "", http.StatusOK, benchRevocations},
 	} {
 		b.Run(route.name, func(b *testing.B) {
+			recordRevocations(b, srv.Admin, route.revocations)
 			b.ReportAllocs()
 			cpu0 := processCPU(b)
 			for b.Loop() {
@@ -108,6 +115,36 @@ func BenchmarkRouter(b *testing.B) {
 		})
 	}
 }
+
+// benchRevocations is how many revocations realtime-revocations checks
+// each grant against, as make bench's A/B run stores; benchAdminToken
+// lets the benchmark record them through the admin API.
+const (
+	benchRevocations = 10_000
+	benchAdminToken  = "bench-admin-token-0123456789abcdef0123456789"
+)
+
+// recordRevocations records n session revocations of users other than
+// the benchmark's through admin's API, once per process: none refuses the
+// benchmark's caller, and none has a live connection to evict.
+func recordRevocations(b *testing.B, admin http.Handler, n int) {
+	b.Helper()
+	for i := revocationsRecorded; i < n; i++ {
+		body := fmt.Sprintf(`{"user_id":"bench_revoked_%d","org_id":"bench","session_id":"bench","reason":"benchmark"}`, i)
+		req := httptest.NewRequest(http.MethodPost, "/admin/v1/revocations", strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+benchAdminToken)
+		req.Header.Set("Content-Type", "application/json")
+		rec := httptest.NewRecorder()
+		admin.ServeHTTP(rec, req)
+		if rec.Code != http.StatusAccepted {
+			b.Fatalf("recording revocation %d: status %d: %s", i, rec.Code, rec.Body)
+		}
+		revocationsRecorded = i + 1
+	}
+	runtime.GC()
+}
+
+var revocationsRecorded int
 
 // processCPU is the CPU time this process has used, every thread (the
 // garbage collector's too). Unlike ns/op, cpu-ns/op does not grow when
