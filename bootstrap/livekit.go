@@ -210,7 +210,7 @@ func (liveKit) provide(cfg Config, _ *jwtsigner.OfficeSigner, logger *slog.Logge
 		cfg.GrantExpiryBound, prom.MeterSigner(m, domain.GrantLiveKit, s.SignLiveKit))
 	return []application.GrantRegistration{
 		application.WithWebhook(reg, func(r *application.Revocations) application.WebhookReceiver {
-			return application.NewReceiveLiveKitWebhook(r, hooks, rooms)
+			return application.NewRemoveRevokedParticipants(r, hooks, rooms)
 		}),
 	}, nil
 }

@@ -27,9 +27,9 @@ import (
 )
 
 var (
-	_ domain.Evictor             = (*RoomService)(nil)
-	_ domain.LiveKitParticipants = (*RoomService)(nil)
-	_ domain.LiveKitWebhooks     = Webhooks{}
+	_ domain.Evictor      = (*RoomService)(nil)
+	_ domain.Participants = (*RoomService)(nil)
+	_ domain.PeerWebhooks = Webhooks{}
 )
 
 // Defaults of Config.
@@ -161,13 +161,13 @@ func (s *RoomService) evictFrom(ctx context.Context, room, user string) (int, er
 	return removed, nil
 }
 
-// RemoveLiveKitParticipant removes identity from room.
-func (s *RoomService) RemoveLiveKitParticipant(ctx context.Context, room, identity string) error {
-	ctx, err := s.authorized(ctx, &auth.VideoGrant{RoomAdmin: true, Room: room})
+// RemoveParticipant removes p's identity from p's room.
+func (s *RoomService) RemoveParticipant(ctx context.Context, p domain.Participant) error {
+	ctx, err := s.authorized(ctx, &auth.VideoGrant{RoomAdmin: true, Room: p.Room})
 	if err != nil {
 		return err
 	}
-	_, err = s.remove(ctx, room, identity)
+	_, err = s.remove(ctx, p.Room, p.Identity)
 	return err
 }
 
@@ -221,39 +221,45 @@ func NewWebhooks(key string, secret []byte) (Webhooks, error) {
 // it, ignoring fields a newer server adds.
 var read = protojson.UnmarshalOptions{DiscardUnknown: true, AllowPartial: true}
 
-// VerifyLiveKitWebhook checks a call as LiveKit's webhook receiver does:
+// VerifyWebhook checks a call as LiveKit's webhook receiver does:
 // authorization is a JWT (optionally after "Bearer ") issued by the API
 // key, signed with its secret (HS256) and current, whose sha256 claim is
-// the base64 of the body's SHA-256. Then it reads the event.
-func (w Webhooks) VerifyLiveKitWebhook(authorization string, body []byte) (domain.LiveKitEvent, error) {
+// the base64 of the body's SHA-256. Then it reads the event: joined for
+// participant_joined, and the participant as domain.LiveKitParticipant
+// knows it (room, identity, and who it is by its attributes).
+func (w Webhooks) VerifyWebhook(authorization string, body []byte) (domain.PeerEvent, error) {
 	if w.secret == "" {
-		return domain.LiveKitEvent{}, fmt.Errorf("%w: no secret to verify with", domain.ErrInvalidWebhook)
+		return domain.PeerEvent{}, fmt.Errorf("%w: no secret to verify with", domain.ErrInvalidWebhook)
 	}
 	raw := strings.TrimPrefix(authorization, "Bearer ")
 	if raw == "" {
-		return domain.LiveKitEvent{}, fmt.Errorf("%w: no Authorization", domain.ErrInvalidWebhook)
+		return domain.PeerEvent{}, fmt.Errorf("%w: no Authorization", domain.ErrInvalidWebhook)
 	}
 	v, err := auth.ParseAPIToken(raw)
 	if err != nil {
-		return domain.LiveKitEvent{}, fmt.Errorf("%w: malformed token", domain.ErrInvalidWebhook)
+		return domain.PeerEvent{}, fmt.Errorf("%w: malformed token", domain.ErrInvalidWebhook)
 	}
 	if subtle.ConstantTimeCompare([]byte(v.APIKey()), []byte(w.key)) != 1 {
-		return domain.LiveKitEvent{}, fmt.Errorf("%w: another API key", domain.ErrInvalidWebhook)
+		return domain.PeerEvent{}, fmt.Errorf("%w: another API key", domain.ErrInvalidWebhook)
 	}
 	_, claims, err := v.Verify(w.secret)
 	if err != nil {
-		return domain.LiveKitEvent{}, fmt.Errorf("%w: %w", domain.ErrInvalidWebhook, err)
+		return domain.PeerEvent{}, fmt.Errorf("%w: %w", domain.ErrInvalidWebhook, err)
 	}
 	sum := sha256.Sum256(body)
 	if subtle.ConstantTimeCompare([]byte(claims.Sha256), []byte(base64.StdEncoding.EncodeToString(sum[:]))) != 1 {
-		return domain.LiveKitEvent{}, fmt.Errorf("%w: the body's hash differs", domain.ErrInvalidWebhook)
+		return domain.PeerEvent{}, fmt.Errorf("%w: the body's hash differs", domain.ErrInvalidWebhook)
 	}
 	var e livekit.WebhookEvent
 	if err := read.Unmarshal(body, &e); err != nil {
-		return domain.LiveKitEvent{}, fmt.Errorf("%w: %w", domain.ErrMalformedWebhook, err)
+		return domain.PeerEvent{}, fmt.Errorf("%w: %w", domain.ErrMalformedWebhook, err)
 	}
 	p := e.GetParticipant()
-	return domain.LiveKitEvent{Kind: e.GetEvent(), Participant: domain.LiveKitParticipant{
-		Room: e.GetRoom().GetName(), Identity: p.GetIdentity(), Attributes: p.GetAttributes(),
-	}}, nil
+	return domain.PeerEvent{
+		Name:   e.GetEvent(),
+		Joined: e.GetEvent() == domain.LiveKitParticipantJoined,
+		Participant: domain.LiveKitParticipant{
+			Room: e.GetRoom().GetName(), Identity: p.GetIdentity(), Attributes: p.GetAttributes(),
+		}.Participant(),
+	}, nil
 }
