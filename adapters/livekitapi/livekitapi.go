@@ -1,9 +1,11 @@
-// Package livekitapi is gatepass's client of a LiveKit server's own API,
-// on livekit/protocol (the library LiveKit's server and SDKs share): it
+// Package livekitapi is gatepass's side of a LiveKit server, on
+// livekit/protocol (the library LiveKit's server and SDKs share): it
 // evicts a revoked user's participants through the RoomService API
 // (Twirp), with short-lived tokens it signs for the API key, removes one
-// participant when the webhook says a revoked one joined again, and
-// verifies LiveKit's webhook calls as LiveKit signs them.
+// participant when the webhook says a revoked one joined again, verifies
+// LiveKit's webhook calls as LiveKit signs them, and checks the room
+// configurations a grant carries against LiveKit's schema, so gatepass
+// refuses what LiveKit's own tooling would.
 package livekitapi
 
 import (
@@ -11,6 +13,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -27,9 +30,10 @@ import (
 )
 
 var (
-	_ domain.Evictor      = (*RoomService)(nil)
-	_ domain.Participants = (*RoomService)(nil)
-	_ domain.PeerWebhooks = Webhooks{}
+	_ domain.Evictor           = (*RoomService)(nil)
+	_ domain.Participants      = (*RoomService)(nil)
+	_ domain.PeerWebhooks      = Webhooks{}
+	_ domain.RoomConfigChecker = RoomConfigs{}
 )
 
 // Defaults of Config.
@@ -262,4 +266,33 @@ func (w Webhooks) VerifyWebhook(authorization string, body []byte) (domain.PeerE
 			Room: e.GetRoom().GetName(), Identity: p.GetIdentity(), Attributes: p.GetAttributes(),
 		}.Participant(),
 	}, nil
+}
+
+// RoomConfigs checks room configurations as LiveKit's token builder does.
+// The zero value is ready to use and safe for concurrent use.
+type RoomConfigs struct{}
+
+// strict reads a room configuration as protojson does by default: a field
+// the schema does not name is refused. LiveKit's server reads a token's
+// configuration leniently, dropping such fields, but its token builder
+// takes a typed RoomConfiguration and so never writes one; and a field
+// this library does not know is one its credential check has not looked
+// at.
+var strict = protojson.UnmarshalOptions{}
+
+// CheckRoomConfig refuses a configuration that is not a RoomConfiguration
+// in protojson (an unknown field, a value of the wrong type or range, a
+// field given twice, two members of one oneof), or that carries egress
+// credentials or stream outputs (auth.RoomConfiguration.CheckCredentials:
+// a token is readable by whoever holds it). Errors wrap
+// domain.ErrInvalidRoom.
+func (RoomConfigs) CheckRoomConfig(config json.RawMessage) error {
+	var c livekit.RoomConfiguration
+	if err := strict.Unmarshal(config, &c); err != nil {
+		return fmt.Errorf("%w: room configuration is not a LiveKit RoomConfiguration: %w", domain.ErrInvalidRoom, err)
+	}
+	if err := (*auth.RoomConfiguration)(&c).CheckCredentials(); err != nil {
+		return fmt.Errorf("%w: %w", domain.ErrInvalidRoom, err)
+	}
+	return nil
 }
