@@ -11,7 +11,6 @@ import (
 
 	"github.com/gatepass/gatepass/adapters/jwtsigner"
 	"github.com/gatepass/gatepass/adapters/livekitapi"
-	"github.com/gatepass/gatepass/adapters/livekitprotocol"
 	"github.com/gatepass/gatepass/adapters/prom"
 	"github.com/gatepass/gatepass/application"
 	"github.com/gatepass/gatepass/domain"
@@ -206,11 +205,11 @@ func (liveKit) provide(cfg Config, _ *jwtsigner.OfficeSigner, logger *slog.Logge
 	if err != nil {
 		return nil, fmt.Errorf("LIVEKIT_API_SECRET: %w", err)
 	}
-	reg := application.RegisterGrant(domain.LiveKitDefinition(lk.LiveKitSettings, livekitprotocol.RoomConfigs{}),
+	reg := application.RegisterGrant(domain.LiveKitDefinition(lk.LiveKitSettings, livekitapi.RoomConfigs{}),
 		cfg.GrantExpiryBound, prom.MeterSigner(m, domain.GrantLiveKit, s.SignLiveKit))
 	return []application.GrantRegistration{
 		application.WithWebhook(reg, func(r *application.Revocations) application.WebhookReceiver {
-			return application.NewReceiveLiveKitWebhook(r, hooks, rooms)
+			return application.NewRemoveRevokedParticipants(r, hooks, rooms)
 		}),
 	}, nil
 }

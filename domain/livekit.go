@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -622,17 +621,6 @@ func LiveKitDefinition(s LiveKitSettings, roomConfigs RoomConfigChecker) GrantDe
 	}
 }
 
-//go:generate go tool mockgen -typed -destination=mocks/livekitparticipant.go -package=mocks . LiveKitWebhooks,LiveKitParticipants
-
-var (
-	// ErrInvalidWebhook means a webhook call is not signed as its server
-	// signs them: no signature, a malformed or wrong one, or one over
-	// another body.
-	ErrInvalidWebhook = errors.New("invalid webhook signature")
-	// ErrMalformedWebhook means a signed webhook body is not an event.
-	ErrMalformedWebhook = errors.New("malformed webhook event")
-)
-
 // LiveKitParticipantJoined is the kind of LiveKit's webhook event for a
 // participant that joined a room (LiveKit sends it once the participant
 // is connected).
@@ -650,27 +638,11 @@ type LiveKitParticipant struct {
 	Attributes map[string]string
 }
 
-// LiveKitEvent is a verified LiveKit webhook event: its kind and, for a
-// participant's event, the participant.
-type LiveKitEvent struct {
-	Kind        string
-	Participant LiveKitParticipant
-}
-
-// LiveKitWebhooks verifies LiveKit's webhook calls.
-type LiveKitWebhooks interface {
-	// VerifyLiveKitWebhook checks authorization (the call's Authorization
-	// header) against body as LiveKit signs its webhooks, and reads the
-	// event. Errors wrap ErrInvalidWebhook, or ErrMalformedWebhook for a
-	// signed body that is not an event.
-	VerifyLiveKitWebhook(authorization string, body []byte) (LiveKitEvent, error)
-}
-
-// LiveKitParticipants removes participants from LiveKit rooms.
-type LiveKitParticipants interface {
-	// RemoveLiveKitParticipant disconnects the participant with identity
-	// from room; one that is gone already is no error.
-	RemoveLiveKitParticipant(ctx context.Context, room, identity string) error
+// Participant is p as the transport-neutral webhook use case reads it:
+// its room, its identity and, through Principal, who it is.
+func (p LiveKitParticipant) Participant() Participant {
+	principal, granted := p.Principal()
+	return Participant{Room: p.Room, Identity: p.Identity, Principal: principal, Granted: granted}
 }
 
 // Principal is who the participant is as far as revocations go: the user

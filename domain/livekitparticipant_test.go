@@ -1,6 +1,7 @@
 package domain_test
 
 import (
+	"reflect"
 	"testing"
 	"time"
 
@@ -24,6 +25,8 @@ func TestLiveKitParticipantPrincipal(t *testing.T) {
 			want: domain.Principal{UserID: "user_a", OrgID: "org_1"}, wantOK: true},
 		{name: "a rewritten issue time", p: domain.LiveKitParticipant{Room: "org_1/standup", Identity: "user_a", Attributes: map[string]string{domain.AttributeIssuedAt: "+9999999999"}},
 			want: domain.Principal{UserID: "user_a", OrgID: "org_1"}, wantOK: true},
+		{name: "an issue time that is no number", p: domain.LiveKitParticipant{Room: "org_1/standup", Identity: "user_a", Attributes: map[string]string{domain.AttributeIssuedAt: "soon"}},
+			want: domain.Principal{UserID: "user_a", OrgID: "org_1"}, wantOK: true},
 		{name: "a room gatepass does not grant", p: domain.LiveKitParticipant{Room: "standup", Identity: "user_a"}},
 		{name: "an identity gatepass does not grant", p: domain.LiveKitParticipant{Room: "org_1/standup", Identity: "user a"}},
 	}
@@ -32,6 +35,10 @@ func TestLiveKitParticipantPrincipal(t *testing.T) {
 			got, ok := tt.p.Principal()
 			if ok != tt.wantOK || got.UserID != tt.want.UserID || got.OrgID != tt.want.OrgID || !got.IssuedAt.Equal(tt.want.IssuedAt) {
 				t.Fatalf("Principal() = %+v, %v; want %+v, %v", got, ok, tt.want, tt.wantOK)
+			}
+			// The webhook use case reads the participant through Participant.
+			if p := tt.p.Participant(); p.Room != tt.p.Room || p.Identity != tt.p.Identity || p.Granted != ok || !reflect.DeepEqual(p.Principal, got) {
+				t.Fatalf("Participant() = %+v; want room %q, identity %q, %+v, granted %v", p, tt.p.Room, tt.p.Identity, got, ok)
 			}
 		})
 	}

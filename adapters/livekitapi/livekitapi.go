@@ -1,9 +1,11 @@
-// Package livekitapi is gatepass's client of a LiveKit server's own API,
-// on livekit/protocol (the library LiveKit's server and SDKs share): it
+// Package livekitapi is gatepass's side of a LiveKit server, on
+// livekit/protocol (the library LiveKit's server and SDKs share): it
 // evicts a revoked user's participants through the RoomService API
 // (Twirp), with short-lived tokens it signs for the API key, removes one
-// participant when the webhook says a revoked one joined again, and
-// verifies LiveKit's webhook calls as LiveKit signs them.
+// participant when the webhook says a revoked one joined again, verifies
+// LiveKit's webhook calls as LiveKit signs them, and checks the room
+// configurations a grant carries against LiveKit's schema, so gatepass
+// refuses what LiveKit's own tooling would.
 package livekitapi
 
 import (
@@ -11,6 +13,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -27,9 +30,10 @@ import (
 )
 
 var (
-	_ domain.Evictor             = (*RoomService)(nil)
-	_ domain.LiveKitParticipants = (*RoomService)(nil)
-	_ domain.LiveKitWebhooks     = Webhooks{}
+	_ domain.Evictor           = (*RoomService)(nil)
+	_ domain.Participants      = (*RoomService)(nil)
+	_ domain.PeerWebhooks      = Webhooks{}
+	_ domain.RoomConfigChecker = RoomConfigs{}
 )
 
 // Defaults of Config.
@@ -161,13 +165,13 @@ func (s *RoomService) evictFrom(ctx context.Context, room, user string) (int, er
 	return removed, nil
 }
 
-// RemoveLiveKitParticipant removes identity from room.
-func (s *RoomService) RemoveLiveKitParticipant(ctx context.Context, room, identity string) error {
-	ctx, err := s.authorized(ctx, &auth.VideoGrant{RoomAdmin: true, Room: room})
+// RemoveParticipant removes p's identity from p's room.
+func (s *RoomService) RemoveParticipant(ctx context.Context, p domain.Participant) error {
+	ctx, err := s.authorized(ctx, &auth.VideoGrant{RoomAdmin: true, Room: p.Room})
 	if err != nil {
 		return err
 	}
-	_, err = s.remove(ctx, room, identity)
+	_, err = s.remove(ctx, p.Room, p.Identity)
 	return err
 }
 
@@ -221,39 +225,74 @@ func NewWebhooks(key string, secret []byte) (Webhooks, error) {
 // it, ignoring fields a newer server adds.
 var read = protojson.UnmarshalOptions{DiscardUnknown: true, AllowPartial: true}
 
-// VerifyLiveKitWebhook checks a call as LiveKit's webhook receiver does:
+// VerifyWebhook checks a call as LiveKit's webhook receiver does:
 // authorization is a JWT (optionally after "Bearer ") issued by the API
 // key, signed with its secret (HS256) and current, whose sha256 claim is
-// the base64 of the body's SHA-256. Then it reads the event.
-func (w Webhooks) VerifyLiveKitWebhook(authorization string, body []byte) (domain.LiveKitEvent, error) {
+// the base64 of the body's SHA-256. Then it reads the event: joined for
+// participant_joined, and the participant as domain.LiveKitParticipant
+// knows it (room, identity, and who it is by its attributes).
+func (w Webhooks) VerifyWebhook(authorization string, body []byte) (domain.PeerEvent, error) {
 	if w.secret == "" {
-		return domain.LiveKitEvent{}, fmt.Errorf("%w: no secret to verify with", domain.ErrInvalidWebhook)
+		return domain.PeerEvent{}, fmt.Errorf("%w: no secret to verify with", domain.ErrInvalidWebhook)
 	}
 	raw := strings.TrimPrefix(authorization, "Bearer ")
 	if raw == "" {
-		return domain.LiveKitEvent{}, fmt.Errorf("%w: no Authorization", domain.ErrInvalidWebhook)
+		return domain.PeerEvent{}, fmt.Errorf("%w: no Authorization", domain.ErrInvalidWebhook)
 	}
 	v, err := auth.ParseAPIToken(raw)
 	if err != nil {
-		return domain.LiveKitEvent{}, fmt.Errorf("%w: malformed token", domain.ErrInvalidWebhook)
+		return domain.PeerEvent{}, fmt.Errorf("%w: malformed token", domain.ErrInvalidWebhook)
 	}
 	if subtle.ConstantTimeCompare([]byte(v.APIKey()), []byte(w.key)) != 1 {
-		return domain.LiveKitEvent{}, fmt.Errorf("%w: another API key", domain.ErrInvalidWebhook)
+		return domain.PeerEvent{}, fmt.Errorf("%w: another API key", domain.ErrInvalidWebhook)
 	}
 	_, claims, err := v.Verify(w.secret)
 	if err != nil {
-		return domain.LiveKitEvent{}, fmt.Errorf("%w: %w", domain.ErrInvalidWebhook, err)
+		return domain.PeerEvent{}, fmt.Errorf("%w: %w", domain.ErrInvalidWebhook, err)
 	}
 	sum := sha256.Sum256(body)
 	if subtle.ConstantTimeCompare([]byte(claims.Sha256), []byte(base64.StdEncoding.EncodeToString(sum[:]))) != 1 {
-		return domain.LiveKitEvent{}, fmt.Errorf("%w: the body's hash differs", domain.ErrInvalidWebhook)
+		return domain.PeerEvent{}, fmt.Errorf("%w: the body's hash differs", domain.ErrInvalidWebhook)
 	}
 	var e livekit.WebhookEvent
 	if err := read.Unmarshal(body, &e); err != nil {
-		return domain.LiveKitEvent{}, fmt.Errorf("%w: %w", domain.ErrMalformedWebhook, err)
+		return domain.PeerEvent{}, fmt.Errorf("%w: %w", domain.ErrMalformedWebhook, err)
 	}
 	p := e.GetParticipant()
-	return domain.LiveKitEvent{Kind: e.GetEvent(), Participant: domain.LiveKitParticipant{
-		Room: e.GetRoom().GetName(), Identity: p.GetIdentity(), Attributes: p.GetAttributes(),
-	}}, nil
+	return domain.PeerEvent{
+		Name:   e.GetEvent(),
+		Joined: e.GetEvent() == domain.LiveKitParticipantJoined,
+		Participant: domain.LiveKitParticipant{
+			Room: e.GetRoom().GetName(), Identity: p.GetIdentity(), Attributes: p.GetAttributes(),
+		}.Participant(),
+	}, nil
+}
+
+// RoomConfigs checks room configurations as LiveKit's token builder does.
+// The zero value is ready to use and safe for concurrent use.
+type RoomConfigs struct{}
+
+// strict reads a room configuration as protojson does by default: a field
+// the schema does not name is refused. LiveKit's server reads a token's
+// configuration leniently, dropping such fields, but its token builder
+// takes a typed RoomConfiguration and so never writes one; and a field
+// this library does not know is one its credential check has not looked
+// at.
+var strict = protojson.UnmarshalOptions{}
+
+// CheckRoomConfig refuses a configuration that is not a RoomConfiguration
+// in protojson (an unknown field, a value of the wrong type or range, a
+// field given twice, two members of one oneof), or that carries egress
+// credentials or stream outputs (auth.RoomConfiguration.CheckCredentials:
+// a token is readable by whoever holds it). Errors wrap
+// domain.ErrInvalidRoom.
+func (RoomConfigs) CheckRoomConfig(config json.RawMessage) error {
+	var c livekit.RoomConfiguration
+	if err := strict.Unmarshal(config, &c); err != nil {
+		return fmt.Errorf("%w: room configuration is not a LiveKit RoomConfiguration: %w", domain.ErrInvalidRoom, err)
+	}
+	if err := (*auth.RoomConfiguration)(&c).CheckCredentials(); err != nil {
+		return fmt.Errorf("%w: %w", domain.ErrInvalidRoom, err)
+	}
+	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
+	"reflect"
 	"testing"
 	"time"
 
@@ -47,22 +48,27 @@ func expired(t *testing.T, body []byte) string {
 	return tok
 }
 
-func TestVerifyLiveKitWebhook(t *testing.T) {
+func TestVerifyWebhook(t *testing.T) {
 	t.Parallel()
 	w, err := livekitapi.NewWebhooks(hookKey, []byte(hookSecret))
 	if err != nil {
 		t.Fatal(err)
 	}
 	body := []byte(`{"event":"participant_joined","room":{"name":"org_1/standup"},"participant":{"identity":"user_a#phone","attributes":{"gatepass.iat":"1800000000"}},"newerField":1}`)
-	got, err := w.VerifyLiveKitWebhook(signed(t, hookKey, hookSecret, body, 5*time.Minute), body)
+	got, err := w.VerifyWebhook(signed(t, hookKey, hookSecret, body, 5*time.Minute), body)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Kind != domain.LiveKitParticipantJoined || got.Participant.Room != "org_1/standup" || got.Participant.Identity != "user_a#phone" ||
-		got.Participant.Attributes[domain.AttributeIssuedAt] != "1800000000" {
-		t.Fatalf("event %+v", got)
+	want := domain.Participant{Room: "org_1/standup", Identity: "user_a#phone", Granted: true,
+		Principal: domain.Principal{UserID: "user_a", OrgID: "org_1", IssuedAt: time.Unix(1800000000, 0).UTC()}}
+	if got.Name != domain.LiveKitParticipantJoined || !got.Joined || !reflect.DeepEqual(got.Participant, want) {
+		t.Fatalf("event %+v, want participant_joined by %+v", got, want)
 	}
-	if _, err := w.VerifyLiveKitWebhook("Bearer "+signed(t, hookKey, hookSecret, body, time.Minute), body); err != nil {
+	left := []byte(`{"event":"participant_left","room":{"name":"org_1/standup"},"participant":{"identity":"user_a"}}`)
+	if got, err := w.VerifyWebhook(signed(t, hookKey, hookSecret, left, time.Minute), left); err != nil || got.Name != "participant_left" || got.Joined {
+		t.Fatalf("participant_left: %+v, %v; want an event that is no join", got, err)
+	}
+	if _, err := w.VerifyWebhook("Bearer "+signed(t, hookKey, hookSecret, body, time.Minute), body); err != nil {
 		t.Errorf("with Bearer: %v", err)
 	}
 
@@ -83,12 +89,12 @@ func TestVerifyLiveKitWebhook(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if _, err := w.VerifyLiveKitWebhook(tt.authorization, tt.body); !errors.Is(err, tt.wantErr) {
+			if _, err := w.VerifyWebhook(tt.authorization, tt.body); !errors.Is(err, tt.wantErr) {
 				t.Fatalf("error %v, want %v", err, tt.wantErr)
 			}
 		})
 	}
-	if _, err := (livekitapi.Webhooks{}).VerifyLiveKitWebhook(signed(t, hookKey, hookSecret, body, time.Minute), body); !errors.Is(err, domain.ErrInvalidWebhook) {
+	if _, err := (livekitapi.Webhooks{}).VerifyWebhook(signed(t, hookKey, hookSecret, body, time.Minute), body); !errors.Is(err, domain.ErrInvalidWebhook) {
 		t.Errorf("the zero value verified: %v", err)
 	}
 }

@@ -44,11 +44,29 @@ const (
 	perGoroutine = 8
 )
 
+// Kind is a kind of token that a signer makes over the office signer's
+// key besides office grants. It signs its tokens through office with
+// registered claims reg (strings that JSON must escape among them) and
+// returns each with the wire form of its claims as the kind's verifier
+// reads them, for golang-jwt to make the reference token from. A kind
+// whose verifier cannot check office's algorithm asserts that it is
+// refused and returns none.
+type Kind func(t *testing.T, office *jwtsigner.OfficeSigner, reg domain.Registered) []Reference
+
+// Reference is one token a Kind signed, with its claims as the kind's
+// verifier reads them: a struct embedding Registered.
+type Reference struct {
+	Name   string
+	Token  string
+	Claims jwt.Claims
+}
+
 // RunConformanceTests runs the suite for each of algs against the key
-// newSigner returns for it. newSigner is called once per algorithm, inside
-// that algorithm's subtest, so it may tie clean-up (closing a token
+// newSigner returns for it; the golang-jwt reference test covers office
+// grants and the tokens of kinds. newSigner is called once per algorithm,
+// inside that algorithm's subtest, so it may tie clean-up (closing a token
 // session) to t. Subtests are not parallel, so newSigner may use t.Setenv.
-func RunConformanceTests(t *testing.T, newSigner func(t *testing.T, alg string) crypto.Signer, algs []string) {
+func RunConformanceTests(t *testing.T, newSigner func(t *testing.T, alg string) crypto.Signer, algs []string, kinds ...Kind) {
 	t.Helper()
 	if len(algs) == 0 {
 		t.Fatal("signertest: no algorithms to test")
@@ -71,7 +89,7 @@ func RunConformanceTests(t *testing.T, newSigner func(t *testing.T, alg string) 
 				{"Tampered", testTampered},
 				{"WrongAlgorithm", testWrongAlgorithm},
 				{"Concurrent", testConcurrent},
-				{"GolangJWTReference", testGolangJWTReference},
+				{"GolangJWTReference", func(t *testing.T, key crypto.Signer, alg string) { testGolangJWTReference(t, key, alg, kinds) }},
 			}
 			for _, tt := range tests {
 				t.Run(tt.name, func(t *testing.T) { tt.run(t, key, alg) })
@@ -408,52 +426,40 @@ func SignFixed(t testing.TB, key crypto.Signer, alg string) string {
 	return signed
 }
 
-// The wire form of the office and Centrifugo claims as the office-router
-// and Centrifugo read them, for golang-jwt's generic encoding to make the
-// reference tokens from.
-type (
-	refRegistered struct {
-		Iss string `json:"iss"`
-		Sub string `json:"sub"`
-		Aud string `json:"aud"`
-		Iat int64  `json:"iat"`
-		Nbf int64  `json:"nbf,omitempty"`
-		Exp int64  `json:"exp"`
-		Jti string `json:"jti"`
-	}
-	refOffice struct {
-		refRegistered
-		UserID string `json:"userId"`
-		OrgID  string `json:"orgId"`
-		Role   string `json:"role"`
-	}
-	refInfo struct {
-		OrgID string `json:"orgId"`
-		Role  string `json:"role"`
-	}
-	refConnection struct {
-		refRegistered
-		Info     refInfo  `json:"info"`
-		Channels []string `json:"channels,omitempty"`
-	}
-	refSubscription struct {
-		refRegistered
-		Channel string  `json:"channel"`
-		Info    refInfo `json:"info"`
-	}
-)
+// Registered is the wire form of the registered claims, for golang-jwt's
+// generic encoding to make reference tokens from: the office grant's own
+// reference and a Kind's embed it.
+type Registered struct {
+	Iss string `json:"iss"`
+	Sub string `json:"sub"`
+	Aud string `json:"aud"`
+	Iat int64  `json:"iat"`
+	Nbf int64  `json:"nbf,omitempty"`
+	Exp int64  `json:"exp"`
+	Jti string `json:"jti"`
+}
+
+// The office claims as the office-router reads them.
+type refOffice struct {
+	Registered
+	UserID string `json:"userId"`
+	OrgID  string `json:"orgId"`
+	Role   string `json:"role"`
+}
 
 // golang-jwt only verifies with these; reference tokens are never parsed
 // into them.
-func (refRegistered) GetExpirationTime() (*jwt.NumericDate, error) { return nil, nil }
-func (refRegistered) GetIssuedAt() (*jwt.NumericDate, error)       { return nil, nil }
-func (refRegistered) GetNotBefore() (*jwt.NumericDate, error)      { return nil, nil }
-func (refRegistered) GetIssuer() (string, error)                   { return "", nil }
-func (refRegistered) GetSubject() (string, error)                  { return "", nil }
-func (refRegistered) GetAudience() (jwt.ClaimStrings, error)       { return nil, nil }
+func (Registered) GetExpirationTime() (*jwt.NumericDate, error) { return nil, nil }
+func (Registered) GetIssuedAt() (*jwt.NumericDate, error)       { return nil, nil }
+func (Registered) GetNotBefore() (*jwt.NumericDate, error)      { return nil, nil }
+func (Registered) GetIssuer() (string, error)                   { return "", nil }
+func (Registered) GetSubject() (string, error)                  { return "", nil }
+func (Registered) GetAudience() (jwt.ClaimStrings, error)       { return nil, nil }
 
-func refRegisteredOf(r domain.Registered, nbf bool) refRegistered {
-	out := refRegistered{Iss: r.Issuer, Sub: r.Subject, Aud: r.Audience, Iat: r.IssuedAt.Unix(), Exp: r.ExpiresAt.Unix(), Jti: r.ID}
+// RegisteredOf is r in its wire form, with nbf when the kind's tokens
+// carry one.
+func RegisteredOf(r domain.Registered, nbf bool) Registered {
+	out := Registered{Iss: r.Issuer, Sub: r.Subject, Aud: r.Audience, Iat: r.IssuedAt.Unix(), Exp: r.ExpiresAt.Unix(), Jti: r.ID}
 	if nbf {
 		out.Nbf = r.NotBefore.Unix()
 	}
@@ -475,44 +481,28 @@ func (m signerMethod) Sign(signingString string, key any) ([]byte, error) {
 }
 
 // testGolangJWTReference holds the signer's tokens to golang-jwt's output
-// for this file's reference claims and the same key: the signing input
-// byte for byte for every algorithm, the whole token for the deterministic
-// RS256 and EdDSA, and golang-jwt verifies the signature; for office grants and
-// both kinds of Centrifugo token, with strings that JSON must escape.
-func testGolangJWTReference(t *testing.T, key crypto.Signer, alg string) {
+// for the reference claims and the same key: the signing input byte for
+// byte for every algorithm, the whole token for the deterministic RS256
+// and EdDSA, and golang-jwt verifies the signature; for office grants and
+// every kind's tokens, with strings that JSON must escape.
+func testGolangJWTReference(t *testing.T, key crypto.Signer, alg string, kinds []Kind) {
 	s := newOfficeSigner(t, key, alg)
-	cs, err := jwtsigner.NewCentrifugoSigner(s)
-	if centrifugo := jwtsigner.CentrifugoVerifies(alg) == nil; centrifugo && err != nil || !centrifugo && !errors.Is(err, jwtsigner.ErrCentrifugoAlgorithm) {
-		t.Fatalf("NewCentrifugoSigner(%s): %v", alg, err)
-	}
 	ctx := context.Background()
 	reg := domain.Registered{Issuer: issuer, Subject: "user_<01>", Audience: audience, ID: "jti-ref&\u2028",
 		IssuedAt: now, NotBefore: now, ExpiresAt: now.Add(time.Minute)}
 	office := domain.OfficeClaims{Registered: reg, UserID: "user_<01>", OrgID: "org_\"01\"", Role: "admin\u2029é"}
-	conn := domain.CentrifugoConnectionClaims{Registered: reg, Info: domain.CentrifugoInfo{OrgID: orgID, Role: "<member>"},
-		Channels: []string{"org:org_01", "user:user_<01>"}}
-	sub := domain.CentrifugoSubscriptionClaims{Registered: reg, Channel: "org:org_01&x", Info: domain.CentrifugoInfo{OrgID: orgID, Role: role}}
-	cases := []struct {
-		name   string
-		sign   func() (string, error)
-		claims jwt.Claims
-	}{
-		{"office", func() (string, error) { return s.SignOffice(ctx, office) },
-			refOffice{refRegistered: refRegisteredOf(reg, true), UserID: office.UserID, OrgID: office.OrgID, Role: office.Role}},
-		{"centrifugo connection", func() (string, error) { return cs.SignCentrifugoConnection(ctx, conn) },
-			refConnection{refRegistered: refRegisteredOf(reg, false), Info: refInfo(conn.Info), Channels: conn.Channels}},
-		{"centrifugo subscription", func() (string, error) { return cs.SignCentrifugoSubscription(ctx, sub) },
-			refSubscription{refRegistered: refRegisteredOf(reg, false), Channel: sub.Channel, Info: refInfo(sub.Info)}},
+	officeToken, err := s.SignOffice(ctx, office)
+	if err != nil {
+		t.Fatalf("office: %v", err)
 	}
-	if cs == nil {
-		cases = cases[:1] // Centrifugo cannot verify this algorithm: office grants only.
+	cases := []Reference{{Name: "office", Token: officeToken,
+		Claims: refOffice{Registered: RegisteredOf(reg, true), UserID: office.UserID, OrgID: office.OrgID, Role: office.Role}}}
+	for _, kind := range kinds {
+		cases = append(cases, kind(t, s, reg)...)
 	}
 	for _, tc := range cases {
-		got, err := tc.sign()
-		if err != nil {
-			t.Fatalf("%s: %v", tc.name, err)
-		}
-		tok := jwt.NewWithClaims(signerMethod{jwt.GetSigningMethod(alg)}, tc.claims)
+		got := tc.Token
+		tok := jwt.NewWithClaims(signerMethod{jwt.GetSigningMethod(alg)}, tc.Claims)
 		tok.Header["kid"] = s.KeyID()
 		refInput, err := tok.SigningString()
 		if err != nil {
@@ -520,20 +510,20 @@ func testGolangJWTReference(t *testing.T, key crypto.Signer, alg string) {
 		}
 		gotInput, _ := split(t, got)
 		if gotInput != refInput {
-			t.Fatalf("%s: signing input differs from golang-jwt's:\n got %s\nwant %s", tc.name, gotInput, refInput)
+			t.Fatalf("%s: signing input differs from golang-jwt's:\n got %s\nwant %s", tc.Name, gotInput, refInput)
 		}
 		if alg == jwtsigner.RS256 || alg == jwtsigner.EdDSA {
 			ref, err := tok.SignedString(key)
 			if err != nil {
-				t.Fatalf("%s: golang-jwt reference signature: %v", tc.name, err)
+				t.Fatalf("%s: golang-jwt reference signature: %v", tc.Name, err)
 			}
 			if got != ref {
-				t.Fatalf("%s: the %s token differs from golang-jwt's", tc.name, alg)
+				t.Fatalf("%s: the %s token differs from golang-jwt's", tc.Name, alg)
 			}
 		}
 		if _, err := jwt.Parse(got, func(*jwt.Token) (any, error) { return key.Public(), nil }, jwt.WithValidMethods([]string{alg}),
 			jwt.WithTimeFunc(func() time.Time { return now.Add(time.Second) })); err != nil {
-			t.Fatalf("%s: golang-jwt does not verify the token: %v", tc.name, err)
+			t.Fatalf("%s: golang-jwt does not verify the token: %v", tc.Name, err)
 		}
 	}
 }

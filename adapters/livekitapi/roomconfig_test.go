@@ -1,4 +1,4 @@
-package livekitprotocol_test
+package livekitapi_test
 
 import (
 	"encoding/json"
@@ -7,7 +7,7 @@ import (
 
 	"github.com/livekit/protocol/auth"
 
-	"github.com/gatepass/gatepass/adapters/livekitprotocol"
+	"github.com/gatepass/gatepass/adapters/livekitapi"
 	"github.com/gatepass/gatepass/domain"
 )
 
@@ -52,7 +52,7 @@ func TestCheckRoomConfig(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := livekitprotocol.RoomConfigs{}.CheckRoomConfig(json.RawMessage(tt.config))
+			err := livekitapi.RoomConfigs{}.CheckRoomConfig(json.RawMessage(tt.config))
 			if !errors.Is(err, tt.wantErr) {
 				t.Fatalf("CheckRoomConfig(%s) = %v, want %v", tt.config, err, tt.wantErr)
 			}
