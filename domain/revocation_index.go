@@ -42,6 +42,19 @@ func (l *RevocationList) Append(r Revocation) {
 	})
 }
 
+// appendFrom adds src's i-th revocation, copying its bytes rather than
+// unpacking it.
+func (l *RevocationList) appendFrom(src *RevocationList, i int) {
+	p := src.recs[i]
+	cp := func(sp span) span {
+		out := span{off: uint32(len(l.bytes)), n: sp.n}
+		l.bytes = append(l.bytes, src.bytes[sp.off:sp.off+sp.n]...)
+		return out
+	}
+	p.id, p.user, p.org, p.session, p.reason, p.source = cp(p.id), cp(p.user), cp(p.org), cp(p.session), cp(p.reason), cp(p.source)
+	l.recs = append(l.recs, p)
+}
+
 // Len is how many revocations the list holds.
 func (l *RevocationList) Len() int { return len(l.recs) }
 
@@ -107,18 +120,52 @@ type revocationTable struct {
 	nextUser, next []int32          // the chains; -1 ends one
 }
 
-func newRevocationTable(revs []Revocation) revocationTable {
+// newRevocationTable is an empty table with room for n revocations.
+func newRevocationTable(n int) revocationTable {
 	t := revocationTable{
 		seed:   maphash.MakeSeed(),
-		byUser: make(map[uint64]int32, len(revs)), byID: make(map[uint64]int32, len(revs)),
-		nextUser: make([]int32, 0, len(revs)), next: make([]int32, 0, len(revs)),
+		byUser: make(map[uint64]int32, n), byID: make(map[uint64]int32, n),
+		nextUser: make([]int32, 0, n), next: make([]int32, 0, n),
 	}
-	t.list.recs = make([]packedRevocation, 0, len(revs))
-	for _, r := range revs {
-		i := int32(t.list.Len())
+	t.list.recs = make([]packedRevocation, 0, n)
+	return t
+}
+
+// link chains the list's last revocation by user and by id.
+func (t *revocationTable) link() {
+	i := int32(t.list.Len() - 1)
+	r := &t.list.recs[i]
+	t.nextUser = append(t.nextUser, chain(t.byUser, t.hash(r.user), i))
+	t.next = append(t.next, chain(t.byID, t.hash(r.id), i))
+}
+
+func (t *revocationTable) hash(sp span) uint64 {
+	return maphash.Bytes(t.seed, t.list.bytes[sp.off:sp.off+sp.n])
+}
+
+// build is a table of what keep lets through of the tables from, then
+// fresh, copying packed revocations as they are.
+func build(from []*revocationTable, keep func(*RevocationList, int) bool, fresh []Revocation) revocationTable {
+	n, size := len(fresh), 0
+	for _, f := range from {
+		n, size = n+f.len(), size+len(f.list.bytes)
+	}
+	for _, r := range fresh {
+		size += len(r.ID) + len(r.UserID) + len(r.OrgID) + len(r.SessionID) + len(r.Reason) + len(r.Source)
+	}
+	t := newRevocationTable(n)
+	t.list.bytes = make([]byte, 0, size)
+	for _, f := range from {
+		for i := range f.len() {
+			if keep == nil || keep(&f.list, i) {
+				t.list.appendFrom(&f.list, i)
+				t.link()
+			}
+		}
+	}
+	for _, r := range fresh {
 		t.list.Append(r)
-		t.nextUser = append(t.nextUser, chain(t.byUser, maphash.String(t.seed, r.UserID), i))
-		t.next = append(t.next, chain(t.byID, maphash.String(t.seed, r.ID), i))
+		t.link()
 	}
 	return t
 }
@@ -171,17 +218,7 @@ const minAddedBeforeFold = 64
 // NewRevocationIndex indexes revs; of two with the same id, the later
 // one in revs is kept.
 func NewRevocationIndex(revs []Revocation) *RevocationIndex {
-	seen := make(map[string]int, len(revs))
-	unique := make([]Revocation, 0, len(revs))
-	for _, r := range revs {
-		if i, ok := seen[r.ID]; ok {
-			unique[i] = r
-			continue
-		}
-		seen[r.ID] = len(unique)
-		unique = append(unique, r)
-	}
-	return &RevocationIndex{base: newRevocationTable(unique)}
+	return &RevocationIndex{base: build(nil, nil, dedupe(revs))}
 }
 
 // Len is how many revocations the index holds.
@@ -213,17 +250,6 @@ func (x *RevocationIndex) Get(id string) (Revocation, bool) {
 		}
 	}
 	return Revocation{}, false
-}
-
-// all is every revocation the index holds.
-func (x *RevocationIndex) all() []Revocation {
-	out := make([]Revocation, 0, x.Len())
-	for _, t := range [2]*revocationTable{&x.base, &x.added} {
-		for i := range t.len() {
-			out = append(out, t.list.At(i))
-		}
-	}
-	return out
 }
 
 // Active is every revocation still active at now, of user when user is
@@ -269,29 +295,49 @@ func (x *RevocationIndex) With(revs []Revocation) *RevocationIndex {
 		return x
 	}
 	if x.added.len()+len(fresh) > max(minAddedBeforeFold, int(math.Sqrt(float64(x.base.len())))) {
-		return NewRevocationIndex(append(x.all(), fresh...))
+		return &RevocationIndex{base: build([]*revocationTable{&x.base, &x.added}, nil, fresh)}
 	}
-	added := make([]Revocation, 0, x.added.len()+len(fresh))
-	for i := range x.added.len() {
-		added = append(added, x.added.list.At(i))
-	}
-	return &RevocationIndex{base: x.base, added: newRevocationTable(append(added, fresh...))}
+	return &RevocationIndex{base: x.base, added: build([]*revocationTable{&x.added}, nil, fresh)}
 }
 
 // Merge is the index with revs added and what has expired at now
 // dropped. Revocations are only ever added: a store that lost some (a
 // Redis restarted empty) does not make a replica forget them.
 func (x *RevocationIndex) Merge(revs []Revocation, now time.Time) *RevocationIndex {
-	all := make([]Revocation, 0, x.Len()+len(revs))
-	for _, r := range x.all() {
-		if r.Active(now) {
-			all = append(all, r)
-		}
-	}
+	active := func(l *RevocationList, i int) bool { return l.Active(i, now) }
+	var fresh []Revocation
 	for _, r := range revs {
 		if r.Active(now) {
-			all = append(all, r)
+			fresh = append(fresh, r)
 		}
 	}
-	return NewRevocationIndex(all)
+	// What revs brings again replaces the index's copy, as
+	// NewRevocationIndex keeps the later of two with one id.
+	if len(fresh) > 0 {
+		ids := make(map[string]struct{}, len(fresh))
+		for _, r := range fresh {
+			ids[r.ID] = struct{}{}
+		}
+		active = func(l *RevocationList, i int) bool {
+			_, again := ids[l.str(l.recs[i].id)]
+			return !again && l.Active(i, now)
+		}
+	}
+	return &RevocationIndex{base: build([]*revocationTable{&x.base, &x.added}, active, dedupe(fresh))}
+}
+
+// dedupe is revs with the later of two with one id kept, in place of the
+// earlier.
+func dedupe(revs []Revocation) []Revocation {
+	seen := make(map[string]int, len(revs))
+	unique := make([]Revocation, 0, len(revs))
+	for _, r := range revs {
+		if i, ok := seen[r.ID]; ok {
+			unique[i] = r
+			continue
+		}
+		seen[r.ID] = len(unique)
+		unique = append(unique, r)
+	}
+	return unique
 }

@@ -83,6 +83,14 @@ func TestRevocationMatches(t *testing.T) {
 			if got := tt.r.Matches(tt.p); got != tt.want {
 				t.Fatalf("Matches = %v, want %v", got, tt.want)
 			}
+			// The index checks its packed copy by the same rule.
+			x := domain.NewRevocationIndex([]domain.Revocation{tt.r})
+			if got, ok := x.Refusing(tt.p, tt.r.NotBefore); ok != tt.want || (ok && got != tt.r) {
+				t.Fatalf("index: Refusing = %+v %v, want %v", got, ok, tt.want)
+			}
+			if _, ok := x.Refusing(tt.p, tt.r.ExpiresAt); ok {
+				t.Fatal("index: refuses once the revocation expired")
+			}
 		})
 	}
 }
@@ -138,6 +146,32 @@ func BenchmarkRevocationLookup(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestRevocationIndexMergeKeepsTheLaterCopy: a revocation that a full
+// sync brings again replaces the index's copy, with or without other
+// revocations beside it.
+func TestRevocationIndexMergeKeepsTheLaterCopy(t *testing.T) {
+	now := time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC)
+	a, _ := domain.NewRevocation("a", domain.RevocationRequest{UserID: "u", OrgID: "o", Reason: "first"}, now, time.Hour)
+	again := a
+	again.Reason = "again"
+	b, _ := domain.NewRevocation("b", domain.RevocationRequest{UserID: "v", AllOrganizations: true}, now, time.Hour)
+	x := domain.NewRevocationIndex([]domain.Revocation{a, b}).Merge([]domain.Revocation{again, again}, now)
+	if x.Len() != 2 {
+		t.Fatalf("holds %d, want 2", x.Len())
+	}
+	if got, _ := x.Get("a"); got != again {
+		t.Fatalf("Get(a) = %+v, want the later copy", got)
+	}
+	if got, ok := x.Get("b"); !ok || got != b {
+		t.Fatalf("Get(b) = %+v %v", got, ok)
+	}
+	if got := domain.NewRevocationIndex([]domain.Revocation{a, again}); got.Len() != 1 {
+		t.Fatalf("two with one id make %d", got.Len())
+	} else if r, _ := got.Get("a"); r != again {
+		t.Fatalf("NewRevocationIndex kept %+v, want the later", r)
 	}
 }
 
