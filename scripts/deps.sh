@@ -87,11 +87,13 @@ need_npm() {
 }
 
 # --- client (@gatepass/client in clients/typescript: its compiler, then
-# dist/, which its unit tests and the interop suite import) ---
+# dist/, which its unit tests, the interop suite and examples/node-backend
+# import) ---
 need_client() {
   need_node
   npm_ci clients/typescript
   (cd clients/typescript && npm run --silent build) || die "npm run build failed in clients/typescript/"
+  npm_ci examples/node-backend
 }
 
 # --- peers (the LiveKit, Centrifugo and NATS servers the grant tests run) ---

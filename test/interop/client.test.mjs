@@ -8,8 +8,10 @@
 // once. Every request the client sends to gatepass is counted, so "not
 // retried" is asserted, not assumed.
 import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { after, before, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 
@@ -27,6 +29,16 @@ import { startWorker } from "./lib/officerouter.mjs";
 import { wsURL } from "./lib/sockets.mjs";
 
 const ADMIN_TOKEN = "interop-admin-token-client-0123456789abcdef0123";
+const NODE_BACKEND = resolve(dirname(fileURLToPath(import.meta.url)), "../../examples/node-backend/exchange.mjs");
+
+/** runNodeBackend runs examples/node-backend with args and env; it resolves to { code, stdout, stderr }. */
+function runNodeBackend(args, env) {
+  return new Promise((done) => {
+    execFile(process.execPath, [NODE_BACKEND, ...args], { env: { PATH: process.env.PATH, ...env }, timeout: 30_000 }, (err, stdout, stderr) =>
+      done({ code: err ? err.code : 0, stdout, stderr }),
+    );
+  });
+}
 const TIMEOUT_MS = 10_000;
 
 /** within rejects after ms with what, unless promise settles first. */
@@ -280,6 +292,24 @@ describe("@gatepass/client against gatepass and the real peers", { timeout: 120_
     assert.ok(payload.iat >= cutOff, "the grant was issued to the old identity");
     assert.deepEqual(asked, [false, false, true]);
     assert.equal(count("/oauth2/token"), 3);
+  });
+
+  test("examples/node-backend exchanges a user's identity token, and names a refusal's code", async () => {
+    const identity = await gatepass.devToken({ user: "user_b1", org: "org_b", role: "member" });
+    const env = { ACCESS_TOKEN: identity, GATEPASS_URL: gatepass.baseURL };
+    const ok = await runNodeBackend(["--audience", "livekit", "--scope", "room:standup"], env);
+    assert.equal(ok.code, 0, ok.stderr);
+    const grant = JSON.parse(ok.stdout);
+    assert.match(grant.server_url, /^wss?:\/\//);
+    const livekitKey = new TextEncoder().encode(readFileSync(join(gatepass.devDir, "livekit-secret"), "utf8").trim());
+    const { payload } = await jwtVerify(grant.access_token, livekitKey);
+    assert.equal(payload.video.room, "org_b/standup");
+    assert.equal(payload.sub, "user_b1");
+
+    const refused = await runNodeBackend(["--audience", "centrifugo", "--scope", "channel:org:org_other"], env);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /refused: 400 invalid_target/);
+    assert.ok(!refused.stderr.includes(identity.split(".")[2]), "the error output holds the identity token");
   });
 
   test("supabaseRealtime() and livekit().fetch() give tokens signed with the development secrets", async () => {
