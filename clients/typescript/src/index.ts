@@ -77,8 +77,12 @@ export interface LiveKitConnectionDetails {
 
 /** LiveKitTokenSource is a fixed token source: livekit-client's TokenSource.custom(() => source.fetch()) takes it. */
 export interface LiveKitTokenSource {
-  /** fetch resolves to the connection details; options given here override those of livekit(). */
-  fetch(options?: Partial<LiveKitOptions>): Promise<LiveKitConnectionDetails>;
+  /**
+   * fetch resolves to the connection details. Options given here (such as
+   * livekit-client's TokenSourceFetchOptions) override those of livekit();
+   * fields gatepass does not take (agentName...) are ignored.
+   */
+  fetch(options?: Partial<LiveKitOptions> & Record<string, unknown>): Promise<LiveKitConnectionDetails>;
 }
 
 /** UnauthorizedErrorClass is centrifuge-js's UnauthorizedError, or any class built from a message. */
@@ -190,7 +194,8 @@ export function createGatepass(options: GatepassOptions): Gatepass {
       if (!opts || typeof opts.roomName !== "string" || opts.roomName === "") throw new TypeError("gatepass: livekit needs a roomName");
       return {
         async fetch(overrides) {
-          const all = { ...opts, ...overrides };
+          // livekit-client passes its fetch options with unset ones undefined: those keep livekit()'s.
+          const all = { ...opts, ...dropUndefined({ ...overrides }) } as LiveKitOptions;
           const body = dropUndefined({
             room_name: all.roomName,
             participant_name: all.participantName,

@@ -84,6 +84,8 @@ describe("livekit", () => {
     assert.equal((await source.fetch()).participantToken, "lk-standup");
     assert.equal((await source.fetch({ roomName: "retro" })).participantToken, "lk-retro");
     assert.equal((await source.fetch()).participantToken, "lk-standup");
+    // As livekit-client's TokenSource.custom passes its options: unset ones are undefined.
+    assert.equal((await source.fetch({ roomName: undefined, participantName: undefined, agentName: "bot" })).participantToken, "lk-standup");
     assert.equal(net.requests.length, 2);
   });
 
