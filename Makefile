@@ -5,7 +5,7 @@ GO ?= go
 BIN := bin/gatepass
 PKGS := ./...
 
-.PHONY: all build run dev-stack test unit allocs check lint generate vet deps interop bench fuzz clean help
+.PHONY: all build run dev-stack test unit allocs check lint generate vet deps interop client bench fuzz clean help
 
 all: build
 
@@ -14,7 +14,7 @@ help:
 	@echo "make dev-stack the whole development stack (every transport's server and the example page); one URL to open"
 	@echo "make test      generation check, go vet, all Go tests with -race, allocation budgets, interop tests;"
 	@echo "               lists failed and skipped tests and ends with \"N passed, M failed\""
-	@echo "make unit      Go tests with -race over PKGS (default ./...); make allocs, make interop: the other suites"
+	@echo "make unit      Go tests with -race over PKGS (default ./...); make allocs, make interop, make client: the other suites"
 	@echo "make generate  regenerate Wire and the mocks"
 	@echo "make bench     benchmarks: Go benchmarks, HTTP load against the binary, ratios to the machine's limits"
 	@echo "make fuzz      run each fuzz target for FUZZTIME (default 60s); their seed corpora run in make test"
@@ -89,8 +89,13 @@ allocs:
 interop: build
 	$(call suite,interop,GATEPASS_BIN=$(CURDIR)/$(BIN) INTEROP_JUNIT=$(CURDIR)/$(RESULTS)/interop.xml bash test/interop/run.sh)
 
-test: check vet deps unit allocs interop
-	@scripts/junittotal.sh $(RESULTS) go allocs interop
+# client: the unit tests of @gatepass/client (clients/typescript), built
+# first; its tests against the real binary and peers run in interop.
+client:
+	$(call suite,client,scripts/deps.sh client && (cd clients/typescript && node --test --test-reporter=spec --test-reporter-destination=stdout --test-reporter=junit --test-reporter-destination=$(CURDIR)/$(RESULTS)/client.xml test/*.test.mjs))
+
+test: check vet deps unit allocs client interop
+	@scripts/junittotal.sh $(RESULTS) go allocs client interop
 
 bench:
 	@scripts/bench.sh

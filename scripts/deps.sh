@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what the tests need on a fresh machine, or stops with a clear
 # message when it cannot. Each tool is checked first; nothing is installed
-# twice. Usage: scripts/deps.sh [redis] [softhsm] [npm] [peers] [promtool]
-# [wrk] [shell] (none: all the tests need; wrk is make bench's load
+# twice. Usage: scripts/deps.sh [redis] [softhsm] [npm] [client] [peers]
+# [promtool] [wrk] [shell] (none: all the tests need; client builds the
+# TypeScript client of clients/typescript; wrk is make bench's load
 # generator; shell is curl and jq, which the README's quickstart uses).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -59,19 +60,40 @@ need_shell() {
   [ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"
 }
 
-# --- npm (jose and workerd interop tests) ---
-need_npm() {
+# --- node (the interop tests and the TypeScript client) ---
+need_node() {
   command -v node >/dev/null || die "need Node.js 20.18.1 or later (node) for the interop tests"
   command -v npm >/dev/null || die "need npm for the interop tests"
   # miniflare's HTTP client (undici 7) needs 20.18.1; Debian's nodejs is older.
   node -e 'const [a,b,c]=process.versions.node.split(".").map(Number); process.exit(a>20||(a===20&&(b>18||(b===18&&c>=1)))?0:1)' \
     || die "need Node.js 20.18.1 or later for the interop tests, found $(node --version)"
-  # npm ci only when the lock file changed since the last install.
-  if [ ! -f test/node_modules/.package-lock.json ] || ! cmp -s test/package-lock.json test/node_modules/.gatepass-lock; then
-    say "npm ci in test/"
-    (cd test && npm ci --no-audit --no-fund --loglevel=error) || die "npm ci failed in test/"
-    cp test/package-lock.json test/node_modules/.gatepass-lock
+}
+
+# npm_ci DIR runs npm ci in DIR only when its lock file changed since the
+# last install there.
+npm_ci() {
+  local dir="$1"
+  if [ ! -f "$dir/node_modules/.package-lock.json" ] || ! cmp -s "$dir/package-lock.json" "$dir/node_modules/.gatepass-lock"; then
+    say "npm ci in $dir/"
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error) || die "npm ci failed in $dir/"
+    cp "$dir/package-lock.json" "$dir/node_modules/.gatepass-lock"
   fi
+}
+
+# --- npm (jose and workerd interop tests) ---
+need_npm() {
+  need_node
+  npm_ci test
+}
+
+# --- client (@gatepass/client in clients/typescript: its compiler, then
+# dist/, which its unit tests, the interop suite and examples/node-backend
+# import) ---
+need_client() {
+  need_node
+  npm_ci clients/typescript
+  (cd clients/typescript && npm run --silent build) || die "npm run build failed in clients/typescript/"
+  npm_ci examples/node-backend
 }
 
 # --- peers (the LiveKit, Centrifugo and NATS servers the grant tests run) ---
@@ -84,12 +106,13 @@ need_peers() {
 }
 
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(redis softhsm npm peers promtool shell)
+[ ${#targets[@]} -gt 0 ] || targets=(redis softhsm npm client peers promtool shell)
 for t in "${targets[@]}"; do
   case "$t" in
     redis) need_redis ;;
     softhsm) need_softhsm ;;
     npm) [ -f test/package-lock.json ] || die "test/package-lock.json is missing"; need_npm ;;
+    client) [ -f clients/typescript/package-lock.json ] || die "clients/typescript/package-lock.json is missing"; need_client ;;
     peers) need_peers ;;
     promtool) need_promtool ;;
     wrk) need_wrk ;;
