@@ -2,8 +2,10 @@
 # Installs what the tests need on a fresh machine, or stops with a clear
 # message when it cannot. Each tool is checked first; nothing is installed
 # twice. Usage: scripts/deps.sh [redis] [softhsm] [npm] [peers] [promtool]
-# [wrk] [shell] (none: all the tests need; wrk is make bench's load
-# generator; shell is curl and jq, which the README's quickstart uses).
+# [wrk] [shell] [chromium] [browser] (none: all the tests need; wrk is make
+# bench's load generator; shell is curl and jq, which the README's
+# quickstart uses; chromium is Debian's browser the browser test drives,
+# browser also the npm packages of that test and of examples/web).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -59,6 +61,22 @@ need_shell() {
   [ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"
 }
 
+# --- chromium (the browser test: Debian's build, never a downloaded one) ---
+need_chromium() {
+  command -v chromium >/dev/null || apt_install chromium
+  chromium --version >/dev/null 2>&1 || die "chromium is installed but does not run: chromium --version failed"
+}
+
+# npm_ci DIR runs npm ci in DIR when its lock file changed since the last
+# install there.
+npm_ci() {
+  if [ ! -f "$1/node_modules/.package-lock.json" ] || ! cmp -s "$1/package-lock.json" "$1/node_modules/.gatepass-lock"; then
+    say "npm ci in $1/"
+    (cd "$1" && npm ci --no-audit --no-fund --loglevel=error) || die "npm ci failed in $1/"
+    cp "$1/package-lock.json" "$1/node_modules/.gatepass-lock"
+  fi
+}
+
 # --- npm (jose and workerd interop tests) ---
 need_npm() {
   command -v node >/dev/null || die "need Node.js 20.18.1 or later (node) for the interop tests"
@@ -66,12 +84,15 @@ need_npm() {
   # miniflare's HTTP client (undici 7) needs 20.18.1; Debian's nodejs is older.
   node -e 'const [a,b,c]=process.versions.node.split(".").map(Number); process.exit(a>20||(a===20&&(b>18||(b===18&&c>=1)))?0:1)' \
     || die "need Node.js 20.18.1 or later for the interop tests, found $(node --version)"
-  # npm ci only when the lock file changed since the last install.
-  if [ ! -f test/node_modules/.package-lock.json ] || ! cmp -s test/package-lock.json test/node_modules/.gatepass-lock; then
-    say "npm ci in test/"
-    (cd test && npm ci --no-audit --no-fund --loglevel=error) || die "npm ci failed in test/"
-    cp test/package-lock.json test/node_modules/.gatepass-lock
-  fi
+  npm_ci test
+}
+
+# --- browser (the browser test's playwright-core and the example page) ---
+need_browser() {
+  need_chromium
+  need_npm
+  npm_ci test/browser
+  npm_ci examples/web
 }
 
 # --- peers (the LiveKit, Centrifugo and NATS servers the grant tests run) ---
@@ -84,7 +105,7 @@ need_peers() {
 }
 
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(redis softhsm npm peers promtool shell)
+[ ${#targets[@]} -gt 0 ] || targets=(redis softhsm npm peers promtool shell chromium)
 for t in "${targets[@]}"; do
   case "$t" in
     redis) need_redis ;;
@@ -94,6 +115,8 @@ for t in "${targets[@]}"; do
     promtool) need_promtool ;;
     wrk) need_wrk ;;
     shell) need_shell ;;
+    chromium) need_chromium ;;
+    browser) need_browser ;;
     *) die "unknown dependency $t" ;;
   esac
 done
