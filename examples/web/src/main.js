@@ -25,9 +25,13 @@ function setStatus(section, status, detail) {
   $("h2 .status", el).textContent = detail ? `${status}: ${detail}` : status;
 }
 
+// count adds one to a section's counter: its data-* attribute and the
+// number shown in its [data-counter] element.
 function count(section, key) {
   const el = $(`#${section}`);
   el.dataset[key] = String(Number(el.dataset[key] ?? 0) + 1);
+  const shown = $(`[data-counter="${key}"]`, el);
+  if (shown) shown.textContent = el.dataset[key];
 }
 
 function addMessage(section, from, text) {
@@ -98,7 +102,7 @@ function startOffice(gp) {
   const connection = gp.officeRouter().connect({
     // Every attempt opens with a fresh office grant (never reused).
     onOpen() {
-      $("#office").dataset.opens = String(connection.opens);
+      count("office", "opens");
       setStatus("office", "connected");
       log("office-router: connected");
     },
@@ -126,12 +130,11 @@ async function startNATS(gp, orgId) {
   const subject = `org.${orgId}.chat`;
   $("#nats .subject").textContent = subject;
   setStatus("nats", "connecting");
-  const opts = await gp.nats().connectOptions();
   // Browsers connect over WebSocket: the grant also lists nats:// servers.
-  const servers = opts.servers.filter((s) => /^wss?:/.test(s));
+  const opts = await gp.nats().connectOptions({ transport: "websocket" });
   let lastJwt = "";
   const nc = await wsconnect({
-    servers,
+    servers: opts.servers,
     inboxPrefix: opts.inboxPrefix,
     // The package's authenticator answers with a fresh user JWT at every
     // (re)connect; this wrapper only counts and shows the grants used.
@@ -180,10 +183,14 @@ async function startNATS(gp, orgId) {
   return nc;
 }
 
-function startCentrifugo(gp, orgId, url) {
+async function startCentrifugo(gp, orgId) {
   const channel = `org:${orgId}`;
   $("#centrifugo .channel").textContent = channel;
+  // A final refusal is raised as centrifuge's own UnauthorizedError, so
+  // centrifuge stops asking; anything else it retries.
   const tokens = gp.centrifugo({ UnauthorizedError });
+  // The connection grant names the server (gatepass's CENTRIFUGO_URL).
+  const url = await tokens.url();
   let connectedOnce = false;
   let subscribedOnce = false;
   const client = new Centrifuge(url, {
@@ -320,7 +327,7 @@ async function start(config, form) {
   await Promise.all([
     run("office", () => startOffice(gp)),
     run("nats", () => startNATS(gp, who.org)),
-    run("centrifugo", () => startCentrifugo(gp, who.org, config.centrifugoUrl)),
+    run("centrifugo", () => startCentrifugo(gp, who.org)),
     run("livekit", () => startLiveKit(gp, form.elements.room.value)),
     run("supabase", () => startSupabase(gp, config)),
   ]);
