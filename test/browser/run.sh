@@ -62,7 +62,9 @@ if [ -n "${BROWSER_JUNIT:-}" ]; then
 fi
 
 # The overall limit keeps a hung browser or stack from hanging the run;
-# the test's own limits come first and say what hung.
+# the test's own limits come first and say what hung. The test runs as the
+# first process of a PID namespace too: when it ends, however it ends, the
+# kernel ends every process started inside (the stack, Chromium).
 timeout --kill-after=15s 480s \
-  unshare --net --kill-child -- "$0" --in-namespace \
+  unshare --net --pid --fork --kill-child -- "$0" --in-namespace \
   node --test --test-concurrency=1 --test-timeout=300000 "${reporters[@]}" test/browser/*.test.mjs
