@@ -126,8 +126,8 @@ function startOffice(gp) {
   return connection;
 }
 
-async function startNATS(gp, orgId) {
-  const subject = `org.${orgId}.chat`;
+async function startNATS(gp, who) {
+  const subject = `org.${who.org}.chat`;
   $("#nats .subject").textContent = subject;
   setStatus("nats", "connecting");
   // Browsers connect over WebSocket: the grant also lists nats:// servers.
@@ -168,23 +168,23 @@ async function startNATS(gp, orgId) {
     setStatus("nats", "closed", err?.message);
     log(`nats: closed ${err?.message ?? ""}`);
   });
-  const me = $("#signin").elements.user.value;
+  // NATS carries what the sender writes: "from" is the sender's claim.
   nc.subscribe(subject, {
     callback: (err, msg) => {
       if (err) return log(`nats: ${err.message}`);
       const { from, text } = msg.json();
-      if (from !== me) addMessage("nats", from, text);
+      if (from !== who.user) addMessage("nats", from, text);
     },
   });
   onSubmit("nats", async (text) => {
-    nc.publish(subject, JSON.stringify({ from: me, text }));
+    nc.publish(subject, JSON.stringify({ from: who.user, text }));
     await nc.flush();
   });
   return nc;
 }
 
-async function startCentrifugo(gp, orgId) {
-  const channel = `org:${orgId}`;
+async function startCentrifugo(gp, who) {
+  const channel = `org:${who.org}`;
   $("#centrifugo .channel").textContent = channel;
   // A final refusal is raised as centrifuge's own UnauthorizedError, so
   // centrifuge stops asking; anything else it retries.
@@ -227,15 +227,16 @@ async function startCentrifugo(gp, orgId) {
     showSub("subscribed");
   });
   sub.on("unsubscribed", (ctx) => showSub("unsubscribed", ctx.reason));
-  const me = $("#signin").elements.user.value;
   sub.on("publication", (ctx) => {
     const data = ctx.data ?? {};
-    const from = data.from ?? ctx.info?.user ?? "server";
-    if (from !== me) addMessage("centrifugo", from, data.text ?? JSON.stringify(data));
+    // ctx.info is the publisher's connection (its user, verified by
+    // Centrifugo); a publication from the server API has none.
+    const from = ctx.info?.user ?? "server";
+    if (from !== who.user) addMessage("centrifugo", from, data.text ?? JSON.stringify(data));
   });
   // Publishing from the page needs a namespace that lets subscribers
   // publish; a backend publishes through Centrifugo's server API instead.
-  onSubmit("centrifugo", (text) => sub.publish({ from: me, text }));
+  onSubmit("centrifugo", (text) => sub.publish({ text }));
   sub.subscribe();
   setStatus("centrifugo", "connecting");
   client.connect();
@@ -277,7 +278,7 @@ async function startLiveKit(gp, roomName) {
 // startSupabase shows the Realtime token. With a Supabase project in
 // config.json it also connects supabase-js, which calls the same function
 // at every join and heartbeat.
-function startSupabase(gp, config) {
+function startSupabase(gp, config, who) {
   const accessToken = gp.supabaseRealtime();
   let last = "";
   async function refresh() {
@@ -301,7 +302,7 @@ function startSupabase(gp, config) {
   if (config.supabaseUrl && config.supabaseAnonKey) {
     const supabase = createClient(config.supabaseUrl, config.supabaseAnonKey, { accessToken });
     supabase
-      .channel(`org:${$("#signin").elements.org.value}`)
+      .channel(`org:${who.org}`)
       .on("broadcast", { event: "message" }, ({ payload }) => log(`supabase: ${JSON.stringify(payload)}`))
       .subscribe((status) => log(`supabase: ${status}`));
   }
@@ -326,10 +327,10 @@ async function start(config, form) {
   };
   await Promise.all([
     run("office", () => startOffice(gp)),
-    run("nats", () => startNATS(gp, who.org)),
-    run("centrifugo", () => startCentrifugo(gp, who.org)),
+    run("nats", () => startNATS(gp, who)),
+    run("centrifugo", () => startCentrifugo(gp, who)),
     run("livekit", () => startLiveKit(gp, form.elements.room.value)),
-    run("supabase", () => startSupabase(gp, config)),
+    run("supabase", () => startSupabase(gp, config, who)),
   ]);
 }
 
