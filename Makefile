@@ -5,12 +5,13 @@ GO ?= go
 BIN := bin/gatepass
 PKGS := ./...
 
-.PHONY: all build run test unit allocs check lint generate vet deps interop browser bench fuzz clean help
+.PHONY: all build run dev-stack test unit allocs check lint generate vet deps interop browser bench fuzz clean help
 
 all: build
 
 help:
 	@echo "make run       serve on the embedded development default (APP_ENV=development)"
+	@echo "make dev-stack the whole development stack (every transport's server and the example page); one URL to open"
 	@echo "make test      generation check, go vet, all Go tests with -race, allocation budgets, interop tests,"
 	@echo "               the example page in Chromium;"
 	@echo "               lists failed and skipped tests and ends with \"N passed, M failed\""
@@ -24,6 +25,11 @@ build:
 
 run: build
 	APP_ENV=$${APP_ENV:-development} HTTP_ADDR=$${HTTP_ADDR:-127.0.0.1:8080} ./$(BIN) serve
+
+# dev-stack: gatepass, livekit-server, Centrifugo, nats-server, the
+# office-router Worker and the example page, on loopback; Ctrl-C stops all.
+dev-stack:
+	@scripts/dev-stack.sh
 
 generate:
 	$(GO) tool wire ./bootstrap

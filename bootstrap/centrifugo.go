@@ -122,7 +122,7 @@ func centrifugoFrom(e centrifugoEnv, cfg *Config, p *problems) *domain.Centrifug
 		Issuer: cfg.Office.Issuer, Audience: e.Audience, URL: e.URL,
 		ConnectionTTL: e.TokenTTL, SubscriptionTTL: e.SubscriptionTTL,
 	}
-	if err := checkWebSocketURL(e.URL); err != nil {
+	if err := checkWebSocketURL(e.URL, cfg.Development()); err != nil {
 		p.add("CENTRIFUGO_URL", "%v", err)
 	}
 	policy, err := domain.NewCentrifugoSettings(*c, cfg.Office.Audience)

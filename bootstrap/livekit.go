@@ -108,24 +108,24 @@ func (liveKit) configure(e environment, dev *devMaterial, cfg *Config, p *proble
 		lk.URL, lk.APIKey, lk.APISecret = DevLiveKitURL, DevLiveKitAPIKey, secret{value: dev.secrets[liveKitSecretFile]}
 	}
 	if !lk.unset() {
-		setConfig(cfg, liveKitFrom(lk, p))
+		setConfig(cfg, liveKitFrom(lk, cfg.Development(), p))
 	}
 }
 
-func liveKitFrom(e liveKitEnv, p *problems) *LiveKitConfig {
+func liveKitFrom(e liveKitEnv, development bool, p *problems) *LiveKitConfig {
 	c := &LiveKitConfig{
 		LiveKitSettings: domain.LiveKitSettings{APIKey: e.APIKey, TTL: e.TokenTTL, URL: e.URL},
 		APISecret:       []byte(e.APISecret.value),
 	}
 	if e.URL == "" {
 		p.add("LIVEKIT_URL", "is required when LIVEKIT_API_KEY, LIVEKIT_API_SECRET or LIVEKIT_API_URL is set")
-	} else if err := checkWebSocketURL(e.URL); err != nil {
+	} else if err := checkWebSocketURL(e.URL, development); err != nil {
 		p.add("LIVEKIT_URL", "%v", err)
 	} else if e.APIURL == "" {
 		c.APIURL = liveKitAPIURL(e.URL)
 	}
 	if e.APIURL != "" {
-		if err := checkAPIURL(e.APIURL); err != nil {
+		if err := checkAPIURL(e.APIURL, development); err != nil {
 			p.add("LIVEKIT_API_URL", "%v", err)
 		}
 		c.APIURL = e.APIURL
@@ -159,15 +159,15 @@ func liveKitAPIURL(wsURL string) string {
 }
 
 // errAPIURL refuses an API URL: the API tokens it is sent go over it.
-var errAPIURL = errors.New("must be an https:// URL (http:// only on loopback)")
+var errAPIURL = errors.New("must be an https:// URL (http:// only on loopback or in development)")
 
-func checkAPIURL(raw string) error {
+func checkAPIURL(raw string, development bool) error {
 	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" {
 		return errAPIURL
 	}
 	switch {
-	case u.Scheme == "https", u.Scheme == "http" && loopbackHost(u.Hostname()):
+	case u.Scheme == "https", u.Scheme == "http" && clearTextAllowed(u.Hostname(), development):
 		return nil
 	}
 	return errAPIURL

@@ -68,7 +68,12 @@ type natsEnv struct {
 }
 
 // unset reports whether none of the transport's own variables is set.
-func (e natsEnv) unset() bool { return e.URL == "" && e.Account == "" && !e.SigningKey.Set() }
+func (e natsEnv) unset() bool { return e.URL == "" && !e.ownKeys() }
+
+// ownKeys reports whether the account or its signing key is set: without
+// either, development takes its own, also for a NATS_URL of its own (a
+// development stack on other ports).
+func (e natsEnv) ownKeys() bool { return e.Account != "" || e.SigningKey.Set() }
 
 // NATSConfig is the NATS transport: the servers clients connect to, the
 // account, and the account signing key's seed its user JWTs are signed
@@ -103,7 +108,7 @@ func (natsTransport) newEnv() any { return new(natsEnv) }
 func (c Config) NATS() *NATSConfig { return configOf[NATSConfig](c) }
 
 func (natsTransport) devSecret(e environment) string {
-	if envOf[natsEnv](e).unset() {
+	if !envOf[natsEnv](e).ownKeys() {
 		return natsSecretFile
 	}
 	return ""
@@ -111,23 +116,23 @@ func (natsTransport) devSecret(e environment) string {
 
 func (natsTransport) configure(e environment, dev *devMaterial, cfg *Config, p *problems) {
 	ne := envOf[natsEnv](e)
-	if dev != nil && ne.unset() && dev.secrets[natsSecretFile] != "" {
+	if dev != nil && !ne.ownKeys() && dev.secrets[natsSecretFile] != "" {
 		keys, err := natsDevKeys(dev.secrets[natsSecretFile])
 		if err != nil {
 			p.add("NATS_URL", "development keys: %v", err)
 			return
 		}
-		ne.URL, ne.Account, ne.SigningKey = DevNATSURL, keys.account.public, secret{value: string(keys.signing.seed)}
+		ne.URL, ne.Account, ne.SigningKey = cmp.Or(ne.URL, DevNATSURL), keys.account.public, secret{value: string(keys.signing.seed)}
 	}
 	if !ne.unset() {
-		setConfig(cfg, natsFrom(ne, p))
+		setConfig(cfg, natsFrom(ne, cfg.Development(), p))
 	} else if ne.SystemCreds != "" {
 		p.add("NATS_SYSTEM_CREDS_FILE", "is set, but the NATS grant is off: set NATS_URL, NATS_ACCOUNT and NATS_ACCOUNT_SIGNING_KEY")
 	}
 	calloutFrom(e, dev, cfg, p)
 }
 
-func natsFrom(e natsEnv, p *problems) *NATSConfig {
+func natsFrom(e natsEnv, development bool, p *problems) *NATSConfig {
 	c := &NATSConfig{
 		NATSSettings: domain.NATSSettings{Account: e.Account, TTL: e.TokenTTL},
 		SigningSeed:  []byte(e.SigningKey.value),
@@ -143,7 +148,7 @@ func natsFrom(e natsEnv, p *problems) *NATSConfig {
 	} else {
 		for _, u := range strings.Split(e.URL, ",") {
 			u = strings.TrimSpace(u)
-			if err := checkNATSURL(u); err != nil {
+			if err := checkNATSURL(u, development); err != nil {
 				p.add("NATS_URL", "%v", err)
 				break
 			}
@@ -183,11 +188,11 @@ func natsFrom(e natsEnv, p *problems) *NATSConfig {
 	return c
 }
 
-var errNATSURL = fmt.Errorf("must be a comma-separated list of tls://, wss://, or (on loopback only) nats:// and ws:// URLs")
+var errNATSURL = fmt.Errorf("must be a comma-separated list of tls://, wss://, or (on loopback or in development only) nats:// and ws:// URLs")
 
 // checkNATSURL accepts tls:// and wss://, and nats:// or ws:// only to a
-// loopback host: those travel in the clear.
-func checkNATSURL(raw string) error {
+// loopback host or in development: those travel in the clear.
+func checkNATSURL(raw string, development bool) error {
 	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" {
 		return errNATSURL
@@ -196,7 +201,7 @@ func checkNATSURL(raw string) error {
 	case "tls", "wss":
 		return nil
 	case "nats", "ws":
-		if loopbackHost(u.Hostname()) {
+		if clearTextAllowed(u.Hostname(), development) {
 			return nil
 		}
 	}
@@ -314,7 +319,8 @@ func natsDevKeys(devSecret string) (natsDevelopmentKeys, error) {
 // addresses, its memory resolver preloaded with the account, whose signing
 // key is gatepass's. Again at every start: they follow from the secret.
 func (natsTransport) prepareDevelopment(e environment) error {
-	if !envOf[natsEnv](e).unset() {
+	ne := envOf[natsEnv](e)
+	if ne.ownKeys() {
 		return nil
 	}
 	devSecret, err := devidentity.LoadSecret(e.DevDir, natsSecretFile)
@@ -325,7 +331,7 @@ func (natsTransport) prepareDevelopment(e environment) error {
 	if err != nil {
 		return fmt.Errorf("development NATS keys: %w", err)
 	}
-	conf, err := natsDevConfig(keys)
+	conf, err := natsDevConfig(keys, cmp.Or(ne.URL, DevNATSURL))
 	if err != nil {
 		return fmt.Errorf("development NATS configuration: %w", err)
 	}
@@ -342,8 +348,31 @@ func (natsTransport) prepareDevelopment(e environment) error {
 	return prepareCalloutDevelopment(e.DevDir, keys, devSecret)
 }
 
-// natsDevConfig is the development nats-server configuration.
-func natsDevConfig(k natsDevelopmentKeys) ([]byte, error) {
+// natsDevListeners are where the development nats-server listens: the
+// host and port of the first nats:// and the first ws:// URL of servers
+// (the client port on the development default when none is nats://; no
+// WebSocket listener when none is ws://).
+func natsDevListeners(servers string) (client, websocket string) {
+	client = "127.0.0.1:4222"
+	clientSeen := false
+	for _, raw := range strings.Split(servers, ",") {
+		u, err := url.Parse(strings.TrimSpace(raw))
+		if err != nil || u.Port() == "" {
+			continue
+		}
+		switch {
+		case u.Scheme == "nats" && !clientSeen:
+			client, clientSeen = u.Host, true
+		case u.Scheme == "ws" && websocket == "":
+			websocket = u.Host
+		}
+	}
+	return client, websocket
+}
+
+// natsDevConfig is the development nats-server configuration, listening
+// where servers (NATS_URL) says.
+func natsDevConfig(k natsDevelopmentKeys, servers string) ([]byte, error) {
 	operatorKey, err := nkeys.FromSeed(k.operator.seed)
 	if err != nil {
 		return nil, err
@@ -362,18 +391,23 @@ func natsDevConfig(k natsDevelopmentKeys) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return fmt.Appendf(nil, `# Written by gatepass in development, again at every start: nats-server in
+	client, ws := natsDevListeners(servers)
+	conf := fmt.Appendf(nil, `# Written by gatepass in development, again at every start: nats-server in
 # operator mode whose account accepts gatepass's development user JWTs.
-listen: "127.0.0.1:4222"
+listen: %q
 operator: %q
 resolver: MEMORY
 resolver_preload: {
   %s: %q
-}
+}`, client, operatorJWT, k.account.public, accountJWT)
+	if ws != "" {
+		conf = fmt.Appendf(conf, `
 websocket {
-  listen: "127.0.0.1:4223"
+  listen: %q
   no_tls: true
-}`, operatorJWT, k.account.public, accountJWT), nil
+}`, ws)
+	}
+	return conf, nil
 }
 
 func (natsTransport) banner(cfg Config, w Welcome) (string, BannerPlace) {
@@ -383,7 +417,7 @@ func (natsTransport) banner(cfg Config, w Welcome) (string, BannerPlace) {
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "NATS user JWT (%s). Start the server, get a user JWT, verify it:\n", strings.Join(c.Servers, ","))
-	if envOf[natsEnv](cfg.env).unset() {
+	if !envOf[natsEnv](cfg.env).ownKeys() {
 		fmt.Fprintf(&b, "  nats-server -c %s\n", filepath.Join(w.DevDir, NATSDevConfigFile))
 	}
 	fmt.Fprintf(&b, "  curl -sS -X POST %s/api/v1/nats/token -H 'Authorization: Bearer %s'\n", w.Base, w.Token)

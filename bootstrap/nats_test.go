@@ -216,3 +216,37 @@ func TestNATSDevelopmentServerConfiguration(t *testing.T) {
 		t.Fatalf("a second start: %v %+v", err, again.NATS())
 	}
 }
+
+// TestNATSDevelopmentOnAddressesOfItsOwn: in development, NATS_URL alone
+// (a development stack on other ports, or on a private address for a
+// browser in a network namespace) keeps the development account and key,
+// and the development configuration listens where it says; production
+// refuses clear text off loopback.
+func TestNATSDevelopmentOnAddressesOfItsOwn(t *testing.T) {
+	dir := t.TempDir()
+	const servers = "nats://10.200.0.1:14222,ws://10.200.0.1:14223"
+	env := map[string]string{"APP_ENV": "development", "DEV_DIR": dir, "NATS_URL": servers}
+	if err := bootstrap.PrepareDevelopment(env); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := bootstrap.Load(env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := cfg.NATS(); n == nil || strings.Join(n.Servers, ",") != servers || n.Account == "" {
+		t.Fatalf("development NATS %+v", n)
+	}
+	raw, err := os.ReadFile(filepath.Join(dir, bootstrap.NATSDevConfigFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`listen: "10.200.0.1:14222"`, `listen: "10.200.0.1:14223"`, "no_tls: true", cfg.NATS().Account} {
+		if !strings.Contains(string(raw), want) {
+			t.Errorf("%s lacks %s:\n%s", bootstrap.NATSDevConfigFile, want, raw)
+		}
+	}
+	_, err = bootstrap.Load(map[string]string{"NATS_URL": servers})
+	if err == nil || !strings.Contains(err.Error(), "NATS_URL: must be a comma-separated list") {
+		t.Fatalf("production with clear text off loopback: %v", err)
+	}
+}

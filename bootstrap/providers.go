@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/gatepass/gatepass/adapters/devidentity"
 	"github.com/gatepass/gatepass/adapters/ginhttp"
 	"github.com/gatepass/gatepass/adapters/jwtsigner"
 	"github.com/gatepass/gatepass/adapters/memorylimit"
@@ -65,6 +66,26 @@ func (b *PublicBase) Get() string {
 // DevKit mints development identity tokens the server accepts.
 type DevKit struct {
 	IdentityKey *rsa.PrivateKey
+}
+
+// IssueDevIdentity mints the development identity token of POST
+// /dev/identity-token, through the same checks and defaults as `gatepass
+// dev-token`.
+func (k *DevKit) IssueDevIdentity(_ context.Context, req ginhttp.DevIdentityRequest) (string, time.Duration, error) {
+	who := devidentity.Default
+	for _, f := range []struct {
+		from *string
+		to   *string
+	}{{req.User, &who.UserID}, {req.Org, &who.OrgID}, {req.Role, &who.Role}} {
+		if f.from != nil {
+			*f.to = *f.from
+		}
+	}
+	token, err := devidentity.Issue(k.IdentityKey, who, time.Now(), devidentity.DefaultTTL)
+	if fe := (*devidentity.FieldError)(nil); errors.As(err, &fe) {
+		return "", 0, ginhttp.FieldError(fe.Field, fe.Reason)
+	}
+	return token, devidentity.DefaultTTL, err
 }
 
 // ProvideDevKit is the development kit; nil unless callers are verified
@@ -203,8 +224,8 @@ func ProvideRealtimePolicy(cfg Config) application.RealtimePolicy {
 }
 
 // ProvideRouter is the public HTTP API.
-func ProvideRouter(app *application.Application, cfg Config, metrics *prom.Metrics, life *Lifecycle, base *PublicBase, logger *slog.Logger) (*PublicHandler, error) {
-	h, err := ginhttp.NewRouter(app, ginhttp.Options{
+func ProvideRouter(app *application.Application, cfg Config, metrics *prom.Metrics, life *Lifecycle, base *PublicBase, dev *DevKit, logger *slog.Logger) (*PublicHandler, error) {
+	o := ginhttp.Options{
 		PublicBaseURL:  base.Get,
 		Draining:       life.Draining,
 		Logger:         logger,
@@ -215,7 +236,13 @@ func ProvideRouter(app *application.Application, cfg Config, metrics *prom.Metri
 		// In development the caller is the developer: say why.
 		ExplainRefusals:     cfg.Development(),
 		WorkOSWebhookSecret: cfg.Revocation.WorkOSSecret,
-	})
+	}
+	if dev != nil && cfg.Development() {
+		// A page signs in as any development user; production has no
+		// such route.
+		o.DevIdentity = dev
+	}
+	h, err := ginhttp.NewRouter(app, o)
 	return &PublicHandler{h}, err
 }
 

@@ -132,10 +132,11 @@ func (c Config) TransportBanner(place BannerPlace, w Welcome) string {
 	return b.String()
 }
 
-var errWebSocketURL = errors.New("must be a wss:// URL (ws:// only on loopback)")
+var errWebSocketURL = errors.New("must be a wss:// URL (ws:// only on loopback or in development)")
 
-// checkWebSocketURL accepts wss://, and ws:// only to a loopback host.
-func checkWebSocketURL(raw string) error {
+// checkWebSocketURL accepts wss://, and ws:// only to a loopback host or
+// in development.
+func checkWebSocketURL(raw string, development bool) error {
 	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" {
 		return errWebSocketURL
@@ -144,11 +145,19 @@ func checkWebSocketURL(raw string) error {
 	case "wss":
 		return nil
 	case "ws":
-		if loopbackHost(u.Hostname()) {
+		if clearTextAllowed(u.Hostname(), development) {
 			return nil
 		}
 	}
 	return errWebSocketURL
+}
+
+// clearTextAllowed reports whether a peer at host may be reached without
+// TLS: on loopback, or anywhere in development, whose development stack
+// may serve a browser in a network namespace on a private address (as
+// WEBSOCKET_BASE_URL and OFFICE_ROUTER_ADMIN_URL already may).
+func clearTextAllowed(host string, development bool) bool {
+	return development || loopbackHost(host)
 }
 
 func loopbackHost(host string) bool {

@@ -109,7 +109,8 @@ func InitializeServer(ctx context.Context, cfg Config, logger *slog.Logger) (*Se
 		return nil, nil, err
 	}
 	publicBase := ProvidePublicBase(cfg)
-	publicHandler, err := ProvideRouter(application, cfg, metrics, lifecycle, publicBase, logger)
+	devKit := ProvideDevKit(cfg)
+	publicHandler, err := ProvideRouter(application, cfg, metrics, lifecycle, publicBase, devKit, logger)
 	if err != nil {
 		cleanup6()
 		cleanup5()
@@ -120,7 +121,6 @@ func InitializeServer(ctx context.Context, cfg Config, logger *slog.Logger) (*Se
 		return nil, nil, err
 	}
 	adminHandler := ProvideAdminRouter(application, cfg, metrics, logger)
-	devKit := ProvideDevKit(cfg)
 	background, cleanup7, err := ProvideBackground(ctx, cfg, application, metrics, logger)
 	if err != nil {
 		cleanup6()

@@ -16,6 +16,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/golang-jwt/jwt/v5"
 
@@ -177,6 +179,60 @@ type Identity struct {
 	UserID string
 	OrgID  string
 	Role   string
+}
+
+// Default is who a development token speaks for unless told otherwise:
+// the defaults of `gatepass dev-token` and of POST /dev/identity-token.
+var Default = Identity{UserID: "user_dev_01", OrgID: "org_dev_01", Role: "member"}
+
+// Lifetimes of development tokens: DefaultTTL unless told otherwise, never
+// more than MaxTTL.
+const (
+	DefaultTTL = 12 * time.Hour
+	MaxTTL     = 7 * 24 * time.Hour
+)
+
+// maxFieldBytes bounds each part of an identity: identity providers' ids
+// are a few dozen bytes.
+const maxFieldBytes = 128
+
+// FieldError is an identity refused for one of its parts: "user", "org",
+// "role" or "ttl", as the request body and the flags name them.
+type FieldError struct {
+	Field  string
+	Reason string
+}
+
+func (e *FieldError) Error() string { return e.Field + " " + e.Reason }
+
+// Check refuses an identity a development token cannot speak for: no
+// user, or a part too long or holding control characters. An empty
+// organization or role is none.
+func (who Identity) Check() error {
+	if who.UserID == "" {
+		return &FieldError{Field: "user", Reason: "is required"}
+	}
+	for _, f := range []struct{ name, value string }{{"user", who.UserID}, {"org", who.OrgID}, {"role", who.Role}} {
+		if len(f.value) > maxFieldBytes {
+			return &FieldError{Field: f.name, Reason: fmt.Sprintf("must be at most %d bytes", maxFieldBytes)}
+		}
+		if !utf8.ValidString(f.value) || strings.ContainsFunc(f.value, unicode.IsControl) {
+			return &FieldError{Field: f.name, Reason: "must be printable UTF-8 text"}
+		}
+	}
+	return nil
+}
+
+// Issue checks who and ttl, then mints: the one path of `gatepass
+// dev-token` and of POST /dev/identity-token. A refusal is a *FieldError.
+func Issue(key *rsa.PrivateKey, who Identity, now time.Time, ttl time.Duration) (string, error) {
+	if err := who.Check(); err != nil {
+		return "", err
+	}
+	if ttl < time.Second || ttl > MaxTTL {
+		return "", &FieldError{Field: "ttl", Reason: "must be between 1s and 168h"}
+	}
+	return Mint(key, who, now, ttl)
 }
 
 // Mint signs a development identity token shaped like a WorkOS AuthKit

@@ -147,7 +147,7 @@ func (a *adminAPI) authorize(c *gin.Context) {
 
 func (a *adminAPI) revoke(c *gin.Context) {
 	var body revocationRequest
-	if err := decodeStrict(c, adminBodyBytes, &body); err != nil {
+	if err := decodeStrict(c, adminBodyBytes, &body, "a revocation"); err != nil {
 		writeFieldProblem(c, err)
 		return
 	}
@@ -235,13 +235,16 @@ func logRevocation(c *gin.Context, log *slog.Logger, r domain.Revocation) {
 type fieldError struct {
 	field  string
 	reason string
+	// empty marks a body that is not there at all.
+	empty bool
 }
 
 func (e *fieldError) Error() string { return e.field + " " + e.reason }
 
 // decodeStrict reads a JSON object of at most maxBytes into v, refusing
-// unknown fields and values of the wrong type, naming the field.
-func decodeStrict(c *gin.Context, maxBytes int64, v any) error {
+// unknown fields (not fields of what) and values of the wrong type, naming
+// the field.
+func decodeStrict(c *gin.Context, maxBytes int64, v any, what string) error {
 	raw, err := readBody(c, maxBytes)
 	if err != nil {
 		var tooLarge *http.MaxBytesError
@@ -249,6 +252,9 @@ func decodeStrict(c *gin.Context, maxBytes int64, v any) error {
 			return errBodyTooLarge
 		}
 		return &fieldError{field: "body", reason: "could not be read"}
+	}
+	if len(bytes.TrimSpace(raw)) == 0 {
+		return &fieldError{field: "body", reason: "must be a JSON object", empty: true}
 	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
@@ -258,7 +264,7 @@ func decodeStrict(c *gin.Context, maxBytes int64, v any) error {
 		case errors.As(err, &typeErr) && typeErr.Field != "":
 			return &fieldError{field: typeErr.Field, reason: "must be a JSON " + typeErr.Type.Kind().String()}
 		case strings.HasPrefix(err.Error(), "json: unknown field "):
-			return &fieldError{field: strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`), reason: "is not a field of a revocation"}
+			return &fieldError{field: strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`), reason: "is not a field of " + what}
 		}
 		return &fieldError{field: "body", reason: "must be a JSON object"}
 	}

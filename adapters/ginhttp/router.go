@@ -77,6 +77,10 @@ type Options struct {
 	// WorkOSWebhookSecret verifies the WorkOS webhook's signatures; empty
 	// leaves the webhook unrouted (404).
 	WorkOSWebhookSecret []byte
+	// DevIdentity, in development with local identities only, serves
+	// POST /dev/identity-token to callers on this machine; nil leaves it
+	// unrouted (404), as production must.
+	DevIdentity DevIdentityIssuer
 }
 
 // RouteReady answers whether the service is ready for traffic.
@@ -135,6 +139,9 @@ func NewRouter(app *application.Application, o Options) (http.Handler, error) {
 	if len(o.WorkOSWebhookSecret) > 0 && app.HandleIdentityEvent != nil {
 		w := &workosWebhook{app: app, h: h, secret: o.WorkOSWebhookSecret, now: time.Now}
 		r.POST(RouteWorkOSWebhook, w.receive)
+	}
+	if o.DevIdentity != nil {
+		r.POST(RouteDevIdentityToken, devIdentity{h: h, issuer: o.DevIdentity}.issue)
 	}
 	for _, reg := range registrations() {
 		for _, g := range reg.routes {

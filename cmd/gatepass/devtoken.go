@@ -26,10 +26,10 @@ app_metadata. --ttl is the token's lifetime, from 1s to 168h; a short one
 
 func runDevToken(args []string, stdout io.Writer) error {
 	fs := newFlags("dev-token", devTokenUsage)
-	user := fs.String("user", "user_dev_01", "`id` of the user (sub)")
-	org := fs.String("org", "org_dev_01", "`id` of the organization (org_id); \"\" for none")
-	role := fs.String("role", "member", "`role` in the organization")
-	ttl := fs.Duration("ttl", 12*time.Hour, "`lifetime` of the token, 1s to 168h")
+	user := fs.String("user", devidentity.Default.UserID, "`id` of the user (sub)")
+	org := fs.String("org", devidentity.Default.OrgID, "`id` of the organization (org_id); \"\" for none")
+	role := fs.String("role", devidentity.Default.Role, "`role` in the organization")
+	ttl := fs.Duration("ttl", devidentity.DefaultTTL, "`lifetime` of the token, 1s to 168h")
 	if err := fs.parse(args, stdout); err != nil {
 		return err
 	}
@@ -40,10 +40,11 @@ func runDevToken(args []string, stdout io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("dev-token: %w", err)
 	}
-	if *ttl <= 0 || *ttl > 7*24*time.Hour {
-		return errors.New("--ttl must be between 1s and 168h")
+	// The same path as the development server's POST /dev/identity-token.
+	token, err := devidentity.Issue(cfg.DevIdentityKey, devidentity.Identity{UserID: *user, OrgID: *org, Role: *role}, time.Now(), *ttl)
+	if fe := (*devidentity.FieldError)(nil); errors.As(err, &fe) {
+		return fmt.Errorf("--%s %s", fe.Field, fe.Reason)
 	}
-	token, err := devidentity.Mint(cfg.DevIdentityKey, devidentity.Identity{UserID: *user, OrgID: *org, Role: *role}, time.Now(), *ttl)
 	if err != nil {
 		return err
 	}

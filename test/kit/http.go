@@ -15,7 +15,9 @@ import (
 const (
 	OfficePath   = "/api/v1/cloudflare/request-access"
 	RealtimePath = "/api/v1/realtime/token"
-	JWKSPath     = "/.well-known/jwks.json"
+	// DevIdentityPath mints development identity tokens (development only).
+	DevIdentityPath = "/dev/identity-token"
+	JWKSPath        = "/.well-known/jwks.json"
 )
 
 // Client is shared by the suites' calls; its timeout bounds every request.
@@ -170,6 +172,8 @@ type Problem struct {
 	Status int    `json:"status"`
 	Detail string `json:"detail"`
 	Code   string `json:"code"`
+	// Field names the request's field at fault, when one is.
+	Field string `json:"field"`
 }
 
 // WantProblem fails the test unless r is gatepass's problem answer with

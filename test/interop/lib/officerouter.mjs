@@ -74,22 +74,19 @@ export function bundleWorker() {
 }
 
 /**
- * startWorker runs the Worker with vars as its environment and returns its
- * http:// URL, a stop function (also run by t.after), its raw output (for
- * failure messages), and refusals(): the JSON lines it logged with
- * console.warn for each refused upgrade, in order. With persist (a
- * folder), the Durable Objects' storage is kept there, so a Worker started
- * again on the same folder finds it: a restart.
+ * newWorker is the Worker on workerd through Miniflare, with vars as its
+ * environment, listening on host:port (127.0.0.1 and a free port unless
+ * told), as wrangler.jsonc deploys it: what startWorker runs for a test,
+ * and scripts/dev-office-router.mjs for the development stack. The
+ * remaining options go to Miniflare as they are.
  */
-export async function startWorker(t, vars, { persist } = {}) {
+export async function newWorker(vars, { host = "127.0.0.1", port = 0, persist, ...options } = {}) {
   const cfg = wranglerConfig();
   const binding = cfg.durable_objects?.bindings?.find((b) => b.name === "WEBSOCKET_SERVER");
   if (!binding) throw new Error("wrangler.jsonc binds no WEBSOCKET_SERVER Durable Object");
   const sqlite = cfg.migrations?.some((m) => m.new_sqlite_classes?.includes(binding.class_name)) ?? false;
-  const logs = [];
-  const warnings = [];
   const scriptPath = await bundleWorker();
-  const mf = new Miniflare({
+  return new Miniflare({
     modules: true,
     scriptPath,
     // Module names are paths relative to this root, which must contain them.
@@ -99,8 +96,25 @@ export async function startWorker(t, vars, { persist } = {}) {
     durableObjects: { WEBSOCKET_SERVER: { className: binding.class_name, useSQLite: sqlite } },
     ...(persist ? { durableObjectsPersist: persist } : {}),
     bindings: vars,
-    host: "127.0.0.1",
-    port: 0,
+    host,
+    port,
+    ...options,
+  });
+}
+
+/**
+ * startWorker runs the Worker with vars as its environment and returns its
+ * http:// URL, a stop function (also run by t.after), its raw output (for
+ * failure messages), and refusals(): the JSON lines it logged with
+ * console.warn for each refused upgrade, in order. With persist (a
+ * folder), the Durable Objects' storage is kept there, so a Worker started
+ * again on the same folder finds it: a restart.
+ */
+export async function startWorker(t, vars, { persist } = {}) {
+  const logs = [];
+  const warnings = [];
+  const mf = await newWorker(vars, {
+    persist,
     handleRuntimeStdio(stdout, stderr) {
       for (const s of [stdout, stderr]) s.setEncoding("utf8").on("data", (d) => logs.push(d));
     },
