@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -58,6 +58,7 @@ describe("the example page in Chromium against the development stack", () => {
       DEV_STACK_HOST: "127.0.0.1",
       DEV_LIVEKIT_NODE_IP: ip,
       DEV_DIR: devDir,
+      DEV_STACK_DIR: join(devDir, "stack"),
       LOG_LEVEL: "warn",
       ...TTL,
     });
@@ -75,7 +76,7 @@ describe("the example page in Chromium against the development stack", () => {
       pages.push(page);
     }
     console.log(`two pages connecting ${Date.now() - started} ms after the start`);
-  });
+  }, { timeout: 240_000 });
 
   after(async () => {
     for (const [i, page] of pages.entries()) {
@@ -85,10 +86,16 @@ describe("the example page in Chromium against the development stack", () => {
     if (failed || pages.length < USERS.length) {
       for (const [i, lines] of consoles.entries()) console.log(`--- page ${USERS[i]} console ---\n${lines.slice(-80).join("\n")}`);
       console.log(`--- dev-stack ---\n${stack?.logs().slice(-16_000) ?? ""}`);
+      const stackDir = join(devDir, "stack");
+      for (const log of existsSync(stackDir) ? readdirSync(stackDir, { withFileTypes: true }) : []) {
+        if (log.isFile() && log.name.endsWith(".log")) {
+          console.log(`--- ${log.name} ---\n${readFileSync(join(stackDir, log.name), "utf8").slice(-6_000)}`);
+        }
+      }
     }
     for (const fn of cleanups.reverse()) await fn();
     rmSync(devDir, { recursive: true, force: true });
-  });
+  }, { timeout: 60_000 });
 
   // status waits until a section of page i shows status.
   const status = (i, section, want, timeout = WAIT_MS) =>
@@ -175,6 +182,8 @@ describe("the example page in Chromium against the development stack", () => {
       what: "a NATS reconnect with a second grant",
     });
     await status(0, "nats", "connected");
+    // The server closed the connection because the JWT expired.
+    assert.match((await attr(0, "#nats", "data-last-error")) ?? "", /authentication expired/i);
     assert.ok((await num(0, "#nats", "data-exp")) > firstNatsExp, "the new user JWT expires later than the first");
     await status(1, "nats", "connected", EXPIRY_WAIT_MS);
     await exchange("nats", 0, 1);

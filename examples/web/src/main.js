@@ -156,7 +156,10 @@ async function startNATS(gp, who) {
   (async () => {
     for await (const s of nc.status()) {
       if (s.type === "disconnect") setStatus("nats", "reconnecting", "disconnected");
-      if (s.type === "error") log(`nats: ${s.error?.message ?? s.error}`);
+      if (s.type === "error") {
+        $("#nats").dataset.lastError = s.error?.message ?? String(s.error);
+        log(`nats: ${s.error?.message ?? s.error}`);
+      }
       if (s.type === "reconnect") {
         count("nats", "reconnects");
         setStatus("nats", "connected");
