@@ -5,7 +5,7 @@ GO ?= go
 BIN := bin/gatepass
 PKGS := ./...
 
-.PHONY: all build run dev-stack test unit allocs check lint generate vet deps interop browser bench fuzz clean help
+.PHONY: all build run dev-stack test unit allocs check lint generate vet deps interop client browser bench fuzz clean help
 
 all: build
 
@@ -15,7 +15,8 @@ help:
 	@echo "make test      generation check, go vet, all Go tests with -race, allocation budgets, interop tests,"
 	@echo "               the example page in Chromium;"
 	@echo "               lists failed and skipped tests and ends with \"N passed, M failed\""
-	@echo "make unit      Go tests with -race over PKGS (default ./...); make allocs, make interop, make browser: the other suites"
+	@echo "make unit      Go tests with -race over PKGS (default ./...); make allocs, make interop, make client,"
+	@echo "               make browser: the other suites"
 	@echo "make generate  regenerate Wire and the mocks"
 	@echo "make bench     benchmarks: Go benchmarks, HTTP load against the binary, ratios to the machine's limits"
 	@echo "make fuzz      run each fuzz target for FUZZTIME (default 60s); their seed corpora run in make test"
@@ -90,6 +91,11 @@ allocs:
 interop: build
 	$(call suite,interop,GATEPASS_BIN=$(CURDIR)/$(BIN) INTEROP_JUNIT=$(CURDIR)/$(RESULTS)/interop.xml bash test/interop/run.sh)
 
+# client: the unit tests of @gatepass/client (clients/typescript), built
+# first; its tests against the real binary and peers run in interop.
+client:
+	$(call suite,client,scripts/deps.sh client && (cd clients/typescript && node --test --test-reporter=spec --test-reporter-destination=stdout --test-reporter=junit --test-reporter-destination=$(CURDIR)/$(RESULTS)/client.xml test/*.test.mjs))
+
 # browser: the example page (examples/web) in Debian's Chromium against
 # scripts/dev-stack.sh, in a network namespace of its own (root only);
 # its screenshots go beside the JUnit files. run.sh's own limit (8 min
@@ -97,8 +103,8 @@ interop: build
 browser: build
 	$(call suite,browser,GATEPASS_BIN=$(CURDIR)/$(BIN) BROWSER_JUNIT=$(CURDIR)/$(RESULTS)/browser.xml BROWSER_ARTIFACTS=$(CURDIR)/$(RESULTS) timeout --kill-after=30s 15m bash test/browser/run.sh)
 
-test: check vet deps unit allocs interop browser
-	@scripts/junittotal.sh $(RESULTS) go allocs interop browser
+test: check vet deps unit allocs client interop browser
+	@scripts/junittotal.sh $(RESULTS) go allocs client interop browser
 
 bench:
 	@scripts/bench.sh

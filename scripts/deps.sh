@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what the tests need on a fresh machine, or stops with a clear
 # message when it cannot. Each tool is checked first; nothing is installed
-# twice. Usage: scripts/deps.sh [redis] [softhsm] [npm] [peers] [promtool]
-# [wrk] [shell] [chromium] [browser] (none: all the tests need; wrk is make
+# twice. Usage: scripts/deps.sh [redis] [softhsm] [npm] [client] [peers]
+# [promtool] [wrk] [shell] [chromium] [browser] (none: all the tests need;
+# client builds the TypeScript client of clients/typescript; wrk is make
 # bench's load generator; shell is curl and jq, which the README's
 # quickstart uses; chromium is Debian's browser the browser test drives,
 # browser also the npm packages of that test and of examples/web).
@@ -67,30 +68,45 @@ need_chromium() {
   chromium --version >/dev/null 2>&1 || die "chromium is installed but does not run: chromium --version failed"
 }
 
-# npm_ci DIR runs npm ci in DIR when its lock file changed since the last
-# install there.
-npm_ci() {
-  if [ ! -f "$1/node_modules/.package-lock.json" ] || ! cmp -s "$1/package-lock.json" "$1/node_modules/.gatepass-lock"; then
-    say "npm ci in $1/"
-    (cd "$1" && npm ci --no-audit --no-fund --loglevel=error) || die "npm ci failed in $1/"
-    cp "$1/package-lock.json" "$1/node_modules/.gatepass-lock"
-  fi
-}
-
-# --- npm (jose and workerd interop tests) ---
-need_npm() {
+# --- node (the interop tests and the TypeScript client) ---
+need_node() {
   command -v node >/dev/null || die "need Node.js 20.18.1 or later (node) for the interop tests"
   command -v npm >/dev/null || die "need npm for the interop tests"
   # miniflare's HTTP client (undici 7) needs 20.18.1; Debian's nodejs is older.
   node -e 'const [a,b,c]=process.versions.node.split(".").map(Number); process.exit(a>20||(a===20&&(b>18||(b===18&&c>=1)))?0:1)' \
     || die "need Node.js 20.18.1 or later for the interop tests, found $(node --version)"
+}
+
+# npm_ci DIR runs npm ci in DIR only when its lock file changed since the
+# last install there.
+npm_ci() {
+  local dir="$1"
+  if [ ! -f "$dir/node_modules/.package-lock.json" ] || ! cmp -s "$dir/package-lock.json" "$dir/node_modules/.gatepass-lock"; then
+    say "npm ci in $dir/"
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error) || die "npm ci failed in $dir/"
+    cp "$dir/package-lock.json" "$dir/node_modules/.gatepass-lock"
+  fi
+}
+
+# --- npm (jose and workerd interop tests) ---
+need_npm() {
+  need_node
   npm_ci test
 }
 
-# --- browser (the browser test's playwright-core and the example page) ---
+# --- client (@gatepass/client in clients/typescript: its compiler, then
+# dist/, which its unit tests and the interop suite import) ---
+need_client() {
+  need_node
+  npm_ci clients/typescript
+  (cd clients/typescript && npm run --silent build) || die "npm run build failed in clients/typescript/"
+}
+
+# --- browser (the browser test's playwright-core, and the example page
+# with the client it bundles) ---
 need_browser() {
   need_chromium
-  need_npm
+  need_client
   npm_ci test/browser
   npm_ci examples/web
 }
@@ -105,12 +121,13 @@ need_peers() {
 }
 
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(redis softhsm npm peers promtool shell chromium)
+[ ${#targets[@]} -gt 0 ] || targets=(redis softhsm npm client peers promtool shell chromium)
 for t in "${targets[@]}"; do
   case "$t" in
     redis) need_redis ;;
     softhsm) need_softhsm ;;
     npm) [ -f test/package-lock.json ] || die "test/package-lock.json is missing"; need_npm ;;
+    client) [ -f clients/typescript/package-lock.json ] || die "clients/typescript/package-lock.json is missing"; need_client ;;
     peers) need_peers ;;
     promtool) need_promtool ;;
     wrk) need_wrk ;;

@@ -29,7 +29,8 @@ if [ ! -x "$GATEPASS_BIN" ]; then
 fi
 export GATEPASS_BIN
 
-scripts/deps.sh npm softhsm peers
+# client builds @gatepass/client, which client.test.mjs imports.
+scripts/deps.sh npm client softhsm peers
 
 reporters=(--test-reporter=spec --test-reporter-destination=stdout)
 if [ -n "${INTEROP_JUNIT:-}" ]; then
