@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # make dev-stack: the whole development stack on this machine (gatepass,
 # livekit-server, Centrifugo, nats-server, the office-router Worker, the
-# example page). This builds what it runs; scripts/devstack runs it (ports,
+# example page). This builds what it runs; test/devstack runs it (ports,
 # processes, readiness, Ctrl-C). Settings: docs/development.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,5 +19,5 @@ else
   echo "dev-stack: examples/web is not here: the page is a placeholder" >&2
 fi
 [ -n "${GATEPASS_BIN:-}" ] || make -s build
-go build -o bin/dev-stack ./scripts/devstack
+go build -o bin/dev-stack ./test/devstack
 exec bin/dev-stack

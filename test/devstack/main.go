@@ -279,6 +279,14 @@ func (st *stack) stopAll() {
 		// The group may outlive its leader (a runtime it started).
 		_ = syscall.Kill(-c.cmd.Process.Pid, syscall.SIGKILL)
 	}
+	// Exit only once every group is gone, so that whoever started the
+	// stack finds its ports free; a few seconds at most.
+	gone := time.Now().Add(5 * time.Second)
+	for _, c := range st.children {
+		for syscall.Kill(-c.cmd.Process.Pid, 0) == nil && time.Now().Before(gone) {
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
 }
 
 // waitFor polls check until it holds, the child dies, or ctx ends.
