@@ -52,9 +52,12 @@ export BROWSER_ARTIFACTS="${BROWSER_ARTIFACTS:-$root/.cache/test-results}"
 mkdir -p "$BROWSER_ARTIFACTS"
 
 # Everything that needs the registries happens here, before the namespace,
-# which has no way out: Chromium, the npm packages, the peers, the page.
-scripts/deps.sh browser peers
+# which has no way out: Chromium, the npm packages (of scripts/dev-stack.sh
+# too: npm), the peers, the page, and dev-stack's runner (so that its build
+# finds every module in the cache).
+scripts/deps.sh browser peers npm
 (cd examples/web && npm run --silent build)
+go build -o /dev/null ./test/devstack
 
 reporters=(--test-reporter=spec --test-reporter-destination=stdout)
 if [ -n "${BROWSER_JUNIT:-}" ]; then

@@ -48,17 +48,28 @@ export function namespaceAddress() {
 /**
  * startDevStack runs scripts/dev-stack.sh with env added to this process's
  * environment (dev-stack passes what it does not read on to gatepass) and
- * waits for its ready line. It returns { url, logs, stop }; cleanup(fn)
+ * waits for its ready line. Nothing it runs may need the network: run.sh
+ * installs and builds everything before it makes the namespace. It returns { url, logs, stop }; cleanup(fn)
  * is given stop, to call when the test ends.
  */
 export async function startDevStack(cleanup, env, { timeoutMs = 120_000 } = {}) {
+  // Its own process group, so that stopping it reaches whatever it runs
+  // at that moment (a build, npm), not only the script.
   const child = spawn("bash", [join(REPO_ROOT, "scripts/dev-stack.sh")], {
     cwd: REPO_ROOT,
     env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "pipe"],
+    detached: true,
   });
   const exited = new Promise((res) => child.once("exit", (code, signal) => res({ code, signal })));
-  const kill = () => child.kill("SIGKILL");
+  const signalGroup = (signal) => {
+    try {
+      process.kill(-child.pid, signal);
+    } catch {
+      // The group is gone already.
+    }
+  };
+  const kill = () => signalGroup("SIGKILL");
   process.once("exit", kill);
   let output = "";
   const keep = (d) => (output = (output + d).slice(-64 * 1024));
@@ -72,12 +83,17 @@ export async function startDevStack(cleanup, env, { timeoutMs = 120_000 } = {}) 
     // and waits for it; SIGKILL when it has not exited within 20 s.
     async stop() {
       if (child.exitCode === null && child.signalCode === null) {
-        child.kill("SIGTERM");
+        signalGroup("SIGTERM");
         if ((await Promise.race([exited, sleep(20_000, "timeout")])) === "timeout") {
           kill();
           await exited;
         }
       }
+      // Whatever is left of the group goes too, and with it the pipes
+      // that would keep this process waiting.
+      kill();
+      child.stdout.destroy();
+      child.stderr.destroy();
       process.off("exit", kill);
     },
   };
