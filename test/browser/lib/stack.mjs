@@ -84,7 +84,7 @@ export async function startDevStack(cleanup, env, { timeoutMs = 120_000 } = {}) 
     async stop() {
       if (child.exitCode === null && child.signalCode === null) {
         signalGroup("SIGTERM");
-        if ((await Promise.race([exited, sleep(20_000, "timeout")])) === "timeout") {
+        if ((await Promise.race([exited, sleep(20_000, "timeout", { ref: false })])) === "timeout") {
           kill();
           await exited;
         }
