@@ -5,16 +5,18 @@ GO ?= go
 BIN := bin/gatepass
 PKGS := ./...
 
-.PHONY: all build run dev-stack test unit allocs check lint generate vet deps interop client bench fuzz clean help
+.PHONY: all build run dev-stack test unit allocs check lint generate vet deps interop client browser bench fuzz clean help
 
 all: build
 
 help:
 	@echo "make run       serve on the embedded development default (APP_ENV=development)"
 	@echo "make dev-stack the whole development stack (every transport's server and the example page); one URL to open"
-	@echo "make test      generation check, go vet, all Go tests with -race, allocation budgets, interop tests;"
+	@echo "make test      generation check, go vet, all Go tests with -race, allocation budgets, interop tests,"
+	@echo "               the example page in Chromium;"
 	@echo "               lists failed and skipped tests and ends with \"N passed, M failed\""
-	@echo "make unit      Go tests with -race over PKGS (default ./...); make allocs, make interop, make client: the other suites"
+	@echo "make unit      Go tests with -race over PKGS (default ./...); make allocs, make interop, make client,"
+	@echo "               make browser: the other suites"
 	@echo "make generate  regenerate Wire and the mocks"
 	@echo "make bench     benchmarks: Go benchmarks, HTTP load against the binary, ratios to the machine's limits"
 	@echo "make fuzz      run each fuzz target for FUZZTIME (default 60s); their seed corpora run in make test"
@@ -54,14 +56,14 @@ vet:
 deps:
 	@scripts/deps.sh
 
-# unit, allocs and interop each write a JUnit file to RESULTS (git-ignored):
-# gotestsum for the Go suites, node's junit reporter for interop. Run alone,
-# each fails on its own failures. Under `make test` they record a failing
-# exit status (RESULTS/SUITE.exit) and go on (KEEP_GOING), so a failing suite
-# hides no other; the last step, scripts/junittotal.sh, lists each suite's
-# failed and skipped tests, prints one line over all suites, "N passed,
-# M failed", and fails the run when anything failed or a suite wrote no
-# JUnit file.
+# unit, allocs, interop and browser each write a JUnit file to RESULTS
+# (git-ignored): gotestsum for the Go suites, node's junit reporter for
+# interop and browser. Run alone, each fails on its own failures. Under
+# `make test` they record a failing exit status (RESULTS/SUITE.exit) and go
+# on (KEEP_GOING), so a failing suite hides no other; the last step,
+# scripts/junittotal.sh, lists each suite's failed and skipped tests, prints
+# one line over all suites, "N passed, M failed", and fails the run when
+# anything failed or a suite wrote no JUnit file.
 RESULTS := .cache/test-results
 test: KEEP_GOING := 1
 GOTESTSUM = $(GO) tool gotestsum --format pkgname --format-hide-empty-pkg --junitfile $(RESULTS)/$(1).xml --
@@ -94,8 +96,15 @@ interop: build
 client:
 	$(call suite,client,scripts/deps.sh client && (cd clients/typescript && node --test --test-reporter=spec --test-reporter-destination=stdout --test-reporter=junit --test-reporter-destination=$(CURDIR)/$(RESULTS)/client.xml test/*.test.mjs))
 
-test: check vet deps unit allocs client interop
-	@scripts/junittotal.sh $(RESULTS) go allocs client interop
+# browser: the example page (examples/web) in Debian's Chromium against
+# scripts/dev-stack.sh, in a network namespace of its own (root only);
+# its screenshots go beside the JUnit files. run.sh's own limit (8 min
+# for the test) and this one (with installing) stop a hung browser.
+browser: build
+	$(call suite,browser,GATEPASS_BIN=$(CURDIR)/$(BIN) BROWSER_JUNIT=$(CURDIR)/$(RESULTS)/browser.xml BROWSER_ARTIFACTS=$(CURDIR)/$(RESULTS) timeout --kill-after=30s 15m bash test/browser/run.sh)
+
+test: check vet deps unit allocs client interop browser
+	@scripts/junittotal.sh $(RESULTS) go allocs client interop browser
 
 bench:
 	@scripts/bench.sh

@@ -2,9 +2,11 @@
 # Installs what the tests need on a fresh machine, or stops with a clear
 # message when it cannot. Each tool is checked first; nothing is installed
 # twice. Usage: scripts/deps.sh [redis] [softhsm] [npm] [client] [peers]
-# [promtool] [wrk] [shell] (none: all the tests need; client builds the
-# TypeScript client of clients/typescript; wrk is make bench's load
-# generator; shell is curl and jq, which the README's quickstart uses).
+# [promtool] [wrk] [shell] [chromium] [browser] (none: all the tests need;
+# client builds the TypeScript client of clients/typescript; wrk is make
+# bench's load generator; shell is curl and jq, which the README's
+# quickstart uses; chromium is Debian's browser the browser test drives,
+# browser also the npm packages of that test and of examples/web).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -60,6 +62,12 @@ need_shell() {
   [ ${#missing[@]} -eq 0 ] || apt_install "${missing[@]}"
 }
 
+# --- chromium (the browser test: Debian's build, never a downloaded one) ---
+need_chromium() {
+  command -v chromium >/dev/null || apt_install chromium
+  chromium --version >/dev/null 2>&1 || die "chromium is installed but does not run: chromium --version failed"
+}
+
 # --- node (the interop tests and the TypeScript client) ---
 need_node() {
   command -v node >/dev/null || die "need Node.js 20.18.1 or later (node) for the interop tests"
@@ -96,6 +104,15 @@ need_client() {
   npm_ci examples/node-backend
 }
 
+# --- browser (the browser test's playwright-core, and the example page
+# with the client it bundles) ---
+need_browser() {
+  need_chromium
+  need_client
+  npm_ci test/browser
+  npm_ci examples/web
+}
+
 # --- peers (the LiveKit, Centrifugo and NATS servers the grant tests run) ---
 # Built with go install at pinned versions into .cache/peers, once; the
 # Go program says what it builds and how long it took.
@@ -106,7 +123,7 @@ need_peers() {
 }
 
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(redis softhsm npm client peers promtool shell)
+[ ${#targets[@]} -gt 0 ] || targets=(redis softhsm npm client peers promtool shell chromium)
 for t in "${targets[@]}"; do
   case "$t" in
     redis) need_redis ;;
@@ -117,6 +134,8 @@ for t in "${targets[@]}"; do
     promtool) need_promtool ;;
     wrk) need_wrk ;;
     shell) need_shell ;;
+    chromium) need_chromium ;;
+    browser) need_browser ;;
     *) die "unknown dependency $t" ;;
   esac
 done
