@@ -115,11 +115,8 @@ func TestRevocationIndex(t *testing.T) {
 	}
 }
 
-// BenchmarkRevocationLookup measures the check every grant makes against
-// 10,000 active revocations: a caller who is not revoked (the usual case),
-// and one who is.
-func BenchmarkRevocationLookup(b *testing.B) {
-	now := time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC)
+// benchRevocations are 10,000 revocations recorded at now, one per user.
+func benchRevocations(b *testing.B, now time.Time) []domain.Revocation {
 	revs := make([]domain.Revocation, 10_000)
 	for i := range revs {
 		r, err := domain.NewRevocation(fmt.Sprintf("rev-%d", i), domain.RevocationRequest{UserID: fmt.Sprintf("user_%d", i), OrgID: "org_1"}, now, 24*time.Hour)
@@ -128,6 +125,15 @@ func BenchmarkRevocationLookup(b *testing.B) {
 		}
 		revs[i] = r
 	}
+	return revs
+}
+
+// BenchmarkRevocationLookup measures the check every grant makes against
+// 10,000 active revocations: a caller who is not revoked (the usual case),
+// and one who is.
+func BenchmarkRevocationLookup(b *testing.B) {
+	now := time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC)
+	revs := benchRevocations(b, now)
 	x := domain.NewRevocationIndex(revs)
 	iat := now.Add(-time.Minute)
 	for _, bc := range []struct {
@@ -243,14 +249,7 @@ func TestRevocationIndexGrowsOneByOne(t *testing.T) {
 // time to a replica's index, as the admin API records them.
 func BenchmarkRevocationRecord(b *testing.B) {
 	now := time.Date(2026, 5, 4, 10, 0, 0, 0, time.UTC)
-	revs := make([]domain.Revocation, 10_000)
-	for i := range revs {
-		r, err := domain.NewRevocation(fmt.Sprintf("rev-%d", i), domain.RevocationRequest{UserID: fmt.Sprintf("user_%d", i), OrgID: "org_1"}, now, 24*time.Hour)
-		if err != nil {
-			b.Fatal(err)
-		}
-		revs[i] = r
-	}
+	revs := benchRevocations(b, now)
 	b.ReportAllocs()
 	for b.Loop() {
 		x := domain.NewRevocationIndex(nil)
