@@ -36,6 +36,7 @@ import (
 	"github.com/nats-io/nkeys"
 
 	"github.com/gatepass/gatepass/test/kit"
+	"github.com/gatepass/gatepass/test/natsserver"
 	"github.com/gatepass/gatepass/test/peers"
 )
 
@@ -94,55 +95,55 @@ func Start(t testing.TB, cfg Config) *Server {
 	dir := t.TempDir()
 	s := &Server{dir: dir}
 
-	okp := newKey(t, nkeys.CreateOperator)
-	opub := public(t, okp)
+	okp := natsserver.NewKey(t, nkeys.CreateOperator)
+	opub := natsserver.PublicKey(t, okp)
 	operator := jwt.NewOperatorClaims(opub)
 	operator.Name = "gatepass-test"
 	operatorJWT := encode(t, operator, okp)
 
-	syskp := newKey(t, nkeys.CreateAccount)
-	sys := jwt.NewAccountClaims(public(t, syskp))
+	syskp := natsserver.NewKey(t, nkeys.CreateAccount)
+	sys := jwt.NewAccountClaims(natsserver.PublicKey(t, syskp))
 	sys.Name = "SYS"
-	sysUser := newKey(t, nkeys.CreateUser)
-	s.SystemCreds = s.write(t, "system.creds", creds(t, encode(t, jwt.NewUserClaims(public(t, sysUser)), syskp), sysUser))
+	sysUser := natsserver.NewKey(t, nkeys.CreateUser)
+	s.SystemCreds = s.write(t, "system.creds", creds(t, encode(t, jwt.NewUserClaims(natsserver.PublicKey(t, sysUser)), syskp), sysUser))
 
-	akp := newKey(t, nkeys.CreateAccount)
-	s.Account = public(t, akp)
-	signing := newKey(t, nkeys.CreateAccount)
+	akp := natsserver.NewKey(t, nkeys.CreateAccount)
+	s.Account = natsserver.PublicKey(t, akp)
+	signing := natsserver.NewKey(t, nkeys.CreateAccount)
 	s.AccountSigningSeed = seed(t, signing)
 	account := jwt.NewAccountClaims(s.Account)
 	account.Name = "APP"
-	account.SigningKeys.Add(public(t, signing))
+	account.SigningKeys.Add(natsserver.PublicKey(t, signing))
 
-	ckp, issuer, callout := newKey(t, nkeys.CreateAccount), newKey(t, nkeys.CreateAccount), (*jwt.AccountClaims)(nil)
+	ckp, issuer, callout := natsserver.NewKey(t, nkeys.CreateAccount), natsserver.NewKey(t, nkeys.CreateAccount), (*jwt.AccountClaims)(nil)
 	if cfg.OneAccount {
 		ckp, issuer, callout = akp, signing, account
 	} else {
-		callout = jwt.NewAccountClaims(public(t, ckp))
+		callout = jwt.NewAccountClaims(natsserver.PublicKey(t, ckp))
 		callout.Name = "AUTH"
-		callout.SigningKeys.Add(public(t, issuer))
+		callout.SigningKeys.Add(natsserver.PublicKey(t, issuer))
 	}
-	s.CalloutAccount = public(t, ckp)
+	s.CalloutAccount = natsserver.PublicKey(t, ckp)
 	s.IssuerFile = s.write(t, "issuer.nk", seed(t, issuer))
-	service := newKey(t, nkeys.CreateUser)
-	callout.EnableExternalAuthorization(public(t, service))
+	service := natsserver.NewKey(t, nkeys.CreateUser)
+	callout.EnableExternalAuthorization(natsserver.PublicKey(t, service))
 	callout.Authorization.AllowedAccounts.Add(s.Account)
 	if cfg.Encrypted {
-		xkp := newKey(t, nkeys.CreateCurveKeys)
-		callout.Authorization.XKey = public(t, xkp)
+		xkp := natsserver.NewKey(t, nkeys.CreateCurveKeys)
+		callout.Authorization.XKey = natsserver.PublicKey(t, xkp)
 		s.XKeyFile = s.write(t, "callout.xk", seed(t, xkp))
 	}
 
-	serviceUser := jwt.NewUserClaims(public(t, service))
+	serviceUser := jwt.NewUserClaims(natsserver.PublicKey(t, service))
 	serviceUser.Name = "gatepass-callout"
 	s.ServiceCreds = s.write(t, "service.creds", creds(t, encode(t, serviceUser, ckp), service))
 	sentinel := Sentinel(t, ckp)
 	s.SentinelCreds = s.write(t, "sentinel.creds", sentinel)
 
 	preload := map[string]string{
-		public(t, syskp): encode(t, sys, okp),
-		s.Account:        encode(t, account, okp),
-		s.CalloutAccount: encode(t, callout, okp),
+		natsserver.PublicKey(t, syskp): encode(t, sys, okp),
+		s.Account:                      encode(t, account, okp),
+		s.CalloutAccount:               encode(t, callout, okp),
 	}
 	extra := ""
 	if cfg.AuthTimeout > 0 {
@@ -168,7 +169,7 @@ func Start(t testing.TB, cfg Config) *Server {
 				s.port = port
 			}
 			conf := fmt.Sprintf("listen: \"127.0.0.1:%d\"\nhttp: \"127.0.0.1:%d\"\noperator: %q\nsystem_account: %q\nresolver: MEMORY\nresolver_preload: {\n",
-				s.port, httpPort, operatorJWT, public(t, syskp))
+				s.port, httpPort, operatorJWT, natsserver.PublicKey(t, syskp))
 			for k, v := range preload {
 				conf += fmt.Sprintf("  %s: %q\n", k, v)
 			}
@@ -235,8 +236,8 @@ func RunConfig(t testing.TB, conf string) (*peers.Process, string) {
 // the server asks the callout about every client that presents it.
 func Sentinel(t testing.TB, account nkeys.KeyPair) string {
 	t.Helper()
-	ukp := newKey(t, nkeys.CreateUser)
-	u := jwt.NewUserClaims(public(t, ukp))
+	ukp := natsserver.NewKey(t, nkeys.CreateUser)
+	u := jwt.NewUserClaims(natsserver.PublicKey(t, ukp))
 	u.Name = "sentinel"
 	u.BearerToken = true
 	u.Pub.Deny.Add(">")
@@ -302,7 +303,7 @@ func (s *Server) ConnectWhenServed(t testing.TB, token string, timeout time.Dura
 // account or curve seed is expected.
 func UserSeed(t testing.TB) string {
 	t.Helper()
-	return seed(t, newKey(t, nkeys.CreateUser))
+	return seed(t, natsserver.NewKey(t, nkeys.CreateUser))
 }
 
 // WriteFile writes content to a file of its own in a temporary folder and
@@ -323,24 +324,6 @@ func (s *Server) write(t testing.TB, name, content string) string {
 		t.Fatal(err)
 	}
 	return path
-}
-
-func newKey(t testing.TB, create func() (nkeys.KeyPair, error)) nkeys.KeyPair {
-	t.Helper()
-	kp, err := create()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return kp
-}
-
-func public(t testing.TB, kp nkeys.KeyPair) string {
-	t.Helper()
-	pub, err := kp.PublicKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pub
 }
 
 func seed(t testing.TB, kp nkeys.KeyPair) string {

@@ -58,8 +58,8 @@ type Server struct {
 // and returns once its monitoring endpoint GET /healthz answers 200.
 func Start(t testing.TB, cfg Config) *Server {
 	t.Helper()
-	s := &Server{Operator: newKey(t, nkeys.CreateOperator), Account: newKey(t, nkeys.CreateAccount), SigningKey: newKey(t, nkeys.CreateAccount)}
-	s.AccountPublic = publicKey(t, s.Account)
+	s := &Server{Operator: NewKey(t, nkeys.CreateOperator), Account: NewKey(t, nkeys.CreateAccount), SigningKey: NewKey(t, nkeys.CreateAccount)}
+	s.AccountPublic = PublicKey(t, s.Account)
 	seed, err := s.SigningKey.Seed()
 	if err != nil {
 		t.Fatal(err)
@@ -99,7 +99,7 @@ func Start(t testing.TB, cfg Config) *Server {
 // jwts are the operator's JWT and the account's, signed by the operator.
 func (s *Server) jwts(t testing.TB, cfg Config) (operatorJWT, accountJWT string) {
 	t.Helper()
-	oc := jwt.NewOperatorClaims(publicKey(t, s.Operator))
+	oc := jwt.NewOperatorClaims(PublicKey(t, s.Operator))
 	oc.Name = "test-operator"
 	operatorJWT, err := oc.Encode(s.Operator)
 	if err != nil {
@@ -107,7 +107,7 @@ func (s *Server) jwts(t testing.TB, cfg Config) (operatorJWT, accountJWT string)
 	}
 	ac := jwt.NewAccountClaims(s.AccountPublic)
 	ac.Name = "test-account"
-	ac.SigningKeys.Add(publicKey(t, s.SigningKey))
+	ac.SigningKeys.Add(PublicKey(t, s.SigningKey))
 	ac.Limits.DisallowBearer = cfg.DisallowBearer
 	if accountJWT, err = ac.Encode(s.Operator); err != nil {
 		t.Fatal(err)
@@ -124,15 +124,15 @@ type SystemAccount struct {
 // writes a credentials file for a user of it into dir.
 func (s *Server) systemAccount(t testing.TB, dir string) SystemAccount {
 	t.Helper()
-	account := newKey(t, nkeys.CreateAccount)
-	ac := jwt.NewAccountClaims(publicKey(t, account))
+	account := NewKey(t, nkeys.CreateAccount)
+	ac := jwt.NewAccountClaims(PublicKey(t, account))
 	ac.Name = "SYS"
 	accountJWT, err := ac.Encode(s.Operator)
 	if err != nil {
 		t.Fatal(err)
 	}
-	user := newKey(t, nkeys.CreateUser)
-	uc := jwt.NewUserClaims(publicKey(t, user))
+	user := NewKey(t, nkeys.CreateUser)
+	uc := jwt.NewUserClaims(PublicKey(t, user))
 	uc.Name = "gatepass-system"
 	userJWT, err := uc.Encode(account)
 	if err != nil {
@@ -150,7 +150,7 @@ func (s *Server) systemAccount(t testing.TB, dir string) SystemAccount {
 	if err := os.WriteFile(s.SystemCreds, creds, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	return SystemAccount{Public: publicKey(t, account), JWT: accountJWT}
+	return SystemAccount{Public: PublicKey(t, account), JWT: accountJWT}
 }
 
 // Conf is a nats-server configuration in operator mode: clients on
@@ -238,7 +238,8 @@ func (c *Client) Violation(timeout time.Duration) error {
 	}
 }
 
-func newKey(t testing.TB, create func() (nkeys.KeyPair, error)) nkeys.KeyPair {
+// NewKey is a new NATS key made by create (nkeys.CreateAccount, …).
+func NewKey(t testing.TB, create func() (nkeys.KeyPair, error)) nkeys.KeyPair {
 	t.Helper()
 	kp, err := create()
 	if err != nil {
@@ -247,7 +248,8 @@ func newKey(t testing.TB, create func() (nkeys.KeyPair, error)) nkeys.KeyPair {
 	return kp
 }
 
-func publicKey(t testing.TB, kp nkeys.KeyPair) string {
+// PublicKey is kp's public key.
+func PublicKey(t testing.TB, kp nkeys.KeyPair) string {
 	t.Helper()
 	pub, err := kp.PublicKey()
 	if err != nil {
