@@ -65,6 +65,9 @@ need_shell() {
 # --- chromium (the browser test: Debian's build, never a downloaded one) ---
 need_chromium() {
   command -v chromium >/dev/null || apt_install chromium
+  # The browser test's network namespace: ip (iproute2) and unshare (util-linux).
+  command -v ip >/dev/null || apt_install iproute2
+  command -v unshare >/dev/null || apt_install util-linux
   chromium --version >/dev/null 2>&1 || die "chromium is installed but does not run: chromium --version failed"
 }
 
