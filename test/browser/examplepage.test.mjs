@@ -185,6 +185,13 @@ describe("the example page in Chromium against the development stack", () => {
     // The server closed the connection because the JWT expired.
     assert.match((await attr(0, "#nats", "data-last-error")) ?? "", /authentication expired/i);
     assert.ok((await num(0, "#nats", "data-exp")) > firstNatsExp, "the new user JWT expires later than the first");
+    // Page 1's grant was issued moments after page 0's and expires as
+    // moments later: a message sent before its reconnect would reach a
+    // connection about to close (NATS delivers at most once).
+    await eventually(async () => (await num(1, "#nats", "data-reconnects")) >= 1 && (await num(1, "#nats", "data-grants")) >= 2, {
+      timeoutMs: EXPIRY_WAIT_MS,
+      what: "page 1's NATS reconnect with a second grant",
+    });
     await status(1, "nats", "connected", EXPIRY_WAIT_MS);
     await exchange("nats", 0, 1);
     await exchange("nats", 1, 0);
