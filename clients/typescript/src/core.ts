@@ -6,8 +6,9 @@ import { GatepassError, GatepassUnavailableError } from "./errors.js";
 export interface AccessTokenContext {
   /**
    * true when gatepass refused the token the function gave last (401, or
-   * `invalid_grant` from the token exchange): return a refreshed one if
-   * the identity provider can give it. Asked once per refusal.
+   * the token exchange's `invalid_grant` or `invalid_request`): return a
+   * refreshed one if the identity provider can give it. Asked once per
+   * refusal.
    */
   refresh: boolean;
 }
@@ -280,7 +281,8 @@ export class Grants {
    * send sends build's request with token, following the retry rules:
    * network errors, 429 and 503 (after Retry-After, at most 60 s) and
    * other 5xx (after a backoff) are retried up to the retry limit; 401
-   * (and the exchange's invalid_grant) asks accessToken once more, then
+   * (and the exchange's refusals of its subject token) asks accessToken
+   * once more, then
    * fails; any other 4xx fails at once with a GatepassError. It returns
    * the answer and the identity token that obtained it.
    */
@@ -309,7 +311,7 @@ export class Grants {
         return { answer: body as Answer, token };
       }
       const { code, detail } = problemOf(res.status, body);
-      if (res.status === 401 || (res.status === 400 && code === "invalid_grant")) {
+      if (res.status === 401 || (res.status === 400 && refusedSubject(code))) {
         if (refreshed) throw new GatepassError(res.status, code, detail);
         refreshed = true;
         token = await this.token(true);
@@ -370,4 +372,14 @@ export function stringOf(answer: Answer, name: string): string {
 export function secondsOf(answer: Answer, name: string): number | undefined {
   const v = answer[name];
   return typeof v === "number" && v > 0 ? v : undefined;
+}
+
+/**
+ * refusedSubject reports whether a token exchange error may be the subject
+ * token's fault: `invalid_grant` (revoked) or `invalid_request`, which RFC
+ * 8693 makes the answer to an expired or invalid subject token (and which
+ * this client's own well-formed requests get for no other reason).
+ */
+function refusedSubject(code: string | undefined): boolean {
+  return code === "invalid_grant" || code === "invalid_request";
 }

@@ -245,6 +245,20 @@ describe("401: the identity token is asked for once more", () => {
     );
     assert.equal(net.requests[1].authorization, null, "the exchange sends the subject token in the form only");
   });
+
+  test("the token exchange's invalid_request (an expired subject token) asks for a fresh one once", async () => {
+    const accessToken = tokens("id-expired", "id-still-expired");
+    const { gp, net } = client({
+      accessToken,
+      answers: [
+        json(400, { error: "invalid_request", error_description: "The subject token is invalid, expired or not accepted here." }),
+        json(400, { error: "invalid_request", error_description: "The subject token is invalid, expired or not accepted here." }),
+      ],
+    });
+    await assert.rejects(gp.exchange({ audience: "centrifugo" }), (err) => err.status === 400 && err.code === "invalid_request");
+    assert.deepEqual(net.requests.map((r) => r.form.subject_token), ["id-expired", "id-still-expired"]);
+    assert.deepEqual(accessToken.calls.map((c) => c.refresh), [false, true]);
+  });
 });
 
 describe("final refusals are raised at once, with the problem's code", () => {
