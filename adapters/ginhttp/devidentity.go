@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/netip"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -115,7 +116,9 @@ func writeBodyProblem(c *gin.Context, err error) {
 // reached (a client on this machine calling one of its other addresses,
 // as a browser in a network namespace of its own does). A request that
 // names a forwarded client came through a proxy, which may have taken it
-// from anywhere.
+// from anywhere. The Host must name this machine too (localhost, a
+// loopback address or the address reached): a page elsewhere whose name a
+// DNS rebinding points at this machine sends its own name.
 func sameMachine(r *http.Request) bool {
 	if r.Header.Get("Forwarded") != "" || r.Header.Get("X-Forwarded-For") != "" {
 		return false
@@ -124,14 +127,32 @@ func sameMachine(r *http.Request) bool {
 	if err != nil {
 		return false
 	}
-	peer := remote.Addr().Unmap()
-	if peer.IsLoopback() {
-		return true
+	var reached netip.Addr
+	if local, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok {
+		if l, err := netip.ParseAddrPort(local.String()); err == nil {
+			reached = l.Addr().Unmap()
+		}
 	}
-	local, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr)
-	if !ok {
+	if !namesThisMachine(r.Host, reached) {
 		return false
 	}
-	l, err := netip.ParseAddrPort(local.String())
-	return err == nil && l.Addr().Unmap() == peer
+	peer := remote.Addr().Unmap()
+	return peer.IsLoopback() || (reached.IsValid() && reached == peer)
+}
+
+// namesThisMachine reports whether a Host header names this machine:
+// localhost, a loopback address, or reached.
+func namesThisMachine(host string, reached netip.Addr) bool {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	a, err := netip.ParseAddr(strings.TrimSuffix(strings.TrimPrefix(host, "["), "]"))
+	if err != nil {
+		return false
+	}
+	a = a.Unmap()
+	return a.IsLoopback() || (reached.IsValid() && a == reached)
 }

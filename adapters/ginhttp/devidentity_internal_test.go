@@ -18,6 +18,7 @@ func TestSameMachine(t *testing.T) {
 		name          string
 		remote, local string
 		header        string
+		host          string // the Host header; the local address when empty
 		want          bool
 	}{
 		{name: "loopback", remote: "127.0.0.1:50000", local: "127.0.0.1:8080", want: true},
@@ -29,11 +30,20 @@ func TestSameMachine(t *testing.T) {
 		{name: "loopback through a proxy", remote: "127.0.0.1:50000", local: "127.0.0.1:8080", header: "X-Forwarded-For"},
 		{name: "loopback through a proxy (Forwarded)", remote: "127.0.0.1:50000", local: "127.0.0.1:8080", header: "Forwarded"},
 		{name: "no local address", remote: "10.200.0.1:50000"},
+		{name: "loopback, Host localhost", remote: "127.0.0.1:50000", local: "127.0.0.1:8080", host: "localhost:8080", want: true},
+		{name: "loopback, Host another loopback address", remote: "127.0.0.1:50000", local: "127.0.0.1:8080", host: "127.0.0.2:8080", want: true},
+		{name: "its own address, Host without a port", remote: "10.200.0.1:50000", local: "10.200.0.1:8080", host: "10.200.0.1", want: true},
+		{name: "loopback, Host a name rebound to this machine", remote: "127.0.0.1:50000", local: "127.0.0.1:8080", host: "evil.example:8080"},
+		{name: "loopback, Host another address", remote: "127.0.0.1:50000", local: "127.0.0.1:8080", host: "192.0.2.7:8080"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			r := httptest.NewRequest(http.MethodPost, RouteDevIdentityToken, nil)
 			r.RemoteAddr = tt.remote
+			r.Host = tt.host
+			if r.Host == "" {
+				r.Host = tt.local
+			}
 			if tt.local != "" {
 				local, err := net.ResolveTCPAddr("tcp", tt.local)
 				if err != nil {
