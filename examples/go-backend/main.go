@@ -226,7 +226,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 	if base == "" {
 		base = "http://127.0.0.1:8080"
 	}
-	fs.StringVar(&base, "gatepass", base, "gatepass's `URL` (default $GATEPASS_URL or http://127.0.0.1:8080)")
+	fs.StringVar(&base, "gatepass", base, "gatepass's `URL` ($GATEPASS_URL when set)")
 	audience := fs.String("audience", "", "the grant's `audience`: office-router, supabase-realtime, livekit, centrifugo or nats")
 	scope := fs.String("scope", "", "the `scope`: room:NAME for livekit, channel:NAME for a Centrifugo subscription")
 	retries := fs.Int("retries", 4, "how many times a retryable failure is retried")

@@ -216,7 +216,11 @@ type child struct {
 }
 
 func (c *child) exitError() error {
-	return fmt.Errorf("%s exited (%v); the others were stopped; its log: %s%s", c.name, c.err, c.log, tail(c.log))
+	how := "with status 0"
+	if c.err != nil {
+		how = c.err.Error()
+	}
+	return fmt.Errorf("%s exited (%s); the others were stopped; its log: %s%s", c.name, how, c.log, tail(c.log))
 }
 
 // tail is the end of a log, for a message.

@@ -55,6 +55,17 @@ function claims(jwt) {
   return JSON.parse(atob(part));
 }
 
+// subjectMatches reports whether a NATS subject pattern (with * and >)
+// covers subject.
+function subjectMatches(pattern, subject) {
+  const p = pattern.split("."), t = subject.split(".");
+  for (let i = 0; i < p.length; i++) {
+    if (p[i] === ">") return i < t.length;
+    if (i >= t.length || (p[i] !== "*" && p[i] !== t[i])) return false;
+  }
+  return p.length === t.length;
+}
+
 // onSubmit wires a section's send form to send(text).
 function onSubmit(section, send) {
   const form = $(`#${section} form.send`);
@@ -180,6 +191,13 @@ async function startNATS(gp, who) {
     },
   });
   onSubmit("nats", async (text) => {
+    // nats-server refuses a publish the user JWT does not allow only
+    // asynchronously (a status error), so check the grant's rights first:
+    // a viewer's allow replies only.
+    const allow = claims(lastJwt).nats?.pub?.allow ?? [];
+    if (!allow.some((pattern) => subjectMatches(pattern, subject))) {
+      throw new Error(`your grant may not publish to ${subject} (role ${who.role || "none"})`);
+    }
     nc.publish(subject, JSON.stringify({ from: who.user, text }));
     await nc.flush();
   });
