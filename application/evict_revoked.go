@@ -401,9 +401,13 @@ func (h *EvictRevokedHandler) evict(run *fanoutRun, e domain.Evictor) {
 func (h *EvictRevokedHandler) call(e domain.Evictor, rev domain.Revocation) (domain.Eviction, error) {
 	slots := h.slots[e.Transport()]
 	select {
-	case slots <- struct{}{}:
-	case <-h.base.Done():
-		return domain.Eviction{}, h.base.Err()
+	case slots <- struct{}{}: // a free slot is taken even at shutdown, as a call always was
+	default:
+		select {
+		case slots <- struct{}{}:
+		case <-h.base.Done():
+			return domain.Eviction{}, h.base.Err()
+		}
 	}
 	defer func() { <-slots }()
 	ctx, cancel := context.WithTimeout(h.base, h.policy.AttemptTimeout)
