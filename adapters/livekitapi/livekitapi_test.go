@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/livekit/protocol/auth"
-	"github.com/livekit/protocol/livekit"
 
 	"github.com/gatepass/gatepass/adapters/livekitapi"
 	"github.com/gatepass/gatepass/domain"
@@ -35,21 +34,6 @@ func connect(t *testing.T, lk *livekitserver.Server, room, identity string) {
 		t.Fatalf("join %s as %s: %v", room, identity, err)
 	}
 	t.Cleanup(s.Close)
-}
-
-// participants are the identities in room, as the server lists them.
-func participants(t *testing.T, lk *livekitserver.Server, room string) []string {
-	t.Helper()
-	var res livekit.ListParticipantsResponse
-	if err := lk.RoomService(context.Background(), lk.AdminToken(t, room), "ListParticipants", &livekit.ListParticipantsRequest{Room: room}, &res); err != nil {
-		t.Fatal(err)
-	}
-	var ids []string
-	for _, p := range res.GetParticipants() {
-		ids = append(ids, p.GetIdentity())
-	}
-	slices.Sort(ids)
-	return ids
 }
 
 func roomService(t *testing.T, lk *livekitserver.Server) *livekitapi.RoomService {
@@ -86,8 +70,8 @@ func TestEvictRemovesTheRevokedUsersParticipants(t *testing.T) {
 		t.Fatalf("org revocation: %+v, %v; want done, 3 removed", got, err)
 	}
 	for room, want := range map[string][]string{standup: {"user_ab", "user_b"}, other: nil, elsewhere: {"user_a", "user_c"}} {
-		if !kit.Eventually(5*time.Second, 50*time.Millisecond, func() bool { return slices.Equal(participants(t, lk, room), want) }) {
-			t.Errorf("%s holds %v, want %v", room, participants(t, lk, room), want)
+		if !kit.Eventually(5*time.Second, 50*time.Millisecond, func() bool { return slices.Equal(lk.Participants(t, room), want) }) {
+			t.Errorf("%s holds %v, want %v", room, lk.Participants(t, room), want)
 		}
 	}
 
@@ -95,15 +79,15 @@ func TestEvictRemovesTheRevokedUsersParticipants(t *testing.T) {
 	if err != nil || got.Status != domain.EvictionDone || got.Count != 1 {
 		t.Fatalf("all organizations: %+v, %v; want done, 1 removed", got, err)
 	}
-	if !kit.Eventually(5*time.Second, 50*time.Millisecond, func() bool { return slices.Equal(participants(t, lk, elsewhere), []string{"user_c"}) }) {
-		t.Errorf("%s holds %v, want only user_c", elsewhere, participants(t, lk, elsewhere))
+	if !kit.Eventually(5*time.Second, 50*time.Millisecond, func() bool { return slices.Equal(lk.Participants(t, elsewhere), []string{"user_c"}) }) {
+		t.Errorf("%s holds %v, want only user_c", elsewhere, lk.Participants(t, elsewhere))
 	}
 
 	got, err = s.Evict(ctx, domain.Revocation{ID: "r3", RevocationRequest: domain.RevocationRequest{UserID: "user_b", OrgID: "org_1", SessionID: "sess"}})
 	if err != nil || got.Status != domain.EvictionNotApplicable {
 		t.Fatalf("session revocation: %+v, %v; want not_applicable", got, err)
 	}
-	if ids := participants(t, lk, standup); !slices.Contains(ids, "user_b") {
+	if ids := lk.Participants(t, standup); !slices.Contains(ids, "user_b") {
 		t.Errorf("a session revocation removed user_b: %v", ids)
 	}
 }

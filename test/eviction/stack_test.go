@@ -8,22 +8,17 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
-	"net/http/httputil"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/gorilla/websocket"
-	"github.com/livekit/protocol/livekit"
 	"github.com/nats-io/nats.go"
 
 	"github.com/gatepass/gatepass/test/centrifugoserver"
@@ -67,18 +62,7 @@ func startStack(tb testing.TB) *stack {
 	addrA := kit.FreeAddr(tb)
 	jwks := "http://" + addrA + kit.JWKSPath
 
-	var target atomic.Pointer[url.URL]
-	relay := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		u := target.Load()
-		if u == nil {
-			http.Error(w, "gatepass is not started yet", http.StatusServiceUnavailable)
-			return
-		}
-		proxy := httputil.NewSingleHostReverseProxy(u)
-		proxy.ErrorHandler = func(w http.ResponseWriter, _ *http.Request, _ error) { w.WriteHeader(http.StatusBadGateway) }
-		proxy.ServeHTTP(w, r)
-	}))
-	tb.Cleanup(relay.Close)
+	relay := kit.NewRelay(tb)
 	s.lk = livekitserver.Start(tb, livekitserver.Config{WebhookURLs: []string{relay.URL + "/webhooks/livekit"}})
 	s.cf = centrifugoserver.Start(tb, centrifugoserver.Config{JWKSURL: jwks, Issuer: kit.GrantIssuer, Audience: "centrifugo"})
 	s.ns = natsserver.Start(tb, natsserver.Config{})
@@ -103,11 +87,7 @@ func startStack(tb testing.TB) *stack {
 	})
 	s.a = inproc.Serve(tb, kit.With(env, map[string]string{"HTTP_ADDR": addrA}))
 	s.b = inproc.Serve(tb, env)
-	u, err := url.Parse(s.b.URL)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	target.Store(u)
+	relay.To(tb, s.b.URL)
 	return s
 }
 
@@ -476,17 +456,7 @@ func fanout(tb testing.TB, gp *kit.Process, id string) (map[string]fanoutState, 
 // them.
 func (s *stack) participants(tb testing.TB) []string {
 	tb.Helper()
-	name := org + "/" + room
-	var res livekit.ListParticipantsResponse
-	if err := s.lk.RoomService(context.Background(), s.lk.AdminToken(tb, name), "ListParticipants", &livekit.ListParticipantsRequest{Room: name}, &res); err != nil {
-		tb.Fatal(err)
-	}
-	var ids []string
-	for _, p := range res.GetParticipants() {
-		ids = append(ids, p.GetIdentity())
-	}
-	slices.Sort(ids)
-	return ids
+	return s.lk.Participants(tb, org+"/"+room)
 }
 
 // joinedRemoved counts the participant_joined webhooks gp logged for which

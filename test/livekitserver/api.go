@@ -7,10 +7,12 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/livekit/protocol/livekit"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 )
@@ -76,4 +78,20 @@ func (s *Server) AdminToken(t testing.TB, room string) string {
 		t.Fatal(err)
 	}
 	return tok
+}
+
+// Participants are the identities in room, as the server lists them,
+// sorted.
+func (s *Server) Participants(tb testing.TB, room string) []string {
+	tb.Helper()
+	var res livekit.ListParticipantsResponse
+	if err := s.RoomService(context.Background(), s.AdminToken(tb, room), "ListParticipants", &livekit.ListParticipantsRequest{Room: room}, &res); err != nil {
+		tb.Fatal(err)
+	}
+	var ids []string
+	for _, p := range res.GetParticipants() {
+		ids = append(ids, p.GetIdentity())
+	}
+	slices.Sort(ids)
+	return ids
 }

@@ -6,18 +6,13 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
-	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/livekit/protocol/auth"
-	"github.com/livekit/protocol/livekit"
 
 	"github.com/gatepass/gatepass/test/inproc"
 	"github.com/gatepass/gatepass/test/kit"
@@ -32,44 +27,13 @@ const liveKitAdminToken = "an-admin-api-token-of-at-least-32-bytes"
 // once gatepass knows the server's address.
 func liveKitWithWebhook(t *testing.T) (*livekitserver.Server, *kit.Service) {
 	t.Helper()
-	var target atomic.Pointer[url.URL]
-	relay := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		u := target.Load()
-		if u == nil {
-			http.Error(w, "gatepass is not started yet", http.StatusServiceUnavailable)
-			return
-		}
-		proxy := httputil.NewSingleHostReverseProxy(u)
-		// gatepass closing at the test's end is no news.
-		proxy.ErrorHandler = func(w http.ResponseWriter, _ *http.Request, _ error) { w.WriteHeader(http.StatusBadGateway) }
-		proxy.ServeHTTP(w, r)
-	}))
-	t.Cleanup(relay.Close)
+	relay := kit.NewRelay(t)
 	lk := livekitserver.Start(t, livekitserver.Config{WebhookURLs: []string{relay.URL + "/webhooks/livekit"}})
 	idp := kit.NewIdentityProvider(t)
 	gp := inproc.ServeServiceTrusting(t, idp, map[string]string{"JWT_SIGNER": "go", "ADMIN_API_TOKEN": liveKitAdminToken},
 		liveKitEnv(lk), map[string]string{"RATE_LIMIT_LIVEKIT_BURST": "100"})
-	u, err := url.Parse(gp.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	target.Store(u)
+	relay.To(t, gp.URL)
 	return lk, gp
-}
-
-// roomParticipants are the identities in room, as the server lists them.
-func roomParticipants(t *testing.T, lk *livekitserver.Server, room string) []string {
-	t.Helper()
-	var res livekit.ListParticipantsResponse
-	if err := lk.RoomService(context.Background(), lk.AdminToken(t, room), "ListParticipants", &livekit.ListParticipantsRequest{Room: room}, &res); err != nil {
-		t.Fatal(err)
-	}
-	var ids []string
-	for _, p := range res.GetParticipants() {
-		ids = append(ids, p.GetIdentity())
-	}
-	slices.Sort(ids)
-	return ids
 }
 
 // joinedLogged counts the webhooks gp logged of participants that joined
@@ -200,7 +164,7 @@ func TestLiveKitRevokedParticipantsStayOut(t *testing.T) {
 			}
 			kit.WantProblem(t, c.name, kit.Post(t, gp.URL+"/webhooks/livekit", opts...), c.status, c.code)
 		}
-		if ids := roomParticipants(t, lk, room); !slices.Contains(ids, "user_lkr_b") {
+		if ids := lk.Participants(t, room); !slices.Contains(ids, "user_lkr_b") {
 			t.Fatalf("user_lkr_b left the room: %v", ids)
 		}
 	})
@@ -221,9 +185,9 @@ func TestLiveKitRevokedParticipantsStayOut(t *testing.T) {
 			t.Fatalf("fanout.livekit done with count %d, want 2 (two devices)", count)
 		}
 		if !kit.Eventually(10*time.Second, 20*time.Millisecond, func() bool {
-			return slices.Equal(roomParticipants(t, lk, room), []string{"user_lkr_b"})
+			return slices.Equal(lk.Participants(t, room), []string{"user_lkr_b"})
 		}) {
-			t.Fatalf("room holds %v, want user_lkr_b only", roomParticipants(t, lk, room))
+			t.Fatalf("room holds %v, want user_lkr_b only", lk.Participants(t, room))
 		}
 	})
 
@@ -240,9 +204,9 @@ func TestLiveKitRevokedParticipantsStayOut(t *testing.T) {
 			}
 		}
 		if !kit.Eventually(20*time.Second, 20*time.Millisecond, func() bool {
-			return joinedLogged(t, gp, 1) == 1 && !slices.Contains(roomParticipants(t, lk, room), "user_lkr_a#phone")
+			return joinedLogged(t, gp, 1) == 1 && !slices.Contains(lk.Participants(t, room), "user_lkr_a#phone")
 		}) {
-			t.Fatalf("the rejoin stays: room %v\n%s", roomParticipants(t, lk, room), gp.Logs())
+			t.Fatalf("the rejoin stays: room %v\n%s", lk.Participants(t, room), gp.Logs())
 		}
 		t.Logf("removed %v after the rejoin began", time.Since(start))
 		if rejoined != nil {
@@ -252,7 +216,7 @@ func TestLiveKitRevokedParticipantsStayOut(t *testing.T) {
 				t.Fatal("the server did not end the removed participant's session")
 			}
 		}
-		if ids := roomParticipants(t, lk, room); !slices.Equal(ids, []string{"user_lkr_b"}) {
+		if ids := lk.Participants(t, room); !slices.Equal(ids, []string{"user_lkr_b"}) {
 			t.Fatalf("room holds %v, want user_lkr_b only", ids)
 		}
 	})
