@@ -371,28 +371,41 @@ round=0
 # and the report takes the median of the rounds' ratios.
 s=${signers%% *}
 livekit_body='{"room_name":"r"}'
-for round in $(seq "$rounds"); do
+realtime_run() {
   say "round $round of $rounds: gatepass, JWT_SIGNER=$s: POST /api/v1/realtime/token"
   start_gatepass realtime "$s"
-  if [ "$round" = 1 ]; then
+  if [ -z "${body_bytes:-}" ]; then
     body_bytes=$("$harness" probe -url "$server_url/api/v1/realtime/token" -tokens "$tokens" | wc -c)
     [ "$body_bytes" -ge 100 ] || die "the realtime token endpoint did not answer 200 with a token"
   fi
   load realtime realtime/token /api/v1/realtime/token
   stop_server
+}
 
-  # The same build with revocations stored: every request is checked
-  # against them and none is refused (their users are not the tokens').
-  if [ "$revocations" -gt 0 ]; then
-    say "round $round of $rounds: gatepass, JWT_SIGNER=$s: POST /api/v1/realtime/token with $revocations revocations stored"
-    admin_token=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
-    extra_env=(ADMIN_API_TOKEN="$admin_token")
-    start_gatepass realtime-revocations "$s"
-    extra_env=()
-    "$harness" revoke -admin-url "$admin_url" -token "$admin_token" -n "$revocations" ||
-      die "recording $revocations revocations through the admin API failed"
-    load realtime-revocations "realtime/token, revocations stored" /api/v1/realtime/token
-    stop_server
+# The same build with revocations stored: every request is checked
+# against them and none is refused (their users are not the tokens').
+realtime_revocations_run() {
+  [ "$revocations" -gt 0 ] || return 0
+  say "round $round of $rounds: gatepass, JWT_SIGNER=$s: POST /api/v1/realtime/token with $revocations revocations stored"
+  admin_token=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
+  extra_env=(ADMIN_API_TOKEN="$admin_token")
+  start_gatepass realtime-revocations "$s"
+  extra_env=()
+  "$harness" revoke -admin-url "$admin_url" -token "$admin_token" -n "$revocations" ||
+    die "recording $revocations revocations through the admin API failed"
+  load realtime-revocations "realtime/token, revocations stored" /api/v1/realtime/token
+  stop_server
+}
+
+for round in $(seq "$rounds"); do
+  # The A/B pair swaps places every round, so that neither run is always
+  # the first after the previous round's bare gin.
+  if [ $((round % 2)) = 1 ]; then
+    realtime_run
+    realtime_revocations_run
+  else
+    realtime_revocations_run
+    realtime_run
   fi
 
   say "round $round of $rounds: bare gin, a constant ${body_bytes}-byte JSON body (the size of a realtime token response)"
