@@ -294,5 +294,21 @@ func (RoomConfigs) CheckRoomConfig(config json.RawMessage) error {
 	if err := (*auth.RoomConfiguration)(&c).CheckCredentials(); err != nil {
 		return fmt.Errorf("%w: %w", domain.ErrInvalidRoom, err)
 	}
+	if err := checkImageOutputs(c.GetEgress().GetRoom().GetImageOutputs()); err != nil {
+		return fmt.Errorf("%w: %w", domain.ErrInvalidRoom, err)
+	}
+	return nil
+}
+
+// checkImageOutputs refuses the credentials of a room's image outputs,
+// which the library's check passes over (it asks their outputs for the
+// file and segment types only): the same secrets as in a file output.
+func checkImageOutputs(outputs []*livekit.ImageOutput) error {
+	for _, o := range outputs {
+		if o.GetS3().GetSecret() != "" || o.GetGcp().GetCredentials() != "" ||
+			o.GetAzure().GetAccountKey() != "" || o.GetAliOSS().GetSecret() != "" {
+			return auth.ErrSensitiveCredentials
+		}
+	}
 	return nil
 }

@@ -246,6 +246,7 @@ func TestLiveKitRoomConfigurations(t *testing.T) {
 	refused := []struct{ name, config string }{
 		{"an S3 secret", `{"egress":{"room":{"file_outputs":[{"filepath":"r.mp4","s3":{"access_key":"AKIA","secret":"s3-secret","bucket":"b"}}]}}}`},
 		{"GCP credentials", `{"egress":{"tracks":{"gcp":{"credentials":"{\"private_key\":\"k\"}","bucket":"b"}}}}`},
+		{"an image output's S3 secret", `{"egress":{"room":{"image_outputs":[{"capture_interval":5,"s3":{"access_key":"AKIA","secret":"s3-secret","bucket":"b"}}]}}}`},
 		{"a stream key", `{"egress":{"room":{"stream_outputs":[{"urls":["rtmp://live.example/app/stream-key"]}]}}}`},
 		{"an unknown field", `{"max_participants":2,"maximum_participants":3}`},
 		{"a wrong type", `{"max_participants":"two"}`},
