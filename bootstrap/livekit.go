@@ -1,6 +1,7 @@
 package bootstrap
 
 import (
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -139,6 +140,9 @@ func liveKitFrom(e liveKitEnv, development bool, p *problems) *LiveKitConfig {
 		}
 	case len(c.APISecret) < jwtsigner.MinSecretBytes:
 		p.add("LIVEKIT_API_SECRET", "must be at least %d bytes", jwtsigner.MinSecretBytes)
+	case subtle.ConstantTimeCompare([]byte(e.APIKey), c.APISecret) == 1:
+		// The key is every token's iss: it travels in the clear.
+		p.add("LIVEKIT_API_KEY", "equals LIVEKIT_API_SECRET; the key is in every token, give the secret a value of its own")
 	}
 	settings, err := domain.NewLiveKitSettings(c.LiveKitSettings)
 	p.addSettings(err, map[string]string{"TTL": "LIVEKIT_TOKEN_TTL"}, "LIVEKIT_TOKEN_TTL")
