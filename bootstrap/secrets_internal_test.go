@@ -9,9 +9,9 @@ import (
 
 // TestSharedSecretExemptionIsDeclared: a pair of secrets may hold one value
 // only when one of the two declares the other in its mayEqual tag; the
-// exemption is that pair's alone. No real secret carries the tag yet, so a
-// declaration made for the test stands in for a future one (one NATS
-// account key for grants and for auth callout).
+// exemption is that pair's alone. A declaration made for the test stands
+// in for the real one (NATS_CALLOUT_ISSUER_KEY may be the account signing
+// key), so the rule is pinned apart from it.
 func TestSharedSecretExemptionIsDeclared(t *testing.T) {
 	type declared struct {
 		Grants  secret `env:"GRANTS_KEY" mayEqual:"CALLOUT_KEY"`
