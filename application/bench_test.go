@@ -33,7 +33,7 @@ func benchApp(b *testing.B, office crypto.Signer) *application.Application {
 	b.Helper()
 	ports := application.Ports{Clock: benchClock{}, IDs: cryptorand.IDs{}}
 	if office != nil {
-		s, err := jwtsigner.NewOfficeSigner(office, jwtsigner.RS256)
+		s, err := jwtsigner.NewOfficeSigner(office, "RS256")
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -120,7 +120,7 @@ func BenchmarkAuthenticateCaller(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	verifier, err := jwksidentity.New(keys, jwksidentity.Options{Issuer: devidentity.Issuer, Algorithms: []string{jwtsigner.RS256}})
+	verifier, err := jwksidentity.New(keys, jwksidentity.Options{Issuer: devidentity.Issuer, Algorithms: []string{"RS256"}})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/gatepass/gatepass/adapters/prom"
 	"github.com/gatepass/gatepass/application"
 	"github.com/gatepass/gatepass/domain"
+	"github.com/gatepass/gatepass/foundation/jwa"
 )
 
 // Centrifugo's settings block: the transport is enabled by its URL. Its
@@ -106,7 +107,7 @@ func (centrifugo) devSecret(environment) string { return "" }
 // unless the office algorithm is one Centrifugo cannot verify (PS256).
 func (centrifugo) configure(e environment, dev *devMaterial, cfg *Config, p *problems) {
 	ce := envOf[centrifugoEnv](e)
-	if dev != nil && ce.URL == "" && e.Office.Algorithm != jwtsigner.PS256 {
+	if dev != nil && ce.URL == "" && e.Office.Algorithm != jwa.PS256 {
 		ce.URL = DevCentrifugoURL
 	}
 	if ce.URL != "" {
@@ -155,7 +156,7 @@ const CentrifugoDevConfigFile = "centrifugo.json"
 func (centrifugo) prepareDevelopment(e environment) error {
 	ce := envOf[centrifugoEnv](e)
 	if ce.URL == "" {
-		if e.Office.Algorithm == jwtsigner.PS256 {
+		if e.Office.Algorithm == jwa.PS256 {
 			return nil
 		}
 		ce.URL = DevCentrifugoURL

@@ -17,11 +17,11 @@ import (
 	"github.com/gatepass/gatepass/adapters/cryptorand"
 	"github.com/gatepass/gatepass/adapters/devidentity"
 	"github.com/gatepass/gatepass/adapters/gosigner"
-	"github.com/gatepass/gatepass/adapters/jwtsigner"
 	"github.com/gatepass/gatepass/adapters/officerouter"
 	"github.com/gatepass/gatepass/adapters/pkcs11signer"
 	"github.com/gatepass/gatepass/application"
 	"github.com/gatepass/gatepass/domain"
+	"github.com/gatepass/gatepass/foundation/jwa"
 	"github.com/gatepass/gatepass/foundation/pemkey"
 )
 
@@ -115,7 +115,7 @@ func devMaterialFrom(e environment, mode loadMode, create bool) (*devMaterial, e
 	}
 	m := devMaterial{secrets: map[string]string{}}
 	var err error
-	if !e.Office.PrivateKey.Set() && SignerKind(e.Office.Signer) != SignerPKCS11 && slices.Contains(jwtsigner.Algorithms(), e.Office.Algorithm) {
+	if !e.Office.PrivateKey.Set() && SignerKind(e.Office.Signer) != SignerPKCS11 && slices.Contains(jwa.Algorithms(), e.Office.Algorithm) {
 		if m.officeKeyPEM, err = officeKey(e.DevDir, e.Office.Algorithm); err != nil {
 			return nil, devFolderError(err)
 		}
@@ -152,15 +152,15 @@ func officeFrom(e environment, dev *devMaterial, p *problems) OfficeConfig {
 		Issuer: e.Office.Issuer, Audience: e.Office.Audience, TTL: e.Office.TTL, URL: e.WebSocketBaseURL,
 		Algorithm: e.Office.Algorithm, Signer: SignerKind(e.Office.Signer),
 	}
-	if !slices.Contains(jwtsigner.Algorithms(), o.Algorithm) {
-		p.add("JWT_ALGORITHM", "must be one of %s", strings.Join(jwtsigner.Algorithms(), ", "))
+	if !slices.Contains(jwa.Algorithms(), o.Algorithm) {
+		p.add("JWT_ALGORITHM", "must be one of %s", strings.Join(jwa.Algorithms(), ", "))
 	}
 	switch o.Signer {
 	case SignerGo, SignerOpenSSL, SignerAuto:
 		o.Key = signingKeyFrom(e, dev, p)
 	case SignerPKCS11:
 		o.PKCS11 = pkcs11From(e, p)
-		if o.Algorithm == jwtsigner.EdDSA {
+		if o.Algorithm == jwa.EdDSA {
 			p.add("JWT_ALGORITHM", "EdDSA is not offered with JWT_SIGNER=pkcs11 (PKCS#11 tokens through crypto11 have no Ed25519); use RS256, PS256 or ES256")
 		}
 	default:
@@ -239,8 +239,8 @@ func signingKeyFrom(e environment, dev *devMaterial, p *problems) crypto.Signer 
 		p.add(name, "%v", err)
 		return nil
 	}
-	if slices.Contains(jwtsigner.Algorithms(), e.Office.Algorithm) {
-		if err := jwtsigner.KeyMatches(e.Office.Algorithm, key.Public()); err != nil {
+	if slices.Contains(jwa.Algorithms(), e.Office.Algorithm) {
+		if err := jwa.KeyMatches(e.Office.Algorithm, key.Public()); err != nil {
 			p.add(name, "does not fit JWT_ALGORITHM=%s: %v", e.Office.Algorithm, err)
 			return nil
 		}
@@ -284,7 +284,7 @@ func publishedKeysFrom(e environment, p *problems) []crypto.PublicKey {
 		return nil
 	}
 	for i, pub := range pubs {
-		if _, err := jwtsigner.AlgorithmFor(pub, e.Office.Algorithm); err != nil {
+		if _, err := jwa.AlgorithmFor(pub, e.Office.Algorithm); err != nil {
 			p.add(name, "key %d: %v", i+1, err)
 		}
 	}

@@ -25,6 +25,7 @@ import (
 	"github.com/gatepass/gatepass/adapters/systemclock"
 	"github.com/gatepass/gatepass/application"
 	"github.com/gatepass/gatepass/domain"
+	"github.com/gatepass/gatepass/foundation/jwa"
 	"github.com/gatepass/gatepass/foundation/slogctx"
 )
 
@@ -46,7 +47,7 @@ func allocsHandler(t *testing.T) http.Handler {
 	if err != nil {
 		t.Fatal(err)
 	}
-	office, err := jwtsigner.NewOfficeSigner(key, jwtsigner.RS256)
+	office, err := jwtsigner.NewOfficeSigner(key, jwa.RS256)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,7 +55,7 @@ func allocsHandler(t *testing.T) http.Handler {
 	if err != nil {
 		t.Fatal(err)
 	}
-	keys, err := statickeys.New(&key.PublicKey, jwtsigner.RS256, nil)
+	keys, err := statickeys.New(&key.PublicKey, jwa.RS256, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/gatepass/gatepass/adapters/systemclock"
 	"github.com/gatepass/gatepass/application"
 	"github.com/gatepass/gatepass/domain"
+	"github.com/gatepass/gatepass/foundation/jwa"
 )
 
 // webhookStub answers a webhook call by its body: "forged" and
@@ -43,11 +44,11 @@ func (w webhookStub) Receive(_ context.Context, cmd application.ReceiveWebhook) 
 func liveKitWebhookRouter(t *testing.T, enabled bool, calls *int) http.Handler {
 	t.Helper()
 	key, _ := rsa.GenerateKey(rand.Reader, 2048)
-	office, err := jwtsigner.NewOfficeSigner(key, jwtsigner.RS256)
+	office, err := jwtsigner.NewOfficeSigner(key, jwa.RS256)
 	if err != nil {
 		t.Fatal(err)
 	}
-	keys, err := statickeys.New(&key.PublicKey, jwtsigner.RS256, nil)
+	keys, err := statickeys.New(&key.PublicKey, jwa.RS256, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

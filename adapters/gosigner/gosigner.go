@@ -12,7 +12,7 @@ import (
 	"crypto/rsa"
 	"fmt"
 
-	"github.com/gatepass/gatepass/adapters/jwtsigner"
+	"github.com/gatepass/gatepass/foundation/jwa"
 	"github.com/gatepass/gatepass/foundation/pemkey"
 )
 
@@ -27,7 +27,7 @@ const GenerateRSABits = 2048
 // ed25519.PrivateKey), safe for concurrent use; hand it to
 // jwtsigner.NewOfficeSigner, or to opensslsigner.New to sign in OpenSSL.
 // Errors wrap the pemkey sentinels and never quote key material. Check the
-// key against the configured algorithm with jwtsigner.KeyMatches.
+// key against the configured algorithm with jwa.KeyMatches.
 func Load(pemText string) (crypto.Signer, error) {
 	key, err := pemkey.ParsePrivate(pemText)
 	if err != nil {
@@ -43,14 +43,14 @@ func Generate(alg string) (crypto.Signer, error) {
 	var key crypto.Signer
 	var err error
 	switch alg {
-	case jwtsigner.RS256, jwtsigner.PS256:
+	case jwa.RS256, jwa.PS256:
 		key, err = rsa.GenerateKey(rand.Reader, GenerateRSABits)
-	case jwtsigner.ES256:
+	case jwa.ES256:
 		key, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	case jwtsigner.EdDSA:
+	case jwa.EdDSA:
 		_, key, err = ed25519.GenerateKey(rand.Reader)
 	default:
-		return nil, fmt.Errorf("%w %q", jwtsigner.ErrUnsupportedAlgorithm, alg)
+		return nil, fmt.Errorf("%w %q", jwa.ErrUnsupportedAlgorithm, alg)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("generate %s key: %w", alg, err)

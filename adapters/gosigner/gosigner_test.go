@@ -13,8 +13,8 @@ import (
 	"testing"
 
 	"github.com/gatepass/gatepass/adapters/gosigner"
-	"github.com/gatepass/gatepass/adapters/jwtsigner"
 	"github.com/gatepass/gatepass/adapters/signertest"
+	"github.com/gatepass/gatepass/foundation/jwa"
 	"github.com/gatepass/gatepass/foundation/pemkey"
 	"github.com/gatepass/gatepass/test/kit"
 	"github.com/gatepass/gatepass/test/signerkinds"
@@ -36,7 +36,7 @@ func TestConformance(t *testing.T) {
 			t.Fatal(err)
 		}
 		return loaded
-	}, jwtsigner.Algorithms(), signerkinds.Centrifugo)
+	}, jwa.Algorithms(), signerkinds.Centrifugo)
 }
 
 func TestLoad(t *testing.T) {
@@ -107,13 +107,13 @@ func TestLoad(t *testing.T) {
 }
 
 func TestGenerateUnknownAlgorithm(t *testing.T) {
-	if _, err := gosigner.Generate("HS256"); !errors.Is(err, jwtsigner.ErrUnsupportedAlgorithm) {
-		t.Errorf("Generate(HS256) err = %v, want %v", err, jwtsigner.ErrUnsupportedAlgorithm)
+	if _, err := gosigner.Generate("HS256"); !errors.Is(err, jwa.ErrUnsupportedAlgorithm) {
+		t.Errorf("Generate(HS256) err = %v, want %v", err, jwa.ErrUnsupportedAlgorithm)
 	}
 }
 
 func BenchmarkSign(b *testing.B) {
-	for _, alg := range jwtsigner.Algorithms() {
+	for _, alg := range jwa.Algorithms() {
 		key, err := gosigner.Generate(alg)
 		if err != nil {
 			b.Fatal(err)

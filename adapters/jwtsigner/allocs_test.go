@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gatepass/gatepass/domain"
+	"github.com/gatepass/gatepass/foundation/jwa"
 )
 
 // Allocation budgets of one token, Go keys: measured plus a small margin.
@@ -21,10 +22,10 @@ import (
 var jwsAllocBudget = map[string]float64{
 	"HS256 realtime": 2,
 	"HS256 livekit":  3,
-	RS256:            28,
-	PS256:            34,
-	ES256:            94,
-	EdDSA:            27,
+	jwa.RS256:        28,
+	jwa.PS256:        34,
+	jwa.ES256:        94,
+	jwa.EdDSA:        27,
 }
 
 func TestAllocsJWS(t *testing.T) {
@@ -63,7 +64,7 @@ func TestAllocsJWS(t *testing.T) {
 
 	keys := keysByAlgorithm(t)
 	oc := domain.OfficeClaims{Registered: reg, UserID: "user_01", OrgID: "org_01", Role: "member"}
-	for _, alg := range Algorithms() {
+	for _, alg := range jwa.Algorithms() {
 		s, err := NewOfficeSigner(keys[alg], alg)
 		if err != nil {
 			t.Fatal(err)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/gatepass/gatepass/domain"
+	"github.com/gatepass/gatepass/foundation/jwa"
 )
 
 // BenchmarkSign times one token of each kind with Go keys. Besides ns/op
@@ -52,14 +53,14 @@ func BenchmarkSign(b *testing.B) {
 
 	keys := keysByAlgorithm(b)
 	oc := domain.OfficeClaims{Registered: reg, UserID: "user_01", OrgID: "org_01", Role: "member"}
-	for _, alg := range Algorithms() {
+	for _, alg := range jwa.Algorithms() {
 		s, err := NewOfficeSigner(keys[alg], alg)
 		if err != nil {
 			b.Fatal(err)
 		}
 		run("office-"+alg, func() error { _, err := s.SignOffice(ctx, oc); return err })
 	}
-	office, err := NewOfficeSigner(keys[RS256], RS256)
+	office, err := NewOfficeSigner(keys[jwa.RS256], jwa.RS256)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/gatepass/gatepass/domain"
+	"github.com/gatepass/gatepass/foundation/jwa"
 )
 
 var _ domain.CentrifugoSigner = (*CentrifugoSigner)(nil)
@@ -24,7 +25,7 @@ var ErrCentrifugoAlgorithm = errors.New("centrifugo verifies RSA keys from a JWK
 // CentrifugoVerifies reports whether Centrifugo verifies tokens signed
 // with alg from a JWKS: every algorithm gatepass signs with but PS256.
 func CentrifugoVerifies(alg string) error {
-	if alg == PS256 {
+	if alg == jwa.PS256 {
 		return ErrCentrifugoAlgorithm
 	}
 	return nil

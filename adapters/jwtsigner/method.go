@@ -14,9 +14,6 @@ package jwtsigner
 
 import (
 	"crypto"
-	"crypto/ecdsa"
-	"crypto/ed25519"
-	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/asn1"
@@ -26,93 +23,12 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
-	"github.com/gatepass/gatepass/foundation/pemkey"
+	"github.com/gatepass/gatepass/foundation/jwa"
 )
 
-// The office-router signing algorithms (RFC 7518 and RFC 8037 names).
-const (
-	RS256 = "RS256" // RSASSA-PKCS1-v1_5 with SHA-256
-	PS256 = "PS256" // RSASSA-PSS with SHA-256, MGF1 SHA-256, salt of 32 bytes
-	ES256 = "ES256" // ECDSA on P-256 with SHA-256
-	EdDSA = "EdDSA" // Ed25519
-)
-
-// Errors of the office signing methods.
-var (
-	// ErrUnsupportedAlgorithm means no signing method exists for an algorithm name.
-	ErrUnsupportedAlgorithm = errors.New("unsupported signing algorithm")
-	// ErrKeyMismatch means a key cannot sign for an algorithm: wrong type,
-	// wrong curve or too short.
-	ErrKeyMismatch = errors.New("key does not fit the signing algorithm")
-	// ErrMalformedSignature means a crypto.Signer returned a signature that
-	// is not of the form its key type produces.
-	ErrMalformedSignature = errors.New("signer returned a malformed signature")
-)
-
-// Algorithms returns the algorithm names NewOfficeSigner accepts.
-func Algorithms() []string { return []string{RS256, PS256, ES256, EdDSA} }
-
-// KeyMatches reports whether pub, the public half of a signer, can sign for
-// alg: RS256 and PS256 need RSA of at least pemkey.MinRSABits (2048) bits,
-// ES256 needs ECDSA on P-256, EdDSA needs Ed25519. Run it at start-up, so a
-// wrong key fails there rather than on the first request. Errors wrap
-// ErrUnsupportedAlgorithm or ErrKeyMismatch.
-func KeyMatches(alg string, pub crypto.PublicKey) error {
-	switch alg {
-	case RS256, PS256:
-		k, ok := pub.(*rsa.PublicKey)
-		if !ok {
-			return fmt.Errorf("%w: %s needs an RSA key, got %s", ErrKeyMismatch, alg, keyKind(pub))
-		}
-		if bits := k.N.BitLen(); bits < pemkey.MinRSABits {
-			return fmt.Errorf("%w: %s needs RSA of at least %d bits, got %d", ErrKeyMismatch, alg, pemkey.MinRSABits, bits)
-		}
-	case ES256:
-		k, ok := pub.(*ecdsa.PublicKey)
-		if !ok {
-			return fmt.Errorf("%w: %s needs an ECDSA P-256 key, got %s", ErrKeyMismatch, alg, keyKind(pub))
-		}
-		if k.Curve != elliptic.P256() {
-			return fmt.Errorf("%w: %s needs curve P-256, got %s", ErrKeyMismatch, alg, k.Curve.Params().Name)
-		}
-	case EdDSA:
-		if _, ok := pub.(ed25519.PublicKey); !ok {
-			return fmt.Errorf("%w: %s needs an Ed25519 key, got %s", ErrKeyMismatch, alg, keyKind(pub))
-		}
-	default:
-		return fmt.Errorf("%w %q", ErrUnsupportedAlgorithm, alg)
-	}
-	return nil
-}
-
-// AlgorithmFor is the algorithm a published verification key is announced
-// with: preferred when the key fits it, otherwise the usual one for its type
-// (RS256 for RSA, ES256 for P-256, EdDSA for Ed25519). It lets the previous
-// key of another algorithm stay published across an algorithm switch.
-func AlgorithmFor(pub crypto.PublicKey, preferred string) (string, error) {
-	if KeyMatches(preferred, pub) == nil {
-		return preferred, nil
-	}
-	for _, alg := range []string{RS256, ES256, EdDSA} {
-		if KeyMatches(alg, pub) == nil {
-			return alg, nil
-		}
-	}
-	return "", fmt.Errorf("%w: no algorithm fits a %s", ErrKeyMismatch, keyKind(pub))
-}
-
-func keyKind(pub crypto.PublicKey) string {
-	switch k := pub.(type) {
-	case *rsa.PublicKey:
-		return "RSA"
-	case *ecdsa.PublicKey:
-		return "ECDSA " + k.Curve.Params().Name
-	case ed25519.PublicKey:
-		return "Ed25519"
-	default:
-		return fmt.Sprintf("%T", pub)
-	}
-}
+// ErrMalformedSignature means a crypto.Signer returned a signature that is
+// not of the form its key type produces.
+var ErrMalformedSignature = errors.New("signer returned a malformed signature")
 
 // cryptoSignerMethod is a golang-jwt signing method whose key is a
 // crypto.Signer, so the private key may live anywhere that implements it.
@@ -132,9 +48,9 @@ var _ jwt.SigningMethod = (*cryptoSignerMethod)(nil)
 // methodFor returns the crypto.Signer-based method for alg.
 func methodFor(alg string) (*cryptoSignerMethod, error) {
 	switch alg {
-	case RS256:
+	case jwa.RS256:
 		return &cryptoSignerMethod{verify: jwt.SigningMethodRS256, opts: crypto.SHA256}, nil
-	case PS256:
+	case jwa.PS256:
 		// Salt as long as the hash: what RFC 7518 section 3.5 asks for and
 		// what jose and golang-jwt produce. crypto/rsa's default would be
 		// the longest salt the key allows.
@@ -142,12 +58,12 @@ func methodFor(alg string) (*cryptoSignerMethod, error) {
 			verify: jwt.SigningMethodPS256,
 			opts:   &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash, Hash: crypto.SHA256},
 		}, nil
-	case ES256:
+	case jwa.ES256:
 		return &cryptoSignerMethod{verify: jwt.SigningMethodES256, opts: crypto.SHA256, rawSize: 32}, nil
-	case EdDSA:
+	case jwa.EdDSA:
 		return &cryptoSignerMethod{verify: jwt.SigningMethodEdDSA, opts: crypto.Hash(0)}, nil
 	default:
-		return nil, fmt.Errorf("%w %q", ErrUnsupportedAlgorithm, alg)
+		return nil, fmt.Errorf("%w %q", jwa.ErrUnsupportedAlgorithm, alg)
 	}
 }
 
@@ -164,7 +80,7 @@ func (m *cryptoSignerMethod) Sign(signingString string, key any) ([]byte, error)
 	}
 	// A key of the wrong type would still sign, but under a false alg
 	// header; refuse instead. This is a type switch, cheap next to signing.
-	if err := KeyMatches(m.Alg(), signer.Public()); err != nil {
+	if err := jwa.KeyMatches(m.Alg(), signer.Public()); err != nil {
 		return nil, err
 	}
 	msg := []byte(signingString)

@@ -16,58 +16,12 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/gatepass/gatepass/foundation/jwa"
 	"github.com/gatepass/gatepass/test/kit"
 )
 
-func TestKeyMatches(t *testing.T) {
-	rsa2048 := mustRSA(t, 2048)
-	rsa1024 := mustRSA(t, 1024)
-	p256, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p384, err := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	edPub, _, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-
-	tests := []struct {
-		name    string
-		alg     string
-		pub     crypto.PublicKey
-		wantErr error
-	}{
-		{"RS256 RSA 2048", RS256, &rsa2048.PublicKey, nil},
-		{"PS256 RSA 2048", PS256, &rsa2048.PublicKey, nil},
-		{"ES256 P-256", ES256, &p256.PublicKey, nil},
-		{"EdDSA Ed25519", EdDSA, edPub, nil},
-		{"RS256 RSA 1024", RS256, &rsa1024.PublicKey, ErrKeyMismatch},
-		{"PS256 RSA 1024", PS256, &rsa1024.PublicKey, ErrKeyMismatch},
-		{"RS256 EC key", RS256, &p256.PublicKey, ErrKeyMismatch},
-		{"ES256 P-384", ES256, &p384.PublicKey, ErrKeyMismatch},
-		{"ES256 RSA key", ES256, &rsa2048.PublicKey, ErrKeyMismatch},
-		{"EdDSA EC key", EdDSA, &p256.PublicKey, ErrKeyMismatch},
-		{"RS256 private key", RS256, rsa2048, ErrKeyMismatch},
-		{"RS256 nil", RS256, nil, ErrKeyMismatch},
-		{"HS256", "HS256", &rsa2048.PublicKey, ErrUnsupportedAlgorithm},
-		{"lower-case rs256", "rs256", &rsa2048.PublicKey, ErrUnsupportedAlgorithm},
-		{"none", "none", &rsa2048.PublicKey, ErrUnsupportedAlgorithm},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if err := KeyMatches(tt.alg, tt.pub); !errors.Is(err, tt.wantErr) {
-				t.Errorf("KeyMatches(%s) = %v, want %v", tt.alg, err, tt.wantErr)
-			}
-		})
-	}
-}
-
 func TestMethodForEveryAlgorithm(t *testing.T) {
-	for _, alg := range Algorithms() {
+	for _, alg := range jwa.Algorithms() {
 		m, err := methodFor(alg)
 		if err != nil {
 			t.Fatalf("methodFor(%s): %v", alg, err)
@@ -76,8 +30,8 @@ func TestMethodForEveryAlgorithm(t *testing.T) {
 			t.Errorf("methodFor(%s).Alg() = %s", alg, m.Alg())
 		}
 	}
-	if _, err := methodFor("HS256"); !errors.Is(err, ErrUnsupportedAlgorithm) {
-		t.Errorf("methodFor(HS256) err = %v, want %v", err, ErrUnsupportedAlgorithm)
+	if _, err := methodFor("HS256"); !errors.Is(err, jwa.ErrUnsupportedAlgorithm) {
+		t.Errorf("methodFor(HS256) err = %v, want %v", err, jwa.ErrUnsupportedAlgorithm)
 	}
 }
 
@@ -111,9 +65,9 @@ func TestSignAsksTheSignerForTheAlgorithm(t *testing.T) {
 		wantHash   crypto.Hash
 		wantPSS    bool
 	}{
-		{RS256, rsaKey, digest, crypto.SHA256, false},
-		{PS256, rsaKey, digest, crypto.SHA256, true},
-		{EdDSA, edKey, []byte(input), 0, false},
+		{jwa.RS256, rsaKey, digest, crypto.SHA256, false},
+		{jwa.PS256, rsaKey, digest, crypto.SHA256, true},
+		{jwa.EdDSA, edKey, []byte(input), 0, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.alg, func(t *testing.T) {
@@ -188,7 +142,7 @@ func TestES256RawSignature(t *testing.T) {
 		{name: "trailing bytes", sig: append(valid, 0), wantErr: ErrMalformedSignature},
 		{name: "raw instead of DER", sig: make([]byte, 64), wantErr: ErrMalformedSignature},
 	}
-	m, err := methodFor(ES256)
+	m, err := methodFor(jwa.ES256)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -215,7 +169,7 @@ func TestES256RawSignature(t *testing.T) {
 }
 
 func TestSignRejectsNonSigner(t *testing.T) {
-	m, err := methodFor(RS256)
+	m, err := methodFor(jwa.RS256)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -240,7 +194,7 @@ func keysByAlgorithm(t testing.TB) map[string]crypto.Signer {
 	ecKey := kit.NewECKey(t)
 	edKey := kit.NewEd25519Key(t)
 	rsaKey := mustRSA(t, 2048)
-	return map[string]crypto.Signer{RS256: rsaKey, PS256: rsaKey, ES256: ecKey, EdDSA: edKey}
+	return map[string]crypto.Signer{jwa.RS256: rsaKey, jwa.PS256: rsaKey, jwa.ES256: ecKey, jwa.EdDSA: edKey}
 }
 
 // TestSignerConstructorsRefuseWhatCannotVerify: an office key that does
@@ -258,13 +212,13 @@ func TestSignerConstructorsRefuseWhatCannotVerify(t *testing.T) {
 		// office signer, when that is made.
 		centrifugoErr error
 	}{
-		{name: "RS256 RSA", key: keys[RS256], alg: RS256},
-		{name: "ES256 EC", key: keys[ES256], alg: ES256},
-		{name: "EdDSA Ed25519", key: keys[EdDSA], alg: EdDSA},
-		{name: "PS256 RSA", key: keys[PS256], alg: PS256, centrifugoErr: ErrCentrifugoAlgorithm},
-		{name: "RS256 EC key", key: keys[ES256], alg: RS256, wantErr: ErrKeyMismatch},
-		{name: "ES256 RSA key", key: keys[RS256], alg: ES256, wantErr: ErrKeyMismatch},
-		{name: "EdDSA EC key", key: keys[ES256], alg: EdDSA, wantErr: ErrKeyMismatch},
+		{name: "RS256 RSA", key: keys[jwa.RS256], alg: jwa.RS256},
+		{name: "ES256 EC", key: keys[jwa.ES256], alg: jwa.ES256},
+		{name: "EdDSA Ed25519", key: keys[jwa.EdDSA], alg: jwa.EdDSA},
+		{name: "PS256 RSA", key: keys[jwa.PS256], alg: jwa.PS256, centrifugoErr: ErrCentrifugoAlgorithm},
+		{name: "RS256 EC key", key: keys[jwa.ES256], alg: jwa.RS256, wantErr: jwa.ErrKeyMismatch},
+		{name: "ES256 RSA key", key: keys[jwa.RS256], alg: jwa.ES256, wantErr: jwa.ErrKeyMismatch},
+		{name: "EdDSA EC key", key: keys[jwa.ES256], alg: jwa.EdDSA, wantErr: jwa.ErrKeyMismatch},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

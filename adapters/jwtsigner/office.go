@@ -9,6 +9,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/gatepass/gatepass/domain"
+	"github.com/gatepass/gatepass/foundation/jwa"
 	"github.com/gatepass/gatepass/foundation/jwks"
 )
 
@@ -23,14 +24,14 @@ type OfficeSigner struct {
 
 // NewOfficeSigner returns a signer for alg with key. The key id stamped on
 // every token is the RFC 7638 thumbprint of the key's public half. A key
-// that does not fit alg (KeyMatches) is refused: it would sign under a
+// that does not fit alg (jwa.KeyMatches) is refused: it would sign under a
 // false alg header.
 func NewOfficeSigner(key crypto.Signer, alg string) (*OfficeSigner, error) {
 	method, err := methodFor(alg)
 	if err != nil {
 		return nil, err
 	}
-	if err := KeyMatches(method.Alg(), key.Public()); err != nil {
+	if err := jwa.KeyMatches(method.Alg(), key.Public()); err != nil {
 		return nil, fmt.Errorf("office signer: %w", err)
 	}
 	kid, err := jwks.Thumbprint(key.Public())

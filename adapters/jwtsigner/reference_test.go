@@ -12,6 +12,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/gatepass/gatepass/domain"
+	"github.com/gatepass/gatepass/foundation/jwa"
 )
 
 // golang-jwt is the reference for every kind. Its Token.SignedString, over
@@ -286,7 +287,7 @@ func TestLiveKitRefusesRoomConfigThatIsNotJSON(t *testing.T) {
 func TestOfficeKeyKindsMatchGolangJWT(t *testing.T) {
 	keys := keysByAlgorithm(t)
 	ctx := context.Background()
-	for _, alg := range Algorithms() {
+	for _, alg := range jwa.Algorithms() {
 		t.Run(alg, func(t *testing.T) {
 			key := keys[alg]
 			s, err := NewOfficeSigner(key, alg)
@@ -298,7 +299,7 @@ func TestOfficeKeyKindsMatchGolangJWT(t *testing.T) {
 				t.Fatal(err)
 			}
 			rounds := 8
-			if alg == EdDSA {
+			if alg == jwa.EdDSA {
 				rounds = 300 // fast and deterministic: the awkward strings get their run here
 			}
 			next := awkwardStrings(uint64(len(alg)))
@@ -333,7 +334,7 @@ func TestOfficeKeyKindsMatchGolangJWT(t *testing.T) {
 					if signingInputOf(got) != refInput {
 						t.Fatalf("%s: signing input differs from golang-jwt's:\n got %s\nwant %s", tc.name, signingInputOf(got), refInput)
 					}
-					if (alg == RS256 || alg == EdDSA) && got != ref {
+					if (alg == jwa.RS256 || alg == jwa.EdDSA) && got != ref {
 						t.Fatalf("%s: %s token differs from golang-jwt's", tc.name, alg)
 					}
 					verify(t, got, alg, key.Public())

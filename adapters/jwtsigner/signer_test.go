@@ -15,6 +15,7 @@ import (
 
 	"github.com/gatepass/gatepass/adapters/jwtsigner"
 	"github.com/gatepass/gatepass/domain"
+	"github.com/gatepass/gatepass/foundation/jwa"
 	"github.com/gatepass/gatepass/test/kit"
 )
 
@@ -102,7 +103,7 @@ func toString(v any) string {
 
 func TestOfficeSignerRefusesUnknownAlgorithm(t *testing.T) {
 	key, _ := rsa.GenerateKey(rand.Reader, 2048)
-	if _, err := jwtsigner.NewOfficeSigner(key, "HS256"); !errors.Is(err, jwtsigner.ErrUnsupportedAlgorithm) {
+	if _, err := jwtsigner.NewOfficeSigner(key, "HS256"); !errors.Is(err, jwa.ErrUnsupportedAlgorithm) {
 		t.Fatalf("err = %v", err)
 	}
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/gatepass/gatepass/adapters/jwtsigner"
 	"github.com/gatepass/gatepass/adapters/officerouter"
 	"github.com/gatepass/gatepass/domain"
+	"github.com/gatepass/gatepass/foundation/jwa"
 )
 
 const (
@@ -86,7 +87,7 @@ func newEvictor(t *testing.T, status int, answer string) (*officerouter.Evictor,
 	if err != nil {
 		t.Fatal(err)
 	}
-	signer, err := jwtsigner.NewOfficeSigner(key, jwtsigner.ES256)
+	signer, err := jwtsigner.NewOfficeSigner(key, jwa.ES256)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -208,7 +209,7 @@ func TestNewRefusesAnAdminAudienceSharedWithAnotherGrant(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	signer, err := jwtsigner.NewOfficeSigner(key, jwtsigner.ES256)
+	signer, err := jwtsigner.NewOfficeSigner(key, jwa.ES256)
 	if err != nil {
 		t.Fatal(err)
 	}

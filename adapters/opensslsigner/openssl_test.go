@@ -14,14 +14,14 @@ import (
 	"testing"
 
 	"github.com/gatepass/gatepass/adapters/gosigner"
-	"github.com/gatepass/gatepass/adapters/jwtsigner"
 	"github.com/gatepass/gatepass/adapters/opensslsigner"
 	"github.com/gatepass/gatepass/adapters/signertest"
+	"github.com/gatepass/gatepass/foundation/jwa"
 	"github.com/gatepass/gatepass/test/signerkinds"
 )
 
-// algorithms are those this backend signs, all of jwtsigner's.
-var algorithms = []string{jwtsigner.RS256, jwtsigner.PS256, jwtsigner.ES256, jwtsigner.EdDSA}
+// algorithms are those this backend signs: all of jwa.Algorithms.
+var algorithms = []string{jwa.RS256, jwa.PS256, jwa.ES256, jwa.EdDSA}
 
 func requireOpenSSL(t testing.TB) {
 	t.Helper()
@@ -67,7 +67,7 @@ func TestConformance(t *testing.T) {
 // in OpenSSL. RS256 (PKCS#1 v1.5) and EdDSA are deterministic, so the
 // tokens must be byte-identical.
 func TestSameTokenAsGoSigner(t *testing.T) {
-	for _, alg := range []string{jwtsigner.RS256, jwtsigner.EdDSA} {
+	for _, alg := range []string{jwa.RS256, jwa.EdDSA} {
 		t.Run(alg, func(t *testing.T) {
 			key := generate(t, alg)
 			want := signertest.SignFixed(t, key, alg)
@@ -82,7 +82,7 @@ func TestSameTokenAsGoSigner(t *testing.T) {
 // TestNewWithoutPrecomputedValues imports an RSA key whose CRT values were
 // never computed, and leaves the caller's key untouched.
 func TestNewWithoutPrecomputedValues(t *testing.T) {
-	full := generate(t, jwtsigner.RS256).(*rsa.PrivateKey)
+	full := generate(t, jwa.RS256).(*rsa.PrivateKey)
 	bare := &rsa.PrivateKey{PublicKey: full.PublicKey, D: full.D, Primes: full.Primes}
 	s := newSigner(t, bare)
 	if bare.Precomputed.Dp != nil {
@@ -106,7 +106,7 @@ func TestNewRejectsUnsupportedKeys(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	full := generate(t, jwtsigner.RS256).(*rsa.PrivateKey)
+	full := generate(t, jwa.RS256).(*rsa.PrivateKey)
 	threePrimes := &rsa.PrivateKey{PublicKey: full.PublicKey, D: full.D, Primes: append(full.Primes, full.Primes[0])}
 	tests := []struct {
 		name string
@@ -127,9 +127,9 @@ func TestNewRejectsUnsupportedKeys(t *testing.T) {
 }
 
 func TestSignRejectsWrongOptions(t *testing.T) {
-	rsaSigner := newSigner(t, generate(t, jwtsigner.RS256))
-	ecSigner := newSigner(t, generate(t, jwtsigner.ES256))
-	edSigner := newSigner(t, generate(t, jwtsigner.EdDSA))
+	rsaSigner := newSigner(t, generate(t, jwa.RS256))
+	ecSigner := newSigner(t, generate(t, jwa.ES256))
+	edSigner := newSigner(t, generate(t, jwa.EdDSA))
 	digest := sha256.Sum256([]byte("message"))
 	tests := []struct {
 		name   string

@@ -28,7 +28,7 @@ type Signer struct {
 
 // Open loads cfg.Module, logs into the token labelled cfg.TokenLabel with
 // cfg.PIN, and finds the key pair labelled cfg.KeyLabel, which must be RSA
-// (for RS256 and PS256; check the size with jwtsigner.KeyMatches) or ECDSA
+// (for RS256 and PS256; check the size with jwa.KeyMatches) or ECDSA
 // P-256 (for ES256). The session and login last until Close. Errors wrap
 // ErrConfig, ErrToken, ErrKeyNotFound or ErrUnsupportedKey.
 //

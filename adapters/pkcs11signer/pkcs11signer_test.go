@@ -12,15 +12,15 @@ import (
 	"testing"
 
 	"github.com/gatepass/gatepass/adapters/gosigner"
-	"github.com/gatepass/gatepass/adapters/jwtsigner"
 	"github.com/gatepass/gatepass/adapters/pkcs11signer"
 	"github.com/gatepass/gatepass/adapters/pkcs11signer/softhsmtest"
 	"github.com/gatepass/gatepass/adapters/signertest"
+	"github.com/gatepass/gatepass/foundation/jwa"
 	"github.com/gatepass/gatepass/test/signerkinds"
 )
 
 // algorithms are those crypto11 signs with: no Ed25519.
-var algorithms = []string{jwtsigner.RS256, jwtsigner.PS256, jwtsigner.ES256}
+var algorithms = []string{jwa.RS256, jwa.PS256, jwa.ES256}
 
 const keyLabel = "office-signing"
 
@@ -50,7 +50,7 @@ func TestConformance(t *testing.T) {
 // v1.5) is deterministic, so the token's grant must be byte-identical to
 // the Go signer's.
 func TestSameTokenAsGoSigner(t *testing.T) {
-	key, err := gosigner.Generate(jwtsigner.RS256)
+	key, err := gosigner.Generate(jwa.RS256)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,14 +58,14 @@ func TestSameTokenAsGoSigner(t *testing.T) {
 	tok.Import(t, key, keyLabel)
 	hsm := open(t, tok.Config(keyLabel))
 
-	want := signertest.SignFixed(t, key, jwtsigner.RS256)
-	if got := signertest.SignFixed(t, hsm, jwtsigner.RS256); got != want {
+	want := signertest.SignFixed(t, key, jwa.RS256)
+	if got := signertest.SignFixed(t, hsm, jwa.RS256); got != want {
 		t.Errorf("PKCS#11 token differs from Go's:\n got %s\nwant %s", got, want)
 	}
 }
 
 func TestImportedECKey(t *testing.T) {
-	key, err := gosigner.Generate(jwtsigner.ES256)
+	key, err := gosigner.Generate(jwa.ES256)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,9 +80,9 @@ func TestImportedECKey(t *testing.T) {
 
 func TestOpenErrors(t *testing.T) {
 	tok := softhsmtest.New(t)
-	tok.Generate(t, jwtsigner.ES256, keyLabel)
-	tok.Generate(t, jwtsigner.RS256, "twin")
-	tok.Generate(t, jwtsigner.ES256, "twin")
+	tok.Generate(t, jwa.ES256, keyLabel)
+	tok.Generate(t, jwa.RS256, "twin")
+	tok.Generate(t, jwa.ES256, "twin")
 	good := tok.Config(keyLabel)
 	with := func(change func(*pkcs11signer.Config)) pkcs11signer.Config {
 		c := good
@@ -124,7 +124,7 @@ func TestOpenErrors(t *testing.T) {
 
 func TestCloseTwiceAndSignAfterClose(t *testing.T) {
 	tok := softhsmtest.New(t)
-	tok.Generate(t, jwtsigner.ES256, keyLabel)
+	tok.Generate(t, jwa.ES256, keyLabel)
 	s, err := pkcs11signer.Open(tok.Config(keyLabel))
 	if err != nil {
 		t.Fatal(err)

@@ -23,6 +23,7 @@ import (
 
 	"github.com/gatepass/gatepass/adapters/jwtsigner"
 	"github.com/gatepass/gatepass/domain"
+	"github.com/gatepass/gatepass/foundation/jwa"
 	"github.com/gatepass/gatepass/foundation/jwks"
 )
 
@@ -171,7 +172,7 @@ func verify(tok string, pub crypto.PublicKey, alg string) (*jwt.Token, *officeCl
 }
 
 func testKeyMatches(t *testing.T, key crypto.Signer, alg string) {
-	if err := jwtsigner.KeyMatches(alg, key.Public()); err != nil {
+	if err := jwa.KeyMatches(alg, key.Public()); err != nil {
 		t.Fatalf("KeyMatches(%s, %T): %v", alg, key.Public(), err)
 	}
 }
@@ -211,12 +212,12 @@ func testSignatureShape(t *testing.T, key crypto.Signer, alg string) {
 	tok := sign(t, newOfficeSigner(t, key, alg), "jti-shape")
 	signingString, sig := split(t, tok)
 	switch alg {
-	case jwtsigner.RS256, jwtsigner.PS256:
+	case jwa.RS256, jwa.PS256:
 		pub := key.Public().(*rsa.PublicKey)
 		if len(sig) != pub.Size() {
 			t.Errorf("signature is %d bytes, want the modulus size %d", len(sig), pub.Size())
 		}
-		if alg == jwtsigner.PS256 {
+		if alg == jwa.PS256 {
 			// golang-jwt accepts any salt length; jose and RFC 7518 expect
 			// one as long as the hash.
 			digest := sha256.Sum256([]byte(signingString))
@@ -225,7 +226,7 @@ func testSignatureShape(t *testing.T, key crypto.Signer, alg string) {
 				t.Errorf("PS256 salt is not 32 bytes: %v", err)
 			}
 		}
-	case jwtsigner.ES256, jwtsigner.EdDSA:
+	case jwa.ES256, jwa.EdDSA:
 		if len(sig) != 64 {
 			t.Errorf("signature is %d bytes, want 64", len(sig))
 		}
@@ -315,18 +316,18 @@ func testTampered(t *testing.T, key crypto.Signer, alg string) {
 // algorithm it does not fit, rather than making a token with a false header.
 func testWrongAlgorithm(t *testing.T, key crypto.Signer, alg string) {
 	wrong := map[string]string{
-		jwtsigner.RS256: jwtsigner.ES256,
-		jwtsigner.PS256: jwtsigner.EdDSA,
-		jwtsigner.ES256: jwtsigner.RS256,
-		jwtsigner.EdDSA: jwtsigner.ES256,
+		jwa.RS256: jwa.ES256,
+		jwa.PS256: jwa.EdDSA,
+		jwa.ES256: jwa.RS256,
+		jwa.EdDSA: jwa.ES256,
 	}[alg]
 	s, err := jwtsigner.NewOfficeSigner(key, wrong)
 	if err != nil {
 		// Refusing at construction is as good.
 		return
 	}
-	if _, err := s.SignOffice(context.Background(), claims(t, "jti-wrong")); !errors.Is(err, jwtsigner.ErrKeyMismatch) {
-		t.Errorf("a key for %s signed as %s: err = %v, want %v", alg, wrong, err, jwtsigner.ErrKeyMismatch)
+	if _, err := s.SignOffice(context.Background(), claims(t, "jti-wrong")); !errors.Is(err, jwa.ErrKeyMismatch) {
+		t.Errorf("a key for %s signed as %s: err = %v, want %v", alg, wrong, err, jwa.ErrKeyMismatch)
 	}
 }
 
@@ -380,10 +381,10 @@ func testConcurrent(t *testing.T, key crypto.Signer, alg string) {
 }
 
 func otherAlgorithm(alg string) string {
-	if alg == jwtsigner.RS256 {
-		return jwtsigner.PS256
+	if alg == jwa.RS256 {
+		return jwa.PS256
 	}
-	return jwtsigner.RS256
+	return jwa.RS256
 }
 
 func split(t *testing.T, tok string) (signingString string, sig []byte) {
@@ -473,7 +474,7 @@ type signerMethod struct{ jwt.SigningMethod }
 
 func (m signerMethod) Sign(signingString string, key any) ([]byte, error) {
 	signer := key.(crypto.Signer)
-	if m.Alg() == jwtsigner.EdDSA {
+	if m.Alg() == jwa.EdDSA {
 		return signer.Sign(nil, []byte(signingString), crypto.Hash(0))
 	}
 	d := sha256.Sum256([]byte(signingString))
@@ -512,7 +513,7 @@ func testGolangJWTReference(t *testing.T, key crypto.Signer, alg string, kinds [
 		if gotInput != refInput {
 			t.Fatalf("%s: signing input differs from golang-jwt's:\n got %s\nwant %s", tc.Name, gotInput, refInput)
 		}
-		if alg == jwtsigner.RS256 || alg == jwtsigner.EdDSA {
+		if alg == jwa.RS256 || alg == jwa.EdDSA {
 			ref, err := tok.SignedString(key)
 			if err != nil {
 				t.Fatalf("%s: golang-jwt reference signature: %v", tc.Name, err)

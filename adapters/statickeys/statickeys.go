@@ -9,8 +9,8 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/gatepass/gatepass/adapters/jwtsigner"
 	"github.com/gatepass/gatepass/domain"
+	"github.com/gatepass/gatepass/foundation/jwa"
 	"github.com/gatepass/gatepass/foundation/jwks"
 )
 
@@ -32,7 +32,7 @@ type KeySet struct {
 
 // New returns the set of the signing key's public half, announced with alg,
 // and the extra verification keys, each announced with alg when it fits and
-// with the usual algorithm of its type otherwise (jwtsigner.AlgorithmFor),
+// with the usual algorithm of its type otherwise (jwa.AlgorithmFor),
 // so an algorithm switch can keep the previous key published. A key given
 // twice, or a verification key equal to the signing key, is refused.
 func New(signing crypto.PublicKey, alg string, verification []crypto.PublicKey) (*KeySet, error) {
@@ -41,7 +41,7 @@ func New(signing crypto.PublicKey, alg string, verification []crypto.PublicKey) 
 		keyAlg := alg
 		if !isSigning {
 			var err error
-			if keyAlg, err = jwtsigner.AlgorithmFor(pub, alg); err != nil {
+			if keyAlg, err = jwa.AlgorithmFor(pub, alg); err != nil {
 				return fmt.Errorf("verification key %d: %w", n, err)
 			}
 		}

@@ -16,9 +16,9 @@ import (
 	"strings"
 
 	"github.com/gatepass/gatepass/adapters/gosigner"
-	"github.com/gatepass/gatepass/adapters/jwtsigner"
 	"github.com/gatepass/gatepass/application"
 	"github.com/gatepass/gatepass/bootstrap"
+	"github.com/gatepass/gatepass/foundation/jwa"
 	"github.com/gatepass/gatepass/foundation/jwks"
 	"github.com/gatepass/gatepass/foundation/pemkey"
 )
@@ -57,7 +57,7 @@ const maxGenerateBits = 8192
 func runKeysGenerate(args []string, stdout io.Writer) error {
 	c := newFlags("keys generate", keysGenerateUsage)
 	out := c.String("out", "", "`folder` to write private.pem and public.pem into (created 0700 if missing; required)")
-	alg := c.String("alg", jwtsigner.RS256, "`algorithm` the key signs with: "+strings.Join(jwtsigner.Algorithms(), ", "))
+	alg := c.String("alg", jwa.RS256, "`algorithm` the key signs with: "+strings.Join(jwa.Algorithms(), ", "))
 	bits := c.Int("bits", gosigner.GenerateRSABits, fmt.Sprintf("RSA modulus size for RS256 and PS256, %d to %d", pemkey.MinRSABits, maxGenerateBits))
 	if err := c.parse(args, stdout); err != nil {
 		return err
@@ -68,10 +68,10 @@ func runKeysGenerate(args []string, stdout io.Writer) error {
 	if *out == "" {
 		return errors.New("keys generate: --out DIR is required")
 	}
-	if !slices.Contains(jwtsigner.Algorithms(), *alg) {
-		return fmt.Errorf("keys generate: --alg must be one of %s", strings.Join(jwtsigner.Algorithms(), ", "))
+	if !slices.Contains(jwa.Algorithms(), *alg) {
+		return fmt.Errorf("keys generate: --alg must be one of %s", strings.Join(jwa.Algorithms(), ", "))
 	}
-	rsaAlg := *alg == jwtsigner.RS256 || *alg == jwtsigner.PS256
+	rsaAlg := *alg == jwa.RS256 || *alg == jwa.PS256
 	bitsSet := false
 	c.Visit(func(f *flag.Flag) { bitsSet = bitsSet || f.Name == "bits" })
 	switch {
@@ -122,7 +122,7 @@ func runKeysGenerate(args []string, stdout io.Writer) error {
 // generateKey makes the key for alg; gosigner makes every default, and
 // only an RSA size other than its own is asked of crypto/rsa directly.
 func generateKey(alg string, bits int) (crypto.Signer, error) {
-	if (alg == jwtsigner.RS256 || alg == jwtsigner.PS256) && bits != gosigner.GenerateRSABits {
+	if (alg == jwa.RS256 || alg == jwa.PS256) && bits != gosigner.GenerateRSABits {
 		return rsa.GenerateKey(rand.Reader, bits)
 	}
 	return gosigner.Generate(alg)

@@ -9,7 +9,7 @@ import (
 
 	"github.com/ThalesGroup/crypto11"
 
-	"github.com/gatepass/gatepass/adapters/jwtsigner"
+	"github.com/gatepass/gatepass/foundation/jwa"
 )
 
 // Generate makes a key pair for alg inside the token, labelled label: RSA
@@ -28,9 +28,9 @@ func (tok *Token) Generate(t testing.TB, alg, label string) {
 	}()
 	id := []byte(label) // crypto11 pairs the private and public object by CKA_ID.
 	switch alg {
-	case jwtsigner.RS256, jwtsigner.PS256:
+	case jwa.RS256, jwa.PS256:
 		_, err = ctx.GenerateRSAKeyPairWithLabel(id, []byte(label), 2048)
-	case jwtsigner.ES256:
+	case jwa.ES256:
 		_, err = ctx.GenerateECDSAKeyPairWithLabel(id, []byte(label), elliptic.P256())
 	default:
 		err = errors.New("SoftHSM2 through crypto11 makes no key for " + alg)
