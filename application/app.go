@@ -84,7 +84,7 @@ type Grants struct {
 	Office   OfficePolicy
 	Realtime RealtimePolicy
 	// Kinds are the other grant kinds, registered by their definitions
-	// (RegisterGrant); one without a signer is disabled.
+	// (RegisterGrant), or disabled (RegisterDisabled).
 	Kinds []GrantRegistration
 	// Policy decides every caller's rights on the registered kinds; nil is
 	// DefaultPolicy.
