@@ -8,6 +8,7 @@ package application
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -65,8 +66,12 @@ type GrantIssuer[Req, Out any] interface {
 
 // Issuer is the use case of kind, registered with New. Asking for a kind
 // that was not registered, or with other types than its definition's, is
-// a programming error: it panics.
+// a programming error: it panics. A disabled kind's use case is an
+// issuer of any types, refusing with ErrGrantKindDisabled.
 func Issuer[Req, Out any](a *Application, kind domain.GrantKind) GrantIssuer[Req, Out] {
+	if d, ok := a.grants[kind].(disabledGrant); ok {
+		return disabledIssuer[Req, Out]{d}
+	}
 	i, ok := a.grants[kind].(GrantIssuer[Req, Out])
 	if !ok {
 		panic(fmt.Sprintf("application: no %s grant use case takes %T and answers %T", kind, *new(Req), *new(Out)))
@@ -79,7 +84,7 @@ type Grants struct {
 	Office   OfficePolicy
 	Realtime RealtimePolicy
 	// Kinds are the other grant kinds, registered by their definitions
-	// (RegisterGrant); one without a signer is disabled.
+	// (RegisterGrant), or disabled (RegisterDisabled).
 	Kinds []GrantRegistration
 	// Policy decides every caller's rights on the registered kinds; nil is
 	// DefaultPolicy.
@@ -134,7 +139,14 @@ type Ports struct {
 // New builds the Application from its ports and the grants' settings.
 // The rate limiter's readiness check ("rate_limiter") is added to checks,
 // and the revocations' ("revocations") when they are kept.
-func New(p Ports, g Grants, limits RateLimitPolicy, checks []ReadinessCheck) *Application {
+//
+// It refuses what its grants' constructors refuse (every problem, joined):
+// the office or realtime policy out of bounds (*SettingError), a signer
+// missing, a registration without its kind's definition, a kind
+// registered twice, and a registered kind whose grants name the office
+// grants' audience (ErrAudienceShared, in a *SettingError), as the
+// office-router would accept them.
+func New(p Ports, g Grants, limits RateLimitPolicy, checks []ReadinessCheck) (*Application, error) {
 	budgets := NewBudgets(p.Limiter, p.LocalLimiter, p.LimiterNodes, limits)
 	checks = append(checks[:len(checks):len(checks)], ReadinessCheck{Name: "rate_limiter", Probe: budgets.Ready})
 	if p.Revocations != nil {
@@ -144,11 +156,13 @@ func New(p Ports, g Grants, limits RateLimitPolicy, checks []ReadinessCheck) *Ap
 	if policy == nil {
 		policy = DefaultPolicy()
 	}
-	s := p.Signers
+	officeAccess, officeErr := NewRequestOfficeAccessHandler(g.Office, budgets, p.Signers.Office, p.Clock, p.IDs)
+	realtime, realtimeErr := NewIssueRealtimeTokenHandler(g.Realtime, budgets, p.Signers.Realtime, p.Clock, p.IDs)
+	errs := []error{officeErr, realtimeErr}
 	a := &Application{
 		AuthenticateCaller:  NewAuthenticateCallerHandler(p.Identity, budgets),
-		RequestOfficeAccess: NewRequestOfficeAccessHandler(g.Office, budgets, s.Office, p.Clock, p.IDs),
-		IssueRealtimeToken:  NewIssueRealtimeTokenHandler(g.Realtime, budgets, s.Realtime, p.Clock, p.IDs),
+		RequestOfficeAccess: officeAccess,
+		IssueRealtimeToken:  realtime,
 		CheckReadiness:      NewCheckReadinessHandler(checks),
 		ListKeys:            NewListVerificationKeysHandler(p.Keys),
 		grants:              make(map[domain.GrantKind]grantUseCase, 2+len(g.Kinds)),
@@ -159,11 +173,23 @@ func New(p Ports, g Grants, limits RateLimitPolicy, checks []ReadinessCheck) *Ap
 		a.RevokeAccess = NewRevokeAccessHandler(r, p.Fanout)
 		a.HandleIdentityEvent = NewHandleIdentityEventHandler(a.RevokeAccess, r.ledger)
 	}
-	for _, u := range []grantUseCase{a.RequestOfficeAccess, a.IssueRealtimeToken} {
-		a.grants[u.Kind()] = u
-	}
+	a.grants[domain.GrantOffice] = officeAccess
+	a.grants[domain.GrantRealtime] = realtime
 	for _, k := range g.Kinds {
-		a.grants[k.Kind()] = k.useCase(policy, budgets, p.Clock, p.IDs)
+		u, err := k.useCase(policy, budgets, p.Clock, p.IDs)
+		if _, twice := a.grants[k.Kind()]; twice {
+			err = fmt.Errorf("%s: %w", k.Kind(), ErrKindRegisteredTwice)
+		} else if aud := k.audience(); err == nil && aud != "" && aud == g.Office.Audience {
+			// The office key may sign the kind's grants (Centrifugo's
+			// does): the office-router would accept them.
+			err = fmt.Errorf("%s settings: %w", k.Kind(), &SettingError{Field: "Audience",
+				Reason: "must differ from the office-router grant's audience", Err: ErrAudienceShared})
+		}
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		a.grants[k.Kind()] = u
 		if w, ok := k.(interface {
 			webhook(*Revocations) WebhookReceiver
 		}); ok {
@@ -175,8 +201,11 @@ func New(p Ports, g Grants, limits RateLimitPolicy, checks []ReadinessCheck) *Ap
 	}
 	// Every door to a grant (the endpoints, the token exchange, any other
 	// caller of the registered pipeline) gets the revocation check.
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
 	for _, u := range a.grants {
 		u.guard(p.Revocations)
 	}
-	return a
+	return a, nil
 }

@@ -54,22 +54,31 @@ func newLimitedFixture(t *testing.T, limits application.RateLimitPolicy) fixture
 		keys:     mocks.NewMockKeySet(ctrl),
 		limiter:  mocks.NewMockRateLimiter(ctrl),
 	}
-	f.app = application.New(application.Ports{
+	f.app = newApp(t, application.Ports{
 		Identity: f.identity, Signers: application.Signers{Office: f.office.SignOffice, Realtime: f.realtime.SignRealtime},
 		Clock: f.clock, IDs: f.ids, Keys: f.keys, Limiter: f.limiter,
-	}, application.Grants{Office: office, Realtime: realtime, Kinds: disabledKinds()}, limits, nil)
+	}, application.Grants{Office: office, Realtime: realtime, Kinds: disabledKinds()}, limits)
 	return f
+}
+
+// newApp is application.New for settings the test means to be valid.
+func newApp(t testing.TB, p application.Ports, g application.Grants, limits application.RateLimitPolicy) *application.Application {
+	t.Helper()
+	app, err := application.New(p, g, limits, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return app
 }
 
 // disabledKinds registers the transports' kinds without settings or
 // signers, as a deployment that leaves them off does.
 func disabledKinds() []application.GrantRegistration {
-	var none domain.CentrifugoSettings
 	return []application.GrantRegistration{
-		application.RegisterGrant(domain.LiveKitDefinition(domain.LiveKitSettings{}, nil), application.ExpiryBoundNone, nil),
-		application.RegisterGrant(domain.CentrifugoConnectionDefinition(none), application.ExpiryBoundNone, nil),
-		application.RegisterGrant(domain.CentrifugoSubscriptionDefinition(none), application.ExpiryBoundNone, nil),
-		application.RegisterGrant(domain.NATSDefinition(domain.NATSSettings{}, nil), application.ExpiryBoundNone, nil),
+		application.RegisterDisabled(domain.GrantLiveKit),
+		application.RegisterDisabled(domain.GrantCentrifugoConnection),
+		application.RegisterDisabled(domain.GrantCentrifugoSubscription),
+		application.RegisterDisabled(domain.GrantNATS),
 	}
 }
 

@@ -44,10 +44,10 @@ func benchApp(b *testing.B, office crypto.Signer) *application.Application {
 		b.Fatal(err)
 	}
 	ports.Signers.Realtime = rt.SignRealtime
-	return application.New(ports, application.Grants{
+	return newApp(b, ports, application.Grants{
 		Office:   application.OfficePolicy{Issuer: "gatepass", Audience: "office-router", TTL: time.Minute, URL: "wss://office.example/ws"},
 		Realtime: application.RealtimePolicy{Issuer: "qubital-backend", TTL: time.Hour},
-	}, application.RateLimitPolicy{}, nil)
+	}, application.RateLimitPolicy{})
 }
 
 func benchRSAKey(b *testing.B) *rsa.PrivateKey {

@@ -78,8 +78,11 @@ func TestGrantsBoundByTheIdentity(t *testing.T) {
 			limiter := mocks.NewMockRateLimiter(ctrl)
 			limiter.EXPECT().Allow(gomock.Any(), gomock.Any(), gomock.Any()).Return(domain.Decision{Allowed: true}, nil)
 			budgets := application.NewBudgets(limiter, nil, nil, limits(false))
-			h := application.NewIssueRealtimeTokenHandler(application.RealtimePolicy{Issuer: "qubital-backend", TTL: time.Hour, ExpiryBound: tt.bound},
+			h, err := application.NewIssueRealtimeTokenHandler(application.RealtimePolicy{Issuer: "qubital-backend", TTL: time.Hour, ExpiryBound: tt.bound},
 				budgets, signer.SignRealtime, clock, ids)
+			if err != nil {
+				t.Fatal(err)
+			}
 			cmd := application.IssueRealtimeToken{Caller: member}
 			if tt.left > 0 {
 				cmd.IdentityExpiresAt = now.Add(tt.left)
@@ -118,7 +121,10 @@ func TestOfficeGrantBoundByTheIdentity(t *testing.T) {
 	})
 	policy := office
 	policy.ExpiryBound = application.ExpiryBoundIdentity
-	h := application.NewRequestOfficeAccessHandler(policy, application.Unlimited(), signer.SignOffice, clock, ids)
+	h, err := application.NewRequestOfficeAccessHandler(policy, application.Unlimited(), signer.SignOffice, clock, ids)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if _, err := h.Handle(context.Background(), application.RequestOfficeAccess{Caller: member, IdentityExpiresAt: identityExp}); err != nil {
 		t.Fatal(err)
 	}

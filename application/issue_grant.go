@@ -11,8 +11,8 @@ import (
 
 // ErrGrantKindDisabled means a grant of a kind this deployment does not
 // issue was asked for. The inbound adapter answers a disabled kind's
-// routes before any use case runs; this keeps a disabled kind from ever
-// minting a grant with empty settings.
+// routes before any use case runs; this answers any other door to it
+// (RegisterDisabled).
 var ErrGrantKindDisabled = errors.New("grant kind disabled")
 
 // Signer signs one grant kind's claims into a compact JWS: the method of
@@ -67,8 +67,7 @@ type grantDefinition[Req, A any, C domain.GrantClaims, Out any] struct {
 // IssueGrantHandler is the one issuing pipeline: every grant kind runs
 // the same steps in the same order, over its grantDefinition.
 type IssueGrantHandler[Req, A any, C domain.GrantClaims, Out any] struct {
-	def      grantDefinition[Req, A, C, Out]
-	disabled bool
+	def grantDefinition[Req, A, C, Out]
 	// revocations refuse a revoked caller before any budget is spent;
 	// nil checks none.
 	revocations *Revocations
@@ -82,20 +81,15 @@ func newIssueGrantHandler[Req, A any, C domain.GrantClaims, Out any](def grantDe
 	return &IssueGrantHandler[Req, A, C, Out]{def: def, budgets: budgets, clock: clock, ids: ids}
 }
 
-// disable marks the kind disabled: its handler exists but refuses.
-func (h *IssueGrantHandler[Req, A, C, Out]) disable() *IssueGrantHandler[Req, A, C, Out] {
-	h.disabled = true
-	return h
-}
-
 // guard makes r refuse revoked callers before anything else runs.
 func (h *IssueGrantHandler[Req, A, C, Out]) guard(r *Revocations) { h.revocations = r }
 
 // Kind is the kind of grant the handler issues.
 func (h *IssueGrantHandler[Req, A, C, Out]) Kind() domain.GrantKind { return h.def.kind }
 
-// Enabled reports whether this deployment issues the kind.
-func (h *IssueGrantHandler[Req, A, C, Out]) Enabled() bool { return !h.disabled }
+// Enabled reports whether this deployment issues the kind: always, as a
+// disabled kind is registered without a handler (RegisterDisabled).
+func (h *IssueGrantHandler[Req, A, C, Out]) Enabled() bool { return true }
 
 // Handle issues a grant, in the one order every kind follows (the caller
 // was authenticated before): refuse a revoked caller (ErrRevoked, which
@@ -108,9 +102,6 @@ func (h *IssueGrantHandler[Req, A, C, Out]) Enabled() bool { return !h.disabled 
 func (h *IssueGrantHandler[Req, A, C, Out]) Handle(ctx context.Context, cmd IssueGrant[Req]) (Out, error) {
 	var none Out
 	d := &h.def
-	if h.disabled {
-		return none, fmt.Errorf("%w: %s", ErrGrantKindDisabled, d.kind)
-	}
 	if err := h.revocations.Check(cmd.Caller); err != nil {
 		return none, fmt.Errorf("%s grant: %w", d.kind, err)
 	}
@@ -164,13 +155,28 @@ func allowed[Req any](domain.Principal, Req) (struct{}, error) { return struct{}
 
 // GrantRegistration is one grant kind handed to New beside the office and
 // realtime grants: the kind's definition, how its grants' expiry is
-// bound, and its signer. A kind registered without a signer is disabled:
-// its use case is there and refuses.
+// bound, and its signer (RegisterGrant), or the kind marked disabled
+// (RegisterDisabled).
 type GrantRegistration interface {
 	// Kind is the kind registered.
 	Kind() domain.GrantKind
-	useCase(policy *Policy, budgets *Budgets, clock domain.Clock, ids domain.IDSource) grantUseCase
+	// audience is the registered grants' aud; "" when they have none or
+	// the kind is disabled.
+	audience() string
+	useCase(policy *Policy, budgets *Budgets, clock domain.Clock, ids domain.IDSource) (grantUseCase, error)
 }
+
+// Errors of a registration New refuses.
+var (
+	// ErrNoDefinition means a grant kind was registered with a definition
+	// its kind's constructor did not make.
+	ErrNoDefinition = errors.New("grant definition not made by its kind's constructor")
+	// ErrNoSigner means an enabled grant kind was registered without a
+	// signer.
+	ErrNoSigner = errors.New("grant kind registered without a signer")
+	// ErrKindRegisteredTwice means two registrations name one grant kind.
+	ErrKindRegisteredTwice = errors.New("grant kind registered twice")
+)
 
 type grantRegistration[Req, A any, C domain.GrantClaims, Out any] struct {
 	def   domain.GrantDefinition[Req, A, C, Out]
@@ -178,30 +184,78 @@ type grantRegistration[Req, A any, C domain.GrantClaims, Out any] struct {
 	sign  Signer[C]
 }
 
-// RegisterGrant registers a grant kind by its definition: its grants'
-// expiry bound by bound, signed by sign (nil while the kind is disabled).
-// Its use case is then Issuer[Req, Out](app, def.Kind).
+// RegisterGrant registers a grant kind by its definition, which its
+// constructor made from settings it checked: its grants' expiry bound by
+// bound, signed by sign. Its use case is then Issuer[Req, Out](app,
+// def.Kind()). New refuses a zero definition or a nil sign; a kind this
+// deployment does not issue is registered with RegisterDisabled.
 func RegisterGrant[Req, A any, C domain.GrantClaims, Out any](def domain.GrantDefinition[Req, A, C, Out],
 	bound GrantExpiryBound, sign Signer[C]) GrantRegistration {
 	return grantRegistration[Req, A, C, Out]{def: def, bound: bound, sign: sign}
 }
 
-func (r grantRegistration[Req, A, C, Out]) Kind() domain.GrantKind { return r.def.Kind }
+func (r grantRegistration[Req, A, C, Out]) Kind() domain.GrantKind { return r.def.Kind() }
 
-func (r grantRegistration[Req, A, C, Out]) useCase(policy *Policy, budgets *Budgets, clock domain.Clock, ids domain.IDSource) grantUseCase {
+func (r grantRegistration[Req, A, C, Out]) audience() string { return r.def.Audience() }
+
+func (r grantRegistration[Req, A, C, Out]) useCase(policy *Policy, budgets *Budgets, clock domain.Clock, ids domain.IDSource) (grantUseCase, error) {
 	d := r.def
-	h := newIssueGrantHandler(grantDefinition[Req, A, C, Out]{
-		kind:   d.Kind,
-		window: grantWindow{issuer: d.Issuer, audience: d.Audience, ttl: d.TTL, bound: r.bound},
+	switch {
+	case d.Kind() == "":
+		return nil, ErrNoDefinition
+	case r.sign == nil:
+		return nil, fmt.Errorf("%s grant: %w (register it with RegisterDisabled while it is off)", d.Kind(), ErrNoSigner)
+	}
+	return newIssueGrantHandler(grantDefinition[Req, A, C, Out]{
+		kind:   d.Kind(),
+		window: grantWindow{issuer: d.Issuer(), audience: d.Audience(), ttl: d.TTL(), bound: r.bound},
 		authorize: func(caller domain.Principal, req Req) (A, error) {
 			return d.Authorize(policy.rules, caller, req)
 		},
 		claims: d.Claims,
 		sign:   r.sign,
 		result: d.Result,
-	}, budgets, clock, ids)
-	if r.sign == nil {
-		h.disable()
+	}, budgets, clock, ids), nil
+}
+
+// RegisterDisabled registers a grant kind this deployment does not issue,
+// without settings: its use case is there, and refuses every request with
+// ErrGrantKindDisabled.
+func RegisterDisabled(kind domain.GrantKind) GrantRegistration { return disabledRegistration(kind) }
+
+type disabledRegistration domain.GrantKind
+
+func (r disabledRegistration) Kind() domain.GrantKind { return domain.GrantKind(r) }
+
+func (disabledRegistration) audience() string { return "" }
+
+func (r disabledRegistration) useCase(*Policy, *Budgets, domain.Clock, domain.IDSource) (grantUseCase, error) {
+	if r == "" {
+		return nil, ErrNoDefinition
 	}
-	return h
+	return disabledGrant{kind: domain.GrantKind(r)}, nil
+}
+
+// disabledGrant is the use case of a disabled kind. Issuer sees it as the
+// GrantIssuer of whatever types it is asked for, as it issues nothing.
+type disabledGrant struct{ kind domain.GrantKind }
+
+func (d disabledGrant) Kind() domain.GrantKind { return d.kind }
+
+func (disabledGrant) Enabled() bool { return false }
+
+func (disabledGrant) guard(*Revocations) {}
+
+func (d disabledGrant) refusal() error { return fmt.Errorf("%w: %s", ErrGrantKindDisabled, d.kind) }
+
+// disabledIssuer is a disabledGrant seen as a GrantIssuer[Req, Out].
+type disabledIssuer[Req, Out any] struct{ disabledGrant }
+
+func (d disabledIssuer[Req, Out]) Handle(context.Context, IssueGrant[Req]) (Out, error) {
+	var none Out
+	return none, d.refusal()
+}
+
+func (d disabledIssuer[Req, Out]) RefuseUnreadable(context.Context, domain.Principal, error) error {
+	return d.refusal()
 }

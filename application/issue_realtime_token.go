@@ -1,6 +1,8 @@
 package application
 
 import (
+	"fmt"
+
 	"github.com/gatepass/gatepass/domain"
 )
 
@@ -12,9 +14,18 @@ type IssueRealtimeToken = IssueGrant[struct{}]
 // without an organization get one too, without app_metadata.
 type IssueRealtimeTokenHandler = IssueGrantHandler[struct{}, struct{}, domain.RealtimeClaims, domain.Grant]
 
-// NewIssueRealtimeTokenHandler builds the handler.
+// NewIssueRealtimeTokenHandler builds the handler. It refuses the
+// policies NewRealtimePolicy refuses, with the same *SettingError, and a
+// nil sign.
 func NewIssueRealtimeTokenHandler(policy RealtimePolicy, budgets *Budgets,
-	sign Signer[domain.RealtimeClaims], clock domain.Clock, ids domain.IDSource) *IssueRealtimeTokenHandler {
+	sign Signer[domain.RealtimeClaims], clock domain.Clock, ids domain.IDSource) (*IssueRealtimeTokenHandler, error) {
+	policy, err := NewRealtimePolicy(policy)
+	if err == nil && sign == nil {
+		err = ErrNoSigner
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s grant: %w", domain.GrantRealtime, err)
+	}
 	return newIssueGrantHandler(grantDefinition[struct{}, struct{}, domain.RealtimeClaims, domain.Grant]{
 		kind:      domain.GrantRealtime,
 		window:    grantWindow{issuer: policy.Issuer, ttl: policy.TTL, bound: policy.ExpiryBound},
@@ -24,5 +35,5 @@ func NewIssueRealtimeTokenHandler(policy RealtimePolicy, budgets *Budgets,
 		},
 		sign:   sign,
 		result: func(g domain.Grant, _ domain.RealtimeClaims) domain.Grant { return g },
-	}, budgets, clock, ids)
+	}, budgets, clock, ids), nil
 }

@@ -1,6 +1,8 @@
 package application
 
 import (
+	"fmt"
+
 	"github.com/gatepass/gatepass/domain"
 )
 
@@ -17,9 +19,18 @@ type RequestOfficeAccess = IssueGrant[OfficeRequest]
 // caller's own organization's office for the policy's TTL.
 type RequestOfficeAccessHandler = IssueGrantHandler[OfficeRequest, struct{}, domain.OfficeClaims, domain.OfficeGrant]
 
-// NewRequestOfficeAccessHandler builds the handler.
+// NewRequestOfficeAccessHandler builds the handler. It refuses the
+// policies NewOfficePolicy refuses, with the same *SettingError, and a nil
+// sign.
 func NewRequestOfficeAccessHandler(policy OfficePolicy, budgets *Budgets,
-	sign Signer[domain.OfficeClaims], clock domain.Clock, ids domain.IDSource) *RequestOfficeAccessHandler {
+	sign Signer[domain.OfficeClaims], clock domain.Clock, ids domain.IDSource) (*RequestOfficeAccessHandler, error) {
+	policy, err := NewOfficePolicy(policy)
+	if err == nil && sign == nil {
+		err = ErrNoSigner
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s grant: %w", domain.GrantOffice, err)
+	}
 	return newIssueGrantHandler(grantDefinition[OfficeRequest, struct{}, domain.OfficeClaims, domain.OfficeGrant]{
 		kind:   domain.GrantOffice,
 		window: grantWindow{issuer: policy.Issuer, audience: policy.Audience, ttl: policy.TTL, bound: policy.ExpiryBound},
@@ -39,5 +50,5 @@ func NewRequestOfficeAccessHandler(policy OfficePolicy, budgets *Budgets,
 		result: func(g domain.Grant, _ domain.OfficeClaims) domain.OfficeGrant {
 			return domain.OfficeGrant{Grant: g, URL: policy.URL}
 		},
-	}, budgets, clock, ids)
+	}, budgets, clock, ids), nil
 }

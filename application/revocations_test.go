@@ -39,13 +39,13 @@ func newRevocationFixture(t *testing.T) revocationFixture {
 	}
 	f.clock.EXPECT().Now().Return(now).AnyTimes()
 	f.rev = application.NewRevocations(f.store, f.ledger, f.clock, f.ids, application.RevocationPolicy{Retention: time.Hour})
-	f.app = application.New(application.Ports{
+	f.app = newApp(t, application.Ports{
 		Identity: f.identity, Signers: application.Signers{Office: f.office.SignOffice, Realtime: f.realtime.SignRealtime},
 		Clock: f.clock, IDs: f.ids, Keys: f.keys, Limiter: f.limiter, Revocations: f.rev,
 	}, application.Grants{Office: office, Realtime: realtime, Kinds: disabledKinds()}, application.RateLimitPolicy{
 		Enabled: true, AuthFailures: authLimit,
 		Grants: map[domain.GrantKind]domain.Limit{domain.GrantOffice: officeLimit, domain.GrantRealtime: realtimeLimit},
-	}, nil)
+	})
 	return f
 }
 

@@ -1,7 +1,6 @@
 package application
 
 import (
-	"errors"
 	"time"
 
 	"github.com/gatepass/gatepass/domain"
@@ -50,20 +49,21 @@ func NewRealtimePolicy(p RealtimePolicy) (RealtimePolicy, error) {
 	return p, nil
 }
 
-// SettingErrors lists the *SettingError inside err, joined or alone.
+// SettingErrors lists the *SettingError inside err, joined or alone,
+// wrapped or not.
 func SettingErrors(err error) []*SettingError {
 	var out []*SettingError
 	var walk func(error)
 	walk = func(err error) {
-		if joined, ok := err.(interface{ Unwrap() []error }); ok {
-			for _, e := range joined.Unwrap() {
+		switch e := err.(type) {
+		case *SettingError:
+			out = append(out, e)
+		case interface{ Unwrap() []error }:
+			for _, e := range e.Unwrap() {
 				walk(e)
 			}
-			return
-		}
-		var se *SettingError
-		if errors.As(err, &se) {
-			out = append(out, se)
+		case interface{ Unwrap() error }:
+			walk(e.Unwrap())
 		}
 	}
 	if err != nil {

@@ -94,14 +94,20 @@ func newTransportFixture(t *testing.T, bound application.GrantExpiryBound, polic
 	}
 	officeBound, realtimeBound := office, realtime
 	officeBound.ExpiryBound, realtimeBound.ExpiryBound = bound, bound
-	f.app = application.New(ports, application.Grants{
+	liveKit, err1 := domain.LiveKitDefinition(domain.LiveKitSettings{APIKey: "lk-key", TTL: 10 * time.Minute, URL: "wss://lk.example"}, f.roomConfigs)
+	connect, err2 := domain.CentrifugoConnectionDefinition(centrifugoSettings, office.Audience)
+	subscribe, err3 := domain.CentrifugoSubscriptionDefinition(centrifugoSettings, office.Audience)
+	nats, err4 := domain.NATSDefinition(natsSettings, fakeUserKeys{})
+	if err := errors.Join(err1, err2, err3, err4); err != nil {
+		t.Fatal(err)
+	}
+	f.app = newApp(t, ports, application.Grants{
 		Office: officeBound, Realtime: realtimeBound, Policy: policy,
 		Kinds: []application.GrantRegistration{
-			application.RegisterGrant(domain.LiveKitDefinition(domain.LiveKitSettings{APIKey: "lk-key", TTL: 10 * time.Minute, URL: "wss://lk.example"},
-				f.roomConfigs), bound, f.livekit.SignLiveKit),
-			application.RegisterGrant(domain.CentrifugoConnectionDefinition(centrifugoSettings), bound, f.centrifugo.SignCentrifugoConnection),
-			application.RegisterGrant(domain.CentrifugoSubscriptionDefinition(centrifugoSettings), bound, f.centrifugo.SignCentrifugoSubscription),
-			application.RegisterGrant(domain.NATSDefinition(natsSettings, fakeUserKeys{}), bound, f.nats.SignNATSUser),
+			application.RegisterGrant(liveKit, bound, f.livekit.SignLiveKit),
+			application.RegisterGrant(connect, bound, f.centrifugo.SignCentrifugoConnection),
+			application.RegisterGrant(subscribe, bound, f.centrifugo.SignCentrifugoSubscription),
+			application.RegisterGrant(nats, bound, f.nats.SignNATSUser),
 		},
 	}, application.RateLimitPolicy{
 		Enabled: true, FailureMode: application.FailClosed, AuthFailures: authLimit,
@@ -110,7 +116,7 @@ func newTransportFixture(t *testing.T, bound application.GrantExpiryBound, polic
 			domain.GrantLiveKit: liveKitLimit, domain.GrantCentrifugoConnection: connectionLimit, domain.GrantCentrifugoSubscription: subscribeLimit,
 			domain.GrantNATS: natsLimit,
 		},
-	}, nil)
+	})
 	return f
 }
 
@@ -236,10 +242,16 @@ func TestLiveKitRoomConfigWithoutChecker(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	app := application.New(application.Ports{Clock: clock, IDs: ids}, application.Grants{Policy: policy, Kinds: []application.GrantRegistration{
-		application.RegisterGrant(domain.LiveKitDefinition(domain.LiveKitSettings{APIKey: "lk-key", TTL: time.Minute}, nil),
-			application.ExpiryBoundNone, mocks.NewMockLiveKitSigner(ctrl).SignLiveKit),
-	}}, application.RateLimitPolicy{}, nil)
+	def, err := domain.LiveKitDefinition(domain.LiveKitSettings{APIKey: "lk-key", TTL: time.Minute}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	app := newApp(t, application.Ports{
+		Signers: application.Signers{Office: mocks.NewMockOfficeSigner(ctrl).SignOffice, Realtime: mocks.NewMockRealtimeSigner(ctrl).SignRealtime},
+		Clock:   clock, IDs: ids,
+	}, application.Grants{Office: office, Realtime: realtime, Policy: policy, Kinds: []application.GrantRegistration{
+		application.RegisterGrant(def, application.ExpiryBoundNone, mocks.NewMockLiveKitSigner(ctrl).SignLiveKit),
+	}}, application.RateLimitPolicy{})
 	_, err = liveKitIssuer(app).Handle(context.Background(), application.IssueGrant[domain.LiveKitRequest]{
 		Caller: member, Request: domain.LiveKitRequest{Room: "r", RoomConfig: []byte(`{}`)},
 	})

@@ -229,21 +229,28 @@ func (centrifugo) limits(e environment) map[domain.GrantKind]domain.Limit {
 // provide registers Centrifugo's connection and subscription grants,
 // signed with the office key; disabled without settings.
 func (centrifugo) provide(cfg Config, office *jwtsigner.OfficeSigner, _ *slog.Logger, m *prom.Metrics) ([]application.GrantRegistration, error) {
-	var settings domain.CentrifugoSettings
-	var connect application.Signer[domain.CentrifugoConnectionClaims]
-	var subscribe application.Signer[domain.CentrifugoSubscriptionClaims]
-	if cfg.Centrifugo() != nil {
-		s, err := jwtsigner.NewCentrifugoSigner(office)
-		if err != nil {
-			return nil, fmt.Errorf("centrifugo signer: %w", err)
-		}
-		settings = *cfg.Centrifugo()
-		connect = prom.MeterSigner(m, domain.GrantCentrifugoConnection, s.SignCentrifugoConnection)
-		subscribe = prom.MeterSigner(m, domain.GrantCentrifugoSubscription, s.SignCentrifugoSubscription)
+	settings := cfg.Centrifugo()
+	if settings == nil {
+		return []application.GrantRegistration{
+			application.RegisterDisabled(domain.GrantCentrifugoConnection),
+			application.RegisterDisabled(domain.GrantCentrifugoSubscription),
+		}, nil
+	}
+	s, err := jwtsigner.NewCentrifugoSigner(office)
+	if err != nil {
+		return nil, fmt.Errorf("centrifugo signer: %w", err)
+	}
+	connect, err := domain.CentrifugoConnectionDefinition(*settings, cfg.Office.Audience)
+	if err != nil {
+		return nil, err
+	}
+	subscribe, err := domain.CentrifugoSubscriptionDefinition(*settings, cfg.Office.Audience)
+	if err != nil {
+		return nil, err
 	}
 	return []application.GrantRegistration{
-		application.RegisterGrant(domain.CentrifugoConnectionDefinition(settings), cfg.GrantExpiryBound, connect),
-		application.RegisterGrant(domain.CentrifugoSubscriptionDefinition(settings), cfg.GrantExpiryBound, subscribe),
+		application.RegisterGrant(connect, cfg.GrantExpiryBound, prom.MeterSigner(m, domain.GrantCentrifugoConnection, s.SignCentrifugoConnection)),
+		application.RegisterGrant(subscribe, cfg.GrantExpiryBound, prom.MeterSigner(m, domain.GrantCentrifugoSubscription, s.SignCentrifugoSubscription)),
 	}, nil
 }
 

@@ -189,9 +189,7 @@ func (liveKit) limits(e environment) map[domain.GrantKind]domain.Limit {
 // without settings.
 func (liveKit) provide(cfg Config, _ *jwtsigner.OfficeSigner, logger *slog.Logger, m *prom.Metrics) ([]application.GrantRegistration, error) {
 	if cfg.LiveKit() == nil {
-		return []application.GrantRegistration{
-			application.RegisterGrant(domain.LiveKitDefinition(domain.LiveKitSettings{}, nil), cfg.GrantExpiryBound, nil),
-		}, nil
+		return []application.GrantRegistration{application.RegisterDisabled(domain.GrantLiveKit)}, nil
 	}
 	s, err := jwtsigner.NewLiveKitSigner(cfg.LiveKit().APIKey, cfg.LiveKit().APISecret)
 	if err != nil {
@@ -209,8 +207,11 @@ func (liveKit) provide(cfg Config, _ *jwtsigner.OfficeSigner, logger *slog.Logge
 	if err != nil {
 		return nil, fmt.Errorf("LIVEKIT_API_SECRET: %w", err)
 	}
-	reg := application.RegisterGrant(domain.LiveKitDefinition(lk.LiveKitSettings, livekitapi.RoomConfigs{}),
-		cfg.GrantExpiryBound, prom.MeterSigner(m, domain.GrantLiveKit, s.SignLiveKit))
+	def, err := domain.LiveKitDefinition(lk.LiveKitSettings, livekitapi.RoomConfigs{})
+	if err != nil {
+		return nil, err
+	}
+	reg := application.RegisterGrant(def, cfg.GrantExpiryBound, prom.MeterSigner(m, domain.GrantLiveKit, s.SignLiveKit))
 	return []application.GrantRegistration{
 		application.WithWebhook(reg, func(r *application.Revocations) application.WebhookReceiver {
 			return application.NewRemoveRevokedParticipants(r, hooks, rooms)

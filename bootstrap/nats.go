@@ -227,20 +227,22 @@ func (t natsTransport) provide(cfg Config, _ *jwtsigner.OfficeSigner, _ *slog.Lo
 func (natsTransport) provideRecording(cfg Config, m *prom.Metrics, keys domain.GrantKeyStore) ([]application.GrantRegistration, error) {
 	c := cfg.NATS()
 	if c == nil {
-		return []application.GrantRegistration{
-			application.RegisterGrant(domain.NATSDefinition(domain.NATSSettings{}, natsjwt.UserKeys{}), cfg.GrantExpiryBound, nil),
-		}, nil
+		return []application.GrantRegistration{application.RegisterDisabled(domain.GrantNATS)}, nil
 	}
 	s, err := natsjwt.NewSigner(c.Account, c.SigningSeed)
 	if err != nil {
 		return nil, fmt.Errorf("NATS_ACCOUNT_SIGNING_KEY: %w", err)
+	}
+	def, err := domain.NATSDefinition(c.NATSSettings, natsjwt.UserKeys{})
+	if err != nil {
+		return nil, err
 	}
 	sign := prom.MeterSigner(m, domain.GrantNATS, s.SignNATSUser)
 	if c.SystemCreds != "" {
 		sign = natsjwt.Recording(keys, sign)
 	}
 	return []application.GrantRegistration{
-		application.RegisterGrant(domain.NATSDefinition(c.NATSSettings, natsjwt.UserKeys{}), cfg.GrantExpiryBound, sign),
+		application.RegisterGrant(def, cfg.GrantExpiryBound, sign),
 	}, nil
 }
 

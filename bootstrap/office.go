@@ -198,6 +198,8 @@ func checkOfficeGrant(o OfficeConfig, p *problems) {
 	if o.Audience == "" {
 		p.add("JWT_AUDIENCE", "is required")
 	}
+	// Reported here beside every other problem; application.New refuses
+	// the same policy.
 	_, err := application.NewOfficePolicy(application.OfficePolicy{Issuer: o.Issuer, Audience: o.Audience, TTL: o.TTL, URL: o.URL})
 	p.addSettings(err, map[string]string{"TTL": "JWT_TTL"}, "JWT_TTL")
 	switch u, err := url.Parse(o.URL); {

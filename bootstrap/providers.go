@@ -199,7 +199,10 @@ func ProvideApplication(cfg Config, p application.Ports, kinds TransportGrants, 
 		Kinds:    kinds,
 		Policy:   cfg.Policy,
 	}
-	app := application.New(p, grants, cfg.RateLimit, checks)
+	app, err := application.New(p, grants, cfg.RateLimit, checks)
+	if err != nil {
+		return nil, err
+	}
 	if cfg.GrantExpiryBound == application.ExpiryBoundIdentity && !app.AuthenticateCaller.CanTellIdentityExpiry() {
 		return nil, errors.New("GRANT_EXPIRY_BOUND=identity: the identity verifier does not tell token expiry")
 	}

@@ -44,6 +44,8 @@ func realtimeFrom(e environment, dev *devMaterial, p *problems) RealtimeConfig {
 	if r.Issuer == "" {
 		p.add("SUPABASE_JWT_ISSUER", "must not be empty")
 	}
+	// Reported here beside every other problem; application.New refuses
+	// the same policy.
 	_, err := application.NewRealtimePolicy(application.RealtimePolicy{Issuer: r.Issuer, TTL: r.TTL})
 	p.addSettings(err, map[string]string{"TTL": "SUPABASE_JWT_TTL"}, "SUPABASE_JWT_TTL")
 	return r

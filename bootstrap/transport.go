@@ -40,7 +40,9 @@ type transport interface {
 	// limits are the request budgets of the transport's grant kinds.
 	limits(e environment) map[domain.GrantKind]domain.Limit
 	// provide registers the transport's grant kinds: with their settings
-	// and metered signers when it is enabled, disabled (no signer) when not.
+	// and metered signers when it is enabled (their definitions refusing
+	// settings out of their invariants), disabled (RegisterDisabled) when
+	// not.
 	provide(cfg Config, office *jwtsigner.OfficeSigner, logger *slog.Logger, m *prom.Metrics) ([]application.GrantRegistration, error)
 	// banner is what the development banner prints for the transport when
 	// it is enabled, and where; "" when it is disabled.

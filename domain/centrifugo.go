@@ -559,38 +559,49 @@ type CentrifugoSubscriptionRequest struct {
 
 // CentrifugoConnectionDefinition is the Centrifugo connection grant kind:
 // it takes nothing beyond the caller and subscribes it on the server side
-// to the channels the policy names (asking MayConnect first). s is what
-// NewCentrifugoSettings accepted: that constructor holds its invariants.
-func CentrifugoConnectionDefinition(s CentrifugoSettings) GrantDefinition[struct{}, []string, CentrifugoConnectionClaims, CentrifugoGrant] {
+// to the channels the policy names (asking MayConnect first). It refuses
+// the settings NewCentrifugoSettings refuses beside officeAudience, with
+// the same *SettingError.
+func CentrifugoConnectionDefinition(s CentrifugoSettings, officeAudience string) (GrantDefinition[struct{}, []string, CentrifugoConnectionClaims, CentrifugoGrant], error) {
+	s, err := NewCentrifugoSettings(s, officeAudience)
+	if err != nil {
+		return GrantDefinition[struct{}, []string, CentrifugoConnectionClaims, CentrifugoGrant]{}, fmt.Errorf("%s settings: %w", GrantCentrifugoConnection, err)
+	}
 	return GrantDefinition[struct{}, []string, CentrifugoConnectionClaims, CentrifugoGrant]{
-		Kind: GrantCentrifugoConnection, Issuer: s.Issuer, Audience: s.Audience, TTL: s.ConnectionTTL,
-		Authorize: func(rules PolicyRules, caller Principal, _ struct{}) ([]string, error) {
+		kind: GrantCentrifugoConnection, issuer: s.Issuer, audience: s.Audience, ttl: s.ConnectionTTL,
+		authorize: func(rules PolicyRules, caller Principal, _ struct{}) ([]string, error) {
 			return PolicySectionOf[CentrifugoRules](rules).ServerChannels(caller)
 		},
-		Claims: func(caller Principal, _ struct{}, channels []string, in Issuance) (CentrifugoConnectionClaims, error) {
+		claims: func(caller Principal, _ struct{}, channels []string, in Issuance) (CentrifugoConnectionClaims, error) {
 			return NewCentrifugoConnectionClaims(caller, channels, in)
 		},
-		Result: func(g Grant, _ CentrifugoConnectionClaims) CentrifugoGrant {
+		result: func(g Grant, _ CentrifugoConnectionClaims) CentrifugoGrant {
 			return CentrifugoGrant{Grant: g, URL: s.URL}
 		},
-	}
+	}, nil
 }
 
 // CentrifugoSubscriptionDefinition is the Centrifugo subscription grant
-// kind: one channel the policy allows the caller. s is what
-// NewCentrifugoSettings accepted.
-func CentrifugoSubscriptionDefinition(s CentrifugoSettings) GrantDefinition[CentrifugoSubscriptionRequest, struct{},
-	CentrifugoSubscriptionClaims, CentrifugoGrant] {
+// kind: one channel the policy allows the caller. It refuses the settings
+// NewCentrifugoSettings refuses beside officeAudience, with the same
+// *SettingError.
+func CentrifugoSubscriptionDefinition(s CentrifugoSettings, officeAudience string) (GrantDefinition[CentrifugoSubscriptionRequest, struct{},
+	CentrifugoSubscriptionClaims, CentrifugoGrant], error) {
+	s, err := NewCentrifugoSettings(s, officeAudience)
+	if err != nil {
+		return GrantDefinition[CentrifugoSubscriptionRequest, struct{}, CentrifugoSubscriptionClaims, CentrifugoGrant]{},
+			fmt.Errorf("%s settings: %w", GrantCentrifugoSubscription, err)
+	}
 	return GrantDefinition[CentrifugoSubscriptionRequest, struct{}, CentrifugoSubscriptionClaims, CentrifugoGrant]{
-		Kind: GrantCentrifugoSubscription, Issuer: s.Issuer, Audience: s.Audience, TTL: s.SubscriptionTTL,
-		Authorize: func(rules PolicyRules, caller Principal, req CentrifugoSubscriptionRequest) (struct{}, error) {
+		kind: GrantCentrifugoSubscription, issuer: s.Issuer, audience: s.Audience, ttl: s.SubscriptionTTL,
+		authorize: func(rules PolicyRules, caller Principal, req CentrifugoSubscriptionRequest) (struct{}, error) {
 			return struct{}{}, PolicySectionOf[CentrifugoRules](rules).MaySubscribe(caller, req.Channel)
 		},
-		Claims: func(caller Principal, req CentrifugoSubscriptionRequest, _ struct{}, in Issuance) (CentrifugoSubscriptionClaims, error) {
+		claims: func(caller Principal, req CentrifugoSubscriptionRequest, _ struct{}, in Issuance) (CentrifugoSubscriptionClaims, error) {
 			return NewCentrifugoSubscriptionClaims(caller, req.Channel, in)
 		},
-		Result: func(g Grant, c CentrifugoSubscriptionClaims) CentrifugoGrant {
+		result: func(g Grant, c CentrifugoSubscriptionClaims) CentrifugoGrant {
 			return CentrifugoGrant{Grant: g, Channel: c.Channel}
 		},
-	}
+	}, nil
 }

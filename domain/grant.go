@@ -106,18 +106,47 @@ type GrantClaims interface {
 // pipeline. Req is what a caller asks (struct{} when nothing), A what the
 // policy grants the caller (struct{} when a yes is all), C the kind's
 // claims, Out its answer.
+//
+// Only the kind's constructor (LiveKitDefinition, ...) makes one, from
+// settings it checked: its fields are unexported, so no caller can skip
+// those checks or change what they accepted. The zero value has no kind,
+// and the application refuses it.
 type GrantDefinition[Req, A any, C GrantClaims, Out any] struct {
-	Kind GrantKind
-	// Issuer and Audience are the grants' iss and aud (Audience "" for a
-	// kind whose verifier reads none); TTL is their lifetime.
-	Issuer   string
-	Audience string
-	TTL      time.Duration
-	// Authorize is what the policy's rules grant the caller for req, or
+	kind     GrantKind
+	issuer   string
+	audience string
+	ttl      time.Duration
+	// authorize is what the policy's rules grant the caller for req, or
 	// why not.
-	Authorize func(rules PolicyRules, caller Principal, req Req) (A, error)
-	// Claims builds the claims of what was granted, and checks them.
-	Claims func(caller Principal, req Req, granted A, in Issuance) (C, error)
-	// Result shapes the signed grant into the kind's answer.
-	Result func(g Grant, c C) Out
+	authorize func(rules PolicyRules, caller Principal, req Req) (A, error)
+	// claims builds the claims of what was granted, and checks them.
+	claims func(caller Principal, req Req, granted A, in Issuance) (C, error)
+	// result shapes the signed grant into the kind's answer.
+	result func(g Grant, c C) Out
 }
+
+// Kind is the kind defined; "" for the zero GrantDefinition.
+func (d GrantDefinition[Req, A, C, Out]) Kind() GrantKind { return d.kind }
+
+// Issuer is the grants' iss.
+func (d GrantDefinition[Req, A, C, Out]) Issuer() string { return d.issuer }
+
+// Audience is the grants' aud; "" for a kind whose verifier reads none.
+func (d GrantDefinition[Req, A, C, Out]) Audience() string { return d.audience }
+
+// TTL is the grants' lifetime, within the kind's bounds.
+func (d GrantDefinition[Req, A, C, Out]) TTL() time.Duration { return d.ttl }
+
+// Authorize is what the policy's rules grant the caller for req, or why
+// not.
+func (d GrantDefinition[Req, A, C, Out]) Authorize(rules PolicyRules, caller Principal, req Req) (A, error) {
+	return d.authorize(rules, caller, req)
+}
+
+// Claims builds the claims of what was granted, and checks them.
+func (d GrantDefinition[Req, A, C, Out]) Claims(caller Principal, req Req, granted A, in Issuance) (C, error) {
+	return d.claims(caller, req, granted, in)
+}
+
+// Result shapes the signed grant into the kind's answer.
+func (d GrantDefinition[Req, A, C, Out]) Result(g Grant, c C) Out { return d.result(g, c) }

@@ -592,17 +592,21 @@ func NewLiveKitSettings(s LiveKitSettings) (LiveKitSettings, error) {
 // LiveKitDefinition is the LiveKit grant kind: the rights the policy
 // gives the caller in its organization's room, and a room configuration
 // checked as LiveKit does. Without roomConfigs every room configuration
-// is refused. s is what NewLiveKitSettings accepted: that constructor
-// holds its invariants.
-func LiveKitDefinition(s LiveKitSettings, roomConfigs RoomConfigChecker) GrantDefinition[LiveKitRequest, LiveKitRights, LiveKitClaims, LiveKitGrant] {
+// is refused. It refuses the settings NewLiveKitSettings refuses, with
+// the same *SettingError.
+func LiveKitDefinition(s LiveKitSettings, roomConfigs RoomConfigChecker) (GrantDefinition[LiveKitRequest, LiveKitRights, LiveKitClaims, LiveKitGrant], error) {
+	s, err := NewLiveKitSettings(s)
+	if err != nil {
+		return GrantDefinition[LiveKitRequest, LiveKitRights, LiveKitClaims, LiveKitGrant]{}, fmt.Errorf("%s settings: %w", GrantLiveKit, err)
+	}
 	return GrantDefinition[LiveKitRequest, LiveKitRights, LiveKitClaims, LiveKitGrant]{
-		Kind:   GrantLiveKit,
-		Issuer: s.APIKey,
-		TTL:    s.TTL,
-		Authorize: func(rules PolicyRules, caller Principal, _ LiveKitRequest) (LiveKitRights, error) {
+		kind:   GrantLiveKit,
+		issuer: s.APIKey,
+		ttl:    s.TTL,
+		authorize: func(rules PolicyRules, caller Principal, _ LiveKitRequest) (LiveKitRights, error) {
 			return PolicySectionOf[LiveKitRules](rules).Rights(caller)
 		},
-		Claims: func(caller Principal, req LiveKitRequest, rights LiveKitRights, in Issuance) (LiveKitClaims, error) {
+		claims: func(caller Principal, req LiveKitRequest, rights LiveKitRights, in Issuance) (LiveKitClaims, error) {
 			claims, err := NewLiveKitClaims(caller, rights, req, in)
 			if err != nil || claims.RoomConfig == nil {
 				return claims, err
@@ -615,10 +619,10 @@ func LiveKitDefinition(s LiveKitSettings, roomConfigs RoomConfigChecker) GrantDe
 			}
 			return claims, nil
 		},
-		Result: func(g Grant, c LiveKitClaims) LiveKitGrant {
+		result: func(g Grant, c LiveKitClaims) LiveKitGrant {
 			return LiveKitGrant{Grant: g, ServerURL: s.URL, Room: c.Video.Room, Identity: c.Subject}
 		},
-	}
+	}, nil
 }
 
 // LiveKitParticipantJoined is the kind of LiveKit's webhook event for a

@@ -394,11 +394,19 @@ type NATSGrant struct {
 // NATSDefinition is the NATS grant kind: a user JWT with the rights the
 // policy gives the caller (NATSRules.Rights), for the user key the request
 // names (checked by keys) or, without one, a bearer JWT for a fresh key
-// that keys makes. s is what NewNATSSettings accepted.
-func NATSDefinition(s NATSSettings, keys NATSUserKeys) GrantDefinition[NATSRequest, NATSPermissions, NATSUserClaims, NATSGrant] {
+// that keys makes. It refuses the settings NewNATSSettings refuses, with
+// the same *SettingError, and a nil keys.
+func NATSDefinition(s NATSSettings, keys NATSUserKeys) (GrantDefinition[NATSRequest, NATSPermissions, NATSUserClaims, NATSGrant], error) {
+	s, err := NewNATSSettings(s)
+	if err == nil && keys == nil {
+		err = fmt.Errorf("user keys: %w", ErrSettingMissing)
+	}
+	if err != nil {
+		return GrantDefinition[NATSRequest, NATSPermissions, NATSUserClaims, NATSGrant]{}, fmt.Errorf("%s settings: %w", GrantNATS, err)
+	}
 	return GrantDefinition[NATSRequest, NATSPermissions, NATSUserClaims, NATSGrant]{
-		Kind: GrantNATS, Issuer: s.SigningKey, TTL: s.TTL,
-		Authorize: func(rules PolicyRules, caller Principal, req NATSRequest) (NATSPermissions, error) {
+		kind: GrantNATS, issuer: s.SigningKey, ttl: s.TTL,
+		authorize: func(rules PolicyRules, caller Principal, req NATSRequest) (NATSPermissions, error) {
 			perms, err := PolicySectionOf[NATSRules](rules).Rights(caller)
 			if err != nil {
 				return NATSPermissions{}, err
@@ -410,7 +418,7 @@ func NATSDefinition(s NATSSettings, keys NATSUserKeys) GrantDefinition[NATSReque
 			}
 			return perms, nil
 		},
-		Claims: func(caller Principal, req NATSRequest, perms NATSPermissions, in Issuance) (NATSUserClaims, error) {
+		claims: func(caller Principal, req NATSRequest, perms NATSPermissions, in Issuance) (NATSUserClaims, error) {
 			key, bearer := req.UserPublicKey, req.UserPublicKey == ""
 			if bearer {
 				var err error
@@ -420,12 +428,8 @@ func NATSDefinition(s NATSSettings, keys NATSUserKeys) GrantDefinition[NATSReque
 			}
 			return NewNATSUserClaims(caller, key, bearer, s.Account, perms, in)
 		},
-		Result: func(g Grant, c NATSUserClaims) NATSGrant {
-			var first string
-			if len(s.Servers) > 0 {
-				first = s.Servers[0]
-			}
-			return NATSGrant{Grant: g, ServerURL: first, Servers: slices.Clone(s.Servers), InboxPrefix: c.InboxPrefix}
+		result: func(g Grant, c NATSUserClaims) NATSGrant {
+			return NATSGrant{Grant: g, ServerURL: s.Servers[0], Servers: slices.Clone(s.Servers), InboxPrefix: c.InboxPrefix}
 		},
-	}
+	}, nil
 }

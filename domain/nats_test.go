@@ -236,11 +236,14 @@ func (fixedKeys) NewUserKey() (string, error) { return "UFRESH", nil }
 
 func TestNATSDefinition(t *testing.T) {
 	s := domain.NATSSettings{Servers: []string{"tls://a:4222", "wss://a"}, Account: "AACC", SigningKey: "ASIGN", TTL: time.Minute}
-	def := domain.NATSDefinition(s, fixedKeys{})
+	def, err := domain.NATSDefinition(s, fixedKeys{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	rules := domain.PolicyRules{Version: domain.PolicyVersion, Sections: []domain.PolicySection{domain.NATSRules{}.DefaultSection()}}
 	member := domain.Principal{UserID: "user_1", OrgID: "org_1", Role: "member"}
-	in := domain.Issuance{Issuer: def.Issuer, ID: "id", Now: time.Now(), TTL: def.TTL}
-	if def.Kind != domain.GrantNATS || def.Issuer != "ASIGN" || def.Audience != "" {
+	in := domain.Issuance{Issuer: def.Issuer(), ID: "id", Now: time.Now(), TTL: def.TTL()}
+	if def.Kind() != domain.GrantNATS || def.Issuer() != "ASIGN" || def.Audience() != "" {
 		t.Fatalf("definition %+v", def)
 	}
 

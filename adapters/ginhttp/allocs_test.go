@@ -64,7 +64,11 @@ func allocsHandler(t *testing.T) http.Handler {
 		t.Fatal(err)
 	}
 	metrics := prom.New()
-	app := application.New(application.Ports{
+	def, err := domain.LiveKitDefinition(domain.LiveKitSettings{APIKey: "APIgatepass", TTL: time.Hour, URL: "wss://livekit.example"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	app := newApp(t, application.Ports{
 		Identity: staticIdentity{domain.Principal{UserID: "user_01", OrgID: "org_01", Role: "member"}},
 		Signers: application.Signers{
 			Office:   prom.MeterSigner(metrics, domain.GrantOffice, office.SignOffice),
@@ -74,9 +78,7 @@ func allocsHandler(t *testing.T) http.Handler {
 	}, application.Grants{
 		Office:   application.OfficePolicy{Issuer: "gatepass", Audience: "office-router", TTL: time.Minute, URL: "wss://office.example/ws"},
 		Realtime: application.RealtimePolicy{Issuer: "gatepass", TTL: time.Hour},
-		Kinds: []application.GrantRegistration{application.RegisterGrant(
-			domain.LiveKitDefinition(domain.LiveKitSettings{APIKey: "APIgatepass", TTL: time.Hour, URL: "wss://livekit.example"}, nil),
-			application.ExpiryBoundNone, prom.MeterSigner(metrics, domain.GrantLiveKit, liveKit.SignLiveKit))},
+		Kinds:    []application.GrantRegistration{application.RegisterGrant(def, application.ExpiryBoundNone, prom.MeterSigner(metrics, domain.GrantLiveKit, liveKit.SignLiveKit))},
 	}, application.RateLimitPolicy{}, nil)
 	// One JSON line per request, as in production (LOG_LEVEL=info, the
 	// request line written by hand through slogctx.NewJSON).

@@ -73,7 +73,7 @@ func TestMethodLabelIsAClosedSet(t *testing.T) {
 
 func scrape(t *testing.T, m *prom.Metrics) string {
 	t.Helper()
-	admin := ginhttp.NewAdminRouter(application.New(application.Ports{}, application.Grants{}, application.RateLimitPolicy{}, nil), m.Handler(), ginhttp.AdminOptions{})
+	admin := ginhttp.NewAdminRouter(adminApp(t, application.Ports{}, nil), m.Handler(), ginhttp.AdminOptions{})
 	return serve(admin, "GET", "/metrics", nil).Body.String()
 }
 
@@ -103,7 +103,7 @@ func TestPublicReadinessSaysOnlyWhether(t *testing.T) {
 	if len(body) != 1 || body["status"] != "ready" {
 		t.Fatalf("public readiness %s, want only the status", rec.Body)
 	}
-	app := application.New(application.Ports{}, application.Grants{}, application.RateLimitPolicy{},
+	app := adminApp(t, application.Ports{},
 		[]application.ReadinessCheck{{Name: "signer", Probe: func(ctx context.Context) (string, error) { return "go RS256 kid=k1", nil }}})
 	admin := serve(ginhttp.NewAdminRouter(app, nil, ginhttp.AdminOptions{}), "GET", "/readyz", nil)
 	if !strings.Contains(admin.Body.String(), "kid=k1") || !strings.Contains(admin.Body.String(), "rate_limiter") {

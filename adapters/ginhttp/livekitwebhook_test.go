@@ -52,22 +52,25 @@ func liveKitWebhookRouter(t *testing.T, enabled bool, calls *int) http.Handler {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var sign application.Signer[domain.LiveKitClaims]
+	reg := application.RegisterDisabled(domain.GrantLiveKit)
 	if enabled {
 		s, err := jwtsigner.NewLiveKitSigner("APIgatepass", []byte("a-livekit-secret-of-at-least-32-bytes"))
 		if err != nil {
 			t.Fatal(err)
 		}
-		sign = s.SignLiveKit
+		def, err := domain.LiveKitDefinition(domain.LiveKitSettings{APIKey: "APIgatepass", TTL: time.Hour, URL: "wss://livekit.example"}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		reg = application.RegisterGrant(def, application.ExpiryBoundNone, s.SignLiveKit)
 	}
-	reg := application.RegisterGrant(domain.LiveKitDefinition(domain.LiveKitSettings{APIKey: "APIgatepass", TTL: time.Hour, URL: "wss://livekit.example"}, nil),
-		application.ExpiryBoundNone, sign)
-	app := application.New(application.Ports{
+	app := newApp(t, application.Ports{
 		Identity: staticIdentity{domain.Principal{UserID: "user_01", OrgID: "org_01", Role: "member"}},
-		Signers:  application.Signers{Office: office.SignOffice},
-		Clock:    systemclock.Clock{}, IDs: cryptorand.IDs{}, Keys: keys,
+		Signers: application.Signers{Office: office.SignOffice,
+			Realtime: func(context.Context, domain.RealtimeClaims) (string, error) { return "", errNotSigning }},
+		Clock: systemclock.Clock{}, IDs: cryptorand.IDs{}, Keys: keys,
 	}, application.Grants{
-		Office: application.OfficePolicy{Issuer: "gatepass", Audience: "office-router", TTL: time.Minute, URL: "wss://office.example/ws"},
+		Office: testOffice, Realtime: testRealtime,
 		Kinds: []application.GrantRegistration{application.WithWebhook(reg, func(*application.Revocations) application.WebhookReceiver {
 			return webhookStub{calls: calls}
 		})},

@@ -49,20 +49,20 @@ func natsAPI(t *testing.T) api {
 	if err != nil {
 		t.Fatal(err)
 	}
-	settings, err := domain.NewNATSSettings(domain.NATSSettings{
+	def, err := domain.NATSDefinition(domain.NATSSettings{
 		Servers: []string{"tls://nats.example:4222", "wss://nats.example"}, Account: accountPub, SigningKey: signer.SigningKey(), TTL: 10 * time.Minute,
-	})
+	}, natsjwt.UserKeys{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	app := application.New(application.Ports{
+	app := newApp(t, application.Ports{
 		Identity: verifier, Signers: application.Signers{Office: office.SignOffice, Realtime: realtime.SignRealtime},
 		Clock: systemclock.Clock{}, IDs: cryptorand.IDs{}, Keys: keys,
 	}, application.Grants{
-		Office:   application.OfficePolicy{Issuer: "gatepass", Audience: "office-router", TTL: time.Minute, URL: "wss://office.example/ws"},
-		Realtime: application.RealtimePolicy{Issuer: "qubital-backend", TTL: time.Hour},
+		Office:   testOffice,
+		Realtime: testRealtime,
 		Kinds: []application.GrantRegistration{
-			application.RegisterGrant(domain.NATSDefinition(settings, natsjwt.UserKeys{}), application.ExpiryBoundNone, signer.SignNATSUser),
+			application.RegisterGrant(def, application.ExpiryBoundNone, signer.SignNATSUser),
 		},
 	}, application.RateLimitPolicy{},
 		[]application.ReadinessCheck{{Name: "signer", Probe: func(context.Context) (string, error) { return "go RS256", nil }}})

@@ -73,12 +73,12 @@ func newAPIWith(t *testing.T, limits application.RateLimitPolicy, limiter domain
 	if err != nil {
 		t.Fatal(err)
 	}
-	app := application.New(application.Ports{
+	app := newApp(t, application.Ports{
 		Identity: verifier, Signers: application.Signers{Office: office.SignOffice, Realtime: realtime.SignRealtime},
 		Clock: systemclock.Clock{}, IDs: cryptorand.IDs{}, Keys: keys, Limiter: limiter,
 	}, application.Grants{
-		Office:   application.OfficePolicy{Issuer: "gatepass", Audience: "office-router", TTL: time.Minute, URL: "wss://office.example/ws"},
-		Realtime: application.RealtimePolicy{Issuer: "qubital-backend", TTL: time.Hour},
+		Office:   testOffice,
+		Realtime: testRealtime,
 	}, limits,
 		[]application.ReadinessCheck{{Name: "signer", Probe: func(context.Context) (string, error) { return "go RS256", nil }}})
 	h, err := ginhttp.NewRouter(app, opts)

@@ -81,12 +81,12 @@ func newRevocationAPI(t *testing.T) revocationAPI {
 		Store:    store, Clock: systemclock.Clock{}, Timer: systemclock.Clock{},
 	}, application.FanoutPolicy{})
 	t.Cleanup(fanout.Close)
-	app := application.New(application.Ports{
+	app := newApp(t, application.Ports{
 		Identity: verifier, Signers: application.Signers{Office: office.SignOffice, Realtime: realtime.SignRealtime},
 		Clock: systemclock.Clock{}, IDs: cryptorand.IDs{}, Keys: keys, Revocations: rev, Fanout: fanout,
 	}, application.Grants{
-		Office:   application.OfficePolicy{Issuer: "gatepass", Audience: "office-router", TTL: time.Minute, URL: "wss://office.example/ws"},
-		Realtime: application.RealtimePolicy{Issuer: "qubital-backend", TTL: time.Hour},
+		Office:   testOffice,
+		Realtime: testRealtime,
 	}, application.RateLimitPolicy{}, nil)
 	public, err := ginhttp.NewRouter(app, ginhttp.Options{WorkOSWebhookSecret: []byte(testWorkOSSecret)})
 	if err != nil {

@@ -137,7 +137,7 @@ func TestMetricsOnlyOnTheAdminRouter(t *testing.T) {
 	if rec := serve(a.handler, "GET", "/metrics", nil); rec.Code != 404 {
 		t.Fatalf("public /metrics: %d", rec.Code)
 	}
-	admin := ginhttp.NewAdminRouter(application.New(application.Ports{}, application.Grants{}, application.RateLimitPolicy{}, nil), m.Handler(), ginhttp.AdminOptions{})
+	admin := ginhttp.NewAdminRouter(adminApp(t, application.Ports{}, nil), m.Handler(), ginhttp.AdminOptions{})
 	rec := serve(admin, "GET", "/metrics", nil)
 	body := rec.Body.String()
 	for _, want := range []string{`gatepass_grants_total{kind="realtime",result="issued"} 1`,
@@ -162,7 +162,7 @@ func (panickingKeys) VerificationKeys(context.Context) ([]domain.VerificationKey
 
 func TestPanicsAnswer500AndTheServiceKeepsServing(t *testing.T) {
 	var logs strings.Builder
-	app := application.New(application.Ports{Keys: panickingKeys{}}, application.Grants{}, application.RateLimitPolicy{}, nil)
+	app := adminApp(t, application.Ports{Keys: panickingKeys{}}, nil)
 	h, err := ginhttp.NewRouter(app, ginhttp.Options{Logger: slog.New(slog.NewJSONHandler(&logs, nil))})
 	if err != nil {
 		t.Fatal(err)
