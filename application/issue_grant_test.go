@@ -128,7 +128,7 @@ var viewerElsewhere = domain.Principal{UserID: "user_05H", OrgID: "org_02", Role
 func TestEveryKindIssuesInOneOrder(t *testing.T) {
 	spent := domain.Decision{RetryAfter: time.Second}
 	for _, k := range grantKindCases() {
-		key := func(p domain.Principal) string { return string(k.limit.Scope) + ":" + p.UserID }
+		key := func(p domain.Principal) string { return string(k.limit.Budget) + ":" + p.UserID }
 		t.Run(k.kind.String()+"/spends, fixes the window, makes the id, signs", func(t *testing.T) {
 			f := newTransportFixture(t, application.ExpiryBoundNone, nil)
 			gomock.InOrder(

@@ -32,10 +32,10 @@ type transportFixture struct {
 }
 
 var (
-	liveKitLimit    = domain.Limit{Scope: domain.LimitScopeOf(domain.GrantLiveKit), Rate: 30, Period: time.Minute, Burst: 10}
-	connectionLimit = domain.Limit{Scope: domain.LimitScopeOf(domain.GrantCentrifugoConnection), Rate: 30, Period: time.Minute, Burst: 10}
-	subscribeLimit  = domain.Limit{Scope: domain.LimitScopeOf(domain.GrantCentrifugoSubscription), Rate: 120, Period: time.Minute, Burst: 60}
-	natsLimit       = domain.Limit{Scope: domain.LimitScopeOf(domain.GrantNATS), Rate: 30, Period: time.Minute, Burst: 10}
+	liveKitLimit    = domain.Limit{Budget: domain.BudgetOf(domain.GrantLiveKit), Rate: 30, Period: time.Minute, Burst: 10}
+	connectionLimit = domain.Limit{Budget: domain.BudgetOf(domain.GrantCentrifugoConnection), Rate: 30, Period: time.Minute, Burst: 10}
+	subscribeLimit  = domain.Limit{Budget: domain.BudgetOf(domain.GrantCentrifugoSubscription), Rate: 120, Period: time.Minute, Burst: 60}
+	natsLimit       = domain.Limit{Budget: domain.BudgetOf(domain.GrantNATS), Rate: 30, Period: time.Minute, Burst: 10}
 	viewer          = domain.Principal{UserID: "user_03H", OrgID: "org_01", Role: "viewer"}
 	allowed         = domain.Decision{Allowed: true, Remaining: 1}
 )

@@ -88,7 +88,7 @@ func (s *series[K, V]) of(k K) V {
 	return v
 }
 
-// Label values of the metrics, beside grant kinds, limit scopes and what
+// Label values of the metrics, beside grant kinds, budgets and what
 // Declare is given.
 const (
 	resultOK    = "ok"
@@ -183,9 +183,9 @@ func NewWithBuild(b Build) *Metrics {
 		m.identityCache.WithLabelValues(result)
 	}
 	for _, kind := range domain.GrantKinds() {
-		m.rateLimited.WithLabelValues(string(domain.LimitScopeOf(kind)))
+		m.rateLimited.WithLabelValues(string(domain.BudgetOf(kind)))
 	}
-	m.rateLimited.WithLabelValues(string(domain.LimitAuthFailure))
+	m.rateLimited.WithLabelValues(string(domain.BudgetAuthFailure))
 	m.requestSeries = newSeries(func(l requestLabels) prometheus.Observer {
 		return m.requests.WithLabelValues(l.route, l.method, strconv.Itoa(l.status))
 	})
@@ -385,11 +385,11 @@ func (m *Metrics) RateLimiter(next domain.RateLimiter, logger *slog.Logger, logE
 
 func (l *limiter) Allow(ctx context.Context, key string, limit domain.Limit) (domain.Decision, error) {
 	d, err := l.next.Allow(ctx, key, limit)
-	l.observe(ctx, limit.Scope, d, err)
+	l.observe(ctx, limit.Budget, d, err)
 	return d, err
 }
 
-func (l *limiter) observe(ctx context.Context, scope domain.LimitScope, d domain.Decision, err error) {
+func (l *limiter) observe(ctx context.Context, budget domain.Budget, d domain.Decision, err error) {
 	switch {
 	case err != nil:
 		l.m.limiterErrors.Inc()
@@ -401,13 +401,13 @@ func (l *limiter) observe(ctx context.Context, scope domain.LimitScope, d domain
 			}
 		}
 	case !d.Allowed:
-		l.m.rateLimited.WithLabelValues(string(scope)).Inc()
+		l.m.rateLimited.WithLabelValues(string(budget)).Inc()
 	}
 }
 
 // RateLimitRejections is the rejection counter of one limit, for tests.
-func (m *Metrics) RateLimitRejections(scope domain.LimitScope) prometheus.Counter {
-	return m.rateLimited.WithLabelValues(string(scope))
+func (m *Metrics) RateLimitRejections(budget domain.Budget) prometheus.Counter {
+	return m.rateLimited.WithLabelValues(string(budget))
 }
 
 // LimiterErrors is the rate-limit store error counter, for tests.

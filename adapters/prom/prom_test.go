@@ -21,12 +21,12 @@ func TestLimiterCountsRejectionsAndStoreErrors(t *testing.T) {
 	m := prom.New()
 	var logs strings.Builder
 	logger := slog.New(slog.NewTextHandler(&logs, nil))
-	one := domain.Limit{Scope: domain.LimitScopeOf(domain.GrantOffice), Rate: 1, Period: time.Hour, Burst: 1}
+	one := domain.Limit{Budget: domain.BudgetOf(domain.GrantOffice), Rate: 1, Period: time.Hour, Burst: 1}
 	l := m.RateLimiter(memorylimit.New(nil, 0), logger, time.Hour)
 	for range 3 {
 		l.Allow(context.Background(), "office:user_1", one)
 	}
-	if got := testutil.ToFloat64(m.RateLimitRejections(domain.LimitScopeOf(domain.GrantOffice))); got != 2 {
+	if got := testutil.ToFloat64(m.RateLimitRejections(domain.BudgetOf(domain.GrantOffice))); got != 2 {
 		t.Fatalf("rejections = %v, want 2", got)
 	}
 
