@@ -1,7 +1,11 @@
 // Package application holds gatepass's use cases: authenticating a caller,
 // revoking access (revocations.go), and issuing grants, every kind through
-// one pipeline (issue_grant.go) over the kind's definition, each kind
-// registered with RegisterGrant (the kinds are domain.GrantKinds). Policy
+// one pipeline (issue_grant.go) over the kind's definition, its signer
+// metered by one decorator (Ports.Meter). The kinds are
+// domain.GrantKinds: each transport's kind is registered with
+// RegisterGrant over its domain definition; the two built-in kinds, office
+// and realtime, are not registered but built by New over definitions of
+// their own (request_office_access.go, issue_realtime_token.go). Policy
 // (who may have which grant, for how long) lives here; adapters only
 // translate.
 package application
@@ -113,6 +117,9 @@ type Ports struct {
 	Clock   domain.Clock
 	IDs     domain.IDSource
 	Keys    domain.KeySet
+	// Meter meters every grant kind's signatures alike: New wraps each
+	// kind's signer in it. Nil meters nothing.
+	Meter domain.SignatureMeter
 	// Limiter is the rate-limit store shared by every replica; nil when
 	// rate limits are off.
 	Limiter domain.RateLimiter
@@ -147,8 +154,8 @@ func New(p Ports, g Grants, limits RateLimitPolicy, checks []ReadinessCheck) *Ap
 	s := p.Signers
 	a := &Application{
 		AuthenticateCaller:  NewAuthenticateCallerHandler(p.Identity, budgets),
-		RequestOfficeAccess: NewRequestOfficeAccessHandler(g.Office, budgets, s.Office, p.Clock, p.IDs),
-		IssueRealtimeToken:  NewIssueRealtimeTokenHandler(g.Realtime, budgets, s.Realtime, p.Clock, p.IDs),
+		RequestOfficeAccess: NewRequestOfficeAccessHandler(g.Office, budgets, metered(p.Meter, p.Clock, domain.GrantOffice, s.Office), p.Clock, p.IDs),
+		IssueRealtimeToken:  NewIssueRealtimeTokenHandler(g.Realtime, budgets, metered(p.Meter, p.Clock, domain.GrantRealtime, s.Realtime), p.Clock, p.IDs),
 		CheckReadiness:      NewCheckReadinessHandler(checks),
 		ListKeys:            NewListVerificationKeysHandler(p.Keys),
 		grants:              make(map[domain.GrantKind]grantUseCase, 2+len(g.Kinds)),
@@ -163,7 +170,7 @@ func New(p Ports, g Grants, limits RateLimitPolicy, checks []ReadinessCheck) *Ap
 		a.grants[u.Kind()] = u
 	}
 	for _, k := range g.Kinds {
-		a.grants[k.Kind()] = k.useCase(policy, budgets, p.Clock, p.IDs)
+		a.grants[k.Kind()] = k.useCase(policy, budgets, p.Clock, p.IDs, p.Meter)
 		if w, ok := k.(interface {
 			webhook(*Revocations) WebhookReceiver
 		}); ok {

@@ -21,8 +21,8 @@ var ErrGrantKindDisabled = errors.New("grant kind disabled")
 type Signer[C any] func(ctx context.Context, claims C) (string, error)
 
 // Signers sign the office and realtime grants' claims; a registered
-// kind brings its own (GrantRegistration). The start path wraps every one
-// in the same metrics decorator.
+// kind brings its own (GrantRegistration). New wraps every one in the
+// same decorator (Ports.Meter).
 type Signers struct {
 	Office   Signer[domain.OfficeClaims]
 	Realtime Signer[domain.RealtimeClaims]
@@ -169,7 +169,7 @@ func allowed[Req any](domain.Principal, Req) (struct{}, error) { return struct{}
 type GrantRegistration interface {
 	// Kind is the kind registered.
 	Kind() domain.GrantKind
-	useCase(policy *Policy, budgets *Budgets, clock domain.Clock, ids domain.IDSource) grantUseCase
+	useCase(policy *Policy, budgets *Budgets, clock domain.Clock, ids domain.IDSource, meter domain.SignatureMeter) grantUseCase
 }
 
 type grantRegistration[Req, A any, C domain.GrantClaims, Out any] struct {
@@ -188,7 +188,8 @@ func RegisterGrant[Req, A any, C domain.GrantClaims, Out any](def domain.GrantDe
 
 func (r grantRegistration[Req, A, C, Out]) Kind() domain.GrantKind { return r.def.Kind }
 
-func (r grantRegistration[Req, A, C, Out]) useCase(policy *Policy, budgets *Budgets, clock domain.Clock, ids domain.IDSource) grantUseCase {
+func (r grantRegistration[Req, A, C, Out]) useCase(policy *Policy, budgets *Budgets, clock domain.Clock, ids domain.IDSource,
+	meter domain.SignatureMeter) grantUseCase {
 	d := r.def
 	h := newIssueGrantHandler(grantDefinition[Req, A, C, Out]{
 		kind:   d.Kind,
@@ -197,11 +198,27 @@ func (r grantRegistration[Req, A, C, Out]) useCase(policy *Policy, budgets *Budg
 			return d.Authorize(policy.rules, caller, req)
 		},
 		claims: d.Claims,
-		sign:   r.sign,
+		sign:   metered(meter, clock, d.Kind, r.sign),
 		result: d.Result,
 	}, budgets, clock, ids)
 	if r.sign == nil {
 		h.disable()
 	}
 	return h
+}
+
+// metered is sign wrapped in meter's decorator for kind, timed by clock:
+// the one decorator of every kind's signer. A nil sign stays nil (a
+// disabled kind has no signer); a nil meter meters nothing.
+func metered[C any](meter domain.SignatureMeter, clock domain.Clock, kind domain.GrantKind, sign Signer[C]) Signer[C] {
+	if meter == nil || sign == nil {
+		return sign
+	}
+	observe := meter.MeterSignatures(kind)
+	return func(ctx context.Context, c C) (string, error) {
+		start := clock.Now()
+		tok, err := sign(ctx, c)
+		observe(clock.Now().Sub(start), err)
+		return tok, err
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -190,6 +191,64 @@ func TestEveryKindIssuesInOneOrder(t *testing.T) {
 			}
 		})
 	}
+}
+
+// signatureMeter records what it is asked to meter.
+type signatureMeter struct {
+	asked    []domain.GrantKind
+	observed []signature
+}
+
+type signature struct {
+	kind domain.GrantKind
+	took time.Duration
+	err  error
+}
+
+func (m *signatureMeter) MeterSignatures(kind domain.GrantKind) func(time.Duration, error) {
+	m.asked = append(m.asked, kind)
+	return func(took time.Duration, err error) { m.observed = append(m.observed, signature{kind, took, err}) }
+}
+
+// TestEveryKindsSignerIsMetered: New wraps every kind's signer, the office
+// and realtime grants' included, in the one meter (Ports.Meter), asked
+// once per kind: each signature is observed under its kind, timed by the
+// clock around the signer alone, with the signer's error.
+func TestEveryKindsSignerIsMetered(t *testing.T) {
+	for _, k := range grantKindCases() {
+		t.Run(k.kind.String(), func(t *testing.T) {
+			meter := &signatureMeter{}
+			f := newMeteredTransportFixture(t, application.ExpiryBoundNone, nil, meter)
+			if !slices.Equal(slices.Sorted(slices.Values(meter.asked)), slices.Sorted(slices.Values(domain.GrantKinds()))) {
+				t.Fatalf("meters asked for %v, want one for each of %v", meter.asked, domain.GrantKinds())
+			}
+			gomock.InOrder(
+				f.limiter.EXPECT().Allow(gomock.Any(), gomock.Any(), k.limit).Return(allowed, nil),
+				f.clock.EXPECT().Now().Return(now),
+				f.ids.EXPECT().NewID().Return("id", nil),
+				f.clock.EXPECT().Now().Return(now.Add(time.Second)),
+				k.expectSign(f).Return("", errBoom),
+				f.clock.EXPECT().Now().Return(now.Add(1500*time.Millisecond)),
+			)
+			if err := k.issue(f.app, member, time.Time{}); !errors.Is(err, errBoom) {
+				t.Fatalf("err = %v, want the signer's %v", err, errBoom)
+			}
+			want := []signature{{kind: k.kind, took: 500 * time.Millisecond, err: errBoom}}
+			if len(meter.observed) != 1 || meter.observed[0].kind != want[0].kind || meter.observed[0].took != want[0].took ||
+				!errors.Is(meter.observed[0].err, errBoom) {
+				t.Fatalf("observed %+v, want %+v", meter.observed, want)
+			}
+		})
+	}
+	t.Run("a disabled kind stays disabled and unmetered", func(t *testing.T) {
+		meter := &signatureMeter{}
+		app := application.New(application.Ports{Meter: meter}, application.Grants{Kinds: disabledKinds()}, application.RateLimitPolicy{}, nil)
+		for _, reg := range disabledKinds() {
+			if app.Enabled(reg.Kind()) || slices.Contains(meter.asked, reg.Kind()) {
+				t.Errorf("%s: enabled %v, metered %v; want disabled, unmetered", reg.Kind(), app.Enabled(reg.Kind()), meter.asked)
+			}
+		}
+	})
 }
 
 // TestDisabledKindsAreMarkedDisabled: every kind has its use case; a

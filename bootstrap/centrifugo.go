@@ -15,7 +15,6 @@ import (
 
 	"github.com/gatepass/gatepass/adapters/centrifugoapi"
 	"github.com/gatepass/gatepass/adapters/jwtsigner"
-	"github.com/gatepass/gatepass/adapters/prom"
 	"github.com/gatepass/gatepass/application"
 	"github.com/gatepass/gatepass/domain"
 )
@@ -227,7 +226,7 @@ func (centrifugo) limits(e environment) map[domain.GrantKind]domain.Limit {
 
 // provide registers Centrifugo's connection and subscription grants,
 // signed with the office key; disabled without settings.
-func (centrifugo) provide(cfg Config, office *jwtsigner.OfficeSigner, _ *slog.Logger, m *prom.Metrics) ([]application.GrantRegistration, error) {
+func (centrifugo) provide(cfg Config, office *jwtsigner.OfficeSigner, _ *slog.Logger) ([]application.GrantRegistration, error) {
 	var settings domain.CentrifugoSettings
 	var connect application.Signer[domain.CentrifugoConnectionClaims]
 	var subscribe application.Signer[domain.CentrifugoSubscriptionClaims]
@@ -237,8 +236,7 @@ func (centrifugo) provide(cfg Config, office *jwtsigner.OfficeSigner, _ *slog.Lo
 			return nil, fmt.Errorf("centrifugo signer: %w", err)
 		}
 		settings = *cfg.Centrifugo()
-		connect = prom.MeterSigner(m, domain.GrantCentrifugoConnection, s.SignCentrifugoConnection)
-		subscribe = prom.MeterSigner(m, domain.GrantCentrifugoSubscription, s.SignCentrifugoSubscription)
+		connect, subscribe = s.SignCentrifugoConnection, s.SignCentrifugoSubscription
 	}
 	return []application.GrantRegistration{
 		application.RegisterGrant(domain.CentrifugoConnectionDefinition(settings), cfg.GrantExpiryBound, connect),

@@ -11,7 +11,6 @@ import (
 
 	"github.com/gatepass/gatepass/adapters/jwtsigner"
 	"github.com/gatepass/gatepass/adapters/livekitapi"
-	"github.com/gatepass/gatepass/adapters/prom"
 	"github.com/gatepass/gatepass/application"
 	"github.com/gatepass/gatepass/domain"
 )
@@ -183,7 +182,7 @@ func (liveKit) limits(e environment) map[domain.GrantKind]domain.Limit {
 // room configurations checked with LiveKit's own library, with the
 // webhook that removes revoked participants who join again; disabled
 // without settings.
-func (liveKit) provide(cfg Config, _ *jwtsigner.OfficeSigner, logger *slog.Logger, m *prom.Metrics) ([]application.GrantRegistration, error) {
+func (liveKit) provide(cfg Config, _ *jwtsigner.OfficeSigner, logger *slog.Logger) ([]application.GrantRegistration, error) {
 	if cfg.LiveKit() == nil {
 		return []application.GrantRegistration{
 			application.RegisterGrant(domain.LiveKitDefinition(domain.LiveKitSettings{}, nil), cfg.GrantExpiryBound, nil),
@@ -206,7 +205,7 @@ func (liveKit) provide(cfg Config, _ *jwtsigner.OfficeSigner, logger *slog.Logge
 		return nil, fmt.Errorf("LIVEKIT_API_SECRET: %w", err)
 	}
 	reg := application.RegisterGrant(domain.LiveKitDefinition(lk.LiveKitSettings, livekitapi.RoomConfigs{}),
-		cfg.GrantExpiryBound, prom.MeterSigner(m, domain.GrantLiveKit, s.SignLiveKit))
+		cfg.GrantExpiryBound, s.SignLiveKit)
 	return []application.GrantRegistration{
 		application.WithWebhook(reg, func(r *application.Revocations) application.WebhookReceiver {
 			return application.NewRemoveRevokedParticipants(r, hooks, rooms)

@@ -171,7 +171,7 @@ func NewWithBuild(b Build) *Metrics {
 		m.identityRefreshes, m.identityRefreshed, m.identityCache, keysLoaded, build, m.rateLimited, m.limiterErrors,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
-	// Every kind's signer is timed (MeterSigner).
+	// Every kind's signer is timed (MeterSignatures).
 	for _, kind := range domain.GrantKinds() {
 		m.signer.WithLabelValues(kind.String())
 		m.signerErrors.WithLabelValues(kind.String())
@@ -348,24 +348,19 @@ func (m *Metrics) SigningKey(kid, algorithm, signer string) {
 	m.signingKey.WithLabelValues(kid, algorithm, signer).Set(1)
 }
 
-// MeterSigner times every signature of next under
-// gatepass_signer_duration_seconds and counts its failures under
-// gatepass_signer_errors_total, both labelled with kind: the one decorator
-// every grant kind's signer is wrapped in. A nil next stays nil (a
-// disabled transport has no signer).
-func MeterSigner[C any](m *Metrics, kind domain.GrantKind, next func(context.Context, C) (string, error)) func(context.Context, C) (string, error) {
-	if next == nil {
-		return nil
-	}
+var _ domain.SignatureMeter = (*Metrics)(nil)
+
+// MeterSignatures is the meter of kind's signatures, which the application
+// wraps every grant kind's signer in: each is timed under
+// gatepass_signer_duration_seconds and each failure counted under
+// gatepass_signer_errors_total, both labelled with kind.
+func (m *Metrics) MeterSignatures(kind domain.GrantKind) func(took time.Duration, err error) {
 	duration, failures := m.signer.WithLabelValues(kind.String()), m.signerErrors.WithLabelValues(kind.String())
-	return func(ctx context.Context, c C) (string, error) {
-		start := time.Now()
-		tok, err := next(ctx, c)
-		duration.Observe(time.Since(start).Seconds())
+	return func(took time.Duration, err error) {
+		duration.Observe(took.Seconds())
 		if err != nil {
 			failures.Inc()
 		}
-		return tok, err
 	}
 }
 
