@@ -1,7 +1,11 @@
 // Package application holds gatepass's use cases: authenticating a caller,
 // revoking access (revocations.go), and issuing grants, every kind through
-// one pipeline (issue_grant.go) over the kind's definition, each kind
-// registered with RegisterGrant (the kinds are domain.GrantKinds). Policy
+// one pipeline (issue_grant.go) over the kind's definition, its signer
+// metered by one decorator (Ports.Meter). The kinds are
+// domain.GrantKinds: each transport's kind is registered with
+// RegisterGrant over its domain definition; the two built-in kinds, office
+// and realtime, are not registered but built by New over definitions of
+// their own (request_office_access.go, issue_realtime_token.go). Policy
 // (who may have which grant, for how long) lives here; adapters only
 // translate.
 package application
@@ -118,6 +122,9 @@ type Ports struct {
 	Clock   domain.Clock
 	IDs     domain.IDSource
 	Keys    domain.KeySet
+	// Meter meters every grant kind's signatures alike: New wraps each
+	// kind's signer in it. Nil meters nothing.
+	Meter domain.SignatureMeter
 	// Limiter is the rate-limit store shared by every replica; nil when
 	// rate limits are off.
 	Limiter domain.RateLimiter
@@ -156,8 +163,8 @@ func New(p Ports, g Grants, limits RateLimitPolicy, checks []ReadinessCheck) (*A
 	if policy == nil {
 		policy = DefaultPolicy()
 	}
-	officeAccess, officeErr := NewRequestOfficeAccessHandler(g.Office, budgets, p.Signers.Office, p.Clock, p.IDs)
-	realtime, realtimeErr := NewIssueRealtimeTokenHandler(g.Realtime, budgets, p.Signers.Realtime, p.Clock, p.IDs)
+	officeAccess, officeErr := NewRequestOfficeAccessHandler(g.Office, budgets, metered(p.Meter, p.Clock, domain.GrantOffice, p.Signers.Office), p.Clock, p.IDs)
+	realtime, realtimeErr := NewIssueRealtimeTokenHandler(g.Realtime, budgets, metered(p.Meter, p.Clock, domain.GrantRealtime, p.Signers.Realtime), p.Clock, p.IDs)
 	errs := []error{officeErr, realtimeErr}
 	a := &Application{
 		AuthenticateCaller:  NewAuthenticateCallerHandler(p.Identity, budgets),
@@ -176,7 +183,7 @@ func New(p Ports, g Grants, limits RateLimitPolicy, checks []ReadinessCheck) (*A
 	a.grants[domain.GrantOffice] = officeAccess
 	a.grants[domain.GrantRealtime] = realtime
 	for _, k := range g.Kinds {
-		u, err := k.useCase(policy, budgets, p.Clock, p.IDs)
+		u, err := k.useCase(policy, budgets, p.Clock, p.IDs, p.Meter)
 		if _, twice := a.grants[k.Kind()]; twice {
 			err = fmt.Errorf("%s: %w", k.Kind(), ErrKindRegisteredTwice)
 		} else if aud := k.audience(); err == nil && aud != "" && aud == g.Office.Audience {

@@ -34,9 +34,9 @@ type fixture struct {
 }
 
 var (
-	officeLimit   = domain.Limit{Scope: domain.LimitScopeOf(domain.GrantOffice), Rate: 30, Period: time.Minute, Burst: 10}
-	realtimeLimit = domain.Limit{Scope: domain.LimitScopeOf(domain.GrantRealtime), Rate: 10, Period: time.Minute, Burst: 5}
-	authLimit     = domain.Limit{Scope: domain.LimitAuthFailure, Rate: 60, Period: time.Minute, Burst: 20}
+	officeLimit   = domain.Limit{Budget: domain.BudgetOf(domain.GrantOffice), Rate: 30, Period: time.Minute, Burst: 10}
+	realtimeLimit = domain.Limit{Budget: domain.BudgetOf(domain.GrantRealtime), Rate: 10, Period: time.Minute, Burst: 5}
+	authLimit     = domain.Limit{Budget: domain.BudgetAuthFailure, Rate: 60, Period: time.Minute, Burst: 20}
 )
 
 func newFixture(t *testing.T) fixture {

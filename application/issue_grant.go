@@ -21,8 +21,8 @@ var ErrGrantKindDisabled = errors.New("grant kind disabled")
 type Signer[C any] func(ctx context.Context, claims C) (string, error)
 
 // Signers sign the office and realtime grants' claims; a registered
-// kind brings its own (GrantRegistration). The start path wraps every one
-// in the same metrics decorator.
+// kind brings its own (GrantRegistration). New wraps every one in the
+// same decorator (Ports.Meter).
 type Signers struct {
 	Office   Signer[domain.OfficeClaims]
 	Realtime Signer[domain.RealtimeClaims]
@@ -163,7 +163,7 @@ type GrantRegistration interface {
 	// audience is the registered grants' aud; "" when they have none or
 	// the kind is disabled.
 	audience() string
-	useCase(policy *Policy, budgets *Budgets, clock domain.Clock, ids domain.IDSource) (grantUseCase, error)
+	useCase(policy *Policy, budgets *Budgets, clock domain.Clock, ids domain.IDSource, meter domain.SignatureMeter) (grantUseCase, error)
 }
 
 // Errors of a registration New refuses.
@@ -198,7 +198,8 @@ func (r grantRegistration[Req, A, C, Out]) Kind() domain.GrantKind { return r.de
 
 func (r grantRegistration[Req, A, C, Out]) audience() string { return r.def.Audience() }
 
-func (r grantRegistration[Req, A, C, Out]) useCase(policy *Policy, budgets *Budgets, clock domain.Clock, ids domain.IDSource) (grantUseCase, error) {
+func (r grantRegistration[Req, A, C, Out]) useCase(policy *Policy, budgets *Budgets, clock domain.Clock, ids domain.IDSource,
+	meter domain.SignatureMeter) (grantUseCase, error) {
 	d := r.def
 	switch {
 	case d.Kind() == "":
@@ -213,7 +214,7 @@ func (r grantRegistration[Req, A, C, Out]) useCase(policy *Policy, budgets *Budg
 			return d.Authorize(policy.rules, caller, req)
 		},
 		claims: d.Claims,
-		sign:   r.sign,
+		sign:   metered(meter, clock, d.Kind(), r.sign),
 		result: d.Result,
 	}, budgets, clock, ids), nil
 }
@@ -229,7 +230,7 @@ func (r disabledRegistration) Kind() domain.GrantKind { return domain.GrantKind(
 
 func (disabledRegistration) audience() string { return "" }
 
-func (r disabledRegistration) useCase(*Policy, *Budgets, domain.Clock, domain.IDSource) (grantUseCase, error) {
+func (r disabledRegistration) useCase(*Policy, *Budgets, domain.Clock, domain.IDSource, domain.SignatureMeter) (grantUseCase, error) {
 	if r == "" {
 		return nil, ErrNoDefinition
 	}
@@ -258,4 +259,20 @@ func (d disabledIssuer[Req, Out]) Handle(context.Context, IssueGrant[Req]) (Out,
 
 func (d disabledIssuer[Req, Out]) RefuseUnreadable(context.Context, domain.Principal, error) error {
 	return d.refusal()
+}
+
+// metered is sign wrapped in meter's decorator for kind, timed by clock:
+// the one decorator of every kind's signer. A nil sign stays nil (a
+// disabled kind has no signer); a nil meter meters nothing.
+func metered[C any](meter domain.SignatureMeter, clock domain.Clock, kind domain.GrantKind, sign Signer[C]) Signer[C] {
+	if meter == nil || sign == nil {
+		return sign
+	}
+	observe := meter.MeterSignatures(kind)
+	return func(ctx context.Context, c C) (string, error) {
+		start := clock.Now()
+		tok, err := sign(ctx, c)
+		observe(clock.Now().Sub(start), err)
+		return tok, err
+	}
 }

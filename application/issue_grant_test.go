@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 
 	"github.com/gatepass/gatepass/application"
 	"github.com/gatepass/gatepass/domain"
+	"github.com/gatepass/gatepass/domain/mocks"
 )
 
 // grantKindCase drives one grant kind through the pipeline.
@@ -128,7 +130,7 @@ var viewerElsewhere = domain.Principal{UserID: "user_05H", OrgID: "org_02", Role
 func TestEveryKindIssuesInOneOrder(t *testing.T) {
 	spent := domain.Decision{RetryAfter: time.Second}
 	for _, k := range grantKindCases() {
-		key := func(p domain.Principal) string { return string(k.limit.Scope) + ":" + p.UserID }
+		key := func(p domain.Principal) string { return string(k.limit.Budget) + ":" + p.UserID }
 		t.Run(k.kind.String()+"/spends, fixes the window, makes the id, signs", func(t *testing.T) {
 			f := newTransportFixture(t, application.ExpiryBoundNone, nil)
 			gomock.InOrder(
@@ -190,6 +192,68 @@ func TestEveryKindIssuesInOneOrder(t *testing.T) {
 			}
 		})
 	}
+}
+
+// signatureMeter records what it is asked to meter.
+type signatureMeter struct {
+	asked    []domain.GrantKind
+	observed []signature
+}
+
+type signature struct {
+	kind domain.GrantKind
+	took time.Duration
+	err  error
+}
+
+func (m *signatureMeter) MeterSignatures(kind domain.GrantKind) func(time.Duration, error) {
+	m.asked = append(m.asked, kind)
+	return func(took time.Duration, err error) { m.observed = append(m.observed, signature{kind, took, err}) }
+}
+
+// TestEveryKindsSignerIsMetered: New wraps every kind's signer, the office
+// and realtime grants' included, in the one meter (Ports.Meter), asked
+// once per kind: each signature is observed under its kind, timed by the
+// clock around the signer alone, with the signer's error.
+func TestEveryKindsSignerIsMetered(t *testing.T) {
+	for _, k := range grantKindCases() {
+		t.Run(k.kind.String(), func(t *testing.T) {
+			meter := &signatureMeter{}
+			f := newMeteredTransportFixture(t, application.ExpiryBoundNone, nil, meter)
+			if !slices.Equal(slices.Sorted(slices.Values(meter.asked)), slices.Sorted(slices.Values(domain.GrantKinds()))) {
+				t.Fatalf("meters asked for %v, want one for each of %v", meter.asked, domain.GrantKinds())
+			}
+			gomock.InOrder(
+				f.limiter.EXPECT().Allow(gomock.Any(), gomock.Any(), k.limit).Return(allowed, nil),
+				f.clock.EXPECT().Now().Return(now),
+				f.ids.EXPECT().NewID().Return("id", nil),
+				f.clock.EXPECT().Now().Return(now.Add(time.Second)),
+				k.expectSign(f).Return("", errBoom),
+				f.clock.EXPECT().Now().Return(now.Add(1500*time.Millisecond)),
+			)
+			if err := k.issue(f.app, member, time.Time{}); !errors.Is(err, errBoom) {
+				t.Fatalf("err = %v, want the signer's %v", err, errBoom)
+			}
+			want := []signature{{kind: k.kind, took: 500 * time.Millisecond, err: errBoom}}
+			if len(meter.observed) != 1 || meter.observed[0].kind != want[0].kind || meter.observed[0].took != want[0].took ||
+				!errors.Is(meter.observed[0].err, errBoom) {
+				t.Fatalf("observed %+v, want %+v", meter.observed, want)
+			}
+		})
+	}
+	t.Run("a disabled kind stays disabled and unmetered", func(t *testing.T) {
+		meter := &signatureMeter{}
+		ctrl := gomock.NewController(t)
+		app := newApp(t, application.Ports{
+			Signers: application.Signers{Office: mocks.NewMockOfficeSigner(ctrl).SignOffice, Realtime: mocks.NewMockRealtimeSigner(ctrl).SignRealtime},
+			Meter:   meter,
+		}, application.Grants{Office: office, Realtime: realtime, Kinds: disabledKinds()}, application.RateLimitPolicy{})
+		for _, reg := range disabledKinds() {
+			if app.Enabled(reg.Kind()) || slices.Contains(meter.asked, reg.Kind()) {
+				t.Errorf("%s: enabled %v, metered %v; want disabled, unmetered", reg.Kind(), app.Enabled(reg.Kind()), meter.asked)
+			}
+		}
+	})
 }
 
 // TestDisabledKindsAreMarkedDisabled: every kind has its use case; a

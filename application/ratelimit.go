@@ -80,12 +80,12 @@ const (
 // interval, not every request.
 const storeRetry = time.Second
 
-// readinessScope keeps the readiness probe's keys apart from callers'.
-const readinessScope domain.LimitScope = "readiness"
+// readinessBudget keeps the readiness probe's keys apart from callers'.
+const readinessBudget domain.Budget = "readiness"
 
 // probeLimit is the readiness probe's budget: large enough never to run
 // out, so a probe only tells whether the store takes the write.
-var probeLimit = domain.Limit{Scope: readinessScope, Rate: 1_000_000, Period: time.Second, Burst: 1_000_000}
+var probeLimit = domain.Limit{Budget: readinessBudget, Rate: 1_000_000, Period: time.Second, Burst: 1_000_000}
 
 // probeSearch bounds the search for a probe key held by each node: a node
 // holding even one slot of a Redis Cluster's 16384 is found within it
@@ -155,7 +155,7 @@ func (b *Budgets) SpendGrant(ctx context.Context, kind domain.GrantKind, userID 
 	if !ok || b.off {
 		return nil
 	}
-	limit.Scope = domain.LimitScopeOf(kind)
+	limit.Budget = domain.BudgetOf(kind)
 	return b.spend(ctx, limitKey(limit, userID), limit)
 }
 
@@ -168,7 +168,7 @@ func (b *Budgets) SpendFailure(ctx context.Context, client netip.Addr) error {
 		return nil
 	}
 	limit := b.policy.AuthFailures
-	limit.Scope = domain.LimitAuthFailure
+	limit.Budget = domain.BudgetAuthFailure
 	return b.spend(ctx, limitKey(limit, b.AddressKey(client)), limit)
 }
 
@@ -188,7 +188,7 @@ func (b *Budgets) AddressKey(client netip.Addr) string {
 
 // limitKey is where the store keeps subject's count in limit's budget.
 func limitKey(limit domain.Limit, subject string) string {
-	return string(limit.Scope) + ":" + subject
+	return string(limit.Budget) + ":" + subject
 }
 
 // spend asks the store, within the policy's timeout, and falls back or
@@ -203,7 +203,7 @@ func (b *Budgets) spend(ctx context.Context, key string, limit domain.Limit) err
 	}
 	switch {
 	case err != nil:
-		return fmt.Errorf("rate limit %s: %w", limit.Scope, err)
+		return fmt.Errorf("rate limit %s: %w", limit.Budget, err)
 	case d.Allowed:
 		return nil
 	default:

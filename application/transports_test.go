@@ -32,10 +32,10 @@ type transportFixture struct {
 }
 
 var (
-	liveKitLimit    = domain.Limit{Scope: domain.LimitScopeOf(domain.GrantLiveKit), Rate: 30, Period: time.Minute, Burst: 10}
-	connectionLimit = domain.Limit{Scope: domain.LimitScopeOf(domain.GrantCentrifugoConnection), Rate: 30, Period: time.Minute, Burst: 10}
-	subscribeLimit  = domain.Limit{Scope: domain.LimitScopeOf(domain.GrantCentrifugoSubscription), Rate: 120, Period: time.Minute, Burst: 60}
-	natsLimit       = domain.Limit{Scope: domain.LimitScopeOf(domain.GrantNATS), Rate: 30, Period: time.Minute, Burst: 10}
+	liveKitLimit    = domain.Limit{Budget: domain.BudgetOf(domain.GrantLiveKit), Rate: 30, Period: time.Minute, Burst: 10}
+	connectionLimit = domain.Limit{Budget: domain.BudgetOf(domain.GrantCentrifugoConnection), Rate: 30, Period: time.Minute, Burst: 10}
+	subscribeLimit  = domain.Limit{Budget: domain.BudgetOf(domain.GrantCentrifugoSubscription), Rate: 120, Period: time.Minute, Burst: 60}
+	natsLimit       = domain.Limit{Budget: domain.BudgetOf(domain.GrantNATS), Rate: 30, Period: time.Minute, Burst: 10}
 	viewer          = domain.Principal{UserID: "user_03H", OrgID: "org_01", Role: "viewer"}
 	allowed         = domain.Decision{Allowed: true, Remaining: 1}
 )
@@ -81,6 +81,12 @@ func subscriptionIssuer(app *application.Application) application.GrantIssuer[do
 
 // newTransportFixture builds the fixture; a nil policy is the default one.
 func newTransportFixture(t *testing.T, bound application.GrantExpiryBound, policy *application.Policy) transportFixture {
+	return newMeteredTransportFixture(t, bound, policy, nil)
+}
+
+// newMeteredTransportFixture builds the fixture with meter as its
+// signature meter (Ports.Meter).
+func newMeteredTransportFixture(t *testing.T, bound application.GrantExpiryBound, policy *application.Policy, meter domain.SignatureMeter) transportFixture {
 	ctrl := gomock.NewController(t)
 	f := transportFixture{
 		clock: mocks.NewMockClock(ctrl), ids: mocks.NewMockIDSource(ctrl), limiter: mocks.NewMockRateLimiter(ctrl),
@@ -90,7 +96,7 @@ func newTransportFixture(t *testing.T, bound application.GrantExpiryBound, polic
 	}
 	ports := application.Ports{
 		Signers: application.Signers{Office: f.office.SignOffice, Realtime: f.realtime.SignRealtime},
-		Clock:   f.clock, IDs: f.ids, Limiter: f.limiter,
+		Clock:   f.clock, IDs: f.ids, Limiter: f.limiter, Meter: meter,
 	}
 	officeBound, realtimeBound := office, realtime
 	officeBound.ExpiryBound, realtimeBound.ExpiryBound = bound, bound

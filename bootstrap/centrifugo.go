@@ -15,7 +15,6 @@ import (
 
 	"github.com/gatepass/gatepass/adapters/centrifugoapi"
 	"github.com/gatepass/gatepass/adapters/jwtsigner"
-	"github.com/gatepass/gatepass/adapters/prom"
 	"github.com/gatepass/gatepass/application"
 	"github.com/gatepass/gatepass/domain"
 	"github.com/gatepass/gatepass/foundation/jwa"
@@ -228,7 +227,7 @@ func (centrifugo) limits(e environment) map[domain.GrantKind]domain.Limit {
 
 // provide registers Centrifugo's connection and subscription grants,
 // signed with the office key; disabled without settings.
-func (centrifugo) provide(cfg Config, office *jwtsigner.OfficeSigner, _ *slog.Logger, m *prom.Metrics) ([]application.GrantRegistration, error) {
+func (centrifugo) provide(cfg Config, office *jwtsigner.OfficeSigner, _ *slog.Logger) ([]application.GrantRegistration, error) {
 	settings := cfg.Centrifugo()
 	if settings == nil {
 		return []application.GrantRegistration{
@@ -249,8 +248,8 @@ func (centrifugo) provide(cfg Config, office *jwtsigner.OfficeSigner, _ *slog.Lo
 		return nil, err
 	}
 	return []application.GrantRegistration{
-		application.RegisterGrant(connect, cfg.GrantExpiryBound, prom.MeterSigner(m, domain.GrantCentrifugoConnection, s.SignCentrifugoConnection)),
-		application.RegisterGrant(subscribe, cfg.GrantExpiryBound, prom.MeterSigner(m, domain.GrantCentrifugoSubscription, s.SignCentrifugoSubscription)),
+		application.RegisterGrant(connect, cfg.GrantExpiryBound, s.SignCentrifugoConnection),
+		application.RegisterGrant(subscribe, cfg.GrantExpiryBound, s.SignCentrifugoSubscription),
 	}, nil
 }
 

@@ -12,7 +12,6 @@ import (
 
 	"github.com/gatepass/gatepass/adapters/jwtsigner"
 	"github.com/gatepass/gatepass/adapters/livekitapi"
-	"github.com/gatepass/gatepass/adapters/prom"
 	"github.com/gatepass/gatepass/application"
 	"github.com/gatepass/gatepass/domain"
 )
@@ -187,7 +186,7 @@ func (liveKit) limits(e environment) map[domain.GrantKind]domain.Limit {
 // room configurations checked with LiveKit's own library, with the
 // webhook that removes revoked participants who join again; disabled
 // without settings.
-func (liveKit) provide(cfg Config, _ *jwtsigner.OfficeSigner, logger *slog.Logger, m *prom.Metrics) ([]application.GrantRegistration, error) {
+func (liveKit) provide(cfg Config, _ *jwtsigner.OfficeSigner, logger *slog.Logger) ([]application.GrantRegistration, error) {
 	if cfg.LiveKit() == nil {
 		return []application.GrantRegistration{application.RegisterDisabled(domain.GrantLiveKit)}, nil
 	}
@@ -211,7 +210,7 @@ func (liveKit) provide(cfg Config, _ *jwtsigner.OfficeSigner, logger *slog.Logge
 	if err != nil {
 		return nil, err
 	}
-	reg := application.RegisterGrant(def, cfg.GrantExpiryBound, prom.MeterSigner(m, domain.GrantLiveKit, s.SignLiveKit))
+	reg := application.RegisterGrant(def, cfg.GrantExpiryBound, s.SignLiveKit)
 	return []application.GrantRegistration{
 		application.WithWebhook(reg, func(r *application.Revocations) application.WebhookReceiver {
 			return application.NewRemoveRevokedParticipants(r, hooks, rooms)

@@ -216,15 +216,15 @@ func (natsTransport) limits(e environment) map[domain.GrantKind]domain.Limit {
 }
 
 // provide registers NATS's grant without recording its keys.
-func (t natsTransport) provide(cfg Config, _ *jwtsigner.OfficeSigner, _ *slog.Logger, m *prom.Metrics) ([]application.GrantRegistration, error) {
-	return t.provideRecording(cfg, m, nil)
+func (t natsTransport) provide(cfg Config, _ *jwtsigner.OfficeSigner, _ *slog.Logger) ([]application.GrantRegistration, error) {
+	return t.provideRecording(cfg, nil)
 }
 
 // provideRecording registers NATS's grant, signed with the account
 // signing key, each user key kept in keys while its JWT lives (when
 // eviction is on): the HTTP endpoint, the token exchange and the auth
 // callout all sign through it. Disabled without settings.
-func (natsTransport) provideRecording(cfg Config, m *prom.Metrics, keys domain.GrantKeyStore) ([]application.GrantRegistration, error) {
+func (natsTransport) provideRecording(cfg Config, keys domain.GrantKeyStore) ([]application.GrantRegistration, error) {
 	c := cfg.NATS()
 	if c == nil {
 		return []application.GrantRegistration{application.RegisterDisabled(domain.GrantNATS)}, nil
@@ -237,7 +237,7 @@ func (natsTransport) provideRecording(cfg Config, m *prom.Metrics, keys domain.G
 	if err != nil {
 		return nil, err
 	}
-	sign := prom.MeterSigner(m, domain.GrantNATS, s.SignNATSUser)
+	sign := s.SignNATSUser
 	if c.SystemCreds != "" {
 		sign = natsjwt.Recording(keys, sign)
 	}

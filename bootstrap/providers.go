@@ -138,13 +138,15 @@ func ProvideMetrics(cfg Config) *prom.Metrics {
 }
 
 // ProvidePorts gathers the application's ports.
-func ProvidePorts(identity domain.IdentityVerifier, s application.Signers, keys *statickeys.KeySet, l Limiter, rev *application.Revocations, fanout *application.EvictRevokedHandler) application.Ports {
+func ProvidePorts(identity domain.IdentityVerifier, s application.Signers, keys *statickeys.KeySet, l Limiter, m *prom.Metrics,
+	rev *application.Revocations, fanout *application.EvictRevokedHandler) application.Ports {
 	return application.Ports{
 		Identity: identity,
 		Signers:  s,
 		Clock:    systemClock,
 		IDs:      randomIDs,
 		Keys:     keys,
+		Meter:    m,
 		Limiter:  l.Limiter,
 		// Failing open, budgets are kept per replica while Redis fails,
 		// never not at all.

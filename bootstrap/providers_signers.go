@@ -12,7 +12,6 @@ import (
 	"github.com/gatepass/gatepass/adapters/prom"
 	"github.com/gatepass/gatepass/adapters/statickeys"
 	"github.com/gatepass/gatepass/application"
-	"github.com/gatepass/gatepass/domain"
 )
 
 // OfficeBackend is the crypto.Signer that holds the office key, and its name.
@@ -86,13 +85,13 @@ func ProvideRealtimeSigner(cfg Config) (*jwtsigner.RealtimeSigner, error) {
 }
 
 // ProvideSigners are the office and realtime signers as the application
-// sees them, wrapped in the metrics decorator every kind's signer is
-// (ProvideTransportGrants). It also names the office signing key in
+// sees them; the application meters them as it meters every kind's
+// (application.Ports.Meter). It also names the office signing key in
 // gatepass_signing_key_info.
 func ProvideSigners(m *prom.Metrics, b OfficeBackend, o *jwtsigner.OfficeSigner, r *jwtsigner.RealtimeSigner) application.Signers {
 	m.SigningKey(o.KeyID(), o.Algorithm(), b.Name)
 	return application.Signers{
-		Office:   prom.MeterSigner(m, domain.GrantOffice, o.SignOffice),
-		Realtime: prom.MeterSigner(m, domain.GrantRealtime, r.SignRealtime),
+		Office:   o.SignOffice,
+		Realtime: r.SignRealtime,
 	}
 }

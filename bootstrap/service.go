@@ -307,7 +307,7 @@ func rateLimitsFrom(e environment, p *problems) application.RateLimitPolicy {
 		Enabled:      r.Enabled,
 		StoreTimeout: r.StoreTimeout,
 		IPv6Prefix:   r.IPv6Prefix,
-		AuthFailures: domain.Limit{Scope: domain.LimitAuthFailure, Rate: r.AuthFailRate, Period: r.AuthFailPeriod, Burst: r.AuthFailBurst},
+		AuthFailures: domain.Limit{Budget: domain.BudgetAuthFailure, Rate: r.AuthFailRate, Period: r.AuthFailPeriod, Burst: r.AuthFailBurst},
 		Grants: map[domain.GrantKind]domain.Limit{
 			domain.GrantOffice:   grantLimit(domain.GrantOffice, r.OfficeRate, r.OfficePeriod, r.OfficeBurst),
 			domain.GrantRealtime: grantLimit(domain.GrantRealtime, r.RealtimeRate, r.RealtimePeriod, r.RealtimeBurst),
@@ -335,5 +335,5 @@ func rateLimitsFrom(e environment, p *problems) application.RateLimitPolicy {
 }
 
 func grantLimit(kind domain.GrantKind, rate int, period time.Duration, burst int) domain.Limit {
-	return domain.Limit{Scope: domain.LimitScopeOf(kind), Rate: rate, Period: period, Burst: burst}
+	return domain.Limit{Budget: domain.BudgetOf(kind), Rate: rate, Period: period, Burst: burst}
 }

@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/gatepass/gatepass/adapters/jwtsigner"
-	"github.com/gatepass/gatepass/adapters/prom"
 	"github.com/gatepass/gatepass/application"
 	"github.com/gatepass/gatepass/domain"
 )
@@ -40,10 +39,10 @@ type transport interface {
 	// limits are the request budgets of the transport's grant kinds.
 	limits(e environment) map[domain.GrantKind]domain.Limit
 	// provide registers the transport's grant kinds: with their settings
-	// and metered signers when it is enabled (their definitions refusing
-	// settings out of their invariants), disabled (RegisterDisabled) when
-	// not.
-	provide(cfg Config, office *jwtsigner.OfficeSigner, logger *slog.Logger, m *prom.Metrics) ([]application.GrantRegistration, error)
+	// and signers when it is enabled (their definitions refusing settings
+	// out of their invariants), disabled (RegisterDisabled) when not. The
+	// application meters every signer (application.Ports.Meter).
+	provide(cfg Config, office *jwtsigner.OfficeSigner, logger *slog.Logger) ([]application.GrantRegistration, error)
 	// banner is what the development banner prints for the transport when
 	// it is enabled, and where; "" when it is disabled.
 	banner(cfg Config, w Welcome) (string, BannerPlace)
@@ -70,7 +69,7 @@ func transportLimits(e environment) map[domain.GrantKind]domain.Limit {
 // revocation store (domain.GrantKeyStore), where its evictor finds a
 // revoked user's connections: its signers record them.
 type keyedTransport interface {
-	provideRecording(cfg Config, m *prom.Metrics, keys domain.GrantKeyStore) ([]application.GrantRegistration, error)
+	provideRecording(cfg Config, keys domain.GrantKeyStore) ([]application.GrantRegistration, error)
 }
 
 // TransportGrants are the registered transports' grant kinds as the
@@ -78,18 +77,18 @@ type keyedTransport interface {
 type TransportGrants []application.GrantRegistration
 
 // ProvideTransportGrants registers every registered transport's grant
-// kinds, each signer wrapped in the same metrics decorator as the office
-// and realtime signers; a keyed transport's signers record their grants'
-// keys in the revocation store.
-func ProvideTransportGrants(cfg Config, office *jwtsigner.OfficeSigner, stores RevocationStores, logger *slog.Logger, m *prom.Metrics) (TransportGrants, error) {
+// kinds; a keyed transport's signers record their grants' keys in the
+// revocation store. The application meters every kind's signer alike
+// (application.Ports.Meter), so no transport meters its own.
+func ProvideTransportGrants(cfg Config, office *jwtsigner.OfficeSigner, stores RevocationStores, logger *slog.Logger) (TransportGrants, error) {
 	var out TransportGrants
 	for _, tr := range registeredTransports {
 		var kinds []application.GrantRegistration
 		var err error
 		if kt, ok := tr.(keyedTransport); ok {
-			kinds, err = kt.provideRecording(cfg, m, stores.GrantKeys)
+			kinds, err = kt.provideRecording(cfg, stores.GrantKeys)
 		} else {
-			kinds, err = tr.provide(cfg, office, logger, m)
+			kinds, err = tr.provide(cfg, office, logger)
 		}
 		if err != nil {
 			return nil, err

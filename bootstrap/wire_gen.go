@@ -85,8 +85,8 @@ func InitializeServer(ctx context.Context, cfg Config, logger *slog.Logger) (*Se
 		cleanup()
 		return nil, nil, err
 	}
-	ports := ProvidePorts(identityVerifier, signers, keySet, limiter, revocations, evictRevokedHandler)
-	transportGrants, err := ProvideTransportGrants(cfg, officeSigner, revocationStores, logger, metrics)
+	ports := ProvidePorts(identityVerifier, signers, keySet, limiter, metrics, revocations, evictRevokedHandler)
+	transportGrants, err := ProvideTransportGrants(cfg, officeSigner, revocationStores, logger)
 	if err != nil {
 		cleanup6()
 		cleanup5()

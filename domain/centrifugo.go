@@ -25,6 +25,16 @@ const TransportCentrifugo Transport = "centrifugo"
 // The Centrifugo transport's kinds and its section of the policy.
 var _ = registerTransport(20, CentrifugoRules{}, GrantCentrifugoConnection, GrantCentrifugoSubscription)
 
+// Sentinel errors of Centrifugo subscriptions.
+var (
+	// ErrInvalidChannel means a channel name is missing, too long, or holds
+	// white space or control characters.
+	ErrInvalidChannel = errors.New("invalid channel")
+	// ErrChannelNotAllowed means no rule of the policy lets the caller
+	// subscribe to a channel.
+	ErrChannelNotAllowed = errors.New("channel not allowed by policy")
+)
+
 //go:generate go tool mockgen -typed -destination=mocks/centrifugo.go -package=mocks . CentrifugoSigner
 
 // CentrifugoSigner signs Centrifugo tokens with the office-router signing

@@ -22,9 +22,10 @@ type OfficeGrant struct {
 }
 
 // GrantKind names what one grant endpoint issues. It is the route table's
-// key, the metrics' kind label, the rate-limit scope and the log line's
-// grant_kind: one set, GrantKinds, fixed once the package is initialized,
-// so no layer recovers it from a path or a string of another layer.
+// key, the metrics' kind label, the name of its rate-limit budget and the
+// log line's grant_kind: one set, GrantKinds, fixed once the package is
+// initialized, so no layer recovers it from a path or a string of another
+// layer.
 type GrantKind string
 
 // The grant kinds of the office-router and Supabase Realtime; each

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -21,6 +22,18 @@ const TransportLiveKit Transport = "livekit"
 
 // The LiveKit transport's kind and its section of the policy.
 var _ = registerTransport(10, LiveKitRules(nil), GrantLiveKit)
+
+// Sentinel errors of LiveKit requests.
+var (
+	// ErrInvalidRoom means a room name or room configuration is malformed.
+	ErrInvalidRoom = errors.New("invalid room")
+	// ErrInvalidParticipant means a participant's name, metadata or
+	// attributes are malformed or over their limits.
+	ErrInvalidParticipant = errors.New("invalid participant")
+	// ErrIdentityMismatch means a requested participant identity is not the
+	// caller's user id, alone or with a device label.
+	ErrIdentityMismatch = errors.New("identity does not match the caller")
+)
 
 //go:generate go tool mockgen -typed -destination=mocks/livekit.go -package=mocks . LiveKitSigner,RoomConfigChecker
 

@@ -8,7 +8,9 @@ import (
 	"strings"
 )
 
-// Sentinel errors of the transport policy and of the grants it governs. The inbound adapter maps them to HTTP answers with errors.Is.
+// Sentinel errors of the transport policy and of the grants it governs,
+// shared by every transport; a transport's own errors sit in its file. The
+// inbound adapter maps them to HTTP answers with errors.Is.
 var (
 	// ErrInvalidPermissions means a verified identity's permissions claim
 	// cannot be a set of permissions.
@@ -19,24 +21,10 @@ var (
 	// ErrTransportNotAllowed means no rule of the policy lets the caller use
 	// a transport at all.
 	ErrTransportNotAllowed = errors.New("transport not allowed by policy")
-	// ErrChannelNotAllowed means no rule of the policy lets the caller
-	// subscribe to a channel.
-	ErrChannelNotAllowed = errors.New("channel not allowed by policy")
 	// ErrUnsupportedIdentifier means an organization or user id that a room
 	// or channel name would carry holds characters other than
 	// A-Z a-z 0-9 _ -, so a name built from it could reach another's.
 	ErrUnsupportedIdentifier = errors.New("identifier unsupported in room and channel names")
-	// ErrInvalidChannel means a channel name is missing, too long, or holds
-	// white space or control characters.
-	ErrInvalidChannel = errors.New("invalid channel")
-	// ErrInvalidRoom means a room name or room configuration is malformed.
-	ErrInvalidRoom = errors.New("invalid room")
-	// ErrInvalidParticipant means a participant's name, metadata or
-	// attributes are malformed or over their limits.
-	ErrInvalidParticipant = errors.New("invalid participant")
-	// ErrIdentityMismatch means a requested participant identity is not the
-	// caller's user id, alone or with a device label.
-	ErrIdentityMismatch = errors.New("identity does not match the caller")
 	// ErrForbiddenField means the request sets a field the caller's rights
 	// do not cover.
 	ErrForbiddenField = errors.New("field not allowed for the caller")

@@ -43,6 +43,15 @@ type Timer interface {
 	After(d time.Duration) <-chan time.Time
 }
 
+// SignatureMeter meters signatures, every grant kind's alike: the
+// application wraps each kind's signer in it, so that no kind goes
+// unmetered and no kind meters itself.
+type SignatureMeter interface {
+	// MeterSignatures is the meter of kind's signatures, asked once per
+	// kind; it is told how long each signature took and its error.
+	MeterSignatures(kind GrantKind) func(took time.Duration, err error)
+}
+
 // IDSource makes unique, unguessable token ids.
 type IDSource interface {
 	NewID() (string, error)

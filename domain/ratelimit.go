@@ -17,22 +17,22 @@ var ErrLimiterUnavailable = errors.New("rate limiter unavailable")
 // ErrInvalidLimit means a limit cannot be enforced.
 var ErrInvalidLimit = errors.New("invalid rate limit")
 
-// LimitScope names a budget: a grant kind's per-user budget, or the
+// Budget names a budget: a grant kind's per-user budget, or the
 // per-address budget of failed authentications. It labels metrics and
 // prefixes the store's keys, so adapters never parse a key to learn it.
-type LimitScope string
+type Budget string
 
-// LimitAuthFailure is the scope of the per-address budget of failed
-// authentications; a grant kind's budget has the kind's name as its scope.
-const LimitAuthFailure LimitScope = "authfail"
+// BudgetAuthFailure is the per-address budget of failed authentications; a
+// grant kind's budget is named after the kind.
+const BudgetAuthFailure Budget = "authfail"
 
-// LimitScopeOf is the scope of a grant kind's per-user budget.
-func LimitScopeOf(k GrantKind) LimitScope { return LimitScope(k) }
+// BudgetOf is the name of a grant kind's per-user budget.
+func BudgetOf(k GrantKind) Budget { return Budget(k) }
 
-// Limit is a budget: Rate events per Period on average, with room for a
-// Burst of events at once. Scope says which budget it is.
+// Limit is how a budget is spent: Rate events per Period on average, with
+// room for a Burst of events at once. Budget says which budget it is.
 type Limit struct {
-	Scope  LimitScope
+	Budget Budget
 	Rate   int
 	Period time.Duration
 	Burst  int

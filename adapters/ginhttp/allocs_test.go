@@ -70,15 +70,12 @@ func allocsHandler(t *testing.T) http.Handler {
 	}
 	app := newApp(t, application.Ports{
 		Identity: staticIdentity{domain.Principal{UserID: "user_01", OrgID: "org_01", Role: "member"}},
-		Signers: application.Signers{
-			Office:   prom.MeterSigner(metrics, domain.GrantOffice, office.SignOffice),
-			Realtime: prom.MeterSigner(metrics, domain.GrantRealtime, realtime.SignRealtime),
-		},
-		Clock: systemclock.Clock{}, IDs: cryptorand.IDs{}, Keys: keys,
+		Signers:  application.Signers{Office: office.SignOffice, Realtime: realtime.SignRealtime},
+		Clock:    systemclock.Clock{}, IDs: cryptorand.IDs{}, Keys: keys, Meter: metrics,
 	}, application.Grants{
 		Office:   application.OfficePolicy{Issuer: "gatepass", Audience: "office-router", TTL: time.Minute, URL: "wss://office.example/ws"},
 		Realtime: application.RealtimePolicy{Issuer: "gatepass", TTL: time.Hour},
-		Kinds:    []application.GrantRegistration{application.RegisterGrant(def, application.ExpiryBoundNone, prom.MeterSigner(metrics, domain.GrantLiveKit, liveKit.SignLiveKit))},
+		Kinds:    []application.GrantRegistration{application.RegisterGrant(def, application.ExpiryBoundNone, liveKit.SignLiveKit)},
 	}, application.RateLimitPolicy{}, nil)
 	// One JSON line per request, as in production (LOG_LEVEL=info, the
 	// request line written by hand through slogctx.NewJSON).

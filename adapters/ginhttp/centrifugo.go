@@ -18,7 +18,15 @@ const (
 // token.
 const AudienceCentrifugo = "centrifugo"
 
-// Centrifugo's endpoints and audience.
+// Centrifugo's problems.
+var (
+	problemChannelNotAllowed = newProblem(http.StatusForbidden, "channel_not_allowed", "Forbidden",
+		"The policy does not allow the caller this channel.")
+	problemInvalidChannel = newProblem(http.StatusBadRequest, "invalid_channel", "Bad Request",
+		"channel is required: at most 255 bytes, without white space or control characters.")
+)
+
+// Centrifugo's endpoints, audience and problems.
 var _ = registerGrants(grantRegistration{
 	routes: []grantRoute{
 		{path: RouteCentrifugoConnectionToken, kind: domain.GrantCentrifugoConnection,
@@ -30,6 +38,10 @@ var _ = registerGrants(grantRegistration{
 	},
 	audience: AudienceCentrifugo,
 	exchange: centrifugoScope,
+	problems: []kindProblem{
+		{err: domain.ErrChannelNotAllowed, problem: problemChannelNotAllowed},
+		{err: domain.ErrInvalidChannel, problem: problemInvalidChannel},
+	},
 })
 
 // centrifugoScope reads the exchange's scope: none, or channel:<channel>.

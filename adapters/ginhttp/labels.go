@@ -7,15 +7,15 @@ import (
 )
 
 // answerable is every problem a grant endpoint may answer once routed:
-// what problemFor maps errors to. not_found, method_not_allowed and
+// what problemFor maps errors to, and each registered transport's own
+// (grantRegistration.problems). not_found, method_not_allowed and
 // transport_disabled are answered by routing, before any grant is tried.
 var answerable = []problem{
 	problemMissingCredentials, problemInvalidToken, problemIdentityUnavailable, problemNoOrganization,
 	problemOrganizationMismatch, problemMalformedBody, problemDuplicateHeader, problemUnsupportedMedia,
 	problemBodyTooLarge, problemRateLimited, problemLimiterUnavailable, problemUnsupportedIdentifier,
-	problemChannelNotAllowed, problemTransportNotAllowed, problemIdentityMismatch, problemForbiddenField,
-	problemInvalidRoom, problemInvalidParticipant, problemInvalidChannel, problemInternal,
-	problemRevoked, problemRevocationsUnavailable,
+	problemTransportNotAllowed, problemForbiddenField, problemInternal, problemRevoked,
+	problemRevocationsUnavailable,
 }
 
 // GrantResults is the closed set of results a grant attempt is counted

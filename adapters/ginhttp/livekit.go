@@ -29,13 +29,28 @@ const AudienceLiveKit = "livekit"
 // and a room configuration fit in it whatever HTTP_MAX_BODY_BYTES says.
 const liveKitBodyBytes = 16 << 10
 
-// LiveKit's endpoint and audience.
+// LiveKit's problems.
+var (
+	problemIdentityMismatch = newProblem(http.StatusForbidden, "identity_mismatch", "Forbidden",
+		"participant_identity must be the caller's user id, optionally followed by # and a device label.")
+	problemInvalidRoom = newProblem(http.StatusBadRequest, "invalid_room", "Bad Request",
+		"room_name is required: 1 to 64 characters of A-Z a-z 0-9 _ -; a room_config must be a valid room configuration without egress credentials or stream keys.")
+	problemInvalidParticipant = newProblem(http.StatusBadRequest, "invalid_participant", "Bad Request",
+		"A participant name, metadata or attributes exceed their limits, or an attribute name is reserved (userId, orgId, role in another letter case; the lk., sip. and gatepass. namespaces in any letter case) or holds invisible characters.")
+)
+
+// LiveKit's endpoint, audience and problems.
 var _ = registerGrants(grantRegistration{
 	routes: []grantRoute{{path: RouteLiveKitToken, kind: domain.GrantLiveKit,
 		handle: issueRegistered(domain.GrantLiveKit, liveKitBodyBytes, toLiveKitRequest, http.StatusCreated,
 			func(g domain.LiveKitGrant) (domain.Grant, string) { return g.Grant, g.Room }, appendLiveKitGrant)}},
 	audience: AudienceLiveKit,
 	exchange: liveKitScope,
+	problems: []kindProblem{
+		{err: domain.ErrIdentityMismatch, problem: problemIdentityMismatch},
+		{err: domain.ErrInvalidRoom, problem: problemInvalidRoom},
+		{err: domain.ErrInvalidParticipant, problem: problemInvalidParticipant},
+	},
 })
 
 // liveKitScope reads the exchange's scope room:<room_name>.

@@ -80,20 +80,10 @@ var (
 		"This transport is not configured on this deployment.")
 	problemUnsupportedIdentifier = newProblem(http.StatusForbidden, "unsupported_identifier", "Forbidden",
 		"The caller's organization or user id cannot name a room or channel.")
-	problemChannelNotAllowed = newProblem(http.StatusForbidden, "channel_not_allowed", "Forbidden",
-		"The policy does not allow the caller this channel.")
 	problemTransportNotAllowed = newProblem(http.StatusForbidden, "transport_not_allowed", "Forbidden",
 		"The policy gives the caller no right on this transport.")
-	problemIdentityMismatch = newProblem(http.StatusForbidden, "identity_mismatch", "Forbidden",
-		"participant_identity must be the caller's user id, optionally followed by # and a device label.")
 	problemForbiddenField = newProblem(http.StatusForbidden, "forbidden_field", "Forbidden",
 		"The policy does not allow the caller to set this field.")
-	problemInvalidRoom = newProblem(http.StatusBadRequest, "invalid_room", "Bad Request",
-		"room_name is required: 1 to 64 characters of A-Z a-z 0-9 _ -; a room_config must be a valid room configuration without egress credentials or stream keys.")
-	problemInvalidParticipant = newProblem(http.StatusBadRequest, "invalid_participant", "Bad Request",
-		"A participant name, metadata or attributes exceed their limits, or an attribute name is reserved (userId, orgId, role in another letter case; the lk., sip. and gatepass. namespaces in any letter case) or holds invisible characters.")
-	problemInvalidChannel = newProblem(http.StatusBadRequest, "invalid_channel", "Bad Request",
-		"channel is required: at most 255 bytes, without white space or control characters.")
 	problemInternal = newProblem(http.StatusInternalServerError, "internal", "Internal Server Error",
 		"The request could not be completed.")
 	problemRevoked = newProblem(http.StatusUnauthorized, "revoked", "Unauthorized",
@@ -140,20 +130,10 @@ func problemFor(err error) problem {
 		return problemOrganizationMismatch
 	case errors.Is(err, domain.ErrUnsupportedIdentifier):
 		return problemUnsupportedIdentifier
-	case errors.Is(err, domain.ErrChannelNotAllowed):
-		return problemChannelNotAllowed
 	case errors.Is(err, domain.ErrTransportNotAllowed):
 		return problemTransportNotAllowed
-	case errors.Is(err, domain.ErrIdentityMismatch):
-		return problemIdentityMismatch
 	case errors.Is(err, domain.ErrForbiddenField):
 		return problemForbiddenField
-	case errors.Is(err, domain.ErrInvalidRoom):
-		return problemInvalidRoom
-	case errors.Is(err, domain.ErrInvalidParticipant):
-		return problemInvalidParticipant
-	case errors.Is(err, domain.ErrInvalidChannel):
-		return problemInvalidChannel
 	case errors.Is(err, errBodyTooLarge):
 		return problemBodyTooLarge
 	case errors.Is(err, errUnsupportedMedia):

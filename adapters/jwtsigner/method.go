@@ -1,15 +1,23 @@
-// Package jwtsigner signs every grant kind's claims as a compact JWS, one
-// file per kind: the kinds verified through gatepass's JWKS with the office
-// key (JWT_ALGORITHM: RS256, PS256, ES256 or EdDSA) through any
-// crypto.Signer, in memory, in OpenSSL or in an HSM; the kinds whose
-// verifier holds a shared secret with that secret (HS256).
+// Package jwtsigner signs as a compact JWS the grants whose verifier takes
+// a JWT signed with gatepass's office key or with a shared secret: the
+// grant kinds verified through gatepass's JWKS with the office key
+// (JWT_ALGORITHM: RS256, PS256, ES256 or EdDSA) through any crypto.Signer,
+// in memory, in OpenSSL or in an HSM (office.go, and a file for each other
+// kind signed with it); the office-router's admin grants, which are no
+// grant kind, with the same key (officerouter.go); and the kinds whose
+// verifier holds a shared secret, with that secret (HS256, a file for
+// each). Not every kind is signed here: a kind whose peer trusts keys of
+// its own (an account signing key) has a signer adapter of its own, which
+// the kind's registration in bootstrap names. claims.go, hs256.go and this
+// file are shared by the kinds signed here.
 //
-// github.com/golang-jwt/jwt/v5 encodes the office-key kinds
+// github.com/golang-jwt/jwt/v5 encodes the office-key grants
 // (Token.SignedString over cryptoSignerMethod, a signing method whose key
 // is a crypto.Signer). The HS256 kinds are appended by hand into pooled
 // buffers with pooled HMACs (hs256.go). golang-jwt is the reference either
-// way: the tests hold every kind's token to the one golang-jwt signs from
-// claims of their own, byte for byte, and verify every kind with it.
+// way: the tests hold the token of every kind signed here to the one
+// golang-jwt signs from claims of their own, byte for byte, and verify
+// each with it.
 package jwtsigner
 
 import (

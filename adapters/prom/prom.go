@@ -88,7 +88,7 @@ func (s *series[K, V]) of(k K) V {
 	return v
 }
 
-// Label values of the metrics, beside grant kinds, limit scopes and what
+// Label values of the metrics, beside grant kinds, budgets and what
 // Declare is given.
 const (
 	resultOK    = "ok"
@@ -171,7 +171,7 @@ func NewWithBuild(b Build) *Metrics {
 		m.identityRefreshes, m.identityRefreshed, m.identityCache, keysLoaded, build, m.rateLimited, m.limiterErrors,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
-	// Every kind's signer is timed (MeterSigner).
+	// Every kind's signer is timed (MeterSignatures).
 	for _, kind := range domain.GrantKinds() {
 		m.signer.WithLabelValues(kind.String())
 		m.signerErrors.WithLabelValues(kind.String())
@@ -183,9 +183,9 @@ func NewWithBuild(b Build) *Metrics {
 		m.identityCache.WithLabelValues(result)
 	}
 	for _, kind := range domain.GrantKinds() {
-		m.rateLimited.WithLabelValues(string(domain.LimitScopeOf(kind)))
+		m.rateLimited.WithLabelValues(string(domain.BudgetOf(kind)))
 	}
-	m.rateLimited.WithLabelValues(string(domain.LimitAuthFailure))
+	m.rateLimited.WithLabelValues(string(domain.BudgetAuthFailure))
 	m.requestSeries = newSeries(func(l requestLabels) prometheus.Observer {
 		return m.requests.WithLabelValues(l.route, l.method, strconv.Itoa(l.status))
 	})
@@ -348,24 +348,19 @@ func (m *Metrics) SigningKey(kid, algorithm, signer string) {
 	m.signingKey.WithLabelValues(kid, algorithm, signer).Set(1)
 }
 
-// MeterSigner times every signature of next under
-// gatepass_signer_duration_seconds and counts its failures under
-// gatepass_signer_errors_total, both labelled with kind: the one decorator
-// every grant kind's signer is wrapped in. A nil next stays nil (a
-// disabled transport has no signer).
-func MeterSigner[C any](m *Metrics, kind domain.GrantKind, next func(context.Context, C) (string, error)) func(context.Context, C) (string, error) {
-	if next == nil {
-		return nil
-	}
+var _ domain.SignatureMeter = (*Metrics)(nil)
+
+// MeterSignatures is the meter of kind's signatures, which the application
+// wraps every grant kind's signer in: each is timed under
+// gatepass_signer_duration_seconds and each failure counted under
+// gatepass_signer_errors_total, both labelled with kind.
+func (m *Metrics) MeterSignatures(kind domain.GrantKind) func(took time.Duration, err error) {
 	duration, failures := m.signer.WithLabelValues(kind.String()), m.signerErrors.WithLabelValues(kind.String())
-	return func(ctx context.Context, c C) (string, error) {
-		start := time.Now()
-		tok, err := next(ctx, c)
-		duration.Observe(time.Since(start).Seconds())
+	return func(took time.Duration, err error) {
+		duration.Observe(took.Seconds())
 		if err != nil {
 			failures.Inc()
 		}
-		return tok, err
 	}
 }
 
@@ -385,11 +380,11 @@ func (m *Metrics) RateLimiter(next domain.RateLimiter, logger *slog.Logger, logE
 
 func (l *limiter) Allow(ctx context.Context, key string, limit domain.Limit) (domain.Decision, error) {
 	d, err := l.next.Allow(ctx, key, limit)
-	l.observe(ctx, limit.Scope, d, err)
+	l.observe(ctx, limit.Budget, d, err)
 	return d, err
 }
 
-func (l *limiter) observe(ctx context.Context, scope domain.LimitScope, d domain.Decision, err error) {
+func (l *limiter) observe(ctx context.Context, budget domain.Budget, d domain.Decision, err error) {
 	switch {
 	case err != nil:
 		l.m.limiterErrors.Inc()
@@ -401,13 +396,13 @@ func (l *limiter) observe(ctx context.Context, scope domain.LimitScope, d domain
 			}
 		}
 	case !d.Allowed:
-		l.m.rateLimited.WithLabelValues(string(scope)).Inc()
+		l.m.rateLimited.WithLabelValues(string(budget)).Inc()
 	}
 }
 
 // RateLimitRejections is the rejection counter of one limit, for tests.
-func (m *Metrics) RateLimitRejections(scope domain.LimitScope) prometheus.Counter {
-	return m.rateLimited.WithLabelValues(string(scope))
+func (m *Metrics) RateLimitRejections(budget domain.Budget) prometheus.Counter {
+	return m.rateLimited.WithLabelValues(string(budget))
 }
 
 // LimiterErrors is the rate-limit store error counter, for tests.

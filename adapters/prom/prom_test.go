@@ -10,7 +10,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
-	"github.com/gatepass/gatepass/adapters/jwtsigner"
 	"github.com/gatepass/gatepass/adapters/memorylimit"
 	"github.com/gatepass/gatepass/adapters/prom"
 	"github.com/gatepass/gatepass/adapters/redislimit"
@@ -21,12 +20,12 @@ func TestLimiterCountsRejectionsAndStoreErrors(t *testing.T) {
 	m := prom.New()
 	var logs strings.Builder
 	logger := slog.New(slog.NewTextHandler(&logs, nil))
-	one := domain.Limit{Scope: domain.LimitScopeOf(domain.GrantOffice), Rate: 1, Period: time.Hour, Burst: 1}
+	one := domain.Limit{Budget: domain.BudgetOf(domain.GrantOffice), Rate: 1, Period: time.Hour, Burst: 1}
 	l := m.RateLimiter(memorylimit.New(nil, 0), logger, time.Hour)
 	for range 3 {
 		l.Allow(context.Background(), "office:user_1", one)
 	}
-	if got := testutil.ToFloat64(m.RateLimitRejections(domain.LimitScopeOf(domain.GrantOffice))); got != 2 {
+	if got := testutil.ToFloat64(m.RateLimitRejections(domain.BudgetOf(domain.GrantOffice))); got != 2 {
 		t.Fatalf("rejections = %v, want 2", got)
 	}
 
@@ -51,18 +50,7 @@ func TestLimiterCountsRejectionsAndStoreErrors(t *testing.T) {
 
 func TestSignerLatencyIsObserved(t *testing.T) {
 	m := prom.New()
-	s, err := jwtsigner.NewRealtimeSigner([]byte(strings.Repeat("k", 32)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	now := time.Now()
-	_, err = prom.MeterSigner(m, domain.GrantRealtime, s.SignRealtime)(context.Background(), domain.RealtimeClaims{
-		Registered: domain.Registered{Issuer: "i", Subject: "s", Audience: "authenticated", ID: "j", IssuedAt: now, ExpiresAt: now.Add(time.Hour)},
-		Role:       "authenticated",
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	m.MeterSignatures(domain.GrantRealtime)(3*time.Millisecond, nil)
 	if got := series(t, m, "gatepass_signer_duration_seconds"); got["kind=realtime"] != 1 || got["kind=office"] != 0 {
 		t.Fatalf("signer observations = %v, want one realtime", got)
 	}
@@ -74,35 +62,21 @@ func TestSignerLatencyIsObserved(t *testing.T) {
 	}
 }
 
-// TestEverySignerIsMeteredAlike: the one decorator times every kind's
-// signer under its kind label and counts its failures; nothing else.
+// TestEverySignerIsMeteredAlike: the one meter times every kind's
+// signatures under its kind label and counts their failures; nothing else.
 func TestEverySignerIsMeteredAlike(t *testing.T) {
 	for _, kind := range domain.GrantKinds() {
 		t.Run(kind.String(), func(t *testing.T) {
 			m := prom.New()
-			fails := false
-			sign := prom.MeterSigner(m, kind, func(context.Context, struct{}) (string, error) {
-				if fails {
-					return "", errors.New("boom")
-				}
-				return "signed", nil
-			})
-			if tok, err := sign(context.Background(), struct{}{}); tok != "signed" || err != nil {
-				t.Fatalf("token %q, err %v", tok, err)
-			}
-			fails = true
-			if _, err := sign(context.Background(), struct{}{}); err == nil {
-				t.Fatal("the signer's error was lost")
-			}
+			observe := m.MeterSignatures(kind)
+			observe(time.Millisecond, nil)
+			observe(time.Millisecond, errors.New("boom"))
 			label := "kind=" + kind.String()
 			durations, failures := series(t, m, "gatepass_signer_duration_seconds"), series(t, m, "gatepass_signer_errors_total")
 			for l := range durations {
 				if want := map[bool]float64{true: 2, false: 0}[l == label]; durations[l] != want || failures[l] != want/2 {
 					t.Errorf("%s: %v signatures and %v failures, want %v and %v", l, durations[l], failures[l], want, want/2)
 				}
-			}
-			if prom.MeterSigner[struct{}](m, kind, nil) != nil {
-				t.Error("a nil signer was wrapped")
 			}
 		})
 	}
