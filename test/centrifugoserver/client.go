@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/centrifugal/centrifuge-go"
 )
@@ -50,7 +51,32 @@ type Client struct {
 // *RefusedError; if ctx ends first, its error is returned (with the last
 // transport error seen, if any). Close the client when done. No error
 // carries the token.
+//
+// A connect refused as an invalid token (3500) is tried twice more, a
+// quarter second apart: Centrifugo fetches the JWKS when a token first
+// needs it, within a fixed one-second timeout, and a fetch that a loaded
+// machine makes late refuses a valid token without being cached. A token
+// Centrifugo does not accept is refused all three times.
 func Connect(ctx context.Context, wsURL, token string) (*Client, error) {
+	for try := 1; ; try++ {
+		c, err := connectOnce(ctx, wsURL, token)
+		var refused *RefusedError
+		if try == 3 || !errors.As(err, &refused) || refused.Code != codeInvalidToken {
+			return c, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, err
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
+
+// codeInvalidToken is the disconnect code of a connection token Centrifugo
+// could not verify.
+const codeInvalidToken = 3500
+
+func connectOnce(ctx context.Context, wsURL, token string) (*Client, error) {
 	c := centrifuge.NewJsonClient(wsURL, centrifuge.Config{Token: token, Name: "gatepass-test"})
 	client := &Client{c: c, gone: make(chan struct{})}
 	type outcome struct {
