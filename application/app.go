@@ -2,34 +2,28 @@
 // revoking access (revocations.go), and issuing grants, every kind through
 // one pipeline (issue_grant.go) over the kind's definition, its signer
 // metered by one decorator (Ports.Meter). The kinds are
-// domain.GrantKinds: each transport's kind is registered with
-// RegisterGrant over its domain definition; the two built-in kinds, office
-// and realtime, are not registered but built by New over definitions of
-// their own (request_office_access.go, issue_realtime_token.go). Policy
-// (who may have which grant, for how long) lives here; adapters only
-// translate.
+// domain.GrantKinds: each is registered with RegisterGrant over its domain
+// definition, or with RegisterDisabled while this deployment does not
+// issue it. Policy (who may have which grant, for how long) lives here;
+// adapters only translate.
 package application
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/gatepass/gatepass/domain"
 )
 
 // Application groups the use cases the inbound adapters drive. Every
 // grant kind has its use case, the same issuing pipeline over the kind's
-// definition: the office and realtime grants' are fields, a registered
-// kind's is Issuer's; a kind this deployment does not issue is there too,
-// marked disabled (Enabled).
+// definition, which Issuer gives; a kind this deployment does not issue
+// is there too, marked disabled (Enabled).
 type Application struct {
-	AuthenticateCaller  *AuthenticateCallerHandler
-	RequestOfficeAccess *RequestOfficeAccessHandler
-	IssueRealtimeToken  *IssueRealtimeTokenHandler
-	ListKeys            *ListVerificationKeysHandler
-	CheckReadiness      *CheckReadinessHandler
+	AuthenticateCaller *AuthenticateCallerHandler
+	ListKeys           *ListVerificationKeysHandler
+	CheckReadiness     *CheckReadinessHandler
 	// Revocations is the replica's copy of the revocations, which every
 	// grant kind's pipeline checks; nil when none are kept.
 	Revocations         *Revocations
@@ -85,9 +79,7 @@ func Issuer[Req, Out any](a *Application, kind domain.GrantKind) GrantIssuer[Req
 
 // Grants are how each grant kind is minted.
 type Grants struct {
-	Office   OfficePolicy
-	Realtime RealtimePolicy
-	// Kinds are the other grant kinds, registered by their definitions
+	// Kinds are the grant kinds, registered by their definitions
 	// (RegisterGrant), or disabled (RegisterDisabled).
 	Kinds []GrantRegistration
 	// Policy decides every caller's rights on the registered kinds; nil is
@@ -95,33 +87,12 @@ type Grants struct {
 	Policy *Policy
 }
 
-// OfficePolicy is how office-router grants are minted.
-type OfficePolicy struct {
-	Issuer   string
-	Audience string
-	TTL      time.Duration
-	// URL is the office-router WebSocket URL returned with each grant.
-	URL string
-	// ExpiryBound says whether a grant may outlive the caller's identity.
-	ExpiryBound GrantExpiryBound
-}
-
-// RealtimePolicy is how Supabase Realtime tokens are minted.
-type RealtimePolicy struct {
-	Issuer string
-	TTL    time.Duration
-	// ExpiryBound says whether a token may outlive the caller's identity.
-	ExpiryBound GrantExpiryBound
-}
-
 // Ports are the outbound ports the use cases need.
 type Ports struct {
 	Identity domain.IdentityVerifier
-	// Signers sign the office and realtime grants' claims.
-	Signers Signers
-	Clock   domain.Clock
-	IDs     domain.IDSource
-	Keys    domain.KeySet
+	Clock    domain.Clock
+	IDs      domain.IDSource
+	Keys     domain.KeySet
 	// Meter meters every grant kind's signatures alike: New wraps each
 	// kind's signer in it. Nil meters nothing.
 	Meter domain.SignatureMeter
@@ -147,12 +118,11 @@ type Ports struct {
 // The rate limiter's readiness check ("rate_limiter") is added to checks,
 // and the revocations' ("revocations") when they are kept.
 //
-// It refuses what its grants' constructors refuse (every problem, joined):
-// the office or realtime policy out of bounds (*SettingError), a signer
-// missing, a registration without its kind's definition, a kind
-// registered twice, and a registered kind whose grants name the office
-// grants' audience (ErrAudienceShared, in a *SettingError), as the
-// office-router would accept them.
+// It refuses what its grants' registrations refuse (every problem,
+// joined): a signer missing, a registration without its kind's definition,
+// a kind registered twice, and a kind whose grants name the audience of
+// the registered office grants (ErrAudienceShared, in a *SettingError), as
+// the office-router would accept them.
 func New(p Ports, g Grants, limits RateLimitPolicy, checks []ReadinessCheck) (*Application, error) {
 	budgets := NewBudgets(p.Limiter, p.LocalLimiter, p.LimiterNodes, limits)
 	checks = append(checks[:len(checks):len(checks)], ReadinessCheck{Name: "rate_limiter", Probe: budgets.Ready})
@@ -163,16 +133,12 @@ func New(p Ports, g Grants, limits RateLimitPolicy, checks []ReadinessCheck) (*A
 	if policy == nil {
 		policy = DefaultPolicy()
 	}
-	officeAccess, officeErr := NewRequestOfficeAccessHandler(g.Office, budgets, metered(p.Meter, p.Clock, domain.GrantOffice, p.Signers.Office), p.Clock, p.IDs)
-	realtime, realtimeErr := NewIssueRealtimeTokenHandler(g.Realtime, budgets, metered(p.Meter, p.Clock, domain.GrantRealtime, p.Signers.Realtime), p.Clock, p.IDs)
-	errs := []error{officeErr, realtimeErr}
+	var errs []error
 	a := &Application{
-		AuthenticateCaller:  NewAuthenticateCallerHandler(p.Identity, budgets),
-		RequestOfficeAccess: officeAccess,
-		IssueRealtimeToken:  realtime,
-		CheckReadiness:      NewCheckReadinessHandler(checks),
-		ListKeys:            NewListVerificationKeysHandler(p.Keys),
-		grants:              make(map[domain.GrantKind]grantUseCase, 2+len(g.Kinds)),
+		AuthenticateCaller: NewAuthenticateCallerHandler(p.Identity, budgets),
+		CheckReadiness:     NewCheckReadinessHandler(checks),
+		ListKeys:           NewListVerificationKeysHandler(p.Keys),
+		grants:             make(map[domain.GrantKind]grantUseCase, len(g.Kinds)),
 	}
 	if r := p.Revocations; r != nil {
 		a.Revocations = r
@@ -180,15 +146,21 @@ func New(p Ports, g Grants, limits RateLimitPolicy, checks []ReadinessCheck) (*A
 		a.RevokeAccess = NewRevokeAccessHandler(r, p.Fanout)
 		a.HandleIdentityEvent = NewHandleIdentityEventHandler(a.RevokeAccess, r.ledger)
 	}
-	a.grants[domain.GrantOffice] = officeAccess
-	a.grants[domain.GrantRealtime] = realtime
+	// The office key may sign another kind's grants (Centrifugo's does):
+	// none may name the office grants' audience.
+	var officeAudience string
+	for _, k := range g.Kinds {
+		if k.Kind() == domain.GrantOffice {
+			officeAudience = k.audience()
+			break
+		}
+	}
 	for _, k := range g.Kinds {
 		u, err := k.useCase(policy, budgets, p.Clock, p.IDs, p.Meter)
 		if _, twice := a.grants[k.Kind()]; twice {
 			err = fmt.Errorf("%s: %w", k.Kind(), ErrKindRegisteredTwice)
-		} else if aud := k.audience(); err == nil && aud != "" && aud == g.Office.Audience {
-			// The office key may sign the kind's grants (Centrifugo's
-			// does): the office-router would accept them.
+		} else if aud := k.audience(); err == nil && aud != "" && k.Kind() != domain.GrantOffice && aud == officeAudience {
+			// The office-router would accept them.
 			err = fmt.Errorf("%s settings: %w", k.Kind(), &SettingError{Field: "Audience",
 				Reason: "must differ from the office-router grant's audience", Err: ErrAudienceShared})
 		}

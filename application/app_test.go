@@ -18,13 +18,12 @@ import (
 // TestNewRefusesWhatItsGrantsProtect: the Application is built only over
 // grant settings within their invariants, every problem reported at once,
 // whatever a caller registers: the constructor of what the rules protect
-// holds them, not the wiring.
+// holds them, not the wiring. (Each kind's lifetime bounds are its
+// definition's constructor's: domain's TestDefinitionsRefuseWhatTheirSettingsRefuse.)
 func TestNewRefusesWhatItsGrantsProtect(t *testing.T) {
 	ctrl := gomock.NewController(t)
 	centrifugo := mocks.NewMockCentrifugoSigner(ctrl)
-	ports := application.Ports{Signers: application.Signers{
-		Office: mocks.NewMockOfficeSigner(ctrl).SignOffice, Realtime: mocks.NewMockRealtimeSigner(ctrl).SignRealtime,
-	}}
+	officeSign, realtimeSign := mocks.NewMockOfficeSigner(ctrl).SignOffice, mocks.NewMockRealtimeSigner(ctrl).SignRealtime
 	// A Centrifugo connection definition its constructor accepted beside
 	// another office audience than the Application's.
 	connection, err := domain.CentrifugoConnectionDefinition(domain.CentrifugoSettings{
@@ -38,11 +37,12 @@ func TestNewRefusesWhatItsGrantsProtect(t *testing.T) {
 		t.Fatal(err)
 	}
 	sign := mocks.NewMockLiveKitSigner(ctrl).SignLiveKit
-	withTTL := func(ttl time.Duration) application.OfficePolicy { p := office; p.TTL = ttl; return p }
+	kinds := func(others ...application.GrantRegistration) []application.GrantRegistration {
+		return builtIn(t, officeSign, realtimeSign, others...)
+	}
 
 	tests := []struct {
 		name       string
-		ports      func(*application.Ports)
 		grants     application.Grants
 		wantErr    error
 		wantFields []string
@@ -50,55 +50,56 @@ func TestNewRefusesWhatItsGrantsProtect(t *testing.T) {
 		// kind refused.
 		wantSaid string
 	}{
-		{name: "valid", grants: application.Grants{Office: office, Realtime: realtime, Kinds: []application.GrantRegistration{
+		{name: "valid", grants: application.Grants{Kinds: kinds(
 			application.RegisterGrant(liveKit, application.ExpiryBoundNone, sign),
 			application.RegisterDisabled(domain.GrantNATS),
-		}}},
-		{name: "office for 1000h", grants: application.Grants{Office: withTTL(1000 * time.Hour), Realtime: realtime},
-			wantErr: application.ErrTTLOutOfRange, wantFields: []string{"TTL"}, wantSaid: "office grant: TTL: must be between 1s and 1h"},
-		{name: "realtime for nothing", grants: application.Grants{Office: office, Realtime: application.RealtimePolicy{Issuer: "qubital-backend"}},
-			wantErr: application.ErrTTLOutOfRange, wantFields: []string{"TTL"}, wantSaid: "realtime grant: TTL"},
-		{name: "no settings at all", grants: application.Grants{},
-			wantErr: application.ErrTTLOutOfRange, wantFields: []string{"TTL", "TTL"}},
-		{name: "office and Centrifugo under one audience", grants: application.Grants{Office: office, Realtime: realtime, Kinds: []application.GrantRegistration{
+		)}},
+		{name: "office and Centrifugo under one audience", grants: application.Grants{Kinds: kinds(
 			application.RegisterGrant(connection, application.ExpiryBoundNone, centrifugo.SignCentrifugoConnection),
-		}}, wantErr: application.ErrAudienceShared, wantFields: []string{"Audience"}, wantSaid: "centrifugo_connection settings: Audience"},
-		// The audit's probe: both refused, at once.
-		{name: "office for 1000h and Centrifugo under its audience", grants: application.Grants{Office: withTTL(1000 * time.Hour), Realtime: realtime,
-			Kinds: []application.GrantRegistration{application.RegisterGrant(connection, application.ExpiryBoundNone, centrifugo.SignCentrifugoConnection)}},
-			wantErr: application.ErrAudienceShared, wantFields: []string{"TTL", "Audience"}},
-		{name: "a definition no constructor made", grants: application.Grants{Office: office, Realtime: realtime, Kinds: []application.GrantRegistration{
+		)}, wantErr: application.ErrAudienceShared, wantFields: []string{"Audience"}, wantSaid: "centrifugo_connection settings: Audience"},
+		// Centrifugo registered before the office grant is checked
+		// against it all the same.
+		{name: "Centrifugo under the office audience, registered first", grants: application.Grants{Kinds: append([]application.GrantRegistration{
+			application.RegisterGrant(connection, application.ExpiryBoundNone, centrifugo.SignCentrifugoConnection),
+		}, kinds()...)}, wantErr: application.ErrAudienceShared, wantFields: []string{"Audience"}, wantSaid: "centrifugo_connection settings: Audience"},
+		// Both refused, at once.
+		{name: "the office grant without a signer and Centrifugo under its audience", grants: application.Grants{Kinds: []application.GrantRegistration{
+			officeKind(t, office, application.ExpiryBoundNone, nil),
+			realtimeKind(t, realtime, application.ExpiryBoundNone, realtimeSign),
+			application.RegisterGrant(connection, application.ExpiryBoundNone, centrifugo.SignCentrifugoConnection),
+		}}, wantErr: application.ErrNoSigner, wantFields: []string{"Audience"}, wantSaid: "office grant"},
+		{name: "a definition no constructor made", grants: application.Grants{Kinds: kinds(
 			application.RegisterGrant(domain.GrantDefinition[domain.LiveKitRequest, domain.LiveKitRights, domain.LiveKitClaims, domain.LiveKitGrant]{},
 				application.ExpiryBoundNone, sign),
-		}}, wantErr: application.ErrNoDefinition},
-		{name: "a disabled kind without a name", grants: application.Grants{Office: office, Realtime: realtime, Kinds: []application.GrantRegistration{
+		)}, wantErr: application.ErrNoDefinition},
+		{name: "a disabled kind without a name", grants: application.Grants{Kinds: kinds(
 			application.RegisterDisabled(""),
-		}}, wantErr: application.ErrNoDefinition},
-		{name: "an enabled kind without a signer", grants: application.Grants{Office: office, Realtime: realtime, Kinds: []application.GrantRegistration{
+		)}, wantErr: application.ErrNoDefinition},
+		{name: "an enabled kind without a signer", grants: application.Grants{Kinds: kinds(
 			application.RegisterGrant(liveKit, application.ExpiryBoundNone, nil),
-		}}, wantErr: application.ErrNoSigner, wantSaid: "livekit grant"},
-		{name: "the office grant without a signer", ports: func(p *application.Ports) { p.Signers.Office = nil },
-			grants: application.Grants{Office: office, Realtime: realtime}, wantErr: application.ErrNoSigner, wantSaid: "office grant"},
-		{name: "a kind registered twice", grants: application.Grants{Office: office, Realtime: realtime, Kinds: []application.GrantRegistration{
+		)}, wantErr: application.ErrNoSigner, wantSaid: "livekit grant"},
+		{name: "the office grant without a signer", grants: application.Grants{Kinds: []application.GrantRegistration{
+			officeKind(t, office, application.ExpiryBoundNone, nil),
+		}}, wantErr: application.ErrNoSigner, wantSaid: "office grant"},
+		{name: "the realtime token without a signer", grants: application.Grants{Kinds: []application.GrantRegistration{
+			realtimeKind(t, realtime, application.ExpiryBoundNone, nil),
+		}}, wantErr: application.ErrNoSigner, wantSaid: "realtime grant"},
+		{name: "a kind registered twice", grants: application.Grants{Kinds: kinds(
 			application.RegisterGrant(liveKit, application.ExpiryBoundNone, sign),
 			application.RegisterDisabled(domain.GrantLiveKit),
-		}}, wantErr: application.ErrKindRegisteredTwice, wantSaid: "livekit"},
-		{name: "an office kind registered", grants: application.Grants{Office: office, Realtime: realtime, Kinds: []application.GrantRegistration{
+		)}, wantErr: application.ErrKindRegisteredTwice, wantSaid: "livekit"},
+		{name: "an office kind registered twice", grants: application.Grants{Kinds: kinds(
 			application.RegisterDisabled(domain.GrantOffice),
-		}}, wantErr: application.ErrKindRegisteredTwice},
+		)}, wantErr: application.ErrKindRegisteredTwice},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p := ports
-			if tt.ports != nil {
-				tt.ports(&p)
-			}
-			app, err := application.New(p, tt.grants, application.RateLimitPolicy{}, nil)
+			app, err := application.New(application.Ports{}, tt.grants, application.RateLimitPolicy{}, nil)
 			if !errors.Is(err, tt.wantErr) {
 				t.Fatalf("err = %v, want %v", err, tt.wantErr)
 			}
 			if tt.wantErr == nil {
-				if app == nil || !app.Enabled(domain.GrantOffice) {
+				if app == nil || !app.Enabled(domain.GrantOffice) || !app.Enabled(domain.GrantRealtime) {
 					t.Fatal("no application")
 				}
 				return
@@ -115,49 +116,6 @@ func TestNewRefusesWhatItsGrantsProtect(t *testing.T) {
 			}
 			if !strings.Contains(err.Error(), tt.wantSaid) {
 				t.Errorf("err = %q, want it to say %q", err, tt.wantSaid)
-			}
-		})
-	}
-}
-
-// TestGrantHandlersRefuseTheirPolicyOutOfBounds: the office and realtime
-// handlers' own constructors hold their lifetimes' bounds.
-func TestGrantHandlersRefuseTheirPolicyOutOfBounds(t *testing.T) {
-	ctrl := gomock.NewController(t)
-	clock, ids := mocks.NewMockClock(ctrl), mocks.NewMockIDSource(ctrl)
-	officeSign, realtimeSign := mocks.NewMockOfficeSigner(ctrl).SignOffice, mocks.NewMockRealtimeSigner(ctrl).SignRealtime
-	withOfficeTTL := func(ttl time.Duration) application.OfficePolicy { p := office; p.TTL = ttl; return p }
-	withRealtimeTTL := func(ttl time.Duration) application.RealtimePolicy { p := realtime; p.TTL = ttl; return p }
-	office := func(p application.OfficePolicy, sign application.Signer[domain.OfficeClaims]) func() error {
-		return func() error {
-			_, err := application.NewRequestOfficeAccessHandler(p, application.Unlimited(), sign, clock, ids)
-			return err
-		}
-	}
-	realtime := func(p application.RealtimePolicy, sign application.Signer[domain.RealtimeClaims]) func() error {
-		return func() error {
-			_, err := application.NewIssueRealtimeTokenHandler(p, application.Unlimited(), sign, clock, ids)
-			return err
-		}
-	}
-	tests := []struct {
-		name    string
-		build   func() error
-		wantErr error
-	}{
-		{"office for an hour", office(withOfficeTTL(time.Hour), officeSign), nil},
-		{"office for 1000h", office(withOfficeTTL(1000*time.Hour), officeSign), application.ErrTTLOutOfRange},
-		{"office under a second", office(withOfficeTTL(time.Second-1), officeSign), application.ErrTTLOutOfRange},
-		{"office without a signer", office(withOfficeTTL(time.Minute), nil), application.ErrNoSigner},
-		{"realtime for a day", realtime(withRealtimeTTL(24*time.Hour), realtimeSign), nil},
-		{"realtime over a day", realtime(withRealtimeTTL(24*time.Hour+1), realtimeSign), application.ErrTTLOutOfRange},
-		{"realtime for nothing", realtime(withRealtimeTTL(0), realtimeSign), application.ErrTTLOutOfRange},
-		{"realtime without a signer", realtime(withRealtimeTTL(time.Hour), nil), application.ErrNoSigner},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if err := tt.build(); !errors.Is(err, tt.wantErr) {
-				t.Fatalf("err = %v, want %v", err, tt.wantErr)
 			}
 		})
 	}

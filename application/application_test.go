@@ -18,8 +18,8 @@ var (
 	member   = domain.Principal{UserID: "user_01H", OrgID: "org_01", Role: "admin"}
 	loner    = domain.Principal{UserID: "user_02H"}
 	errBoom  = errors.New("boom")
-	office   = application.OfficePolicy{Issuer: "gatepass", Audience: "office-router", TTL: time.Minute, URL: "wss://office.example/ws"}
-	realtime = application.RealtimePolicy{Issuer: "qubital-backend", TTL: time.Hour}
+	office   = domain.OfficeSettings{Issuer: "gatepass", Audience: "office-router", TTL: time.Minute, URL: "wss://office.example/ws"}
+	realtime = domain.RealtimeSettings{Issuer: "qubital-backend", TTL: time.Hour}
 )
 
 type fixture struct {
@@ -55,9 +55,8 @@ func newLimitedFixture(t *testing.T, limits application.RateLimitPolicy) fixture
 		limiter:  mocks.NewMockRateLimiter(ctrl),
 	}
 	f.app = newApp(t, application.Ports{
-		Identity: f.identity, Signers: application.Signers{Office: f.office.SignOffice, Realtime: f.realtime.SignRealtime},
-		Clock: f.clock, IDs: f.ids, Keys: f.keys, Limiter: f.limiter,
-	}, application.Grants{Office: office, Realtime: realtime, Kinds: disabledKinds()}, limits)
+		Identity: f.identity, Clock: f.clock, IDs: f.ids, Keys: f.keys, Limiter: f.limiter,
+	}, application.Grants{Kinds: builtIn(t, f.office.SignOffice, f.realtime.SignRealtime, disabledKinds()...)}, limits)
 	return f
 }
 
@@ -69,6 +68,48 @@ func newApp(t testing.TB, p application.Ports, g application.Grants, limits appl
 		t.Fatal(err)
 	}
 	return app
+}
+
+// officeKind registers the office grant kind with s, bound and sign.
+func officeKind(t testing.TB, s domain.OfficeSettings, bound application.GrantExpiryBound, sign application.Signer[domain.OfficeClaims]) application.GrantRegistration {
+	t.Helper()
+	def, err := domain.OfficeDefinition(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return application.RegisterGrant(def, bound, sign)
+}
+
+// realtimeKind registers the Supabase Realtime kind with s, bound and
+// sign.
+func realtimeKind(t testing.TB, s domain.RealtimeSettings, bound application.GrantExpiryBound, sign application.Signer[domain.RealtimeClaims]) application.GrantRegistration {
+	t.Helper()
+	def, err := domain.RealtimeDefinition(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return application.RegisterGrant(def, bound, sign)
+}
+
+// builtIn registers the office and realtime kinds with the test's
+// settings, signed by office and realtime, and then others.
+func builtIn(t testing.TB, officeSign application.Signer[domain.OfficeClaims], realtimeSign application.Signer[domain.RealtimeClaims],
+	others ...application.GrantRegistration) []application.GrantRegistration {
+	t.Helper()
+	return append([]application.GrantRegistration{
+		officeKind(t, office, application.ExpiryBoundNone, officeSign),
+		realtimeKind(t, realtime, application.ExpiryBoundNone, realtimeSign),
+	}, others...)
+}
+
+// officeIssuer is the office grant's use case.
+func officeIssuer(a *application.Application) application.GrantIssuer[domain.OfficeRequest, domain.OfficeGrant] {
+	return application.Issuer[domain.OfficeRequest, domain.OfficeGrant](a, domain.GrantOffice)
+}
+
+// realtimeIssuer is the Supabase Realtime token's use case.
+func realtimeIssuer(a *application.Application) application.GrantIssuer[struct{}, domain.Grant] {
+	return application.Issuer[struct{}, domain.Grant](a, domain.GrantRealtime)
 }
 
 // disabledKinds registers the transports' kinds without settings or
@@ -125,28 +166,28 @@ func TestRequestOfficeAccess(t *testing.T) {
 	}
 	tests := []struct {
 		name    string
-		cmd     application.RequestOfficeAccess
+		cmd     application.IssueGrant[domain.OfficeRequest]
 		setup   func(f fixture)
 		wantErr error
 	}{
-		{name: "grant for the caller's organization", cmd: application.RequestOfficeAccess{Caller: member}, setup: func(f fixture) {
+		{name: "grant for the caller's organization", cmd: application.IssueGrant[domain.OfficeRequest]{Caller: member}, setup: func(f fixture) {
 			f.clock.EXPECT().Now().Return(now)
 			f.ids.EXPECT().NewID().Return("id-1", nil)
 			f.office.EXPECT().SignOffice(gomock.Any(), wantClaims).Return("signed", nil)
 		}},
-		{name: "explicit matching organization", cmd: application.RequestOfficeAccess{Caller: member, Request: application.OfficeRequest{OrgID: "org_01"}}, setup: func(f fixture) {
+		{name: "explicit matching organization", cmd: application.IssueGrant[domain.OfficeRequest]{Caller: member, Request: domain.OfficeRequest{OrgID: "org_01"}}, setup: func(f fixture) {
 			f.clock.EXPECT().Now().Return(now)
 			f.ids.EXPECT().NewID().Return("id-1", nil)
 			f.office.EXPECT().SignOffice(gomock.Any(), wantClaims).Return("signed", nil)
 		}},
-		{name: "other organization is refused before signing", cmd: application.RequestOfficeAccess{Caller: member, Request: application.OfficeRequest{OrgID: "org_02"}},
+		{name: "other organization is refused before signing", cmd: application.IssueGrant[domain.OfficeRequest]{Caller: member, Request: domain.OfficeRequest{OrgID: "org_02"}},
 			wantErr: domain.ErrOrganizationMismatch},
-		{name: "caller without organization", cmd: application.RequestOfficeAccess{Caller: loner}, wantErr: domain.ErrNoOrganization},
-		{name: "id source fails", cmd: application.RequestOfficeAccess{Caller: member}, wantErr: errBoom, setup: func(f fixture) {
+		{name: "caller without organization", cmd: application.IssueGrant[domain.OfficeRequest]{Caller: loner}, wantErr: domain.ErrNoOrganization},
+		{name: "id source fails", cmd: application.IssueGrant[domain.OfficeRequest]{Caller: member}, wantErr: errBoom, setup: func(f fixture) {
 			f.clock.EXPECT().Now().Return(now)
 			f.ids.EXPECT().NewID().Return("", errBoom)
 		}},
-		{name: "signer fails", cmd: application.RequestOfficeAccess{Caller: member}, wantErr: errBoom, setup: func(f fixture) {
+		{name: "signer fails", cmd: application.IssueGrant[domain.OfficeRequest]{Caller: member}, wantErr: errBoom, setup: func(f fixture) {
 			f.clock.EXPECT().Now().Return(now)
 			f.ids.EXPECT().NewID().Return("id-1", nil)
 			f.office.EXPECT().SignOffice(gomock.Any(), gomock.Any()).Return("", errBoom)
@@ -158,7 +199,7 @@ func TestRequestOfficeAccess(t *testing.T) {
 			if tt.setup != nil {
 				tt.setup(f)
 			}
-			got, err := f.app.RequestOfficeAccess.Handle(context.Background(), tt.cmd)
+			got, err := officeIssuer(f.app).Handle(context.Background(), tt.cmd)
 			if !errors.Is(err, tt.wantErr) {
 				t.Fatalf("err = %v, want %v", err, tt.wantErr)
 			}
@@ -203,7 +244,7 @@ func TestIssueRealtimeToken(t *testing.T) {
 					}
 					return "signed", tt.signErr
 				})
-			got, err := f.app.IssueRealtimeToken.Handle(context.Background(), application.IssueRealtimeToken{Caller: tt.caller})
+			got, err := realtimeIssuer(f.app).Handle(context.Background(), application.IssueGrant[struct{}]{Caller: tt.caller})
 			if !errors.Is(err, tt.signErr) {
 				t.Fatalf("err = %v, want %v", err, tt.signErr)
 			}

@@ -32,22 +32,22 @@ func (benchClock) Now() time.Time { return time.Now() }
 func benchApp(b *testing.B, office crypto.Signer) *application.Application {
 	b.Helper()
 	ports := application.Ports{Clock: benchClock{}, IDs: cryptorand.IDs{}}
+	rt, err := jwtsigner.NewRealtimeSigner([]byte("a-supabase-jwt-secret-of-at-least-32-bytes"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	kinds := []application.GrantRegistration{
+		realtimeKind(b, domain.RealtimeSettings{Issuer: "qubital-backend", TTL: time.Hour}, application.ExpiryBoundNone, rt.SignRealtime),
+	}
 	if office != nil {
 		s, err := jwtsigner.NewOfficeSigner(office, "RS256")
 		if err != nil {
 			b.Fatal(err)
 		}
-		ports.Signers.Office = s.SignOffice
+		kinds = append(kinds, officeKind(b, domain.OfficeSettings{Issuer: "gatepass", Audience: "office-router", TTL: time.Minute, URL: "wss://office.example/ws"},
+			application.ExpiryBoundNone, s.SignOffice))
 	}
-	rt, err := jwtsigner.NewRealtimeSigner([]byte("a-supabase-jwt-secret-of-at-least-32-bytes"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	ports.Signers.Realtime = rt.SignRealtime
-	return newApp(b, ports, application.Grants{
-		Office:   application.OfficePolicy{Issuer: "gatepass", Audience: "office-router", TTL: time.Minute, URL: "wss://office.example/ws"},
-		Realtime: application.RealtimePolicy{Issuer: "qubital-backend", TTL: time.Hour},
-	}, application.RateLimitPolicy{})
+	return newApp(b, ports, application.Grants{Kinds: kinds}, application.RateLimitPolicy{})
 }
 
 func benchRSAKey(b *testing.B) *rsa.PrivateKey {
@@ -83,10 +83,10 @@ func BenchmarkRequestOfficeAccess(b *testing.B) {
 			}
 			app := benchApp(b, signer)
 			ctx := context.Background()
-			cmd := application.RequestOfficeAccess{Caller: benchCaller}
+			cmd := application.IssueGrant[domain.OfficeRequest]{Caller: benchCaller}
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, err := app.RequestOfficeAccess.Handle(ctx, cmd); err != nil {
+				if _, err := officeIssuer(app).Handle(ctx, cmd); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -98,10 +98,10 @@ func BenchmarkRequestOfficeAccess(b *testing.B) {
 func BenchmarkIssueRealtimeToken(b *testing.B) {
 	app := benchApp(b, nil)
 	ctx := context.Background()
-	cmd := application.IssueRealtimeToken{Caller: benchCaller}
+	cmd := application.IssueGrant[struct{}]{Caller: benchCaller}
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := app.IssueRealtimeToken.Handle(ctx, cmd); err != nil {
+		if _, err := realtimeIssuer(app).Handle(ctx, cmd); err != nil {
 			b.Fatal(err)
 		}
 	}

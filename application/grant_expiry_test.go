@@ -77,13 +77,11 @@ func TestGrantsBoundByTheIdentity(t *testing.T) {
 			// The budget is spent whether the identity is refused or not.
 			limiter := mocks.NewMockRateLimiter(ctrl)
 			limiter.EXPECT().Allow(gomock.Any(), gomock.Any(), gomock.Any()).Return(domain.Decision{Allowed: true}, nil)
-			budgets := application.NewBudgets(limiter, nil, nil, limits(false))
-			h, err := application.NewIssueRealtimeTokenHandler(application.RealtimePolicy{Issuer: "qubital-backend", TTL: time.Hour, ExpiryBound: tt.bound},
-				budgets, signer.SignRealtime, clock, ids)
-			if err != nil {
-				t.Fatal(err)
-			}
-			cmd := application.IssueRealtimeToken{Caller: member}
+			app := newApp(t, application.Ports{Clock: clock, IDs: ids, Limiter: limiter}, application.Grants{Kinds: []application.GrantRegistration{
+				realtimeKind(t, domain.RealtimeSettings{Issuer: "qubital-backend", TTL: time.Hour}, tt.bound, signer.SignRealtime),
+			}}, limits(false))
+			h := realtimeIssuer(app)
+			cmd := application.IssueGrant[struct{}]{Caller: member}
 			if tt.left > 0 {
 				cmd.IdentityExpiresAt = now.Add(tt.left)
 			}
@@ -119,13 +117,10 @@ func TestOfficeGrantBoundByTheIdentity(t *testing.T) {
 		}
 		return "signed", nil
 	})
-	policy := office
-	policy.ExpiryBound = application.ExpiryBoundIdentity
-	h, err := application.NewRequestOfficeAccessHandler(policy, application.Unlimited(), signer.SignOffice, clock, ids)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := h.Handle(context.Background(), application.RequestOfficeAccess{Caller: member, IdentityExpiresAt: identityExp}); err != nil {
+	app := newApp(t, application.Ports{Clock: clock, IDs: ids}, application.Grants{Kinds: []application.GrantRegistration{
+		officeKind(t, office, application.ExpiryBoundIdentity, signer.SignOffice),
+	}}, application.RateLimitPolicy{})
+	if _, err := officeIssuer(app).Handle(context.Background(), application.IssueGrant[domain.OfficeRequest]{Caller: member, IdentityExpiresAt: identityExp}); err != nil {
 		t.Fatal(err)
 	}
 }

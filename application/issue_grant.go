@@ -20,14 +20,6 @@ var ErrGrantKindDisabled = errors.New("grant kind disabled")
 // function so that every kind is signed, and decorated, alike.
 type Signer[C any] func(ctx context.Context, claims C) (string, error)
 
-// Signers sign the office and realtime grants' claims; a registered
-// kind brings its own (GrantRegistration). New wraps every one in the
-// same decorator (Ports.Meter).
-type Signers struct {
-	Office   Signer[domain.OfficeClaims]
-	Realtime Signer[domain.RealtimeClaims]
-}
-
 // IssueGrant asks for a grant of one kind: who asks, when its identity
 // expires, and what it asks for.
 type IssueGrant[Req any] struct {
@@ -149,12 +141,7 @@ func (h *IssueGrantHandler[Req, A, C, Out]) RefuseUnreadable(ctx context.Context
 	return why
 }
 
-// allowed is the authorization of a kind any authenticated caller may
-// have.
-func allowed[Req any](domain.Principal, Req) (struct{}, error) { return struct{}{}, nil }
-
-// GrantRegistration is one grant kind handed to New beside the office and
-// realtime grants: the kind's definition, how its grants' expiry is
+// GrantRegistration is one grant kind handed to New: the kind's definition, how its grants' expiry is
 // bound, and its signer (RegisterGrant), or the kind marked disabled
 // (RegisterDisabled).
 type GrantRegistration interface {

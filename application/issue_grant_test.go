@@ -36,27 +36,27 @@ func grantKindCases() []grantKindCase {
 		{
 			kind: domain.GrantOffice, limit: officeLimit, refused: &loner, refusedErr: domain.ErrNoOrganization,
 			issue: func(app *application.Application, caller domain.Principal, exp time.Time) error {
-				_, err := app.RequestOfficeAccess.Handle(ctx, application.RequestOfficeAccess{Caller: caller, IdentityExpiresAt: exp})
+				_, err := officeIssuer(app).Handle(ctx, application.IssueGrant[domain.OfficeRequest]{Caller: caller, IdentityExpiresAt: exp})
 				return err
 			},
 			expectSign: func(f transportFixture) *gomock.Call {
 				return f.office.EXPECT().SignOffice(gomock.Any(), gomock.Any()).Return("signed", nil).Call
 			},
 			refuse: func(app *application.Application, caller domain.Principal, why error) error {
-				return app.RequestOfficeAccess.RefuseUnreadable(ctx, caller, why)
+				return officeIssuer(app).RefuseUnreadable(ctx, caller, why)
 			},
 		},
 		{
 			kind: domain.GrantRealtime, limit: realtimeLimit,
 			issue: func(app *application.Application, caller domain.Principal, exp time.Time) error {
-				_, err := app.IssueRealtimeToken.Handle(ctx, application.IssueRealtimeToken{Caller: caller, IdentityExpiresAt: exp})
+				_, err := realtimeIssuer(app).Handle(ctx, application.IssueGrant[struct{}]{Caller: caller, IdentityExpiresAt: exp})
 				return err
 			},
 			expectSign: func(f transportFixture) *gomock.Call {
 				return f.realtime.EXPECT().SignRealtime(gomock.Any(), gomock.Any()).Return("signed", nil).Call
 			},
 			refuse: func(app *application.Application, caller domain.Principal, why error) error {
-				return app.IssueRealtimeToken.RefuseUnreadable(ctx, caller, why)
+				return realtimeIssuer(app).RefuseUnreadable(ctx, caller, why)
 			},
 		},
 		{
@@ -244,10 +244,9 @@ func TestEveryKindsSignerIsMetered(t *testing.T) {
 	t.Run("a disabled kind stays disabled and unmetered", func(t *testing.T) {
 		meter := &signatureMeter{}
 		ctrl := gomock.NewController(t)
-		app := newApp(t, application.Ports{
-			Signers: application.Signers{Office: mocks.NewMockOfficeSigner(ctrl).SignOffice, Realtime: mocks.NewMockRealtimeSigner(ctrl).SignRealtime},
-			Meter:   meter,
-		}, application.Grants{Office: office, Realtime: realtime, Kinds: disabledKinds()}, application.RateLimitPolicy{})
+		app := newApp(t, application.Ports{Meter: meter}, application.Grants{
+			Kinds: builtIn(t, mocks.NewMockOfficeSigner(ctrl).SignOffice, mocks.NewMockRealtimeSigner(ctrl).SignRealtime, disabledKinds()...),
+		}, application.RateLimitPolicy{})
 		for _, reg := range disabledKinds() {
 			if app.Enabled(reg.Kind()) || slices.Contains(meter.asked, reg.Kind()) {
 				t.Errorf("%s: enabled %v, metered %v; want disabled, unmetered", reg.Kind(), app.Enabled(reg.Kind()), meter.asked)

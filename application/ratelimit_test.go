@@ -55,7 +55,7 @@ func TestGrantsSpendThePerUserBudget(t *testing.T) {
 				f.ids.EXPECT().NewID().Return("id", nil)
 				f.office.EXPECT().SignOffice(gomock.Any(), gomock.Any()).Return("signed", nil)
 			}
-			_, err := f.app.RequestOfficeAccess.Handle(context.Background(), application.RequestOfficeAccess{Caller: member})
+			_, err := officeIssuer(f.app).Handle(context.Background(), application.IssueGrant[domain.OfficeRequest]{Caller: member})
 			if !errors.Is(err, tt.wantErr) {
 				t.Fatalf("err = %v, want %v", err, tt.wantErr)
 			}
@@ -72,7 +72,7 @@ func TestGrantsSpendThePerUserBudget(t *testing.T) {
 				f.ids.EXPECT().NewID().Return("id", nil)
 				f.realtime.EXPECT().SignRealtime(gomock.Any(), gomock.Any()).Return("signed", nil)
 			}
-			_, err := f.app.IssueRealtimeToken.Handle(context.Background(), application.IssueRealtimeToken{Caller: member})
+			_, err := realtimeIssuer(f.app).Handle(context.Background(), application.IssueGrant[struct{}]{Caller: member})
 			if !errors.Is(err, tt.wantErr) {
 				t.Fatalf("err = %v, want %v", err, tt.wantErr)
 			}
@@ -85,7 +85,7 @@ func TestRefusedCallersSpendTheGrantBudget(t *testing.T) {
 	// refusal after authentication costs the caller a request.
 	f := newLimitedFixture(t, limits(true))
 	f.limiter.EXPECT().Allow(gomock.Any(), "office:"+loner.UserID, officeLimit).Return(domain.Decision{Allowed: true}, nil)
-	_, err := f.app.RequestOfficeAccess.Handle(context.Background(), application.RequestOfficeAccess{Caller: loner})
+	_, err := officeIssuer(f.app).Handle(context.Background(), application.IssueGrant[domain.OfficeRequest]{Caller: loner})
 	if !errors.Is(err, domain.ErrNoOrganization) {
 		t.Fatal(err)
 	}
@@ -300,7 +300,7 @@ func TestDisabledLimitsNeverAskTheLimiter(t *testing.T) {
 	f.clock.EXPECT().Now().Return(now)
 	f.ids.EXPECT().NewID().Return("id", nil)
 	f.office.EXPECT().SignOffice(gomock.Any(), gomock.Any()).Return("signed", nil)
-	if _, err := f.app.RequestOfficeAccess.Handle(context.Background(), application.RequestOfficeAccess{Caller: member}); err != nil {
+	if _, err := officeIssuer(f.app).Handle(context.Background(), application.IssueGrant[domain.OfficeRequest]{Caller: member}); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -40,9 +40,9 @@ func newRevocationFixture(t *testing.T) revocationFixture {
 	f.clock.EXPECT().Now().Return(now).AnyTimes()
 	f.rev = application.NewRevocations(f.store, f.ledger, f.clock, f.ids, application.RevocationPolicy{Retention: time.Hour})
 	f.app = newApp(t, application.Ports{
-		Identity: f.identity, Signers: application.Signers{Office: f.office.SignOffice, Realtime: f.realtime.SignRealtime},
-		Clock: f.clock, IDs: f.ids, Keys: f.keys, Limiter: f.limiter, Revocations: f.rev,
-	}, application.Grants{Office: office, Realtime: realtime, Kinds: disabledKinds()}, application.RateLimitPolicy{
+		Identity: f.identity,
+		Clock:    f.clock, IDs: f.ids, Keys: f.keys, Limiter: f.limiter, Revocations: f.rev,
+	}, application.Grants{Kinds: builtIn(t, f.office.SignOffice, f.realtime.SignRealtime, disabledKinds()...)}, application.RateLimitPolicy{
 		Enabled: true, AuthFailures: authLimit,
 		Grants: map[domain.GrantKind]domain.Limit{domain.GrantOffice: officeLimit, domain.GrantRealtime: realtimeLimit},
 	})
@@ -87,11 +87,11 @@ func TestRevokedCallerIsRefusedBeforeItsBudget(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			if _, err := f.app.RequestOfficeAccess.Handle(context.Background(), application.RequestOfficeAccess{Caller: tt.caller}); !errors.Is(err, tt.wantErr) {
+			if _, err := officeIssuer(f.app).Handle(context.Background(), application.IssueGrant[domain.OfficeRequest]{Caller: tt.caller}); !errors.Is(err, tt.wantErr) {
 				t.Fatalf("Handle: %v, want %v", err, tt.wantErr)
 			}
 			unreadable := errors.New("unreadable body")
-			if err := f.app.IssueRealtimeToken.RefuseUnreadable(context.Background(), tt.caller, unreadable); !errors.Is(err, tt.wantErr) {
+			if err := realtimeIssuer(f.app).RefuseUnreadable(context.Background(), tt.caller, unreadable); !errors.Is(err, tt.wantErr) {
 				t.Fatalf("RefuseUnreadable: %v, want %v", err, tt.wantErr)
 			}
 		})
@@ -112,7 +112,7 @@ func TestIdentityIssuedAtTheCutOffSpendsAndIsServed(t *testing.T) {
 	f.limiter.EXPECT().Allow(gomock.Any(), gomock.Any(), officeLimit).Return(domain.Decision{Allowed: true}, nil)
 	f.ids.EXPECT().NewID().Return("id-1", nil)
 	f.office.EXPECT().SignOffice(gomock.Any(), gomock.Any()).Return("signed", nil)
-	if _, err := f.app.RequestOfficeAccess.Handle(context.Background(), application.RequestOfficeAccess{Caller: fresh}); err != nil {
+	if _, err := officeIssuer(f.app).Handle(context.Background(), application.IssueGrant[domain.OfficeRequest]{Caller: fresh}); err != nil {
 		t.Fatal(err)
 	}
 }

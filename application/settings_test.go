@@ -10,7 +10,7 @@ import (
 )
 
 func TestPolicyConstructorsKeepTheirBounds(t *testing.T) {
-	office := application.OfficePolicy{Issuer: "gatepass", Audience: "office-router", TTL: time.Minute}
+	office := domain.OfficeSettings{Issuer: "gatepass", Audience: "office-router", TTL: time.Minute}
 	centrifugo := domain.CentrifugoSettings{Issuer: "gatepass", Audience: "centrifugo", ConnectionTTL: time.Hour, SubscriptionTTL: time.Hour}
 	withAudience := func(aud string) domain.CentrifugoSettings { c := centrifugo; c.Audience = aud; return c }
 	withTTLs := func(conn, sub time.Duration) domain.CentrifugoSettings {
@@ -25,15 +25,15 @@ func TestPolicyConstructorsKeepTheirBounds(t *testing.T) {
 		wantFields []string
 	}{
 		{"office at its bounds", func() error {
-			_, err := application.NewOfficePolicy(application.OfficePolicy{TTL: time.Hour})
+			_, err := domain.NewOfficeSettings(domain.OfficeSettings{TTL: time.Hour})
 			return err
 		}, nil, nil},
 		{"office under a second", func() error {
-			_, err := application.NewOfficePolicy(application.OfficePolicy{TTL: time.Second - 1})
+			_, err := domain.NewOfficeSettings(domain.OfficeSettings{TTL: time.Second - 1})
 			return err
 		}, application.ErrTTLOutOfRange, []string{"TTL"}},
 		{"realtime over a day", func() error {
-			_, err := application.NewRealtimePolicy(application.RealtimePolicy{TTL: 24*time.Hour + 1})
+			_, err := domain.NewRealtimeSettings(domain.RealtimeSettings{TTL: 24*time.Hour + 1})
 			return err
 		}, application.ErrTTLOutOfRange, []string{"TTL"}},
 		{"livekit under a minute", func() error {

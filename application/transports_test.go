@@ -94,12 +94,7 @@ func newMeteredTransportFixture(t *testing.T, bound application.GrantExpiryBound
 		livekit: mocks.NewMockLiveKitSigner(ctrl), roomConfigs: mocks.NewMockRoomConfigChecker(ctrl), centrifugo: mocks.NewMockCentrifugoSigner(ctrl),
 		nats: mocks.NewMockNATSSigner(ctrl),
 	}
-	ports := application.Ports{
-		Signers: application.Signers{Office: f.office.SignOffice, Realtime: f.realtime.SignRealtime},
-		Clock:   f.clock, IDs: f.ids, Limiter: f.limiter, Meter: meter,
-	}
-	officeBound, realtimeBound := office, realtime
-	officeBound.ExpiryBound, realtimeBound.ExpiryBound = bound, bound
+	ports := application.Ports{Clock: f.clock, IDs: f.ids, Limiter: f.limiter, Meter: meter}
 	liveKit, err1 := domain.LiveKitDefinition(domain.LiveKitSettings{APIKey: "lk-key", TTL: 10 * time.Minute, URL: "wss://lk.example"}, f.roomConfigs)
 	connect, err2 := domain.CentrifugoConnectionDefinition(centrifugoSettings, office.Audience)
 	subscribe, err3 := domain.CentrifugoSubscriptionDefinition(centrifugoSettings, office.Audience)
@@ -108,8 +103,10 @@ func newMeteredTransportFixture(t *testing.T, bound application.GrantExpiryBound
 		t.Fatal(err)
 	}
 	f.app = newApp(t, ports, application.Grants{
-		Office: officeBound, Realtime: realtimeBound, Policy: policy,
+		Policy: policy,
 		Kinds: []application.GrantRegistration{
+			officeKind(t, office, bound, f.office.SignOffice),
+			realtimeKind(t, realtime, bound, f.realtime.SignRealtime),
 			application.RegisterGrant(liveKit, bound, f.livekit.SignLiveKit),
 			application.RegisterGrant(connect, bound, f.centrifugo.SignCentrifugoConnection),
 			application.RegisterGrant(subscribe, bound, f.centrifugo.SignCentrifugoSubscription),
@@ -252,12 +249,10 @@ func TestLiveKitRoomConfigWithoutChecker(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	app := newApp(t, application.Ports{
-		Signers: application.Signers{Office: mocks.NewMockOfficeSigner(ctrl).SignOffice, Realtime: mocks.NewMockRealtimeSigner(ctrl).SignRealtime},
-		Clock:   clock, IDs: ids,
-	}, application.Grants{Office: office, Realtime: realtime, Policy: policy, Kinds: []application.GrantRegistration{
+	app := newApp(t, application.Ports{Clock: clock, IDs: ids}, application.Grants{Policy: policy, Kinds: builtIn(t,
+		mocks.NewMockOfficeSigner(ctrl).SignOffice, mocks.NewMockRealtimeSigner(ctrl).SignRealtime,
 		application.RegisterGrant(def, application.ExpiryBoundNone, mocks.NewMockLiveKitSigner(ctrl).SignLiveKit),
-	}}, application.RateLimitPolicy{})
+	)}, application.RateLimitPolicy{})
 	_, err = liveKitIssuer(app).Handle(context.Background(), application.IssueGrant[domain.LiveKitRequest]{
 		Caller: member, Request: domain.LiveKitRequest{Room: "r", RoomConfig: []byte(`{}`)},
 	})

@@ -247,7 +247,6 @@ func load(environ map[string]string, mode loadMode) (Config, error) {
 	}
 	cfg.Office = officeFrom(e, dev, &p)
 	if mode == loadServe {
-		cfg.Realtime = realtimeFrom(e, dev, &p)
 		cfg.Auth = authFrom(e, cfg.Development(), &p)
 		serviceFrom(e, &cfg, &p)
 		transportsFrom(e, dev, &cfg, &p)

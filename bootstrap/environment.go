@@ -19,12 +19,17 @@ type environment struct {
 	AppEnv   string `env:"APP_ENV" envDefault:"production"`
 	LogLevel string `env:"LOG_LEVEL" envDefault:"info"`
 
-	HTTP     httpEnv     `envPrefix:"HTTP_"`
-	Office   officeEnv   `envPrefix:"JWT_"`
+	HTTP httpEnv `envPrefix:"HTTP_"`
+	// Office is the office key, which signs the office-router's grants
+	// and every other kind's signed with it, and which the JWKS publishes.
+	Office officeEnv `envPrefix:"JWT_"`
+	// Realtime is the Supabase project's JWT secret and the Realtime
+	// tokens' issuer and lifetime; the rest of the Realtime token's
+	// settings block is in realtime.go. Declared here, as the office key
+	// is, so a secret given twice is named as it always was (see
+	// refuseSharedSecrets).
 	Realtime realtimeEnv `envPrefix:"SUPABASE_JWT_"`
 	Auth     authEnv     `envPrefix:"AUTH_"`
-	// WebSocketBaseURL is the office-router URL returned with each grant.
-	WebSocketBaseURL string `env:"WEBSOCKET_BASE_URL"`
 	// OfficeRouter is the office-router's admin route (evictions).
 	OfficeRouter officeRouterEnv `envPrefix:"OFFICE_ROUTER_"`
 	// DevDir keeps development key material across restarts.
@@ -129,20 +134,13 @@ type pkcs11Env struct {
 	KeyLabel   string `env:"KEY_LABEL"`
 }
 
-// rateLimitEnv is how budgets are kept, and the office, Supabase Realtime
-// and authentication-failure budgets; each transport's budgets are
-// declared in its settings block.
+// rateLimitEnv is how budgets are kept, and the authentication-failure
+// budget; each grant kind's budget is declared in its settings block.
 type rateLimitEnv struct {
 	Enabled        bool          `env:"ENABLED" envDefault:"true"`
 	FailureMode    string        `env:"FAILURE_MODE" envDefault:"open"`
 	StoreTimeout   time.Duration `env:"STORE_TIMEOUT" envDefault:"100ms"`
 	IPv6Prefix     int           `env:"IPV6_PREFIX" envDefault:"64"`
-	OfficeRate     int           `env:"OFFICE_RATE" envDefault:"30"`
-	OfficePeriod   time.Duration `env:"OFFICE_PERIOD" envDefault:"1m"`
-	OfficeBurst    int           `env:"OFFICE_BURST" envDefault:"10"`
-	RealtimeRate   int           `env:"REALTIME_RATE" envDefault:"10"`
-	RealtimePeriod time.Duration `env:"REALTIME_PERIOD" envDefault:"1m"`
-	RealtimeBurst  int           `env:"REALTIME_BURST" envDefault:"5"`
 	AuthFailRate   int           `env:"AUTH_FAILURE_RATE" envDefault:"60"`
 	AuthFailPeriod time.Duration `env:"AUTH_FAILURE_PERIOD" envDefault:"1m"`
 	AuthFailBurst  int           `env:"AUTH_FAILURE_BURST" envDefault:"20"`

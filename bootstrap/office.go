@@ -6,6 +6,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"log/slog"
 	"maps"
 	"net/http"
 	"net/url"
@@ -17,6 +18,7 @@ import (
 	"github.com/gatepass/gatepass/adapters/cryptorand"
 	"github.com/gatepass/gatepass/adapters/devidentity"
 	"github.com/gatepass/gatepass/adapters/gosigner"
+	"github.com/gatepass/gatepass/adapters/jwtsigner"
 	"github.com/gatepass/gatepass/adapters/officerouter"
 	"github.com/gatepass/gatepass/adapters/pkcs11signer"
 	"github.com/gatepass/gatepass/application"
@@ -32,15 +34,104 @@ const (
 	DevWebSocketURL   = "ws://127.0.0.1:8787/ws"
 )
 
-// The office-router's and Supabase Realtime's evictors. Supabase Realtime
-// cannot close a channel: it lasts until its token expires.
+// The office-router's settings: the office key (JWT_*, PKCS11_*), read
+// before every transport as the JWKS publishes it and other kinds sign
+// with it, and the office grant's own block (officeGrants), registered as
+// every transport's is.
+
+// The office grant's block, and the office-router's evictor.
 var (
+	_ = registerTransport(domain.GrantOffice, officeGrants{})
 	_ = registerEvictor(domain.TransportOfficeRouter, officeRouterEvictor)
-	_ = registerEvictor(domain.TransportSupabaseRealtime, realtimeEvictor)
 )
 
-func realtimeEvictor(cfg Config, _ EvictorDeps) (domain.Evictor, error) {
-	return application.ExpiringEvictor{Of: domain.TransportSupabaseRealtime, TTL: cfg.Realtime.TTL}, nil
+// officeGrantsEnv are the office grant's own variables.
+type officeGrantsEnv struct {
+	// WebSocketBaseURL is the office-router URL returned with each grant.
+	WebSocketBaseURL string `env:"WEBSOCKET_BASE_URL"`
+
+	Rate   int           `env:"RATE_LIMIT_OFFICE_RATE" envDefault:"30"`
+	Period time.Duration `env:"RATE_LIMIT_OFFICE_PERIOD" envDefault:"1m"`
+	Burst  int           `env:"RATE_LIMIT_OFFICE_BURST" envDefault:"10"`
+}
+
+// officeGrants is the office-router grant's settings block: its issuer,
+// audience and lifetime are the office key's JWT_ISSUER, JWT_AUDIENCE and
+// JWT_TTL, required as its URL is, so the kind is never disabled.
+type officeGrants struct{}
+
+func (officeGrants) newEnv() any { return new(officeGrantsEnv) }
+
+func (officeGrants) devSecret(environment) string { return "" }
+
+func (officeGrants) prepareDevelopment(environment) error { return nil }
+
+// configure checks what the office grants say besides their keys, and
+// the URL they return, in development the office-router Worker's.
+func (officeGrants) configure(e environment, dev *devMaterial, cfg *Config, p *problems) {
+	o := &cfg.Office
+	o.URL = envOf[officeGrantsEnv](e).WebSocketBaseURL
+	if o.URL == "" && dev != nil {
+		o.URL = DevWebSocketURL
+	}
+	if o.Issuer == "" {
+		p.add("JWT_ISSUER", "is required")
+	}
+	if o.Audience == "" {
+		p.add("JWT_AUDIENCE", "is required")
+	}
+	// Reported here beside every other problem; the definition refuses
+	// the same settings.
+	_, err := domain.NewOfficeSettings(officeSettings(*o))
+	p.addSettings(err, map[string]string{"TTL": "JWT_TTL"}, "JWT_TTL")
+	switch u, err := url.Parse(o.URL); {
+	case o.URL == "":
+		p.add("WEBSOCKET_BASE_URL", "is required")
+	case err != nil || (u.Scheme != "ws" && u.Scheme != "wss") || u.Host == "":
+		p.add("WEBSOCKET_BASE_URL", "must be a ws:// or wss:// URL")
+	}
+}
+
+// officeSettings are the office grants' settings in o.
+func officeSettings(o OfficeConfig) domain.OfficeSettings {
+	return domain.OfficeSettings{Issuer: o.Issuer, Audience: o.Audience, TTL: o.TTL, URL: o.URL}
+}
+
+func (officeGrants) limits(e environment) map[domain.GrantKind]domain.Limit {
+	r := envOf[officeGrantsEnv](e)
+	return map[domain.GrantKind]domain.Limit{domain.GrantOffice: grantLimit(domain.GrantOffice, r.Rate, r.Period, r.Burst)}
+}
+
+// provide registers the office-router grant, signed with the office key.
+func (officeGrants) provide(cfg Config, office *jwtsigner.OfficeSigner, _ *slog.Logger) ([]application.GrantRegistration, error) {
+	def, err := domain.OfficeDefinition(officeSettings(cfg.Office))
+	if err != nil {
+		return nil, err
+	}
+	return []application.GrantRegistration{application.RegisterGrant(def, cfg.GrantExpiryBound, office.SignOffice)}, nil
+}
+
+func (officeGrants) banner(cfg Config, w Welcome) (string, BannerPlace) {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Office-router grant. Start the Worker, get a grant, verify it:\n")
+	if worker := officeRouterDev(cfg, w.Base); worker != "" {
+		fmt.Fprintf(&b, "  %s\n", worker)
+	}
+	fmt.Fprintf(&b, "  curl -sS -X POST %s/api/v1/cloudflare/request-access -H 'Authorization: Bearer %s'\n", w.Base, w.Token)
+	fmt.Fprintf(&b, "  bin/gatepass token verify --jwks %s/.well-known/jwks.json --issuer %s --audience %s TOKEN\n\n", w.Base, cfg.Office.Issuer, cfg.Office.Audience)
+	return b.String(), BannerWithGrants
+}
+
+// officeRouterDev is the command that runs the office-router Worker on
+// this machine trusting this gatepass, when WEBSOCKET_BASE_URL is on
+// loopback; "" otherwise.
+func officeRouterDev(cfg Config, base string) string {
+	u, err := url.Parse(cfg.Office.URL)
+	if err != nil || u.Port() == "" || (u.Hostname() != "127.0.0.1" && u.Hostname() != "localhost") {
+		return ""
+	}
+	return fmt.Sprintf("(cd deploy/office-router && npm ci && npx wrangler dev --ip %s --port %s --var CONN_JWT_ISSUER:%s --var CONN_JWT_AUDIENCE:%s --var CONN_JWKS_URL:%s/.well-known/jwks.json)",
+		u.Hostname(), u.Port(), cfg.Office.Issuer, cfg.Office.Audience, base)
 }
 
 func applyDevelopmentDefaults(e *environment) {
@@ -49,9 +140,6 @@ func applyDevelopmentDefaults(e *environment) {
 	}
 	if e.Office.Audience == "" {
 		e.Office.Audience = DevOfficeAudience
-	}
-	if e.WebSocketBaseURL == "" {
-		e.WebSocketBaseURL = DevWebSocketURL
 	}
 	if e.Auth.JWKSURL == "" && e.Auth.Issuer == "" {
 		e.Auth.Issuer = devidentity.Issuer
@@ -145,11 +233,12 @@ func devFolderError(err error) error {
 	return err
 }
 
-// officeFrom reads the office-router grant's settings; with loadKeys only
-// its keys.
+// officeFrom reads the office key's settings: the office grants' issuer,
+// audience and lifetime, and the key (the office grant's own block,
+// officeGrants, checks the first three).
 func officeFrom(e environment, dev *devMaterial, p *problems) OfficeConfig {
 	o := OfficeConfig{
-		Issuer: e.Office.Issuer, Audience: e.Office.Audience, TTL: e.Office.TTL, URL: e.WebSocketBaseURL,
+		Issuer: e.Office.Issuer, Audience: e.Office.Audience, TTL: e.Office.TTL,
 		Algorithm: e.Office.Algorithm, Signer: SignerKind(e.Office.Signer),
 	}
 	if !slices.Contains(jwa.Algorithms(), o.Algorithm) {
@@ -187,26 +276,6 @@ func refuseSigningKeyPublished(signing crypto.PublicKey, published []crypto.Publ
 				"key %d is the signing key's public key (%s), which the JWKS publishes already; list only a rotation's other keys",
 				i+1, e.Office.PrivateKey.source("JWT_PRIVATE_KEY"))
 		}
-	}
-}
-
-// checkOfficeGrant checks what the office grants say besides their keys.
-func checkOfficeGrant(o OfficeConfig, p *problems) {
-	if o.Issuer == "" {
-		p.add("JWT_ISSUER", "is required")
-	}
-	if o.Audience == "" {
-		p.add("JWT_AUDIENCE", "is required")
-	}
-	// Reported here beside every other problem; application.New refuses
-	// the same policy.
-	_, err := application.NewOfficePolicy(application.OfficePolicy{Issuer: o.Issuer, Audience: o.Audience, TTL: o.TTL, URL: o.URL})
-	p.addSettings(err, map[string]string{"TTL": "JWT_TTL"}, "JWT_TTL")
-	switch u, err := url.Parse(o.URL); {
-	case o.URL == "":
-		p.add("WEBSOCKET_BASE_URL", "is required")
-	case err != nil || (u.Scheme != "ws" && u.Scheme != "wss") || u.Host == "":
-		p.add("WEBSOCKET_BASE_URL", "must be a ws:// or wss:// URL")
 	}
 }
 

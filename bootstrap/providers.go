@@ -138,11 +138,10 @@ func ProvideMetrics(cfg Config) *prom.Metrics {
 }
 
 // ProvidePorts gathers the application's ports.
-func ProvidePorts(identity domain.IdentityVerifier, s application.Signers, keys *statickeys.KeySet, l Limiter, m *prom.Metrics,
+func ProvidePorts(identity domain.IdentityVerifier, keys *statickeys.KeySet, l Limiter, m *prom.Metrics,
 	rev *application.Revocations, fanout *application.EvictRevokedHandler) application.Ports {
 	return application.Ports{
 		Identity: identity,
-		Signers:  s,
 		Clock:    systemClock,
 		IDs:      randomIDs,
 		Keys:     keys,
@@ -195,12 +194,7 @@ func ProvideReadinessChecks(b OfficeBackend, s *jwtsigner.OfficeSigner, keys Ide
 // ProvideApplication builds the use cases. GRANT_EXPIRY_BOUND=identity
 // needs an identity verifier that tells each identity's expiry.
 func ProvideApplication(cfg Config, p application.Ports, kinds TransportGrants, checks []application.ReadinessCheck) (*application.Application, error) {
-	grants := application.Grants{
-		Office:   ProvideOfficePolicy(cfg),
-		Realtime: ProvideRealtimePolicy(cfg),
-		Kinds:    kinds,
-		Policy:   cfg.Policy,
-	}
+	grants := application.Grants{Kinds: kinds, Policy: cfg.Policy}
 	app, err := application.New(p, grants, cfg.RateLimit, checks)
 	if err != nil {
 		return nil, err
@@ -209,23 +203,6 @@ func ProvideApplication(cfg Config, p application.Ports, kinds TransportGrants, 
 		return nil, errors.New("GRANT_EXPIRY_BOUND=identity: the identity verifier does not tell token expiry")
 	}
 	return app, nil
-}
-
-// ProvideOfficePolicy is the office-router grant policy.
-func ProvideOfficePolicy(cfg Config) application.OfficePolicy {
-	return application.OfficePolicy{
-		Issuer:   cfg.Office.Issuer,
-		Audience: cfg.Office.Audience,
-		TTL:      cfg.Office.TTL,
-		URL:      cfg.Office.URL,
-
-		ExpiryBound: cfg.GrantExpiryBound,
-	}
-}
-
-// ProvideRealtimePolicy is the Supabase Realtime token policy.
-func ProvideRealtimePolicy(cfg Config) application.RealtimePolicy {
-	return application.RealtimePolicy{Issuer: cfg.Realtime.Issuer, TTL: cfg.Realtime.TTL, ExpiryBound: cfg.GrantExpiryBound}
 }
 
 // ProvideRouter is the public HTTP API.

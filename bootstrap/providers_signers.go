@@ -11,7 +11,6 @@ import (
 	"github.com/gatepass/gatepass/adapters/pkcs11signer"
 	"github.com/gatepass/gatepass/adapters/prom"
 	"github.com/gatepass/gatepass/adapters/statickeys"
-	"github.com/gatepass/gatepass/application"
 )
 
 // OfficeBackend is the crypto.Signer that holds the office key, and its name.
@@ -58,8 +57,8 @@ func ProvideOfficeBackend(cfg Config, logger *slog.Logger) (OfficeBackend, func(
 // ProvideOfficeSigner signs office-router grants with the backend; the
 // signer's constructor refuses a key that does not fit JWT_ALGORITHM, and
 // a test signature must verify: a signer that cannot sign fails the start,
-// not the first request.
-func ProvideOfficeSigner(cfg Config, b OfficeBackend) (*jwtsigner.OfficeSigner, error) {
+// not the first request. It names the key in gatepass_signing_key_info.
+func ProvideOfficeSigner(cfg Config, b OfficeBackend, m *prom.Metrics) (*jwtsigner.OfficeSigner, error) {
 	s, err := jwtsigner.NewOfficeSigner(b.Signer, cfg.Office.Algorithm)
 	if err != nil {
 		return nil, fmt.Errorf("JWT_ALGORITHM=%s: %w", cfg.Office.Algorithm, err)
@@ -67,6 +66,7 @@ func ProvideOfficeSigner(cfg Config, b OfficeBackend) (*jwtsigner.OfficeSigner, 
 	if err := s.SelfTest(context.Background()); err != nil {
 		return nil, fmt.Errorf("office signer (%s) self-test: %w", b.Name, err)
 	}
+	m.SigningKey(s.KeyID(), s.Algorithm(), b.Name)
 	return s, nil
 }
 
@@ -77,21 +77,4 @@ func ProvideKeySet(cfg Config, b OfficeBackend) (*statickeys.KeySet, error) {
 		return nil, fmt.Errorf("JWT_VERIFICATION_KEYS: %w", err)
 	}
 	return ks, nil
-}
-
-// ProvideRealtimeSigner signs Supabase Realtime tokens.
-func ProvideRealtimeSigner(cfg Config) (*jwtsigner.RealtimeSigner, error) {
-	return jwtsigner.NewRealtimeSigner(cfg.Realtime.Secret)
-}
-
-// ProvideSigners are the office and realtime signers as the application
-// sees them; the application meters them as it meters every kind's
-// (application.Ports.Meter). It also names the office signing key in
-// gatepass_signing_key_info.
-func ProvideSigners(m *prom.Metrics, b OfficeBackend, o *jwtsigner.OfficeSigner, r *jwtsigner.RealtimeSigner) application.Signers {
-	m.SigningKey(o.KeyID(), o.Algorithm(), b.Name)
-	return application.Signers{
-		Office:   o.SignOffice,
-		Realtime: r.SignRealtime,
-	}
 }

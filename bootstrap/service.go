@@ -3,67 +3,17 @@ package bootstrap
 import (
 	"errors"
 	"log/slog"
-	"maps"
 	"net/netip"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"time"
 
-	"github.com/gatepass/gatepass/adapters/devidentity"
 	"github.com/gatepass/gatepass/adapters/jwksidentity"
-	"github.com/gatepass/gatepass/adapters/jwtsigner"
 	"github.com/gatepass/gatepass/adapters/redislimit"
 	"github.com/gatepass/gatepass/adapters/yamlpolicy"
 	"github.com/gatepass/gatepass/application"
 	"github.com/gatepass/gatepass/domain"
 )
-
-// realtimeFrom reads the Supabase Realtime token's settings.
-func realtimeFrom(e environment, dev *devMaterial, p *problems) RealtimeConfig {
-	r := RealtimeConfig{Issuer: e.Realtime.Issuer, TTL: e.Realtime.TTL, Secret: []byte(e.Realtime.Secret.value)}
-	name := "SUPABASE_JWT_SECRET"
-	if e.Realtime.Secret.file != "" {
-		name += fileSuffix
-	}
-	if len(r.Secret) == 0 && dev != nil {
-		r.Secret = []byte(dev.supabaseSecret)
-	}
-	switch {
-	case len(r.Secret) == 0:
-		switch {
-		case p.has("SUPABASE_JWT_SECRET") || p.has("SUPABASE_JWT_SECRET_FILE"):
-		case e.Realtime.Secret.file != "":
-			p.add(name, "names an empty file (%s)", e.Realtime.Secret.file)
-		default:
-			p.add(name, "is required (or SUPABASE_JWT_SECRET_FILE)")
-		}
-	case len(r.Secret) < jwtsigner.MinSecretBytes:
-		p.add(name, "must be at least %d bytes", jwtsigner.MinSecretBytes)
-	}
-	if r.Issuer == "" {
-		p.add("SUPABASE_JWT_ISSUER", "must not be empty")
-	}
-	// Reported here beside every other problem; application.New refuses
-	// the same policy.
-	_, err := application.NewRealtimePolicy(application.RealtimePolicy{Issuer: r.Issuer, TTL: r.TTL})
-	p.addSettings(err, map[string]string{"TTL": "SUPABASE_JWT_TTL"}, "SUPABASE_JWT_TTL")
-	return r
-}
-
-// RealtimeSecretFile is the file the Supabase Realtime secret was read
-// from, for `gatepass token verify --secret-file`: SUPABASE_JWT_SECRET_FILE,
-// or in development the development folder's file (devDir is the folder
-// as the caller names it); "" when SUPABASE_JWT_SECRET gave it.
-func (c Config) RealtimeSecretFile(devDir string) string {
-	switch s := c.env.Realtime.Secret; {
-	case s.file != "":
-		return s.file
-	case c.Development() && !s.Set():
-		return filepath.Join(devDir, devidentity.SupabaseFile)
-	}
-	return ""
-}
 
 // authFrom reads how callers are verified. In development without
 // AUTH_JWKS_URL, callers are verified against the local development
@@ -124,10 +74,8 @@ func authFrom(e environment, dev bool, p *problems) AuthConfig {
 }
 
 // serviceFrom reads the listeners, limits, proxies, CORS, logging, the
-// public base URL and the transport policy, and checks the office grant's
-// own settings.
+// public base URL and the transport policy.
 func serviceFrom(e environment, cfg *Config, p *problems) {
-	checkOfficeGrant(cfg.Office, p)
 	cfg.AdminAddr = e.AdminAddr
 	cfg.HTTP = HTTPConfig(e.HTTP)
 	cfg.RateLimit = rateLimitsFrom(e, p)
@@ -308,12 +256,8 @@ func rateLimitsFrom(e environment, p *problems) application.RateLimitPolicy {
 		StoreTimeout: r.StoreTimeout,
 		IPv6Prefix:   r.IPv6Prefix,
 		AuthFailures: domain.Limit{Budget: domain.BudgetAuthFailure, Rate: r.AuthFailRate, Period: r.AuthFailPeriod, Burst: r.AuthFailBurst},
-		Grants: map[domain.GrantKind]domain.Limit{
-			domain.GrantOffice:   grantLimit(domain.GrantOffice, r.OfficeRate, r.OfficePeriod, r.OfficeBurst),
-			domain.GrantRealtime: grantLimit(domain.GrantRealtime, r.RealtimeRate, r.RealtimePeriod, r.RealtimeBurst),
-		},
+		Grants:       transportLimits(e),
 	}
-	maps.Copy(policy.Grants, transportLimits(e))
 	if err := policy.FailureMode.UnmarshalText([]byte(r.FailureMode)); err != nil {
 		p.add("RATE_LIMIT_FAILURE_MODE", "must be open or closed")
 	}

@@ -18,9 +18,7 @@ var SignerSet = wire.NewSet(
 	ProvideDevKit,
 	ProvideOfficeBackend,
 	ProvideOfficeSigner,
-	ProvideRealtimeSigner,
 	ProvideTransportGrants,
-	ProvideSigners,
 	ProvideKeySet,
 )
 

@@ -113,8 +113,8 @@ type BannerPlace int
 
 // Places in the development banner.
 const (
-	// BannerWithGrants is beside the office and Supabase Realtime grants,
-	// before the token exchange.
+	// BannerWithGrants is with the grant endpoints, before the token
+	// exchange.
 	BannerWithGrants BannerPlace = iota
 	// BannerAfterExchange is after the token exchange.
 	BannerAfterExchange

@@ -22,7 +22,14 @@ func TestTransportBanner(t *testing.T) {
 	}
 	w := bootstrap.Welcome{Base: "http://127.0.0.1:8080", Token: "TOKEN", DevDir: dir}
 	secret := filepath.Join(dir, "livekit-secret")
-	withGrants := "LiveKit token (ws://127.0.0.1:7880). Start the server, get a token, verify it:\n" +
+	officeRouter := "Office-router grant. Start the Worker, get a grant, verify it:\n" +
+		"  (cd deploy/office-router && npm ci && npx wrangler dev --ip 127.0.0.1 --port 8787 --var CONN_JWT_ISSUER:gatepass-dev --var CONN_JWT_AUDIENCE:office-router --var CONN_JWKS_URL:http://127.0.0.1:8080/.well-known/jwks.json)\n" +
+		"  curl -sS -X POST http://127.0.0.1:8080/api/v1/cloudflare/request-access -H 'Authorization: Bearer TOKEN'\n" +
+		"  bin/gatepass token verify --jwks http://127.0.0.1:8080/.well-known/jwks.json --issuer gatepass-dev --audience office-router TOKEN\n\n"
+	realtime := "Supabase Realtime token. Get a token, verify it:\n" +
+		"  curl -sS -X POST http://127.0.0.1:8080/api/v1/realtime/token -H 'Authorization: Bearer TOKEN'\n" +
+		"  bin/gatepass token verify --secret-file " + filepath.Join(dir, "supabase-secret") + " --issuer qubital-backend --audience authenticated TOKEN\n\n"
+	withGrants := officeRouter + realtime + "LiveKit token (ws://127.0.0.1:7880). Start the server, get a token, verify it:\n" +
 		"  livekit-server --dev --bind 127.0.0.1 --keys \"devkey: $(cat " + secret + ")\"\n" +
 		"  curl -sS -X POST http://127.0.0.1:8080/api/v1/livekit/token -H 'Authorization: Bearer TOKEN' -H 'Content-Type: application/json' -d '{\"room_name\":\"standup\"}'\n" +
 		"  bin/gatepass token verify --secret-file " + secret + " --issuer devkey --no-audience TOKEN\n\n"

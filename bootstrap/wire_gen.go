@@ -36,19 +36,6 @@ func InitializeServer(ctx context.Context, cfg Config, logger *slog.Logger) (*Se
 		cleanup()
 		return nil, nil, err
 	}
-	officeSigner, err := ProvideOfficeSigner(cfg, officeBackend)
-	if err != nil {
-		cleanup2()
-		cleanup()
-		return nil, nil, err
-	}
-	realtimeSigner, err := ProvideRealtimeSigner(cfg)
-	if err != nil {
-		cleanup2()
-		cleanup()
-		return nil, nil, err
-	}
-	signers := ProvideSigners(metrics, officeBackend, officeSigner, realtimeSigner)
 	keySet, err := ProvideKeySet(cfg, officeBackend)
 	if err != nil {
 		cleanup2()
@@ -76,6 +63,15 @@ func InitializeServer(ctx context.Context, cfg Config, logger *slog.Logger) (*Se
 		cleanup()
 		return nil, nil, err
 	}
+	officeSigner, err := ProvideOfficeSigner(cfg, officeBackend, metrics)
+	if err != nil {
+		cleanup5()
+		cleanup4()
+		cleanup3()
+		cleanup2()
+		cleanup()
+		return nil, nil, err
+	}
 	evictRevokedHandler, cleanup6, err := ProvideFanout(cfg, revocationStores, officeSigner, logger, metrics)
 	if err != nil {
 		cleanup5()
@@ -85,7 +81,7 @@ func InitializeServer(ctx context.Context, cfg Config, logger *slog.Logger) (*Se
 		cleanup()
 		return nil, nil, err
 	}
-	ports := ProvidePorts(identityVerifier, signers, keySet, limiter, metrics, revocations, evictRevokedHandler)
+	ports := ProvidePorts(identityVerifier, keySet, limiter, metrics, revocations, evictRevokedHandler)
 	transportGrants, err := ProvideTransportGrants(cfg, officeSigner, revocationStores, logger)
 	if err != nil {
 		cleanup6()

@@ -5,13 +5,6 @@ import (
 	"time"
 )
 
-// RealtimeAudience and RealtimeRole are fixed by Supabase: Realtime and its
-// row-level security accept only tokens for the "authenticated" role.
-const (
-	RealtimeAudience = "authenticated"
-	RealtimeRole     = "authenticated"
-)
-
 // Registered are the RFC 7519 claims every grant carries. Times are whole
 // seconds, as JWT NumericDate values are.
 type Registered struct {
@@ -74,59 +67,3 @@ func (r Registered) TTL() time.Duration { return r.ExpiresAt.Sub(r.IssuedAt) }
 // RegisteredClaims are the registered claims themselves: every grant's
 // claims embed them, so code generic over grant kinds reads them here.
 func (r Registered) RegisteredClaims() Registered { return r }
-
-// OfficeClaims are the claims of an office-router connection grant: the
-// Worker opens the Durable Object of OrgID for UserID acting as Role.
-type OfficeClaims struct {
-	Registered
-	UserID string
-	OrgID  string
-	Role   string
-}
-
-// NewOfficeClaims builds the office-router claims for a caller that acts in
-// an organization.
-func NewOfficeClaims(p Principal, in Issuance) (OfficeClaims, error) {
-	if !p.HasOrganization() {
-		return OfficeClaims{}, ErrNoOrganization
-	}
-	if p.Role == "" {
-		return OfficeClaims{}, fmt.Errorf("%w: role is empty", ErrInvalidClaims)
-	}
-	reg, err := newRegistered(p.UserID, in)
-	if err != nil {
-		return OfficeClaims{}, err
-	}
-	return OfficeClaims{Registered: reg, UserID: p.UserID, OrgID: p.OrgID, Role: p.Role}, nil
-}
-
-// AppMetadata is the server-controlled part of a Supabase token: the
-// caller's organization and its role there.
-type AppMetadata struct {
-	OrgID   string
-	OrgRole string
-}
-
-// RealtimeClaims are the claims of a Supabase Realtime token.
-type RealtimeClaims struct {
-	Registered
-	// Role is the Postgres role Supabase assumes: always RealtimeRole.
-	Role string
-	// App is nil when the caller acts in no organization.
-	App *AppMetadata
-}
-
-// NewRealtimeClaims builds the Supabase Realtime claims for a caller. The
-// audience of the issuance is ignored: Supabase requires RealtimeAudience.
-func NewRealtimeClaims(p Principal, in Issuance) (RealtimeClaims, error) {
-	in.Audience = RealtimeAudience
-	reg, err := newRegistered(p.UserID, in)
-	if err != nil {
-		return RealtimeClaims{}, err
-	}
-	c := RealtimeClaims{Registered: reg, Role: RealtimeRole}
-	if p.HasOrganization() {
-		c.App = &AppMetadata{OrgID: p.OrgID, OrgRole: p.Role}
-	}
-	return c, nil
-}

@@ -39,6 +39,16 @@ func TestDefinitionsRefuseWhatTheirSettingsRefuse(t *testing.T) {
 		return s
 	}
 	withNATS := func(edit func(*domain.NATSSettings)) domain.NATSSettings { s := nats; edit(&s); return s }
+	office := func(ttl time.Duration) func() (definedKind, error) {
+		return func() (definedKind, error) {
+			return define(domain.OfficeDefinition(domain.OfficeSettings{Issuer: "gatepass", Audience: officeAudience, TTL: ttl, URL: "wss://office.example/ws"}))
+		}
+	}
+	realtime := func(ttl time.Duration) func() (definedKind, error) {
+		return func() (definedKind, error) {
+			return define(domain.RealtimeDefinition(domain.RealtimeSettings{Issuer: "qubital-backend", TTL: ttl}))
+		}
+	}
 	connection := func(s domain.CentrifugoSettings) func() (definedKind, error) {
 		return func() (definedKind, error) { return define(domain.CentrifugoConnectionDefinition(s, officeAudience)) }
 	}
@@ -53,6 +63,15 @@ func TestDefinitionsRefuseWhatTheirSettingsRefuse(t *testing.T) {
 		wantErr    error
 		wantFields []string
 	}{
+		{name: "office for an hour", wantKind: domain.GrantOffice, define: office(time.Hour)},
+		{name: "office for 1000h", wantKind: domain.GrantOffice, wantErr: domain.ErrTTLOutOfRange, wantFields: []string{"TTL"}, define: office(1000 * time.Hour)},
+		{name: "office under a second", wantKind: domain.GrantOffice, wantErr: domain.ErrTTLOutOfRange, wantFields: []string{"TTL"}, define: office(time.Second - 1)},
+		{name: "office without settings", wantKind: domain.GrantOffice, wantErr: domain.ErrTTLOutOfRange, wantFields: []string{"TTL"},
+			define: func() (definedKind, error) { return define(domain.OfficeDefinition(domain.OfficeSettings{})) }},
+		{name: "realtime for a day", wantKind: domain.GrantRealtime, define: realtime(24 * time.Hour)},
+		{name: "realtime over a day", wantKind: domain.GrantRealtime, wantErr: domain.ErrTTLOutOfRange, wantFields: []string{"TTL"}, define: realtime(24*time.Hour + 1)},
+		{name: "realtime for nothing", wantKind: domain.GrantRealtime, wantErr: domain.ErrTTLOutOfRange, wantFields: []string{"TTL"}, define: realtime(0)},
+
 		{name: "livekit", wantKind: domain.GrantLiveKit,
 			define: func() (definedKind, error) { return define(domain.LiveKitDefinition(liveKit, nil)) }},
 		{name: "livekit under a minute", wantKind: domain.GrantLiveKit, wantErr: domain.ErrTTLOutOfRange, wantFields: []string{"TTL"},

@@ -14,35 +14,12 @@ type Grant struct {
 	TTL       time.Duration
 }
 
-// OfficeGrant is a Grant for the office-router with the WebSocket URL the
-// client connects to.
-type OfficeGrant struct {
-	Grant
-	URL string
-}
-
 // GrantKind names what one grant endpoint issues. It is the route table's
 // key, the metrics' kind label, the name of its rate-limit budget and the
 // log line's grant_kind: one set, GrantKinds, fixed once the package is
 // initialized, so no layer recovers it from a path or a string of another
 // layer.
 type GrantKind string
-
-// The grant kinds of the office-router and Supabase Realtime; each
-// transport declares its own in its file.
-const (
-	// GrantOffice is an office-router connection grant.
-	GrantOffice GrantKind = "office"
-	// GrantRealtime is a Supabase Realtime token.
-	GrantRealtime GrantKind = "realtime"
-)
-
-// The transports of the office and realtime grants, as a revocation's
-// fan-out names them.
-const (
-	TransportOfficeRouter     Transport = "office_router"
-	TransportSupabaseRealtime Transport = "supabase_realtime"
-)
 
 // A transport's kinds are declared in its own file, which registers them
 // with registerTransport.
@@ -72,10 +49,10 @@ func registerTransport(rank int, section PolicySection, kinds ...GrantKind) stru
 	return struct{}{}
 }
 
-// GrantKinds lists every grant kind, in a stable order: office, realtime,
-// then each registered transport's.
+// GrantKinds lists every registered grant kind, in the transports' rank
+// order: office and realtime first, then LiveKit, Centrifugo's and NATS.
 func GrantKinds() []GrantKind {
-	out := []GrantKind{GrantOffice, GrantRealtime}
+	var out []GrantKind
 	for _, t := range transports {
 		out = append(out, t.kinds...)
 	}

@@ -3,11 +3,115 @@ package domain
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 )
 
-// The office-router's administrative route: gatepass calls it to evict a
-// revoked user, with an admin grant signed by the office key.
+// The office-router: its connection grant (a grant kind, registered first
+// of all), and its administrative route, which gatepass calls to evict a
+// revoked user with an admin grant signed by the office key.
+
+// GrantOffice is an office-router connection grant.
+const GrantOffice GrantKind = "office"
+
+// TransportOfficeRouter is the office-router in a revocation's fan-out.
+const TransportOfficeRouter Transport = "office_router"
+
+// The office-router's kind, first of all; it has no section of the
+// policy: its rule is the caller's own organization.
+var _ = registerTransport(0, nil, GrantOffice)
+
+// OfficeRequest is what a caller asks of an office-router grant.
+type OfficeRequest struct {
+	// OrgID, when not empty, must be the caller's own organization.
+	OrgID string
+}
+
+// OfficeGrant is a Grant for the office-router with the WebSocket URL the
+// client connects to.
+type OfficeGrant struct {
+	Grant
+	URL string
+}
+
+// OfficeClaims are the claims of an office-router connection grant: the
+// Worker opens the Durable Object of OrgID for UserID acting as Role.
+type OfficeClaims struct {
+	Registered
+	UserID string
+	OrgID  string
+	Role   string
+}
+
+// NewOfficeClaims builds the office-router claims for a caller that acts in
+// an organization.
+func NewOfficeClaims(p Principal, in Issuance) (OfficeClaims, error) {
+	if !p.HasOrganization() {
+		return OfficeClaims{}, ErrNoOrganization
+	}
+	if p.Role == "" {
+		return OfficeClaims{}, fmt.Errorf("%w: role is empty", ErrInvalidClaims)
+	}
+	reg, err := newRegistered(p.UserID, in)
+	if err != nil {
+		return OfficeClaims{}, err
+	}
+	return OfficeClaims{Registered: reg, UserID: p.UserID, OrgID: p.OrgID, Role: p.Role}, nil
+}
+
+// Bounds of an office-router grant's lifetime.
+const (
+	MinOfficeTTL = time.Second
+	MaxOfficeTTL = time.Hour
+)
+
+// OfficeSettings are how office-router grants are minted.
+type OfficeSettings struct {
+	Issuer   string
+	Audience string
+	TTL      time.Duration
+	// URL is the office-router WebSocket URL returned with each grant.
+	URL string
+}
+
+// NewOfficeSettings checks office-router grant settings: their lifetime
+// within MinOfficeTTL and MaxOfficeTTL. Errors are *SettingError.
+func NewOfficeSettings(s OfficeSettings) (OfficeSettings, error) {
+	if err := TTLWithin("TTL", s.TTL, MinOfficeTTL, MaxOfficeTTL); err != nil {
+		return OfficeSettings{}, err
+	}
+	return s, nil
+}
+
+// OfficeDefinition is the office-router grant kind: access to the
+// caller's own organization's office (a caller naming another
+// organization is refused with ErrOrganizationMismatch, one acting in
+// none with ErrNoOrganization). It refuses the settings NewOfficeSettings
+// refuses, with the same *SettingError.
+func OfficeDefinition(s OfficeSettings) (GrantDefinition[OfficeRequest, struct{}, OfficeClaims, OfficeGrant], error) {
+	s, err := NewOfficeSettings(s)
+	if err != nil {
+		return GrantDefinition[OfficeRequest, struct{}, OfficeClaims, OfficeGrant]{}, fmt.Errorf("%s settings: %w", GrantOffice, err)
+	}
+	return GrantDefinition[OfficeRequest, struct{}, OfficeClaims, OfficeGrant]{
+		kind: GrantOffice, issuer: s.Issuer, audience: s.Audience, ttl: s.TTL,
+		authorize: func(_ PolicyRules, caller Principal, req OfficeRequest) (struct{}, error) {
+			if !caller.HasOrganization() {
+				return struct{}{}, ErrNoOrganization
+			}
+			if req.OrgID != "" && req.OrgID != caller.OrgID {
+				return struct{}{}, ErrOrganizationMismatch
+			}
+			return struct{}{}, nil
+		},
+		claims: func(caller Principal, _ OfficeRequest, _ struct{}, in Issuance) (OfficeClaims, error) {
+			return NewOfficeClaims(caller, in)
+		},
+		result: func(g Grant, _ OfficeClaims) OfficeGrant { return OfficeGrant{Grant: g, URL: s.URL} },
+	}, nil
+}
+
+// The office-router's administrative route.
 
 // DefaultOfficeRouterAdminAudience is the aud of admin grants unless set.
 const DefaultOfficeRouterAdminAudience = "office-router-admin"

@@ -70,13 +70,12 @@ func allocsHandler(t *testing.T) http.Handler {
 	}
 	app := newApp(t, application.Ports{
 		Identity: staticIdentity{domain.Principal{UserID: "user_01", OrgID: "org_01", Role: "member"}},
-		Signers:  application.Signers{Office: office.SignOffice, Realtime: realtime.SignRealtime},
 		Clock:    systemclock.Clock{}, IDs: cryptorand.IDs{}, Keys: keys, Meter: metrics,
-	}, application.Grants{
-		Office:   application.OfficePolicy{Issuer: "gatepass", Audience: "office-router", TTL: time.Minute, URL: "wss://office.example/ws"},
-		Realtime: application.RealtimePolicy{Issuer: "gatepass", TTL: time.Hour},
-		Kinds:    []application.GrantRegistration{application.RegisterGrant(def, application.ExpiryBoundNone, liveKit.SignLiveKit)},
-	}, application.RateLimitPolicy{}, nil)
+	}, application.Grants{Kinds: []application.GrantRegistration{
+		officeKind(t, domain.OfficeSettings{Issuer: "gatepass", Audience: "office-router", TTL: time.Minute, URL: "wss://office.example/ws"}, office.SignOffice),
+		realtimeKind(t, domain.RealtimeSettings{Issuer: "gatepass", TTL: time.Hour}, realtime.SignRealtime),
+		application.RegisterGrant(def, application.ExpiryBoundNone, liveKit.SignLiveKit),
+	}}, application.RateLimitPolicy{}, nil)
 	// One JSON line per request, as in production (LOG_LEVEL=info, the
 	// request line written by hand through slogctx.NewJSON).
 	logger := slog.New(slogctx.NewJSON(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo}, application.RequestID))

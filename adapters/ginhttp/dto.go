@@ -16,14 +16,7 @@ import (
 
 	"github.com/gatepass/gatepass/application"
 	"github.com/gatepass/gatepass/domain"
-	"github.com/gatepass/gatepass/foundation/jsonappend"
 )
-
-type officeAccessRequest struct {
-	OrgID *string `json:"orgId"`
-}
-
-type realtimeTokenRequest struct{}
 
 type readinessResponse struct {
 	Status string                    `json:"status"`
@@ -50,18 +43,6 @@ func fromReadiness(status string, r application.Readiness) readinessResponse {
 		out.Checks[c.Name] = readinessCheck{Status: s, Detail: c.Detail}
 	}
 	return out
-}
-
-func toRequestOfficeAccess(p domain.Principal, identityExpiresAt time.Time, body officeAccessRequest) application.RequestOfficeAccess {
-	cmd := application.RequestOfficeAccess{Caller: p, IdentityExpiresAt: identityExpiresAt}
-	if body.OrgID != nil {
-		cmd.Request.OrgID = *body.OrgID
-	}
-	return cmd
-}
-
-func toIssueRealtimeToken(p domain.Principal, identityExpiresAt time.Time, _ realtimeTokenRequest) application.IssueRealtimeToken {
-	return application.IssueRealtimeToken{Caller: p, IdentityExpiresAt: identityExpiresAt}
 }
 
 // decodeBody reads an optional JSON object body of at most maxBytes into v.
@@ -186,20 +167,4 @@ func appendGrantTail(b []byte, g domain.Grant) []byte {
 	b = append(b, `,"expiresAt":"`...)
 	b = g.ExpiresAt.UTC().AppendFormat(b, time.RFC3339)
 	return append(b, `"}`...)
-}
-
-func appendOfficeGrant(b []byte, g domain.OfficeGrant) []byte {
-	b = append(b, `{"url":`...)
-	b = jsonappend.String(b, g.URL)
-	b = append(b, `,"token":`...)
-	b = jsonappend.String(b, g.Token)
-	b = append(b, `,"tokenType":"Bearer"`...)
-	return appendGrantTail(b, g.Grant)
-}
-
-func appendRealtimeGrant(b []byte, g domain.Grant) []byte {
-	b = append(b, `{"token":`...)
-	b = jsonappend.String(b, g.Token)
-	b = append(b, `,"tokenType":"Bearer"`...)
-	return appendGrantTail(b, g)
 }

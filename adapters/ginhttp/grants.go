@@ -13,9 +13,8 @@ import (
 
 // grantRegistration is one transport as the HTTP adapter serves it: its
 // grant endpoints, and its audience in the token exchange with the parser
-// of that audience's scope. The office-router and Supabase Realtime grants
-// are registered below; every other transport registers itself from its
-// own file (registerGrants). The router and the token exchange read only
+// of that audience's scope. Every transport registers itself from its
+// own file (registerGrants); the router and the token exchange read only
 // the registrations.
 type grantRegistration struct {
 	routes []grantRoute
@@ -193,24 +192,3 @@ func (h *handlers) issued(c *gin.Context, kind domain.GrantKind, g domain.Grant,
 	s.grantID, s.target = g.ID, target
 	noStore(c)
 }
-
-// The office-router's and Supabase Realtime's grants.
-var _ = registerGrants(grantRegistration{
-	routes:   []grantRoute{{path: RouteOfficeAccess, kind: domain.GrantOffice, handle: func(h *handlers) gin.HandlerFunc { return h.requestOfficeAccess }}},
-	audience: AudienceOfficeRouter,
-	exchange: noScope(AudienceOfficeRouter, exchangeTarget{kind: domain.GrantOffice,
-		issue: func(h *handlers, c *gin.Context, caller domain.Principal, exp time.Time) (exchanged, error) {
-			g, err := h.app.RequestOfficeAccess.Handle(c.Request.Context(), application.RequestOfficeAccess{Caller: caller, IdentityExpiresAt: exp})
-			return exchanged{grant: g.Grant, url: g.URL}, err
-		}}),
-})
-
-var _ = registerGrants(grantRegistration{
-	routes:   []grantRoute{{path: RouteRealtimeToken, kind: domain.GrantRealtime, handle: func(h *handlers) gin.HandlerFunc { return h.issueRealtimeToken }}},
-	audience: AudienceSupabaseRealtime,
-	exchange: noScope(AudienceSupabaseRealtime, exchangeTarget{kind: domain.GrantRealtime,
-		issue: func(h *handlers, c *gin.Context, caller domain.Principal, exp time.Time) (exchanged, error) {
-			g, err := h.app.IssueRealtimeToken.Handle(c.Request.Context(), application.IssueRealtimeToken{Caller: caller, IdentityExpiresAt: exp})
-			return exchanged{grant: g}, err
-		}}),
-})

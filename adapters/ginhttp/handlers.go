@@ -99,36 +99,6 @@ func identityExpiry(c *gin.Context) time.Time {
 	return id.ExpiresAt
 }
 
-func (h *handlers) requestOfficeAccess(c *gin.Context) {
-	var body officeAccessRequest
-	if err := decodeBody(c, h.maxBody, &body); err != nil {
-		h.refuse(c, domain.GrantOffice, h.app.RequestOfficeAccess.RefuseUnreadable(c.Request.Context(), principal(c), err))
-		return
-	}
-	grant, err := h.app.RequestOfficeAccess.Handle(c.Request.Context(), toRequestOfficeAccess(principal(c), identityExpiry(c), body))
-	if err != nil {
-		h.refuse(c, domain.GrantOffice, err)
-		return
-	}
-	h.issued(c, domain.GrantOffice, grant.Grant, "")
-	writeJSON(c, http.StatusOK, grant, appendOfficeGrant)
-}
-
-func (h *handlers) issueRealtimeToken(c *gin.Context) {
-	var body realtimeTokenRequest
-	if err := decodeBody(c, h.maxBody, &body); err != nil {
-		h.refuse(c, domain.GrantRealtime, h.app.IssueRealtimeToken.RefuseUnreadable(c.Request.Context(), principal(c), err))
-		return
-	}
-	grant, err := h.app.IssueRealtimeToken.Handle(c.Request.Context(), toIssueRealtimeToken(principal(c), identityExpiry(c), body))
-	if err != nil {
-		h.refuse(c, domain.GrantRealtime, err)
-		return
-	}
-	h.issued(c, domain.GrantRealtime, grant, "")
-	writeJSON(c, http.StatusOK, grant, appendRealtimeGrant)
-}
-
 // grantResult is the metrics label of a grant attempt: "issued" or the
 // problem code that refused it.
 func grantResult(err error) string {

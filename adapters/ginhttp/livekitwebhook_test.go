@@ -66,14 +66,12 @@ func liveKitWebhookRouter(t *testing.T, enabled bool, calls *int) http.Handler {
 	}
 	app := newApp(t, application.Ports{
 		Identity: staticIdentity{domain.Principal{UserID: "user_01", OrgID: "org_01", Role: "member"}},
-		Signers: application.Signers{Office: office.SignOffice,
-			Realtime: func(context.Context, domain.RealtimeClaims) (string, error) { return "", errNotSigning }},
-		Clock: systemclock.Clock{}, IDs: cryptorand.IDs{}, Keys: keys,
+		Clock:    systemclock.Clock{}, IDs: cryptorand.IDs{}, Keys: keys,
 	}, application.Grants{
-		Office: testOffice, Realtime: testRealtime,
-		Kinds: []application.GrantRegistration{application.WithWebhook(reg, func(*application.Revocations) application.WebhookReceiver {
-			return webhookStub{calls: calls}
-		})},
+		Kinds: builtIn(t, office.SignOffice, func(context.Context, domain.RealtimeClaims) (string, error) { return "", errNotSigning },
+			application.WithWebhook(reg, func(*application.Revocations) application.WebhookReceiver {
+				return webhookStub{calls: calls}
+			})),
 	}, application.RateLimitPolicy{}, nil)
 	h, err := ginhttp.NewRouter(app, ginhttp.Options{})
 	if err != nil {

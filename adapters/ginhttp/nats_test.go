@@ -56,14 +56,11 @@ func natsAPI(t *testing.T) api {
 		t.Fatal(err)
 	}
 	app := newApp(t, application.Ports{
-		Identity: verifier, Signers: application.Signers{Office: office.SignOffice, Realtime: realtime.SignRealtime},
-		Clock: systemclock.Clock{}, IDs: cryptorand.IDs{}, Keys: keys,
+		Identity: verifier, Clock: systemclock.Clock{}, IDs: cryptorand.IDs{}, Keys: keys,
 	}, application.Grants{
-		Office:   testOffice,
-		Realtime: testRealtime,
-		Kinds: []application.GrantRegistration{
+		Kinds: builtIn(t, office.SignOffice, realtime.SignRealtime,
 			application.RegisterGrant(def, application.ExpiryBoundNone, signer.SignNATSUser),
-		},
+		),
 	}, application.RateLimitPolicy{},
 		[]application.ReadinessCheck{{Name: "signer", Probe: func(context.Context) (string, error) { return "go RS256", nil }}})
 	h, err := ginhttp.NewRouter(app, ginhttp.Options{})

@@ -74,11 +74,9 @@ func newAPIWith(t *testing.T, limits application.RateLimitPolicy, limiter domain
 		t.Fatal(err)
 	}
 	app := newApp(t, application.Ports{
-		Identity: verifier, Signers: application.Signers{Office: office.SignOffice, Realtime: realtime.SignRealtime},
-		Clock: systemclock.Clock{}, IDs: cryptorand.IDs{}, Keys: keys, Limiter: limiter,
+		Identity: verifier, Clock: systemclock.Clock{}, IDs: cryptorand.IDs{}, Keys: keys, Limiter: limiter,
 	}, application.Grants{
-		Office:   testOffice,
-		Realtime: testRealtime,
+		Kinds: builtIn(t, office.SignOffice, realtime.SignRealtime),
 	}, limits,
 		[]application.ReadinessCheck{{Name: "signer", Probe: func(context.Context) (string, error) { return "go RS256", nil }}})
 	h, err := ginhttp.NewRouter(app, opts)

@@ -82,11 +82,9 @@ func newRevocationAPI(t *testing.T) revocationAPI {
 	}, application.FanoutPolicy{})
 	t.Cleanup(fanout.Close)
 	app := newApp(t, application.Ports{
-		Identity: verifier, Signers: application.Signers{Office: office.SignOffice, Realtime: realtime.SignRealtime},
-		Clock: systemclock.Clock{}, IDs: cryptorand.IDs{}, Keys: keys, Revocations: rev, Fanout: fanout,
+		Identity: verifier, Clock: systemclock.Clock{}, IDs: cryptorand.IDs{}, Keys: keys, Revocations: rev, Fanout: fanout,
 	}, application.Grants{
-		Office:   testOffice,
-		Realtime: testRealtime,
+		Kinds: builtIn(t, office.SignOffice, realtime.SignRealtime),
 	}, application.RateLimitPolicy{}, nil)
 	public, err := ginhttp.NewRouter(app, ginhttp.Options{WorkOSWebhookSecret: []byte(testWorkOSSecret)})
 	if err != nil {

@@ -27,9 +27,7 @@ const (
 
 // Routes of the public API.
 const (
-	RouteHealth        = "/healthz"
-	RouteOfficeAccess  = "/api/v1/cloudflare/request-access"
-	RouteRealtimeToken = "/api/v1/realtime/token"
+	RouteHealth = "/healthz"
 )
 
 // Observer is told how requests and grants went; the metrics adapter

@@ -31,13 +31,6 @@ const (
 	TokenTypeJWT           = "urn:ietf:params:oauth:token-type:jwt"
 )
 
-// The audiences of the token exchange of the office-router's and Supabase
-// Realtime's grants; every transport names its own (grantRegistration).
-const (
-	AudienceOfficeRouter     = "office-router"
-	AudienceSupabaseRealtime = "supabase-realtime"
-)
-
 // exchangeBodyBytes bounds the form: any bearer-sized subject token fits.
 const exchangeBodyBytes = 16 << 10
 

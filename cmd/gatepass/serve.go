@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
 	"path/filepath"
 	"runtime/debug"
 	"strings"
@@ -20,7 +19,6 @@ import (
 	"github.com/gatepass/gatepass/adapters/devidentity"
 	"github.com/gatepass/gatepass/application"
 	"github.com/gatepass/gatepass/bootstrap"
-	"github.com/gatepass/gatepass/domain"
 	"github.com/gatepass/gatepass/foundation/logbuffer"
 	"github.com/gatepass/gatepass/foundation/slogctx"
 )
@@ -287,19 +285,6 @@ func printDevWelcome(w io.Writer, dev *bootstrap.DevKit, cfg bootstrap.Config, a
 		devDir = abs
 	}
 	fmt.Fprintf(&b, "Mint others with:\n  APP_ENV=development DEV_DIR=%s bin/gatepass dev-token --user USER --org ORG --role ROLE\n\n", devDir)
-	fmt.Fprintf(&b, "Office-router grant. Start the Worker, get a grant, verify it:\n")
-	if worker := officeRouterDev(cfg, base); worker != "" {
-		fmt.Fprintf(&b, "  %s\n", worker)
-	}
-	fmt.Fprintf(&b, "  curl -sS -X POST %s/api/v1/cloudflare/request-access -H 'Authorization: Bearer %s'\n", base, token)
-	fmt.Fprintf(&b, "  bin/gatepass token verify --jwks %s/.well-known/jwks.json --issuer %s --audience %s TOKEN\n\n", base, cfg.Office.Issuer, cfg.Office.Audience)
-	secretFile := cfg.RealtimeSecretFile(devDir)
-	if secretFile == "" {
-		secretFile = "FILE"
-	}
-	fmt.Fprintf(&b, "Supabase Realtime token. Get a token, verify it:\n")
-	fmt.Fprintf(&b, "  curl -sS -X POST %s/api/v1/realtime/token -H 'Authorization: Bearer %s'\n", base, token)
-	fmt.Fprintf(&b, "  bin/gatepass token verify --secret-file %s --issuer %s --audience %s TOKEN\n\n", secretFile, cfg.Realtime.Issuer, domain.RealtimeAudience)
 	welcome := bootstrap.Welcome{Base: base, Token: token, DevDir: devDir}
 	b.WriteString(cfg.TransportBanner(bootstrap.BannerWithGrants, welcome))
 	fmt.Fprintf(&b, "Any grant through OAuth 2.0 token exchange (metadata at %s/.well-known/oauth-authorization-server):\n", base)
@@ -307,18 +292,6 @@ func printDevWelcome(w io.Writer, dev *bootstrap.DevKit, cfg bootstrap.Config, a
 	b.WriteString(cfg.TransportBanner(bootstrap.BannerAfterExchange, welcome))
 	_, err = io.WriteString(w, b.String())
 	return err
-}
-
-// officeRouterDev is the command that runs the office-router Worker on
-// this machine trusting this gatepass, when WEBSOCKET_BASE_URL is on
-// loopback; "" otherwise.
-func officeRouterDev(cfg bootstrap.Config, base string) string {
-	u, err := url.Parse(cfg.Office.URL)
-	if err != nil || u.Port() == "" || (u.Hostname() != "127.0.0.1" && u.Hostname() != "localhost") {
-		return ""
-	}
-	return fmt.Sprintf("(cd deploy/office-router && npm ci && npx wrangler dev --ip %s --port %s --var CONN_JWT_ISSUER:%s --var CONN_JWT_AUDIENCE:%s --var CONN_JWKS_URL:%s/.well-known/jwks.json)",
-		u.Hostname(), u.Port(), cfg.Office.Issuer, cfg.Office.Audience, base)
 }
 
 // loopbackAddr names a listener bound to all interfaces by its loopback
