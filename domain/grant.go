@@ -50,7 +50,7 @@ func registerTransport(rank int, section PolicySection, kinds ...GrantKind) stru
 }
 
 // GrantKinds lists every registered grant kind, in the transports' rank
-// order: office and realtime first, then LiveKit, Centrifugo's and NATS.
+// order: office and realtime first, then the other transports by rank.
 func GrantKinds() []GrantKind {
 	var out []GrantKind
 	for _, t := range transports {
@@ -85,7 +85,7 @@ type GrantClaims interface {
 // policy grants the caller (struct{} when a yes is all), C the kind's
 // claims, Out its answer.
 //
-// Only the kind's constructor (LiveKitDefinition, ...) makes one, from
+// Only the kind's constructor (OfficeDefinition, ...) makes one, from
 // settings it checked: its fields are unexported, so no caller can skip
 // those checks or change what they accepted. The zero value has no kind,
 // and the application refuses it.
