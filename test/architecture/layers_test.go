@@ -4,7 +4,8 @@
 // environment parser, gin stays in ginhttp, an adapter imports another only
 // where allowedAdapterImports says why, the shared libraries of foundation
 // import nothing of gatepass but the domain and each other, and only tests import the test
-// kit, which itself imports nothing of gatepass.
+// kit, which itself imports nothing of gatepass. Each transport is named in
+// a few product files only (scatter_test.go).
 package architecture_test
 
 import (
