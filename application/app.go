@@ -146,8 +146,8 @@ func New(p Ports, g Grants, limits RateLimitPolicy, checks []ReadinessCheck) (*A
 		a.RevokeAccess = NewRevokeAccessHandler(r, p.Fanout)
 		a.HandleIdentityEvent = NewHandleIdentityEventHandler(a.RevokeAccess, r.ledger)
 	}
-	// The office key may sign another kind's grants (a transport's may):
-	// none may name the office grants' audience.
+	// The office key may sign other kinds' grants too: none may name the
+	// office grants' audience.
 	var officeAudience string
 	for _, k := range g.Kinds {
 		if k.Kind() == domain.GrantOffice {
