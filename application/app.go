@@ -4,8 +4,9 @@
 // metered by one decorator (Ports.Meter). The kinds are
 // domain.GrantKinds: each is registered with RegisterGrant over its domain
 // definition, or with RegisterDisabled while this deployment does not
-// issue it. Policy (who may have which grant, for how long) lives here;
-// adapters only translate.
+// issue it. Policy (who may have which grant, within what budget) lives
+// here, each kind's lifetime bounds in its domain definition; adapters only
+// translate.
 package application
 
 import (
@@ -178,11 +179,11 @@ func New(p Ports, g Grants, limits RateLimitPolicy, checks []ReadinessCheck) (*A
 			a.webhooks[k.Kind()] = w.webhook(p.Revocations)
 		}
 	}
-	// Every door to a grant (the endpoints, the token exchange, any other
-	// caller of the registered pipeline) gets the revocation check.
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
+	// Every door to a grant (the endpoints, the token exchange, any other
+	// caller of the registered pipeline) gets the revocation check.
 	for _, u := range a.grants {
 		u.guard(p.Revocations)
 	}

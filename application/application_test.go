@@ -156,7 +156,7 @@ func TestAuthenticateCaller(t *testing.T) {
 	}
 }
 
-func TestRequestOfficeAccess(t *testing.T) {
+func TestOfficeGrant(t *testing.T) {
 	wantClaims := domain.OfficeClaims{
 		Registered: domain.Registered{
 			Issuer: "gatepass", Subject: "user_01H", Audience: "office-router", ID: "id-1",
@@ -217,7 +217,7 @@ func TestRequestOfficeAccess(t *testing.T) {
 	}
 }
 
-func TestIssueRealtimeToken(t *testing.T) {
+func TestRealtimeToken(t *testing.T) {
 	tests := []struct {
 		name    string
 		caller  domain.Principal

@@ -59,9 +59,9 @@ func benchRSAKey(b *testing.B) *rsa.PrivateKey {
 	return key
 }
 
-// BenchmarkRequestOfficeAccess mints RS256 office grants with the key in
+// BenchmarkOfficeGrant mints RS256 office grants with the key in
 // Go's crypto/rsa and in OpenSSL's libcrypto.
-func BenchmarkRequestOfficeAccess(b *testing.B) {
+func BenchmarkOfficeGrant(b *testing.B) {
 	key := benchRSAKey(b)
 	signers := []struct {
 		name string
@@ -94,8 +94,8 @@ func BenchmarkRequestOfficeAccess(b *testing.B) {
 	}
 }
 
-// BenchmarkIssueRealtimeToken mints HS256 Supabase Realtime tokens.
-func BenchmarkIssueRealtimeToken(b *testing.B) {
+// BenchmarkRealtimeToken mints HS256 Supabase Realtime tokens.
+func BenchmarkRealtimeToken(b *testing.B) {
 	app := benchApp(b, nil)
 	ctx := context.Background()
 	cmd := application.IssueGrant[struct{}]{Caller: benchCaller}

@@ -141,9 +141,9 @@ func (h *IssueGrantHandler[Req, A, C, Out]) RefuseUnreadable(ctx context.Context
 	return why
 }
 
-// GrantRegistration is one grant kind handed to New: the kind's definition, how its grants' expiry is
-// bound, and its signer (RegisterGrant), or the kind marked disabled
-// (RegisterDisabled).
+// GrantRegistration is one grant kind handed to New: the kind's
+// definition, how its grants' expiry is bound, and its signer
+// (RegisterGrant), or the kind marked disabled (RegisterDisabled).
 type GrantRegistration interface {
 	// Kind is the kind registered.
 	Kind() domain.GrantKind
@@ -249,8 +249,8 @@ func (d disabledIssuer[Req, Out]) RefuseUnreadable(context.Context, domain.Princ
 }
 
 // metered is sign wrapped in meter's decorator for kind, timed by clock:
-// the one decorator of every kind's signer. A nil sign stays nil (a
-// disabled kind has no signer); a nil meter meters nothing.
+// the one decorator of every kind's signer. A nil meter meters nothing; a
+// nil sign stays nil, for its registration to refuse.
 func metered[C any](meter domain.SignatureMeter, clock domain.Clock, kind domain.GrantKind, sign Signer[C]) Signer[C] {
 	if meter == nil || sign == nil {
 		return sign

@@ -15,7 +15,7 @@ var (
 	ErrAudienceShared = domain.ErrAudienceShared
 )
 
-// SettingError is a policy field its constructor refused: see
+// SettingError is a setting its constructor refused: see
 // domain.SettingError.
 type SettingError = domain.SettingError
 

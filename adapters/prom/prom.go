@@ -1,6 +1,7 @@
 // Package prom exposes gatepass's metrics with
-// github.com/prometheus/client_golang, all named gatepass_*, and
-// instruments the outbound ports (signers, rate limiter) with decorators.
+// github.com/prometheus/client_golang, all named gatepass_*: it is the
+// application's signature meter (domain.SignatureMeter) and instruments
+// the rate limiter with a decorator.
 package prom
 
 import (
