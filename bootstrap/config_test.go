@@ -476,3 +476,30 @@ func TestEveryProblemAtOnce(t *testing.T) {
 		t.Errorf("JWT_TTL is reported more than once:\n%s", msg)
 	}
 }
+
+// TestDevelopmentLogShowsItsDefaults: in development the start-up log
+// shows the defaults the service runs with, the office-router Worker's
+// URL among them, not an empty setting.
+func TestDevelopmentLogShowsItsDefaults(t *testing.T) {
+	env := map[string]string{"APP_ENV": "development", "DEV_DIR": filepath.Join(t.TempDir(), "dev")}
+	if err := bootstrap.PrepareDevelopment(env); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := bootstrap.Load(env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	slog.New(slog.NewJSONHandler(&b, nil)).Info("configuration", "config", cfg)
+	for _, want := range []string{
+		`"websocket_base_url":"` + bootstrap.DevWebSocketURL + `"`,
+		`"jwt_issuer":"` + bootstrap.DevOfficeIssuer + `"`,
+	} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("the development log lacks %s: %s", want, b.String())
+		}
+	}
+	if cfg.Office.URL != bootstrap.DevWebSocketURL {
+		t.Errorf("office URL %q, want %q", cfg.Office.URL, bootstrap.DevWebSocketURL)
+	}
+}

@@ -68,12 +68,9 @@ func (officeGrants) prepareDevelopment(environment) error { return nil }
 
 // configure checks what the office grants say besides their keys, and
 // the URL they return, in development the office-router Worker's.
-func (officeGrants) configure(e environment, dev *devMaterial, cfg *Config, p *problems) {
+func (officeGrants) configure(e environment, _ *devMaterial, cfg *Config, p *problems) {
 	o := &cfg.Office
 	o.URL = envOf[officeGrantsEnv](e).WebSocketBaseURL
-	if o.URL == "" && dev != nil {
-		o.URL = DevWebSocketURL
-	}
 	if o.Issuer == "" {
 		p.add("JWT_ISSUER", "is required")
 	}
@@ -135,6 +132,11 @@ func officeRouterDev(cfg Config, base string) string {
 }
 
 func applyDevelopmentDefaults(e *environment) {
+	for _, v := range e.Transports {
+		if o, ok := v.(*officeGrantsEnv); ok && o.WebSocketBaseURL == "" {
+			o.WebSocketBaseURL = DevWebSocketURL
+		}
+	}
 	if e.Office.Issuer == "" {
 		e.Office.Issuer = DevOfficeIssuer
 	}
